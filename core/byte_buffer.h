@@ -7,9 +7,9 @@
 //   char* dst = buf.Extend(n);  // write n bytes at dst
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <utility>
 

@@ -13,8 +13,8 @@ namespace tern::core {
 [[noreturn]] void CheckFailed(const char* file, int line, const char* expr);
 }  // namespace tern::core
 
-#define CHECK(cond)                                                             \
-  do {                                                                          \
+#define CHECK(cond)                                                                         \
+  do {                                                                                      \
     if (__builtin_expect(!(cond), 0)) ::tern::core::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 #define CHECK_EQ(a, b) CHECK((a) == (b))

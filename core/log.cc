@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/check.h"
@@ -40,11 +41,11 @@ void SetThreadShardId(int shard_id) { t_shard_id = shard_id; }
 void LogLine(LogLevel level, const char* file, int line, absl::string_view message) {
   const char* base = strrchr(file, '/');
   base = base ? base + 1 : file;
-  std::string out = absl::StrFormat(
-      "%s %s %s %s:%d] %s\n", LevelName(level),
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      t_shard_id < 0 ? std::string("main") : absl::StrCat("shard", t_shard_id), base, line,
-      message);
+  std::string out =
+      absl::StrFormat("%s %s %s %s:%d] %s\n", LevelName(level),
+                      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                      t_shard_id < 0 ? std::string("main") : absl::StrCat("shard", t_shard_id),
+                      base, line, message);
   ssize_t ignored = ::write(STDERR_FILENO, out.data(), out.size());
   (void)ignored;
 }

@@ -22,10 +22,10 @@ void LogLine(LogLevel level, const char* file, int line, absl::string_view messa
 
 }  // namespace tern::core
 
-#define TERN_LOG(level, ...)                                                              \
-  do {                                                                                    \
-    if (::tern::core::LogEnabled(::tern::core::LogLevel::level)) {                        \
-      ::tern::core::LogLine(::tern::core::LogLevel::level, __FILE__, __LINE__,            \
-                            ::absl::StrFormat(__VA_ARGS__));                              \
-    }                                                                                     \
+#define TERN_LOG(level, ...)                                                   \
+  do {                                                                         \
+    if (::tern::core::LogEnabled(::tern::core::LogLevel::level)) {             \
+      ::tern::core::LogLine(::tern::core::LogLevel::level, __FILE__, __LINE__, \
+                            ::absl::StrFormat(__VA_ARGS__));                   \
+    }                                                                          \
   } while (0)

@@ -11,9 +11,9 @@
 #define TERN_STATUS_CONCAT_INNER(a, b) a##b
 #define TERN_STATUS_CONCAT(a, b) TERN_STATUS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::absl::Status tern_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status tern_status_ = (expr);        \
     if (!tern_status_.ok()) return tern_status_; \
   } while (0)
 

@@ -1,7 +1,8 @@
 // TimerWheel: a hashed timing wheel for many coarse timers (idle and per-command deadlines
 // of thousands of connections). Timers are intrusive: a Timer lives inside its owner, costs
-// no allocation to arm or re-arm, and is cancelled by its destructor. Resolution is
-// kTickMs; a timer never fires early, and at most one tick late.
+// no allocation to arm or re-arm, and is cancelled by its destructor. A timer never fires
+// early; the loop polls the wheel at least every kPollMs while timers are armed, so a timer
+// fires at most kPollMs late.
 //
 //   class Session : public core::Timer { void OnTimer() override { ... } };
 //   loop.timers().Arm(&session, loop.now() + absl::Seconds(300));
@@ -29,6 +30,7 @@ class Timer {
  private:
   friend class TimerWheel;
   TimerWheel* wheel_ = nullptr;
+  size_t slot_ = 0;
   Timer* prev_ = nullptr;
   Timer* next_ = nullptr;
   absl::Time deadline_;
@@ -38,6 +40,8 @@ class TimerWheel {
  public:
   static constexpr int64_t kTickMs = 10;
   static constexpr size_t kSlots = 4096;  // one lap = 40.96 s; longer timers wait laps.
+  static constexpr int64_t kPollMs = 100;
+  static_assert(kPollMs >= kTickMs);
 
   TimerWheel();
   ~TimerWheel();
@@ -46,7 +50,7 @@ class TimerWheel {
   void Cancel(Timer* timer);
   // Fires every timer whose deadline is <= now.
   void Advance(absl::Time now);
-  // The earliest time a timer may be due (InfiniteFuture when none is armed).
+  // When the loop must call Advance() next at the latest (InfiniteFuture: nothing armed).
   absl::Time NextDeadline() const;
   size_t armed_count() const { return armed_count_; }
 
@@ -58,7 +62,8 @@ class TimerWheel {
   std::vector<Timer*> slots_;
   int64_t current_tick_ = -1;
   size_t armed_count_ = 0;
-  absl::Time earliest_ = absl::InfiniteFuture();
+  absl::Time last_advance_ = absl::InfinitePast();
+  absl::Time earliest_armed_ = absl::InfiniteFuture();  // since the last Advance()
 };
 
 }  // namespace tern::core
