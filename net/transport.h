@@ -1,0 +1,70 @@
+// The transport interface: what SMTP sessions (and later the SMTP client) see of the
+// network. A backend (io_uring today: net/uring_transport.h; epoll or a user-space stack
+// later) accepts connections, lends received bytes, sends bytes in place and closes. No
+// code above this interface calls liburing.
+//
+// Ownership: the transport owns each Connection. A ConnectionHandler is attached to a
+// connection when it is accepted and gets its events on the shard's thread. After Close()
+// the handler receives OnClosed() exactly once, when no operation of the connection is in
+// flight any more; from then on the Connection pointer is invalid.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace tern::net {
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // Bytes received. The view is lent: valid only until this call returns.
+  virtual void OnReceive(absl::string_view bytes) = 0;
+  // The pending Send() completed (every byte written) or failed.
+  virtual void OnSendDone(absl::Status status) = 0;
+  // The peer closed its side (OK) or the connection failed. No more OnReceive() follows.
+  virtual void OnPeerClosed(absl::Status status) = 0;
+  // Close() finished; the handler may free itself. Called exactly once.
+  virtual void OnClosed() = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void SetHandler(ConnectionHandler* handler) = 0;
+  // Starts receiving (call once, after SetHandler).
+  virtual void StartReceiving() = 0;
+  // Sends `bytes` in place: they must stay valid and unchanged until OnSendDone(). One send
+  // at a time.
+  virtual void Send(absl::string_view bytes) = 0;
+  virtual bool sending() const = 0;
+  // Cancels what is in flight and closes the socket; OnClosed() follows.
+  virtual void Close() = 0;
+  virtual const sockaddr_storage& peer_address() const = 0;
+  virtual uint64_t id() const = 0;
+};
+
+// Told about every accepted connection.
+class AcceptHandler {
+ public:
+  virtual ~AcceptHandler() = default;
+  // The handler must SetHandler() and StartReceiving(), or Close() the connection.
+  virtual void OnAccept(Connection* connection) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Accepts connections on an already bound, listening socket (owned by the transport
+  // from now on).
+  virtual absl::Status Listen(int listen_fd, AcceptHandler* handler) = 0;
+  // Stops accepting on every listener (graceful shutdown); established connections stay.
+  virtual void StopListening() = 0;
+  virtual size_t connection_count() const = 0;
+};
+
+}  // namespace tern::net

@@ -1,0 +1,70 @@
+// UringConnection: one accepted TCP connection driven by a shard's ring (see
+// net/uring_transport.h). Tracks its in-flight operations so that the socket is closed and
+// the handler told OnClosed() only when the kernel holds no reference to it any more.
+#pragma once
+
+#include <sys/socket.h>
+
+#include "core/loop.h"
+#include "net/transport.h"
+
+namespace tern::net {
+
+class UringTransport;
+
+class UringConnection : public Connection {
+ public:
+  UringConnection(UringTransport* transport, uint64_t id, int fd, const sockaddr_storage& peer);
+  ~UringConnection() override;
+
+  void SetHandler(ConnectionHandler* handler) override { handler_ = handler; }
+  void StartReceiving() override;
+  void Send(absl::string_view bytes) override;
+  bool sending() const override { return send_in_flight_; }
+  void Close() override;
+  const sockaddr_storage& peer_address() const override { return peer_; }
+  uint64_t id() const override { return id_; }
+
+  // Re-arms a receive that stopped because the buffer ring ran dry.
+  void Rearm();
+
+ private:
+  // Routes a completion to one of the connection's member functions.
+  class Op : public core::Completion {
+   public:
+    using Handler = void (UringConnection::*)(int32_t, uint32_t);
+    Op(UringConnection* owner, Handler handler) : owner_(owner), handler_(handler) {}
+    void OnComplete(int32_t res, uint32_t flags) override { (owner_->*handler_)(res, flags); }
+
+   private:
+    UringConnection* owner_;
+    Handler handler_;
+  };
+
+  void ArmReceive();
+  void SubmitSend();
+  void OnReceiveComplete(int32_t res, uint32_t flags);
+  void OnSendComplete(int32_t res, uint32_t flags);
+  void OnCancelComplete(int32_t res, uint32_t flags);
+  void OnCloseComplete(int32_t res, uint32_t flags);
+  void MaybeFinishClose();
+
+  UringTransport* transport_;
+  uint64_t id_;
+  int fd_;
+  sockaddr_storage peer_;
+  ConnectionHandler* handler_ = nullptr;
+  Op receive_op_{this, &UringConnection::OnReceiveComplete};
+  Op send_op_{this, &UringConnection::OnSendComplete};
+  Op cancel_op_{this, &UringConnection::OnCancelComplete};
+  Op close_op_{this, &UringConnection::OnCloseComplete};
+  bool receive_armed_ = false;
+  bool send_in_flight_ = false;
+  bool cancel_in_flight_ = false;
+  bool closing_ = false;
+  bool close_submitted_ = false;
+  bool peer_closed_ = false;
+  absl::string_view send_remaining_;
+};
+
+}  // namespace tern::net

@@ -1,0 +1,148 @@
+// Implementation of net/uring_transport.h.
+#include "net/uring_transport.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "net/uring_connection.h"
+
+namespace tern::net {
+namespace {
+constexpr uint16_t kReceiveBufferGroup = 1;
+}  // namespace
+
+class UringTransport::Listener : public core::Completion {
+ public:
+  Listener(UringTransport* transport, int fd, AcceptHandler* handler)
+      : transport_(transport), fd_(fd), handler_(handler) {}
+  ~Listener() override { CloseSocket(); }
+
+  void Arm() {
+    if (stopped_ || armed_) return;
+    core::Loop* loop = transport_->loop();
+    io_uring_sqe* sqe = loop->PrepareSqe(this);
+    if (loop->features().multishot_accept) {
+      io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    } else {
+      io_uring_prep_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    }
+    armed_ = true;
+  }
+
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (armed_) {
+      io_uring_sqe* sqe = transport_->loop()->PrepareSqe(nullptr);
+      io_uring_prep_cancel(sqe, this, 0);
+    } else {
+      CloseSocket();
+    }
+  }
+
+  // Closing the socket removes it from the SO_REUSEPORT group: new connections go to the
+  // other shards (or are refused once every shard stopped).
+  void CloseSocket() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  void OnComplete(int32_t res, uint32_t flags) override {
+    if ((flags & IORING_CQE_F_MORE) == 0) armed_ = false;
+    if (res >= 0) {
+      if (stopped_) {
+        close(res);
+      } else {
+        transport_->Accepted(this, res);
+      }
+    } else if (res != -ECANCELED && res != -EINVAL) {
+      // EMFILE/ENFILE/ENOBUFS and friends: log, and try again on the next arm.
+      TERN_LOG(kWarning, "accept failed: %s", strerror(-res));
+    }
+    if (!armed_ && !stopped_) Arm();
+    if (!armed_ && stopped_) CloseSocket();
+  }
+
+  AcceptHandler* handler() { return handler_; }
+  bool idle() const { return !armed_; }
+
+ private:
+  UringTransport* transport_;
+  int fd_;
+  AcceptHandler* handler_;
+  bool armed_ = false;
+  bool stopped_ = false;
+};
+
+absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(
+    core::Loop* loop, const UringTransportOptions& options) {
+  if (!loop->features().provided_buffer_ring) {
+    return absl::UnavailableError(
+        "this kernel has no io_uring provided buffer rings (needs Linux 5.19+)");
+  }
+  std::unique_ptr<UringTransport> transport(new UringTransport(loop));
+  auto buffers = ProvidedBufferRing::Create(loop->ring(), kReceiveBufferGroup,
+                                            options.receive_buffers, options.receive_buffer_bytes);
+  if (!buffers.ok()) return buffers.status();
+  transport->buffers_ = *std::move(buffers);
+  UringTransport* raw = transport.get();
+  loop->AddIterationHook([raw] { raw->OnIteration(); });
+  return transport;
+}
+
+UringTransport::UringTransport(core::Loop* loop) : loop_(loop) {}
+UringTransport::~UringTransport() = default;
+
+absl::Status UringTransport::Listen(int listen_fd, AcceptHandler* handler) {
+  listeners_.push_back(std::make_unique<Listener>(this, listen_fd, handler));
+  listeners_.back()->Arm();
+  return absl::OkStatus();
+}
+
+void UringTransport::StopListening() {
+  for (auto& listener : listeners_) listener->Stop();
+}
+
+void UringTransport::Accepted(Listener* listener, int fd) {
+  sockaddr_storage peer{};
+  socklen_t len = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
+    close(fd);  // already gone
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  const uint64_t id = next_connection_id_++;
+  auto connection = std::make_unique<UringConnection>(this, id, fd, peer);
+  UringConnection* raw = connection.get();
+  connections_.emplace(id, std::move(connection));
+  listener->handler()->OnAccept(raw);
+}
+
+void UringTransport::RearmLater(UringConnection* connection) { rearm_.push_back(connection->id()); }
+
+void UringTransport::OnIteration() {
+  if (rearm_.empty()) return;
+  std::vector<uint64_t> ids;
+  ids.swap(rearm_);
+  for (uint64_t id : ids) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) it->second->Rearm();
+  }
+}
+
+void UringTransport::Release(UringConnection* connection) {
+  auto it = connections_.find(connection->id());
+  CHECK(it != connections_.end());
+  connections_.erase(it);
+}
+
+}  // namespace tern::net

@@ -1,0 +1,55 @@
+// UringTransport: the io_uring backend of net/transport.h for one shard. Multishot accept
+// on each listening socket, multishot recv into a ProvidedBufferRing (an idle connection
+// holds no receive buffer), send from the caller's bytes in place, cancel + close through
+// the ring. Falls back to single-shot accept/recv when the kernel lacks multishot (the loop
+// logs which it chose).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/loop.h"
+#include "net/provided_buffer_ring.h"
+#include "net/transport.h"
+
+namespace tern::net {
+
+struct UringTransportOptions {
+  uint32_t receive_buffers = 1024;        // power of two
+  uint32_t receive_buffer_bytes = 16384;  // per buffer
+};
+
+class UringConnection;
+
+class UringTransport : public Transport {
+ public:
+  static absl::StatusOr<std::unique_ptr<UringTransport>> Create(
+      core::Loop* loop, const UringTransportOptions& options);
+  ~UringTransport() override;
+
+  absl::Status Listen(int listen_fd, AcceptHandler* handler) override;
+  void StopListening() override;
+  size_t connection_count() const override { return connections_.size(); }
+
+  // Used by UringConnection.
+  core::Loop* loop() { return loop_; }
+  ProvidedBufferRing* buffers() { return buffers_.get(); }
+  void RearmLater(UringConnection* connection);
+  void Release(UringConnection* connection);
+
+ private:
+  class Listener;
+  explicit UringTransport(core::Loop* loop);
+  void OnIteration();
+  void Accepted(Listener* listener, int fd);
+
+  core::Loop* loop_;
+  std::unique_ptr<ProvidedBufferRing> buffers_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<UringConnection>> connections_;
+  std::vector<uint64_t> rearm_;  // connections whose recv stopped for lack of buffers
+  uint64_t next_connection_id_ = 1;
+};
+
+}  // namespace tern::net
