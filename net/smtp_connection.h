@@ -1,0 +1,83 @@
+// SmtpConnection: ties one accepted connection (net/transport.h) to one SmtpSession
+// (net/smtp/session.h). It feeds received bytes to the session, sends the session's replies
+// (one send per burst), keeps the session's idle and per-command deadline on the loop's
+// timer wheel, and frees itself once the socket is closed and no message of the session is
+// still waiting for its fdatasync.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "core/loop.h"
+#include "core/timer_wheel.h"
+#include "net/connection_limiter.h"
+#include "net/smtp/message_sink.h"
+#include "net/smtp/relay_policy.h"
+#include "net/smtp/session.h"
+#include "net/smtp/smtp_counters.h"
+#include "net/transport.h"
+
+namespace tern::net {
+
+class SmtpConnection;
+
+// Told after a sink delivered a CommitWaiter::OnCommitted, so the reply can be sent. The
+// listener may free itself (and the sink) inside OnMessageCommitted(): the sink must not
+// touch itself after calling it.
+class CommitListener {
+ public:
+  virtual ~CommitListener() = default;
+  virtual void OnMessageCommitted() = 0;
+};
+
+// What all SMTP connections of one shard share.
+struct SmtpServerContext {
+  core::Loop* loop = nullptr;
+  smtp::SessionConfig session_config;
+  const smtp::RelayPolicy* relay_policy = nullptr;
+  smtp::SmtpCounters* counters = nullptr;
+  ConnectionLimiter* limiter = nullptr;
+  // Makes the sink a connection's session uses (see CommitListener).
+  std::function<std::unique_ptr<smtp::MessageSink>(CommitListener* listener)> make_sink;
+  absl::flat_hash_set<SmtpConnection*> connections;  // this shard's live sessions
+};
+
+class SmtpConnection : public ConnectionHandler, public core::Timer, public CommitListener {
+ public:
+  // Takes over `connection`; `over_limit` sessions only get 421 4.7.0 and are closed.
+  static void Accept(SmtpServerContext* context, Connection* connection, bool over_limit);
+  // Graceful shutdown: answers 421 4.3.2 and closes once that is sent.
+  void Shutdown();
+
+  void OnReceive(absl::string_view bytes) override;
+  void OnSendDone(absl::Status status) override;
+  void OnPeerClosed(absl::Status status) override;
+  void OnClosed() override;
+  void OnTimer() override;
+  void OnMessageCommitted() override;
+
+ private:
+  SmtpConnection(SmtpServerContext* context, Connection* connection, bool over_limit);
+  ~SmtpConnection() override;
+  void Start();
+  void Flush();
+  void Close();
+  void ArmDeadline();
+  void MaybeDelete();
+
+  SmtpServerContext* context_;
+  Connection* connection_;
+  const sockaddr_storage peer_;
+  const bool over_limit_;
+  std::string peer_text_;
+  std::unique_ptr<smtp::MessageSink> sink_;
+  std::unique_ptr<smtp::SmtpSession> session_;
+  std::string send_buffer_;  // replies in flight (the session keeps appending to its own)
+  bool closing_ = false;
+  bool closed_ = false;
+  bool peer_closed_ = false;
+};
+
+}  // namespace tern::net
