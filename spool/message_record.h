@@ -1,0 +1,145 @@
+// MESSAGE record payload: the envelope, then the body exactly as it will be sent (CRLF line
+// endings, dot-stuffed, without the terminating ".\r\n").
+//
+// Envelope layout (little-endian; str16 = u16 length + bytes):
+//
+//   +----------+---------+-----------+-------+-----+-------------+---------------------+
+//   | envelope | version | body_type | flags | ret | received_us | client_address str16|
+//   | bytes u32| u8 (=1) | u8        | u8    | u8  | i64         | helo str16          |
+//   |          |         |           |       |     |             | sender str16        |
+//   |          |         |           |       |     |             | envid str16         |
+//   +----------+---------+-----------+-------+-----+-------------+---------------------+
+//   | recipient count u32 | recipient * count: state u8, notify u8, address str16,    |
+//   |                     |                    orcpt str16                            |
+//   +---------------------+-----------------------------------------------------------+
+//   | body: payload bytes [envelope bytes, payload length)                            |
+//   +---------------------------------------------------------------------------------+
+//
+//   envelope_bytes counts the whole envelope including its own field, so the body is
+//   payload[envelope_bytes:]. flags bit 0: SMTPUTF8. ret/notify/envid/orcpt are the DSN
+//   (RFC 3461) parameters, zero/empty when absent. A recipient's state starts as kPending;
+//   state changes are later records (DELIVERED...), folded in by recovery.
+//
+// Writing (the SMTP glue does this through ShardSpool):
+//   core::ByteBuffer record;
+//   RETURN_IF_ERROR(BeginMessageRecord(queue_id, envelope, &record));  // header + envelope
+//   record.Append(body_bytes);                                          // as it arrives
+//   FinishRecord(&record);                                              // length + crc
+//
+// Reading (recovery, delivery):
+//   MessageRecordView view;
+//   if (view.Parse(record.payload)) { for (auto it = view.recipients(); it.Next(&r);) ... }
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "core/byte_buffer.h"
+
+namespace tern::spool {
+
+inline constexpr uint8_t kEnvelopeVersion = 1;
+inline constexpr size_t kEnvelopeFixedBytes = 16;         // up to and including received_us
+inline constexpr size_t kEnvelopeStringBytesMax = 65535;  // str16
+// More than RFC 5321 §4.5.3.1.8's minimum of 100; the session enforces its own lower limit.
+inline constexpr size_t kEnvelopeRecipientsMax = 100'000;
+inline constexpr uint8_t kEnvelopeFlagSmtputf8 = 1;
+
+enum class BodyType : uint8_t { kSevenBit = 0, kEightBitMime = 1, kBinaryMime = 2 };
+
+// Per-recipient delivery state, as stored and as kept in the queue index.
+enum class RecipientState : uint8_t {
+  kPending = 0,
+  kDelivered = 1,
+  kDeferred = 2,
+  kBounced = 3,
+  kExpired = 4,
+};
+
+// RFC 3461 NOTIFY bits (0: not given).
+enum NotifyFlags : uint8_t {
+  kNotifyNever = 1,
+  kNotifySuccess = 2,
+  kNotifyFailure = 4,
+  kNotifyDelay = 8,
+};
+
+struct RecipientEnvelope {
+  absl::string_view address;  // dequoted local@domain
+  uint8_t notify = 0;         // NotifyFlags
+  absl::string_view orcpt;    // RFC 3461 ORCPT, as given (empty: absent)
+};
+
+// The envelope to store; views valid only during BeginMessageRecord().
+struct MessageEnvelope {
+  int64_t received_unix_us = 0;
+  absl::string_view client_address;
+  absl::string_view helo;
+  absl::string_view sender;  // empty for the null reverse-path <>
+  std::span<const RecipientEnvelope> recipients;
+  BodyType body_type = BodyType::kSevenBit;
+  bool smtputf8 = false;
+  uint8_t dsn_ret = 0;      // RFC 3461 RET: 0 absent, 1 FULL, 2 HDRS
+  absl::string_view envid;  // RFC 3461 ENVID (empty: absent)
+};
+
+// Appends the record header placeholder and the encoded envelope to `record` (empty).
+// InvalidArgument when a string exceeds kEnvelopeStringBytesMax or there are no / too many
+// recipients; `record` is then left empty.
+absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelope,
+                                core::ByteBuffer* record);
+
+struct RecipientView {
+  absl::string_view address;
+  absl::string_view orcpt;
+  RecipientState state = RecipientState::kPending;
+  uint8_t notify = 0;
+};
+
+// Walks the recipients of a parsed MessageRecordView.
+class RecipientIterator {
+ public:
+  RecipientIterator(absl::string_view bytes, uint32_t count) : rest_(bytes), left_(count) {}
+  // Fills `out` with the next recipient; false at the end.
+  bool Next(RecipientView* out);
+
+ private:
+  absl::string_view rest_;
+  uint32_t left_;
+};
+
+// A decoded MESSAGE payload: views into the payload bytes, which must outlive it.
+class MessageRecordView {
+ public:
+  // Validates the whole envelope (lengths, recipient list). False: malformed payload.
+  bool Parse(absl::string_view payload);
+
+  int64_t received_unix_us() const { return received_unix_us_; }
+  absl::string_view client_address() const { return client_address_; }
+  absl::string_view helo() const { return helo_; }
+  absl::string_view sender() const { return sender_; }
+  absl::string_view envid() const { return envid_; }
+  BodyType body_type() const { return body_type_; }
+  bool smtputf8() const { return smtputf8_; }
+  uint8_t dsn_ret() const { return dsn_ret_; }
+  uint32_t recipient_count() const { return recipient_count_; }
+  RecipientIterator recipients() const { return {recipients_, recipient_count_}; }
+  size_t envelope_bytes() const { return envelope_bytes_; }
+  absl::string_view body() const { return body_; }
+
+ private:
+  int64_t received_unix_us_ = 0;
+  absl::string_view client_address_, helo_, sender_, envid_;
+  BodyType body_type_ = BodyType::kSevenBit;
+  bool smtputf8_ = false;
+  uint8_t dsn_ret_ = 0;
+  uint32_t recipient_count_ = 0;
+  absl::string_view recipients_;
+  size_t envelope_bytes_ = 0;
+  absl::string_view body_;
+};
+
+}  // namespace tern::spool

@@ -1,0 +1,100 @@
+// QueueIndex and QueueEntry: the one-block entry layout and the id-ordered map.
+#include "spool/queue_index.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/check.h"
+
+namespace tern::spool {
+
+QueueEntry QueueEntry::FromMessage(RecordLocation location, const MessageRecordView& view) {
+  QueueEntry e;
+  e.location_ = location;
+  e.received_unix_us_ = view.received_unix_us();
+  e.message_bytes_ = view.body().size();
+  e.recipient_count_ = view.recipient_count();
+  e.sender_bytes_ = static_cast<uint32_t>(view.sender().size());
+  size_t bytes = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_;
+  RecipientView r;
+  for (auto it = view.recipients(); it.Next(&r);) bytes += r.address.size();
+  e.block_ = std::make_unique_for_overwrite<char[]>(std::max<size_t>(bytes, 1));
+  char* strings = e.block_.get() + sizeof(RecipientSlot) * e.recipient_count_;
+  std::memcpy(strings, view.sender().data(), e.sender_bytes_);
+  size_t at = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_;
+  uint32_t i = 0;
+  for (auto it = view.recipients(); it.Next(&r); ++i) {
+    RecipientSlot slot{static_cast<uint32_t>(at), static_cast<uint16_t>(r.address.size()),
+                       static_cast<uint8_t>(r.state), r.notify};
+    std::memcpy(e.block_.get() + sizeof(RecipientSlot) * i, &slot, sizeof(slot));
+    std::memcpy(e.block_.get() + at, r.address.data(), r.address.size());
+    at += r.address.size();
+  }
+  CHECK_EQ(i, e.recipient_count_);
+  CHECK_EQ(at, bytes);
+  return e;
+}
+
+const QueueEntry::RecipientSlot* QueueEntry::slots() const {
+  return reinterpret_cast<const RecipientSlot*>(block_.get());
+}
+QueueEntry::RecipientSlot* QueueEntry::slots() {
+  return reinterpret_cast<RecipientSlot*>(block_.get());
+}
+
+absl::string_view QueueEntry::sender() const {
+  return absl::string_view(block_.get() + sizeof(RecipientSlot) * recipient_count_, sender_bytes_);
+}
+
+absl::string_view QueueEntry::recipient(uint32_t i) const {
+  CHECK_LT(i, recipient_count_);
+  const RecipientSlot& s = slots()[i];
+  return absl::string_view(block_.get() + s.offset, s.bytes);
+}
+
+uint8_t QueueEntry::recipient_notify(uint32_t i) const {
+  CHECK_LT(i, recipient_count_);
+  return slots()[i].notify;
+}
+
+RecipientState QueueEntry::recipient_state(uint32_t i) const {
+  CHECK_LT(i, recipient_count_);
+  return static_cast<RecipientState>(slots()[i].state);
+}
+
+void QueueEntry::set_recipient_state(uint32_t i, RecipientState state) {
+  CHECK_LT(i, recipient_count_);
+  slots()[i].state = static_cast<uint8_t>(state);
+}
+
+void QueueIndex::Insert(uint64_t queue_id, QueueEntry entry) {
+  message_bytes_ += entry.message_bytes();
+  max_queue_id_ = std::max(max_queue_id_, queue_id);
+  auto [it, inserted] = map_.try_emplace(queue_id, std::move(entry));
+  if (!inserted) {
+    CHECK_GE(message_bytes_, it->second.message_bytes());
+    message_bytes_ -= it->second.message_bytes();
+    it->second = std::move(entry);
+  }
+}
+
+bool QueueIndex::Remove(uint64_t queue_id) {
+  auto it = map_.find(queue_id);
+  if (it == map_.end()) return false;
+  CHECK_GE(message_bytes_, it->second.message_bytes());
+  message_bytes_ -= it->second.message_bytes();
+  map_.erase(it);
+  return true;
+}
+
+const QueueEntry* QueueIndex::Find(uint64_t queue_id) const {
+  auto it = map_.find(queue_id);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+QueueEntry* QueueIndex::FindMutable(uint64_t queue_id) {
+  auto it = map_.find(queue_id);
+  return it == map_.end() ? nullptr : &it->second;
+}
+
+}  // namespace tern::spool

@@ -1,0 +1,98 @@
+// QueueIndex: one shard's in-memory index of live messages, rebuilt by recovery from the
+// segments and kept up to date as messages become durable. It holds what the queue needs to
+// schedule and list messages (where the record is, sender, recipients and their states);
+// the body stays on disk and is read from the record location at delivery time.
+//
+// Each entry costs its map slot plus exactly one heap block holding sender and recipients.
+// Iteration is in queue id order (ids grow with time, so this is also arrival order).
+//
+//   QueueIndex index;
+//   index.Insert(id, QueueEntry::FromMessage(location, view));
+//   if (const QueueEntry* e = index.Find(id)) Deliver(e->sender(), ...);
+//   for (const auto& [id, entry] : index) List(id, entry);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/container/btree_map.h"
+#include "absl/strings/string_view.h"
+#include "spool/message_record.h"
+
+namespace tern::spool {
+
+// Where a record lives.
+struct RecordLocation {
+  uint64_t segment = 0;
+  uint64_t offset = 0;
+  uint32_t record_bytes = 0;
+};
+
+class QueueEntry {
+ public:
+  // Copies sender and recipients out of `view` into one block.
+  static QueueEntry FromMessage(RecordLocation location, const MessageRecordView& view);
+
+  QueueEntry(QueueEntry&&) noexcept = default;
+  QueueEntry& operator=(QueueEntry&&) noexcept = default;
+
+  const RecordLocation& location() const { return location_; }
+  void set_location(RecordLocation location) { location_ = location; }
+  int64_t received_unix_us() const { return received_unix_us_; }
+  uint64_t message_bytes() const { return message_bytes_; }
+  absl::string_view sender() const;
+  uint32_t recipient_count() const { return recipient_count_; }
+  absl::string_view recipient(uint32_t i) const;
+  uint8_t recipient_notify(uint32_t i) const;
+  RecipientState recipient_state(uint32_t i) const;
+  void set_recipient_state(uint32_t i, RecipientState state);
+
+ private:
+  struct RecipientSlot {
+    uint32_t offset;  // of the address in the block
+    uint16_t bytes;
+    uint8_t state;
+    uint8_t notify;
+  };
+  static_assert(sizeof(RecipientSlot) == 8);
+  QueueEntry() = default;
+  const RecipientSlot* slots() const;
+  RecipientSlot* slots();
+
+  RecordLocation location_;
+  int64_t received_unix_us_ = 0;
+  uint64_t message_bytes_ = 0;  // body bytes
+  uint32_t recipient_count_ = 0;
+  uint32_t sender_bytes_ = 0;
+  // [RecipientSlot * recipient_count][sender][recipient addresses...]
+  std::unique_ptr<char[]> block_;
+};
+
+class QueueIndex {
+ public:
+  using Map = absl::btree_map<uint64_t, QueueEntry>;
+
+  // Inserts or replaces (a later copy of a message supersedes an earlier one).
+  void Insert(uint64_t queue_id, QueueEntry entry);
+  // False if there was no such message.
+  bool Remove(uint64_t queue_id);
+  const QueueEntry* Find(uint64_t queue_id) const;
+  QueueEntry* FindMutable(uint64_t queue_id);
+
+  size_t count() const { return map_.size(); }
+  // Sum of message_bytes() over live messages.
+  uint64_t message_bytes() const { return message_bytes_; }
+  // Highest queue id ever inserted (0: none), for the id floor after recovery.
+  uint64_t max_queue_id() const { return max_queue_id_; }
+
+  Map::const_iterator begin() const { return map_.begin(); }
+  Map::const_iterator end() const { return map_.end(); }
+
+ private:
+  Map map_;
+  uint64_t message_bytes_ = 0;
+  uint64_t max_queue_id_ = 0;
+};
+
+}  // namespace tern::spool
