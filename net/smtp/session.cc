@@ -1,0 +1,637 @@
+// Implementation of net/smtp/session.h: input framing (command lines, DATA and BDAT
+// bodies), the command handlers and the message life cycle through the MessageSink.
+#include "net/smtp/session.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "net/smtp/address.h"
+
+namespace tern::smtp {
+namespace {
+
+// Replies. RFC 2034 §3: every reply but the greeting and the EHLO/HELO answer carries an
+// enhanced status code (RFC 3463).
+constexpr absl::string_view kOk = "250 2.0.0 Ok\r\n";
+constexpr absl::string_view kMailOk = "250 2.1.0 Ok\r\n";
+constexpr absl::string_view kRcptOk = "250 2.1.5 Ok\r\n";
+constexpr absl::string_view kStartData = "354 End data with <CR><LF>.<CR><LF>\r\n";
+constexpr absl::string_view kBye = "221 2.0.0 Bye\r\n";
+constexpr absl::string_view kVrfy =
+    "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n";
+constexpr absl::string_view kExpn = "502 5.5.1 EXPN not supported\r\n";
+constexpr absl::string_view kHelp = "214 2.0.0 Tern SMTP: see RFC 5321\r\n";
+constexpr absl::string_view kUnknownCommand = "500 5.5.1 Error: command not recognized\r\n";
+constexpr absl::string_view kEmptyCommand = "500 5.5.2 Error: bad syntax\r\n";
+constexpr absl::string_view kLineTooLong = "500 5.5.2 Line too long\r\n";
+constexpr absl::string_view kInvalidChar = "500 5.5.2 Invalid character in command\r\n";
+constexpr absl::string_view kNeedHelo = "503 5.5.1 Error: send HELO/EHLO first\r\n";
+constexpr absl::string_view kNestedMail = "503 5.5.1 Error: nested MAIL command\r\n";
+constexpr absl::string_view kNeedMail = "503 5.5.1 Error: need MAIL command\r\n";
+constexpr absl::string_view kNeedRcpt = "503 5.5.1 Error: need RCPT command\r\n";
+constexpr absl::string_view kRcptAfterBdat = "503 5.5.1 Error: RCPT after BDAT\r\n";
+constexpr absl::string_view kDataAfterBdat = "503 5.5.1 Error: DATA after BDAT\r\n";
+constexpr absl::string_view kNoValidRcpt = "554 5.5.1 Error: no valid recipients\r\n";
+constexpr absl::string_view kEhloSyntax = "501 5.5.2 Syntax: EHLO hostname\r\n";
+constexpr absl::string_view kHeloSyntax = "501 5.5.2 Syntax: HELO hostname\r\n";
+constexpr absl::string_view kMailSyntax = "501 5.5.2 Syntax: MAIL FROM:<address>\r\n";
+constexpr absl::string_view kRcptSyntax = "501 5.5.2 Syntax: RCPT TO:<address>\r\n";
+constexpr absl::string_view kDataSyntax = "501 5.5.2 Syntax: DATA\r\n";
+constexpr absl::string_view kRsetSyntax = "501 5.5.2 Syntax: RSET\r\n";
+constexpr absl::string_view kQuitSyntax = "501 5.5.2 Syntax: QUIT\r\n";
+constexpr absl::string_view kBdatSyntax = "501 5.5.4 Syntax: BDAT count [LAST]\r\n";
+constexpr absl::string_view kBadSender = "501 5.1.3 Bad sender address syntax\r\n";
+constexpr absl::string_view kBadRecipient = "501 5.1.3 Bad recipient address syntax\r\n";
+constexpr absl::string_view kNeedSmtputf8 =
+    "553 5.6.7 Must declare SMTPUTF8 to send UTF8 address\r\n";
+constexpr absl::string_view kBadParameterValue = "501 5.5.4 Bad parameter value\r\n";
+constexpr absl::string_view kUnsupportedParameter = "555 5.5.4 Unsupported parameter\r\n";
+constexpr absl::string_view kTooBig = "552 5.3.4 Message size exceeds fixed limit\r\n";
+constexpr absl::string_view kTooManyRecipients = "452 4.5.3 Too many recipients\r\n";
+constexpr absl::string_view kRelayDenied = "554 5.7.1 Relay access denied\r\n";
+constexpr absl::string_view kNoStorage = "452 4.3.1 Insufficient system storage\r\n";
+constexpr absl::string_view kTempFailure = "451 4.3.0 Error: queue file write error\r\n";
+constexpr absl::string_view kTooManyInFlight = "451 4.3.0 Error: too many messages in flight\r\n";
+constexpr absl::string_view kBareCrLf = "554 5.6.0 Message contains bare CR or LF\r\n";
+constexpr absl::string_view kNul = "554 5.6.0 Message contains NUL\r\n";
+
+bool HasHighBit(absl::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  }
+  return false;
+}
+
+// An EHLO/HELO argument: one token of printable ASCII, no longer than a domain.
+bool IsValidHeloArgument(absl::string_view arg) {
+  if (arg.empty() || arg.size() > kDomainBytesMax) return false;
+  for (char c : arg) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+// A decimal count of at most 20 digits; false if it overflows uint64_t.
+bool ParseCount(absl::string_view text, uint64_t* value) {
+  if (text.empty() || text.size() > 20) return false;
+  for (char c : text) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return absl::SimpleAtoi(text, value);
+}
+
+}  // namespace
+
+class SmtpSession::PendingCommit : public CommitWaiter {
+ public:
+  explicit PendingCommit(SmtpSession* session) : session_(session) {}
+  void OnCommitted(absl::Status status) override { session_->OnCommitted(this, std::move(status)); }
+
+  SmtpSession* const session_;
+  ReplyQueue::SlotId slot = 0;
+  uint64_t queue_id = 0;
+  uint64_t body_bytes = 0;
+};
+
+SmtpSession::SmtpSession(const SessionConfig& config, const ClientInfo& client, MessageSink* sink,
+                         SmtpCounters* counters)
+    : config_(config), client_(client), sink_(sink), counters_(counters) {
+  CHECK(sink != nullptr);
+  CHECK(counters != nullptr);
+  // Arena offsets are 32-bit: the arena holds at most (max_recipients + 1) paths.
+  CHECK_LT((config.max_recipients + 1) * kPathBytesMax, size_t{UINT32_MAX});
+}
+
+SmtpSession::~SmtpSession() {
+  // Waiters point at this session: destroying it now would be a use-after-free later.
+  CHECK_EQ(pending_commits_, 0u);
+}
+
+void SmtpSession::Start() {
+  CHECK(state_ == State::kNew);
+  state_ = State::kGreeted;
+  output_.Append("220 ");
+  output_.Append(config_.hostname);
+  output_.Append(" ESMTP Tern\r\n");
+}
+
+absl::Duration SmtpSession::current_timeout() const {
+  if (mode_ == InputMode::kDataBody || mode_ == InputMode::kChunkBody) {
+    return config_.data_timeout;
+  }
+  return config_.idle_timeout;
+}
+
+void SmtpSession::Reply(absl::string_view line) {
+  DCHECK(line.size() >= 5 && absl::EndsWith(line, "\r\n"));
+  const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+  if (code >= 400) counters_->CountReply(code);
+  output_.Append(line);
+  if (output_.pending_bytes() > kOutputBytesMax) output_overflowed_ = true;  // see Consume
+}
+
+void SmtpSession::Close() {
+  if (state_ == State::kClosing) return;
+  ResetTransaction();
+  state_ = State::kClosing;
+  mode_ = InputMode::kIgnore;
+  partial_line_.clear();
+}
+
+void SmtpSession::OnTimeout() {
+  if (state_ == State::kClosing) return;
+  TERN_LOG(kInfo, "smtp client=%s: timeout", client_.address);
+  Reply(absl::StrCat("421 4.4.2 ", config_.hostname, " Error: timeout exceeded\r\n"));
+  Close();
+}
+
+void SmtpSession::OnShutdown() {
+  if (state_ == State::kClosing) return;
+  Reply(absl::StrCat("421 4.3.2 ", config_.hostname, " Service shutting down\r\n"));
+  Close();
+}
+
+// ---------------------------------------------------------------------------------------
+// Input framing.
+
+void SmtpSession::Consume(absl::string_view bytes) {
+  CHECK(state_ != State::kNew);  // nothing is read before the greeting
+  while (!bytes.empty() && mode_ != InputMode::kIgnore) {
+    if (output_overflowed_) {
+      TERN_LOG(kWarning, "smtp client=%s: over %d reply bytes unread, closing", client_.address,
+               kOutputBytesMax);
+      Close();
+      break;
+    }
+    size_t used = 0;
+    switch (mode_) {
+      case InputMode::kCommand:
+        used = ConsumeCommandBytes(bytes);
+        break;
+      case InputMode::kSkipLine:
+        used = SkipLineBytes(bytes);
+        break;
+      case InputMode::kDataBody:
+        used = ConsumeDataBytes(bytes);
+        break;
+      case InputMode::kChunkBody:
+        used = ConsumeChunkBytes(bytes);
+        break;
+      case InputMode::kIgnore:
+        CHECK(false);
+    }
+    CHECK_LE(used, bytes.size());
+    bytes.remove_prefix(used);
+  }
+}
+
+size_t SmtpSession::ConsumeCommandBytes(absl::string_view in) {
+  const char* lf = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
+  if (lf == nullptr) {
+    // With its LF still to come, the line would be longer than the limit.
+    if (partial_line_.size() + in.size() >= kCommandLineBytesMax) {
+      partial_line_.clear();
+      mode_ = InputMode::kSkipLine;
+    } else {
+      partial_line_.append(in.data(), in.size());
+    }
+    return in.size();
+  }
+  const size_t before_lf = static_cast<size_t>(lf - in.data());
+  const size_t used = before_lf + 1;
+  if (partial_line_.size() + used > kCommandLineBytesMax) {
+    partial_line_.clear();
+    TERN_LOG(kInfo, "smtp client=%s: command line too long", client_.address);
+    Reply(kLineTooLong);
+    return used;
+  }
+  absl::string_view line = in.substr(0, before_lf);
+  if (!partial_line_.empty()) {
+    partial_line_.append(line.data(), line.size());
+    line = partial_line_;
+  }
+  const bool crlf = !line.empty() && line.back() == '\r';
+  if (crlf) line.remove_suffix(1);
+  ProcessLine(line, crlf);
+  partial_line_.clear();
+  return used;
+}
+
+size_t SmtpSession::SkipLineBytes(absl::string_view in) {
+  const char* lf = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
+  if (lf == nullptr) return in.size();
+  mode_ = InputMode::kCommand;
+  TERN_LOG(kInfo, "smtp client=%s: command line too long", client_.address);
+  Reply(kLineTooLong);
+  return static_cast<size_t>(lf - in.data()) + 1;
+}
+
+void SmtpSession::ProcessLine(absl::string_view line, bool crlf) {
+  SmtpCounters::Add(counters_->commands, 1);
+  if (!crlf || line.find_first_of(absl::string_view("\r\0", 2)) != absl::string_view::npos) {
+    TERN_LOG(kInfo, "smtp client=%s: bare CR, bare LF or NUL in command", client_.address);
+    Reply(kInvalidChar);
+    return;
+  }
+  DispatchCommand(line);
+}
+
+size_t SmtpSession::ConsumeDataBytes(absl::string_view in) {
+  const size_t used = data_reader_.Consume(in, storing_ ? &record_ : nullptr);
+  if (storing_ &&
+      (data_reader_.flaws().any() ||
+       (config_.max_message_size != 0 &&
+        data_reader_.bytes_seen() > config_.max_message_size + DataBodyReader::kTerminatorBytes))) {
+    // Refused already; read on to the end without keeping the bytes.
+    record_ = core::ByteBuffer();
+    storing_ = false;
+  }
+  if (data_reader_.done()) FinishData();
+  return used;
+}
+
+size_t SmtpSession::ConsumeChunkBytes(absl::string_view in) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), chunk_remaining_));
+  if (!chunk_discard_) {
+    chunk_reader_.Consume(in.substr(0, n), storing_ ? &record_ : nullptr);
+    if (storing_ && (chunk_reader_.flaws().any() ||
+                     (config_.max_message_size != 0 &&
+                      chunk_reader_.bytes_received() > config_.max_message_size))) {
+      record_ = core::ByteBuffer();
+      storing_ = false;
+    }
+  }
+  chunk_remaining_ -= n;
+  if (chunk_remaining_ == 0) FinishChunk();
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands.
+
+void SmtpSession::DispatchCommand(absl::string_view line) {
+  if (line.empty()) {
+    Reply(kEmptyCommand);
+    return;
+  }
+  const size_t space = line.find(' ');
+  const absl::string_view verb = line.substr(0, space);
+  const absl::string_view arg =
+      space == absl::string_view::npos ? absl::string_view() : line.substr(space + 1);
+  auto is = [verb](absl::string_view name) { return absl::EqualsIgnoreCase(verb, name); };
+  if (verb.size() == 4) {
+    if (is("MAIL")) return OnMail(arg);
+    if (is("RCPT")) return OnRcpt(arg);
+    if (is("DATA")) return OnData(arg);
+    if (is("BDAT")) return OnBdat(arg);
+    if (is("EHLO")) return OnEhlo(arg, /*extended=*/true);
+    if (is("HELO")) return OnEhlo(arg, /*extended=*/false);
+    if (is("RSET")) return OnRset(arg);
+    if (is("NOOP")) return Reply(kOk);
+    if (is("QUIT")) return OnQuit(arg);
+    if (is("VRFY")) return Reply(kVrfy);
+    if (is("EXPN")) return Reply(kExpn);
+    if (is("HELP")) return Reply(kHelp);
+  }
+  Reply(kUnknownCommand);
+}
+
+void SmtpSession::OnEhlo(absl::string_view arg, bool extended) {
+  arg = absl::StripAsciiWhitespace(arg);
+  if (!IsValidHeloArgument(arg)) return Reply(extended ? kEhloSyntax : kHeloSyntax);
+  // RFC 5321 §4.1.4: EHLO in a session ends any transaction, like RSET.
+  ResetTransaction();
+  helo_.assign(arg.data(), arg.size());
+  extended_ = extended;
+  state_ = State::kReady;
+  if (!extended) return Reply(absl::StrCat("250 ", config_.hostname, "\r\n"));
+  output_.Append("250-");
+  output_.Append(config_.hostname);
+  output_.Append("\r\n250-PIPELINING\r\n");
+  if (config_.max_message_size == 0) {
+    output_.Append("250-SIZE\r\n");  // RFC 1870 §4: no fixed limit
+  } else {
+    Reply(absl::StrCat("250-SIZE ", config_.max_message_size, "\r\n"));
+  }
+  Reply("250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n");
+}
+
+void SmtpSession::OnMail(absl::string_view arg) {
+  if (state_ == State::kGreeted) return Reply(kNeedHelo);
+  if (state_ != State::kReady) return Reply(kNestedMail);
+  if (!absl::StartsWithIgnoreCase(arg, "FROM:")) return Reply(kMailSyntax);
+  ParsedPath path =
+      ParsePath(arg.substr(5), PathKind::kReversePath, /*smtputf8=*/true, &path_scratch_);
+  if (path.error == PathError::kCommandSyntax) return Reply(kMailSyntax);
+  if (path.error == PathError::kAddressSyntax) return Reply(kBadSender);
+
+  bool smtputf8 = false;
+  BodyType body_type = BodyType::kSevenBit;
+  uint64_t size = 0;
+  for (absl::string_view param : absl::StrSplit(path.parameters, ' ', absl::SkipEmpty())) {
+    const size_t eq = param.find('=');
+    const absl::string_view key = param.substr(0, eq);
+    const absl::string_view value =
+        eq == absl::string_view::npos ? absl::string_view() : param.substr(eq + 1);
+    const bool has_value = eq != absl::string_view::npos;
+    if (absl::EqualsIgnoreCase(key, "SIZE") && has_value) {
+      if (value.empty() || value.size() > 20 || !ParseCount(value, &size)) {
+        // 21+ digits: larger than any limit.
+        if (!value.empty() && value.size() > 20 &&
+            value.find_first_not_of("0123456789") == absl::string_view::npos) {
+          size = UINT64_MAX;
+        } else {
+          return Reply(kBadParameterValue);
+        }
+      }
+    } else if (absl::EqualsIgnoreCase(key, "BODY") && has_value) {
+      if (absl::EqualsIgnoreCase(value, "7BIT")) {
+        body_type = BodyType::kSevenBit;
+      } else if (absl::EqualsIgnoreCase(value, "8BITMIME")) {
+        body_type = BodyType::kEightBitMime;
+      } else {
+        return Reply(kBadParameterValue);
+      }
+    } else if (absl::EqualsIgnoreCase(key, "SMTPUTF8") && !has_value) {
+      smtputf8 = true;
+    } else {
+      return Reply(kUnsupportedParameter);
+    }
+  }
+  // RFC 6531 §3.5: a non-ASCII address needs the SMTPUTF8 parameter.
+  if (!smtputf8 && HasHighBit(path.address)) return Reply(kNeedSmtputf8);
+  if (config_.max_message_size != 0 && size > config_.max_message_size) return Reply(kTooBig);
+  absl::Status accepting = sink_->CheckAcceptingMail();
+  if (!accepting.ok()) {
+    return Reply(absl::IsResourceExhausted(accepting) ? kNoStorage : kTempFailure);
+  }
+  ResetTransaction();
+  sender_ = ArenaAppend(path.address);
+  smtputf8_ = smtputf8;
+  body_type_ = body_type;
+  declared_size_ = size;
+  state_ = State::kMail;
+  Reply(kMailOk);
+}
+
+void SmtpSession::OnRcpt(absl::string_view arg) {
+  if (state_ == State::kGreeted || state_ == State::kReady) return Reply(kNeedMail);
+  if (state_ == State::kBdat) return Reply(kRcptAfterBdat);
+  CHECK(state_ == State::kMail || state_ == State::kRcpt);
+  if (!absl::StartsWithIgnoreCase(arg, "TO:")) return Reply(kRcptSyntax);
+  ParsedPath path =
+      ParsePath(arg.substr(3), PathKind::kForwardPath, /*smtputf8=*/true, &path_scratch_);
+  if (path.error == PathError::kCommandSyntax) return Reply(kRcptSyntax);
+  if (path.error == PathError::kAddressSyntax) return Reply(kBadRecipient);
+  if (!path.parameters.empty()) return Reply(kUnsupportedParameter);  // no DSN yet
+  if (!smtputf8_ && HasHighBit(path.address)) return Reply(kNeedSmtputf8);
+  if (recipients_.size() >= config_.max_recipients) return Reply(kTooManyRecipients);
+  // RFC 5321 §4.5.1: <Postmaster> (no domain) must be accepted; routing it is the queue's job.
+  if (!path.domain.empty() &&
+      DecideRecipient(config_.relay_policy, client_.may_relay, authenticated_, path.local_part,
+                      path.domain) != RecipientVerdict::kAccept) {
+    TERN_LOG(kInfo, "smtp client=%s: relay denied for <%s>", client_.address, path.address);
+    return Reply(kRelayDenied);
+  }
+  recipients_.push_back(ArenaAppend(path.address));
+  state_ = State::kRcpt;
+  Reply(kRcptOk);
+}
+
+void SmtpSession::OnData(absl::string_view arg) {
+  if (state_ == State::kBdat) return Reply(kDataAfterBdat);
+  if (state_ == State::kMail) return Reply(kNoValidRcpt);
+  if (state_ != State::kRcpt) return Reply(kNeedRcpt);
+  if (!arg.empty()) return Reply(kDataSyntax);
+  if (!BeginMessage()) return Reply(kTempFailure);
+  state_ = State::kData;
+  mode_ = InputMode::kDataBody;
+  data_reader_.Reset();
+  Reply(kStartData);
+}
+
+void SmtpSession::OnBdat(absl::string_view arg) {
+  // RFC 3030 §3: "BDAT" SP chunk-size [ SP end-marker ].
+  std::vector<absl::string_view> words = absl::StrSplit(arg, ' ');
+  uint64_t size = 0;
+  bool last = false;
+  bool ok = (words.size() == 1 || words.size() == 2) && ParseCount(words[0], &size);
+  if (ok && words.size() == 2) ok = last = absl::EqualsIgnoreCase(words[1], "LAST");
+  if (!ok) {
+    // Without a valid count the chunk cannot be skipped: the rest of the input would be
+    // read as commands. Close rather than lose sync.
+    TERN_LOG(kInfo, "smtp client=%s: bad BDAT syntax, closing", client_.address);
+    Reply(kBdatSyntax);
+    return Close();
+  }
+  chunk_size_ = size;
+  chunk_remaining_ = size;
+  chunk_last_ = last;
+  chunk_discard_ = true;  // unless the transaction takes it, below
+  mode_ = InputMode::kChunkBody;
+  if (state_ == State::kGreeted || state_ == State::kReady) {
+    Reply(kNeedMail);
+  } else if (state_ == State::kMail) {
+    Reply(kNoValidRcpt);
+  } else if (state_ == State::kRcpt && !BeginMessage()) {
+    Reply(kTempFailure);
+    ResetTransaction();
+  } else {
+    CHECK(state_ == State::kRcpt || state_ == State::kBdat);
+    if (state_ == State::kRcpt) chunk_reader_.Reset();
+    state_ = State::kBdat;
+    chunk_discard_ = false;
+  }
+  if (chunk_remaining_ == 0) FinishChunk();
+}
+
+void SmtpSession::OnRset(absl::string_view arg) {
+  if (!arg.empty()) return Reply(kRsetSyntax);
+  ResetTransaction();
+  Reply(kOk);
+}
+
+void SmtpSession::OnQuit(absl::string_view arg) {
+  if (!arg.empty()) return Reply(kQuitSyntax);
+  Reply(kBye);
+  Close();
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages.
+
+SmtpSession::Span SmtpSession::ArenaAppend(absl::string_view text) {
+  CHECK_LE(text.size(), kPathBytesMax);
+  Span span{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(text.size())};
+  arena_.append(text.data(), text.size());
+  CHECK_LE(arena_.size(), (config_.max_recipients + 1) * kPathBytesMax);
+  return span;
+}
+
+bool SmtpSession::BeginMessage() {
+  recipient_views_.clear();
+  for (Span span : recipients_) recipient_views_.push_back(ArenaView(span));
+  EnvelopeView envelope;
+  envelope.helo = helo_;
+  envelope.client_address = client_.address;
+  envelope.sender = ArenaView(sender_);
+  envelope.recipients = recipient_views_;
+  envelope.body_type = body_type_;
+  envelope.smtputf8 = smtputf8_;
+  envelope.declared_size = declared_size_;
+  record_ = core::ByteBuffer();
+  absl::StatusOr<uint64_t> queue_id = sink_->BeginMessage(envelope, &record_);
+  if (!queue_id.ok()) {
+    TERN_LOG(kWarning, "smtp client=%s: cannot begin message: %s", client_.address,
+             queue_id.status().ToString());
+    record_ = core::ByteBuffer();
+    return false;
+  }
+  queue_id_ = *queue_id;
+  storing_ = true;
+  AppendReceivedHeader();
+  return true;
+}
+
+void SmtpSession::AppendReceivedHeader() {
+  // RFC 5321 §4.4 trace field; RFC 6531 §3.7.3 "UTF8SMTP" as the protocol for SMTPUTF8.
+  const bool v6 = client_.address.find(':') != std::string::npos;
+  const char* protocol = !extended_ ? "SMTP" : (smtputf8_ ? "UTF8SMTP" : "ESMTP");
+  char id[17];
+  absl::SNPrintF(id, sizeof(id), "%016X", queue_id_);
+  record_.Append("Received: from ");
+  record_.Append(helo_);
+  record_.Append(v6 ? " ([IPv6:" : " ([");
+  record_.Append(client_.address);
+  record_.Append("])\r\n\tby ");
+  record_.Append(config_.hostname);
+  record_.Append(" (Tern) with ");
+  record_.Append(protocol);
+  record_.Append(" id ");
+  record_.Append(id);
+  if (!recipients_.empty()) {
+    record_.Append("\r\n\tfor <");
+    record_.Append(ArenaView(recipients_.front()));
+    record_.Append(">");
+  }
+  record_.Append("; ");
+  // RFC 5322 §3.3 date-time.
+  record_.Append(
+      absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", config_.clock(), absl::UTCTimeZone()));
+  record_.Append("\r\n");
+}
+
+void SmtpSession::FinishData() {
+  CHECK(state_ == State::kData);
+  mode_ = InputMode::kCommand;
+  EndMessage(data_reader_.flaws(), data_reader_.body_bytes());
+}
+
+void SmtpSession::FinishChunk() {
+  mode_ = InputMode::kCommand;
+  if (chunk_discard_) {
+    chunk_discard_ = false;  // answered when the BDAT command was read
+    return;
+  }
+  CHECK(state_ == State::kBdat);
+  if (!chunk_last_) {
+    char reply[64];
+    absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 %d bytes received\r\n", chunk_size_);
+    return Reply(reply);
+  }
+  chunk_reader_.Finish(storing_ ? &record_ : nullptr);
+  EndMessage(chunk_reader_.flaws(), chunk_reader_.bytes_received());
+}
+
+void SmtpSession::EndMessage(const BodyFlaws& flaws, uint64_t body_bytes) {
+  CHECK(state_ == State::kData || state_ == State::kBdat);
+  // Which flaw is answered when there are several: smuggling first, then content, then size.
+  if (flaws.bare_cr_or_lf) return RejectMessage(kBareCrLf, "bare CR or LF in body");
+  if (flaws.nul) return RejectMessage(kNul, "NUL in body");
+  if (flaws.line_too_long) return RejectMessage(kLineTooLong, "text line too long");
+  if (config_.max_message_size != 0 && body_bytes > config_.max_message_size) {
+    return RejectMessage(kTooBig, "message too big");
+  }
+  CHECK(storing_);  // the body was dropped only for a flaw or its size
+  if (pending_commits_ >= kPendingCommitsMax) {
+    return RejectMessage(kTooManyInFlight, "too many commits in flight");
+  }
+  PendingCommit* commit;
+  if (free_commits_.empty()) {
+    commits_.push_back(std::make_unique<PendingCommit>(this));
+    commit = commits_.back().get();
+  } else {
+    commit = free_commits_.back();
+    free_commits_.pop_back();
+  }
+  commit->slot = output_.AppendPending();
+  commit->queue_id = queue_id_;
+  commit->body_bytes = body_bytes;
+  ++pending_commits_;
+  core::ByteBuffer record = std::move(record_);
+  storing_ = false;
+  ResetTransaction();
+  sink_->CommitMessage(commit->queue_id, std::move(record), commit);
+}
+
+void SmtpSession::RejectMessage(absl::string_view reply, absl::string_view reason) {
+  SmtpCounters::Add(counters_->messages_rejected, 1);
+  TERN_LOG(kInfo, "smtp client=%s: message rejected: %s (%s)", client_.address, reason,
+           absl::StripAsciiWhitespace(reply));
+  Reply(reply);
+  ResetTransaction();
+}
+
+void SmtpSession::OnCommitted(PendingCommit* commit, absl::Status status) {
+  CHECK_GT(pending_commits_, 0u);
+  --pending_commits_;
+  if (status.ok()) {
+    SmtpCounters::Add(counters_->messages_accepted, 1);
+    SmtpCounters::Add(counters_->bytes_accepted, commit->body_bytes);
+    char reply[64];
+    absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 Ok: queued as %016X\r\n", commit->queue_id);
+    output_.Fill(commit->slot, reply);
+  } else {
+    SmtpCounters::Add(counters_->messages_rejected, 1);
+    counters_->CountReply(451);
+    TERN_LOG(kWarning, "smtp client=%s: commit of %016X failed: %s", client_.address,
+             commit->queue_id, status.ToString());
+    output_.Fill(commit->slot, kTempFailure);
+  }
+  free_commits_.push_back(commit);
+}
+
+void SmtpSession::ResetTransaction() {
+  arena_.clear();
+  sender_ = Span{0, 0};
+  recipients_.clear();
+  body_type_ = BodyType::kSevenBit;
+  smtputf8_ = false;
+  declared_size_ = 0;
+  if (storing_) {
+    record_ = core::ByteBuffer();  // abandoned: the sink forgets a message never committed
+    storing_ = false;
+  }
+  switch (state_) {
+    case State::kMail:
+    case State::kRcpt:
+    case State::kData:
+    case State::kBdat:
+      state_ = State::kReady;
+      break;
+    case State::kNew:
+    case State::kGreeted:
+    case State::kReady:
+    case State::kClosing:
+      break;
+  }
+}
+
+}  // namespace tern::smtp

@@ -1,0 +1,210 @@
+// SmtpSession: the server side of one SMTP connection, as pure protocol logic. It parses
+// what the client sent and queues the replies; the connection glue that owns it moves the
+// bytes (no sockets, no io_uring here).
+//
+//   SmtpSession session(config, client, &sink, &counters);
+//   session.Start();                       // queues the 220 greeting
+//   on receive(bytes):  session.Consume(bytes);
+//   whenever session.output().Sendable() is not empty: send it, then output().Consume(sent)
+//   arm a timer for session.current_timeout() after each receive; on expiry: OnTimeout()
+//   close once session.wants_close() and the output is flushed (at once if
+//   output_overflowed()); keep the session alive while pending_commits() > 0.
+//
+// Input may be split anywhere: the same bytes in one call, byte by byte, or at any split
+// give the same replies and the same stored messages. Command lines are parsed as views
+// into the caller's bytes; only a line split across two Consume() calls is copied (into a
+// buffer of kCommandLineBytesMax). Envelope strings are copied once into a per-transaction
+// arena; body bytes are copied once, into the message record.
+//
+// Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP. Extensions:
+// PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING. Every reply but the
+// greeting and the EHLO/HELO answer carries an RFC 3463 enhanced status code (RFC 2034 §3).
+//
+// After end of data the message is committed through the MessageSink and its 250 waits in
+// a ReplyQueue slot until the commit completes; parsing of pipelined commands goes on
+// meanwhile, and their replies queue behind the slot.
+//
+// Bounds (what happens at the limit):
+//   - command line kCommandLineBytesMax with CRLF: the rest of the line is skipped and
+//     answered "500 5.5.2 Line too long" (Postfix smtpd_chat.c), staying in sync.
+//   - text line kTextLineBytesMax, message size config.max_message_size: the message is
+//     read to its end, then refused (500 5.5.2 / 552 5.3.4); nothing is stored.
+//   - recipients config.max_recipients: the extras get 452 4.5.3, the message goes on.
+//   - pending commits kPendingCommitsMax: a message that would exceed it is answered
+//     451 4.3.0 at its end and not stored (the client may retry).
+//   - queued output kOutputBytesMax (a client that sends but never reads): the session
+//     logs, stops reading and wants_close() with output_overflowed().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/byte_buffer.h"
+#include "net/smtp/body_reader.h"
+#include "net/smtp/message_sink.h"
+#include "net/smtp/relay_policy.h"
+#include "net/smtp/reply_queue.h"
+#include "net/smtp/smtp_counters.h"
+
+namespace tern::smtp {
+
+// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including the CRLF.
+inline constexpr size_t kCommandLineBytesMax = 512;
+inline constexpr size_t kPendingCommitsMax = 256;
+inline constexpr size_t kOutputBytesMax = size_t{1} << 20;
+
+struct SessionConfig {
+  std::string hostname = "localhost";       // greeting, EHLO, Received:
+  uint64_t max_message_size = 35ull << 20;  // bytes; 0 = unlimited
+  size_t max_recipients = 1000;
+  const RelayPolicy* relay_policy = nullptr;  // null: no relay domains
+  absl::Duration idle_timeout = absl::Seconds(300);
+  absl::Duration data_timeout = absl::Seconds(600);  // while reading a DATA/BDAT body
+  absl::Time (*clock)() = &absl::Now;                // the Received: date (tests fix it)
+};
+
+struct ClientInfo {
+  std::string address;  // "192.0.2.1" or "2001:db8::1"
+  uint16_t port = 0;
+  bool may_relay = false;  // RelayPolicy::ClientMayRelay, computed by the owner
+};
+
+class SmtpSession {
+ public:
+  // `config`, `sink` and `counters` must outlive the session.
+  SmtpSession(const SessionConfig& config, const ClientInfo& client, MessageSink* sink,
+              SmtpCounters* counters);
+  // The owner must not destroy a session with pending_commits() > 0.
+  ~SmtpSession();
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  // Queues the "220 <hostname> ESMTP Tern" greeting. Call once, before Consume().
+  void Start();
+  // Processes received bytes, in any split. Bytes after QUIT or a fatal error are ignored.
+  void Consume(absl::string_view bytes);
+  // The idle or data timeout expired: queues 421 4.4.2 and wants_close().
+  void OnTimeout();
+  // The server is shutting down: queues 421 4.3.2 and wants_close().
+  void OnShutdown();
+
+  ReplyQueue& output() { return output_; }
+  // The owner closes the connection once the output is flushed.
+  bool wants_close() const { return state_ == State::kClosing; }
+  // The client did not read its replies: close without waiting for the flush.
+  bool output_overflowed() const { return output_overflowed_; }
+  // The timeout that applies now: data_timeout while a body is being read, else idle.
+  absl::Duration current_timeout() const;
+  // Messages handed to the sink whose commit has not completed yet.
+  size_t pending_commits() const { return pending_commits_; }
+
+ private:
+  // The protocol state. Input framing (command line, body) is InputMode.
+  enum class State : uint8_t {
+    kNew,      // before Start()
+    kGreeted,  // greeting queued, no EHLO/HELO yet
+    kReady,    // EHLO/HELO done, no transaction
+    kMail,     // MAIL accepted, no recipient yet
+    kRcpt,     // at least one recipient accepted
+    kData,     // reading a DATA body
+    kBdat,     // BDAT chunks of the transaction being received
+    kClosing,  // QUIT, timeout, shutdown or fatal error: input is ignored
+  };
+  enum class InputMode : uint8_t {
+    kCommand,    // command lines
+    kSkipLine,   // discarding an overlong command line up to its LF
+    kDataBody,   // DATA body up to "\r\n.\r\n"
+    kChunkBody,  // BDAT chunk bytes (chunk_remaining_ left); may be discarded
+    kIgnore,     // after kClosing
+  };
+  class PendingCommit;
+  struct Span {
+    uint32_t offset;
+    uint32_t size;
+  };
+
+  // Input framing.
+  size_t ConsumeCommandBytes(absl::string_view in);
+  size_t SkipLineBytes(absl::string_view in);
+  size_t ConsumeDataBytes(absl::string_view in);
+  size_t ConsumeChunkBytes(absl::string_view in);
+  void ProcessLine(absl::string_view line, bool crlf);
+
+  // Commands.
+  void DispatchCommand(absl::string_view line);
+  void OnEhlo(absl::string_view arg, bool extended);
+  void OnMail(absl::string_view arg);
+  void OnRcpt(absl::string_view arg);
+  void OnData(absl::string_view arg);
+  void OnBdat(absl::string_view arg);
+  void OnRset(absl::string_view arg);
+  void OnQuit(absl::string_view arg);
+
+  // Messages.
+  bool BeginMessage();
+  void AppendReceivedHeader();
+  void FinishData();
+  void FinishChunk();
+  // Commits the record or refuses the message; ends the transaction either way.
+  void EndMessage(const BodyFlaws& flaws, uint64_t body_bytes);
+  void RejectMessage(absl::string_view reply, absl::string_view reason);
+  void OnCommitted(PendingCommit* commit, absl::Status status);
+  void ResetTransaction();
+
+  // Output.
+  void Reply(absl::string_view line);
+  void Close();
+
+  absl::string_view ArenaView(Span span) const {
+    return absl::string_view(arena_).substr(span.offset, span.size);
+  }
+  Span ArenaAppend(absl::string_view text);
+
+  const SessionConfig& config_;
+  const ClientInfo client_;
+  MessageSink* const sink_;
+  SmtpCounters* const counters_;
+
+  State state_ = State::kNew;
+  InputMode mode_ = InputMode::kCommand;
+  ReplyQueue output_;
+  bool output_overflowed_ = false;
+  std::string partial_line_;  // a command line split across Consume() calls
+  std::string helo_;
+  bool extended_ = false;       // EHLO (not HELO)
+  bool authenticated_ = false;  // no AUTH yet
+
+  // The transaction (MAIL to end of data).
+  std::string arena_;  // sender and recipients, bounded by (max_recipients + 1) * path
+  Span sender_{0, 0};
+  std::vector<Span> recipients_;
+  std::vector<absl::string_view> recipient_views_;  // reused for BeginMessage
+  std::string path_scratch_;                        // dequoted quoted-string addresses
+  BodyType body_type_ = BodyType::kSevenBit;
+  bool smtputf8_ = false;
+  uint64_t declared_size_ = 0;
+
+  // The message being received.
+  core::ByteBuffer record_;
+  bool storing_ = false;  // record_ holds a begun message that is still wanted
+  uint64_t queue_id_ = 0;
+  DataBodyReader data_reader_;
+  ChunkBodyReader chunk_reader_;
+  uint64_t chunk_remaining_ = 0;
+  uint64_t chunk_size_ = 0;
+  bool chunk_last_ = false;
+  bool chunk_discard_ = false;  // the chunk was refused: read and drop it
+
+  // Commits in flight; finished ones are kept for reuse.
+  size_t pending_commits_ = 0;
+  std::vector<std::unique_ptr<PendingCommit>> commits_;
+  std::vector<PendingCommit*> free_commits_;
+};
+
+}  // namespace tern::smtp
