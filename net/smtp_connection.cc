@@ -68,6 +68,11 @@ void SmtpConnection::OnReceive(absl::string_view bytes) {
 
 void SmtpConnection::Flush() {
   if (connection_ == nullptr) return;
+  if (session_ != nullptr && session_->output_overflowed()) {
+    TERN_LOG(kWarning, "client %s does not read its replies: closing", peer_text_);
+    Close();
+    return;
+  }
   if (!connection_->sending() && session_ != nullptr && !closing_) {
     absl::string_view ready = session_->output().Sendable();
     if (!ready.empty()) {

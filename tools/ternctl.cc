@@ -1,0 +1,108 @@
+// ternctl: the operator's tool. Talks to a running ternd over its admin endpoint.
+//
+//   ternctl [--admin=127.0.0.1:9025] queue [--json] [--limit=N]   list queued messages
+//   ternctl [--admin=...] metrics                                 the Prometheus metrics
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "net/listen_socket.h"
+
+ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
+ABSL_FLAG(bool, json, false, "machine-readable output (JSON)");
+ABSL_FLAG(uint64_t, limit, 10000, "list at most this many messages");
+
+namespace tern::ternctl {
+namespace {
+
+// One HTTP/1.0 GET; returns the body of a 200 answer.
+absl::StatusOr<std::string> HttpGet(const std::string& admin, const std::string& target) {
+  auto address = net::ParseSocketAddress(admin);
+  if (!address.ok()) return address.status();
+  int fd = socket(address->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  timeval timeout{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address->storage), address->length) != 0) {
+    int err = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ternd at ", admin, ": ", strerror(err)));
+  }
+  std::string request = absl::StrCat("GET ", target, " HTTP/1.0\r\nHost: ", admin, "\r\n\r\n");
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return absl::UnavailableError("send failed");
+  }
+  std::string response;
+  char chunk[65536];
+  while (true) {
+    ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return absl::UnavailableError(absl::StrCat("recv: ", strerror(err)));
+    }
+    if (n == 0) break;
+    response.append(chunk, static_cast<size_t>(n));
+  }
+  close(fd);
+  size_t header_end = response.find("\r\n\r\n");
+  if (header_end == std::string::npos || response.compare(0, 9, "HTTP/1.0 ") != 0) {
+    return absl::DataLossError("malformed answer from ternd");
+  }
+  if (response.compare(9, 3, "200") != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("ternd answered ", response.substr(9, response.find('\r') - 9), ": ",
+                     response.substr(header_end + 4)));
+  }
+  return response.substr(header_end + 4);
+}
+
+int Main(const std::vector<char*>& args) {
+  if (args.size() < 2) {
+    fprintf(stderr, "usage: ternctl [--admin=HOST:PORT] queue [--json] [--limit=N] | metrics\n");
+    return 2;
+  }
+  const std::string command = args[1];
+  const std::string admin = absl::GetFlag(FLAGS_admin);
+  std::string target;
+  if (command == "queue") {
+    target = absl::StrCat("/queue?limit=", absl::GetFlag(FLAGS_limit),
+                          absl::GetFlag(FLAGS_json) ? "" : "&format=text");
+  } else if (command == "metrics") {
+    target = "/metrics";
+  } else {
+    fprintf(stderr, "ternctl: unknown command '%s'\n", command.c_str());
+    return 2;
+  }
+  auto body = HttpGet(admin, target);
+  if (!body.ok()) {
+    fprintf(stderr, "ternctl: %s\n", std::string(body.status().message()).c_str());
+    return 1;
+  }
+  fwrite(body->data(), 1, body->size(), stdout);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tern::ternctl
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "ternctl [--admin=HOST:PORT] queue [--json] [--limit=N] | metrics");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  return tern::ternctl::Main(args);
+}

@@ -1,0 +1,141 @@
+// Implementation of tools/ternd/admin_api.h.
+#include "tools/ternd/admin_api.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace tern::ternd {
+namespace {
+
+// Appends one metric family: HELP and TYPE lines, then one sample per shard.
+template <typename ValueOf>
+void AppendFamily(std::string* out, absl::string_view name, absl::string_view type,
+                  absl::string_view help, const std::vector<std::unique_ptr<Shard>>& shards,
+                  ValueOf value_of) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+  for (const auto& shard : shards) {
+    absl::StrAppend(out, name, "{shard=\"", shard->id(), "\"} ", value_of(*shard), "\n");
+  }
+}
+
+uint64_t Load(const std::atomic<uint64_t>& counter) {
+  return counter.load(std::memory_order_relaxed);
+}
+
+// Parses "a=1&b=2" into the value of `key` (empty if absent).
+absl::string_view QueryParam(absl::string_view query, absl::string_view key) {
+  for (absl::string_view pair : absl::StrSplit(query, '&')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, '=');
+    if (kv.first == key) return kv.second;
+  }
+  return "";
+}
+
+}  // namespace
+
+net::HttpResponse AdminApi::Handle(absl::string_view target) {
+  absl::string_view path = target;
+  absl::string_view query;
+  if (size_t q = target.find('?'); q != absl::string_view::npos) {
+    path = target.substr(0, q);
+    query = target.substr(q + 1);
+  }
+  if (path == "/metrics") {
+    return {200, "text/plain; version=0.0.4; charset=utf-8", Metrics()};
+  }
+  if (path == "/queue") return Queue(query);
+  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/") {
+    return {200, "text/plain; charset=utf-8",
+            "Tern admin endpoint: /metrics (Prometheus), /queue (JSON; ?format=text, "
+            "?limit=N), /healthz\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+net::HttpResponse AdminApi::Queue(absl::string_view query) const {
+  size_t limit = kQueueRowsDefault;
+  absl::string_view limit_text = QueryParam(query, "limit");
+  if (!limit_text.empty() && !absl::SimpleAtoi(limit_text, &limit)) {
+    return {400, "text/plain; charset=utf-8", "bad limit\n"};
+  }
+  const bool text = QueryParam(query, "format") == "text";
+  uint64_t total = 0;
+  uint64_t bytes = 0;
+  for (const auto& shard : *shards_) {
+    total += shard->queue_messages();
+    bytes += shard->queue_bytes();
+  }
+  std::string body;
+  if (text) {
+    absl::StrAppendFormat(&body, "%-16s %8s %9s  %s\n", "QUEUE ID", "AGE", "SIZE",
+                          "SENDER / RECIPIENTS");
+  } else {
+    absl::StrAppend(&body, "{\"total\":", total, ",\"bytes\":", bytes, ",\"messages\":[\n");
+  }
+  size_t left = limit;
+  bool first = true;
+  for (const auto& shard : *shards_) {
+    if (left == 0) break;
+    std::string rows = shard->Query(
+        text ? ShardQuery::Kind::kQueueText : ShardQuery::Kind::kQueueJson, left);
+    if (text) {
+      body += rows;
+      continue;
+    }
+    for (absl::string_view row : absl::StrSplit(rows, '\n', absl::SkipEmpty())) {
+      if (left == 0) break;
+      --left;
+      absl::StrAppend(&body, first ? "" : ",\n", row);
+      first = false;
+    }
+  }
+  if (text) {
+    absl::StrAppendFormat(&body, "-- %d messages, %d bytes in queue\n", total, bytes);
+    return {200, "text/plain; charset=utf-8", body};
+  }
+  body += "\n]}\n";
+  return {200, "application/json", body};
+}
+
+std::string AdminApi::Metrics() const {
+  std::string out;
+  const auto& shards = *shards_;
+  AppendFamily(&out, "tern_smtp_connections_total", "counter", "SMTP connections accepted.",
+               shards, [](const Shard& s) { return s.connections_total(); });
+  AppendFamily(&out, "tern_smtp_connections_open", "gauge", "SMTP connections open now.",
+               shards, [](const Shard& s) { return s.open_connections(); });
+  AppendFamily(&out, "tern_smtp_commands_total", "counter", "SMTP command lines received.",
+               shards, [](const Shard& s) { return Load(s.smtp_counters().commands); });
+  AppendFamily(&out, "tern_messages_accepted_total", "counter",
+               "Messages acknowledged with 250 after their fdatasync.", shards,
+               [](const Shard& s) { return Load(s.smtp_counters().messages_accepted); });
+  AppendFamily(&out, "tern_bytes_accepted_total", "counter",
+               "Body bytes of the messages acknowledged.", shards,
+               [](const Shard& s) { return Load(s.smtp_counters().bytes_accepted); });
+  AppendFamily(&out, "tern_messages_rejected_total", "counter",
+               "Messages refused or not stored after their data was sent.", shards,
+               [](const Shard& s) { return Load(s.smtp_counters().messages_rejected); });
+  absl::StrAppend(&out,
+                  "# HELP tern_smtp_rejects_total SMTP 4xx/5xx replies sent, by code.\n"
+                  "# TYPE tern_smtp_rejects_total counter\n");
+  for (const auto& shard : shards) {
+    const auto& counts = shard->smtp_counters().rejects_by_code;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      const uint64_t n = Load(counts[i]);
+      if (n == 0) continue;
+      absl::StrAppend(&out, "tern_smtp_rejects_total{shard=\"", shard->id(), "\",code=\"",
+                      smtp::SmtpCounters::kReplyCodeMin + static_cast<int>(i), "\"} ", n, "\n");
+    }
+  }
+  AppendFamily(&out, "tern_queue_messages", "gauge", "Messages in the queue.", shards,
+               [](const Shard& s) { return s.queue_messages(); });
+  AppendFamily(&out, "tern_queue_bytes", "gauge", "Body bytes of the messages in the queue.",
+               shards, [](const Shard& s) { return s.queue_bytes(); });
+  AppendSpoolMetrics(&out, shards);
+  return out;
+}
+
+}  // namespace tern::ternd

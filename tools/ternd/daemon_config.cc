@@ -1,0 +1,105 @@
+// Implementation of tools/ternd/daemon_config.h.
+#include "tools/ternd/daemon_config.h"
+
+#include <unistd.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "tools/ternd/flags.h"
+
+namespace tern::ternd {
+namespace {
+
+std::string DefaultHostname() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+absl::Status FlagError(absl::string_view flag, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
+  DaemonConfig config;
+  for (const std::string& text : absl::GetFlag(FLAGS_listen)) {
+    auto address = net::ParseSocketAddress(text);
+    if (!address.ok()) return FlagError("listen", address.status().message());
+    config.listen.push_back(*address);
+  }
+  if (config.listen.empty()) return FlagError("listen", "at least one address is needed");
+  const std::string admin = absl::GetFlag(FLAGS_admin_listen);
+  if (!admin.empty()) {
+    auto address = net::ParseSocketAddress(admin);
+    if (!address.ok()) return FlagError("admin_listen", address.status().message());
+    config.admin = *address;
+  }
+  config.spool_dir = absl::GetFlag(FLAGS_spool_dir);
+  if (config.spool_dir.empty()) return FlagError("spool_dir", "must not be empty");
+  const std::string sync = absl::GetFlag(FLAGS_spool_sync);
+  if (sync == "none") {
+    config.spool_sync_none = true;
+  } else if (sync != "fdatasync") {
+    return FlagError("spool_sync", absl::StrCat("'", sync, "' is not fdatasync or none"));
+  }
+  config.segment_bytes = absl::GetFlag(FLAGS_segment_size);
+  const uint64_t max_message = absl::GetFlag(FLAGS_max_message_size);
+  // A message record is the body plus the envelope and headers: keep room for both.
+  const uint64_t envelope_room = 1ull << 20;
+  if (max_message == 0) return FlagError("max_message_size", "must be > 0");
+  if (config.segment_bytes < max_message + envelope_room) {
+    return FlagError("segment_size",
+                     absl::StrCat("must be at least --max_message_size + 1 MiB (",
+                                  max_message + envelope_room, ")"));
+  }
+  config.session.hostname = absl::GetFlag(FLAGS_hostname);
+  if (config.session.hostname.empty()) config.session.hostname = DefaultHostname();
+  config.session.max_message_size = max_message;
+  config.session.max_recipients = absl::GetFlag(FLAGS_max_recipients);
+  if (config.session.max_recipients == 0) return FlagError("max_recipients", "must be > 0");
+  config.session.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  config.session.data_timeout = absl::GetFlag(FLAGS_data_timeout);
+  if (config.session.idle_timeout <= absl::ZeroDuration()) {
+    return FlagError("idle_timeout", "must be > 0");
+  }
+  if (config.session.data_timeout <= absl::ZeroDuration()) {
+    return FlagError("data_timeout", "must be > 0");
+  }
+  auto policy = smtp::RelayPolicy::Create(absl::GetFlag(FLAGS_relay_networks),
+                                          absl::GetFlag(FLAGS_relay_domains));
+  if (!policy.ok()) return FlagError("relay_networks", policy.status().message());
+  config.relay_policy = std::make_unique<smtp::RelayPolicy>(*std::move(policy));
+  config.session.relay_policy = config.relay_policy.get();
+  config.limiter =
+      std::make_unique<net::ConnectionLimiter>(absl::GetFlag(FLAGS_max_connections_per_ip));
+  config.transport.receive_buffers = absl::GetFlag(FLAGS_recv_buffers);
+  config.transport.receive_buffer_bytes = absl::GetFlag(FLAGS_recv_buffer_size);
+  const uint32_t n = config.transport.receive_buffers;
+  if (n == 0 || (n & (n - 1)) != 0 || n > 32768) {
+    return FlagError("recv_buffers", "must be a power of two between 1 and 32768");
+  }
+  if (config.transport.receive_buffer_bytes < 1024) {
+    return FlagError("recv_buffer_size", "must be at least 1024");
+  }
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  return config;
+}
+
+ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
+  ShardConfig shard;
+  shard.id = shard_id;
+  shard.spool.spool_dir = spool_dir;
+  shard.spool.shard_id = shard_id;
+  shard.spool.segment_bytes = segment_bytes;
+  shard.spool.sync_mode = spool_sync_none ? spool::SyncMode::kNone : spool::SyncMode::kFdatasync;
+  shard.transport = transport;
+  shard.session = session;
+  shard.relay_policy = relay_policy.get();
+  shard.limiter = limiter.get();
+  shard.shutdown_grace = shutdown_grace;
+  return shard;
+}
+
+}  // namespace tern::ternd

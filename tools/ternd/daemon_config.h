@@ -1,0 +1,35 @@
+// DaemonConfig: ternd's flags parsed and validated once at start-up, and turned into each
+// shard's configuration. Every error names the flag and what is wrong with it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "net/connection_limiter.h"
+#include "net/listen_socket.h"
+#include "net/smtp/relay_policy.h"
+#include "tools/ternd/shard.h"
+
+namespace tern::ternd {
+
+struct DaemonConfig {
+  std::vector<net::SocketAddress> listen;
+  std::optional<net::SocketAddress> admin;
+  std::string spool_dir;
+  bool spool_sync_none = false;
+  uint64_t segment_bytes = 0;
+  smtp::SessionConfig session;
+  std::unique_ptr<smtp::RelayPolicy> relay_policy;
+  std::unique_ptr<net::ConnectionLimiter> limiter;
+  net::UringTransportOptions transport;
+  absl::Duration shutdown_grace;
+
+  ShardConfig MakeShardConfig(int shard_id) const;
+};
+
+absl::StatusOr<DaemonConfig> BuildDaemonConfig();
+
+}  // namespace tern::ternd

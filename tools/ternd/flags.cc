@@ -1,0 +1,40 @@
+// Definitions of ternd's flags (see flags.h). Defaults are what `ternd` with no flags runs
+// with: SMTP on 127.0.0.1:2525, admin on 127.0.0.1:9025, spool under ./var/spool.
+#include "tools/ternd/flags.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:2525"},
+          "SMTP listen addresses, comma-separated HOST:PORT or [V6]:PORT (port 0: any free)");
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9025",
+          "admin HTTP endpoint (GET /metrics, /queue); empty disables it");
+ABSL_FLAG(std::string, spool_dir, "var/spool", "spool directory (one shard-N folder per shard)");
+ABSL_FLAG(std::string, spool_sync, "fdatasync",
+          "fdatasync (default: 250 only after the data is on disk) or none (benchmarks only: "
+          "an acknowledged message can be lost on power failure)");
+ABSL_FLAG(uint64_t, segment_size, 64ull << 20,
+          "spool segment file size in bytes (preallocated); must hold the largest message");
+ABSL_FLAG(int, shards, 0, "number of shards (threads, one per core); 0: the CPUs we may run on");
+ABSL_FLAG(std::string, hostname, "", "name in the greeting and Received: (default: gethostname)");
+ABSL_FLAG(uint64_t, max_message_size, 35ull << 20,
+          "largest message accepted, in bytes (advertised as SIZE; 552 5.3.4 beyond)");
+ABSL_FLAG(uint32_t, max_recipients, 1000, "recipients per message (452 4.5.3 beyond)");
+ABSL_FLAG(uint32_t, max_connections_per_ip, 50,
+          "simultaneous connections per client address, 0 = unlimited; clients in "
+          "--relay_networks are exempt (421 4.7.0 beyond)");
+ABSL_FLAG(std::vector<std::string>, relay_networks, std::vector<std::string>({"127.0.0.0/8", "::1/128"}),
+          "client networks (CIDR) allowed to relay to any domain");
+ABSL_FLAG(std::vector<std::string>, relay_domains, {},
+          "domains accepted from any client (a leading dot also matches subdomains)");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
+          "time allowed between commands (421 4.4.2 after)");
+ABSL_FLAG(absl::Duration, data_timeout, absl::Minutes(10),
+          "time allowed without progress while receiving a message body (421 4.4.2 after)");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "on SIGTERM/SIGINT, how long sessions may take to finish before they are closed");
+ABSL_FLAG(uint32_t, recv_buffers, 1024,
+          "receive buffers per shard in the provided buffer ring (power of two)");
+ABSL_FLAG(uint32_t, recv_buffer_size, 16384, "bytes per receive buffer");
+ABSL_FLAG(std::string, ready_file, "",
+          "once listening, write 'smtp=HOST:PORT admin=HOST:PORT' lines to this file (tests)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");

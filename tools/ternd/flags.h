@@ -1,0 +1,30 @@
+// ternd's command-line flags (abseil flags; --flagfile=FILE reads them from a file). Every
+// tunable of the daemon is declared here, with its default and what it does.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/flags/declare.h"
+#include "absl/time/time.h"
+
+ABSL_DECLARE_FLAG(std::vector<std::string>, listen);
+ABSL_DECLARE_FLAG(std::string, admin_listen);
+ABSL_DECLARE_FLAG(std::string, spool_dir);
+ABSL_DECLARE_FLAG(std::string, spool_sync);
+ABSL_DECLARE_FLAG(uint64_t, segment_size);
+ABSL_DECLARE_FLAG(int, shards);
+ABSL_DECLARE_FLAG(std::string, hostname);
+ABSL_DECLARE_FLAG(uint64_t, max_message_size);
+ABSL_DECLARE_FLAG(uint32_t, max_recipients);
+ABSL_DECLARE_FLAG(uint32_t, max_connections_per_ip);
+ABSL_DECLARE_FLAG(std::vector<std::string>, relay_networks);
+ABSL_DECLARE_FLAG(std::vector<std::string>, relay_domains);
+ABSL_DECLARE_FLAG(absl::Duration, idle_timeout);
+ABSL_DECLARE_FLAG(absl::Duration, data_timeout);
+ABSL_DECLARE_FLAG(absl::Duration, shutdown_grace);
+ABSL_DECLARE_FLAG(uint32_t, recv_buffers);
+ABSL_DECLARE_FLAG(uint32_t, recv_buffer_size);
+ABSL_DECLARE_FLAG(std::string, ready_file);
+ABSL_DECLARE_FLAG(std::string, log_level);

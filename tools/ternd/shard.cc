@@ -1,0 +1,212 @@
+// Implementation of tools/ternd/shard.h.
+#include "tools/ternd/shard.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "core/check.h"
+#include "core/json_writer.h"
+#include "core/log.h"
+#include "tools/ternd/spool_sink.h"
+
+namespace tern::ternd {
+
+// Accepts connections for the shard's SMTP sessions.
+class Shard::Acceptor : public net::AcceptHandler {
+ public:
+  explicit Acceptor(Shard* shard) : shard_(shard) {}
+  void OnAccept(net::Connection* connection) override {
+    net::SmtpServerContext* context = &shard_->smtp_context_;
+    const sockaddr_storage& peer = connection->peer_address();
+    // Clients allowed to relay are exempt from the per-address limit (as Postfix exempts
+    // $mynetworks from its client limits).
+    bool over_limit = false;
+    if (!context->relay_policy->ClientMayRelay(peer)) {
+      over_limit = !context->limiter->TryAcquire(peer);
+    }
+    shard_->connections_total_.fetch_add(1, std::memory_order_relaxed);
+    net::SmtpConnection::Accept(context, connection, over_limit);
+  }
+
+ private:
+  Shard* shard_;
+};
+
+Shard::Shard(ShardConfig config) : config_(std::move(config)) {}
+
+Shard::~Shard() { Join(); }
+
+void Shard::Start() {
+  thread_ = std::thread([this] { Main(); });
+}
+
+absl::Status Shard::WaitReady() {
+  ready_.WaitForNotification();
+  return setup_status_;
+}
+
+void Shard::RequestStop() {
+  stop_requested_.store(true);
+  if (ready_.HasBeenNotified() && setup_status_.ok()) loop_->Wake();
+}
+
+void Shard::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Shard::Query(ShardQuery::Kind kind, size_t limit) {
+  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return "";
+  auto query = std::make_unique<ShardQuery>();
+  query->kind = kind;
+  query->limit = limit;
+  std::future<std::string> answer = query->answer.get_future();
+  if (!queries_.Push(query.get())) return "";
+  loop_->Wake();
+  // The shard owns nothing of the query: the answer is moved out through the promise, and
+  // the query object stays alive here until the shard has set it.
+  answer.wait();
+  return answer.get();
+}
+
+void Shard::Main() {
+  core::SetThreadShardId(config_.id);
+  if (config_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(config_.cpu, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
+      TERN_LOG(kWarning, "could not pin to cpu %d", config_.cpu);
+    }
+  }
+  setup_status_ = Setup();
+  if (!setup_status_.ok()) {
+    ready_.Notify();
+    return;
+  }
+  ready_.Notify();
+  if (stop_requested_.load()) BeginShutdown();
+  loop_->Run();
+  TERN_LOG(kInfo, "stopped");
+  // Tear down in dependency order on the shard's own thread.
+  acceptor_.reset();
+  transport_.reset();
+  spool_.reset();
+  loop_.reset();
+}
+
+absl::Status Shard::Setup() {
+  auto loop = core::Loop::Create(core::LoopOptions{});
+  if (!loop.ok()) return loop.status();
+  loop_ = *std::move(loop);
+  features_ = loop_->features().Describe();
+  auto spool = spool::ShardSpool::Open(loop_.get(), config_.spool);
+  if (!spool.ok()) return spool.status();
+  spool_ = *std::move(spool);
+  auto transport = net::UringTransport::Create(loop_.get(), config_.transport);
+  if (!transport.ok()) return transport.status();
+  transport_ = *std::move(transport);
+
+  smtp_context_.loop = loop_.get();
+  smtp_context_.session_config = config_.session;
+  smtp_context_.relay_policy = config_.relay_policy;
+  smtp_context_.counters = &smtp_counters_;
+  smtp_context_.limiter = config_.limiter;
+  spool::ShardSpool* spool_ptr = spool_.get();
+  smtp_context_.make_sink = [spool_ptr](net::CommitListener* listener) {
+    return std::make_unique<SpoolSink>(spool_ptr, listener);
+  };
+  acceptor_ = std::make_unique<Acceptor>(this);
+  for (int fd : config_.listen_fds) {
+    absl::Status listening = transport_->Listen(fd, acceptor_.get());
+    if (!listening.ok()) return listening;
+  }
+  config_.listen_fds.clear();  // the transport owns them now
+  loop_->SetWakeHandler([this] { OnWake(); });
+  loop_->AddIterationHook([this] { OnIteration(); });
+  OnIteration();
+  return absl::OkStatus();
+}
+
+void Shard::OnWake() {
+  while (auto query = queries_.Pop()) {
+    (*query)->answer.set_value(AnswerQuery(**query));
+  }
+  if (stop_requested_.load() && !shutting_down_) BeginShutdown();
+}
+
+void Shard::BeginShutdown() {
+  shutting_down_ = true;
+  shutdown_deadline_ = absl::Now() + config_.shutdown_grace;
+  TERN_LOG(kInfo, "stopping: no new connections, %d sessions to finish",
+           smtp_context_.connections.size());
+  transport_->StopListening();
+  std::vector<net::SmtpConnection*> sessions(smtp_context_.connections.begin(),
+                                             smtp_context_.connections.end());
+  for (net::SmtpConnection* session : sessions) session->Shutdown();
+}
+
+void Shard::OnIteration() {
+  queue_messages_.store(spool_->index().count(), std::memory_order_relaxed);
+  queue_bytes_.store(spool_->index().message_bytes(), std::memory_order_relaxed);
+  open_connections_.store(smtp_context_.connections.size(), std::memory_order_relaxed);
+  if (!shutting_down_) return;
+  if (!smtp_context_.connections.empty() && absl::Now() < shutdown_deadline_) return;
+  if (!spool_closing_) {
+    spool_closing_ = true;
+    spool_->Shutdown([this] { spool_closed_ = true; });
+  }
+  if (spool_closed_) loop_->Stop();
+}
+
+std::string Shard::AnswerQuery(const ShardQuery& query) {
+  std::string out;
+  const absl::Time now = absl::Now();
+  size_t rows = 0;
+  core::JsonWriter json(&out);
+  for (const auto& [id, entry] : spool_->index()) {
+    if (rows++ >= query.limit) break;
+    const absl::Time received = absl::FromUnixMicros(entry.received_unix_us());
+    const int64_t age_s = absl::ToInt64Seconds(now - received);
+    if (query.kind == ShardQuery::Kind::kQueueJson) {
+      json.BeginObject();
+      json.Key("id");
+      json.String(absl::StrFormat("%016X", id));
+      json.Key("shard");
+      json.Number(static_cast<int64_t>(config_.id));
+      json.Key("received");
+      json.String(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", received, absl::UTCTimeZone()));
+      json.Key("age_seconds");
+      json.Number(age_s);
+      json.Key("size");
+      json.Number(entry.message_bytes());
+      json.Key("sender");
+      json.String(entry.sender());
+      json.Key("recipients");
+      json.BeginArray();
+      for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
+        json.BeginObject();
+        json.Key("address");
+        json.String(entry.recipient(i));
+        json.Key("state");
+        json.String(spool::RecipientStateName(entry.recipient_state(i)));
+        json.EndObject();
+      }
+      json.EndArray();
+      json.EndObject();
+      out.push_back('\n');
+    } else {
+      absl::StrAppendFormat(&out, "%016X %7ds %9d  %s\n", id, age_s, entry.message_bytes(),
+                            entry.sender().empty() ? "<>" : entry.sender());
+      for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
+        absl::StrAppendFormat(&out, "%37s%s (%s)\n", "", entry.recipient(i),
+                              spool::RecipientStateName(entry.recipient_state(i)));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace tern::ternd

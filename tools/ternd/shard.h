@@ -1,0 +1,114 @@
+// Shard: one pinned thread that owns a ring (core::Loop), its listening sockets' accept
+// loops, its SMTP sessions, its spool and queue index. Other threads talk to it only through
+// RequestStop() and Query() (an SPSC queue plus the loop's eventfd); its counters are relaxed
+// atomics they may read at any time.
+//
+//   Shard shard(config);
+//   shard.Start();
+//   RETURN_IF_ERROR(shard.WaitReady());
+//   ...
+//   shard.RequestStop(); shard.Join();
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "core/loop.h"
+#include "core/spsc_queue.h"
+#include "net/connection_limiter.h"
+#include "net/smtp/relay_policy.h"
+#include "net/smtp/session.h"
+#include "net/smtp/smtp_counters.h"
+#include "net/smtp_connection.h"
+#include "net/uring_transport.h"
+#include "spool/shard_spool.h"
+
+namespace tern::ternd {
+
+struct ShardConfig {
+  int id = 0;
+  int cpu = -1;  // -1: not pinned
+  std::vector<int> listen_fds;  // SO_REUSEPORT sockets, one per --listen address
+  spool::SpoolOptions spool;
+  net::UringTransportOptions transport;
+  smtp::SessionConfig session;
+  const smtp::RelayPolicy* relay_policy = nullptr;
+  net::ConnectionLimiter* limiter = nullptr;
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// What the admin endpoint can ask a shard.
+struct ShardQuery {
+  enum class Kind { kQueueJson, kQueueText };
+  Kind kind = Kind::kQueueJson;
+  size_t limit = 0;  // rows at most
+  std::promise<std::string> answer;
+};
+
+class Shard {
+ public:
+  explicit Shard(ShardConfig config);
+  ~Shard();
+
+  void Start();
+  // Blocks until the shard runs (OK) or failed to start.
+  absl::Status WaitReady();
+  // Thread-safe: graceful stop (stop accepting, let sessions finish or 421 them, let the
+  // group commit in flight complete, close).
+  void RequestStop();
+  void Join();
+  // Thread-safe (one caller thread at a time: the admin thread). Empty on timeout.
+  std::string Query(ShardQuery::Kind kind, size_t limit);
+
+  int id() const { return config_.id; }
+  const smtp::SmtpCounters& smtp_counters() const { return smtp_counters_; }
+  // Valid after WaitReady() returned OK, until Join().
+  const spool::ShardSpool* spool() const { return spool_.get(); }
+  uint64_t queue_messages() const { return queue_messages_.load(std::memory_order_relaxed); }
+  uint64_t queue_bytes() const { return queue_bytes_.load(std::memory_order_relaxed); }
+  uint64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  uint64_t connections_total() const { return connections_total_.load(std::memory_order_relaxed); }
+  std::string features() const { return features_; }
+
+ private:
+  class Acceptor;
+  void Main();
+  absl::Status Setup();
+  void OnWake();
+  void OnIteration();
+  void BeginShutdown();
+  std::string AnswerQuery(const ShardQuery& query);
+
+  ShardConfig config_;
+  std::thread thread_;
+  absl::Notification ready_;
+  absl::Status setup_status_;
+  std::atomic<bool> stop_requested_{false};
+  core::SpscQueue<ShardQuery*> queries_{64};
+
+  // Owned and used by the shard's thread only.
+  std::unique_ptr<core::Loop> loop_;
+  std::unique_ptr<spool::ShardSpool> spool_;
+  std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<Acceptor> acceptor_;
+  net::SmtpServerContext smtp_context_;
+  bool shutting_down_ = false;
+  bool spool_closed_ = false;
+  bool spool_closing_ = false;
+  absl::Time shutdown_deadline_;
+  std::string features_;
+
+  smtp::SmtpCounters smtp_counters_;
+  std::atomic<uint64_t> queue_messages_{0};
+  std::atomic<uint64_t> queue_bytes_{0};
+  std::atomic<uint64_t> open_connections_{0};
+  std::atomic<uint64_t> connections_total_{0};
+};
+
+}  // namespace tern::ternd
