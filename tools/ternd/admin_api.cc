@@ -33,6 +33,56 @@ absl::string_view QueryParam(absl::string_view query, absl::string_view key) {
   return "";
 }
 
+// The spool's counters, and records per group commit as a Prometheus histogram (the
+// buckets are powers of two: le="1", "3", "7", ... i.e. fewer than 2^(i+1) records).
+void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shard>>& shards) {
+  struct Counter {
+    const char* name;
+    const char* help;
+    const std::atomic<uint64_t> spool::SpoolCounters::*field;
+  };
+  static constexpr Counter kCounters[] = {
+      {"tern_spool_records_total", "Records made durable.", &spool::SpoolCounters::records},
+      {"tern_spool_bytes_total", "Bytes of durable records.", &spool::SpoolCounters::bytes},
+      {"tern_spool_commits_total", "Group commits (one write + one fdatasync each).",
+       &spool::SpoolCounters::commits},
+      {"tern_spool_fdatasyncs_total", "fdatasync calls completed.",
+       &spool::SpoolCounters::fdatasyncs},
+      {"tern_spool_write_errors_total", "Group commits whose write or fdatasync failed.",
+       &spool::SpoolCounters::write_errors},
+      {"tern_spool_failed_records_total", "Records whose commit failed (answered 451).",
+       &spool::SpoolCounters::failed_records},
+      {"tern_spool_segments_created_total", "Segment files created and preallocated.",
+       &spool::SpoolCounters::segments_created},
+      {"tern_spool_segments_abandoned_total", "Segments given up after a write error.",
+       &spool::SpoolCounters::segments_abandoned},
+  };
+  for (const Counter& counter : kCounters) {
+    AppendFamily(out, counter.name, "counter", counter.help, shards, [&](const Shard& s) {
+      return Load(s.spool()->counters().*counter.field);
+    });
+  }
+  absl::StrAppend(out,
+                  "# HELP tern_spool_records_per_commit Records written by each group commit.\n"
+                  "# TYPE tern_spool_records_per_commit histogram\n");
+  for (const auto& shard : shards) {
+    const spool::SpoolCounters& c = shard->spool()->counters();
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < spool::kRecordsPerCommitBuckets; ++i) {
+      cumulative += Load(c.records_per_commit_histogram[i]);
+      if (i + 1 == spool::kRecordsPerCommitBuckets) break;
+      absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(),
+                      "\",le=\"", (uint64_t{2} << i) - 1, "\"} ", cumulative, "\n");
+    }
+    absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(),
+                    "\",le=\"+Inf\"} ", cumulative, "\n");
+    absl::StrAppend(out, "tern_spool_records_per_commit_sum{shard=\"", shard->id(), "\"} ",
+                    Load(c.records_per_commit_sum), "\n");
+    absl::StrAppend(out, "tern_spool_records_per_commit_count{shard=\"", shard->id(), "\"} ",
+                    cumulative, "\n");
+  }
+}
+
 }  // namespace
 
 net::HttpResponse AdminApi::Handle(absl::string_view target) {

@@ -3,6 +3,7 @@
 // waits for SIGTERM/SIGINT and stops gracefully.
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -54,7 +55,17 @@ absl::Status SetLogLevelFromFlag() {
   return absl::OkStatus();
 }
 
+// Sessions are file descriptors: take the hard limit (10,000+ connections per host).
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Run() {
+  RaiseFileLimit();
   absl::Status level = SetLogLevelFromFlag();
   if (!level.ok()) {
     TERN_LOG(kError, "%s", level.message());
