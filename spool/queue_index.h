@@ -19,15 +19,9 @@
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
 #include "spool/message_record.h"
+#include "spool/record_location.h"
 
 namespace tern::spool {
-
-// Where a record lives.
-struct RecordLocation {
-  uint64_t segment = 0;
-  uint64_t offset = 0;
-  uint32_t record_bytes = 0;
-};
 
 class QueueEntry {
  public:

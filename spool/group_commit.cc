@@ -1,0 +1,272 @@
+// GroupCommit: batching, segment rotation and failure handling (behaviour: group_commit.h).
+#include "spool/group_commit.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "spool/record_format.h"
+#include "spool/segment_files.h"
+
+namespace tern::spool {
+
+GroupCommit::GroupCommit(core::Loop* loop, StorageBackend* storage, GroupCommitOptions options,
+                         SpoolCounters* counters)
+    : loop_(loop),
+      storage_(storage),
+      options_(std::move(options)),
+      counters_(counters),
+      hook_cell_(std::make_shared<GroupCommit*>(this)),
+      next_number_(options_.first_segment) {
+  CHECK_GE(options_.segment_bytes, kSegmentBytesMin);
+  CHECK_LE(options_.segment_bytes, kSegmentBytesMax);
+  CHECK_GE(options_.first_segment, 1);
+  options_.batch_bytes_max = std::min(options_.batch_bytes_max, options_.segment_bytes);
+  // The hook may outlive this object inside the loop: it reaches us through a cell that the
+  // destructor clears.
+  loop_->AddIterationHook([cell = hook_cell_] {
+    if (*cell != nullptr) (*cell)->Flush();
+  });
+  PrepareNext();
+}
+
+GroupCommit::~GroupCommit() {
+  CHECK_EQ(ops_in_flight_, 0);
+  CHECK(in_flight_ == nullptr);
+  *hook_cell_ = nullptr;
+}
+
+void GroupCommit::Append(core::ByteBuffer record, OnDurable on_durable) {
+  AppendLocated(
+      std::move(record),
+      [cb = std::move(on_durable)](absl::Status s, RecordLocation) mutable { cb(std::move(s)); });
+}
+
+void GroupCommit::AppendLocated(core::ByteBuffer record, OnDurableAt on_durable) {
+  CHECK_GE(record.size(), kRecordHeaderBytes);
+  CHECK_LE(record.size(), options_.segment_bytes);
+  if (shutting_down_) {
+    rejected_.emplace_back(absl::UnavailableError("spool is shutting down"), std::move(on_durable));
+    return;
+  }
+  const uint64_t bytes = record.size();
+  if (pending_.empty() || pending_.back().records.size() >= kBatchRecordsMax ||
+      (!pending_.back().records.empty() &&
+       pending_.back().bytes + bytes > options_.batch_bytes_max)) {
+    pending_.emplace_back();
+  }
+  Batch& batch = pending_.back();
+  batch.records.push_back(std::move(record));
+  batch.waiters.push_back(std::move(on_durable));
+  batch.bytes += bytes;
+  backlog_bytes_ += bytes;
+}
+
+void GroupCommit::Reject(absl::Status status, OnDurable on_durable) {
+  CHECK(!status.ok());
+  rejected_.emplace_back(
+      std::move(status),
+      [cb = std::move(on_durable)](absl::Status s, RecordLocation) mutable { cb(std::move(s)); });
+}
+
+absl::Status GroupCommit::CheckAccepting() const {
+  if (shutting_down_) return absl::UnavailableError("spool is shutting down");
+  if (next_state_ == NextState::kFailed) return prepare_error_;
+  if (backlog_bytes_ > options_.backlog_bytes_max) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "spool backlog of ", backlog_bytes_, " bytes exceeds ", options_.backlog_bytes_max));
+  }
+  return absl::OkStatus();
+}
+
+void GroupCommit::Flush() {
+  if (!rejected_.empty()) {
+    auto rejected = std::move(rejected_);
+    rejected_.clear();
+    SpoolCounters::Add(counters_->failed_records, rejected.size());
+    for (auto& [status, waiter] : rejected) waiter(std::move(status), RecordLocation{});
+  }
+  while (in_flight_ == nullptr && !pending_.empty()) {
+    if (EnsureRoomFor(pending_.front().bytes)) {
+      StartCommit();
+      break;
+    }
+    if (next_state_ != NextState::kFailed) break;  // a segment is on its way: wait
+    // No segment can be had now: fail the batch rather than keep its client waiting.
+    Batch batch = std::move(pending_.front());
+    pending_.pop_front();
+    backlog_bytes_ -= batch.bytes;
+    FailBatch(batch, prepare_error_);
+  }
+  MaybeFinishShutdown();
+}
+
+// True when the current segment can take `bytes` more; otherwise rotates to the prepared
+// segment if there is one, or starts preparing one.
+bool GroupCommit::EnsureRoomFor(uint64_t bytes) {
+  if (current_ && current_->offset + bytes <= options_.segment_bytes) return true;
+  switch (next_state_) {
+    case NextState::kReady:
+      if (current_) CloseSegment(*current_);
+      current_ = next_;
+      next_.reset();
+      next_state_ = NextState::kNone;
+      CHECK_LE(bytes, options_.segment_bytes);
+      return true;
+    case NextState::kNone:
+      PrepareNext();
+      return false;
+    case NextState::kPreparing:
+    case NextState::kFailed:
+      return false;
+  }
+  return false;
+}
+
+void GroupCommit::StartCommit() {
+  CHECK(in_flight_ == nullptr);
+  CHECK(current_.has_value());
+  in_flight_ = std::make_unique<Batch>(std::move(pending_.front()));
+  pending_.pop_front();
+  Batch& batch = *in_flight_;
+  batch.iov.reserve(batch.records.size());
+  for (core::ByteBuffer& record : batch.records) {
+    batch.iov.push_back(iovec{record.data(), record.size()});
+  }
+  const uint64_t offset = current_->offset;
+  current_->offset += batch.bytes;
+  CHECK_LE(current_->offset, options_.segment_bytes);
+  ++ops_in_flight_;
+  storage_->WriteAndSync(current_->file, offset, batch.iov, options_.sync,
+                         [this, segment = current_->number, offset](absl::Status status) {
+                           OnCommitDone(std::move(status), segment, offset);
+                         });
+  if (current_->offset > options_.segment_bytes / 2 && next_state_ == NextState::kNone) {
+    PrepareNext();
+  }
+}
+
+void GroupCommit::OnCommitDone(absl::Status status, uint64_t segment, uint64_t offset) {
+  --ops_in_flight_;
+  CHECK(in_flight_ != nullptr);
+  std::unique_ptr<Batch> batch = std::move(in_flight_);
+  backlog_bytes_ -= batch->bytes;
+  if (!status.ok()) {
+    SpoolCounters::Add(counters_->write_errors, 1);
+    TERN_LOG(kError, "spool commit of %d records (%d bytes) at %s offset %d failed: %s",
+             batch->records.size(), batch->bytes, SegmentFileName(segment), offset,
+             status.ToString());
+    if (current_ && current_->number == segment) {
+      // Abandon the segment: what is on disk after `offset` is unknown, never write there.
+      SpoolCounters::Add(counters_->segments_abandoned, 1);
+      CloseSegment(*current_);
+      current_.reset();
+    }
+    FailBatch(*batch, status);
+    return;
+  }
+  const uint64_t n = batch->records.size();
+  SpoolCounters::Add(counters_->commits, 1);
+  if (options_.sync == SyncMode::kFdatasync) SpoolCounters::Add(counters_->fdatasyncs, 1);
+  SpoolCounters::Add(counters_->records, n);
+  SpoolCounters::Add(counters_->bytes, batch->bytes);
+  SpoolCounters::Add(counters_->records_per_commit_sum, n);
+  SpoolCounters::Add(counters_->records_per_commit_histogram[RecordsPerCommitBucket(n)], 1);
+  uint64_t at = offset;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t bytes = static_cast<uint32_t>(batch->records[i].size());
+    batch->waiters[i](absl::OkStatus(), RecordLocation{segment, at, bytes});
+    at += bytes;
+  }
+}
+
+void GroupCommit::FailBatch(Batch& batch, const absl::Status& status) {
+  CHECK(!status.ok());
+  SpoolCounters::Add(counters_->failed_records, batch.waiters.size());
+  for (auto& waiter : batch.waiters) waiter(status, RecordLocation{});
+}
+
+void GroupCommit::PrepareNext() {
+  CHECK(next_state_ == NextState::kNone || next_state_ == NextState::kFailed);
+  CHECK_LE(next_number_, kSegmentNumberMax);
+  next_state_ = NextState::kPreparing;
+  ++ops_in_flight_;
+  const uint64_t number = next_number_;
+  storage_->CreateSegment(
+      SegmentPath(options_.shard_dir, number), options_.segment_bytes,
+      [this, number](absl::StatusOr<FileHandle> file) { OnPrepared(number, std::move(file)); });
+}
+
+void GroupCommit::OnPrepared(uint64_t number, absl::StatusOr<FileHandle> file) {
+  --ops_in_flight_;
+  CHECK(next_state_ == NextState::kPreparing);
+  if (!file.ok()) {
+    SpoolCounters::Add(counters_->prepare_errors, 1);
+    const bool first = prepare_error_.ok();
+    prepare_error_ = file.status();
+    next_state_ = NextState::kFailed;
+    if (first) {
+      TERN_LOG(kError, "spool cannot prepare segment %s, not accepting mail until it can: %s",
+               SegmentFileName(number), prepare_error_.ToString());
+    }
+    // The same number is retried: creation reopens a file a failed attempt left behind.
+    if (!shutting_down_)
+      loop_->timers().Arm(&retry_timer_, loop_->now() + options_.prepare_retry_interval);
+    return;
+  }
+  if (!prepare_error_.ok()) {
+    TERN_LOG(kInfo, "spool prepared segment %s, accepting mail again", SegmentFileName(number));
+  }
+  prepare_error_ = absl::OkStatus();
+  SpoolCounters::Add(counters_->segments_created, 1);
+  next_ = Segment{number, *file, 0};
+  next_number_ = number + 1;
+  next_state_ = NextState::kReady;
+}
+
+void GroupCommit::OnRetryTimer() {
+  if (next_state_ == NextState::kFailed && !shutting_down_) PrepareNext();
+}
+
+void GroupCommit::CloseSegment(Segment segment) {
+  ++ops_in_flight_;
+  storage_->Close(segment.file, [this, number = segment.number](absl::Status status) {
+    --ops_in_flight_;
+    if (!status.ok()) {
+      TERN_LOG(kWarning, "spool close of segment %s: %s", SegmentFileName(number),
+               status.ToString());
+    }
+    MaybeFinishShutdown();
+  });
+}
+
+void GroupCommit::Shutdown(absl::AnyInvocable<void()> done) {
+  CHECK(!shutting_down_);
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  loop_->timers().Cancel(&retry_timer_);
+  // Finishing happens from the loop (the hook or a completion), never inside this call.
+}
+
+void GroupCommit::MaybeFinishShutdown() {
+  if (!shutting_down_ || in_flight_ != nullptr || !pending_.empty() || !rejected_.empty()) {
+    return;
+  }
+  if (next_state_ == NextState::kPreparing) return;
+  if (!closed_) {
+    closed_ = true;
+    if (current_) CloseSegment(*current_);
+    current_.reset();
+    if (next_) CloseSegment(*next_);
+    next_.reset();
+    next_state_ = NextState::kNone;
+  }
+  if (ops_in_flight_ > 0 || !shutdown_done_) return;
+  absl::AnyInvocable<void()> done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  done();
+}
+
+}  // namespace tern::spool

@@ -1,0 +1,254 @@
+// RingStorage: io_uring operations for segment files (sequence: spool/ring_storage.h).
+#include "spool/ring_storage.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+#include "spool/errno_status.h"
+
+namespace tern::spool {
+namespace {
+
+// Makes room for `sqes` entries so a linked chain is never split across two submissions
+// (the kernel would end the link at the submission boundary).
+void ReserveSqes(core::Loop* loop, unsigned sqes) {
+  io_uring* ring = loop->ring();
+  CHECK_LE(sqes, *ring->sq.kring_entries);
+  if (io_uring_sq_space_left(ring) < sqes) loop->Submit();
+  CHECK_GE(io_uring_sq_space_left(ring), sqes);
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+// One-CQE operation: close, or a NOP carrying a precomputed result.
+class RingStorage::SimpleOp final : public core::Completion {
+ public:
+  SimpleOp(const char* call, std::string path, Done done, absl::Status preset)
+      : call_(call), path_(std::move(path)), done_(std::move(done)), preset_(std::move(preset)) {}
+  void OnComplete(int32_t res, uint32_t flags) override {
+    absl::Status status = preset_;
+    if (status.ok() && res < 0) status = ErrnoStatus(call_, path_, -res);
+    Done done = std::move(done_);
+    delete this;
+    done(std::move(status));
+  }
+
+ private:
+  const char* call_;
+  std::string path_;
+  Done done_;
+  absl::Status preset_;
+};
+
+// The sequence of steps that creates and preallocates one segment.
+class RingStorage::CreateOp final : public core::Completion {
+ public:
+  CreateOp(RingStorage* storage, std::string path, uint64_t bytes, Created done)
+      : storage_(storage),
+        path_(std::move(path)),
+        dir_(DirectoryOf(path_)),
+        bytes_(bytes),
+        done_(std::move(done)) {}
+
+  void Start() {
+    stage_ = Stage::kOpenFile;
+    io_uring_prep_openat(storage_->loop_->PrepareSqe(this), AT_FDCWD, path_.c_str(),
+                         O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  }
+
+  void OnComplete(int32_t res, uint32_t flags) override {
+    if (res < 0) return Fail(res);
+    core::Loop* loop = storage_->loop_;
+    switch (stage_) {
+      case Stage::kOpenFile:
+        fd_ = res;
+        stage_ = Stage::kFallocate;
+        io_uring_prep_fallocate(loop->PrepareSqe(this), fd_, 0, 0, static_cast<off_t>(bytes_));
+        return;
+      case Stage::kFallocate:
+        stage_ = Stage::kSyncFile;
+        io_uring_prep_fsync(loop->PrepareSqe(this), fd_, 0);
+        return;
+      case Stage::kSyncFile:
+        stage_ = Stage::kOpenDir;
+        io_uring_prep_openat(loop->PrepareSqe(this), AT_FDCWD, dir_.c_str(),
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        return;
+      case Stage::kOpenDir:
+        dir_fd_ = res;
+        stage_ = Stage::kSyncDir;
+        io_uring_prep_fsync(loop->PrepareSqe(this), dir_fd_, 0);
+        return;
+      case Stage::kSyncDir:
+        CloseDir();
+        return Finish(fd_);
+      default:
+        CHECK(false);
+    }
+  }
+
+ private:
+  enum class Stage { kIdle, kOpenFile, kFallocate, kSyncFile, kOpenDir, kSyncDir };
+
+  static const char* CallName(Stage stage) {
+    switch (stage) {
+      case Stage::kOpenFile:
+        return "openat";
+      case Stage::kFallocate:
+        return "fallocate";
+      case Stage::kSyncFile:
+        return "fsync";
+      case Stage::kOpenDir:
+        return "openat(dir)";
+      case Stage::kSyncDir:
+        return "fsync(dir)";
+      default:
+        return "?";
+    }
+  }
+
+  void CloseDir() {
+    if (dir_fd_ < 0) return;
+    io_uring_prep_close(storage_->loop_->PrepareSqe(nullptr), dir_fd_);
+    dir_fd_ = -1;
+  }
+
+  void Fail(int32_t res) {
+    const bool on_dir = stage_ == Stage::kOpenDir || stage_ == Stage::kSyncDir;
+    absl::Status status = ErrnoStatus(CallName(stage_), on_dir ? dir_ : path_, -res);
+    CloseDir();
+    if (fd_ >= 0) io_uring_prep_close(storage_->loop_->PrepareSqe(nullptr), fd_);
+    Finish(std::move(status));
+  }
+
+  void Finish(absl::StatusOr<FileHandle> result) {
+    if (result.ok()) storage_->paths_[*result] = path_;
+    Created done = std::move(done_);
+    delete this;
+    done(std::move(result));
+  }
+
+  RingStorage* storage_;
+  std::string path_;
+  std::string dir_;
+  uint64_t bytes_;
+  Created done_;
+  Stage stage_ = Stage::kIdle;
+  int fd_ = -1;
+  int dir_fd_ = -1;
+};
+
+// A linked chain of writevs and an fdatasync; reports once every CQE of the chain arrived.
+class RingStorage::WriteOp {
+ public:
+  WriteOp(std::string path, Done done) : path_(std::move(path)), done_(std::move(done)) {}
+
+  void Submit(core::Loop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
+              SyncMode sync) {
+    const size_t writes = (iov.size() + IOV_MAX - 1) / IOV_MAX;
+    parts_.resize(writes + (sync == SyncMode::kFdatasync ? 1 : 0));
+    ReserveSqes(loop, static_cast<unsigned>(parts_.size()));
+    pending_ = parts_.size();
+    for (size_t i = 0; i < writes; ++i) {
+      const std::span<const iovec> chunk =
+          iov.subspan(i * IOV_MAX, std::min<size_t>(IOV_MAX, iov.size() - i * IOV_MAX));
+      size_t bytes = 0;
+      for (const iovec& v : chunk) bytes += v.iov_len;
+      parts_[i] = Part{this, bytes, false};
+      io_uring_sqe* sqe = loop->PrepareSqe(&parts_[i]);
+      io_uring_prep_writev(sqe, file, chunk.data(), static_cast<unsigned>(chunk.size()), offset);
+      if (i + 1 < parts_.size()) sqe->flags |= IOSQE_IO_LINK;
+      offset += bytes;
+    }
+    if (sync == SyncMode::kFdatasync) {
+      parts_.back() = Part{this, 0, true};
+      io_uring_prep_fsync(loop->PrepareSqe(&parts_.back()), file, IORING_FSYNC_DATASYNC);
+    }
+  }
+
+ private:
+  struct Part final : core::Completion {
+    Part() = default;
+    Part(WriteOp* op, size_t expected, bool is_sync)
+        : op(op), expected(expected), is_sync(is_sync) {}
+    void OnComplete(int32_t res, uint32_t flags) override { op->PartDone(this, res); }
+    WriteOp* op = nullptr;
+    size_t expected = 0;
+    bool is_sync = false;
+  };
+
+  void PartDone(Part* part, int32_t res) {
+    // The first failure in chain order is the cause; later parts report -ECANCELED.
+    if (status_.ok() && res != -ECANCELED) {
+      if (res < 0) {
+        status_ = ErrnoStatus(part->is_sync ? "fdatasync" : "writev", path_, -res);
+      } else if (!part->is_sync && static_cast<size_t>(res) != part->expected) {
+        status_ = absl::DataLossError(absl::StrCat("writev ", path_, ": short write, ", res, " of ",
+                                                   part->expected, " bytes"));
+      }
+    } else if (status_.ok() && res == -ECANCELED) {
+      cancelled_ = true;
+    }
+    if (--pending_ > 0) return;
+    if (status_.ok() && cancelled_) {
+      status_ = absl::UnavailableError(absl::StrCat("writev ", path_, ": chain cancelled"));
+    }
+    absl::Status status = std::move(status_);
+    Done done = std::move(done_);
+    delete this;
+    done(std::move(status));
+  }
+
+  std::string path_;
+  Done done_;
+  std::vector<Part> parts_;
+  size_t pending_ = 0;
+  bool cancelled_ = false;
+  absl::Status status_;
+};
+
+std::string RingStorage::PathOf(FileHandle file) const {
+  auto it = paths_.find(file);
+  return it == paths_.end() ? absl::StrCat("fd ", file) : it->second;
+}
+
+void RingStorage::CreateSegment(std::string path, uint64_t bytes, Created done) {
+  (new CreateOp(this, std::move(path), bytes, std::move(done)))->Start();
+}
+
+void RingStorage::WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov,
+                               SyncMode sync, Done done) {
+  CHECK(!iov.empty());
+  (new WriteOp(PathOf(file), std::move(done)))->Submit(loop_, file, offset, iov, sync);
+}
+
+void RingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
+  absl::Status status;
+  if (::ftruncate(file, static_cast<off_t>(bytes)) != 0) {
+    status = ErrnoStatus("ftruncate", PathOf(file), errno);
+  }
+  auto* op = new SimpleOp("nop", PathOf(file), std::move(done), std::move(status));
+  io_uring_prep_nop(loop_->PrepareSqe(op));
+}
+
+void RingStorage::Close(FileHandle file, Done done) {
+  auto it = paths_.find(file);
+  std::string path = it == paths_.end() ? absl::StrCat("fd ", file) : it->second;
+  if (it != paths_.end()) paths_.erase(it);
+  auto* op = new SimpleOp("close", std::move(path), std::move(done), absl::OkStatus());
+  io_uring_prep_close(loop_->PrepareSqe(op), file);
+}
+
+}  // namespace tern::spool

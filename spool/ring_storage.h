@@ -1,0 +1,51 @@
+// RingStorage: the StorageBackend on the shard's io_uring ring (core::Loop).
+//
+//   WriteAndSync  -> WRITEV (one per IOV_MAX iovecs, each IOSQE_IO_LINK'ed to the next)
+//                    -> FSYNC(IORING_FSYNC_DATASYNC); the chain is always submitted whole.
+//   CreateSegment -> OPENAT(O_CREAT) -> FALLOCATE -> FSYNC(file) -> OPENAT(dir) -> FSYNC(dir)
+//                    -> CLOSE(dir), one step per completion.
+//   Close         -> CLOSE.
+//   Truncate      -> ftruncate(2) inline (liburing 2.3 has no ftruncate op; cold path only),
+//                    result delivered through a NOP completion.
+// Every callback runs from a completion on the loop's thread. Operations in flight hold no
+// pointer to RingStorage after they complete, but RingStorage must outlive them.
+//
+//   RingStorage storage(loop);
+//   storage.CreateSegment(path, 64 << 20, [&](absl::StatusOr<FileHandle> f) { ... });
+#pragma once
+
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/loop.h"
+#include "spool/storage.h"
+
+namespace tern::spool {
+
+class RingStorage final : public StorageBackend {
+ public:
+  explicit RingStorage(core::Loop* loop) : loop_(loop) {}
+  ~RingStorage() override = default;
+  RingStorage(const RingStorage&) = delete;
+  RingStorage& operator=(const RingStorage&) = delete;
+
+  void CreateSegment(std::string path, uint64_t bytes, Created done) override;
+  void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
+                    Done done) override;
+  void Truncate(FileHandle file, uint64_t bytes, Done done) override;
+  void Close(FileHandle file, Done done) override;
+
+  core::Loop* loop() const { return loop_; }
+  // The path a handle was created with, for error messages ("fd N" if unknown).
+  std::string PathOf(FileHandle file) const;
+
+ private:
+  class CreateOp;
+  class WriteOp;
+  class SimpleOp;
+
+  core::Loop* loop_;
+  absl::flat_hash_map<FileHandle, std::string> paths_;
+};
+
+}  // namespace tern::spool

@@ -1,0 +1,44 @@
+// SpoolCounters: one shard's spool counters. Written only by the shard's thread, read by any
+// thread (metrics, ternctl stats) with relaxed loads: each value is exact, a set of values
+// read together is not a snapshot.
+//
+//   const SpoolCounters& c = spool->counters();
+//   uint64_t syncs = c.fdatasyncs.load(std::memory_order_relaxed);
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+namespace tern::spool {
+
+// Bucket i of the records-per-commit histogram counts commits of [2^i, 2^(i+1)) records; the
+// last bucket also takes everything larger.
+inline constexpr size_t kRecordsPerCommitBuckets = 16;
+
+inline size_t RecordsPerCommitBucket(uint64_t records) {
+  const size_t bucket = records == 0 ? 0 : static_cast<size_t>(std::bit_width(records)) - 1;
+  return bucket < kRecordsPerCommitBuckets ? bucket : kRecordsPerCommitBuckets - 1;
+}
+
+struct SpoolCounters {
+  std::atomic<uint64_t> records{0};  // records made durable
+  std::atomic<uint64_t> bytes{0};    // their bytes
+  std::atomic<uint64_t> commits{0};  // successful write (+ fdatasync) sequences
+  std::atomic<uint64_t> fdatasyncs{0};
+  std::atomic<uint64_t> records_per_commit_sum{0};
+  std::array<std::atomic<uint64_t>, kRecordsPerCommitBuckets> records_per_commit_histogram{};
+  std::atomic<uint64_t> write_errors{0};        // failed commits (write or fdatasync)
+  std::atomic<uint64_t> failed_records{0};      // waiters told an error (any cause)
+  std::atomic<uint64_t> segments_created{0};    // preallocated and ready
+  std::atomic<uint64_t> segments_abandoned{0};  // closed early after a write error
+  std::atomic<uint64_t> prepare_errors{0};      // failed segment creations (ENOSPC...)
+
+  static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace tern::spool

@@ -1,0 +1,39 @@
+// SpoolOptions: how one shard's spool is set up (from ternd's --spool_* flags).
+//
+//   SpoolOptions options;
+//   options.spool_dir = "/var/spool/tern";
+//   options.shard_id = 3;
+//   RETURN_IF_ERROR(options.Validate());
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "spool/record_format.h"
+#include "spool/storage.h"
+
+namespace tern::spool {
+
+// Default bound on one record (a message with its envelope): 48 MiB, above the usual
+// 25-35 MiB SIZE limits once base64 and headers are counted.
+inline constexpr uint64_t kRecordBytesMaxDefault = uint64_t{48} << 20;
+// Queue ids carry the shard id in their top 8 bits.
+inline constexpr int kShardIdMax = 255;
+
+struct SpoolOptions {
+  std::string spool_dir;  // created if missing (its parent must exist)
+  int shard_id = 0;
+  uint64_t segment_bytes = kSegmentBytesDefault;
+  uint64_t record_bytes_max = kRecordBytesMaxDefault;  // must fit in a segment
+  SyncMode sync = SyncMode::kFdatasync;
+  absl::Duration prepare_retry_interval = absl::Seconds(1);
+  // Tests: a fault-injecting backend (not owned). nullptr: the ring backend.
+  StorageBackend* storage = nullptr;
+
+  // InvalidArgument naming the bad option.
+  absl::Status Validate() const;
+};
+
+}  // namespace tern::spool
