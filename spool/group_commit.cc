@@ -52,6 +52,12 @@ void GroupCommit::AppendLocated(core::ByteBuffer record, OnDurableAt on_durable)
     return;
   }
   const uint64_t bytes = record.size();
+  if (in_flight_ == nullptr && pending_.empty()) {
+    // Idle until now: make sure the loop runs another iteration (and so Flush()) even if
+    // this append came from outside a completion, e.g. from a later iteration hook. Under
+    // load a commit is in flight and its completion does this.
+    io_uring_prep_nop(loop_->PrepareSqe(nullptr));
+  }
   if (pending_.empty() || pending_.back().records.size() >= kBatchRecordsMax ||
       (!pending_.back().records.empty() &&
        pending_.back().bytes + bytes > options_.batch_bytes_max)) {
@@ -73,7 +79,8 @@ void GroupCommit::Reject(absl::Status status, OnDurable on_durable) {
 
 absl::Status GroupCommit::CheckAccepting() const {
   if (shutting_down_) return absl::UnavailableError("spool is shutting down");
-  if (next_state_ == NextState::kFailed) return prepare_error_;
+  // Still refused while a retry is in progress: only a created segment clears the error.
+  if (!prepare_error_.ok()) return prepare_error_;
   if (backlog_bytes_ > options_.backlog_bytes_max) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "spool backlog of ", backlog_bytes_, " bytes exceeds ", options_.backlog_bytes_max));

@@ -34,7 +34,9 @@
 //   commit.Append(std::move(record), [](absl::Status s) { s.ok() ? Reply250() : Reply451(); });
 //   ...
 //   commit.Shutdown([] { /* every batch completed, files closed */ });  // before destroying
-// Waiters run on the loop's thread, never from inside Append().
+// Waiters run on the loop's thread, never from inside Append(). Append may be called from any
+// code on the loop's thread (completions, timers, hooks): when the spool was idle it queues a
+// NOP so the loop runs one more iteration and flushes.
 #pragma once
 
 #include <sys/uio.h>
