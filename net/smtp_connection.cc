@@ -11,32 +11,34 @@ constexpr absl::string_view kTooManyConnections =
     "421 4.7.0 Too many connections from your address, try again later\r\n";
 }  // namespace
 
-void SmtpConnection::Accept(SmtpServerContext* context, Connection* connection, bool over_limit) {
-  auto* self = new SmtpConnection(context, connection, over_limit);
+void SmtpConnection::Accept(SmtpServerContext* context, Connection* connection,
+                            Admission admission) {
+  auto* self = new SmtpConnection(context, connection, admission);
   self->Start();
 }
 
-SmtpConnection::SmtpConnection(SmtpServerContext* context, Connection* connection, bool over_limit)
+SmtpConnection::SmtpConnection(SmtpServerContext* context, Connection* connection,
+                               Admission admission)
     : context_(context),
       connection_(connection),
       peer_(connection->peer_address()),
-      over_limit_(over_limit),
+      admission_(admission),
       peer_text_(FormatIpAddress(connection->peer_address())) {
   context_->connections.insert(this);
 }
 
 SmtpConnection::~SmtpConnection() {
   context_->connections.erase(this);
-  if (!over_limit_) context_->limiter->Release(peer_);
+  if (admission_ == Admission::kCounted) context_->limiter->Release(peer_);
 }
 
 void SmtpConnection::Start() {
   connection_->SetHandler(this);
-  if (over_limit_) {
+  if (admission_ == Admission::kOverLimit) {
     TERN_LOG(kWarning, "client %s over --max_connections_per_ip=%d: 421 4.7.0", peer_text_,
              context_->limiter->limit());
     context_->counters->CountReply(421);
-    send_buffer_.assign(kTooManyConnections);
+    send_buffer_.assign(kTooManyConnections.data(), kTooManyConnections.size());
     closing_ = true;
     connection_->Send(send_buffer_);
     return;
@@ -93,7 +95,7 @@ void SmtpConnection::OnSendDone(absl::Status status) {
     Close();
     return;
   }
-  if (over_limit_) {
+  if (admission_ == Admission::kOverLimit) {
     Close();
     return;
   }

@@ -46,8 +46,14 @@ struct SmtpServerContext {
 
 class SmtpConnection : public ConnectionHandler, public core::Timer, public CommitListener {
  public:
-  // Takes over `connection`; `over_limit` sessions only get 421 4.7.0 and are closed.
-  static void Accept(SmtpServerContext* context, Connection* connection, bool over_limit);
+  // How the client stands against --max_connections_per_ip.
+  enum class Admission {
+    kExempt,     // not counted (e.g. a client allowed to relay)
+    kCounted,    // holds one count in the limiter, released when the connection ends
+    kOverLimit,  // only gets 421 4.7.0 and is closed
+  };
+  // Takes over `connection`.
+  static void Accept(SmtpServerContext* context, Connection* connection, Admission admission);
   // Graceful shutdown: answers 421 4.3.2 and closes once that is sent.
   void Shutdown();
 
@@ -59,7 +65,7 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   void OnMessageCommitted() override;
 
  private:
-  SmtpConnection(SmtpServerContext* context, Connection* connection, bool over_limit);
+  SmtpConnection(SmtpServerContext* context, Connection* connection, Admission admission);
   ~SmtpConnection() override;
   void Start();
   void Flush();
@@ -70,7 +76,7 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   SmtpServerContext* context_;
   Connection* connection_;
   const sockaddr_storage peer_;
-  const bool over_limit_;
+  const Admission admission_;
   std::string peer_text_;
   std::unique_ptr<smtp::MessageSink> sink_;
   std::unique_ptr<smtp::SmtpSession> session_;

@@ -64,9 +64,9 @@ absl::StatusOr<std::string> HttpGet(const std::string& admin, const std::string&
     return absl::DataLossError("malformed answer from ternd");
   }
   if (response.compare(9, 3, "200") != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("ternd answered ", response.substr(9, response.find('\r') - 9), ": ",
-                     response.substr(header_end + 4)));
+    return absl::FailedPreconditionError(absl::StrCat("ternd answered ",
+                                                      response.substr(9, response.find('\r') - 9),
+                                                      ": ", response.substr(header_end + 4)));
   }
   return response.substr(header_end + 4);
 }
@@ -101,8 +101,7 @@ int Main(const std::vector<char*>& args) {
 }  // namespace tern::ternctl
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "ternctl [--admin=HOST:PORT] queue [--json] [--limit=N] | metrics");
+  absl::SetProgramUsageMessage("ternctl [--admin=HOST:PORT] queue [--json] [--limit=N] | metrics");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   return tern::ternctl::Main(args);
 }

@@ -58,9 +58,8 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
        &spool::SpoolCounters::segments_abandoned},
   };
   for (const Counter& counter : kCounters) {
-    AppendFamily(out, counter.name, "counter", counter.help, shards, [&](const Shard& s) {
-      return Load(s.spool()->counters().*counter.field);
-    });
+    AppendFamily(out, counter.name, "counter", counter.help, shards,
+                 [&](const Shard& s) { return Load(s.spool()->counters().*counter.field); });
   }
   absl::StrAppend(out,
                   "# HELP tern_spool_records_per_commit Records written by each group commit.\n"
@@ -71,8 +70,8 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
     for (size_t i = 0; i < spool::kRecordsPerCommitBuckets; ++i) {
       cumulative += Load(c.records_per_commit_histogram[i]);
       if (i + 1 == spool::kRecordsPerCommitBuckets) break;
-      absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(),
-                      "\",le=\"", (uint64_t{2} << i) - 1, "\"} ", cumulative, "\n");
+      absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(), "\",le=\"",
+                      (uint64_t{2} << i) - 1, "\"} ", cumulative, "\n");
     }
     absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(),
                     "\",le=\"+Inf\"} ", cumulative, "\n");
@@ -129,8 +128,8 @@ net::HttpResponse AdminApi::Queue(absl::string_view query) const {
   bool first = true;
   for (const auto& shard : *shards_) {
     if (left == 0) break;
-    std::string rows = shard->Query(
-        text ? ShardQuery::Kind::kQueueText : ShardQuery::Kind::kQueueJson, left);
+    std::string rows =
+        shard->Query(text ? ShardQuery::Kind::kQueueText : ShardQuery::Kind::kQueueJson, left);
     if (text) {
       body += rows;
       continue;
@@ -153,12 +152,12 @@ net::HttpResponse AdminApi::Queue(absl::string_view query) const {
 std::string AdminApi::Metrics() const {
   std::string out;
   const auto& shards = *shards_;
-  AppendFamily(&out, "tern_smtp_connections_total", "counter", "SMTP connections accepted.",
-               shards, [](const Shard& s) { return s.connections_total(); });
-  AppendFamily(&out, "tern_smtp_connections_open", "gauge", "SMTP connections open now.",
-               shards, [](const Shard& s) { return s.open_connections(); });
-  AppendFamily(&out, "tern_smtp_commands_total", "counter", "SMTP command lines received.",
-               shards, [](const Shard& s) { return Load(s.smtp_counters().commands); });
+  AppendFamily(&out, "tern_smtp_connections_total", "counter", "SMTP connections accepted.", shards,
+               [](const Shard& s) { return s.connections_total(); });
+  AppendFamily(&out, "tern_smtp_connections_open", "gauge", "SMTP connections open now.", shards,
+               [](const Shard& s) { return s.open_connections(); });
+  AppendFamily(&out, "tern_smtp_commands_total", "counter", "SMTP command lines received.", shards,
+               [](const Shard& s) { return Load(s.smtp_counters().commands); });
   AppendFamily(&out, "tern_messages_accepted_total", "counter",
                "Messages acknowledged with 250 after their fdatasync.", shards,
                [](const Shard& s) { return Load(s.smtp_counters().messages_accepted); });

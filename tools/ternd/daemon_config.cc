@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "tools/ternd/flags.h"
@@ -50,9 +52,8 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   const uint64_t envelope_room = 1ull << 20;
   if (max_message == 0) return FlagError("max_message_size", "must be > 0");
   if (config.segment_bytes < max_message + envelope_room) {
-    return FlagError("segment_size",
-                     absl::StrCat("must be at least --max_message_size + 1 MiB (",
-                                  max_message + envelope_room, ")"));
+    return FlagError("segment_size", absl::StrCat("must be at least --max_message_size + 1 MiB (",
+                                                  max_message + envelope_room, ")"));
   }
   config.session.hostname = absl::GetFlag(FLAGS_hostname);
   if (config.session.hostname.empty()) config.session.hostname = DefaultHostname();
@@ -93,7 +94,9 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.spool.spool_dir = spool_dir;
   shard.spool.shard_id = shard_id;
   shard.spool.segment_bytes = segment_bytes;
-  shard.spool.sync_mode = spool_sync_none ? spool::SyncMode::kNone : spool::SyncMode::kFdatasync;
+  shard.spool.sync = spool_sync_none ? spool::SyncMode::kNone : spool::SyncMode::kFdatasync;
+  shard.spool.record_bytes_max =
+      std::min<uint64_t>(segment_bytes, session.max_message_size + (1ull << 20));
   shard.transport = transport;
   shard.session = session;
   shard.relay_policy = relay_policy.get();

@@ -22,7 +22,8 @@ ABSL_FLAG(uint32_t, max_recipients, 1000, "recipients per message (452 4.5.3 bey
 ABSL_FLAG(uint32_t, max_connections_per_ip, 50,
           "simultaneous connections per client address, 0 = unlimited; clients in "
           "--relay_networks are exempt (421 4.7.0 beyond)");
-ABSL_FLAG(std::vector<std::string>, relay_networks, std::vector<std::string>({"127.0.0.0/8", "::1/128"}),
+ABSL_FLAG(std::vector<std::string>, relay_networks,
+          std::vector<std::string>({"127.0.0.0/8", "::1/128"}),
           "client networks (CIDR) allowed to relay to any domain");
 ABSL_FLAG(std::vector<std::string>, relay_domains, {},
           "domains accepted from any client (a leading dot also matches subdomains)");

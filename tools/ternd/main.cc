@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <vector>
@@ -88,6 +89,13 @@ int Run() {
     TERN_LOG(kWarning,
              "*** --spool_sync=none: messages are acknowledged WITHOUT fdatasync; a power "
              "failure or kernel crash can lose acknowledged mail. For benchmarks only. ***");
+  }
+
+  std::error_code mkdir_error;
+  std::filesystem::create_directories(config->spool_dir, mkdir_error);
+  if (mkdir_error) {
+    TERN_LOG(kError, "--spool_dir=%s: %s", config->spool_dir, mkdir_error.message());
+    return 1;
   }
 
   std::vector<int> cpus;

@@ -13,6 +13,25 @@
 #include "tools/ternd/spool_sink.h"
 
 namespace tern::ternd {
+namespace {
+
+const char* RecipientStateName(spool::RecipientState state) {
+  switch (state) {
+    case spool::RecipientState::kPending:
+      return "pending";
+    case spool::RecipientState::kDelivered:
+      return "delivered";
+    case spool::RecipientState::kDeferred:
+      return "deferred";
+    case spool::RecipientState::kBounced:
+      return "bounced";
+    case spool::RecipientState::kExpired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+}  // namespace
 
 // Accepts connections for the shard's SMTP sessions.
 class Shard::Acceptor : public net::AcceptHandler {
@@ -23,12 +42,13 @@ class Shard::Acceptor : public net::AcceptHandler {
     const sockaddr_storage& peer = connection->peer_address();
     // Clients allowed to relay are exempt from the per-address limit (as Postfix exempts
     // $mynetworks from its client limits).
-    bool over_limit = false;
+    using Admission = net::SmtpConnection::Admission;
+    Admission admission = Admission::kExempt;
     if (!context->relay_policy->ClientMayRelay(peer)) {
-      over_limit = !context->limiter->TryAcquire(peer);
+      admission = context->limiter->TryAcquire(peer) ? Admission::kCounted : Admission::kOverLimit;
     }
     shard_->connections_total_.fetch_add(1, std::memory_order_relaxed);
-    net::SmtpConnection::Accept(context, connection, over_limit);
+    net::SmtpConnection::Accept(context, connection, admission);
   }
 
  private:
@@ -191,7 +211,7 @@ std::string Shard::AnswerQuery(const ShardQuery& query) {
         json.Key("address");
         json.String(entry.recipient(i));
         json.Key("state");
-        json.String(spool::RecipientStateName(entry.recipient_state(i)));
+        json.String(RecipientStateName(entry.recipient_state(i)));
         json.EndObject();
       }
       json.EndArray();
@@ -202,7 +222,7 @@ std::string Shard::AnswerQuery(const ShardQuery& query) {
                             entry.sender().empty() ? "<>" : entry.sender());
       for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
         absl::StrAppendFormat(&out, "%37s%s (%s)\n", "", entry.recipient(i),
-                              spool::RecipientStateName(entry.recipient_state(i)));
+                              RecipientStateName(entry.recipient_state(i)));
       }
     }
   }

@@ -33,7 +33,7 @@ namespace tern::ternd {
 
 struct ShardConfig {
   int id = 0;
-  int cpu = -1;  // -1: not pinned
+  int cpu = -1;                 // -1: not pinned
   std::vector<int> listen_fds;  // SO_REUSEPORT sockets, one per --listen address
   spool::SpoolOptions spool;
   net::UringTransportOptions transport;
