@@ -163,9 +163,14 @@ void Shard::BeginShutdown() {
   TERN_LOG(kInfo, "stopping: no new connections, %d sessions to finish",
            smtp_context_.connections.size());
   transport_->StopListening();
+  ArmShutdownTicker();
   std::vector<net::SmtpConnection*> sessions(smtp_context_.connections.begin(),
                                              smtp_context_.connections.end());
   for (net::SmtpConnection* session : sessions) session->Shutdown();
+}
+
+void Shard::ArmShutdownTicker() {
+  loop_->timers().Arm(&shutdown_ticker_, loop_->now() + kShutdownTick);
 }
 
 void Shard::OnIteration() {
@@ -178,7 +183,10 @@ void Shard::OnIteration() {
     spool_closing_ = true;
     spool_->Shutdown([this] { spool_closed_ = true; });
   }
-  if (spool_closed_) loop_->Stop();
+  if (spool_closed_) {
+    loop_->timers().Cancel(&shutdown_ticker_);
+    loop_->Stop();
+  }
 }
 
 std::string Shard::AnswerQuery(const ShardQuery& query) {

@@ -78,6 +78,19 @@ class Shard {
 
  private:
   class Acceptor;
+  // While stopping, keeps the loop iterating so the shutdown steps are re-checked even when
+  // no I/O completes.
+  class ShutdownTicker : public core::Timer {
+   public:
+    explicit ShutdownTicker(Shard* shard) : shard_(shard) {}
+    void OnTimer() override { shard_->ArmShutdownTicker(); }
+
+   private:
+    Shard* shard_;
+  };
+  static constexpr absl::Duration kShutdownTick = absl::Milliseconds(20);
+
+  void ArmShutdownTicker();
   void Main();
   absl::Status Setup();
   void OnWake();
@@ -102,6 +115,7 @@ class Shard {
   bool spool_closed_ = false;
   bool spool_closing_ = false;
   absl::Time shutdown_deadline_;
+  ShutdownTicker shutdown_ticker_{this};
   std::string features_;
 
   smtp::SmtpCounters smtp_counters_;
