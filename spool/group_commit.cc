@@ -52,12 +52,10 @@ void GroupCommit::AppendLocated(core::ByteBuffer record, OnDurableAt on_durable)
     return;
   }
   const uint64_t bytes = record.size();
-  if (in_flight_ == nullptr && pending_.empty()) {
-    // Idle until now: make sure the loop runs another iteration (and so Flush()) even if
-    // this append came from outside a completion, e.g. from a later iteration hook. Under
-    // load a commit is in flight and its completion does this.
-    io_uring_prep_nop(loop_->PrepareSqe(nullptr));
-  }
+  // Idle until now: make sure the loop runs another iteration (and so Flush()) even if this
+  // append came from outside a completion, e.g. from a later iteration hook. Under load a
+  // commit is in flight and its completion does this.
+  if (in_flight_ == nullptr && pending_.empty()) Kick();
   if (pending_.empty() || pending_.back().records.size() >= kBatchRecordsMax ||
       (!pending_.back().records.empty() &&
        pending_.back().bytes + bytes > options_.batch_bytes_max)) {
@@ -255,7 +253,10 @@ void GroupCommit::Shutdown(absl::AnyInvocable<void()> done) {
   shutdown_done_ = std::move(done);
   loop_->timers().Cancel(&retry_timer_);
   // Finishing happens from the loop (the hook or a completion), never inside this call.
+  Kick();
 }
+
+void GroupCommit::Kick() { io_uring_prep_nop(loop_->PrepareSqe(nullptr)); }
 
 void GroupCommit::MaybeFinishShutdown() {
   if (!shutting_down_ || in_flight_ != nullptr || !pending_.empty() || !rejected_.empty()) {

@@ -132,6 +132,7 @@ class GroupCommit {
   };
 
   void Flush();  // the loop iteration hook
+  void Kick();   // queues a NOP so the loop runs (at least) one more iteration
   bool EnsureRoomFor(uint64_t bytes);
   void StartCommit();
   void OnCommitDone(absl::Status status, uint64_t segment, uint64_t offset);
