@@ -1,0 +1,71 @@
+// FakeSink: an in-memory MessageSink for tests, the fuzzer and the benchmark. It records
+// every begun and committed message; commits complete when the test says so
+// (CompleteNext / CompleteAll), never inside CommitMessage, as the interface requires.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "net/smtp/message_sink.h"
+
+namespace tern::smtp::testing {
+
+class FakeSink : public MessageSink {
+ public:
+  struct Committed {
+    uint64_t queue_id;
+    std::string record;
+    CommitWaiter* waiter;
+  };
+
+  // What CheckAcceptingMail() and BeginMessage() return.
+  absl::Status accepting = absl::OkStatus();
+  absl::Status begin_status = absl::OkStatus();
+  // False: committed records are not kept (benchmarks, fuzzing).
+  bool keep_records = true;
+
+  absl::Status CheckAcceptingMail() override { return accepting; }
+
+  absl::StatusOr<uint64_t> BeginMessage(const EnvelopeView& envelope,
+                                        core::ByteBuffer* record) override {
+    if (!begin_status.ok()) return begin_status;
+    if (!record->empty()) return absl::InternalError("record not empty");
+    ++begun;
+    // A readable stand-in for the spool's record header: one line.
+    std::string header =
+        absl::StrCat("ENVELOPE helo=", envelope.helo, " client=", envelope.client_address,
+                     " from=<", envelope.sender, "> to=", absl::StrJoin(envelope.recipients, ","),
+                     " body=", static_cast<int>(envelope.body_type),
+                     " utf8=", envelope.smtputf8 ? 1 : 0, " size=", envelope.declared_size, "\n");
+    record->Append(header);
+    return next_queue_id++;
+  }
+
+  void CommitMessage(uint64_t queue_id, core::ByteBuffer record, CommitWaiter* waiter) override {
+    pending.push_back(
+        Committed{queue_id, keep_records ? std::string(record.view()) : std::string(), waiter});
+  }
+
+  // Completes the oldest pending commit with `status`; returns its record.
+  Committed CompleteNext(absl::Status status = absl::OkStatus()) {
+    Committed c = std::move(pending.front());
+    pending.erase(pending.begin());
+    c.waiter->OnCommitted(status);
+    if (status.ok()) committed.push_back(c);
+    return c;
+  }
+  void CompleteAll() {
+    while (!pending.empty()) CompleteNext();
+  }
+
+  uint64_t next_queue_id = 0xABC000;
+  int begun = 0;
+  std::vector<Committed> pending;
+  std::vector<Committed> committed;
+};
+
+}  // namespace tern::smtp::testing
