@@ -58,6 +58,8 @@ constexpr absl::string_view kTooManyRecipients = "452 4.5.3 Too many recipients\
 constexpr absl::string_view kRelayDenied = "554 5.7.1 Relay access denied\r\n";
 constexpr absl::string_view kNoStorage = "452 4.3.1 Insufficient system storage\r\n";
 constexpr absl::string_view kTempFailure = "451 4.3.0 Error: queue file write error\r\n";
+constexpr absl::string_view kNotAccepting =
+    "451 4.3.0 Error: temporarily unable to accept mail\r\n";
 constexpr absl::string_view kTooManyInFlight = "451 4.3.0 Error: too many messages in flight\r\n";
 constexpr absl::string_view kBareCrLf = "554 5.6.0 Message contains bare CR or LF\r\n";
 constexpr absl::string_view kNul = "554 5.6.0 Message contains NUL\r\n";
@@ -342,15 +344,10 @@ void SmtpSession::OnMail(absl::string_view arg) {
         eq == absl::string_view::npos ? absl::string_view() : param.substr(eq + 1);
     const bool has_value = eq != absl::string_view::npos;
     if (absl::EqualsIgnoreCase(key, "SIZE") && has_value) {
-      if (value.empty() || value.size() > 20 || !ParseCount(value, &size)) {
-        // 21+ digits: larger than any limit.
-        if (!value.empty() && value.size() > 20 &&
-            value.find_first_not_of("0123456789") == absl::string_view::npos) {
-          size = UINT64_MAX;
-        } else {
-          return Reply(kBadParameterValue);
-        }
+      if (value.empty() || value.find_first_not_of("0123456789") != absl::string_view::npos) {
+        return Reply(kBadParameterValue);
       }
+      if (!ParseCount(value, &size)) size = UINT64_MAX;  // beyond uint64_t: beyond any limit
     } else if (absl::EqualsIgnoreCase(key, "BODY") && has_value) {
       if (absl::EqualsIgnoreCase(value, "7BIT")) {
         body_type = BodyType::kSevenBit;
@@ -370,7 +367,7 @@ void SmtpSession::OnMail(absl::string_view arg) {
   if (config_.max_message_size != 0 && size > config_.max_message_size) return Reply(kTooBig);
   absl::Status accepting = sink_->CheckAcceptingMail();
   if (!accepting.ok()) {
-    return Reply(absl::IsResourceExhausted(accepting) ? kNoStorage : kTempFailure);
+    return Reply(absl::IsResourceExhausted(accepting) ? kNoStorage : kNotAccepting);
   }
   ResetTransaction();
   sender_ = ArenaAppend(path.address);

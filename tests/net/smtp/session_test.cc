@@ -153,14 +153,17 @@ TEST_F(SessionTest, MailSyntaxAndParameters) {
             "552 5.3.4 Message size exceeds fixed limit\r\n");
   EXPECT_EQ(Send("MAIL FROM:<a@b.test> SIZE=999999999999999999999999\r\n"),
             "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test> SIZE=99999999999999999999\r\n"),  // 20 digits
+            "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test> SIZE=\r\n"), "501 5.5.4 Bad parameter value\r\n");
   EXPECT_EQ(Send("MAIL FROM:<\xc3\xa9@b.test>\r\n"),
             "553 5.6.7 Must declare SMTPUTF8 to send UTF8 address\r\n");
   EXPECT_EQ(Send("mail from: <a@b.test> size=10000 body=8bitmime smtputf8\r\n"),
             "250 2.1.0 Ok\r\n");
   Send("RSET\r\n");
   EXPECT_EQ(Send("MAIL FROM:<> SIZE=10\r\n"), "250 2.1.0 Ok\r\n");
-  EXPECT_EQ(Rejects(501), 5u);
-  EXPECT_EQ(Rejects(552), 2u);
+  EXPECT_EQ(Rejects(501), 6u);
+  EXPECT_EQ(Rejects(552), 3u);
   EXPECT_EQ(Rejects(553), 1u);
   EXPECT_EQ(Rejects(555), 1u);
 }
@@ -170,7 +173,8 @@ TEST_F(SessionTest, SinkNotAcceptingMail) {
   sink_.accepting = absl::ResourceExhaustedError("disk full");
   EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"), "452 4.3.1 Insufficient system storage\r\n");
   sink_.accepting = absl::UnavailableError("spool broken");
-  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"), "451 4.3.0 Error: queue file write error\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"),
+            "451 4.3.0 Error: temporarily unable to accept mail\r\n");
   sink_.accepting = absl::OkStatus();
   EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
 }
