@@ -1,0 +1,526 @@
+#!/usr/bin/env bash
+# Side-by-side SMTP acceptance rate: ternd vs a stock Postfix (vs smtp-sink), one load generator.
+#
+# Every peer gets the same Postfix smtp-source command (SESSIONS parallel sessions, MESSAGES
+# messages of SIZE bytes, one message per connection, smtp-source's default) against a loopback
+# port, and is timed from the first connection to the last QUIT. Then the script checks that the
+# peer really holds every message:
+#   ternd    --spool_sync=fdatasync (its default); tern_messages_accepted_total summed over shards
+#   postfix  a private instance (own config, queue and data directories under the run dir), its
+#            defaults (fsync per queue file) except: listens on 127.0.0.1 only, no DNS, mail from
+#            127.0.0.0/8 is relayed and put on HOLD (written to the queue, never delivered; the
+#            only transports defined are error(8)/retry), default_process_limit >= 100.
+#            Counted as files in its queue directories.
+#   sink     smtp-sink -u nobody (no disk at all), counted with its -c counter.
+# Set POSTFIX_QUEUE=defer to leave the mail in Postfix's incoming queue instead, so qmgr moves
+# every message to active and then to deferred (defer_transports), as a relay would under load.
+#
+# Usage: bench/compare_postfix.sh     (as root: Postfix runs its daemons as user postfix)
+# Env: MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
+#      POSTFIX_QUEUE (hold|defer) POSTFIX_PROCESS_LIMIT (100) RUN_TIMEOUT (seconds, 900)
+#      BENCH_DIR (repo/var/bench-compare: must be on the disk under test, not tmpfs)
+#      TERND_FLAGS (extra ternd flags) KEEP=1 (keep the run directory) BUILD=0 (skip ninja)
+# Exit status: 0 when every peer accepted every message, 1 otherwise, 2 on a set-up error.
+set -euo pipefail
+
+readonly REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly MESSAGES="${MESSAGES:-20000}"
+readonly SESSIONS="${SESSIONS:-50}"
+readonly SIZE="${SIZE:-4096}"
+readonly PEERS="${PEERS:-ternd postfix sink}"
+readonly POSTFIX_QUEUE="${POSTFIX_QUEUE:-hold}"
+readonly POSTFIX_PROCESS_LIMIT="${POSTFIX_PROCESS_LIMIT:-100}"
+readonly RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
+readonly BENCH_DIR="${BENCH_DIR:-$REPO/var/bench-compare}"
+readonly TERND_FLAGS="${TERND_FLAGS:-}"
+readonly SMTP_SOURCE=/usr/sbin/smtp-source
+readonly SMTP_SINK=/usr/sbin/smtp-sink
+readonly TERND="$REPO/build/bin/ternd"
+readonly TERNCTL="$REPO/build/bin/ternctl"
+readonly START_WAIT_S=20 # bound on any server's start-up
+readonly STOP_WAIT_S=30  # bound on any server's shutdown
+readonly CLK_TCK="$(getconf CLK_TCK)"
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+  log "compare_postfix: $*"
+  exit 2
+}
+
+for v in MESSAGES SESSIONS SIZE POSTFIX_PROCESS_LIMIT RUN_TIMEOUT; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+[[ "$POSTFIX_QUEUE" == hold || "$POSTFIX_QUEUE" == defer ]] || die "POSTFIX_QUEUE: hold or defer"
+((POSTFIX_PROCESS_LIMIT >= SESSIONS * 2)) ||
+  log "note: POSTFIX_PROCESS_LIMIT=$POSTFIX_PROCESS_LIMIT < 2*SESSIONS: smtpd and cleanup" \
+    "processes share that limit, Postfix may not serve $SESSIONS sessions in parallel"
+[[ $EUID -eq 0 ]] || die "run as root (Postfix and smtp-sink -u need it)"
+[[ -x "$SMTP_SOURCE" ]] || die "$SMTP_SOURCE missing (apt-get install postfix)"
+
+# ---------------------------------------------------------------------------------------------
+# Run directory, stale instances, cleanup.
+
+mkdir -p "$BENCH_DIR"
+# A previous run killed with SIGKILL may have left its Postfix behind: stop it before we start.
+for stale in "$BENCH_DIR"/run.*; do
+  [[ -d "$stale" ]] || continue
+  if [[ -f "$stale/postfix/queue/pid/master.pid" ]]; then
+    pid="$(tr -d ' ' <"$stale/postfix/queue/pid/master.pid" || true)"
+    if [[ -n "$pid" ]] && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == master ]]; then
+      log "stopping a Postfix left by an earlier run ($stale, master pid $pid)"
+      postfix -c "$stale/postfix/conf" stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+      for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -rf "$stale"
+done
+
+RUN="$(mktemp -d "$BENCH_DIR/run.XXXXXX")"
+chmod 755 "$RUN" # the postfix user must reach its queue below it
+TERND_PID=""
+SINK_PID=""
+PF_CONF=""
+PF_MASTER=""
+
+# Stop a process we started and wait (bounded) for it; SIGKILL after the bound.
+stop_pid() {
+  local pid="$1" sig="${2:-TERM}"
+  [[ -n "$pid" ]] || return 0
+  kill "-$sig" "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "pid $pid ignored SIG$sig for ${STOP_WAIT_S}s, killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+postfix_stop() {
+  [[ -n "$PF_CONF" ]] || return 0
+  local children=""
+  if [[ -n "$PF_MASTER" ]]; then children="$(pgrep -P "$PF_MASTER" || true)"; fi
+  postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
+  if [[ -n "$PF_MASTER" ]]; then
+    stop_pid "$PF_MASTER" TERM
+    # The daemons exit when their master's status pipe closes; bound that too.
+    for c in $children; do
+      for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
+        kill -0 "$c" 2>/dev/null || break
+        sleep 0.1
+      done
+      kill -KILL "$c" 2>/dev/null || true
+    done
+  fi
+  PF_CONF=""
+  PF_MASTER=""
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  stop_pid "$TERND_PID" TERM
+  stop_pid "$SINK_PID" TERM
+  postfix_stop
+  if [[ "${KEEP:-0}" == 1 ]]; then
+    log "kept $RUN"
+  else
+    rm -rf "$RUN"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---------------------------------------------------------------------------------------------
+# Helpers.
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # host port seconds
+  python3 - "$@" <<'EOF'
+import socket, sys, time
+host, port, deadline = sys.argv[1], int(sys.argv[2]), time.monotonic() + float(sys.argv[3])
+while time.monotonic() < deadline:
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            s.settimeout(2); s.recv(512)  # the greeting: the server is really serving
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+EOF
+}
+
+# CPU seconds (user+sys) of a process, plus its reaped children when $2 == tree.
+proc_cpu_ticks() {
+  local pid="$1" mode="${2:-self}" stat
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || {
+    echo 0
+    return
+  }
+  stat="${stat##*) }" # fields from 3 on; comm may hold spaces
+  read -r -a f <<<"$stat"
+  if [[ "$mode" == tree ]]; then
+    echo $((f[11] + f[12] + f[13] + f[14])) # utime stime cutime cstime
+  else
+    echo $((f[11] + f[12]))
+  fi
+}
+
+# CPU seconds of a Postfix instance: master with reaped daemons, plus the live daemons.
+postfix_cpu_ticks() {
+  local total c
+  total="$(proc_cpu_ticks "$PF_MASTER" tree)"
+  for c in $(pgrep -P "$PF_MASTER" || true); do
+    total=$((total + $(proc_cpu_ticks "$c")))
+  done
+  echo "$total"
+}
+
+host_cpu_snapshot() { # "total idle iowait" jiffies of all CPUs
+  awk '/^cpu /{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $5, $6; exit}' /proc/stat
+}
+
+# Runs smtp-source (bounded) and prints "rc wall_s cpu_s" (cpu: smtp-source's user+sys).
+timed_source() { # port logfile
+  local port="$1" out="$2"
+  python3 -c '
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+with open(sys.argv[1], "w") as out:
+    try:
+        rc = subprocess.call(sys.argv[3:], stdout=out, stderr=subprocess.STDOUT,
+                             timeout=float(sys.argv[2]))
+    except subprocess.TimeoutExpired:
+        rc = 124
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(rc, "%.3f" % wall, "%.2f" % (ru.ru_utime + ru.ru_stime))
+' "$out" "$RUN_TIMEOUT" "$SMTP_SOURCE" -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" \
+    -f a@example.com -t b@example.net "127.0.0.1:$port"
+}
+
+source_cmd() { echo "$SMTP_SOURCE -s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"; }
+
+declare -A R_MSGS R_WALL R_SRV_CPU R_CLI_CPU R_HOST_BUSY R_HOST_IOWAIT R_NOTE R_OK
+declare -a R_ORDER=() COMMANDS=()
+
+# Measures one run against a server already listening on $port. $2: function printing the
+# server's CPU ticks so far (empty: none).
+measure() { # name port cpu_fn
+  local name="$1" port="$2" cpu_fn="$3" srv0=0 srv1=0 h0 h1 res rc wall cli t0 t1 i0 i1 w0 w1
+  sync # do not make this peer pay for the previous one's dirty pages
+  [[ -n "$cpu_fn" ]] && srv0="$($cpu_fn)"
+  h0="$(host_cpu_snapshot)"
+  res="$(timed_source "$port" "$RUN/$name.source.log")"
+  h1="$(host_cpu_snapshot)"
+  [[ -n "$cpu_fn" ]] && srv1="$($cpu_fn)"
+  read -r rc wall cli <<<"$res"
+  R_ORDER+=("$name")
+  R_WALL[$name]="$wall"
+  R_CLI_CPU[$name]="$cli"
+  R_SRV_CPU[$name]="$(awk -v a="$srv0" -v b="$srv1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f", (b-a)/t}')"
+  read -r t0 i0 w0 <<<"$h0"
+  read -r t1 i1 w1 <<<"$h1"
+  R_HOST_BUSY[$name]="$(awk -v t=$((t1 - t0)) -v i=$((i1 - i0)) -v w=$((w1 - w0)) \
+    'BEGIN{printf "%.0f", t ? 100*(t-i-w)/t : 0}')"
+  R_HOST_IOWAIT[$name]="$(awk -v t=$((t1 - t0)) -v w=$((w1 - w0)) 'BEGIN{printf "%.0f", t ? 100*w/t : 0}')"
+  R_NOTE[$name]=""
+  if [[ "$rc" != 0 ]]; then
+    R_NOTE[$name]="smtp-source exit $rc: $(tail -n 2 "$RUN/$name.source.log" | tr '\n' ' ')"
+  fi
+  log "$name: smtp-source finished in ${wall}s (exit $rc)"
+}
+
+# Records the count a peer reports and whether it is complete.
+verdict() { # name count [note]
+  local name="$1" count="$2"
+  R_MSGS[$name]="$count"
+  if [[ "$count" == "$MESSAGES" && -z "${R_NOTE[$name]}" ]]; then
+    R_OK[$name]=1
+  else
+    R_OK[$name]=0
+    R_NOTE[$name]="${R_NOTE[$name]:+${R_NOTE[$name]}; }accepted $count of $MESSAGES${3:+; $3}"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Peer 1: ternd, fdatasync group commit.
+
+run_ternd() {
+  if [[ "${BUILD:-1}" != 0 ]]; then
+    log "building ternd and ternctl"
+    cmake -S "$REPO" -B "$REPO/build" -G Ninja -DTERN_BENCHMARKS=OFF -DTERN_TESTS=OFF >/dev/null
+    ninja -C "$REPO/build" ternd ternctl >/dev/null
+  fi
+  [[ -x "$TERND" && -x "$TERNCTL" ]] || die "$TERND or $TERNCTL missing"
+  local dir="$RUN/ternd" ready port admin
+  mkdir -p "$dir"
+  ready="$dir/ready"
+  # shellcheck disable=SC2206
+  local cmd=("$TERND" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --spool_dir="$dir/spool"
+    --ready_file="$ready" $TERND_FLAGS)
+  COMMANDS+=("ternd:   ${cmd[*]}")
+  "${cmd[@]}" >"$dir/ternd.log" 2>&1 &
+  TERND_PID=$!
+  for ((i = 0; i < START_WAIT_S * 10; i++)); do
+    grep -q '^admin=' "$ready" 2>/dev/null && break
+    kill -0 "$TERND_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  port="$(sed -n 's/^smtp=127\.0\.0\.1://p' "$ready" 2>/dev/null | head -n 1)"
+  admin="$(sed -n 's/^admin=//p' "$ready" 2>/dev/null | head -n 1)"
+  if [[ -z "$port" || -z "$admin" ]]; then
+    log "ternd did not start:"
+    tail -n 20 "$dir/ternd.log" >&2
+    R_ORDER+=(ternd)
+    R_OK[ternd]=0 R_MSGS[ternd]=0 R_WALL[ternd]=0 R_NOTE[ternd]="did not start"
+    stop_pid "$TERND_PID" KILL
+    TERND_PID=""
+    return
+  fi
+  COMMANDS+=("load:    $(source_cmd "$port")")
+  ternd_cpu() { proc_cpu_ticks "$TERND_PID"; }
+  measure ternd "$port" ternd_cpu
+  local metrics
+  metrics="$("$TERNCTL" --admin="$admin" metrics 2>&1)" || metrics=""
+  local accepted commits records
+  accepted="$(awk '/^tern_messages_accepted_total[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+  commits="$(awk '/^tern_spool_commits_total[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+  records="$(awk '/^tern_spool_records_per_commit_sum[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+  TERND_COMMITS="$commits"
+  TERND_RECORDS_PER_COMMIT="$(awk -v r="$records" -v c="$commits" 'BEGIN{printf "%.2f", c ? r/c : 0}')"
+  TERND_SHARDS="$(grep -c '^tern_messages_accepted_total{' <<<"$metrics" || true)"
+  stop_pid "$TERND_PID" TERM
+  TERND_PID=""
+  verdict ternd "$accepted"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Peer 2: a private stock Postfix that queues and never delivers.
+
+postfix_write_config() { # dir port
+  local dir="$1" port="$2" conf="$1/conf" hold=""
+  mkdir -p "$conf" "$dir/queue"
+  chmod 755 "$dir" "$conf" "$dir/queue"
+  [[ "$POSTFIX_QUEUE" == hold ]] && hold="check_client_access static:HOLD"
+  cat >"$conf/main.cf" <<EOF
+# Written by bench/compare_postfix.sh: a throw-away instance that queues and never delivers.
+compatibility_level = 3.6
+queue_directory = $dir/queue
+data_directory = $dir/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = postfix-bench.localdomain
+mydomain = localdomain
+myorigin = \$myhostname
+mydestination =
+relayhost =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+# No DNS anywhere: not for the client's name, not for a next hop.
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+smtpd_client_restrictions =
+smtpd_helo_restrictions =
+smtpd_sender_restrictions =
+smtpd_relay_restrictions = permit_mynetworks, reject
+# hold: every message accepted from 127.0.0.0/8 lands in the hold queue, where qmgr never looks.
+smtpd_recipient_restrictions = $hold
+# Nothing can leave: every address resolves to "nodelivery", which qmgr defers without
+# contacting it (defer_transports), and which master.cf defines as error(8) anyway; smtp(8)
+# and the local delivery agents are not defined at all. (Not "retry" or "error": smtpd would
+# refuse those recipients at RCPT time.)
+default_transport = nodelivery
+relay_transport = nodelivery
+local_transport = nodelivery
+virtual_transport = nodelivery
+defer_transports = nodelivery
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+# 50 sessions need 50 smtpd plus their cleanup processes; Postfix's default limit is 100.
+default_process_limit = $POSTFIX_PROCESS_LIMIT
+maillog_file = $dir/data/maillog
+maillog_file_prefixes = $dir
+EOF
+  cat >"$conf/master.cf" <<EOF
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+127.0.0.1:$port inet n  -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+nodelivery unix -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+postfix_count_queued() { # queue dir
+  local q="$1" n=0 d
+  for d in maildrop incoming active deferred hold; do
+    [[ -d "$q/$d" ]] && n=$((n + $(find "$q/$d" -type f | wc -l)))
+  done
+  echo "$n"
+}
+
+run_postfix() {
+  command -v postfix >/dev/null || die "postfix missing (apt-get install postfix)"
+  local dir="$RUN/postfix" port started=0
+  for attempt in 1 2 3; do # a free port can be taken between the probe and the bind
+    port="$(free_port)"
+    rm -rf "$dir"
+    postfix_write_config "$dir" "$port"
+    PF_CONF="$dir/conf"
+    if ! postfix -c "$PF_CONF" check >"$dir/check.log" 2>&1; then
+      cat "$dir/check.log" >&2
+      die "postfix check failed"
+    fi
+    postfix -c "$PF_CONF" start >"$dir/start.log" 2>&1 || true
+    for ((i = 0; i < START_WAIT_S * 10; i++)); do
+      [[ -s "$dir/queue/pid/master.pid" ]] && break
+      sleep 0.1
+    done
+    PF_MASTER="$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null || true)"
+    if [[ -n "$PF_MASTER" ]] && wait_port 127.0.0.1 "$port" "$START_WAIT_S"; then
+      started=1
+      break
+    fi
+    log "postfix did not come up on port $port (attempt $attempt):"
+    cat "$dir/start.log" >&2
+    tail -n 5 "$dir/data/maillog" >&2 2>/dev/null || true
+    postfix_stop
+  done
+  if ((!started)); then
+    R_ORDER+=(postfix)
+    R_OK[postfix]=0 R_MSGS[postfix]=0 R_WALL[postfix]=0 R_NOTE[postfix]="did not start"
+    return
+  fi
+  COMMANDS+=("postfix: postfix -c $PF_CONF start   (main.cf/master.cf: KEEP=1 keeps them)")
+  COMMANDS+=("load:    $(source_cmd "$port")")
+  measure postfix "$port" postfix_cpu_ticks
+  # A cleanup may still be renaming its last file: wait (bounded) for the count to settle.
+  local count prev=-1
+  for ((i = 0; i < 50; i++)); do
+    count="$(postfix_count_queued "$dir/queue")"
+    [[ "$count" == "$prev" || "$count" == "$MESSAGES" ]] && break
+    prev="$count"
+    sleep 0.2
+  done
+  POSTFIX_QUEUE_REPORT="$(postqueue -c "$PF_CONF" -p 2>/dev/null | tail -n 1 || true)"
+  postfix_stop
+  verdict postfix "$count" "postqueue: ${POSTFIX_QUEUE_REPORT:-?}"
+  if [[ -n "${R_NOTE[postfix]}" ]]; then
+    log "postfix log tail:"
+    grep -E 'warning|fatal|error|panic' "$dir/data/maillog" 2>/dev/null | tail -n 10 >&2 || true
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Peer 3: smtp-sink, no disk.
+
+run_sink() {
+  [[ -x "$SMTP_SINK" ]] || die "$SMTP_SINK missing"
+  local port out="$RUN/sink.out"
+  port="$(free_port)"
+  local cmd=("$SMTP_SINK" -c -u nobody "127.0.0.1:$port" 256)
+  COMMANDS+=("sink:    ${cmd[*]}")
+  "${cmd[@]}" >"$out" 2>&1 &
+  SINK_PID=$!
+  if ! wait_port 127.0.0.1 "$port" "$START_WAIT_S"; then
+    R_ORDER+=(sink)
+    R_OK[sink]=0 R_MSGS[sink]=0 R_WALL[sink]=0 R_NOTE[sink]="did not start: $(head -c 200 "$out")"
+    stop_pid "$SINK_PID" KILL
+    SINK_PID=""
+    return
+  fi
+  COMMANDS+=("load:    $(source_cmd "$port")")
+  sink_cpu() { proc_cpu_ticks "$SINK_PID"; }
+  measure sink "$port" sink_cpu
+  sleep 0.2 # let the counter print the last message
+  stop_pid "$SINK_PID" TERM
+  SINK_PID=""
+  # -c prints "sess=N quit=N mesg=N" lines ended by carriage returns; the last one is the total.
+  local count
+  count="$(tr '\r' '\n' <"$out" | sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' | tail -n 1 || true)"
+  verdict sink "${count:-0}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Main.
+
+TERND_COMMITS="" TERND_RECORDS_PER_COMMIT="" TERND_SHARDS="" POSTFIX_QUEUE_REPORT=""
+for peer in $PEERS; do
+  case "$peer" in
+    ternd) run_ternd ;;
+    postfix) run_postfix ;;
+    sink) run_sink ;;
+    *) die "unknown peer '$peer' (ternd, postfix, sink)" ;;
+  esac
+done
+
+fs="$(findmnt -n -o FSTYPE,SOURCE,OPTIONS -T "$RUN" 2>/dev/null || df -T "$RUN" | tail -n 1)"
+echo
+echo "== host"
+echo "nproc:      $(nproc)   ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
+echo "kernel:     $(uname -r)"
+echo "spool fs:   $RUN -> $fs"
+echo "loadavg:    $(cut -d' ' -f1-3 /proc/loadavg)  (other work on the host skews the figures)"
+echo "tern:       $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  "  postfix: $(postconf -d -h mail_version 2>/dev/null || echo '?')"
+echo "load:       MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE (one message per connection)"
+echo
+echo "== commands"
+printf '%s\n' "${COMMANDS[@]}"
+echo
+echo "== results"
+pf_rate=""
+if [[ -n "${R_WALL[postfix]:-}" && "${R_OK[postfix]:-0}" == 1 ]]; then
+  pf_rate="$(awk -v m="$MESSAGES" -v w="${R_WALL[postfix]}" 'BEGIN{printf "%.6f", (w > 0 ? m / w : 0)}')"
+fi
+printf '%-8s %9s %9s %9s %9s %8s %8s %6s %6s\n' peer messages seconds msgs/s "vs-postfix" \
+  srv-cpu% src-cpu% busy% iowt%
+status=0
+for name in "${R_ORDER[@]}"; do
+  wall="${R_WALL[$name]:-0}"
+  awk -v n="$name" -v m="${R_MSGS[$name]:-0}" -v w="$wall" -v pf="$pf_rate" \
+    -v sc="${R_SRV_CPU[$name]:-0}" -v cc="${R_CLI_CPU[$name]:-0}" \
+    -v hb="${R_HOST_BUSY[$name]:--}" -v hw="${R_HOST_IOWAIT[$name]:--}" 'BEGIN{
+      r = w > 0 ? m / w : 0
+      ratio = (pf != "" && pf > 0) ? sprintf("%.2fx", r / pf) : "n/a"
+      printf "%-8s %9d %9.2f %9.0f %9s %7.0f%% %7.0f%% %5s%% %5s%%\n", n, m, w, r, ratio,
+        (w > 0 ? 100 * sc / w : 0), (w > 0 ? 100 * cc / w : 0), hb, hw }'
+  [[ "${R_OK[$name]}" == 1 ]] || status=1
+done
+echo
+echo "srv-cpu%/src-cpu%: CPU time (user+sys) of the server (all its processes) and of smtp-source"
+echo "over the wall time (100% = one core); busy%/iowt%: whole host, all $(nproc) CPUs."
+[[ -n "$TERND_COMMITS" ]] &&
+  echo "ternd: $TERND_SHARDS shards, $TERND_COMMITS group commits," \
+    "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total)"
+[[ -n "$POSTFIX_QUEUE_REPORT" ]] &&
+  echo "postfix ($POSTFIX_QUEUE queue, default_process_limit=$POSTFIX_PROCESS_LIMIT): postqueue -p says '$POSTFIX_QUEUE_REPORT'"
+for name in "${R_ORDER[@]}"; do
+  [[ "${R_OK[$name]}" == 1 ]] || echo "FAILED $name: ${R_NOTE[$name]}"
+done
+exit "$status"
