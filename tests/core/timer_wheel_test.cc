@@ -1,0 +1,108 @@
+// Tests of core/timer_wheel.h: never early, cancel, re-arm, timers longer than a lap.
+#include "core/timer_wheel.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace tern::core {
+namespace {
+
+class RecordingTimer : public Timer {
+ public:
+  explicit RecordingTimer(std::vector<int>* fired, int id) : fired_(fired), id_(id) {}
+  void OnTimer() override { fired_->push_back(id_); }
+
+ private:
+  std::vector<int>* fired_;
+  int id_;
+};
+
+const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
+
+TEST(TimerWheel, FiresAtDeadlineNeverBefore) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  RecordingTimer timer(&fired, 1);
+  wheel.Arm(&timer, kStart + absl::Milliseconds(250));
+  wheel.Advance(kStart + absl::Milliseconds(249));
+  EXPECT_TRUE(fired.empty());
+  EXPECT_TRUE(timer.armed());
+  wheel.Advance(kStart + absl::Milliseconds(250));
+  EXPECT_EQ(fired, std::vector<int>({1}));
+  EXPECT_FALSE(timer.armed());
+  EXPECT_EQ(wheel.armed_count(), 0u);
+}
+
+TEST(TimerWheel, CancelAndRearm) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  RecordingTimer a(&fired, 1), b(&fired, 2);
+  wheel.Arm(&a, kStart + absl::Milliseconds(100));
+  wheel.Arm(&b, kStart + absl::Milliseconds(100));
+  wheel.Cancel(&a);
+  wheel.Arm(&b, kStart + absl::Seconds(5));  // re-armed later
+  wheel.Advance(kStart + absl::Seconds(1));
+  EXPECT_TRUE(fired.empty());
+  wheel.Advance(kStart + absl::Seconds(5));
+  EXPECT_EQ(fired, std::vector<int>({2}));
+}
+
+TEST(TimerWheel, TimerLongerThanOneLapWaitsForItsLap) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  RecordingTimer timer(&fired, 7);
+  const absl::Duration lap = absl::Milliseconds(TimerWheel::kTickMs * TimerWheel::kSlots);
+  wheel.Arm(&timer, kStart + lap * 3 + absl::Milliseconds(30));
+  for (absl::Time t = kStart; t < kStart + lap * 3; t += absl::Milliseconds(100)) {
+    wheel.Advance(t);
+  }
+  EXPECT_TRUE(fired.empty());
+  wheel.Advance(kStart + lap * 3 + absl::Milliseconds(30));
+  EXPECT_EQ(fired, std::vector<int>({7}));
+}
+
+TEST(TimerWheel, DestroyedTimerIsUnlinked) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  {
+    RecordingTimer timer(&fired, 1);
+    wheel.Arm(&timer, kStart + absl::Milliseconds(10));
+  }
+  EXPECT_EQ(wheel.armed_count(), 0u);
+  wheel.Advance(kStart + absl::Seconds(1));
+  EXPECT_TRUE(fired.empty());
+}
+
+TEST(TimerWheel, NextDeadlinePollsWhileArmed) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  EXPECT_EQ(wheel.NextDeadline(), absl::InfiniteFuture());
+  std::vector<int> fired;
+  RecordingTimer timer(&fired, 1);
+  wheel.Arm(&timer, kStart + absl::Seconds(300));
+  EXPECT_LE(wheel.NextDeadline(), kStart + absl::Milliseconds(TimerWheel::kPollMs));
+  wheel.Arm(&timer, kStart + absl::Milliseconds(30));
+  EXPECT_EQ(wheel.NextDeadline(), kStart + absl::Milliseconds(30));
+}
+
+TEST(TimerWheel, ManyTimersFireInOneAdvanceAfterAStall) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  std::vector<std::unique_ptr<RecordingTimer>> timers;
+  for (int i = 0; i < 1000; ++i) {
+    timers.push_back(std::make_unique<RecordingTimer>(&fired, i));
+    wheel.Arm(timers.back().get(), kStart + absl::Milliseconds(i * 7));
+  }
+  wheel.Advance(kStart + absl::Seconds(10));
+  EXPECT_EQ(fired.size(), 1000u);
+  EXPECT_EQ(wheel.armed_count(), 0u);
+}
+
+}  // namespace
+}  // namespace tern::core
