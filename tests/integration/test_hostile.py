@@ -1,0 +1,443 @@
+"""Hostile and broken clients on raw sockets. Each case checks the exact reply code and
+enhanced status code, then that the session goes on (the next command on the same
+connection works where the RFC allows it) and that a fresh connection works."""
+
+import os
+import random
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ternd_harness as h  # noqa: E402
+
+
+class HostileTestBase(h.TerndTestCase):
+    FLAGS = ()
+    SHARDS = 2
+
+    def setUp(self):
+        self.d = self.start_ternd(*self.FLAGS, shards=self.SHARDS)
+
+    def assert_session_goes_on(self, c):
+        self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+
+    def assert_fresh_connection_works(self):
+        with self.d.smtp() as c:
+            self.assertReply(c.greeting, 220)
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<fresh@example.com>"), 250, "2.1.0")
+            self.assertReply(c.cmd("RSET"), 250, "2.0.0")
+            self.assertReply(c.cmd("QUIT"), 221, "2.0.0")
+
+    def assert_queue_empty(self):
+        queue = self.d.queue_json()
+        self.assertEqual(queue["total"], 0, queue)
+        self.assertEqual(queue["messages"], [], queue)
+
+    def open_transaction(self, c, sender="a@example.com", rcpt="b@example.net"):
+        self.assertReply(c.cmd(f"MAIL FROM:<{sender}>"), 250, "2.1.0")
+        self.assertReply(c.cmd(f"RCPT TO:<{rcpt}>"), 250, "2.1.5")
+
+    def send_good_message(self, c, sender="good@example.com"):
+        return self.assertQueued(c.send_message(sender, ["ok@example.net"], h.make_body("ok")))
+
+
+class CommandErrorsTest(HostileTestBase):
+    def test_command_line_over_512_octets(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            # RFC 5321 §4.5.3.1.4: 512 octets with the CRLF is the limit; one more is too long.
+            at_limit = "NOOP " + "x" * (512 - 2 - 5)
+            self.assertReply(c.cmd(at_limit), 250, "2.0.0", "a 512-octet line is allowed")
+            self.assertReply(c.cmd(at_limit + "x"), 500, "5.5.2")
+            self.assertReply(c.cmd("NOOP " + "y" * 5000), 500, "5.5.2")
+            # An overlong line split over several sends, then a command in the same send.
+            c.send(b"MAIL FROM:<" + b"z" * 300)
+            time.sleep(0.05)
+            c.send(b"z" * 300 + b"@example.com>\r\nNOOP\r\n")
+            self.assertReply(c.read_reply(), 500, "5.5.2")
+            self.assertReply(c.read_reply(), 250, "2.0.0", "the NOOP after the long line")
+            self.assert_session_goes_on(c)
+            self.open_transaction(c)
+        self.assert_fresh_connection_works()
+
+    def test_rcpt_before_mail(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd("RCPT TO:<b@example.net>"), 503, "5.5.1")
+            self.open_transaction(c)
+        self.assert_fresh_connection_works()
+
+    def test_mail_before_ehlo(self):
+        with self.d.smtp() as c:
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 503, "5.5.1")
+            c.ehlo()
+            self.open_transaction(c)
+        self.assert_fresh_connection_works()
+
+    def test_data_without_recipients(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd("DATA"), 503, "5.5.1", "DATA before MAIL")
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 250)
+            self.assertReply(c.cmd("DATA"), (503, 554), "5.5.1", "DATA with no RCPT")
+            self.assertReply(c.cmd("RCPT TO:<b@example.net>"), 250, "2.1.5")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(h.make_body("after") + b".\r\n")
+            self.assertQueued(c.read_reply())
+        self.assert_fresh_connection_works()
+
+    def test_unknown_mail_parameter(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com> FOO=1"), 555, "5.5.4")
+            self.assertReply(c.cmd("RCPT TO:<b@example.net>"), 503, "5.5.1",
+                             "no transaction after a refused MAIL")
+            self.open_transaction(c)
+        self.assert_fresh_connection_works()
+
+    def test_bad_address_syntax(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            for bad in ("MAIL FROM:<a@@example.com>", "MAIL FROM:<a b@example.com>",
+                        "MAIL FROM:<a@example.com", "MAIL FROM:a@example.com x"):
+                reply = c.cmd(bad)
+                self.assertReply(reply, 501, None, bad)
+                self.assertTrue(reply.enhanced and reply.enhanced.startswith("5."), reply)
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 250)
+            for bad in ("RCPT TO:<b@@example.net>", "RCPT TO:<>", "RCPT TO:<b@exa mple.net>"):
+                reply = c.cmd(bad)
+                self.assertReply(reply, 501, None, bad)
+                self.assertTrue(reply.enhanced and reply.enhanced.startswith("5."), reply)
+            self.assertReply(c.cmd("RCPT TO:<b@example.net>"), 250, "2.1.5")
+        self.assert_fresh_connection_works()
+
+    def test_nul_in_command(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd(b"NOOP\x00x"), 500, "5.5.2")
+            self.assertReply(c.cmd(b"MAIL FROM:<a\x00@example.com>"), 500, "5.5.2")
+            self.assert_session_goes_on(c)
+            self.open_transaction(c)
+        self.assert_fresh_connection_works()
+
+    def test_other_commands(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd("VRFY postmaster"), 252, "2.5.0")
+            self.assertReply(c.cmd("EXPN staff"), 502, "5.5.1")
+            self.assertReply(c.cmd("HELP"), 214, "2.0.0")
+            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+            self.assertReply(c.cmd("RSET"), 250, "2.0.0")
+            self.assertReply(c.cmd("FROB something"), 500, "5.5.1")
+            self.assertReply(c.cmd("STARTTLSX"), 500, "5.5.1")
+            self.open_transaction(c)
+            self.assertReply(c.cmd("RSET"), 250, "2.0.0")
+            self.assertReply(c.cmd("RCPT TO:<b@example.net>"), 503, "5.5.1", "RSET ended it")
+            self.assertReply(c.cmd("QUIT"), 221, "2.0.0")
+            c.wait_eof()
+        self.assert_fresh_connection_works()
+
+
+class SmugglingTest(HostileTestBase):
+    SMUGGLED = (b"MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@example.net>\r\n"
+                b"DATA\r\nSubject: smuggled\r\n\r\nsmuggled body\r\n.\r\n")
+
+    def smuggle(self, separator):
+        body = b"Subject: innocent\r\n\r\nhello" + separator + self.SMUGGLED
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c, sender="innocent@example.com")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(body)
+            self.assertReply(c.read_reply(), 554, "5.6.0")
+            # Exactly one reply: the next one must answer our NOOP, not a smuggled command.
+            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+            self.assertEqual(c.pending(0.3), b"", "extra replies after the DATA")
+            self.assert_queue_empty()
+            qid = self.send_good_message(c)
+        queue = self.d.queue_by_id()
+        self.assertEqual(list(queue), [qid])
+        self.assertEqual(queue[qid]["sender"], "good@example.com")
+        self.assert_fresh_connection_works()
+
+    def test_bare_lf_dot_crlf(self):
+        self.smuggle(b"\n.\r\n")
+
+    def test_bare_cr_dot_crlf(self):
+        self.smuggle(b"\r.\r\n")
+
+    def test_bare_lf_dot_bare_lf(self):
+        self.smuggle(b"\n.\n")
+
+    def test_crlf_dot_bare_lf(self):
+        self.smuggle(b"\r\n.\n")
+
+    def test_bare_lf_in_bdat_is_refused(self):
+        chunk = b"Subject: bdat\r\n\r\nline\nwith bare LF\r\n"
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c)
+            c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+            self.assertReply(c.read_reply(), 554, "5.6.0")
+            self.assert_session_goes_on(c)
+            self.assert_queue_empty()
+        self.assert_fresh_connection_works()
+
+
+class BodyLimitsTest(HostileTestBase):
+    def test_text_line_over_1000_octets(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            # RFC 5321 §4.5.3.1.6: 1000 octets with the CRLF is the limit.
+            at_limit = b"Subject: long\r\n\r\n" + b"a" * 998 + b"\r\n"
+            qid = self.assertQueued(c.send_message("a@example.com", ["b@example.net"], at_limit))
+            over = b"Subject: long\r\n\r\n" + b"b" * 1200 + b"\r\nmore\r\n"
+            self.open_transaction(c)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(over + b".\r\n")
+            self.assertReply(c.read_reply(), 500, "5.5.2")
+            self.assert_session_goes_on(c)
+            self.assertEqual(list(self.d.queue_by_id()), [qid], "the long-line message is stored")
+            self.send_good_message(c)
+        self.assertEqual(self.d.queue_json()["total"], 2)
+        self.assert_fresh_connection_works()
+
+    def test_nul_in_body(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(b"Subject: nul\r\n\r\na\x00b\r\n.\r\n")
+            self.assertReply(c.read_reply(), 554, "5.6.0")
+            self.assert_session_goes_on(c)
+            self.assert_queue_empty()
+        self.assert_fresh_connection_works()
+
+
+class MaxRecipientsTest(HostileTestBase):
+    FLAGS = ("--max_recipients=5",)
+
+    def test_sixth_recipient_is_refused_and_five_are_queued(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<many@example.com>"), 250)
+            rcpts = [f"r{i}@example.net" for i in range(5)]
+            for r in rcpts:
+                self.assertReply(c.cmd(f"RCPT TO:<{r}>"), 250, "2.1.5")
+            self.assertReply(c.cmd("RCPT TO:<r5@example.net>"), 452, "4.5.3")
+            self.assertReply(c.cmd("RCPT TO:<r6@example.net>"), 452, "4.5.3")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(h.make_body("five") + b".\r\n")
+            qid = self.assertQueued(c.read_reply())
+        m = self.d.queue_by_id()[qid]
+        self.assertEqual([r["address"] for r in m["recipients"]], rcpts)
+        self.assert_fresh_connection_works()
+
+
+class MaxMessageSizeTest(HostileTestBase):
+    FLAGS = ("--max_message_size=10000",)
+
+    def test_size_declared_too_big(self):
+        with self.d.smtp() as c:
+            self.assertIn("SIZE 10000", c.ehlo().text)
+            self.assertReply(c.cmd("MAIL FROM:<big@example.com> SIZE=20000"), 552, "5.3.4")
+            self.assertReply(c.cmd("MAIL FROM:<ok@example.com> SIZE=5000"), 250, "2.1.0")
+            self.assertReply(c.cmd("RSET"), 250)
+            self.send_good_message(c)
+        self.assertEqual(self.d.queue_json()["total"], 1)
+        self.assert_fresh_connection_works()
+
+    def test_body_too_big_without_size(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c, sender="big@example.com")
+            self.assertReply(c.cmd("DATA"), 354)
+            line = b"x" * 76 + b"\r\n"
+            body = b"Subject: big\r\n\r\n" + line * (20000 // len(line) + 1)
+            c.send(body + b".\r\n")
+            self.assertReply(c.read_reply(), 552, "5.3.4")
+            self.assert_session_goes_on(c)
+            self.assert_queue_empty()
+            qid = self.send_good_message(c)
+            # BDAT over the limit: the chunks are read and dropped, then 552.
+            self.open_transaction(c, sender="bigbdat@example.com")
+            c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+            self.assertReply(c.read_reply(), 552, "5.3.4")
+            self.assert_session_goes_on(c)
+        self.assertEqual(list(self.d.queue_by_id()), [qid])
+        self.assert_fresh_connection_works()
+
+
+class RelayTest(HostileTestBase):
+    FLAGS = ("--relay_networks=127.0.0.2/32", "--relay_domains=example.org")
+
+    def test_relay_denied_from_outside_relay_networks(self):
+        with self.d.smtp() as c:  # from 127.0.0.1: not a relay client
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 250)
+            self.assertReply(c.cmd("RCPT TO:<user@example.com>"), 554, "5.7.1")
+            self.assertReply(c.cmd("RCPT TO:<user@example.org>"), 250, "2.1.5")
+            self.assertReply(c.cmd("RCPT TO:<user%other@example.org>"), 554, "5.7.1")
+            self.assertReply(c.cmd("RCPT TO:<user@EXAMPLE.ORG>"), 250, "2.1.5")
+            self.assertReply(c.cmd("RCPT TO:<user@sub.example.org>"), 554, "5.7.1")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(h.make_body("local") + b".\r\n")
+            qid = self.assertQueued(c.read_reply())
+        m = self.d.queue_by_id()[qid]
+        self.assertEqual([r["address"] for r in m["recipients"]],
+                         ["user@example.org", "user@EXAMPLE.ORG"])
+        self.assert_fresh_connection_works()
+
+    def test_relay_allowed_from_relay_networks(self):
+        with self.d.smtp(source="127.0.0.2") as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 250)
+            self.assertReply(c.cmd("RCPT TO:<user@example.com>"), 250, "2.1.5")
+
+
+class ConnectionLimitTest(HostileTestBase):
+    FLAGS = ("--max_connections_per_ip=3", "--relay_networks=127.0.0.2/32")
+
+    def test_fourth_connection_is_refused(self):
+        clients = []
+        try:
+            for _ in range(3):
+                c = self.d.smtp()
+                clients.append(c)
+                self.assertReply(c.greeting, 220)
+            extra = self.d.smtp(read_greeting=False)
+            clients.append(extra)
+            self.assertReply(extra.read_reply(), 421, "4.7.0")
+            extra.wait_eof()
+            # The three are still served.
+            for c in clients[:3]:
+                c.ehlo()
+            # Relay clients are exempt.
+            with self.d.smtp(source="127.0.0.2") as relay:
+                self.assertReply(relay.greeting, 220)
+            clients[0].cmd("QUIT")
+            clients[0].wait_eof()
+            # The slot comes back once the server has seen the close: bounded retries.
+            deadline = time.monotonic() + h.scaled(20)
+            while True:
+                c = self.d.smtp(read_greeting=False)
+                clients.append(c)
+                reply = c.read_reply()
+                if reply.code == 220 or time.monotonic() > deadline:
+                    break
+                self.assertReply(reply, 421, "4.7.0")
+                time.sleep(0.1)
+            self.assertReply(reply, 220, None, "a new connection after one closed")
+            c.ehlo()
+        finally:
+            for c in clients:
+                c.close()
+
+
+class IdleTimeoutTest(HostileTestBase):
+    FLAGS = ("--idle_timeout=1s",)
+
+    def test_idle_connection_gets_421_and_is_closed(self):
+        with self.d.smtp(timeout_s=30) as c:
+            c.ehlo()
+            self.assertReply(c.read_reply(), 421, "4.4.2")
+            self.assertEqual(c.wait_eof(timeout_s=30), b"")
+        with self.d.smtp(timeout_s=30) as c:  # idle before any command
+            self.assertReply(c.read_reply(), 421, "4.4.2")
+            c.wait_eof(timeout_s=30)
+        # A fresh connection after the timeouts: see test_first_command_after_a_quiet_period
+        # (a shard idle for longer than the timeout must not time out its next client).
+
+
+class QuietPeriodTest(HostileTestBase):
+    FLAGS = ("--idle_timeout=2s",)
+    SHARDS = 1
+
+    def test_first_command_after_a_quiet_period(self):
+        # The idle deadline counts from when the client last spoke, not from the last time
+        # the shard's loop woke up: after the server was quiet for longer than the idle
+        # timeout, a new client must still get its EHLO answered.
+        with self.d.smtp() as c:
+            c.ehlo()
+        time.sleep(4)
+        with self.d.smtp() as c:
+            self.assertReply(c.greeting, 220)
+            self.assertReply(c.cmd("EHLO client.example"), 250, None,
+                             "first command of a new connection after 4 s of quiet "
+                             "with --idle_timeout=2s")
+            self.assert_session_goes_on(c)
+
+
+class GarbageTest(HostileTestBase):
+    VERBS = [b"EHLO", b"HELO", b"MAIL FROM:", b"RCPT TO:", b"DATA", b"BDAT", b"RSET", b"NOOP",
+             b"VRFY", b"EXPN", b"HELP", b"QUIT", b"STARTTLS", b"AUTH", b"."]
+
+    def chunk(self, rng):
+        kind = rng.randrange(5)
+        if kind == 0:  # random bytes
+            return bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 3000)))
+        if kind == 1:  # random bytes with line ends
+            parts = [bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 200)))
+                     for _ in range(rng.randrange(1, 20))]
+            return rng.choice([b"\r\n", b"\n", b"\r"]).join(parts) + b"\r\n"
+        if kind == 2:  # verbs with junk arguments
+            out = b""
+            for _ in range(rng.randrange(1, 20)):
+                arg = bytes(rng.randrange(32, 127) for _ in range(rng.randrange(0, 80)))
+                out += rng.choice(self.VERBS) + rng.choice([b" ", b""]) + arg + b"\r\n"
+            return out
+        if kind == 3:  # a plausible transaction with a garbage body
+            body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 2000)))
+            return (b"EHLO g.example\r\nMAIL FROM:<g@example.com>\r\nRCPT TO:<h@example.net>\r\n"
+                    b"DATA\r\n" + body + b"\r\n.\r\n")
+        return b"\r\n" * rng.randrange(1, 50) + b"\x00\xff" * rng.randrange(1, 50)
+
+    def drain(self, sock, wait_s):
+        """Reads what the server sent, without blocking past wait_s. False at EOF."""
+        sock.settimeout(wait_s)
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    return False
+        except socket.timeout:
+            return True
+        except OSError:
+            return False
+
+    def test_random_garbage_never_crashes(self):
+        seed = int(os.environ.get("TERN_GARBAGE_SEED", "0")) or random.randrange(1, 1 << 31)
+        print(f"\ngarbage seed: {seed} (TERN_GARBAGE_SEED={seed} repeats it)", file=sys.stderr)
+        rng = random.Random(seed)
+        for _ in range(24):
+            sock = socket.create_connection(("127.0.0.1", self.d.smtp_port),
+                                            timeout=h.scaled(10))
+            try:
+                open_ = self.drain(sock, 0.5)  # the greeting
+                for _ in range(rng.randrange(1, 12)):
+                    if not open_:
+                        break
+                    try:
+                        sock.sendall(self.chunk(rng))
+                    except OSError:
+                        break
+                    open_ = self.drain(sock, 0.01)
+                if rng.randrange(2):
+                    self.drain(sock, 0.1)
+            finally:
+                sock.close()
+        self.assertTrue(self.d.running(), "ternd died")
+        with self.d.smtp() as c:
+            self.assertReply(c.greeting, 220)
+            c.ehlo()
+            self.assert_session_goes_on(c)
+        m = self.d.metrics()
+        self.assertGreaterEqual(m.total("tern_smtp_connections_total"), 25)
+        for message in self.d.queue_json()["messages"]:
+            self.assertEqual(message["sender"], "g@example.com")
+
+
+if __name__ == "__main__":
+    h.main()
