@@ -61,6 +61,10 @@ done
 # Run directory, stale instances, cleanup.
 
 mkdir -p "$BENCH_DIR"
+# One run at a time: two would share the CPUs and disk, and each would take the other's run
+# directory for a stale one.
+exec 9>"$BENCH_DIR/lock"
+flock -n 9 || die "another compare_postfix.sh is running (lock: $BENCH_DIR/lock)"
 # A previous run killed with SIGKILL may have left its Postfix behind: stop it before we start.
 for stale in "$BENCH_DIR"/run.*; do
   [[ -d "$stale" ]] || continue
@@ -498,8 +502,8 @@ pf_rate=""
 if [[ -n "${R_WALL[postfix]:-}" && "${R_OK[postfix]:-0}" == 1 ]]; then
   pf_rate="$(awk -v m="$MESSAGES" -v w="${R_WALL[postfix]}" 'BEGIN{printf "%.6f", (w > 0 ? m / w : 0)}')"
 fi
-printf '%-8s %9s %9s %9s %9s %8s %8s %6s %6s\n' peer messages seconds msgs/s "vs-postfix" \
-  srv-cpu% src-cpu% busy% iowt%
+printf '%-8s %9s %9s %9s %10s %8s %8s %8s %6s %6s\n' peer messages seconds msgs/s vs-postfix \
+  srv-us/m srv-cpu% src-cpu% busy% iowt%
 status=0
 for name in "${R_ORDER[@]}"; do
   wall="${R_WALL[$name]:-0}"
@@ -508,13 +512,15 @@ for name in "${R_ORDER[@]}"; do
     -v hb="${R_HOST_BUSY[$name]:--}" -v hw="${R_HOST_IOWAIT[$name]:--}" 'BEGIN{
       r = w > 0 ? m / w : 0
       ratio = (pf != "" && pf > 0) ? sprintf("%.2fx", r / pf) : "n/a"
-      printf "%-8s %9d %9.2f %9.0f %9s %7.0f%% %7.0f%% %5s%% %5s%%\n", n, m, w, r, ratio,
-        (w > 0 ? 100 * sc / w : 0), (w > 0 ? 100 * cc / w : 0), hb, hw }'
+      printf "%-8s %9d %9.2f %9.0f %10s %8.0f %7.0f%% %7.0f%% %5s%% %5s%%\n", n, m, w, r, ratio,
+        (m > 0 ? 1e6 * sc / m : 0), (w > 0 ? 100 * sc / w : 0), (w > 0 ? 100 * cc / w : 0),
+        hb, hw }'
   [[ "${R_OK[$name]}" == 1 ]] || status=1
 done
 echo
-echo "srv-cpu%/src-cpu%: CPU time (user+sys) of the server (all its processes) and of smtp-source"
-echo "over the wall time (100% = one core); busy%/iowt%: whole host, all $(nproc) CPUs."
+echo "srv-us/m: server CPU time (user+sys, all its processes) per message, in microseconds."
+echo "srv-cpu%/src-cpu%: CPU time of the server and of smtp-source over the wall time (100% = one"
+echo "core); busy%/iowt%: whole host, all $(nproc) CPUs (includes other work on the host)."
 [[ -n "$TERND_COMMITS" ]] &&
   echo "ternd: $TERND_SHARDS shards, $TERND_COMMITS group commits," \
     "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total)"
