@@ -202,6 +202,9 @@ void Loop::Run() {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
       TERN_LOG(kError, "io_uring wait failed: %s", strerror(-rc));
     }
+    // Completions see the time they arrived at: a deadline armed while handling one
+    // (an accepted connection's idle timeout) counts from now, not from before the wait.
+    now_ = absl::Now();
     ProcessCompletions();
     now_ = absl::Now();
     timers_.Advance(now_);

@@ -81,7 +81,9 @@ void SmtpConnection::Flush() {
       send_buffer_.assign(ready.data(), ready.size());
       session_->output().Consume(ready.size());
       connection_->Send(send_buffer_);
-    } else if (session_->wants_close()) {
+    } else if (session_->wants_close() && session_->output().empty()) {
+      // Replies still waiting for a commit (a pipelined QUIT after end of data) go out
+      // first: OnMessageCommitted() flushes again.
       Close();
       return;
     }
