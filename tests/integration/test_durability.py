@@ -6,6 +6,7 @@ restarted on the same spool, and every acknowledged id must be listed by ternctl
 envelope. Ids accumulate over several cycles and are never listed twice."""
 
 import os
+import signal
 import smtplib
 import sys
 import threading
@@ -167,6 +168,29 @@ class DurabilityTest(h.TerndTestCase):
         # A second graceful stop with an idle daemon, and everything is still there.
         d.restart()
         self.assert_all_acked_listed(d, acked)
+
+    def test_sigterm_tells_open_sessions_and_exits_0(self):
+        d = self.start_ternd("--shutdown_grace=5s")
+        idle = d.smtp()
+        busy = d.smtp()
+        try:
+            idle.ehlo()
+            busy.ehlo()
+            qid = self.assertQueued(busy.send_message("open@example.com", ["x@example.net"],
+                                                      h.make_body("before SIGTERM")))
+            self.assertReply(busy.cmd("MAIL FROM:<mid@example.com>"), 250)
+            d.proc.send_signal(signal.SIGTERM)
+            for c in (idle, busy):
+                self.assertReply(c.read_reply(), 421, "4.3.2")
+                c.wait_eof()
+            self.assertEqual(d.stop(), 0)
+        finally:
+            idle.close()
+            busy.close()
+        d.start()
+        queue = d.queue_by_id()
+        self.assertEqual(list(queue), [qid])
+        self.assertEqual(queue[qid]["sender"], "open@example.com")
 
 
 if __name__ == "__main__":

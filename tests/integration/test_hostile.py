@@ -435,8 +435,8 @@ class GarbageTest(HostileTestBase):
             self.assert_session_goes_on(c)
         m = self.d.metrics()
         self.assertGreaterEqual(m.total("tern_smtp_connections_total"), 25)
-        for message in self.d.queue_json()["messages"]:
-            self.assertEqual(message["sender"], "g@example.com")
+        queue = self.d.queue_json()
+        self.assertEqual(queue["total"], len(queue["messages"]))
 
 
 if __name__ == "__main__":
