@@ -474,6 +474,7 @@ run_sink() {
 # Main.
 
 TERND_COMMITS="" TERND_RECORDS_PER_COMMIT="" TERND_SHARDS="" POSTFIX_QUEUE_REPORT=""
+LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 for peer in $PEERS; do
   case "$peer" in
     ternd) run_ternd ;;
@@ -489,7 +490,8 @@ echo "== host"
 echo "nproc:      $(nproc)   ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
 echo "kernel:     $(uname -r)"
 echo "spool fs:   $RUN -> $fs"
-echo "loadavg:    $(cut -d' ' -f1-3 /proc/loadavg)  (other work on the host skews the figures)"
+echo "loadavg:    $LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
+  "(Postfix's own processes count too)"
 echo "tern:       $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" \
   "  postfix: $(postconf -d -h mail_version 2>/dev/null || echo '?')"
 echo "load:       MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE (one message per connection)"
@@ -502,25 +504,27 @@ pf_rate=""
 if [[ -n "${R_WALL[postfix]:-}" && "${R_OK[postfix]:-0}" == 1 ]]; then
   pf_rate="$(awk -v m="$MESSAGES" -v w="${R_WALL[postfix]}" 'BEGIN{printf "%.6f", (w > 0 ? m / w : 0)}')"
 fi
-printf '%-8s %9s %9s %9s %10s %8s %8s %8s %6s %6s\n' peer messages seconds msgs/s vs-postfix \
-  srv-us/m srv-cpu% src-cpu% busy% iowt%
+printf '%-8s %9s %9s %9s %10s %8s %8s %8s %8s %6s %6s\n' peer messages seconds msgs/s \
+  vs-postfix srv-us/m srv-cpu% src-cpu% rest-cpu% busy% iowt%
 status=0
 for name in "${R_ORDER[@]}"; do
   wall="${R_WALL[$name]:-0}"
   awk -v n="$name" -v m="${R_MSGS[$name]:-0}" -v w="$wall" -v pf="$pf_rate" \
     -v sc="${R_SRV_CPU[$name]:-0}" -v cc="${R_CLI_CPU[$name]:-0}" \
-    -v hb="${R_HOST_BUSY[$name]:--}" -v hw="${R_HOST_IOWAIT[$name]:--}" 'BEGIN{
+    -v np="$(nproc)" -v hb="${R_HOST_BUSY[$name]:-0}" -v hw="${R_HOST_IOWAIT[$name]:-0}" 'BEGIN{
       r = w > 0 ? m / w : 0
       ratio = (pf != "" && pf > 0) ? sprintf("%.2fx", r / pf) : "n/a"
-      printf "%-8s %9d %9.2f %9.0f %10s %8.0f %7.0f%% %7.0f%% %5s%% %5s%%\n", n, m, w, r, ratio,
-        (m > 0 ? 1e6 * sc / m : 0), (w > 0 ? 100 * sc / w : 0), (w > 0 ? 100 * cc / w : 0),
-        hb, hw }'
+      sp = w > 0 ? 100 * sc / w : 0; cp = w > 0 ? 100 * cc / w : 0
+      rest = hb * np - sp - cp; if (rest < 0) rest = 0
+      printf "%-8s %9d %9.2f %9.0f %10s %8.0f %7.0f%% %7.0f%% %7.0f%% %5s%% %5s%%\n", n, m, w, r,
+        ratio, (m > 0 ? 1e6 * sc / m : 0), sp, cp, rest, hb, hw }'
   [[ "${R_OK[$name]}" == 1 ]] || status=1
 done
 echo
 echo "srv-us/m: server CPU time (user+sys, all its processes) per message, in microseconds."
 echo "srv-cpu%/src-cpu%: CPU time of the server and of smtp-source over the wall time (100% = one"
-echo "core); busy%/iowt%: whole host, all $(nproc) CPUs (includes other work on the host)."
+echo "core); rest-cpu%: all other CPU use on the host in that time (kernel threads, softirq not"
+echo "charged to either, other users' work); busy%/iowt%: whole host, % of all $(nproc) CPUs."
 [[ -n "$TERND_COMMITS" ]] &&
   echo "ternd: $TERND_SHARDS shards, $TERND_COMMITS group commits," \
     "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total)"
