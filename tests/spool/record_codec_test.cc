@@ -22,7 +22,8 @@ TEST(RecordCodec, RoundTrip) {
   ASSERT_EQ(bytes.size(), kRecordHeaderBytes + 13);
   EXPECT_EQ(LoadLE32(bytes.data()), kRecordMagic);
   RecordView view;
-  ASSERT_EQ(DecodeRecord(bytes + std::string(10, 'x'), &view), DecodeResult::kOk);
+  const std::string with_trailer = bytes + std::string(10, 'x');  // the view points into it
+  ASSERT_EQ(DecodeRecord(with_trailer, &view), DecodeResult::kOk);
   EXPECT_EQ(view.type, RecordType::kHold);
   EXPECT_EQ(view.queue_id, 0x0123456789abcdefu);
   EXPECT_EQ(view.flags, 0u);
