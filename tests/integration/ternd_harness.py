@@ -327,8 +327,9 @@ def make_body(subject, text="Hello from the integration tests.", extra_headers=(
 class Ternd:
     """One ternd process on loopback ports chosen by the kernel, with its own spool."""
 
-    def __init__(self, flags=(), workdir=None, shards=2):
+    def __init__(self, flags=(), workdir=None, shards=2, listen=("127.0.0.1:0",)):
         self.flags = list(flags)
+        self.listen = list(listen)
         self.shards = shards
         self.owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="tern-it-")
@@ -337,6 +338,7 @@ class Ternd:
         self.stderr_path = os.path.join(self.workdir, "ternd.stderr")
         self.proc = None
         self.smtp_port = None
+        self.smtp_addresses = []  # [(host, port)] as in the ready file
         self.admin_port = None
         self.pid = None
         self.starts = 0
@@ -344,7 +346,7 @@ class Ternd:
     # -- life cycle -----------------------------------------------------------------------
 
     def command(self):
-        return [TERND, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+        return [TERND, "--listen=" + ",".join(self.listen), "--admin_listen=127.0.0.1:0",
                 f"--spool_dir={self.spool_dir}", f"--ready_file={self.ready_file}",
                 f"--shards={self.shards}"] + self.flags
 
@@ -369,11 +371,15 @@ class Ternd:
                 raise AssertionError("ternd not ready within bound:\n" + self.log_tail())
             time.sleep(0.02)
         fields = {}
+        self.smtp_addresses = []
         with open(self.ready_file) as f:
             for line in f:
                 key, _, value = line.strip().partition("=")
                 fields.setdefault(key, value)
-        self.smtp_port = int(fields["smtp"].rsplit(":", 1)[1])
+                if key == "smtp":
+                    host, _, port = value.rpartition(":")
+                    self.smtp_addresses.append((host.strip("[]"), int(port)))
+        self.smtp_port = self.smtp_addresses[0][1]
         self.admin_port = int(fields["admin"].rsplit(":", 1)[1])
         self.pid = int(fields["pid"])
         assert self.pid == self.proc.pid, (self.pid, self.proc.pid)
@@ -430,7 +436,9 @@ class Ternd:
     # -- clients ---------------------------------------------------------------------------
 
     def smtp(self, **kwargs):
-        return SmtpClient(self.smtp_port, **kwargs)
+        """A client on the first --listen address (host= and port= choose another)."""
+        kwargs.setdefault("host", self.smtp_addresses[0][0])
+        return SmtpClient(kwargs.pop("port", self.smtp_port), **kwargs)
 
     def admin(self):
         return f"127.0.0.1:{self.admin_port}"
@@ -494,8 +502,8 @@ class TerndTestCase(unittest.TestCase):
                                      "---- end of ternd stderr ----\n")
                 d.cleanup()
 
-    def start_ternd(self, *flags, workdir=None, shards=2):
-        d = Ternd(flags, workdir=workdir, shards=shards)
+    def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",)):
+        d = Ternd(flags, workdir=workdir, shards=shards, listen=listen)
         self._daemons.append(d)
         self.addCleanup(self._stop_daemon, d)
         return d.start()

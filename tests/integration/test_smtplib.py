@@ -5,7 +5,9 @@ bodies; then a raw pipelined burst and BDAT chunks. Every 250 after the data car
 
 import os
 import smtplib
+import socket
 import sys
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternd_harness as h  # noqa: E402
@@ -195,6 +197,38 @@ class SmtplibTest(h.TerndTestCase):
         self.sent[qid2] = ("bdat2@example.com", ["chunk2@example.net"], part1 + part2)
         self.sent[qid3] = ("bdat3@example.com", ["chunk3@example.net"], part1)
         self.assert_queue_is_exactly_sent()
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class TwoListenersTest(h.TerndTestCase):
+    @unittest.skipUnless(ipv6_loopback_available(), "no IPv6 loopback (::1) on this host")
+    def test_ipv4_and_ipv6_listeners(self):
+        d = self.start_ternd(listen=("127.0.0.1:0", "[::1]:0"))
+        self.assertEqual([host for host, _ in d.smtp_addresses], ["127.0.0.1", "::1"])
+        ids = {}
+        for (host, port), family in zip(d.smtp_addresses, ("v4", "v6")):
+            s = smtplib.SMTP(host, port, local_hostname="client.example",
+                             timeout=h.scaled(h.IO_TIMEOUT_S))
+            try:
+                s.ehlo()
+                s.mail(f"from-{family}@example.com")
+                s.rcpt("r@example.net")
+                code, text = s.data(h.make_body(f"over {host}"))
+                self.assertEqual(code, 250, text)
+                ids[h.QUEUED_RE.search(text.decode()).group(1)] = f"from-{family}@example.com"
+                s.quit()
+            finally:
+                s.close()
+        queue = d.queue_by_id()
+        self.assertEqual({qid: m["sender"] for qid, m in queue.items()}, ids)
 
 
 if __name__ == "__main__":
