@@ -327,13 +327,14 @@ def make_body(subject, text="Hello from the integration tests.", extra_headers=(
 class Ternd:
     """One ternd process on loopback ports chosen by the kernel, with its own spool."""
 
-    def __init__(self, flags=(), workdir=None, shards=2, listen=("127.0.0.1:0",)):
+    def __init__(self, flags=(), workdir=None, shards=2, listen=("127.0.0.1:0",),
+                 spool_dir=None):
         self.flags = list(flags)
         self.listen = list(listen)
         self.shards = shards
         self.owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="tern-it-")
-        self.spool_dir = os.path.join(self.workdir, "spool")
+        self.spool_dir = spool_dir or os.path.join(self.workdir, "spool")
         self.ready_file = os.path.join(self.workdir, "ready")
         self.stderr_path = os.path.join(self.workdir, "ternd.stderr")
         self.proc = None
@@ -502,8 +503,9 @@ class TerndTestCase(unittest.TestCase):
                                      "---- end of ternd stderr ----\n")
                 d.cleanup()
 
-    def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",)):
-        d = Ternd(flags, workdir=workdir, shards=shards, listen=listen)
+    def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",),
+                    spool_dir=None):
+        d = Ternd(flags, workdir=workdir, shards=shards, listen=listen, spool_dir=spool_dir)
         self._daemons.append(d)
         self.addCleanup(self._stop_daemon, d)
         return d.start()

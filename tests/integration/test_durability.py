@@ -9,6 +9,7 @@ import os
 import signal
 import smtplib
 import sys
+import tempfile
 import threading
 import time
 
@@ -24,9 +25,10 @@ CLIENT_TIMEOUT_S = 20
 class Senders:
     """CLIENTS threads sending up to MESSAGES_PER_CYCLE messages to one ternd."""
 
-    def __init__(self, port, cycle):
+    def __init__(self, port, cycle, body_lines=20):
         self.port = port
         self.cycle = cycle
+        self.body_lines = body_lines
         self.lock = threading.Lock()
         self.acked = {}  # queue id -> (sender, recipients)
         self.started = 0  # messages begun (MAIL sent)
@@ -89,7 +91,7 @@ class Senders:
             if code != 250:
                 raise AssertionError(f"RCPT {code} {text!r}")
         body = (f"Subject: durability cycle {self.cycle} message {n}\r\n\r\n"
-                + f"line of the body {n}\r\n" * 20).encode()
+                + f"line of the body {n:<70}\r\n" * self.body_lines).encode()
         code, text = s.data(body)
         if code != 250:
             raise AssertionError(f"DATA {code} {text!r}")
@@ -118,8 +120,8 @@ class DurabilityTest(h.TerndTestCase):
         self.assertGreaterEqual(total, len(acked))
         return queue
 
-    def interrupted_cycle(self, d, cycle, interrupt):
-        senders = Senders(d.smtp_port, cycle).start()
+    def interrupted_cycle(self, d, cycle, interrupt, body_lines=20):
+        senders = Senders(d.smtp_port, cycle, body_lines).start()
         try:
             h.wait_for(lambda: senders.acked_count() >= MESSAGES_PER_CYCLE // 2 or
                        not any(t.is_alive() for t in senders.threads),
@@ -152,6 +154,19 @@ class DurabilityTest(h.TerndTestCase):
                                                    h.make_body("after recovery")))
         self.assertNotIn(qid, all_acked)
         self.assertIn(qid, d.queue_by_id())
+
+    def test_acknowledged_messages_survive_kill9_across_segments(self):
+        # Small segments: each cycle rotates through several, recovery reads them all.
+        d = self.start_ternd("--segment_size=1572864", "--max_message_size=262144")
+        all_acked = {}
+        for cycle in range(2):
+            acked, _ = self.interrupted_cycle(d, cycle, d.kill9, body_lines=250)
+            all_acked.update(acked)
+            d.start()
+            self.assert_all_acked_listed(d, all_acked)
+        segments = [f for _, _, files in os.walk(d.spool_dir) for f in files
+                    if f.endswith(".seg")]
+        self.assertGreater(len(segments), 2, segments)
 
     def test_acknowledged_messages_survive_sigterm(self):
         d = self.start_ternd("--shutdown_grace=5s")
@@ -191,6 +206,70 @@ class DurabilityTest(h.TerndTestCase):
         queue = d.queue_by_id()
         self.assertEqual(list(queue), [qid])
         self.assertEqual(queue[qid]["sender"], "open@example.com")
+
+
+class DiskFullTest(h.TerndTestCase):
+    """The spool on a small tmpfs: a full disk answers 452 4.3.1, keeps what it holds,
+    and takes mail again once there is room. Needs root (mount); skipped otherwise."""
+
+    TMPFS_BYTES = 5 << 20
+    BALLAST_BYTES = 1536 << 10
+    SEGMENT_BYTES = 1536 << 10  # two segments fit beside the ballast, a third does not
+    FLAGS = (f"--segment_size={SEGMENT_BYTES}", "--max_message_size=262144")
+
+    def setUp(self):
+        self.mnt = tempfile.mkdtemp(prefix="tern-it-full-")
+        self.addCleanup(os.rmdir, self.mnt)
+        proc = h.run_tool(["mount", "-t", "tmpfs", "-o", f"size={self.TMPFS_BYTES}", "tmpfs",
+                           self.mnt])
+        if proc.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs: {proc.stderr.decode(errors='replace')}")
+        self.addCleanup(h.run_tool, ["umount", "-l", self.mnt])
+        self.ballast = os.path.join(self.mnt, "ballast")
+        with open(self.ballast, "wb") as f:
+            f.write(b"\0" * self.BALLAST_BYTES)
+
+    def send_until_full(self, c, body, acked):
+        for _ in range(200):  # 64 KiB each: the 3 MiB of segments fill in about 48
+            reply = c.cmd("MAIL FROM:<fill@example.com>")
+            if reply.code != 250:
+                return reply
+            self.assertReply(c.cmd("RCPT TO:<x@example.net>"), 250)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(body + b".\r\n")
+            acked.append(self.assertQueued(c.read_reply()))
+        self.fail("the spool never filled up")
+
+    def test_full_disk_answers_452_and_recovers(self):
+        d = self.start_ternd(*self.FLAGS, shards=1, spool_dir=os.path.join(self.mnt, "spool"))
+        body = b"Subject: fill\r\n\r\n" + (b"z" * 998 + b"\r\n") * 64
+        acked = []
+        with d.smtp() as c:
+            c.ehlo()
+            self.assertReply(self.send_until_full(c, body, acked), 452, "4.3.1")
+            self.assertGreater(len(acked), 0)
+            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+            self.assertEqual(set(d.queue_by_id()), set(acked))
+            self.assertGreaterEqual(d.metrics().total("tern_smtp_rejects_total", code=452), 1)
+
+            os.unlink(self.ballast)
+
+            def accepted_again():
+                reply = c.cmd("MAIL FROM:<after@example.com>")
+                if reply.code == 250:
+                    return reply
+                self.assertReply(reply, 452, "4.3.1")
+                time.sleep(0.2)
+                return None
+
+            h.wait_for(accepted_again, timeout_s=60, interval_s=0,
+                       what="mail accepted again after space was freed")
+            self.assertReply(c.cmd("RCPT TO:<x@example.net>"), 250)
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(body + b".\r\n")
+            acked.append(self.assertQueued(c.read_reply()))
+        d.restart()
+        self.assertEqual(set(d.queue_by_id()), set(acked))
 
 
 if __name__ == "__main__":
