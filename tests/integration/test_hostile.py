@@ -216,6 +216,62 @@ class BodyLimitsTest(HostileTestBase):
         self.assert_fresh_connection_works()
 
 
+class PipelineLimitsTest(HostileTestBase):
+    def test_default_recipient_limit_in_one_pipelined_send(self):
+        # 1001 RCPTs and DATA in one send: 1000 accepted (the default limit), the 1001st
+        # refused, every reply in order.
+        with self.d.smtp() as c:
+            c.ehlo()
+            c.send(b"MAIL FROM:<wide@example.com>\r\n"
+                   + b"".join(b"RCPT TO:<r%d@example.net>\r\n" % i for i in range(1001))
+                   + b"DATA\r\n")
+            replies = c.read_replies(1003)
+            self.assertReply(replies[0], 250, "2.1.0")
+            for r in replies[1:1001]:
+                self.assertReply(r, 250, "2.1.5")
+            self.assertReply(replies[1001], 452, "4.5.3")
+            self.assertReply(replies[1002], 354)
+            c.send(h.make_body("wide") + b".\r\n")
+            qid = self.assertQueued(c.read_reply())
+        m = self.d.queue_by_id()[qid]
+        self.assertEqual(len(m["recipients"]), 1000)
+        self.assertEqual(m["recipients"][999]["address"], "r999@example.net")
+
+    def test_ehlo_ends_the_transaction(self):
+        # RFC 5321 §4.1.4: EHLO in a session resets it like RSET.
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c)
+            c.ehlo("again.example")
+            self.assertReply(c.cmd("DATA"), 503, "5.5.1")
+            self.assertReply(c.cmd("RCPT TO:<b@example.net>"), 503, "5.5.1")
+            self.send_good_message(c)
+        self.assertEqual(self.d.queue_json()["total"], 1)
+
+    def test_many_messages_pipelined_in_one_send(self):
+        # 50 whole transactions in one send (more than a client should, but allowed).
+        burst = b""
+        for i in range(50):
+            burst += (b"MAIL FROM:<p%d@example.com>\r\nRCPT TO:<q%d@example.net>\r\nDATA\r\n"
+                      % (i, i) + h.make_body(f"pipelined {i}") + b".\r\n")
+        with self.d.smtp() as c:
+            c.ehlo()
+            c.send(burst + b"QUIT\r\n")
+            replies = c.read_replies(50 * 4 + 1)
+            ids = []
+            for i in range(50):
+                mail, rcpt, data, end = replies[4 * i: 4 * i + 4]
+                self.assertEqual([mail.code, rcpt.code, data.code], [250, 250, 354], i)
+                ids.append(self.assertQueued(end, f"message {i}"))
+            self.assertReply(replies[-1], 221, "2.0.0")
+            c.wait_eof()
+        queue = self.d.queue_by_id()
+        self.assertEqual(set(queue), set(ids))
+        self.assertEqual(len(set(ids)), 50)
+        for i, qid in enumerate(ids):
+            self.assertEqual(queue[qid]["sender"], f"p{i}@example.com")
+
+
 class MaxRecipientsTest(HostileTestBase):
     FLAGS = ("--max_recipients=5",)
 
@@ -268,6 +324,33 @@ class MaxMessageSizeTest(HostileTestBase):
             self.assert_session_goes_on(c)
         self.assertEqual(list(self.d.queue_by_id()), [qid])
         self.assert_fresh_connection_works()
+
+
+    def test_size_limit_boundary(self):
+        def body_of(n):  # n bytes as sent, final CRLF included
+            body = b"Subject: boundary\r\n\r\n"
+            while len(body) + 80 <= n:
+                body += b"a" * 78 + b"\r\n"
+            return body + b"b" * (n - len(body) - 2) + b"\r\n"
+
+        with self.d.smtp() as c:
+            c.ehlo()
+            ok = [self.assertQueued(c.send_message("edge@example.com", ["x@example.net"],
+                                                   body_of(10000)), "DATA of 10000 bytes")]
+            self.assertReply(c.send_message("edge@example.com", ["x@example.net"],
+                                            body_of(10001)), 552, "5.3.4")
+            for n, code in ((10000, 250), (10001, 552)):
+                self.open_transaction(c)
+                c.send(b"BDAT %d LAST\r\n" % n + body_of(n))
+                reply = c.read_reply()
+                self.assertReply(reply, code, "2.0.0" if code == 250 else "5.3.4", f"BDAT {n}")
+                if code == 250:
+                    ok.append(reply.queue_id())
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com> SIZE=" + "9" * 30), 552, "5.3.4")
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com> SIZE=10000"), 250, "2.1.0")
+            self.assertReply(c.cmd("RSET"), 250)
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com> SIZE=abc"), 501, "5.5.4")
+        self.assertEqual(set(self.d.queue_by_id()), set(ok))
 
 
 class RelayTest(HostileTestBase):
