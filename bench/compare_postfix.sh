@@ -87,6 +87,7 @@ RUN="$(mktemp -d "$BENCH_DIR/run.XXXXXX")"
 chmod 755 "$RUN" # the postfix user must reach its queue below it
 TERND_PID=""
 SINK_PID=""
+SOURCE_PID=""
 PF_CONF=""
 PF_MASTER=""
 
@@ -127,6 +128,10 @@ postfix_stop() {
 cleanup() {
   local rc=$?
   set +e
+  if [[ -n "$SOURCE_PID" ]]; then # the python timer and its smtp-source
+    pkill -TERM -P "$SOURCE_PID" 2>/dev/null
+    stop_pid "$SOURCE_PID" TERM
+  fi
   stop_pid "$TERND_PID" TERM
   stop_pid "$SINK_PID" TERM
   postfix_stop
@@ -223,7 +228,13 @@ measure() { # name port cpu_fn
   sync # do not make this peer pay for the previous one's dirty pages
   [[ -n "$cpu_fn" ]] && srv0="$($cpu_fn)"
   h0="$(host_cpu_snapshot)"
-  res="$(timed_source "$port" "$RUN/$name.source.log")"
+  # In the background and waited for: bash runs the trap at once on a signal during "wait",
+  # but only after a foreground command ends.
+  timed_source "$port" "$RUN/$name.source.log" >"$RUN/$name.timing" &
+  SOURCE_PID=$!
+  wait "$SOURCE_PID" || true
+  SOURCE_PID=""
+  res="$(cat "$RUN/$name.timing")"
   h1="$(host_cpu_snapshot)"
   [[ -n "$cpu_fn" ]] && srv1="$($cpu_fn)"
   read -r rc wall cli <<<"$res"
