@@ -272,6 +272,76 @@ class PipelineLimitsTest(HostileTestBase):
             self.assertEqual(queue[qid]["sender"], f"p{i}@example.com")
 
 
+class VanishingClientTest(HostileTestBase):
+    def abort(self, c, reset):
+        if reset:  # RST instead of FIN
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        c.close()
+
+    def test_client_vanishes_mid_transaction(self):
+        body = h.make_body("vanishing", text="v" * 500)
+        maybe_stored = set()
+        for reset in (False, True):
+            # In the middle of a DATA body: nothing may be stored.
+            c = self.d.smtp()
+            c.ehlo()
+            self.open_transaction(c, sender="mid-data@example.com")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(body[:100])
+            self.abort(c, reset)
+            # In the middle of a BDAT chunk: nothing may be stored.
+            c = self.d.smtp()
+            c.ehlo()
+            self.open_transaction(c, sender="mid-bdat@example.com")
+            c.send(b"BDAT %d LAST\r\n" % len(body) + body[:100])
+            self.abort(c, reset)
+            # After the end of data, before reading the 250: stored or not, never half.
+            c = self.d.smtp()
+            c.ehlo()
+            self.open_transaction(c, sender="after-dot@example.com")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(body + b".\r\n")
+            self.abort(c, reset)
+            maybe_stored.add("after-dot@example.com")
+            # Many pipelined messages, then gone.
+            c = self.d.smtp()
+            c.ehlo()
+            c.send((b"MAIL FROM:<burst-gone@example.com>\r\nRCPT TO:<x@example.net>\r\n"
+                    b"DATA\r\n" + body + b".\r\n") * 20)
+            self.abort(c, reset)
+            maybe_stored.add("burst-gone@example.com")
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
+                   timeout_s=30, what="every connection closed on the server")
+        for m in self.d.queue_json()["messages"]:
+            self.assertIn(m["sender"], maybe_stored, m)
+            self.assertGreaterEqual(m["size"], len(body), m)
+        self.assertTrue(self.d.running())
+        self.assert_fresh_connection_works()
+
+    def test_client_that_never_reads_is_closed(self):
+        # Over 1 MiB of replies queued for a client that does not read them.
+        sock = socket.create_connection(("127.0.0.1", self.d.smtp_port), timeout=h.scaled(5))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            chunk = b"NOOP\r\n" * 10000
+            closed = False
+            deadline = time.monotonic() + h.scaled(60)
+            while time.monotonic() < deadline and not closed:
+                try:
+                    sock.sendall(chunk)
+                except (socket.timeout, BlockingIOError):
+                    break
+                except OSError:  # ECONNRESET / EPIPE: the server closed on us
+                    closed = True
+        finally:
+            sock.close()
+        self.assertTrue(closed, "the server neither closed nor kept up (sendall timed out)")
+        self.assertTrue(self.d.running())
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
+                   timeout_s=30, what="the non-reading client's connection closed")
+        self.assert_fresh_connection_works()
+
+
 class MaxRecipientsTest(HostileTestBase):
     FLAGS = ("--max_recipients=5",)
 
