@@ -504,6 +504,27 @@ class IdleTimeoutTest(HostileTestBase):
         # (a shard idle for longer than the timeout must not time out its next client).
 
 
+class DataTimeoutTest(HostileTestBase):
+    FLAGS = ("--data_timeout=1s", "--idle_timeout=60s")
+
+    def test_stalled_body_gets_421_and_nothing_is_stored(self):
+        with self.d.smtp(timeout_s=30) as c:
+            c.ehlo()
+            self.open_transaction(c, sender="stalled@example.com")
+            self.assertReply(c.cmd("DATA"), 354)
+            c.send(b"Subject: stalled\r\n\r\nhalf a bo")
+            self.assertReply(c.read_reply(), 421, "4.4.2")
+            c.wait_eof(timeout_s=30)
+        with self.d.smtp(timeout_s=30) as c:
+            c.ehlo()
+            self.open_transaction(c, sender="stalled-bdat@example.com")
+            c.send(b"BDAT 1000 LAST\r\nonly a part")
+            self.assertReply(c.read_reply(), 421, "4.4.2")
+            c.wait_eof(timeout_s=30)
+        self.assert_queue_empty()
+        self.assert_fresh_connection_works()
+
+
 class QuietPeriodTest(HostileTestBase):
     FLAGS = ("--idle_timeout=2s",)
     SHARDS = 1
