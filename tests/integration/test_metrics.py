@@ -185,6 +185,34 @@ class MetricsTest(h.TerndTestCase):
         self.assertEqual(m.total("tern_messages_accepted_total"), 2)
         self.assertEqual(self.d.ternctl("queue", "--json", "--limit=1").stdout.count('"id"'), 1)
 
+    def test_queue_json_escapes_the_envelope(self):
+        # Quoted local parts with '"', '\' and spaces, an address literal, UTF-8: the JSON
+        # stays valid. The queue may show an address quoted as received or in its internal
+        # (unquoted, as Postfix keeps it) form.
+        senders = {
+            r'"a\"b"@example.com': 'a"b@example.com',
+            r'"back\\slash"@example.com': "back\\slash@example.com",
+            '"with space"@example.com': "with space@example.com",
+            "lit@[127.0.0.1]": "lit@[127.0.0.1]",
+            "j\u00f6rg@example.com": "j\u00f6rg@example.com",
+        }
+        sent = {}
+        with self.d.smtp() as c:
+            c.ehlo()
+            for quoted, internal in senders.items():
+                params = "SMTPUTF8" if not quoted.isascii() else ""
+                reply = c.send_message(quoted, ['"r\\"cpt"@example.net'],
+                                       h.make_body("escapes"), mail_params=params)
+                sent[self.assertQueued(reply)] = (quoted, internal)
+        queue = self.d.queue_by_id()  # json.loads of ternctl's output
+        for qid, (quoted, internal) in sent.items():
+            self.assertIn(queue[qid]["sender"], (quoted, internal))
+            self.assertIn(queue[qid]["recipients"][0]["address"],
+                          ('"r\\"cpt"@example.net', 'r"cpt@example.net'))
+        text = self.d.ternctl("queue").stdout
+        for qid in sent:
+            self.assertIn(qid, text)
+
     def test_ternctl_errors(self):
         sock, port = h.free_closed_port()
         try:
