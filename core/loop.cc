@@ -168,6 +168,8 @@ void Loop::Wake() {
   (void)n;  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
 }
 
+void Loop::WakeSoon() { io_uring_prep_nop(PrepareSqe(nullptr)); }
+
 void Loop::ProcessCompletions() {
   io_uring_cqe* cqes[kCqeBatch];
   while (true) {

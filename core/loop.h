@@ -80,6 +80,9 @@ class Loop {
   void SetWakeHandler(std::function<void()> handler);
   // Thread-safe: makes the loop call its wake handler soon.
   void Wake();
+  // Loop thread only: makes sure another iteration (and so the iteration hooks) runs soon,
+  // even if no I/O is pending (queues a no-op on the ring).
+  void WakeSoon();
 
   TimerWheel& timers() { return timers_; }
   absl::Time now() const { return now_; }

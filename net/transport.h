@@ -15,7 +15,9 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace tern::net {
 
@@ -56,6 +58,24 @@ class AcceptHandler {
   virtual void OnAccept(Connection* connection) = 0;
 };
 
+// Told how an outbound Connect() ended.
+class ConnectHandler {
+ public:
+  virtual ~ConnectHandler() = default;
+  // The connection (owned by the transport; SetHandler + StartReceiving as for an accepted
+  // one), or why it failed: Unavailable (refused, unreachable), DeadlineExceeded (timeout).
+  virtual void OnConnected(absl::StatusOr<Connection*> connection) = 0;
+};
+
+// Where an outbound connection goes, and from where.
+struct ConnectRequest {
+  sockaddr_storage to{};
+  socklen_t to_length = 0;
+  sockaddr_storage from{};  // source address; ss_family AF_UNSPEC: the kernel chooses
+  socklen_t from_length = 0;
+  absl::Duration timeout = absl::Seconds(30);
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -65,6 +85,9 @@ class Transport {
   // Stops accepting on every listener (graceful shutdown); established connections stay.
   virtual void StopListening() = 0;
   virtual size_t connection_count() const = 0;
+  // Opens an outbound TCP connection; `handler` hears the result exactly once, later, on the
+  // loop's thread (never inside this call), and must stay alive until then.
+  virtual void Connect(const ConnectRequest& request, ConnectHandler* handler) = 0;
 };
 
 }  // namespace tern::net

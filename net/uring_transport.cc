@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "net/listen_socket.h"
 #include "net/uring_connection.h"
 
 namespace tern::net {
@@ -120,16 +121,101 @@ void UringTransport::Accepted(Listener* listener, int fd) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  listener->handler()->OnAccept(Adopt(fd, peer));
+}
+
+UringConnection* UringTransport::Adopt(int fd, const sockaddr_storage& peer) {
   const uint64_t id = next_connection_id_++;
   auto connection = std::make_unique<UringConnection>(this, id, fd, peer);
   UringConnection* raw = connection.get();
   connections_.emplace(id, std::move(connection));
-  listener->handler()->OnAccept(raw);
+  return raw;
+}
+
+// One outbound connect in flight: the connect SQE linked to a timeout. Frees itself when
+// the connect's CQE arrives (the linked timeout's CQE carries no user data).
+class UringTransport::PendingConnect : public core::Completion {
+ public:
+  PendingConnect(UringTransport* transport, int fd, const ConnectRequest& request,
+                 ConnectHandler* handler)
+      : transport_(transport), fd_(fd), request_(request), handler_(handler) {
+    timeout_ = absl::ToTimespec(request.timeout).tv_sec >= 0
+                   ? __kernel_timespec{absl::ToTimespec(request.timeout).tv_sec,
+                                       absl::ToTimespec(request.timeout).tv_nsec}
+                   : __kernel_timespec{0, 0};
+  }
+
+  void Submit() {
+    core::Loop* loop = transport_->loop();
+    io_uring_sqe* sqe = loop->PrepareSqe(this);
+    io_uring_prep_connect(sqe, fd_, reinterpret_cast<const sockaddr*>(&request_.to),
+                          request_.to_length);
+    sqe->flags |= IOSQE_IO_LINK;
+    io_uring_sqe* timeout = loop->PrepareSqe(nullptr);
+    io_uring_prep_link_timeout(timeout, &timeout_, 0);
+  }
+
+  void OnComplete(int32_t res, uint32_t flags) override {
+    if (res == 0) {
+      int one = 1;
+      setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      handler_->OnConnected(transport_->Adopt(fd_, request_.to));
+    } else {
+      close(fd_);
+      const std::string peer = FormatPeer();
+      if (res == -ECANCELED || res == -ETIME) {
+        handler_->OnConnected(absl::DeadlineExceededError(absl::StrCat(
+            "connect to ", peer, ": timed out after ", absl::FormatDuration(request_.timeout))));
+      } else {
+        handler_->OnConnected(
+            absl::UnavailableError(absl::StrCat("connect to ", peer, ": ", strerror(-res))));
+      }
+    }
+    delete this;
+  }
+
+ private:
+  std::string FormatPeer() const;
+
+  UringTransport* transport_;
+  int fd_;
+  ConnectRequest request_;
+  ConnectHandler* handler_;
+  __kernel_timespec timeout_{};  // must outlive the SQE: lives as long as this object
+};
+
+std::string UringTransport::PendingConnect::FormatPeer() const {
+  return FormatSocketAddress(request_.to);
+}
+
+void UringTransport::Connect(const ConnectRequest& request, ConnectHandler* handler) {
+  int fd = socket(request.to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  absl::Status failed;
+  if (fd < 0) {
+    failed = absl::ResourceExhaustedError(absl::StrCat("socket: ", strerror(errno)));
+  } else if (request.from.ss_family != AF_UNSPEC &&
+             bind(fd, reinterpret_cast<const sockaddr*>(&request.from), request.from_length) != 0) {
+    failed = absl::UnavailableError(
+        absl::StrCat("bind source ", FormatSocketAddress(request.from), ": ", strerror(errno)));
+    close(fd);
+  }
+  if (!failed.ok()) {
+    // Report from the loop, never inside this call.
+    failed_connects_.push_back({handler, std::move(failed)});
+    loop_->WakeSoon();
+    return;
+  }
+  (new PendingConnect(this, fd, request, handler))->Submit();
 }
 
 void UringTransport::RearmLater(UringConnection* connection) { rearm_.push_back(connection->id()); }
 
 void UringTransport::OnIteration() {
+  if (!failed_connects_.empty()) {
+    std::vector<FailedConnect> failed;
+    failed.swap(failed_connects_);
+    for (FailedConnect& f : failed) f.handler->OnConnected(std::move(f.status));
+  }
   if (rearm_.empty()) return;
   std::vector<uint64_t> ids;
   ids.swap(rearm_);

@@ -31,6 +31,7 @@ class UringTransport : public Transport {
   absl::Status Listen(int listen_fd, AcceptHandler* handler) override;
   void StopListening() override;
   size_t connection_count() const override { return connections_.size(); }
+  void Connect(const ConnectRequest& request, ConnectHandler* handler) override;
 
   // Used by UringConnection.
   core::Loop* loop() { return loop_; }
@@ -40,15 +41,23 @@ class UringTransport : public Transport {
 
  private:
   class Listener;
+  class PendingConnect;
   explicit UringTransport(core::Loop* loop);
   void OnIteration();
   void Accepted(Listener* listener, int fd);
+  UringConnection* Adopt(int fd, const sockaddr_storage& peer);
 
   core::Loop* loop_;
   std::unique_ptr<ProvidedBufferRing> buffers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<UringConnection>> connections_;
-  std::vector<uint64_t> rearm_;  // connections whose recv stopped for lack of buffers
+  std::vector<uint64_t> rearm_;
+  struct FailedConnect {
+    ConnectHandler* handler;
+    absl::Status status;
+  };
+  std::vector<FailedConnect> failed_connects_;  // reported at the next iteration  // connections
+                                                // whose recv stopped for lack of buffers
   uint64_t next_connection_id_ = 1;
 };
 

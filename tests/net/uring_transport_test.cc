@@ -117,3 +117,110 @@ TEST(UringTransport, EchoesAcrossManySmallBuffersAndCloses) {
 
 }  // namespace
 }  // namespace tern::net
+
+namespace tern::net {
+namespace {
+
+class RecordingConnect : public ConnectHandler {
+ public:
+  explicit RecordingConnect(core::Loop* loop) : loop_(loop) {}
+  void OnConnected(absl::StatusOr<Connection*> connection) override {
+    ++calls;
+    result = connection.status();
+    if (connection.ok()) (*connection)->Close();  // OnClosed needs no handler here
+    loop_->Stop();
+  }
+  int calls = 0;
+  absl::Status result;
+
+ private:
+  core::Loop* loop_;
+};
+
+class StopAfter : public core::Timer {
+ public:
+  explicit StopAfter(core::Loop* loop) : loop_(loop) {}
+  void OnTimer() override { loop_->Stop(); }
+
+ private:
+  core::Loop* loop_;
+};
+
+struct Rig {
+  std::unique_ptr<core::Loop> loop;
+  std::unique_ptr<UringTransport> transport;
+};
+
+absl::StatusOr<Rig> MakeRig() {
+  auto loop = core::Loop::Create(core::LoopOptions{});
+  if (!loop.ok()) return loop.status();
+  auto transport = UringTransport::Create(loop->get(), UringTransportOptions{});
+  if (!transport.ok()) return transport.status();
+  return Rig{*std::move(loop), *std::move(transport)};
+}
+
+TEST(UringTransport, ConnectsToALoopbackListener) {
+  auto rig = MakeRig();
+  if (!rig.ok()) GTEST_SKIP() << rig.status();
+  auto address = ParseSocketAddress("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  auto fd = OpenListener(*address, 16);
+  ASSERT_TRUE(fd.ok());
+  address->set_port(*BoundPort(*fd));
+  ConnectRequest request;
+  request.to = address->storage;
+  request.to_length = address->length;
+  RecordingConnect handler(rig->loop.get());
+  rig->transport->Connect(request, &handler);
+  EXPECT_EQ(handler.calls, 0);  // never inside the call
+  StopAfter guard(rig->loop.get());
+  rig->loop->timers().Arm(&guard, absl::Now() + absl::Seconds(10));
+  rig->loop->Run();
+  EXPECT_EQ(handler.calls, 1);
+  EXPECT_TRUE(handler.result.ok()) << handler.result;
+  close(*fd);
+}
+
+TEST(UringTransport, ConnectRefusedIsUnavailable) {
+  auto rig = MakeRig();
+  if (!rig.ok()) GTEST_SKIP() << rig.status();
+  // A port that was just free and has no listener.
+  auto address = ParseSocketAddress("127.0.0.1:0");
+  auto fd = OpenListener(*address, 16);
+  ASSERT_TRUE(fd.ok());
+  address->set_port(*BoundPort(*fd));
+  close(*fd);
+  ConnectRequest request;
+  request.to = address->storage;
+  request.to_length = address->length;
+  RecordingConnect handler(rig->loop.get());
+  rig->transport->Connect(request, &handler);
+  StopAfter guard(rig->loop.get());
+  rig->loop->timers().Arm(&guard, absl::Now() + absl::Seconds(10));
+  rig->loop->Run();
+  EXPECT_EQ(handler.calls, 1);
+  EXPECT_TRUE(absl::IsUnavailable(handler.result)) << handler.result;
+}
+
+TEST(UringTransport, BadSourceAddressIsReportedFromTheLoop) {
+  auto rig = MakeRig();
+  if (!rig.ok()) GTEST_SKIP() << rig.status();
+  auto to = ParseSocketAddress("127.0.0.1:9");
+  auto from = ParseSocketAddress("192.0.2.1:0");  // not an address of this host
+  ConnectRequest request;
+  request.to = to->storage;
+  request.to_length = to->length;
+  request.from = from->storage;
+  request.from_length = from->length;
+  RecordingConnect handler(rig->loop.get());
+  rig->transport->Connect(request, &handler);
+  EXPECT_EQ(handler.calls, 0);
+  StopAfter guard(rig->loop.get());
+  rig->loop->timers().Arm(&guard, absl::Now() + absl::Seconds(10));
+  rig->loop->Run();
+  EXPECT_EQ(handler.calls, 1);
+  EXPECT_TRUE(absl::IsUnavailable(handler.result)) << handler.result;
+}
+
+}  // namespace
+}  // namespace tern::net
