@@ -32,7 +32,9 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
 ABSL_FLAG(absl::Duration, data_timeout, absl::Minutes(10),
           "time allowed without progress while receiving a message body (421 4.4.2 after)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "on SIGTERM/SIGINT, how long sessions may take to finish before they are closed");
+          "on SIGTERM/SIGINT, the longest wait for sessions to close: every session is answered "
+          "421 4.3.2 at once (a message not yet acknowledged is left to the client to retry), "
+          "replies waiting for a commit are sent first");
 ABSL_FLAG(uint32_t, recv_buffers, 1024,
           "receive buffers per shard in the provided buffer ring (power of two)");
 ABSL_FLAG(uint32_t, recv_buffer_size, 16384, "bytes per receive buffer");
