@@ -34,6 +34,8 @@ readonly RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
 readonly BENCH_DIR="${BENCH_DIR:-$REPO/var/bench-compare}"
 readonly TERND_FLAGS="${TERND_FLAGS:-}"
 readonly SMTP_SOURCE=/usr/sbin/smtp-source
+# Extra smtp-source flags for every peer, e.g. SOURCE_FLAGS=-d (many messages per connection).
+SOURCE_FLAGS="${SOURCE_FLAGS:-}"
 readonly SMTP_SINK=/usr/sbin/smtp-sink
 readonly TERND="$REPO/build/bin/ternd"
 readonly TERNCTL="$REPO/build/bin/ternctl"
@@ -212,11 +214,11 @@ with open(sys.argv[1], "w") as out:
 wall = time.monotonic() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(rc, "%.3f" % wall, "%.2f" % (ru.ru_utime + ru.ru_stime))
-' "$out" "$RUN_TIMEOUT" "$SMTP_SOURCE" -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" \
+' "$out" "$RUN_TIMEOUT" "$SMTP_SOURCE" $SOURCE_FLAGS -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" \
     -f a@example.com -t b@example.net "127.0.0.1:$port"
 }
 
-source_cmd() { echo "$SMTP_SOURCE -s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"; }
+source_cmd() { echo "$SMTP_SOURCE ${SOURCE_FLAGS:+$SOURCE_FLAGS }-s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"; }
 
 declare -A R_MSGS R_WALL R_SRV_CPU R_CLI_CPU R_HOST_BUSY R_HOST_IOWAIT R_NOTE R_OK
 declare -a R_ORDER=() COMMANDS=()
