@@ -1,0 +1,88 @@
+// RingChannel: a c-ares channel whose sockets are driven by a shard's io_uring ring, so
+// DNS needs no resolver thread and no blocking call on the shard.
+//
+// c-ares reports through its socket-state callback which sockets it wants watched for
+// reading or writing; each such socket gets a one-shot io_uring poll (re-armed after every
+// completion, so readiness is level-triggered as c-ares expects) and readiness becomes
+// ares_process_fd(). c-ares' own timeouts run from a core::Timer armed at ares_timeout()
+// after every call into c-ares. When c-ares closes a socket its poll is removed; the
+// watcher object lives until the ring has returned its last completion.
+//
+//   ASSIGN_OR_RETURN(auto channel, RingChannel::Create(loop, {.servers = {"127.0.0.1:53"}}));
+//   channel->Query("example.com", ns_t_mx, &OnAnswer, arg);
+//   ...
+//   channel->CancelAll();  // at shutdown; run the loop until channel->idle()
+#pragma once
+
+#include <ares.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "core/loop.h"
+#include "core/timer_wheel.h"
+
+namespace tern::dns {
+
+struct RingChannelOptions {
+  // Name servers as "IP:PORT", "IP" (port 53) or "[IPv6]:PORT". Empty: /etc/resolv.conf.
+  std::vector<std::string> servers;
+  int timeout_ms = 2000;         // first try's timeout per server (c-ares backs off after)
+  int tries = 2;                 // rounds over the server list
+  int udp_payload_bytes = 1232;  // EDNS0 buffer size advertised (the DNS Flag Day value)
+};
+
+class RingChannel {
+ public:
+  static absl::StatusOr<std::unique_ptr<RingChannel>> Create(core::Loop* loop,
+                                                             const RingChannelOptions& options);
+  // Destroys the c-ares channel (pending queries' callbacks run with ARES_EDESTRUCTION).
+  // Polls still in the ring are removed; their watchers free themselves when the ring
+  // returns them, so keep the loop running a moment after, or they leak with the ring.
+  ~RingChannel();
+  RingChannel(const RingChannel&) = delete;
+  RingChannel& operator=(const RingChannel&) = delete;
+
+  // Sends a class IN query for `name` of `type` (ns_t_mx, ns_t_a, ...), without search
+  // domains. `callback` runs on the loop from inside c-ares, or inside this call when c-ares
+  // fails at once (a bad name, no memory).
+  void Query(const std::string& name, int type, ares_callback callback, void* arg);
+  // Ends every outstanding query now: their callbacks run with ARES_ECANCELLED.
+  void CancelAll();
+
+  // No socket watched and no poll completion owed by the ring.
+  bool idle() const { return watchers_.empty(); }
+  size_t sockets_watched() const { return by_fd_.size(); }
+
+ private:
+  class SocketWatcher;
+  class TimeoutTimer : public core::Timer {
+   public:
+    explicit TimeoutTimer(RingChannel* channel) : channel_(channel) {}
+    void OnTimer() override;
+
+   private:
+    RingChannel* channel_;
+  };
+
+  explicit RingChannel(core::Loop* loop);
+  static void OnSocketState(void* data, ares_socket_t fd, int readable, int writable);
+  // Calls ares_process_fd, then re-arms the timeout timer.
+  void Process(ares_socket_t read_fd, ares_socket_t write_fd);
+  void ArmTimeout();
+  // Frees a watcher whose socket is closed and whose poll came back.
+  void Forget(SocketWatcher* watcher);
+
+  core::Loop* loop_;
+  ares_channel channel_ = nullptr;
+  TimeoutTimer timeout_;
+  // Watchers of open sockets, by fd (an fd can be reused while its old watcher drains).
+  absl::flat_hash_map<int, SocketWatcher*> by_fd_;
+  // Every watcher, open or draining.
+  absl::flat_hash_map<SocketWatcher*, std::unique_ptr<SocketWatcher>> watchers_;
+};
+
+}  // namespace tern::dns
