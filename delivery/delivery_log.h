@@ -1,0 +1,81 @@
+// DeliveryLog: the operator's record of what happened to every message, one JSON object per
+// line (received, delivered, deferred, bounced, expired), appended to one file shared by all
+// shards. Each shard owns a DeliveryLog on its own ring: events are formatted into a buffer
+// and written with one O_APPEND write per loop iteration (the kernel keeps each write whole,
+// so lines of different shards never interleave). No fsync: the spool, not this log, is
+// what makes mail durable.
+//
+//   ASSIGN_OR_RETURN(auto log, DeliveryLog::Open(loop, "var/log/delivery.jsonl"));
+//   DeliveryEvent e{.event = "delivered", .queue_id = id, .recipient = rcpt, ...};
+//   log->Append(e);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/loop.h"
+
+namespace tern::delivery {
+
+struct DeliveryEvent {
+  absl::string_view event;  // "received", "delivered", "deferred", "bounced", "expired"
+  uint64_t queue_id = 0;
+  absl::string_view message_id;  // the Message-ID header, or empty
+  absl::string_view sender;
+  absl::string_view recipient;    // empty for message-level events ("received")
+  int recipients = 0;             // for "received": how many
+  uint64_t size = 0;              // message bytes
+  absl::string_view client;       // for "received": the client address
+  absl::string_view destination;  // the MX host (or route) tried
+  absl::string_view reply;        // the remote reply, or our own reason
+  int attempts = 0;
+  absl::Duration delay = absl::ZeroDuration();  // since the message was received
+  absl::Time time = absl::Now();
+};
+
+class DeliveryLog {
+ public:
+  // Bytes buffered at most while a write is in flight; beyond, events are dropped and
+  // counted (the log must never hold up mail or grow memory without bound).
+  static constexpr size_t kBufferBytesMax = 8 << 20;
+
+  static absl::StatusOr<std::unique_ptr<DeliveryLog>> Open(core::Loop* loop,
+                                                           const std::string& path);
+  ~DeliveryLog();
+  DeliveryLog(const DeliveryLog&) = delete;
+  DeliveryLog& operator=(const DeliveryLog&) = delete;
+
+  void Append(const DeliveryEvent& event);
+  // Writes what is buffered (also done at every loop iteration).
+  void Flush();
+  // True when nothing is buffered or in flight (the owner waits for this at shutdown).
+  bool idle() const { return !write_in_flight_ && pending_.empty(); }
+  uint64_t dropped_events() const { return dropped_events_; }
+  uint64_t write_errors() const { return write_errors_; }
+
+ private:
+  class WriteDone;
+  DeliveryLog(core::Loop* loop, int fd, std::string path);
+  void OnWritten(int32_t res);
+
+  core::Loop* loop_;
+  int fd_;
+  std::string path_;
+  std::string pending_;    // formatted lines not yet written
+  std::string in_flight_;  // the bytes of the write in flight
+  size_t in_flight_done_ = 0;
+  bool write_in_flight_ = false;
+  uint64_t dropped_events_ = 0;
+  uint64_t write_errors_ = 0;
+  std::unique_ptr<WriteDone> write_done_;
+  std::shared_ptr<DeliveryLog*> hook_target_;  // cleared on destruction
+};
+
+// One event as a JSON line (with the trailing newline).
+std::string FormatDeliveryEvent(const DeliveryEvent& event);
+
+}  // namespace tern::delivery

@@ -1,0 +1,81 @@
+// Tests of delivery/delivery_log.h: JSON lines appended through the ring, one per event.
+#include "delivery/delivery_log.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace tern::delivery {
+namespace {
+
+class StopWhenIdle : public core::Timer {
+ public:
+  StopWhenIdle(core::Loop* loop, DeliveryLog* log) : loop_(loop), log_(log) {}
+  void OnTimer() override {
+    if (log_->idle() || ++ticks_ > 500) {
+      loop_->Stop();
+    } else {
+      loop_->timers().Arm(this, absl::Now() + absl::Milliseconds(10));
+    }
+  }
+
+ private:
+  core::Loop* loop_;
+  DeliveryLog* log_;
+  int ticks_ = 0;
+};
+
+TEST(FormatDeliveryEvent, OneJsonObjectPerLineWithEscapes) {
+  DeliveryEvent e;
+  e.event = "bounced";
+  e.queue_id = 0x0100C5E5DC5DADF6;
+  e.sender = "a@example.com";
+  e.recipient = "b@example.net";
+  e.reply = "550 5.1.1 \"no\"\r\nsuch user";
+  e.time = absl::FromUnixSeconds(1'700'000'000);
+  e.attempts = 2;
+  e.delay = absl::Seconds(3);
+  EXPECT_EQ(
+      FormatDeliveryEvent(e),
+      "{\"time\":\"2023-11-14T22:13:20.000Z\",\"event\":\"bounced\",\"queue_id\":"
+      "\"0100C5E5DC5DADF6\",\"sender\":\"a@example.com\",\"recipient\":\"b@example.net\","
+      "\"reply\":\"550 5.1.1 \\\"no\\\"\\r\\nsuch user\",\"attempts\":2,\"delay_ms\":3000}\n");
+}
+
+TEST(DeliveryLog, AppendsEveryEventAsALine) {
+  auto loop = core::Loop::Create(core::LoopOptions{});
+  if (!loop.ok()) GTEST_SKIP() << loop.status();
+  const std::string path = ::testing::TempDir() + "/delivery_log_test.jsonl";
+  std::remove(path.c_str());
+  {
+    auto log = DeliveryLog::Open(loop->get(), path);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = 0; i < 1000; ++i) {
+      DeliveryEvent e;
+      e.event = "received";
+      e.queue_id = static_cast<uint64_t>(i);
+      e.sender = "a@example.com";
+      e.recipients = 1;
+      (*log)->Append(e);
+    }
+    StopWhenIdle stop(loop->get(), log->get());
+    (*loop)->timers().Arm(&stop, absl::Now() + absl::Milliseconds(10));
+    (*loop)->Run();
+    ASSERT_TRUE((*log)->idle());
+    EXPECT_EQ((*log)->dropped_events(), 0u);
+  }
+  std::ifstream in(path);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  std::vector<std::string> lines = absl::StrSplit(contents.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 1000u);
+  EXPECT_TRUE(absl::StrContains(lines[999], "\"queue_id\":\"00000000000003E7\""));
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace tern::delivery
