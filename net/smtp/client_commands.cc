@@ -1,0 +1,117 @@
+// Implementation of net/smtp/client_commands.h.
+#include "net/smtp/client_commands.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "net/smtp/address.h"
+
+namespace tern::smtp {
+namespace {
+
+// RFC 5322 atext, plus UTF-8 octets (RFC 6531 §3.3; the server checks SMTPUTF8).
+bool IsAtext(char c) {
+  if (absl::ascii_isalnum(c) || static_cast<unsigned char>(c) >= 0x80) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// RFC 5321 §4.1.2 Dot-string: atoms separated by single dots.
+bool IsDotString(absl::string_view local) {
+  if (local.empty() || local.front() == '.' || local.back() == '.') return false;
+  char previous = 0;
+  for (char c : local) {
+    if (c == '.') {
+      if (previous == '.') return false;
+    } else if (!IsAtext(c)) {
+      return false;
+    }
+    previous = c;
+  }
+  return true;
+}
+
+bool HasControl(absl::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool AppendPath(absl::string_view address, std::string* out) {
+  if (HasControl(address)) return false;
+  const size_t at = address.rfind('@');
+  const absl::string_view local = at == absl::string_view::npos ? address : address.substr(0, at);
+  const absl::string_view domain =
+      at == absl::string_view::npos ? absl::string_view() : address.substr(at);  // with '@'
+  std::string path;
+  path.reserve(address.size() + 4);
+  path.push_back('<');
+  if (address.empty() || IsDotString(local)) {
+    path.append(local.data(), local.size());
+  } else {
+    // RFC 5321 §4.1.2 Quoted-string: '"' and '\' are escaped as quoted-pairSMTP.
+    path.push_back('"');
+    for (char c : local) {
+      if (c == '"' || c == '\\') path.push_back('\\');
+      path.push_back(c);
+    }
+    path.push_back('"');
+  }
+  path.append(domain.data(), domain.size());
+  path.push_back('>');
+  if (path.size() > kPathBytesMax) return false;
+  out->append(path);
+  return true;
+}
+
+bool AppendMailFrom(absl::string_view sender, const MailParameters& params, std::string* out) {
+  const size_t start = out->size();
+  out->append("MAIL FROM:");
+  if (!AppendPath(sender, out)) {
+    out->resize(start);
+    return false;
+  }
+  if (params.size != 0) absl::StrAppend(out, " SIZE=", params.size);
+  if (params.eight_bit_mime) out->append(" BODY=8BITMIME");
+  if (params.smtputf8) out->append(" SMTPUTF8");
+  out->append("\r\n");
+  return true;
+}
+
+bool AppendRcptTo(absl::string_view recipient, std::string* out) {
+  const size_t start = out->size();
+  out->append("RCPT TO:");
+  if (recipient.empty() || !AppendPath(recipient, out)) {
+    out->resize(start);
+    return false;
+  }
+  out->append("\r\n");
+  return true;
+}
+
+}  // namespace tern::smtp

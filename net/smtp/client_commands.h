@@ -1,0 +1,35 @@
+// The outbound client's command lines: MAIL FROM and RCPT TO with their paths written the
+// way RFC 5321 §4.1.2 wants them (a local part that is not a dot-string is quoted again).
+// The stored envelope holds dequoted addresses; this puts the quotes back.
+//
+//   std::string out;
+//   MailParameters params{.size = 1234, .eight_bit_mime = true};
+//   if (!AppendMailFrom(sender, params, &out)) return InvalidArgument(...);
+//   if (!AppendRcptTo(recipient, &out)) ...
+//   // out == "MAIL FROM:<a@b> SIZE=1234 BODY=8BITMIME\r\nRCPT TO:<c@d>\r\n"
+//
+// An address with a control character (CR and LF above all: command injection) or longer
+// than kPathBytesMax is refused: false, `out` unchanged.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace tern::smtp {
+
+struct MailParameters {
+  uint64_t size = 0;            // RFC 1870 SIZE=; 0: not sent
+  bool eight_bit_mime = false;  // RFC 6152 BODY=8BITMIME
+  bool smtputf8 = false;        // RFC 6531 SMTPUTF8
+};
+
+// Appends "<address>" ("<>" for an empty address), quoting the local part when needed.
+bool AppendPath(absl::string_view address, std::string* out);
+// Appends "MAIL FROM:<sender>[ SIZE=n][ BODY=8BITMIME][ SMTPUTF8]\r\n".
+bool AppendMailFrom(absl::string_view sender, const MailParameters& params, std::string* out);
+// Appends "RCPT TO:<recipient>\r\n".
+bool AppendRcptTo(absl::string_view recipient, std::string* out);
+
+}  // namespace tern::smtp

@@ -1,0 +1,274 @@
+// SmtpClientSession: the client side of ONE outbound SMTP connection, as pure protocol
+// logic: greeting, EHLO (HELO fallback), then any number of mail transactions, then QUIT.
+// It parses what the server sent and queues the commands; the owner moves the bytes,
+// arms the timers and decides what to deliver next (no sockets, no io_uring here).
+//
+//   SmtpClientSession session(config, &handler, &counters);
+//   on receive(bytes):        session.Consume(bytes);
+//   on peer close or error:   session.OnDisconnected();
+//   whenever session.output() is not empty: send output().Peek(...), then
+//                              output().Consume(bytes_sent)
+//   after each send completion and receive: arm a timer for session.current_timeout();
+//                              on expiry: session.OnTimeout()
+//   handler.OnReady():        session.StartTransaction(message) or session.Quit()
+//   handler.OnTransactionDone(result): record each recipient's result
+//   once session.wants_close(): close after the output is flushed, or at once (cancelling
+//                              any send in flight) if session.discard_output()
+//
+// Transactions (RFC 5321 §3.3). With PIPELINING (RFC 2920) MAIL, every RCPT and DATA go
+// out in one batch and the replies are matched in order; without it, one command at a
+// time. After 354 the stored body (CRLF, dot-stuffed) is queued by reference, never
+// copied, followed by ".\r\n" (preceded by a CRLF if the body does not end with one).
+// CHUNKING is recorded but not used: BDAT would need the body unstuffed, and DATA sends
+// the stored form as it is. BODY=8BITMIME is declared when the message is 8-bit and the
+// server offers 8BITMIME; an 8-bit message to a server without it is sent as is (as
+// Postfix does), since there is no downgrade here.
+//
+// Per-recipient results (one RecipientResult per recipient, in the message's order):
+//   - refused locally, nothing sent: a SIZE over the server's limit (552 5.3.4, RFC 1870
+//     §6.1) or SMTPUTF8 needed and not offered (553 5.6.7, RFC 6531 §3.4);
+//   - MAIL refused: every recipient gets MAIL's reply (4xx temp, 5xx perm);
+//   - RCPT refused: that recipient gets its reply; if none was accepted the DATA reply is
+//     absorbed (and a 354 answered with a lone dot), then RSET;
+//   - DATA or end-of-data refused: the accepted recipients get that reply;
+//   - end of data 2xx: the accepted recipients are delivered;
+//   - connection lost, timeout or a malformed/unexpected reply while a transaction is in
+//     flight: EVERY recipient of it is a temporary failure (451 4.4.2 or 4.5.0), even
+//     after the dot was sent: the caller retries (at least once, never lost).
+// After a transaction that opened a mail transaction on the server and did not end with
+// the end-of-data reply, RSET is sent before OnReady(); otherwise the next MAIL follows
+// directly.
+//
+// Callbacks happen inside Consume(), OnDisconnected(), OnTimeout() and StartTransaction()
+// (local refusals); a handler may call StartTransaction() or Quit() from OnReady() (nested
+// local refusals are unrolled, not recursed), not from OnTransactionDone() (whose result
+// views it would invalidate), and must not destroy the session inside a callback. Each accepted
+// StartTransaction() leads to exactly one OnTransactionDone().
+//
+// Bounds: kTransactionRecipientsMax recipients per transaction (the caller splits larger
+// lists); reply lines, counts and sizes as in client_reply_parser.h (over them, the
+// connection fails); result texts at kResultReplyBytesMax each.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "net/smtp/client_capabilities.h"
+#include "net/smtp/client_counters.h"
+#include "net/smtp/client_output.h"
+#include "net/smtp/client_reply_parser.h"
+
+namespace tern::smtp {
+
+// RFC 5321 §4.5.3.1.8 requires servers to take at least 100; larger lists are split.
+inline constexpr size_t kTransactionRecipientsMax = 1000;
+// A reply kept in a RecipientResult is cut to this many bytes.
+inline constexpr size_t kResultReplyBytesMax = 512;
+
+struct ClientConfig {
+  std::string helo_name = "localhost";  // sent in EHLO/HELO
+  // RFC 5321 §4.5.3.2 timeouts.
+  absl::Duration greeting_timeout = absl::Minutes(5);
+  absl::Duration mail_timeout = absl::Minutes(5);
+  absl::Duration rcpt_timeout = absl::Minutes(5);
+  absl::Duration data_init_timeout = absl::Minutes(2);
+  absl::Duration data_block_timeout = absl::Minutes(3);   // each send of the body
+  absl::Duration data_final_timeout = absl::Minutes(10);  // the reply to the dot
+  // EHLO, HELO, RSET and QUIT (the RFC names no value; 5 minutes like MAIL).
+  absl::Duration command_timeout = absl::Minutes(5);
+};
+
+struct OutboundRecipient {
+  absl::string_view address;  // dequoted local@domain, as stored
+  uint32_t index = 0;         // the caller's index, returned in the result
+};
+
+// Views: sender and recipients are needed only during StartTransaction(); the body must
+// stay valid and unchanged until OnTransactionDone() AND until the owner's last send that
+// used it completed (it is queued by reference).
+struct OutboundMessage {
+  absl::string_view sender;  // empty: the null reverse-path <>
+  std::span<const OutboundRecipient> recipients;
+  absl::string_view body;  // stored form: CRLF, dot-stuffed, without the final ".\r\n"
+  bool needs_smtputf8 = false;
+  bool eight_bit = false;  // BODY=8BITMIME
+  uint64_t size = 0;       // for SIZE; 0: body.size()
+};
+
+enum class DeliveryOutcome : uint8_t { kDelivered, kTempFailed, kPermFailed };
+
+// Which reply decided a recipient's result.
+enum class ReplyStage : uint8_t {
+  kLocal,       // refused before sending (SIZE, SMTPUTF8)
+  kConnection,  // connection lost, timeout or protocol error: no server reply
+  kMail,
+  kRcpt,
+  kData,     // the reply to DATA
+  kDataEnd,  // the reply to the final dot
+};
+absl::string_view ReplyStageName(ReplyStage stage);
+
+struct RecipientResult {
+  uint32_t index = 0;  // OutboundRecipient::index
+  DeliveryOutcome outcome = DeliveryOutcome::kTempFailed;
+  ReplyStage stage = ReplyStage::kConnection;
+  int code = 0;  // the reply code (451 for connection failures)
+  EnhancedCode enhanced;
+  absl::string_view reply;  // "550 5.1.1 text..." for the delivery log; valid in callback
+};
+
+struct TransactionResult {
+  std::span<const RecipientResult> recipients;  // in the message's order
+  bool connection_failed = false;               // OnConnectionFailed() follows
+};
+
+class ClientSessionHandler {
+ public:
+  virtual ~ClientSessionHandler() = default;
+  // The session can take StartTransaction() or Quit() (after EHLO/HELO, then after each
+  // transaction, RSET included).
+  virtual void OnReady() = 0;
+  // The result of the transaction begun by the last StartTransaction().
+  virtual void OnTransactionDone(const TransactionResult& result) = 0;
+  // The connection is unusable: lost, timed out, refused (4xx/5xx greeting, EHLO/HELO
+  // refused) or the server misbehaved. `reply` is the server's reply when one caused it,
+  // else null. Called once; an in-flight transaction's OnTransactionDone() comes first.
+  virtual void OnConnectionFailed(const absl::Status& status, const ServerReply* reply) = 0;
+};
+
+class SmtpClientSession {
+ public:
+  // `config`, `handler` and `counters` must outlive the session. The session starts by
+  // waiting for the server's greeting.
+  SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
+                    ClientCounters* counters);
+  SmtpClientSession(const SmtpClientSession&) = delete;
+  SmtpClientSession& operator=(const SmtpClientSession&) = delete;
+
+  // Received bytes, in any split. Ignored once wants_close().
+  void Consume(absl::string_view bytes);
+  // The server closed the connection or it broke.
+  void OnDisconnected();
+  // current_timeout() expired.
+  void OnTimeout();
+
+  // Begins a transaction; only when ready(). InvalidArgument for no or too many
+  // recipients or an address that cannot be sent (control characters, too long);
+  // FailedPrecondition when not ready(). Nothing is sent on error.
+  absl::Status StartTransaction(const OutboundMessage& message);
+  // Sends QUIT and waits for its reply (then wants_close()). When ready(), or before
+  // ready() (then it just closes); FailedPrecondition during a transaction.
+  absl::Status Quit();
+
+  ClientOutput& output() { return output_; }
+  bool ready() const { return state_ == State::kReady; }
+  bool in_transaction() const;
+  bool wants_close() const { return state_ == State::kClosed; }
+  // With wants_close(): what is left in output() must not be sent; close at once.
+  bool discard_output() const { return discard_output_; }
+  // What the server offered (valid once ready()).
+  const ServerCapabilities& capabilities() const { return capabilities_; }
+  // The RFC 5321 §4.5.3.2 timeout of the current wait; InfiniteDuration when ready()
+  // (idle connections are the pool's business) or closed.
+  absl::Duration current_timeout() const;
+
+ private:
+  enum class State : uint8_t {
+    kGreeting,  // waiting for 220
+    kEhlo,      // EHLO sent
+    kHelo,      // HELO sent after EHLO got 5xx
+    kReady,     // between transactions
+    kMail,      // waiting for the MAIL reply
+    kRcpt,      // waiting for RCPT reply number rcpt_replies_
+    kData,      // waiting for the DATA reply
+    kDataEnd,   // body and dot queued, waiting for the final reply
+    kRset,      // RSET sent after a failed transaction
+    kQuit,      // QUIT sent
+    kClosed,    // nothing more: wants_close()
+  };
+  struct Span {
+    uint32_t offset;
+    uint32_t size;
+  };
+  struct Recipient {
+    uint32_t index;
+    Span command;  // its RCPT line in commands_
+    DeliveryOutcome outcome;
+    ReplyStage stage;
+    int code;
+    EnhancedCode enhanced;
+    Span reply;     // in replies_
+    bool accepted;  // RCPT got 2xx; the DATA / end-of-data reply decides
+  };
+
+  void OnReply(const ServerReply& reply);
+  void OnGreeting(const ServerReply& reply);
+  void OnEhloReply(const ServerReply& reply);
+  void OnHeloReply(const ServerReply& reply);
+  void OnMailReply(const ServerReply& reply);
+  void OnRcptReply(const ServerReply& reply);
+  void OnDataReply(const ServerReply& reply);
+  void OnDataEndReply(const ServerReply& reply);
+  void OnRsetReply(const ServerReply& reply);
+
+  // Transactions.
+  absl::Status BuildCommands(const OutboundMessage& message);
+  bool RefuseLocally(const OutboundMessage& message);
+  void SendBody();
+  void SendCommand(Span span);
+  Span StoreReply(const ServerReply& reply);
+  Span StoreText(absl::string_view text);
+  void Decide(Recipient* recipient, const ServerReply& reply, ReplyStage stage, Span text);
+  void DecideAll(const ServerReply& reply, ReplyStage stage, bool accepted_only);
+  void FinishTransaction(bool needs_rset);
+  void ReportTransaction(bool connection_failed);
+  void ResetTransaction();
+
+  // Connection.
+  void BecomeReady();
+  void BecomeReadyAfterRset();
+  void NotifyReady();
+  void ProtocolError(absl::string_view what, const ServerReply* reply);
+  void Fail(const absl::Status& status, const ServerReply* reply, const EnhancedCode& enhanced,
+            bool send_quit);
+  absl::string_view WaitingFor() const;
+  absl::string_view View(const std::string& arena, Span span) const {
+    return absl::string_view(arena).substr(span.offset, span.size);
+  }
+
+  const ClientConfig& config_;
+  ClientSessionHandler* const handler_;
+  ClientCounters* const counters_;
+
+  State state_ = State::kGreeting;
+  bool discard_output_ = false;
+  ReplyParser parser_;
+  ClientOutput output_;
+  ServerCapabilities capabilities_;
+  bool notifying_ready_ = false;  // inside handler_->OnReady()
+  bool ready_again_ = false;      // became ready again while notifying
+  bool reporting_ = false;        // inside handler_->OnTransactionDone()
+
+  // The transaction in flight (StartTransaction to OnTransactionDone).
+  bool in_flight_ = false;
+  bool pipelined_ = false;
+  bool mail_failed_ = false;
+  bool aborting_data_ = false;  // 354 with nobody accepted: a lone dot was sent
+  absl::string_view body_;
+  std::string commands_;  // MAIL, the RCPTs and DATA, formatted once
+  Span mail_command_{0, 0};
+  Span data_command_{0, 0};
+  std::vector<Recipient> recipients_;
+  size_t rcpt_replies_ = 0;
+  size_t accepted_ = 0;
+  std::string replies_;  // reply summaries, bounded by (recipients + 3) results
+  std::vector<RecipientResult> results_;
+};
+
+}  // namespace tern::smtp

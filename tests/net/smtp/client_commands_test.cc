@@ -1,0 +1,52 @@
+// Tests of net/smtp/client_commands.h: path quoting, parameters, injection refused.
+#include "net/smtp/client_commands.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace tern::smtp {
+namespace {
+
+std::string Path(absl::string_view address) {
+  std::string out;
+  if (!AppendPath(address, &out)) return "REFUSED";
+  return out;
+}
+
+TEST(AppendPath, Table) {
+  EXPECT_EQ(Path(""), "<>");
+  EXPECT_EQ(Path("a@b.test"), "<a@b.test>");
+  EXPECT_EQ(Path("first.last+tag@b.test"), "<first.last+tag@b.test>");
+  EXPECT_EQ(Path("Postmaster"), "<Postmaster>");
+  EXPECT_EQ(Path("john smith@b.test"), "<\"john smith\"@b.test>");
+  EXPECT_EQ(Path("a\"b\\c@b.test"), "<\"a\\\"b\\\\c\"@b.test>");
+  EXPECT_EQ(Path(".a@b.test"), "<\".a\"@b.test>");
+  EXPECT_EQ(Path("a..b@b.test"), "<\"a..b\"@b.test>");
+  EXPECT_EQ(Path("\"@\"@b.test"), "<\"\\\"@\\\"\"@b.test>");
+  EXPECT_EQ(Path("j\xC3\xB6rg@b.test"), "<j\xC3\xB6rg@b.test>");
+  EXPECT_EQ(Path("a@b.test\r\nRSET"), "REFUSED");
+  EXPECT_EQ(Path("a\n@b.test"), "REFUSED");
+  EXPECT_EQ(Path(std::string(300, 'a') + "@b.test"), "REFUSED");
+}
+
+TEST(AppendMailFrom, Parameters) {
+  std::string out;
+  ASSERT_TRUE(AppendMailFrom("a@b.test", {}, &out));
+  EXPECT_EQ(out, "MAIL FROM:<a@b.test>\r\n");
+  out.clear();
+  ASSERT_TRUE(AppendMailFrom("", {.size = 1234, .eight_bit_mime = true, .smtputf8 = true}, &out));
+  EXPECT_EQ(out, "MAIL FROM:<> SIZE=1234 BODY=8BITMIME SMTPUTF8\r\n");
+}
+
+TEST(AppendRcptTo, RefusesEmptyAndInjection) {
+  std::string out = "x";
+  EXPECT_FALSE(AppendRcptTo("", &out));
+  EXPECT_FALSE(AppendRcptTo("a@b\r\nDATA", &out));
+  EXPECT_EQ(out, "x");
+  ASSERT_TRUE(AppendRcptTo("c@d.test", &out));
+  EXPECT_EQ(out, "xRCPT TO:<c@d.test>\r\n");
+}
+
+}  // namespace
+}  // namespace tern::smtp

@@ -1,0 +1,767 @@
+// Tests of net/smtp/client_session.h against a scripted fake server: the test feeds the
+// server's bytes and asserts the exact bytes the session sends and every per-recipient
+// result (pipelined and not, refusals at each stage, disconnects at each phase, hostile
+// replies, every split of the server's bytes, the body sent by reference).
+#include "net/smtp/client_session.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+
+namespace tern::smtp {
+namespace {
+
+constexpr absl::string_view kGreeting = "220 mx.test ESMTP\r\n";
+constexpr absl::string_view kEhloPipelining =
+    "250-mx.test Hello\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+    "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n";
+constexpr absl::string_view kEhloPlain = "250-mx.test Hello\r\n250 SIZE\r\n";
+
+absl::string_view OutcomeName(DeliveryOutcome outcome) {
+  switch (outcome) {
+    case DeliveryOutcome::kDelivered:
+      return "delivered";
+    case DeliveryOutcome::kTempFailed:
+      return "temp";
+    case DeliveryOutcome::kPermFailed:
+      return "perm";
+  }
+  return "?";
+}
+
+// Records every callback as text, so tests compare whole conversations.
+class RecordingHandler : public ClientSessionHandler {
+ public:
+  void OnReady() override {
+    ++ready;
+    if (on_ready) on_ready();
+  }
+  void OnTransactionDone(const TransactionResult& result) override {
+    std::vector<std::string> parts;
+    for (const RecipientResult& r : result.recipients) {
+      parts.push_back(absl::StrCat(r.index, ":", OutcomeName(r.outcome), ":",
+                                   ReplyStageName(r.stage), ":", r.code, ":",
+                                   r.enhanced.ToString()));
+      replies.push_back(std::string(r.reply));
+    }
+    transactions.push_back(absl::StrCat(absl::StrJoin(parts, " "),
+                                        result.connection_failed ? " [connection failed]" : ""));
+  }
+  void OnConnectionFailed(const absl::Status& status, const ServerReply* reply) override {
+    ++failures;
+    failure = status;
+    failure_reply_code = reply == nullptr ? 0 : reply->code();
+  }
+
+  int ready = 0;
+  int failures = 0;
+  absl::Status failure;
+  int failure_reply_code = 0;
+  std::vector<std::string> transactions;
+  std::vector<std::string> replies;
+  std::function<void()> on_ready;
+};
+
+class ClientSessionTest : public ::testing::Test {
+ protected:
+  ClientSessionTest() {
+    config_.helo_name = "relay.test";
+    recipients_ = {{"r0@dest.test", 0}, {"r1@dest.test", 1}, {"r2@dest.test", 2}};
+    body_ = "Subject: hi\r\n\r\nhello\r\n";
+  }
+
+  SmtpClientSession& S() {
+    if (session_ == nullptr) {
+      session_ = std::make_unique<SmtpClientSession>(config_, &handler_, &counters_);
+    }
+    return *session_;
+  }
+  // Feeds server bytes; returns everything the session sent since the last call.
+  std::string Server(absl::string_view bytes) {
+    S().Consume(bytes);
+    return Drain();
+  }
+  std::string Drain() {
+    std::string out;
+    absl::string_view pieces[16];
+    while (!S().output().empty()) {
+      const size_t n = S().output().Peek(pieces);
+      size_t total = 0;
+      for (size_t i = 0; i < n; ++i) {
+        out.append(pieces[i].data(), pieces[i].size());
+        total += pieces[i].size();
+      }
+      S().output().Consume(total);
+    }
+    return out;
+  }
+  void Connect(absl::string_view ehlo_reply = kEhloPipelining) {
+    EXPECT_EQ(Server(kGreeting), "EHLO relay.test\r\n");
+    EXPECT_EQ(Server(ehlo_reply), "");
+    ASSERT_TRUE(S().ready());
+  }
+  OutboundMessage Message() {
+    OutboundMessage message;
+    message.sender = "s@src.test";
+    message.recipients = recipients_;
+    message.body = body_;
+    return message;
+  }
+  // Starts Message() and returns what was sent at once.
+  std::string Start() {
+    EXPECT_TRUE(S().StartTransaction(Message()).ok());
+    return Drain();
+  }
+  std::string Batch(size_t size) {
+    return absl::StrCat("MAIL FROM:<s@src.test> SIZE=", size,
+                        "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
+                        "RCPT TO:<r2@dest.test>\r\nDATA\r\n");
+  }
+  std::string LastTransaction() {
+    return handler_.transactions.empty() ? "none" : handler_.transactions.back();
+  }
+
+  ClientConfig config_;
+  RecordingHandler handler_;
+  ClientCounters counters_;
+  std::vector<OutboundRecipient> recipients_;
+  std::string body_;
+  std::unique_ptr<SmtpClientSession> session_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Connection set-up.
+
+TEST_F(ClientSessionTest, GreetingEhloAndCapabilities) {
+  Connect();
+  const ServerCapabilities& caps = S().capabilities();
+  EXPECT_TRUE(caps.esmtp);
+  EXPECT_TRUE(caps.pipelining);
+  EXPECT_EQ(caps.size_max, 10000u);
+  EXPECT_TRUE(caps.eight_bit_mime);
+  EXPECT_TRUE(caps.smtputf8);
+  EXPECT_TRUE(caps.chunking);
+  EXPECT_TRUE(caps.enhanced_status_codes);
+  EXPECT_FALSE(caps.starttls);
+  EXPECT_EQ(handler_.ready, 1);
+  EXPECT_EQ(counters_.connections_ready.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, HeloFallbackWhenEhloRefused) {
+  EXPECT_EQ(Server(kGreeting), "EHLO relay.test\r\n");
+  EXPECT_EQ(Server("502 5.5.1 command not recognized\r\n"), "HELO relay.test\r\n");
+  EXPECT_FALSE(S().ready());
+  EXPECT_EQ(Server("250 mx.test\r\n"), "");
+  ASSERT_TRUE(S().ready());
+  EXPECT_FALSE(S().capabilities().esmtp);
+  EXPECT_FALSE(S().capabilities().pipelining);
+  // Without SIZE and PIPELINING: a plain MAIL, one command at a time.
+  EXPECT_EQ(Start(), "MAIL FROM:<s@src.test>\r\n");
+}
+
+TEST_F(ClientSessionTest, RefusedGreetingFailsAndSaysQuit) {
+  EXPECT_EQ(Server("554 5.7.1 go away\r\n"), "QUIT\r\n");
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_FALSE(S().discard_output());
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_EQ(handler_.failure.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(handler_.failure_reply_code, 554);
+  EXPECT_EQ(handler_.ready, 0);
+}
+
+TEST_F(ClientSessionTest, TemporaryGreetingAndEhloFailures) {
+  EXPECT_EQ(Server("450 busy\r\n"), "QUIT\r\n");
+  EXPECT_EQ(handler_.failures, 1);
+  session_.reset();
+  handler_ = RecordingHandler();
+  Server(kGreeting);
+  EXPECT_EQ(Server("454 4.7.0 later\r\n"), "QUIT\r\n");
+  EXPECT_EQ(handler_.failure_reply_code, 454);
+  session_.reset();
+  handler_ = RecordingHandler();
+  Server(kGreeting);
+  EXPECT_EQ(Server("500 no\r\n"), "HELO relay.test\r\n");
+  EXPECT_EQ(Server("550 no HELO either\r\n"), "QUIT\r\n");
+  EXPECT_EQ(handler_.failures, 1);
+}
+
+TEST_F(ClientSessionTest, GreetingWithWrongCodeIsAProtocolError) {
+  EXPECT_EQ(Server("250 hello\r\n"), "");
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_EQ(counters_.replies_malformed.load(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Transactions.
+
+TEST_F(ClientSessionTest, PipelinedBatchIsOneFlush) {
+  Connect();
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  absl::string_view pieces[8];
+  ASSERT_EQ(S().output().Peek(pieces), 1u);
+  EXPECT_EQ(pieces[0], Batch(body_.size()));
+  EXPECT_EQ(Drain(), Batch(body_.size()));
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"), "");
+  EXPECT_EQ(Server("354 go ahead\r\n"), body_ + ".\r\n");
+  EXPECT_TRUE(handler_.transactions.empty());
+  EXPECT_EQ(Server("250 2.0.0 Ok: queued as X\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:delivered:end of data:250:2.0.0 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_EQ(handler_.replies[0], "250 2.0.0 Ok: queued as X");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.recipients_delivered.load(), 3u);
+  EXPECT_EQ(counters_.messages_sent.load(), 1u);
+  EXPECT_EQ(counters_.body_bytes_sent.load(), body_.size());
+}
+
+TEST_F(ClientSessionTest, NotPipelinedOneCommandAtATime) {
+  Connect(kEhloPlain);
+  EXPECT_EQ(Start(), absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(), "\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r1@dest.test>\r\n");
+  EXPECT_EQ(Server("550 5.1.1 unknown\r\n"), "RCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "DATA\r\n");
+  EXPECT_EQ(Server("354 go\r\n"), body_ + ".\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250: 1:perm:RCPT TO:550:5.1.1 2:delivered:end of data:250:");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, MixedRecipientResults) {
+  Connect();
+  Start();
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n450 4.2.1 mailbox busy\r\n"
+                   "550 5.1.1 no such user\r\n354 go\r\n"),
+            body_ + ".\r\n");
+  EXPECT_EQ(Server("250 2.0.0 queued\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:temp:RCPT TO:450:4.2.1 "
+            "2:perm:RCPT TO:550:5.1.1");
+  EXPECT_EQ(handler_.replies[1], "450 4.2.1 mailbox busy");
+  EXPECT_EQ(handler_.replies[2], "550 5.1.1 no such user");
+  EXPECT_EQ(counters_.recipients_delivered.load(), 1u);
+  EXPECT_EQ(counters_.recipients_temp_failed.load(), 1u);
+  EXPECT_EQ(counters_.recipients_perm_failed.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, AllRecipientsRefusedNoBodyThenRset) {
+  Connect();
+  Start();
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\r\n450 4.2.1 c\r\n"), "");
+  EXPECT_EQ(Server("554 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:RCPT TO:550:5.1.1 1:perm:RCPT TO:550:5.1.1 "
+            "2:temp:RCPT TO:450:4.2.1");
+  EXPECT_FALSE(S().ready());
+  EXPECT_EQ(handler_.ready, 1);
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.messages_sent.load(), 0u);
+}
+
+TEST_F(ClientSessionTest, AllRecipientsRefusedButDataAcceptedGetsALoneDot) {
+  Connect();
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n550 a\r\n550 b\r\n550 c\r\n354 go\r\n"), ".\r\n");
+  EXPECT_EQ(Server("554 no recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(), "0:perm:RCPT TO:550: 1:perm:RCPT TO:550: 2:perm:RCPT TO:550:");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, NotPipelinedAllRefusedSendsNoDataButRset) {
+  Connect(kEhloPlain);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RCPT TO:<r1@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RSET\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, MailRefusedTemporarilyAllTemp) {
+  Connect();
+  Start();
+  EXPECT_EQ(
+      Server("452 4.3.1 insufficient storage\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n"
+             "503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n"),
+      "");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:MAIL FROM:452:4.3.1 1:temp:MAIL FROM:452:4.3.1 2:temp:MAIL FROM:452:4.3.1");
+  EXPECT_TRUE(S().ready());  // no transaction is open on the server: no RSET
+  EXPECT_EQ(handler_.replies[0], "452 4.3.1 insufficient storage");
+}
+
+TEST_F(ClientSessionTest, MailRefusedNotPipelined) {
+  Connect(kEhloPlain);
+  Start();
+  EXPECT_EQ(Server("553 5.1.8 bad sender\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:MAIL FROM:553:5.1.8 1:perm:MAIL FROM:553:5.1.8 2:perm:MAIL FROM:553:5.1.8");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, DataRefusedAfterRecipientsAcceptedAllPerm) {
+  Connect();
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n550 5.1.1 x\r\n554 5.7.1 not today\r\n"),
+            "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:DATA:554:5.7.1 1:perm:DATA:554:5.7.1 2:perm:RCPT TO:550:5.1.1");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, FinalDotTemporaryFailureDefersAcceptedOnes) {
+  Connect();
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n550 5.1.1 x\r\n250 Ok\r\n354 go\r\n"), body_ + ".\r\n");
+  EXPECT_EQ(Server("451 4.3.0 try again\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:end of data:451:4.3.0 1:perm:RCPT TO:550:5.1.1 2:temp:end of data:451:4.3.0");
+  EXPECT_TRUE(S().ready());  // the dot ends the transaction: no RSET
+  EXPECT_EQ(Start(), Batch(body_.size()));
+}
+
+TEST_F(ClientSessionTest, FinalDotPermanentFailure) {
+  Connect();
+  Start();
+  Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n");
+  EXPECT_EQ(Server("554 5.6.0 spam\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:end of data:554:5.6.0 1:perm:end of data:554:5.6.0 "
+            "2:perm:end of data:554:5.6.0");
+}
+
+TEST_F(ClientSessionTest, TwoMessagesOnOneConnectionThenQuit) {
+  Connect();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Start(), Batch(body_.size()));
+    EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"), body_ + ".\r\n");
+    EXPECT_EQ(Server("250 Ok\r\n"), "");
+    EXPECT_TRUE(S().ready());
+  }
+  EXPECT_EQ(handler_.transactions.size(), 2u);
+  EXPECT_EQ(handler_.ready, 3);
+  ASSERT_TRUE(S().Quit().ok());
+  EXPECT_EQ(Drain(), "QUIT\r\n");
+  EXPECT_FALSE(S().wants_close());
+  EXPECT_EQ(Server("221 2.0.0 Bye\r\n"), "");
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(handler_.failures, 0);
+}
+
+TEST_F(ClientSessionTest, QuitWithoutReplyClosesOnTimeoutOrDisconnect) {
+  Connect();
+  ASSERT_TRUE(S().Quit().ok());
+  EXPECT_EQ(Drain(), "QUIT\r\n");
+  S().OnTimeout();
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(handler_.failures, 0);
+  session_.reset();
+  handler_ = RecordingHandler();
+  Connect();
+  ASSERT_TRUE(S().Quit().ok());
+  S().OnDisconnected();
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(handler_.failures, 0);
+}
+
+TEST_F(ClientSessionTest, StartTransactionPreconditions) {
+  EXPECT_EQ(S().StartTransaction(Message()).code(), absl::StatusCode::kFailedPrecondition);
+  Connect();
+  OutboundMessage none = Message();
+  none.recipients = {};
+  EXPECT_EQ(S().StartTransaction(none).code(), absl::StatusCode::kInvalidArgument);
+  std::vector<OutboundRecipient> many(kTransactionRecipientsMax + 1, {"a@b.test", 0});
+  OutboundMessage too_many = Message();
+  too_many.recipients = many;
+  EXPECT_EQ(S().StartTransaction(too_many).code(), absl::StatusCode::kInvalidArgument);
+  OutboundMessage injected = Message();
+  std::vector<OutboundRecipient> bad = {{"a@b.test\r\nRSET", 0}};
+  injected.recipients = bad;
+  EXPECT_EQ(S().StartTransaction(injected).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Drain(), "");
+  EXPECT_TRUE(S().ready());
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  EXPECT_EQ(S().StartTransaction(Message()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(S().Quit().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ClientSessionTest, MailParametersFollowTheServer) {
+  Connect();
+  OutboundMessage message = Message();
+  message.eight_bit = true;
+  message.needs_smtputf8 = true;
+  message.size = 5000;
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_TRUE(
+      absl::StartsWith(Drain(), "MAIL FROM:<s@src.test> SIZE=5000 BODY=8BITMIME SMTPUTF8\r\n"));
+}
+
+TEST_F(ClientSessionTest, EightBitToAServerWithout8BitMimeIsSentWithoutBodyParameter) {
+  Connect(kEhloPlain);
+  OutboundMessage message = Message();
+  message.eight_bit = true;
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_EQ(Drain(), absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(), "\r\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Local refusals.
+
+TEST_F(ClientSessionTest, TooBigForTheServerFailsPermanentlyWithoutSending) {
+  Connect();
+  OutboundMessage message = Message();
+  message.size = 10001;
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_EQ(Drain(), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:local:552:5.3.4 1:perm:local:552:5.3.4 "
+            "2:perm:local:552:5.3.4");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+  message.size = 10000;  // exactly the limit is fine
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_TRUE(absl::StartsWith(Drain(), "MAIL FROM:<s@src.test> SIZE=10000\r\n"));
+}
+
+TEST_F(ClientSessionTest, SmtpUtf8NeededButNotOffered) {
+  Connect(kEhloPlain);
+  OutboundMessage message = Message();
+  message.needs_smtputf8 = true;
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_EQ(Drain(), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:local:553:5.6.7 1:perm:local:553:5.6.7 "
+            "2:perm:local:553:5.6.7");
+}
+
+TEST_F(ClientSessionTest, LocalRefusalsStartedFromOnReadyDoNotRecurse) {
+  int started = 0;
+  handler_.on_ready = [&] {
+    if (started >= 50) return;
+    ++started;
+    OutboundMessage message = Message();
+    message.size = 20000;  // always too big
+    ASSERT_TRUE(S().StartTransaction(message).ok());
+  };
+  Connect();
+  EXPECT_EQ(started, 50);
+  EXPECT_EQ(handler_.transactions.size(), 50u);
+  EXPECT_EQ(handler_.ready, 51);
+}
+
+// ---------------------------------------------------------------------------------------
+// The body.
+
+TEST_F(ClientSessionTest, BodyIsSentByReferenceAndByteIdentical) {
+  const std::vector<std::string> bodies = {
+      "..leading dot stuffed\r\n.\xff\xfe 8-bit \x80\r\n..\r\n",
+      "no final CRLF",
+      "",
+      "ends with CR\r",
+  };
+  Connect();
+  for (const std::string& body : bodies) {
+    body_ = body;
+    Start();
+    Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n");
+    S().Consume("354 go\r\n");
+    absl::string_view pieces[8];
+    const size_t n = S().output().Peek(pieces);
+    std::string expected_tail;
+    if (body.empty()) {
+      ASSERT_EQ(n, 1u);
+      EXPECT_EQ(pieces[0], ".\r\n");
+    } else {
+      ASSERT_EQ(n, 2u);
+      EXPECT_EQ(pieces[0].data(), body_.data());  // by reference, not a copy
+      EXPECT_EQ(pieces[0].size(), body_.size());
+      EXPECT_EQ(pieces[1], absl::EndsWith(body, "\r\n") ? ".\r\n" : "\r\n.\r\n");
+    }
+    EXPECT_EQ(S().current_timeout(),
+              body.empty() ? config_.data_final_timeout : config_.data_block_timeout);
+    Drain();
+    EXPECT_EQ(S().current_timeout(), config_.data_final_timeout);
+    Server("250 Ok\r\n");
+    ASSERT_TRUE(S().ready());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Failures: disconnects, timeouts, hostile replies.
+
+// Phases of one pipelined transaction, with the server bytes that lead there.
+struct Phase {
+  const char* name;
+  const char* server_bytes;  // after Connect() and Start()
+};
+const Phase kTransactionPhases[] = {
+    {"waiting for MAIL", ""},
+    {"waiting for RCPT", "250 Ok\r\n"},
+    {"waiting for DATA", "250 Ok\r\n250 Ok\r\n550 no\r\n250 Ok\r\n"},
+    {"after the dot", "250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"},
+    {"mid multi-line final reply", "250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n250-Ok\r\n"},
+};
+
+TEST_F(ClientSessionTest, DisconnectInEveryTransactionPhaseMakesEveryRecipientTemp) {
+  for (const Phase& phase : kTransactionPhases) {
+    SCOPED_TRACE(phase.name);
+    session_.reset();
+    handler_ = RecordingHandler();
+    Connect();
+    Start();
+    Server(phase.server_bytes);
+    EXPECT_TRUE(handler_.transactions.empty());
+    S().OnDisconnected();
+    EXPECT_EQ(LastTransaction(),
+              "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+              "2:temp:connection:451:4.4.2 [connection failed]");
+    EXPECT_EQ(handler_.failures, 1);
+    EXPECT_EQ(handler_.failure.code(), absl::StatusCode::kUnavailable);
+    EXPECT_TRUE(S().wants_close());
+    // Late bytes and events change nothing.
+    S().Consume("250 Ok\r\n");
+    S().OnDisconnected();
+    S().OnTimeout();
+    EXPECT_EQ(handler_.transactions.size(), 1u);
+    EXPECT_EQ(handler_.failures, 1);
+  }
+}
+
+TEST_F(ClientSessionTest, TimeoutInEveryTransactionPhaseMakesEveryRecipientTemp) {
+  for (const Phase& phase : kTransactionPhases) {
+    SCOPED_TRACE(phase.name);
+    session_.reset();
+    handler_ = RecordingHandler();
+    Connect();
+    Start();
+    Server(phase.server_bytes);
+    S().OnTimeout();
+    EXPECT_EQ(LastTransaction(),
+              "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+              "2:temp:connection:451:4.4.2 [connection failed]");
+    EXPECT_EQ(handler_.failure.code(), absl::StatusCode::kDeadlineExceeded);
+  }
+}
+
+TEST_F(ClientSessionTest, DisconnectBeforeReadyOrDuringRset) {
+  S().OnDisconnected();  // before the greeting
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_TRUE(handler_.transactions.empty());
+  session_.reset();
+  handler_ = RecordingHandler();
+  Server(kGreeting);
+  S().OnDisconnected();  // waiting for EHLO's reply
+  EXPECT_EQ(handler_.failures, 1);
+  session_.reset();
+  handler_ = RecordingHandler();
+  Connect();
+  Start();
+  Server("250 Ok\r\n550 a\r\n550 b\r\n550 c\r\n554 none\r\n");  // RSET sent
+  ASSERT_EQ(handler_.transactions.size(), 1u);
+  S().OnDisconnected();  // waiting for RSET's reply: the transaction is already reported
+  EXPECT_EQ(handler_.transactions.size(), 1u);
+  EXPECT_EQ(handler_.failures, 1);
+}
+
+TEST_F(ClientSessionTest, ServerShutdown421FailsTheConnection) {
+  Connect();
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n421 4.3.2 shutting down\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+            "2:temp:connection:451:4.4.2 [connection failed]");
+  EXPECT_EQ(handler_.failure_reply_code, 421);
+}
+
+TEST_F(ClientSessionTest, HostileRepliesFailTheConnectionWithEveryRecipientTemp) {
+  std::string overlong = absl::StrCat("250 ", std::string(600, 'x'), "\r\n");
+  std::string endless_continuation;
+  for (int i = 0; i < 1000; ++i) endless_continuation += "250-x\r\n";
+  const std::vector<std::string> hostile = {
+      overlong,
+      endless_continuation,
+      "abc garbage\r\n",
+      std::string("250 O\0k\r\n", 9),
+      "250-a\r\n550 b\r\n",
+      "354 not now\r\n",  // 354 to MAIL
+      std::string(1 << 20, 'z'),
+  };
+  for (const std::string& bytes : hostile) {
+    SCOPED_TRACE(bytes.substr(0, 20));
+    session_.reset();
+    handler_ = RecordingHandler();
+    counters_.replies_malformed = 0;
+    Connect();
+    Start();
+    EXPECT_EQ(Server(bytes), "");
+    EXPECT_EQ(LastTransaction(),
+              "0:temp:connection:451:4.5.0 1:temp:connection:451:4.5.0 "
+              "2:temp:connection:451:4.5.0 [connection failed]");
+    EXPECT_EQ(handler_.failures, 1);
+    EXPECT_TRUE(S().wants_close());
+    EXPECT_EQ(counters_.replies_malformed.load(), 1u);
+  }
+}
+
+TEST_F(ClientSessionTest, UnexpectedCodesAtEachStageAreProtocolErrors) {
+  const std::vector<std::string> scripts = {
+      "250 Ok\r\n334 what\r\n",                                           // RCPT
+      "250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n",               // DATA answered 250
+      "250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n354 again\r\n",  // final dot
+  };
+  for (const std::string& script : scripts) {
+    session_.reset();
+    handler_ = RecordingHandler();
+    Connect();
+    Start();
+    Server(script);
+    EXPECT_EQ(handler_.failures, 1) << script;
+    EXPECT_TRUE(absl::EndsWith(LastTransaction(), "[connection failed]")) << script;
+  }
+}
+
+TEST_F(ClientSessionTest, UnsolicitedReplyWhileIdleFails) {
+  Connect();
+  EXPECT_EQ(Server("250 surprise\r\n"), "");
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_TRUE(handler_.transactions.empty());
+}
+
+TEST_F(ClientSessionTest, BodyStillQueuedIsDiscardedOnFailure) {
+  Connect();
+  Start();
+  S().Consume("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n");
+  ASSERT_GT(S().output().pending_external_bytes(), 0u);
+  S().output().Consume(3);  // part of the body was sent
+  S().OnDisconnected();
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_TRUE(S().discard_output());
+  // A send that was in flight may still complete.
+  S().output().Consume(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Timeouts per phase (RFC 5321 §4.5.3.2).
+
+TEST_F(ClientSessionTest, CurrentTimeoutFollowsThePhase) {
+  config_.greeting_timeout = absl::Seconds(1);
+  config_.command_timeout = absl::Seconds(2);
+  config_.mail_timeout = absl::Seconds(3);
+  config_.rcpt_timeout = absl::Seconds(4);
+  config_.data_init_timeout = absl::Seconds(5);
+  config_.data_block_timeout = absl::Seconds(6);
+  config_.data_final_timeout = absl::Seconds(7);
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(1));
+  Server(kGreeting);
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(2));
+  Server(kEhloPlain);
+  EXPECT_EQ(S().current_timeout(), absl::InfiniteDuration());
+  Start();
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(3));
+  Server("250 Ok\r\n");
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(4));
+  Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n");
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(5));
+  S().Consume("354 go\r\n");
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(6));
+  Drain();
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(7));
+  Server("250 Ok\r\n");
+  ASSERT_TRUE(S().Quit().ok());
+  EXPECT_EQ(S().current_timeout(), absl::Seconds(2));
+}
+
+// ---------------------------------------------------------------------------------------
+// Splits.
+
+// One whole conversation driven from OnReady: two messages, mixed results, QUIT.
+std::string RunConversation(const std::vector<absl::string_view>& pieces) {
+  ClientConfig config;
+  config.helo_name = "relay.test";
+  RecordingHandler handler;
+  ClientCounters counters;
+  SmtpClientSession session(config, &handler, &counters);
+  const std::vector<OutboundRecipient> recipients = {
+      {"a@d.test", 7}, {"b@d.test", 8}, {"c@d.test", 9}};
+  const std::string body = "x\r\n..y\r\n";
+  int started = 0;
+  handler.on_ready = [&] {
+    if (started == 2) {
+      EXPECT_TRUE(session.Quit().ok());
+      return;
+    }
+    ++started;
+    OutboundMessage message;
+    message.sender = "s@src.test";
+    message.recipients = recipients;
+    message.body = body;
+    EXPECT_TRUE(session.StartTransaction(message).ok());
+  };
+  std::string sent;
+  for (absl::string_view piece : pieces) {
+    session.Consume(piece);
+    absl::string_view out[8];
+    while (!session.output().empty()) {
+      const size_t n = session.output().Peek(out);
+      size_t total = 0;
+      for (size_t i = 0; i < n; ++i) {
+        sent.append(out[i].data(), out[i].size());
+        total += out[i].size();
+      }
+      session.output().Consume(total);
+    }
+  }
+  return absl::StrCat(sent, "|", absl::StrJoin(handler.transactions, "/"), "|",
+                      absl::StrJoin(handler.replies, "/"), "|", handler.ready, "|",
+                      handler.failures, "|", session.wants_close());
+}
+
+TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults) {
+  const std::string script = absl::StrCat(
+      kGreeting, kEhloPipelining,
+      // Message 1: mixed results, delivered to the accepted one.
+      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n450-4.2.1 busy\r\n450 4.2.1 really\r\n550 5.1.1 no\r\n"
+      "354 go\r\n250 2.0.0 queued\r\n",
+      // Message 2: every recipient refused, DATA refused, RSET; then QUIT.
+      "250 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\n550 5.1.1 c\r\n554 5.5.1 none\r\n250 2.0.0 reset\r\n"
+      "221 Bye\r\n");
+  const std::string whole = RunConversation({script});
+  EXPECT_EQ(
+      whole,
+      absl::StrCat("EHLO relay.test\r\n"
+                   "MAIL FROM:<s@src.test> SIZE=8\r\nRCPT TO:<a@d.test>\r\nRCPT TO:<b@d.test>\r\n"
+                   "RCPT TO:<c@d.test>\r\nDATA\r\nx\r\n..y\r\n.\r\n"
+                   "MAIL FROM:<s@src.test> SIZE=8\r\nRCPT TO:<a@d.test>\r\nRCPT TO:<b@d.test>\r\n"
+                   "RCPT TO:<c@d.test>\r\nDATA\r\nRSET\r\nQUIT\r\n",
+                   "|7:delivered:end of data:250:2.0.0 8:temp:RCPT TO:450:4.2.1 "
+                   "9:perm:RCPT TO:550:5.1.1/7:perm:RCPT TO:550:5.1.1 8:perm:RCPT TO:550:5.1.1 "
+                   "9:perm:RCPT TO:550:5.1.1",
+                   "|250 2.0.0 queued/450 4.2.1 busy really/550 5.1.1 no/550 5.1.1 a/550 5.1.1 b/"
+                   "550 5.1.1 c|3|0|1"));
+  for (size_t split = 1; split < script.size(); ++split) {
+    const absl::string_view s = script;
+    ASSERT_EQ(RunConversation({s.substr(0, split), s.substr(split)}), whole) << split;
+  }
+  std::vector<absl::string_view> bytes;
+  for (size_t i = 0; i < script.size(); ++i)
+    bytes.push_back(absl::string_view(script).substr(i, 1));
+  EXPECT_EQ(RunConversation(bytes), whole);
+}
+
+}  // namespace
+}  // namespace tern::smtp
