@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PACKAGES=(cmake ninja-build g++ pkg-config liburing-dev libssl-dev libjemalloc-dev
   libc-ares-dev libabsl-dev libgtest-dev googletest libbenchmark-dev)
 # Real peers the integration tests talk to.
-TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd)
+TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd dnsmasq-base)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then

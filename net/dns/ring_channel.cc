@@ -136,7 +136,11 @@ absl::StatusOr<std::unique_ptr<RingChannel>> RingChannel::Create(
   if (options.timeout_ms <= 0) return absl::InvalidArgumentError("DNS timeout_ms must be > 0");
   if (options.tries <= 0) return absl::InvalidArgumentError("DNS tries must be > 0");
   if (absl::Status s = InitAresLibrary(); !s.ok()) return s;
+  if (options.queries_in_flight_max == 0) {
+    return absl::InvalidArgumentError("DNS queries_in_flight_max must be > 0");
+  }
   std::unique_ptr<RingChannel> channel(new RingChannel(loop));
+  channel->options_ = options;
 
   ares_options o{};
   int mask = 0;
@@ -175,8 +179,11 @@ absl::StatusOr<std::unique_ptr<RingChannel>> RingChannel::Create(
 }
 
 RingChannel::~RingChannel() {
+  cancelling_ = true;
   if (channel_ != nullptr) ares_destroy(channel_);  // closes sockets: OnSocketState(fd, 0, 0)
   channel_ = nullptr;
+  for (auto& query : queued_) query->callback(query->arg, ARES_EDESTRUCTION, 0, nullptr, 0);
+  queued_.clear();
   for (auto& [raw, owned] : watchers_) {
     if (raw->in_flight()) {
       raw->Orphan();
@@ -189,13 +196,58 @@ RingChannel::~RingChannel() {
 }
 
 void RingChannel::Query(const std::string& name, int type, ares_callback callback, void* arg) {
+  if (cancelling_) {
+    callback(arg, channel_ != nullptr ? ARES_ECANCELLED : ARES_EDESTRUCTION, 0, nullptr, 0);
+    return;
+  }
   CHECK(channel_ != nullptr);
-  ares_query(channel_, name.c_str(), ns_c_in, type, callback, arg);
+  auto query = std::make_unique<PendingQuery>(PendingQuery{this, name, type, callback, arg});
+  if (in_flight_ < options_.queries_in_flight_max) {
+    Send(std::move(query));
+    return;
+  }
+  if (queued_.size() >= options_.queries_queued_max) {
+    TERN_LOG(kWarning, "DNS query queue full (%zu): failing %s", queued_.size(), name);
+    callback(arg, ARES_ENOMEM, 0, nullptr, 0);
+    return;
+  }
+  queued_.push_back(std::move(query));
+}
+
+void RingChannel::Send(std::unique_ptr<PendingQuery> query) {
+  ++in_flight_;
+  PendingQuery* raw = query.release();  // freed by OnAnswer
+  ares_query(channel_, raw->name.c_str(), ns_c_in, raw->type, &RingChannel::OnAnswer, raw);
   ArmTimeout();
 }
 
+void RingChannel::OnAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
+  std::unique_ptr<PendingQuery> query(static_cast<PendingQuery*>(arg));
+  RingChannel* self = query->channel;
+  CHECK_GT(self->in_flight_, 0u);
+  --self->in_flight_;
+  query->callback(query->arg, status, timeouts, abuf, alen);
+  self->SendQueued();
+}
+
+void RingChannel::SendQueued() {
+  while (!cancelling_ && channel_ != nullptr && !queued_.empty() &&
+         in_flight_ < options_.queries_in_flight_max) {
+    std::unique_ptr<PendingQuery> next = std::move(queued_.front());
+    queued_.pop_front();
+    Send(std::move(next));
+  }
+}
+
 void RingChannel::CancelAll() {
+  cancelling_ = true;
   ares_cancel(channel_);
+  while (!queued_.empty()) {
+    std::unique_ptr<PendingQuery> query = std::move(queued_.front());
+    queued_.pop_front();
+    query->callback(query->arg, ARES_ECANCELLED, 0, nullptr, 0);
+  }
+  cancelling_ = false;
   ArmTimeout();
 }
 

@@ -16,6 +16,7 @@
 
 #include <ares.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ struct RingChannelOptions {
   int timeout_ms = 2000;         // first try's timeout per server (c-ares backs off after)
   int tries = 2;                 // rounds over the server list
   int udp_payload_bytes = 1232;  // EDNS0 buffer size advertised (the DNS Flag Day value)
+  // Queries on the wire at once; more wait in a FIFO (a burst of answers must fit the
+  // socket's receive buffer, or the kernel drops them and they time out).
+  size_t queries_in_flight_max = 64;
+  // Queries waiting for a slot; beyond this a query fails at once (ARES_ENOMEM).
+  size_t queries_queued_max = 100000;
 };
 
 class RingChannel {
@@ -47,18 +53,29 @@ class RingChannel {
   RingChannel& operator=(const RingChannel&) = delete;
 
   // Sends a class IN query for `name` of `type` (ns_t_mx, ns_t_a, ...), without search
-  // domains. `callback` runs on the loop from inside c-ares, or inside this call when c-ares
-  // fails at once (a bad name, no memory).
+  // domains, now or when a slot frees (queries_in_flight_max). `callback` runs on the loop
+  // from inside c-ares, or inside this call when c-ares fails at once (a bad name, a full
+  // queue).
   void Query(const std::string& name, int type, ares_callback callback, void* arg);
-  // Ends every outstanding query now: their callbacks run with ARES_ECANCELLED.
+  // Ends every outstanding query, sent or queued, now: callbacks run with ARES_ECANCELLED.
+  // Queries started from those callbacks are cancelled too.
   void CancelAll();
+  size_t queries_in_flight() const { return in_flight_; }
+  size_t queries_queued() const { return queued_.size(); }
 
-  // No socket watched and no poll completion owed by the ring.
-  bool idle() const { return watchers_.empty(); }
+  // No query outstanding, no socket watched and no poll completion owed by the ring.
+  bool idle() const { return in_flight_ == 0 && queued_.empty() && watchers_.empty(); }
   size_t sockets_watched() const { return by_fd_.size(); }
 
  private:
   class SocketWatcher;
+  struct PendingQuery {
+    RingChannel* channel;
+    std::string name;
+    int type;
+    ares_callback callback;
+    void* arg;
+  };
   class TimeoutTimer : public core::Timer {
    public:
     explicit TimeoutTimer(RingChannel* channel) : channel_(channel) {}
@@ -69,6 +86,10 @@ class RingChannel {
   };
 
   explicit RingChannel(core::Loop* loop);
+  void Send(std::unique_ptr<PendingQuery> query);
+  // Called by c-ares for every sent query: frees the slot, then calls the caller's callback.
+  static void OnAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
+  void SendQueued();
   static void OnSocketState(void* data, ares_socket_t fd, int readable, int writable);
   // Calls ares_process_fd, then re-arms the timeout timer.
   void Process(ares_socket_t read_fd, ares_socket_t write_fd);
@@ -77,7 +98,11 @@ class RingChannel {
   void Forget(SocketWatcher* watcher);
 
   core::Loop* loop_;
+  RingChannelOptions options_;
   ares_channel channel_ = nullptr;
+  size_t in_flight_ = 0;
+  bool cancelling_ = false;
+  std::deque<std::unique_ptr<PendingQuery>> queued_;
   TimeoutTimer timeout_;
   // Watchers of open sockets, by fd (an fd can be reused while its old watcher drains).
   absl::flat_hash_map<int, SocketWatcher*> by_fd_;
