@@ -1,6 +1,8 @@
 // Implementation of net/smtp/client_commands.h.
 #include "net/smtp/client_commands.h"
 
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "net/smtp/address.h"
@@ -60,6 +62,33 @@ bool HasControl(absl::string_view s) {
   return false;
 }
 
+// RFC 3461 §4: xtext is printable ASCII without '=' (and without SP, which ends it).
+bool IsXtext(absl::string_view s, size_t bytes_max) {
+  if (s.empty() || s.size() > bytes_max) return false;
+  for (char c : s) {
+    if (c < '!' || c > '~' || c == '=') return false;
+  }
+  return true;
+}
+
+void AppendNotify(uint8_t notify, std::string* out) {
+  if (notify == 0) return;
+  out->append(" NOTIFY=");
+  if (notify & kDsnNotifyNever) {  // RFC 3461 §4.1: NEVER stands alone
+    out->append("NEVER");
+    return;
+  }
+  const char* separator = "";
+  for (const auto& [bit, name] : {std::pair<uint8_t, const char*>{kDsnNotifySuccess, "SUCCESS"},
+                                  {kDsnNotifyFailure, "FAILURE"},
+                                  {kDsnNotifyDelay, "DELAY"}}) {
+    if (notify & bit) {
+      absl::StrAppend(out, separator, name);
+      separator = ",";
+    }
+  }
+}
+
 }  // namespace
 
 bool AppendPath(absl::string_view address, std::string* out) {
@@ -99,16 +128,24 @@ bool AppendMailFrom(absl::string_view sender, const MailParameters& params, std:
   if (params.size != 0) absl::StrAppend(out, " SIZE=", params.size);
   if (params.eight_bit_mime) out->append(" BODY=8BITMIME");
   if (params.smtputf8) out->append(" SMTPUTF8");
+  if (params.dsn_ret == kDsnRetFull) out->append(" RET=FULL");
+  if (params.dsn_ret == kDsnRetHeaders) out->append(" RET=HDRS");
+  if (IsXtext(params.envid, kEnvidBytesMax)) absl::StrAppend(out, " ENVID=", params.envid);
   out->append("\r\n");
   return true;
 }
 
-bool AppendRcptTo(absl::string_view recipient, std::string* out) {
+bool AppendRcptTo(absl::string_view recipient, const RcptParameters& params, std::string* out) {
   const size_t start = out->size();
   out->append("RCPT TO:");
   if (recipient.empty() || !AppendPath(recipient, out)) {
     out->resize(start);
     return false;
+  }
+  AppendNotify(params.notify, out);
+  // "addr-type;xtext": the type is an atom, the address xtext (RFC 3461 §4.2).
+  if (params.orcpt.find(';') != absl::string_view::npos && IsXtext(params.orcpt, kOrcptBytesMax)) {
+    absl::StrAppend(out, " ORCPT=", params.orcpt);
   }
   out->append("\r\n");
   return true;

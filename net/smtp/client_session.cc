@@ -365,6 +365,10 @@ absl::Status SmtpClientSession::BuildCommands(const OutboundMessage& message) {
   if (capabilities_.size) params.size = message.size != 0 ? message.size : message.body.size();
   params.eight_bit_mime = message.eight_bit && capabilities_.eight_bit_mime;
   params.smtputf8 = message.needs_smtputf8 && capabilities_.smtputf8;
+  if (capabilities_.dsn) {
+    params.dsn_ret = message.dsn_ret;
+    params.envid = message.envid;
+  }
   if (!AppendMailFrom(message.sender, params, &commands_)) {
     return absl::InvalidArgumentError("sender address cannot be sent");
   }
@@ -372,7 +376,9 @@ absl::Status SmtpClientSession::BuildCommands(const OutboundMessage& message) {
   recipients_.reserve(message.recipients.size());
   for (const OutboundRecipient& rcpt : message.recipients) {
     const auto start = static_cast<uint32_t>(commands_.size());
-    if (!AppendRcptTo(rcpt.address, &commands_)) {
+    RcptParameters rcpt_params;
+    if (capabilities_.dsn) rcpt_params = {rcpt.notify, rcpt.orcpt};
+    if (!AppendRcptTo(rcpt.address, rcpt_params, &commands_)) {
       return absl::InvalidArgumentError(
           absl::StrCat("recipient address ", rcpt.index, " cannot be sent"));
     }

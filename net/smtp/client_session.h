@@ -21,8 +21,9 @@
 // copied, followed by ".\r\n" (preceded by a CRLF if the body does not end with one).
 // CHUNKING is recorded but not used: BDAT would need the body unstuffed, and DATA sends
 // the stored form as it is. BODY=8BITMIME is declared when the message is 8-bit and the
-// server offers 8BITMIME; an 8-bit message to a server without it is sent as is (as
-// Postfix does), since there is no downgrade here.
+// server offers 8BITMIME, and the RFC 3461 DSN parameters (RET, ENVID, NOTIFY, ORCPT) when
+// it offers DSN (telling the sender when it does not is the queue's business); an 8-bit message to
+// a server without it is sent as is (as Postfix does), since there is no downgrade here.
 //
 // Per-recipient results (one RecipientResult per recipient, in the message's order):
 //   - refused locally, nothing sent: a SIZE over the server's limit (552 5.3.4, RFC 1870
@@ -60,6 +61,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "net/smtp/client_capabilities.h"
+#include "net/smtp/client_commands.h"
 #include "net/smtp/client_counters.h"
 #include "net/smtp/client_output.h"
 #include "net/smtp/client_reply_parser.h"
@@ -87,6 +89,8 @@ struct ClientConfig {
 struct OutboundRecipient {
   absl::string_view address;  // dequoted local@domain, as stored
   uint32_t index = 0;         // the caller's index, returned in the result
+  uint8_t notify = 0;         // RFC 3461 NOTIFY (DsnNotify bits), sent if the server has DSN
+  absl::string_view orcpt;    // RFC 3461 ORCPT as stored, sent if the server has DSN
 };
 
 // Views: sender and recipients are needed only during StartTransaction(); the body must
@@ -97,8 +101,10 @@ struct OutboundMessage {
   std::span<const OutboundRecipient> recipients;
   absl::string_view body;  // stored form: CRLF, dot-stuffed, without the final ".\r\n"
   bool needs_smtputf8 = false;
-  bool eight_bit = false;  // BODY=8BITMIME
-  uint64_t size = 0;       // for SIZE; 0: body.size()
+  bool eight_bit = false;   // BODY=8BITMIME
+  uint64_t size = 0;        // for SIZE; 0: body.size()
+  uint8_t dsn_ret = 0;      // RFC 3461 RET (DsnRet), sent if the server offers DSN
+  absl::string_view envid;  // RFC 3461 ENVID as stored, sent if the server offers DSN
 };
 
 enum class DeliveryOutcome : uint8_t { kDelivered, kTempFailed, kPermFailed };

@@ -41,11 +41,39 @@ TEST(AppendMailFrom, Parameters) {
 
 TEST(AppendRcptTo, RefusesEmptyAndInjection) {
   std::string out = "x";
-  EXPECT_FALSE(AppendRcptTo("", &out));
-  EXPECT_FALSE(AppendRcptTo("a@b\r\nDATA", &out));
+  EXPECT_FALSE(AppendRcptTo("", {}, &out));
+  EXPECT_FALSE(AppendRcptTo("a@b\r\nDATA", {}, &out));
   EXPECT_EQ(out, "x");
-  ASSERT_TRUE(AppendRcptTo("c@d.test", &out));
+  ASSERT_TRUE(AppendRcptTo("c@d.test", {}, &out));
   EXPECT_EQ(out, "xRCPT TO:<c@d.test>\r\n");
+}
+
+TEST(AppendMailFrom, DsnParameters) {
+  std::string out;
+  ASSERT_TRUE(AppendMailFrom("a@b.test", {.dsn_ret = kDsnRetHeaders, .envid = "QQ+2B1"}, &out));
+  EXPECT_EQ(out, "MAIL FROM:<a@b.test> RET=HDRS ENVID=QQ+2B1\r\n");
+  out.clear();
+  // Not xtext, or too long: left out.
+  ASSERT_TRUE(AppendMailFrom("a@b.test", {.dsn_ret = kDsnRetFull, .envid = "a b"}, &out));
+  EXPECT_EQ(out, "MAIL FROM:<a@b.test> RET=FULL\r\n");
+  out.clear();
+  const std::string long_envid(kEnvidBytesMax + 1, 'e');
+  ASSERT_TRUE(AppendMailFrom("a@b.test", {.envid = long_envid}, &out));
+  EXPECT_EQ(out, "MAIL FROM:<a@b.test>\r\n");
+}
+
+TEST(AppendRcptTo, DsnParameters) {
+  std::string out;
+  ASSERT_TRUE(AppendRcptTo(
+      "c@d.test", {kDsnNotifySuccess | kDsnNotifyDelay | kDsnNotifyFailure, "rfc822;c+2B@d.test"},
+      &out));
+  EXPECT_EQ(out, "RCPT TO:<c@d.test> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;c+2B@d.test\r\n");
+  out.clear();
+  ASSERT_TRUE(AppendRcptTo("c@d.test", {kDsnNotifyNever, "no-semicolon"}, &out));
+  EXPECT_EQ(out, "RCPT TO:<c@d.test> NOTIFY=NEVER\r\n");
+  out.clear();
+  ASSERT_TRUE(AppendRcptTo("c@d.test", {0, "rfc822;a\r\nDATA"}, &out));
+  EXPECT_EQ(out, "RCPT TO:<c@d.test>\r\n");
 }
 
 }  // namespace

@@ -411,6 +411,23 @@ TEST_F(ClientSessionTest, MailParametersFollowTheServer) {
       absl::StartsWith(Drain(), "MAIL FROM:<s@src.test> SIZE=5000 BODY=8BITMIME SMTPUTF8\r\n"));
 }
 
+TEST_F(ClientSessionTest, DsnParametersOnlyWhenTheServerOffersDsn) {
+  recipients_ = {{"r0@dest.test", 0, kDsnNotifyFailure, "rfc822;r0@dest.test"}};
+  OutboundMessage message = Message();
+  message.dsn_ret = kDsnRetHeaders;
+  message.envid = "ID1";
+  Connect(kEhloPlain);
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_EQ(Drain(), absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(), "\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  session_.reset();
+  Connect("250-mx.test\r\n250 DSN\r\n");
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_EQ(Drain(), "MAIL FROM:<s@src.test> RET=HDRS ENVID=ID1\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"),
+            "RCPT TO:<r0@dest.test> NOTIFY=FAILURE ORCPT=rfc822;r0@dest.test\r\n");
+}
+
 TEST_F(ClientSessionTest, EightBitToAServerWithout8BitMimeIsSentWithoutBodyParameter) {
   Connect(kEhloPlain);
   OutboundMessage message = Message();
