@@ -226,6 +226,7 @@ void GroupCommit::OnPrepared(uint64_t number, absl::StatusOr<FileHandle> file) {
   }
   prepare_error_ = absl::OkStatus();
   SpoolCounters::Add(counters_->segments_created, 1);
+  if (options_.on_segment_created) options_.on_segment_created(number, options_.segment_bytes);
   next_ = Segment{number, *file, 0};
   next_number_ = number + 1;
   next_state_ = NextState::kReady;

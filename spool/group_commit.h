@@ -43,6 +43,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,8 @@ struct GroupCommitOptions {
   uint64_t batch_bytes_max = kBatchBytesMax;  // clamped to segment_bytes
   uint64_t backlog_bytes_max = kBacklogBytesMaxDefault;
   absl::Duration prepare_retry_interval = absl::Seconds(1);
+  // Told (on the loop) of every segment file created and preallocated, e.g. for accounting.
+  std::function<void(uint64_t segment, uint64_t file_bytes)> on_segment_created;
 };
 
 class GroupCommit {
@@ -107,6 +110,12 @@ class GroupCommit {
 
   // The segment being appended to (0: none yet).
   uint64_t current_segment() const { return current_ ? current_->number : 0; }
+  // Every segment numbered below this one is sealed: it will never be written again.
+  uint64_t oldest_writable_segment() const {
+    if (current_) return current_->number;
+    if (next_) return next_->number;
+    return next_number_;
+  }
   uint64_t backlog_bytes() const { return backlog_bytes_; }
 
  private:

@@ -2,6 +2,7 @@
 #include "spool/message_record.h"
 
 #include <cstring>
+#include <vector>
 
 #include "core/check.h"
 #include "spool/little_endian.h"
@@ -40,8 +41,9 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
       TooLong(envelope.envid)) {
     return absl::InvalidArgumentError("message envelope: field too long");
   }
-  size_t envelope_bytes = kEnvelopeFixedBytes + 2 * 4 + envelope.client_address.size() +
-                          envelope.helo.size() + envelope.sender.size() + envelope.envid.size() + 4;
+  size_t envelope_bytes = kEnvelopeFixedBytes + kEnvelopeScheduleBytes + 2 * 4 +
+                          envelope.client_address.size() + envelope.helo.size() +
+                          envelope.sender.size() + envelope.envid.size() + 4;
   for (const RecipientEnvelope& r : envelope.recipients) {
     if (TooLong(r.address) || TooLong(r.orcpt)) {
       return absl::InvalidArgumentError("message envelope: recipient too long");
@@ -63,6 +65,11 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
   fixed[6] = static_cast<char>(envelope.smtputf8 ? kEnvelopeFlagSmtputf8 : 0);
   fixed[7] = static_cast<char>(envelope.dsn_ret);
   StoreLE64(fixed + 8, static_cast<uint64_t>(envelope.received_unix_us));
+  char* schedule = record->Extend(kEnvelopeScheduleBytes);
+  std::memset(schedule, 0, kEnvelopeScheduleBytes);
+  StoreLE32(schedule, envelope.schedule.attempts);
+  schedule[4] = static_cast<char>(envelope.schedule.held ? kScheduleFlagHeld : 0);
+  StoreLE64(schedule + 8, static_cast<uint64_t>(envelope.schedule.next_attempt_unix_us));
   PutStr16(record, envelope.client_address);
   PutStr16(record, envelope.helo);
   PutStr16(record, envelope.sender);
@@ -70,12 +77,47 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
   StoreLE32(record->Extend(4), static_cast<uint32_t>(envelope.recipients.size()));
   for (const RecipientEnvelope& r : envelope.recipients) {
     char* b = record->Extend(2);
-    b[0] = static_cast<char>(RecipientState::kPending);
+    CHECK_LE(static_cast<uint8_t>(r.state), static_cast<uint8_t>(RecipientState::kExpired));
+    b[0] = static_cast<char>(r.state);
     b[1] = static_cast<char>(r.notify);
     PutStr16(record, r.address);
     PutStr16(record, r.orcpt);
   }
   CHECK_EQ(record->size() - start, envelope_bytes);
+  return absl::OkStatus();
+}
+
+absl::Status BuildMessageCopy(uint64_t queue_id, const MessageRecordView& source,
+                              std::span<const RecipientState> states,
+                              const MessageSchedule& schedule, core::ByteBuffer* record) {
+  CHECK_EQ(states.size(), source.recipient_count());
+  std::vector<RecipientEnvelope> recipients;
+  recipients.reserve(states.size());
+  RecipientView r;
+  for (auto it = source.recipients(); it.Next(&r);) {
+    recipients.push_back(
+        RecipientEnvelope{r.address, r.notify, r.orcpt, states[recipients.size()]});
+  }
+  CHECK_EQ(recipients.size(), states.size());
+  MessageEnvelope envelope;
+  envelope.received_unix_us = source.received_unix_us();
+  envelope.client_address = source.client_address();
+  envelope.helo = source.helo();
+  envelope.sender = source.sender();
+  envelope.recipients = recipients;
+  envelope.body_type = source.body_type();
+  envelope.smtputf8 = source.smtputf8();
+  envelope.dsn_ret = source.dsn_ret();
+  envelope.envid = source.envid();
+  envelope.schedule = schedule;
+  const absl::Status begun = BeginMessageRecord(queue_id, envelope, record);
+  if (!begun.ok()) return begun;
+  if (record->size() + source.body().size() > kRecordBytesMax) {
+    record->Clear();
+    return absl::InvalidArgumentError("message copy: too large");
+  }
+  record->Append(source.body());
+  FinishRecord(record);
   return absl::OkStatus();
 }
 
@@ -94,7 +136,8 @@ bool MessageRecordView::Parse(absl::string_view payload) {
   if (payload.size() < kEnvelopeFixedBytes) return false;
   const uint32_t envelope_bytes = LoadLE32(payload.data());
   if (envelope_bytes < kEnvelopeFixedBytes || envelope_bytes > payload.size()) return false;
-  if (static_cast<uint8_t>(payload[4]) != kEnvelopeVersion) return false;
+  const uint8_t version = static_cast<uint8_t>(payload[4]);
+  if (version != kEnvelopeVersion && version != kEnvelopeVersionFirst) return false;
   const uint8_t body_type = static_cast<uint8_t>(payload[5]);
   if (body_type > static_cast<uint8_t>(BodyType::kBinaryMime)) return false;
   body_type_ = static_cast<BodyType>(body_type);
@@ -103,6 +146,14 @@ bool MessageRecordView::Parse(absl::string_view payload) {
   received_unix_us_ = static_cast<int64_t>(LoadLE64(payload.data() + 8));
   absl::string_view rest =
       payload.substr(kEnvelopeFixedBytes, envelope_bytes - kEnvelopeFixedBytes);
+  schedule_ = MessageSchedule{};
+  if (version == kEnvelopeVersion) {
+    if (rest.size() < kEnvelopeScheduleBytes) return false;
+    schedule_.attempts = LoadLE32(rest.data());
+    schedule_.held = (rest[4] & kScheduleFlagHeld) != 0;
+    schedule_.next_attempt_unix_us = static_cast<int64_t>(LoadLE64(rest.data() + 8));
+    rest.remove_prefix(kEnvelopeScheduleBytes);
+  }
   if (!GetStr16(&rest, &client_address_) || !GetStr16(&rest, &helo_) ||
       !GetStr16(&rest, &sender_) || !GetStr16(&rest, &envid_)) {
     return false;

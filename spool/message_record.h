@@ -3,12 +3,15 @@
 //
 // Envelope layout (little-endian; str16 = u16 length + bytes):
 //
-//   +----------+---------+-----------+-------+-----+-------------+---------------------+
-//   | envelope | version | body_type | flags | ret | received_us | client_address str16|
-//   | bytes u32| u8 (=1) | u8        | u8    | u8  | i64         | helo str16          |
-//   |          |         |           |       |     |             | sender str16        |
-//   |          |         |           |       |     |             | envid str16         |
-//   +----------+---------+-----------+-------+-----+-------------+---------------------+
+//   +----------+---------+-----------+-------+-----+-------------+
+//   | envelope | version | body_type | flags | ret | received_us |
+//   | bytes u32| u8 (=2) | u8        | u8    | u8  | i64         |
+//   +----------+---------+-----------+-------+-----+-------------+
+//   | version 2 only: attempts u32 | schedule flags u8 | 3 bytes zero |              |
+//   |                 next_attempt_unix_us i64                                       |
+//   +--------------------------------------------------------------------------------+
+//   | client_address str16 | helo str16 | sender str16 | envid str16                  |
+//   +--------------------------------------------------------------------------------+
 //   | recipient count u32 | recipient * count: state u8, notify u8, address str16,    |
 //   |                     |                    orcpt str16                            |
 //   +---------------------+-----------------------------------------------------------+
@@ -17,8 +20,11 @@
 //
 //   envelope_bytes counts the whole envelope including its own field, so the body is
 //   payload[envelope_bytes:]. flags bit 0: SMTPUTF8. ret/notify/envid/orcpt are the DSN
-//   (RFC 3461) parameters, zero/empty when absent. A recipient's state starts as kPending;
-//   state changes are later records (DELIVERED...), folded in by recovery.
+//   (RFC 3461) parameters, zero/empty when absent. Schedule flags bit 0: held.
+//   Version 1 (the first format, 16 fixed bytes, no schedule block) is still read; version
+//   2 is written. A new message's recipients are kPending with a zero schedule; state
+//   changes are later records (spool/state_record.h), folded in by recovery. A copy made
+//   by garbage collection stores the folded recipient states and schedule in its envelope.
 //
 // Writing (the SMTP glue does this through ShardSpool):
 //   core::ByteBuffer record;
@@ -41,8 +47,11 @@
 
 namespace tern::spool {
 
-inline constexpr uint8_t kEnvelopeVersion = 1;
-inline constexpr size_t kEnvelopeFixedBytes = 16;         // up to and including received_us
+inline constexpr uint8_t kEnvelopeVersion = 2;        // written
+inline constexpr uint8_t kEnvelopeVersionFirst = 1;   // still read: no schedule block
+inline constexpr size_t kEnvelopeFixedBytes = 16;     // up to and including received_us
+inline constexpr size_t kEnvelopeScheduleBytes = 16;  // version 2: attempts .. next attempt
+inline constexpr uint8_t kScheduleFlagHeld = 1;
 inline constexpr size_t kEnvelopeStringBytesMax = 65535;  // str16
 // More than RFC 5321 §4.5.3.1.8's minimum of 100; the session enforces its own lower limit.
 inline constexpr size_t kEnvelopeRecipientsMax = 100'000;
@@ -59,6 +68,12 @@ enum class RecipientState : uint8_t {
   kExpired = 4,
 };
 
+// Delivered, bounced or expired: nothing more will be tried for this recipient.
+inline bool IsFinalRecipientState(RecipientState state) {
+  return state == RecipientState::kDelivered || state == RecipientState::kBounced ||
+         state == RecipientState::kExpired;
+}
+
 // RFC 3461 NOTIFY bits (0: not given).
 enum NotifyFlags : uint8_t {
   kNotifyNever = 1,
@@ -68,9 +83,17 @@ enum NotifyFlags : uint8_t {
 };
 
 struct RecipientEnvelope {
-  absl::string_view address;  // dequoted local@domain
-  uint8_t notify = 0;         // NotifyFlags
-  absl::string_view orcpt;    // RFC 3461 ORCPT, as given (empty: absent)
+  absl::string_view address;                        // dequoted local@domain
+  uint8_t notify = 0;                               // NotifyFlags
+  absl::string_view orcpt;                          // RFC 3461 ORCPT, as given (empty: absent)
+  RecipientState state = RecipientState::kPending;  // not kPending only in copies
+};
+
+// The queue's per-message scheduling state (zero for a new message).
+struct MessageSchedule {
+  uint32_t attempts = 0;             // delivery attempts made (the most of any recipient)
+  int64_t next_attempt_unix_us = 0;  // from the latest DEFERRED result (0: as soon as ready)
+  bool held = false;                 // HOLD: not delivered until RELEASE
 };
 
 // The envelope to store; views valid only during BeginMessageRecord().
@@ -82,8 +105,9 @@ struct MessageEnvelope {
   std::span<const RecipientEnvelope> recipients;
   BodyType body_type = BodyType::kSevenBit;
   bool smtputf8 = false;
-  uint8_t dsn_ret = 0;      // RFC 3461 RET: 0 absent, 1 FULL, 2 HDRS
-  absl::string_view envid;  // RFC 3461 ENVID (empty: absent)
+  uint8_t dsn_ret = 0;       // RFC 3461 RET: 0 absent, 1 FULL, 2 HDRS
+  absl::string_view envid;   // RFC 3461 ENVID (empty: absent)
+  MessageSchedule schedule;  // copies only
 };
 
 // Appends the record header placeholder and the encoded envelope to `record` (empty).
@@ -91,6 +115,15 @@ struct MessageEnvelope {
 // recipients; `record` is then left empty.
 absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelope,
                                 core::ByteBuffer* record);
+
+class MessageRecordView;
+
+// Builds a finished MESSAGE record (header, envelope, body, crc) in `record` (empty) that
+// copies `source` with the given recipient states (one per recipient) and schedule: what
+// garbage collection writes when it moves a live message forward.
+absl::Status BuildMessageCopy(uint64_t queue_id, const MessageRecordView& source,
+                              std::span<const RecipientState> states,
+                              const MessageSchedule& schedule, core::ByteBuffer* record);
 
 struct RecipientView {
   absl::string_view address;
@@ -125,6 +158,7 @@ class MessageRecordView {
   BodyType body_type() const { return body_type_; }
   bool smtputf8() const { return smtputf8_; }
   uint8_t dsn_ret() const { return dsn_ret_; }
+  const MessageSchedule& schedule() const { return schedule_; }
   uint32_t recipient_count() const { return recipient_count_; }
   RecipientIterator recipients() const { return {recipients_, recipient_count_}; }
   size_t envelope_bytes() const { return envelope_bytes_; }
@@ -136,6 +170,7 @@ class MessageRecordView {
   BodyType body_type_ = BodyType::kSevenBit;
   bool smtputf8_ = false;
   uint8_t dsn_ret_ = 0;
+  MessageSchedule schedule_;
   uint32_t recipient_count_ = 0;
   absl::string_view recipients_;
   size_t envelope_bytes_ = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "spool/state_record.h"
 
 namespace tern::spool {
 
@@ -14,6 +15,9 @@ QueueEntry QueueEntry::FromMessage(RecordLocation location, const MessageRecordV
   e.received_unix_us_ = view.received_unix_us();
   e.message_bytes_ = view.body().size();
   e.recipient_count_ = view.recipient_count();
+  e.attempts_ = view.schedule().attempts;
+  e.next_attempt_unix_us_ = view.schedule().next_attempt_unix_us;
+  e.held_ = view.schedule().held;
   e.sender_bytes_ = static_cast<uint32_t>(view.sender().size());
   size_t bytes = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_;
   RecipientView r;
@@ -28,6 +32,7 @@ QueueEntry QueueEntry::FromMessage(RecordLocation location, const MessageRecordV
                        static_cast<uint8_t>(r.state), r.notify};
     std::memcpy(e.block_.get() + sizeof(RecipientSlot) * i, &slot, sizeof(slot));
     std::memcpy(e.block_.get() + at, r.address.data(), r.address.size());
+    if (IsFinalRecipientState(r.state)) ++e.final_recipients_;
     at += r.address.size();
   }
   CHECK_EQ(i, e.recipient_count_);
@@ -64,8 +69,29 @@ RecipientState QueueEntry::recipient_state(uint32_t i) const {
 
 void QueueEntry::set_recipient_state(uint32_t i, RecipientState state) {
   CHECK_LT(i, recipient_count_);
-  slots()[i].state = static_cast<uint8_t>(state);
+  RecipientSlot& slot = slots()[i];
+  const bool was_final = IsFinalRecipientState(static_cast<RecipientState>(slot.state));
+  if (was_final != IsFinalRecipientState(state)) {
+    if (was_final) {
+      CHECK_GT(final_recipients_, 0u);
+      --final_recipients_;
+    } else {
+      ++final_recipients_;
+    }
+  }
+  slot.state = static_cast<uint8_t>(state);
 }
+
+bool QueueEntry::ApplyResult(uint32_t recipient, RecipientState state, uint32_t attempts,
+                             int64_t next_attempt_unix_us) {
+  if (recipient >= recipient_count_) return false;
+  if (!IsFinalRecipientState(recipient_state(recipient))) set_recipient_state(recipient, state);
+  attempts_ = std::max(attempts_, attempts);
+  if (state == RecipientState::kDeferred) next_attempt_unix_us_ = next_attempt_unix_us;
+  return true;
+}
+
+bool QueueEntry::finished() const { return final_recipients_ == recipient_count_; }
 
 void QueueIndex::Insert(uint64_t queue_id, QueueEntry entry) {
   message_bytes_ += entry.message_bytes();

@@ -42,6 +42,21 @@ class QueueEntry {
   RecipientState recipient_state(uint32_t i) const;
   void set_recipient_state(uint32_t i, RecipientState state);
 
+  // Scheduling state (spool/state_record.h): attempts, next attempt, hold.
+  uint32_t attempts() const { return attempts_; }
+  int64_t next_attempt_unix_us() const { return next_attempt_unix_us_; }
+  bool held() const { return held_; }
+  void set_held(bool held) { held_ = held; }
+  MessageSchedule schedule() const { return {attempts_, next_attempt_unix_us_, held_}; }
+
+  // Folds one recipient's result in: a final state (delivered, bounced, expired) is never
+  // changed again; attempts only grow; a DEFERRED result sets the next attempt. False (and
+  // nothing changed) when the recipient index is out of range.
+  bool ApplyResult(uint32_t recipient, RecipientState state, uint32_t attempts,
+                   int64_t next_attempt_unix_us);
+  // Every recipient delivered, bounced or expired: the message leaves the queue.
+  bool finished() const;
+
  private:
   struct RecipientSlot {
     uint32_t offset;  // of the address in the block
@@ -57,6 +72,10 @@ class QueueEntry {
   RecordLocation location_;
   int64_t received_unix_us_ = 0;
   uint64_t message_bytes_ = 0;  // body bytes
+  int64_t next_attempt_unix_us_ = 0;
+  uint32_t attempts_ = 0;
+  bool held_ = false;
+  uint32_t final_recipients_ = 0;  // recipients in a final state
   uint32_t recipient_count_ = 0;
   uint32_t sender_bytes_ = 0;
   // [RecipientSlot * recipient_count][sender][recipient addresses...]

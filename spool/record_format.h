@@ -27,10 +27,20 @@
 // segment's data ends there (type 0 is reserved for this, as in RocksDB's log format).
 // Fewer than kRecordHeaderBytes left in the segment also ends it.
 //
-// Types (RecordType): MESSAGE holds envelope + body (spool/message_record.h). The others
-// are reserved for the queue's state changes; their payloads are defined with the delivery
-// work: DELIVERED / DEFERRED / BOUNCED / EXPIRED (per recipient), HOLD / RELEASE (message).
+// Types (RecordType): MESSAGE holds envelope + body (spool/message_record.h).
+// DELIVERED / DEFERRED / BOUNCED / EXPIRED hold one recipient's delivery result (recipient
+// index, attempts, next attempt, remote reply, destination host) and HOLD / RELEASE a
+// message's hold flag; their payloads are laid out in spool/state_record.h.
 // A reader treats an unknown type as corruption, so a new type needs a format change here.
+//
+// Folding (recovery, in segment order): the latest MESSAGE record of a queue id is the
+// message, with the recipient states and schedule embedded in its envelope as the base;
+// state records after it update it; a message whose every recipient is DELIVERED, BOUNCED
+// or EXPIRED is finished and leaves the index. A state record for an unknown (or finished)
+// id is counted and ignored. Garbage collection (spool/segment_gc.h) relies on this order:
+// it deletes segments oldest first (a state record is dropped only with every older copy
+// of its message) and copies a live message forward as a new MESSAGE record whose envelope
+// carries the folded states, so either copy is complete on its own.
 #pragma once
 
 #include <cstddef>

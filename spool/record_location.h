@@ -10,6 +10,7 @@ struct RecordLocation {
   uint64_t segment = 0;
   uint64_t offset = 0;
   uint32_t record_bytes = 0;
+  bool operator==(const RecordLocation&) const = default;
 };
 
 }  // namespace tern::spool

@@ -17,6 +17,7 @@
 #include "spool/little_endian.h"
 #include "spool/record_codec.h"
 #include "spool/segment_files.h"
+#include "spool/state_record.h"
 
 namespace tern::spool {
 namespace {
@@ -99,8 +100,9 @@ size_t NonZeroPrefix(absl::string_view bytes) {
 
 class SegmentScanner {
  public:
-  SegmentScanner(const std::string& shard_dir, QueueIndex* index, RecoveryStats* stats)
-      : shard_dir_(shard_dir), index_(index), stats_(stats) {}
+  SegmentScanner(const std::string& shard_dir, QueueIndex* index, SegmentLedger* ledger,
+                 RecoveryStats* stats)
+      : shard_dir_(shard_dir), index_(index), ledger_(ledger), stats_(stats) {}
 
   absl::Status Scan(uint64_t segment) {
     const std::string path = SegmentPath(shard_dir_, segment);
@@ -111,6 +113,7 @@ class SegmentScanner {
     if (::fstat(fd, &st) != 0) return ErrnoStatus("fstat", path, errno);
     RETURN_IF_ERROR(ReadAll(fd, path, static_cast<size_t>(st.st_size), &buf_));
     const absl::string_view data = buf_.view();
+    ledger_->AddSegment(segment, static_cast<uint64_t>(st.st_size));
     size_t offset = 0;
     while (offset < data.size()) {
       RecordView record;
@@ -125,6 +128,7 @@ class SegmentScanner {
         const size_t tail = NonZeroPrefix(data.substr(offset));
         if (result == DecodeResult::kEndOfData && tail == 0) break;  // clean end
         RETURN_IF_ERROR(CutTornTail(fd, path, segment, offset, data.substr(offset, tail), result));
+        ledger_->AddSegment(segment, offset);
         break;
       }
       RETURN_IF_ERROR(Quarantine(segment, offset, data.substr(offset, *next - offset), ".bad",
@@ -145,9 +149,12 @@ class SegmentScanner {
     ++stats_->records;
     stats_->bytes += record.record_bytes;
     stats_->max_queue_id = std::max(stats_->max_queue_id, record.queue_id);
-    if (record.type != RecordType::kMessage) {
-      // DELIVERED / DEFERRED / ... payloads are defined with the delivery work.
+    const RecordLocation location{segment, offset, static_cast<uint32_t>(record.record_bytes)};
+    const bool is_message = record.type == RecordType::kMessage;
+    ledger_->NoteRecord(location, is_message);
+    if (!is_message) {
       ++stats_->state_records;
+      FoldState(location, record);
       return absl::OkStatus();
     }
     MessageRecordView view;
@@ -157,9 +164,50 @@ class SegmentScanner {
                         "malformed MESSAGE envelope");
     }
     ++stats_->messages;
-    const RecordLocation location{segment, offset, static_cast<uint32_t>(record.record_bytes)};
+    if (const QueueEntry* earlier = index_->Find(record.queue_id)) {
+      ledger_->RemoveLive(record.queue_id, earlier->location());
+    }
     index_->Insert(record.queue_id, QueueEntry::FromMessage(location, view));
+    if (index_->Find(record.queue_id)->finished()) {
+      index_->Remove(record.queue_id);  // a copy is never made of a finished message
+      ++stats_->messages_finished;
+    } else {
+      ledger_->AddLive(record.queue_id, location);
+    }
     return absl::OkStatus();
+  }
+
+  void FoldState(const RecordLocation& location, const RecordView& record) {
+    RecipientResultView result;
+    bool held = false;
+    int64_t at_unix_us = 0;
+    const bool is_result = DecodeRecipientResult(record.type, record.payload, &result);
+    if (!is_result && !DecodeHold(record.type, record.payload, &held, &at_unix_us)) {
+      ++stats_->malformed_state_records;
+      TERN_LOG(kError, "spool %s offset %d: malformed state record (type %d), ignored",
+               SegmentPath(shard_dir_, location.segment), location.offset,
+               static_cast<int>(record.type));
+      return;
+    }
+    QueueEntry* entry = index_->FindMutable(record.queue_id);
+    if (entry == nullptr) {
+      ++stats_->state_records_ignored;
+      return;
+    }
+    if (!is_result) {
+      entry->set_held(held);
+      return;
+    }
+    if (!entry->ApplyResult(result.recipient, result.state, result.attempts,
+                            result.next_attempt_unix_us)) {
+      ++stats_->state_records_ignored;
+      return;
+    }
+    if (entry->finished()) {
+      ledger_->RemoveLive(record.queue_id, entry->location());
+      index_->Remove(record.queue_id);
+      ++stats_->messages_finished;
+    }
   }
 
   absl::Status Quarantine(uint64_t segment, size_t offset, absl::string_view bytes,
@@ -192,6 +240,7 @@ class SegmentScanner {
 
   const std::string& shard_dir_;
   QueueIndex* index_;
+  SegmentLedger* ledger_;
   RecoveryStats* stats_;
   core::ByteBuffer buf_;
   bool quarantined_ = false;
@@ -201,16 +250,24 @@ class SegmentScanner {
 
 std::string RecoveryStats::ToString() const {
   return absl::StrFormat(
-      "segments=%d records=%d messages=%d state_records=%d bytes=%d torn_tails_truncated=%d "
+      "segments=%d records=%d messages=%d state_records=%d state_records_ignored=%d "
+      "malformed_state_records=%d messages_finished=%d bytes=%d torn_tails_truncated=%d "
       "corrupt_ranges_quarantined=%d malformed_messages=%d last_segment=%d",
-      segments, records, messages, state_records, bytes, torn_tails_truncated,
-      corrupt_ranges_quarantined, malformed_messages, last_segment);
+      segments, records, messages, state_records, state_records_ignored, malformed_state_records,
+      messages_finished, bytes, torn_tails_truncated, corrupt_ranges_quarantined,
+      malformed_messages, last_segment);
 }
 
 absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index) {
+  SegmentLedger ledger;
+  return RecoverShard(shard_dir, index, &ledger);
+}
+
+absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index,
+                                           SegmentLedger* ledger) {
   RecoveryStats stats;
   ASSIGN_OR_RETURN(std::vector<uint64_t> segments, ListSegments(shard_dir));
-  SegmentScanner scanner(shard_dir, index, &stats);
+  SegmentScanner scanner(shard_dir, index, ledger, &stats);
   for (uint64_t segment : segments) RETURN_IF_ERROR(scanner.Scan(segment));
   if (scanner.quarantined()) RETURN_IF_ERROR(SyncDirectory(QuarantineDirectory(shard_dir)));
   return stats;

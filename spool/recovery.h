@@ -13,10 +13,19 @@
 //     an error is logged with segment and offset, it is counted, and the scan continues.
 //   - a MESSAGE record whose checksum verifies but whose envelope does not parse (a bug):
 //     quarantined like a bad range, counted as malformed.
-// A later MESSAGE record with the same queue id supersedes an earlier one (copy-forward).
+// A later MESSAGE record with the same queue id supersedes an earlier one (copy-forward):
+// its embedded recipient states and schedule are the base. State records (DELIVERED...,
+// HOLD / RELEASE; spool/state_record.h) are folded into their message in segment order; a
+// message whose every recipient is final leaves the index (messages_finished). A state
+// record for an unknown or finished id, or for a recipient index out of range, is counted
+// (state_records_ignored) and ignored; one whose payload does not parse is counted as
+// malformed and ignored (its checksum verified: a bug, not damage).
+// The SegmentLedger gets every segment (file size, data end, state records) and the
+// location of every live message's latest copy: what garbage collection needs.
 //
 //   QueueIndex index;
-//   ASSIGN_OR_RETURN(RecoveryStats stats, RecoverShard(shard_dir, &index));
+//   SegmentLedger ledger;
+//   ASSIGN_OR_RETURN(RecoveryStats stats, RecoverShard(shard_dir, &index, &ledger));
 //   TERN_LOG(kInfo, "spool recovered: %s", stats.ToString());
 #pragma once
 
@@ -25,14 +34,18 @@
 
 #include "absl/status/statusor.h"
 #include "spool/queue_index.h"
+#include "spool/segment_ledger.h"
 
 namespace tern::spool {
 
 struct RecoveryStats {
   uint64_t segments = 0;
   uint64_t records = 0;
-  uint64_t messages = 0;       // MESSAGE records indexed
-  uint64_t state_records = 0;  // records of the other types (folded in by later work)
+  uint64_t messages = 0;                 // MESSAGE records indexed
+  uint64_t state_records = 0;            // records of the other types, folded in
+  uint64_t state_records_ignored = 0;    // unknown or finished id, recipient out of range
+  uint64_t malformed_state_records = 0;  // checksum fine, payload not
+  uint64_t messages_finished = 0;        // left the index: every recipient final
   uint64_t torn_tails_truncated = 0;
   uint64_t corrupt_ranges_quarantined = 0;
   uint64_t malformed_messages = 0;
@@ -44,6 +57,9 @@ struct RecoveryStats {
 
 // Recovers every segment in `shard_dir` (which must exist) into `index`. Errors are I/O
 // failures (the shard must not start); damage in the data is repaired as described above.
+absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index,
+                                           SegmentLedger* ledger);
+// The same, without the ledger (tools and tests that only need the index).
 absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index);
 
 }  // namespace tern::spool

@@ -5,6 +5,10 @@
 //   CreateSegment -> OPENAT(O_CREAT) -> FALLOCATE -> FSYNC(file) -> OPENAT(dir) -> FSYNC(dir)
 //                    -> CLOSE(dir), one step per completion.
 //   Close         -> CLOSE.
+//   OpenForRead   -> OPENAT(O_RDONLY).
+//   Read          -> READ at the offset, resubmitted for the rest after a short read
+//                    (a read of 0 bytes: end of file, DataLoss).
+//   DeleteFile    -> UNLINKAT -> OPENAT(dir) -> FSYNC(dir) -> CLOSE(dir), one per completion.
 //   Truncate      -> ftruncate(2) inline (liburing 2.3 has no ftruncate op; cold path only),
 //                    result delivered through a NOP completion.
 // Every callback runs from a completion on the loop's thread. Operations in flight hold no
@@ -34,6 +38,10 @@ class RingStorage final : public StorageBackend {
                     Done done) override;
   void Truncate(FileHandle file, uint64_t bytes, Done done) override;
   void Close(FileHandle file, Done done) override;
+  void OpenForRead(std::string path, Created done) override;
+  void Read(FileHandle file, uint64_t offset, size_t bytes, core::ByteBuffer* into,
+            Done done) override;
+  void DeleteFile(std::string path, Done done) override;
 
   core::Loop* loop() const { return loop_; }
   // The path a handle was created with, for error messages ("fd N" if unknown).
@@ -43,6 +51,9 @@ class RingStorage final : public StorageBackend {
   class CreateOp;
   class WriteOp;
   class SimpleOp;
+  class OpenReadOp;
+  class ReadOp;
+  class DeleteOp;
 
   core::Loop* loop_;
   absl::flat_hash_map<FileHandle, std::string> paths_;

@@ -1,17 +1,22 @@
 // ShardSpool: start-up, queue ids, and the MESSAGE path into the group commit and index.
 #include "spool/shard_spool.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/status_macros.h"
+#include "spool/errno_status.h"
 #include "spool/little_endian.h"
 #include "spool/record_codec.h"
 #include "spool/ring_storage.h"
 #include "spool/segment_files.h"
+#include "spool/segment_gc.h"
 
 namespace tern::spool {
 namespace {
@@ -36,7 +41,8 @@ absl::StatusOr<std::unique_ptr<ShardSpool>> ShardSpool::Open(core::Loop* loop,
   std::string shard_dir = ShardDirectory(options.spool_dir, options.shard_id);
   RETURN_IF_ERROR(MakeDirectoryDurable(shard_dir));
   std::unique_ptr<ShardSpool> spool(new ShardSpool(loop, options, std::move(shard_dir)));
-  ASSIGN_OR_RETURN(spool->recovery_stats_, RecoverShard(spool->shard_dir_, &spool->index_));
+  ASSIGN_OR_RETURN(spool->recovery_stats_,
+                   RecoverShard(spool->shard_dir_, &spool->index_, &spool->ledger_));
   const RecoveryStats& stats = spool->recovery_stats_;
   if (stats.last_segment >= kSegmentNumberMax) {
     return absl::ResourceExhaustedError(
@@ -51,24 +57,81 @@ absl::StatusOr<std::unique_ptr<ShardSpool>> ShardSpool::Open(core::Loop* loop,
              "(benchmarking only)",
              spool->shard_dir_);
   }
+  RETURN_IF_ERROR(spool->DeleteDeadSegmentsAtStartUp());
   StorageBackend* storage = options.storage;
   if (storage == nullptr) {
     spool->owned_storage_ = std::make_unique<RingStorage>(loop);
     storage = spool->owned_storage_.get();
   }
+  spool->storage_ = storage;
+  spool->reader_ = std::make_unique<SegmentReader>(storage, spool->shard_dir_);
   GroupCommitOptions commit_options;
   commit_options.shard_dir = spool->shard_dir_;
   commit_options.first_segment = stats.last_segment + 1;
   commit_options.segment_bytes = options.segment_bytes;
   commit_options.sync = options.sync;
   commit_options.prepare_retry_interval = options.prepare_retry_interval;
-  spool->commit_ = std::make_unique<GroupCommit>(loop, storage, commit_options, &spool->counters_);
+  ShardSpool* raw = spool.get();
+  commit_options.on_segment_created = [raw](uint64_t segment, uint64_t file_bytes) {
+    raw->ledger_.AddSegment(segment, file_bytes);
+    raw->UpdateGauges();
+  };
+  spool->commit_ =
+      std::make_unique<GroupCommit>(loop, storage, std::move(commit_options), &spool->counters_);
+  spool->UpdateGauges();
+  spool->ScheduleGc();
   return spool;
 }
 
+// Blocking (start-up): the deletions garbage collection would make, all of them, in order.
+absl::Status ShardSpool::DeleteDeadSegmentsAtStartUp() {
+  GcLimits unbounded;
+  unbounded.deletes_max = SIZE_MAX;
+  unbounded.copies_max = 0;
+  const GcPlan plan = PlanGc(ledger_, recovery_stats_.last_segment + 1, unbounded);
+  for (uint64_t segment : plan.deletes) {
+    const std::string path = SegmentPath(shard_dir_, segment);
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
+    // Durable before the next one: deletions must reach the disk oldest first.
+    RETURN_IF_ERROR(SyncDirectory(shard_dir_));
+    const SegmentUsage* u = ledger_.Find(segment);
+    SpoolCounters::Add(counters_.bytes_reclaimed, u->file_bytes);
+    SpoolCounters::Add(counters_.segments_deleted, 1);
+    ledger_.RemoveSegment(segment);
+  }
+  if (!plan.deletes.empty()) {
+    TERN_LOG(kInfo, "spool %s: deleted %d dead segments at start-up", shard_dir_,
+             plan.deletes.size());
+  }
+  return absl::OkStatus();
+}
+
 ShardSpool::~ShardSpool() {
-  // GroupCommit's destructor CHECKs that nothing is in flight.
+  loop_->timers().Cancel(&gc_timer_);
+  // GroupCommit's and SegmentReader's destructors CHECK that nothing is in flight.
   commit_.reset();
+  reader_.reset();
+}
+
+void ShardSpool::UpdateGauges() {
+  SpoolCounters::Set(counters_.segments_on_disk, ledger_.segment_count());
+  SpoolCounters::Set(counters_.bytes_on_disk, ledger_.file_bytes());
+}
+
+// Calls a function from the loop (a NOP's completion), for answers that must not come from
+// inside the call that asked.
+void ShardSpool::Later(absl::AnyInvocable<void()> fn) {
+  struct Deferred final : core::Completion {
+    absl::AnyInvocable<void()> fn;
+    void OnComplete(int32_t, uint32_t) override {
+      auto f = std::move(fn);
+      delete this;
+      f();
+    }
+  };
+  auto* d = new Deferred;
+  d->fn = std::move(fn);
+  io_uring_prep_nop(loop_->PrepareSqe(d));
 }
 
 absl::Status ShardSpool::CheckAccepting() const { return commit_->CheckAccepting(); }
@@ -108,6 +171,8 @@ void ShardSpool::CommitMessage(uint64_t queue_id, core::ByteBuffer record, OnDur
                            if (status.ok()) {
                              entry.set_location(where);
                              index_.Insert(queue_id, std::move(entry));
+                             ledger_.NoteRecord(where, /*is_message=*/true);
+                             ledger_.AddLive(queue_id, where);
                            }
                            cb(std::move(status));
                          });
@@ -127,10 +192,146 @@ void ShardSpool::AppendRecord(RecordType type, uint64_t queue_id, absl::string_v
   commit_->Append(std::move(record), std::move(on_durable));
 }
 
+void ShardSpool::RecordRecipientResults(uint64_t queue_id, std::span<const RecipientResult> results,
+                                        OnDurable on_durable) {
+  const QueueEntry* entry = index_.Find(queue_id);
+  absl::Status invalid;
+  if (entry == nullptr) {
+    invalid = absl::NotFoundError(absl::StrCat("queue id ", queue_id, " is not in the spool"));
+  } else if (results.empty() || results.size() > entry->recipient_count()) {
+    invalid = absl::InvalidArgumentError(absl::StrCat("queue id ", queue_id, ": ", results.size(),
+                                                      " results for ", entry->recipient_count(),
+                                                      " recipients"));
+  } else {
+    for (const RecipientResult& r : results) {
+      if (r.recipient >= entry->recipient_count() || r.state == RecipientState::kPending) {
+        invalid = absl::InvalidArgumentError(
+            absl::StrCat("queue id ", queue_id, ": bad result for recipient ", r.recipient));
+        break;
+      }
+    }
+  }
+  if (!invalid.ok()) {
+    Later([cb = std::move(on_durable), invalid]() mutable { cb(invalid); });
+    return;
+  }
+  // One waiter for the lot: the first error, or OK once every record is durable.
+  struct Pending {
+    size_t left;
+    absl::Status first_error;
+    OnDurable done;
+  };
+  auto pending = std::make_shared<Pending>(Pending{results.size(), {}, std::move(on_durable)});
+  state_in_flight_[queue_id] += static_cast<uint32_t>(results.size());
+  for (const RecipientResult& result : results) {
+    core::ByteBuffer record;
+    EncodeRecipientResult(queue_id, result, &record);
+    commit_->AppendLocated(
+        std::move(record),
+        [this, queue_id, pending, r = result](absl::Status status, RecordLocation where) mutable {
+          StateRecordDone(queue_id);
+          if (status.ok()) {
+            ledger_.NoteRecord(where, /*is_message=*/false);
+            SpoolCounters::Add(counters_.state_records, 1);
+            ApplyResult(queue_id, r);
+          } else if (pending->first_error.ok()) {
+            pending->first_error = status;
+          }
+          if (--pending->left == 0) pending->done(std::move(pending->first_error));
+        });
+  }
+}
+
+void ShardSpool::StateRecordDone(uint64_t queue_id) {
+  auto it = state_in_flight_.find(queue_id);
+  CHECK(it != state_in_flight_.end());
+  if (--it->second == 0) state_in_flight_.erase(it);
+}
+
+void ShardSpool::ApplyResult(uint64_t queue_id, const RecipientResult& result) {
+  QueueEntry* entry = index_.FindMutable(queue_id);
+  if (entry == nullptr) return;  // finished by an earlier record of the same call
+  CHECK(entry->ApplyResult(result.recipient, result.state, result.attempts,
+                           result.next_attempt_unix_us));
+  FinishIfDone(queue_id);
+}
+
+void ShardSpool::FinishIfDone(uint64_t queue_id) {
+  const QueueEntry* entry = index_.Find(queue_id);
+  if (entry == nullptr || !entry->finished()) return;
+  if (on_finished_) on_finished_(queue_id, *entry);
+  ledger_.RemoveLive(queue_id, entry->location());
+  CHECK(index_.Remove(queue_id));
+  SpoolCounters::Add(counters_.messages_finished, 1);
+}
+
+void ShardSpool::SetHeld(uint64_t queue_id, bool held, OnDurable on_durable) {
+  if (index_.Find(queue_id) == nullptr) {
+    Later([cb = std::move(on_durable), queue_id]() mutable {
+      cb(absl::NotFoundError(absl::StrCat("queue id ", queue_id, " is not in the spool")));
+    });
+    return;
+  }
+  core::ByteBuffer record;
+  EncodeHold(queue_id, held, absl::ToUnixMicros(absl::Now()), &record);
+  ++state_in_flight_[queue_id];
+  commit_->AppendLocated(std::move(record), [this, queue_id, held, cb = std::move(on_durable)](
+                                                absl::Status status, RecordLocation where) mutable {
+    StateRecordDone(queue_id);
+    if (status.ok()) {
+      ledger_.NoteRecord(where, /*is_message=*/false);
+      SpoolCounters::Add(counters_.state_records, 1);
+      if (QueueEntry* entry = index_.FindMutable(queue_id)) entry->set_held(held);
+    }
+    cb(std::move(status));
+  });
+}
+
+void ShardSpool::ReadMessage(uint64_t queue_id, OnLoaded done) {
+  const QueueEntry* entry = index_.Find(queue_id);
+  absl::Status refused;
+  if (shutdown_stage_ != ShutdownStage::kRunning) {
+    refused = absl::UnavailableError("spool is shutting down");
+  } else if (entry == nullptr) {
+    refused = absl::NotFoundError(absl::StrCat("queue id ", queue_id, " is not in the spool"));
+  }
+  if (!refused.ok()) {
+    Later([done = std::move(done), refused]() mutable { done(refused); });
+    return;
+  }
+  const RecordLocation at = entry->location();
+  reader_->Read(at, [this, queue_id, at,
+                     done = std::move(done)](absl::StatusOr<core::ByteBuffer> bytes) mutable {
+    absl::StatusOr<LoadedMessage> loaded =
+        bytes.ok() ? LoadedMessage::FromRecord(queue_id, at, SegmentPath(shard_dir_, at.segment),
+                                               std::move(*bytes))
+                   : absl::StatusOr<LoadedMessage>(bytes.status());
+    SpoolCounters::Add(loaded.ok() ? counters_.messages_read : counters_.read_errors, 1);
+    done(std::move(loaded));
+  });
+}
+
 void ShardSpool::Shutdown(absl::AnyInvocable<void()> done) {
-  commit_->Shutdown([this, done = std::move(done)]() mutable {
-    shutdown_done_ = true;
-    done();
+  CHECK(shutdown_stage_ == ShutdownStage::kRunning);
+  shutdown_stage_ = ShutdownStage::kWaitingForGc;
+  shutdown_cb_ = std::move(done);
+  loop_->timers().Cancel(&gc_timer_);
+  ContinueShutdown();
+}
+
+// Garbage collection's work in flight ends first (its copies go through the group commit),
+// then the reads and their descriptors, then the group commit itself.
+void ShardSpool::ContinueShutdown() {
+  if (shutdown_stage_ != ShutdownStage::kWaitingForGc || gc_ops_in_flight_ > 0) return;
+  shutdown_stage_ = ShutdownStage::kClosingReader;
+  reader_->CloseAll([this] {
+    shutdown_stage_ = ShutdownStage::kClosingCommit;
+    commit_->Shutdown([this] {
+      shutdown_stage_ = ShutdownStage::kDone;
+      shutdown_done_ = true;
+      auto cb = std::move(shutdown_cb_);
+      cb();
+    });
   });
 }
 

@@ -15,6 +15,23 @@
 //   ...
 //   spool->Shutdown([] { /* all batches done, files closed */ });  // then destroy
 //
+// Delivery (also on the loop's thread):
+//   spool->ReadMessage(id, [](absl::StatusOr<LoadedMessage> m) { Send(m->body()); });
+//   RecipientResult results[] = {{.recipient = 0, .state = RecipientState::kDelivered,
+//                                 .attempts = 1, .reply_code = 250}};
+//   spool->RecordRecipientResults(id, results, [](absl::Status s) { ... });
+// Results are one state record per recipient (spool/state_record.h) in one group commit;
+// the index changes only once they are durable. When every recipient of a message is
+// final the message leaves index(); the finished listener (set_on_finished) sees the entry
+// just before, to log it or bounce it.
+//
+// Garbage collection (spool/segment_gc.h) runs every gc_interval on the loop: it deletes
+// dead segments (through the ring: unlinkat, then fsync of the directory) and copies the
+// live messages of a mostly dead oldest segment forward through the group commit (the new
+// MESSAGE record carries the folded recipient states and schedule), deleting the old
+// segment only once the copies are durable. Open() deletes (blocking) what is dead at
+// start-up, including the empty preallocated segment every earlier run left.
+//
 // CommitMessage's waiter runs on the loop's thread, never inside the call; once it got OK
 // the message is in index(). Queue ids: top 8 bits the shard id, low 56 bits
 // max(last issued + 1, microseconds since 2020-01-01 UTC), never below the highest id
@@ -22,9 +39,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <span>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,12 +52,16 @@
 #include "core/byte_buffer.h"
 #include "core/loop.h"
 #include "spool/group_commit.h"
+#include "spool/loaded_message.h"
 #include "spool/message_record.h"
 #include "spool/queue_index.h"
 #include "spool/record_format.h"
 #include "spool/recovery.h"
+#include "spool/segment_ledger.h"
+#include "spool/segment_reader.h"
 #include "spool/spool_counters.h"
 #include "spool/spool_options.h"
+#include "spool/state_record.h"
 #include "spool/storage.h"
 
 namespace tern::spool {
@@ -49,6 +73,9 @@ static_assert(kShardIdMax < (1 << (64 - kQueueIdShardShift)), "shard id fits the
 class ShardSpool {
  public:
   using OnDurable = absl::AnyInvocable<void(absl::Status)>;
+  using OnLoaded = absl::AnyInvocable<void(absl::StatusOr<LoadedMessage>)>;
+  // A message whose every recipient is final, just before it leaves the index.
+  using OnFinished = absl::AnyInvocable<void(uint64_t queue_id, const QueueEntry& entry)>;
 
   static absl::StatusOr<std::unique_ptr<ShardSpool>> Open(core::Loop* loop,
                                                           const SpoolOptions& options);
@@ -75,7 +102,30 @@ class ShardSpool {
   void AppendRecord(RecordType type, uint64_t queue_id, absl::string_view payload,
                     OnDurable on_durable);
 
+  // Records delivery results of message `queue_id` (in index()): one state record per
+  // result, appended together; once durable the index entry is updated (states, attempts,
+  // next attempt) and, when every recipient is final, the message is removed (on_finished
+  // first). A failed record leaves its result out of the index (the delivery is retried).
+  // NotFound (unknown id) or InvalidArgument (no results, recipient index out of range,
+  // kPending) reach `on_durable` from the loop, with nothing appended.
+  void RecordRecipientResults(uint64_t queue_id, std::span<const RecipientResult> results,
+                              OnDurable on_durable);
+  // Appends HOLD (held) or RELEASE; the index's held flag follows once durable.
+  void SetHeld(uint64_t queue_id, bool held, OnDurable on_durable);
+
+  // Reads message `queue_id`'s MESSAGE record back from its segment (through the ring) and
+  // verifies it. NotFound when not in index(); DataLoss naming segment and offset when the
+  // bytes on disk are not that record; I/O errors as the backend reports them. `done` runs
+  // from the loop, never inside this call.
+  void ReadMessage(uint64_t queue_id, OnLoaded done);
+
+  void set_on_finished(OnFinished on_finished) { on_finished_ = std::move(on_finished); }
+
   const QueueIndex& index() const { return index_; }
+  const SegmentLedger& ledger() const { return ledger_; }
+  // Runs one garbage collection pass now if none is running (tests; normally the timer).
+  void RunGcNow() { RunGc(); }
+  bool gc_running() const { return gc_ops_in_flight_ > 0; }
   QueueIndex* mutable_index() { return &index_; }
   const SpoolCounters& counters() const { return counters_; }
   const RecoveryStats& recovery_stats() const { return recovery_stats_; }
@@ -87,7 +137,31 @@ class ShardSpool {
   void Shutdown(absl::AnyInvocable<void()> done);
 
  private:
+  class GcTimer final : public core::Timer {
+   public:
+    explicit GcTimer(ShardSpool* owner) : owner_(owner) {}
+    void OnTimer() override { owner_->RunGc(); }
+
+   private:
+    ShardSpool* owner_;
+  };
+  enum class ShutdownStage { kRunning, kWaitingForGc, kClosingReader, kClosingCommit, kDone };
+
   ShardSpool(core::Loop* loop, const SpoolOptions& options, std::string shard_dir);
+  absl::Status DeleteDeadSegmentsAtStartUp();
+  void Later(absl::AnyInvocable<void()> fn);  // runs `fn` from a completion
+  void ApplyResult(uint64_t queue_id, const RecipientResult& result);
+  void FinishIfDone(uint64_t queue_id);
+  void StateRecordDone(uint64_t queue_id);
+  void UpdateGauges();
+  // Garbage collection (shard_spool_gc.cc).
+  void ScheduleGc();
+  void RunGc();
+  void DeleteNextSegment();
+  void CopyForward(uint64_t queue_id, uint64_t from_segment);
+  void OnCopyRead(uint64_t queue_id, uint64_t from_segment, absl::StatusOr<LoadedMessage> m);
+  void GcOpDone();
+  void ContinueShutdown();
 
   core::Loop* loop_;
   SpoolOptions options_;
@@ -96,8 +170,19 @@ class ShardSpool {
   RecoveryStats recovery_stats_;
   SpoolCounters counters_;
   std::unique_ptr<StorageBackend> owned_storage_;
+  StorageBackend* storage_ = nullptr;
   std::unique_ptr<GroupCommit> commit_;
+  std::unique_ptr<SegmentReader> reader_;
+  SegmentLedger ledger_;
+  OnFinished on_finished_;
   uint64_t last_sequence_ = 0;  // low 56 bits of the last queue id issued or recovered
+  // State records appended but not yet durable, per message: GC does not copy these.
+  absl::flat_hash_map<uint64_t, uint32_t> state_in_flight_;
+  GcTimer gc_timer_{this};
+  size_t gc_ops_in_flight_ = 0;  // the deletion chain and each copy of the running pass
+  std::deque<uint64_t> gc_deletes_;
+  ShutdownStage shutdown_stage_ = ShutdownStage::kRunning;
+  absl::AnyInvocable<void()> shutdown_cb_;
   bool shutdown_done_ = false;
 };
 

@@ -35,9 +35,25 @@ struct SpoolCounters {
   std::atomic<uint64_t> segments_created{0};    // preallocated and ready
   std::atomic<uint64_t> segments_abandoned{0};  // closed early after a write error
   std::atomic<uint64_t> prepare_errors{0};      // failed segment creations (ENOSPC...)
+  // Delivery state and garbage collection.
+  std::atomic<uint64_t> state_records{0};            // results and holds made durable
+  std::atomic<uint64_t> messages_finished{0};        // left the index: all recipients final
+  std::atomic<uint64_t> messages_read{0};            // ReadMessage successes
+  std::atomic<uint64_t> read_errors{0};              // ReadMessage failures (I/O, DataLoss)
+  std::atomic<uint64_t> segments_deleted{0};         // at recovery and by the GC
+  std::atomic<uint64_t> messages_copied_forward{0};  // compaction copies made durable
+  std::atomic<uint64_t> bytes_copied_forward{0};
+  std::atomic<uint64_t> bytes_reclaimed{0};  // file bytes of deleted segments
+  std::atomic<uint64_t> gc_errors{0};        // failed deletions, reads or copies
+  // Gauges (set, not added).
+  std::atomic<uint64_t> segments_on_disk{0};
+  std::atomic<uint64_t> bytes_on_disk{0};  // file sizes of the segments (preallocated)
 
   static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  static void Set(std::atomic<uint64_t>& gauge, uint64_t v) {
+    gauge.store(v, std::memory_order_relaxed);
   }
 };
 

@@ -28,6 +28,9 @@ absl::Status SpoolOptions::Validate() const {
   if (prepare_retry_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("prepare_retry_interval must be positive");
   }
+  if (gc_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("gc_interval must not be negative");
+  }
   return absl::OkStatus();
 }
 

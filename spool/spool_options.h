@@ -29,6 +29,9 @@ struct SpoolOptions {
   uint64_t record_bytes_max = kRecordBytesMaxDefault;  // must fit in a segment
   SyncMode sync = SyncMode::kFdatasync;
   absl::Duration prepare_retry_interval = absl::Seconds(1);
+  // How often garbage collection looks for segments to delete or compact (one bounded run
+  // at a time, spool/segment_gc.h). Zero: never at run time (recovery still cleans).
+  absl::Duration gc_interval = absl::Seconds(1);
   // Tests: a fault-injecting backend (not owned). nullptr: the ring backend.
   StorageBackend* storage = nullptr;
 

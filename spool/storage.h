@@ -7,6 +7,9 @@
 //   backend->CreateSegment(path, segment_bytes, [](absl::StatusOr<FileHandle> file) {...});
 //   backend->WriteAndSync(file, offset, iovecs, SyncMode::kFdatasync,
 //                         [](absl::Status s) { /* durable iff s.ok() */ });
+//   backend->OpenForRead(path, [](absl::StatusOr<FileHandle> file) {...});
+//   backend->Read(file, offset, n, &buffer, [](absl::Status s) { /* buffer holds n bytes */ });
+//   backend->DeleteFile(path, [](absl::Status s) { /* unlinked, directory synced */ });
 #pragma once
 
 #include <sys/uio.h>
@@ -18,6 +21,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/byte_buffer.h"
 
 namespace tern::spool {
 
@@ -53,6 +57,18 @@ class StorageBackend {
 
   // Closes `file`. The handle is invalid once this is called.
   virtual void Close(FileHandle file, Done done) = 0;
+
+  // Opens the existing file at `path` read-only (a sealed segment, for reading records).
+  virtual void OpenForRead(std::string path, Created done) = 0;
+
+  // Reads `bytes` bytes at `offset` of `file` into `into` (cleared first, then sized to
+  // `bytes`). Fewer bytes (end of file) is DataLoss. `into` must stay valid until `done`.
+  virtual void Read(FileHandle file, uint64_t offset, size_t bytes, core::ByteBuffer* into,
+                    Done done) = 0;
+
+  // Removes the file at `path` and makes the removal durable (fsync of its directory), so
+  // that deletions done one after the other reach the disk in that order.
+  virtual void DeleteFile(std::string path, Done done) = 0;
 };
 
 }  // namespace tern::spool

@@ -16,6 +16,7 @@
 #include "spool/record_codec.h"
 #include "spool/ring_storage.h"
 #include "spool/segment_files.h"
+#include "tests/spool/faulty_storage.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool {
@@ -23,68 +24,9 @@ namespace {
 
 using testing::Body;
 using testing::Envelope;
+using testing::FaultyStorage;
 using testing::RunUntil;
 using testing::TempDir;
-
-// Delegates to RingStorage, except for the calls told to fail, whose error arrives through
-// a NOP completion (asynchronously, as a real failure would).
-class FaultyStorage final : public StorageBackend {
- public:
-  explicit FaultyStorage(core::Loop* loop) : loop_(loop), ring_(loop) {}
-
-  int fail_write_number = 0;  // 1-based WriteAndSync call to fail (0: none)
-  int fail_write_errno = EIO;
-  int create_failures = 0;  // fail this many CreateSegment calls first
-  int writes = 0;
-  int creates = 0;
-
-  void CreateSegment(std::string path, uint64_t bytes, Created done) override {
-    ++creates;
-    if (create_failures > 0) {
-      --create_failures;
-      Later(
-          [done = std::move(done), path]() mutable { done(ErrnoLike("fallocate", path, ENOSPC)); });
-      return;
-    }
-    ring_.CreateSegment(std::move(path), bytes, std::move(done));
-  }
-  void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
-                    Done done) override {
-    if (++writes == fail_write_number) {
-      Later([done = std::move(done), path = ring_.PathOf(file), e = fail_write_errno]() mutable {
-        done(ErrnoLike("fdatasync", path, e));
-      });
-      return;
-    }
-    ring_.WriteAndSync(file, offset, iov, sync, std::move(done));
-  }
-  void Truncate(FileHandle file, uint64_t bytes, Done done) override {
-    ring_.Truncate(file, bytes, std::move(done));
-  }
-  void Close(FileHandle file, Done done) override { ring_.Close(file, std::move(done)); }
-
- private:
-  static absl::Status ErrnoLike(const char* call, const std::string& path, int err) {
-    std::string m = absl::StrCat(call, " ", path, ": ", strerror(err));
-    return err == ENOSPC ? absl::ResourceExhaustedError(m) : absl::DataLossError(m);
-  }
-  struct Deferred final : core::Completion {
-    absl::AnyInvocable<void()> fn;
-    void OnComplete(int32_t, uint32_t) override {
-      auto f = std::move(fn);
-      delete this;
-      f();
-    }
-  };
-  void Later(absl::AnyInvocable<void()> fn) {
-    auto* d = new Deferred;
-    d->fn = std::move(fn);
-    io_uring_prep_nop(loop_->PrepareSqe(d));
-  }
-
-  core::Loop* loop_;
-  RingStorage ring_;
-};
 
 class ShardSpoolTest : public ::testing::Test {
  protected:
