@@ -205,6 +205,42 @@ TEST_F(ResolverTest, NxdomainIsNotFound) {
   EXPECT_EQ(resolver->counters().nxdomain.load(), 2u);
 }
 
+TEST_F(ResolverTest, NegativeAnswersAreCachedForTheNegativeTtl) {
+  Resolver* resolver = MakeResolver();
+  std::vector<absl::Status> statuses;
+  resolver->ResolveMx("gone.test", [&](absl::StatusOr<MxResult> r) {
+    statuses.push_back(r.status());
+    resolver->ResolveMx("Gone.Test",
+                        [&](absl::StatusOr<MxResult> r) { statuses.push_back(r.status()); });
+  });
+  ASSERT_TRUE(RunUntil([&] { return statuses.size() == 2; }));
+  EXPECT_TRUE(absl::IsNotFound(statuses[1])) << statuses[1];
+  EXPECT_EQ(statuses[0], statuses[1]);
+  EXPECT_EQ(resolver->counters().queries_sent.load(), 1u);
+  EXPECT_EQ(resolver->counters().cache_hits.load(), 1u);
+}
+
+TEST_F(ResolverTest, FailuresAreNotCached) {
+  Resolver* resolver = MakeResolver();
+  std::vector<absl::Status> statuses;
+  resolver->ResolveMx("servfail.test", [&](absl::StatusOr<MxResult> r) {
+    statuses.push_back(r.status());
+    resolver->ResolveMx("servfail.test",
+                        [&](absl::StatusOr<MxResult> r) { statuses.push_back(r.status()); });
+  });
+  ASSERT_TRUE(RunUntil([&] { return statuses.size() == 2; }));
+  EXPECT_TRUE(absl::IsUnavailable(statuses[1])) << statuses[1];
+  EXPECT_EQ(resolver->counters().queries_sent.load(), 2u);
+  EXPECT_EQ(resolver->counters().cache_hits.load(), 0u);
+}
+
+TEST_F(ResolverTest, BadServerListIsRejected) {
+  ResolverOptions options = Options();
+  options.servers = {"not-an-address:53"};
+  auto resolver = Resolver::Create(loop_.get(), options);
+  EXPECT_TRUE(absl::IsInvalidArgument(resolver.status())) << resolver.status();
+}
+
 TEST_F(ResolverTest, NoMxAndNoAddressIsNotFound) {
   Resolver* resolver = MakeResolver();
   std::optional<absl::StatusOr<MxResult>> result;
