@@ -14,7 +14,7 @@ Timer::~Timer() {
   if (wheel_ != nullptr) wheel_->Cancel(this);
 }
 
-TimerWheel::TimerWheel() : slots_(kSlots, nullptr) {}
+TimerWheel::TimerWheel() : slots_(kSlots + 1, nullptr) {}
 
 TimerWheel::~TimerWheel() {
   for (Timer* head : slots_) {
@@ -32,15 +32,19 @@ int64_t TimerWheel::TickOf(absl::Time t) { return absl::ToUnixMillis(t) / kTickM
 void TimerWheel::Link(Timer* timer) {
   int64_t tick = TickOf(timer->deadline_);
   if (current_tick_ >= 0 && tick < current_tick_) tick = current_tick_;
-  timer->slot_ = static_cast<size_t>(tick) % kSlots;
-  Timer*& head = slots_[timer->slot_];
+  LinkInto(timer, static_cast<size_t>(tick) % kSlots);
+  earliest_armed_ = std::min(earliest_armed_, timer->deadline_);
+}
+
+void TimerWheel::LinkInto(Timer* timer, size_t slot) {
+  timer->slot_ = slot;
+  Timer*& head = slots_[slot];
   timer->prev_ = nullptr;
   timer->next_ = head;
   if (head != nullptr) head->prev_ = timer;
   head = timer;
   timer->wheel_ = this;
   ++armed_count_;
-  earliest_armed_ = std::min(earliest_armed_, timer->deadline_);
 }
 
 void TimerWheel::Unlink(Timer* timer) {
@@ -82,20 +86,25 @@ void TimerWheel::Advance(absl::Time now) {
     current_tick_ = now_tick;
     return;
   }
-  // Visit each slot at most once per call, even after a long stall.
+  // Move every due timer to the firing list first (visiting each slot at most once, even
+  // after a long stall), then fire them one by one. A callback may cancel, re-arm or destroy
+  // any timer, including others still waiting in the firing list: they unlink themselves.
   int64_t last = std::min(now_tick, current_tick_ + static_cast<int64_t>(kSlots) - 1);
-  std::vector<Timer*> due;
   for (int64_t tick = current_tick_; tick <= last; ++tick) {
-    for (Timer* t = slots_[static_cast<size_t>(tick) % kSlots]; t != nullptr; t = t->next_) {
-      if (t->deadline_ <= now) due.push_back(t);
+    Timer* t = slots_[static_cast<size_t>(tick) % kSlots];
+    while (t != nullptr) {
+      Timer* next = t->next_;
+      if (t->deadline_ <= now) {
+        Unlink(t);
+        LinkInto(t, kFiringSlot);
+      }
+      t = next;
     }
   }
   current_tick_ = now_tick;
-  for (Timer* t : due) Unlink(t);
-  for (Timer* t : due) {
-    // A callback may re-arm a timer that is also due: fire only those still unarmed.
-    // Owners must not destroy another owner's due timer from OnTimer().
-    if (t->wheel_ == nullptr) t->OnTimer();
+  while (Timer* t = slots_[kFiringSlot]) {
+    Unlink(t);
+    t->OnTimer();
   }
 }
 

@@ -2,7 +2,7 @@
 // of thousands of connections). Timers are intrusive: a Timer lives inside its owner, costs
 // no allocation to arm or re-arm, and is cancelled by its destructor. A timer never fires
 // early; the loop polls the wheel at least every kPollMs while timers are armed, so a timer
-// fires at most kPollMs late.
+// fires at most kPollMs late. OnTimer() may arm, cancel or destroy any timer, itself included.
 //
 //   class Session : public core::Timer { void OnTimer() override { ... } };
 //   loop.timers().Arm(&session, loop.now() + absl::Seconds(300));
@@ -55,11 +55,14 @@ class TimerWheel {
   size_t armed_count() const { return armed_count_; }
 
  private:
+  static constexpr size_t kFiringSlot = kSlots;  // due timers waiting for their callback
+
   static int64_t TickOf(absl::Time t);
   void Link(Timer* timer);
+  void LinkInto(Timer* timer, size_t slot);
   void Unlink(Timer* timer);
 
-  std::vector<Timer*> slots_;
+  std::vector<Timer*> slots_;  // kSlots wheel slots, then the firing list
   int64_t current_tick_ = -1;
   size_t armed_count_ = 0;
   absl::Time last_advance_ = absl::InfinitePast();

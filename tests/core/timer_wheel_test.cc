@@ -106,3 +106,50 @@ TEST(TimerWheel, ManyTimersFireInOneAdvanceAfterAStall) {
 
 }  // namespace
 }  // namespace tern::core
+
+namespace tern::core {
+namespace {
+
+// A timer whose callback destroys another timer that is due at the same time.
+class Destroyer : public Timer {
+ public:
+  explicit Destroyer(std::unique_ptr<Timer>* victim) : victim_(victim) {}
+  void OnTimer() override { victim_->reset(); }
+
+ private:
+  std::unique_ptr<Timer>* victim_;
+};
+
+TEST(TimerWheel, CallbackMayDestroyAnotherDueTimer) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  std::unique_ptr<Timer> a = std::make_unique<RecordingTimer>(&fired, 1);
+  std::unique_ptr<Timer> b;
+  Destroyer killer_of_a(&a);
+  wheel.Arm(a.get(), kStart + absl::Milliseconds(10));
+  wheel.Arm(&killer_of_a, kStart + absl::Milliseconds(10));
+  wheel.Advance(kStart + absl::Seconds(1));
+  // Either a fired before the destroyer ran, or it was destroyed first: never a dangling call.
+  EXPECT_LE(fired.size(), 1u);
+  EXPECT_EQ(wheel.armed_count(), 0u);
+}
+
+TEST(TimerWheel, CallbackMayRearmItself) {
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  struct Repeating : Timer {
+    TimerWheel* wheel;
+    int count = 0;
+    void OnTimer() override {
+      if (++count < 3) wheel->Arm(this, deadline() + absl::Milliseconds(100));
+    }
+  } timer;
+  timer.wheel = &wheel;
+  wheel.Arm(&timer, kStart + absl::Milliseconds(100));
+  for (int i = 1; i <= 5; ++i) wheel.Advance(kStart + absl::Milliseconds(100 * i));
+  EXPECT_EQ(timer.count, 3);
+}
+
+}  // namespace
+}  // namespace tern::core
