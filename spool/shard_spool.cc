@@ -107,7 +107,7 @@ absl::Status ShardSpool::DeleteDeadSegmentsAtStartUp() {
 }
 
 ShardSpool::~ShardSpool() {
-  loop_->timers().Cancel(&gc_timer_);
+  // gc_timer_ cancels itself if still armed (Shutdown() disarms it).
   // GroupCommit's and SegmentReader's destructors CHECK that nothing is in flight.
   commit_.reset();
   reader_.reset();
@@ -226,9 +226,12 @@ void ShardSpool::RecordRecipientResults(uint64_t queue_id, std::span<const Recip
   for (const RecipientResult& result : results) {
     core::ByteBuffer record;
     EncodeRecipientResult(queue_id, result, &record);
+    // Kept for the index update: the numbers only (the caller's strings die with the call).
+    RecipientResult numbers = result;
+    numbers.enhanced_code = numbers.reply_text = numbers.destination_host = {};
     commit_->AppendLocated(
         std::move(record),
-        [this, queue_id, pending, r = result](absl::Status status, RecordLocation where) mutable {
+        [this, queue_id, pending, r = numbers](absl::Status status, RecordLocation where) mutable {
           StateRecordDone(queue_id);
           if (status.ok()) {
             ledger_.NoteRecord(where, /*is_message=*/false);
