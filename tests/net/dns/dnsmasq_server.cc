@@ -36,6 +36,17 @@ absl::Status DnsmasqServer::Start(const std::vector<std::string>& records) {
   if (access(kBinary, X_OK) != 0) {
     return absl::UnavailableError(absl::StrCat(kBinary, " not installed"));
   }
+  // The free port is found with UDP, but dnsmasq also listens on TCP, where the same port
+  // may be some other test's ephemeral port: try a few ports before giving up.
+  absl::Status started;
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    started = StartOnce(records);
+    if (started.ok() || !absl::IsInternal(started)) return started;
+  }
+  return started;
+}
+
+absl::Status DnsmasqServer::StartOnce(const std::vector<std::string>& records) {
   port_ = FreePort();
   if (port_ == 0) return absl::InternalError("no free port");
   std::vector<std::string> args = {kBinary,

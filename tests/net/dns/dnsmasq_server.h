@@ -20,6 +20,7 @@ namespace tern::dns::testing {
 class DnsmasqServer {
  public:
   static constexpr const char* kBinary = "/usr/sbin/dnsmasq";
+  static constexpr int kStartAttempts = 5;
   static constexpr int kStartWaitMs = 5000;
   static constexpr int kStopWaitMs = 2000;
 
@@ -40,6 +41,7 @@ class DnsmasqServer {
   static int FreePort();
 
  private:
+  absl::Status StartOnce(const std::vector<std::string>& records);
   bool Answers() const;
   pid_t pid_ = -1;
   int port_ = 0;
