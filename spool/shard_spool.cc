@@ -189,7 +189,14 @@ void ShardSpool::AppendRecord(RecordType type, uint64_t queue_id, absl::string_v
   StartRecord(type, queue_id, &record);
   record.Append(payload);
   FinishRecord(&record);
-  commit_->Append(std::move(record), std::move(on_durable));
+  const bool is_message = type == RecordType::kMessage;
+  // Counted in the ledger like every record: garbage collection must know a segment holds
+  // state records before it deletes one out of order (spool/segment_gc.h).
+  commit_->AppendLocated(std::move(record), [this, is_message, cb = std::move(on_durable)](
+                                                absl::Status status, RecordLocation where) mutable {
+    if (status.ok()) ledger_.NoteRecord(where, is_message);
+    cb(std::move(status));
+  });
 }
 
 void ShardSpool::RecordRecipientResults(uint64_t queue_id, std::span<const RecipientResult> results,

@@ -98,7 +98,8 @@ class ShardSpool {
   // with ResourceExhausted (552 5.3.4 is the session's business, at SIZE/DATA time).
   void CommitMessage(uint64_t queue_id, core::ByteBuffer record, OnDurable on_durable);
 
-  // Appends a record of any other type (DELIVERED, HOLD, ...) with `payload`.
+  // Appends a record of any other type with `payload`, as is: the index is not updated
+  // (recovery will fold it). Prefer RecordRecipientResults() and SetHeld().
   void AppendRecord(RecordType type, uint64_t queue_id, absl::string_view payload,
                     OnDurable on_durable);
 
@@ -126,6 +127,8 @@ class ShardSpool {
   // Runs one garbage collection pass now if none is running (tests; normally the timer).
   void RunGcNow() { RunGc(); }
   bool gc_running() const { return gc_ops_in_flight_ > 0; }
+  // Changing entries' states or removing entries here bypasses the segment ledger (a
+  // removed message's segment is then never collected): prefer the recording calls.
   QueueIndex* mutable_index() { return &index_; }
   const SpoolCounters& counters() const { return counters_; }
   const RecoveryStats& recovery_stats() const { return recovery_stats_; }
