@@ -81,7 +81,9 @@ void SegmentReader::Release(uint64_t segment) {
   auto it = files_.find(segment);
   CHECK(it != files_.end());
   CHECK_GT(it->second.reads, 0u);
-  if (--it->second.reads == 0 && (it->second.forgotten || closing_)) CloseFile(segment);
+  if (--it->second.reads > 0) return;
+  if (it->second.forgotten || closing_) return CloseFile(segment);
+  EvictIdle();  // the bound could not hold while every file was busy
 }
 
 void SegmentReader::Forget(uint64_t segment) {

@@ -215,6 +215,38 @@ TEST_F(SegmentGcTest, CompactionCopiesLiveMessagesForwardThenDeletesTheOldSegmen
   EXPECT_EQ(read_back, bodies_[keeper_]);
 }
 
+TEST_F(SegmentGcTest, ResultsRecordedDuringACompactionAreKept) {
+  {
+    auto loop = NewLoop();
+    auto spool = Open(loop.get(), SmallSegments());
+    auto steps = FillAndFinishFirstSegment(spool.get());
+    steps.push_back([&] {
+      // A pass starts (it reads the keeper to copy it) and a result arrives meanwhile.
+      spool->RunGcNow();
+      EXPECT_TRUE(spool->gc_running());
+      Record(spool.get(), keeper_, {Result(1, RecipientState::kDelivered, 3)});
+      ++expected_;
+      return true;
+    });
+    steps.push_back([&] { return recorded_.size() == expected_; });
+    steps.push_back(CollectUntilFirstSegmentIsGone(spool.get()));
+    Run(loop.get(), spool.get(), steps);
+    const QueueEntry* e = spool->index().Find(keeper_);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->recipient_state(1), RecipientState::kDelivered);
+    EXPECT_GT(e->location().segment, 1u);
+  }
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), SmallSegments());
+  const QueueEntry* e = spool->index().Find(keeper_);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->recipient_state(0), RecipientState::kDeferred);
+  EXPECT_EQ(e->recipient_state(1), RecipientState::kDelivered);
+  EXPECT_EQ(e->attempts(), 3u);
+  EXPECT_TRUE(e->held());
+  Run(loop.get(), spool.get(), {});
+}
+
 TEST_F(SegmentGcTest, ACrashDuringCompactionLosesNothing) {
   const std::string before_copy = dir_.path() + "/image-before-copy";
   const std::string before_delete = dir_.path() + "/image-before-delete";
