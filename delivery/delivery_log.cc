@@ -107,8 +107,9 @@ DeliveryLog::~DeliveryLog() {
   close(fd_);
 }
 
-void DeliveryLog::Append(const DeliveryEvent& event) {
-  std::string line = FormatDeliveryEvent(event);
+void DeliveryLog::Append(const DeliveryEvent& event) { AppendLine(FormatDeliveryEvent(event)); }
+
+void DeliveryLog::AppendLine(absl::string_view line) {
   if (pending_.size() + line.size() > kBufferBytesMax) {
     if (dropped_events_++ % 10000 == 0) {
       TERN_LOG(kWarning, "delivery log %s is not keeping up: dropping events (%d so far)", path_,
@@ -116,7 +117,7 @@ void DeliveryLog::Append(const DeliveryEvent& event) {
     }
     return;
   }
-  pending_ += line;
+  pending_.append(line.data(), line.size());
 }
 
 void DeliveryLog::Flush() {

@@ -50,6 +50,8 @@ class DeliveryLog {
   DeliveryLog& operator=(const DeliveryLog&) = delete;
 
   void Append(const DeliveryEvent& event);
+  // Appends a line already formatted by FormatDeliveryEvent().
+  void AppendLine(absl::string_view line);
   // Writes what is buffered (also done at every loop iteration).
   void Flush();
   // True when nothing is buffered or in flight (the owner waits for this at shutdown).

@@ -336,6 +336,7 @@ class Ternd:
         self.workdir = workdir or tempfile.mkdtemp(prefix="tern-it-")
         self.spool_dir = spool_dir or os.path.join(self.workdir, "spool")
         self.ready_file = os.path.join(self.workdir, "ready")
+        self.delivery_log = os.path.join(self.workdir, "delivery.jsonl")
         self.stderr_path = os.path.join(self.workdir, "ternd.stderr")
         self.proc = None
         self.smtp_port = None
@@ -344,11 +345,19 @@ class Ternd:
         self.pid = None
         self.starts = 0
 
+    def delivery_events(self):
+        """The delivery log's events, parsed (one JSON object per line)."""
+        if not os.path.exists(self.delivery_log):
+            return []
+        with open(self.delivery_log) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
     # -- life cycle -----------------------------------------------------------------------
 
     def command(self):
         return [TERND, "--listen=" + ",".join(self.listen), "--admin_listen=127.0.0.1:0",
                 f"--spool_dir={self.spool_dir}", f"--ready_file={self.ready_file}",
+                f"--delivery_log={self.delivery_log}",
                 f"--shards={self.shards}"] + self.flags
 
     def start(self):

@@ -56,7 +56,22 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
        &spool::SpoolCounters::segments_created},
       {"tern_spool_segments_abandoned_total", "Segments given up after a write error.",
        &spool::SpoolCounters::segments_abandoned},
+      {"tern_spool_segments_deleted_total", "Segments deleted by garbage collection.",
+       &spool::SpoolCounters::segments_deleted},
+      {"tern_spool_messages_copied_forward_total",
+       "Live messages copied out of a mostly-dead segment before it was deleted.",
+       &spool::SpoolCounters::messages_copied_forward},
+      {"tern_spool_bytes_reclaimed_total", "Disk bytes freed by garbage collection.",
+       &spool::SpoolCounters::bytes_reclaimed},
+      {"tern_spool_gc_errors_total", "Garbage collection steps that failed.",
+       &spool::SpoolCounters::gc_errors},
+      {"tern_spool_read_errors_total", "Message reads that failed (torn or corrupt).",
+       &spool::SpoolCounters::read_errors},
   };
+  AppendFamily(out, "tern_spool_segments_on_disk", "gauge", "Segment files on disk.", shards,
+               [](const Shard& s) { return Load(s.spool()->counters().segments_on_disk); });
+  AppendFamily(out, "tern_spool_bytes_on_disk", "gauge", "Bytes of segment files on disk.", shards,
+               [](const Shard& s) { return Load(s.spool()->counters().bytes_on_disk); });
   for (const Counter& counter : kCounters) {
     AppendFamily(out, counter.name, "counter", counter.help, shards,
                  [&](const Shard& s) { return Load(s.spool()->counters().*counter.field); });

@@ -39,6 +39,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     config.admin = *address;
   }
   config.spool_dir = absl::GetFlag(FLAGS_spool_dir);
+  config.delivery_log = absl::GetFlag(FLAGS_delivery_log);
   if (config.spool_dir.empty()) return FlagError("spool_dir", "must not be empty");
   const std::string sync = absl::GetFlag(FLAGS_spool_sync);
   if (sync == "none") {
@@ -102,6 +103,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.relay_policy = relay_policy.get();
   shard.limiter = limiter.get();
   shard.shutdown_grace = shutdown_grace;
+  shard.delivery_log = delivery_log;
   return shard;
 }
 

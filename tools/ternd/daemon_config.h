@@ -19,6 +19,7 @@ struct DaemonConfig {
   std::vector<net::SocketAddress> listen;
   std::optional<net::SocketAddress> admin;
   std::string spool_dir;
+  std::string delivery_log;  // empty: none
   bool spool_sync_none = false;
   uint64_t segment_bytes = 0;
   smtp::SessionConfig session;

@@ -40,4 +40,7 @@ ABSL_FLAG(uint32_t, recv_buffers, 1024,
 ABSL_FLAG(uint32_t, recv_buffer_size, 16384, "bytes per receive buffer");
 ABSL_FLAG(std::string, ready_file, "",
           "once listening, write 'smtp=HOST:PORT admin=HOST:PORT' lines to this file (tests)");
+ABSL_FLAG(std::string, delivery_log, "var/log/delivery.jsonl",
+          "delivery log: one JSON line per event (received, delivered, deferred, bounced, "
+          "expired); empty disables it");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");

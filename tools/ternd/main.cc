@@ -98,6 +98,15 @@ int Run() {
     return 1;
   }
 
+  if (!config->delivery_log.empty()) {
+    const std::filesystem::path parent = std::filesystem::path(config->delivery_log).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, mkdir_error);
+    if (mkdir_error) {
+      TERN_LOG(kError, "--delivery_log=%s: %s", config->delivery_log, mkdir_error.message());
+      return 1;
+    }
+  }
+
   std::vector<int> cpus;
   int shard_count = absl::GetFlag(FLAGS_shards);
   const int allowed = AllowedCpus(&cpus);

@@ -113,6 +113,7 @@ void Shard::Main() {
   // Tear down in dependency order on the shard's own thread.
   acceptor_.reset();
   transport_.reset();
+  delivery_log_.reset();
   spool_.reset();
   loop_.reset();
 }
@@ -125,6 +126,11 @@ absl::Status Shard::Setup() {
   auto spool = spool::ShardSpool::Open(loop_.get(), config_.spool);
   if (!spool.ok()) return spool.status();
   spool_ = *std::move(spool);
+  if (!config_.delivery_log.empty()) {
+    auto log = delivery::DeliveryLog::Open(loop_.get(), config_.delivery_log);
+    if (!log.ok()) return log.status();
+    delivery_log_ = *std::move(log);
+  }
   auto transport = net::UringTransport::Create(loop_.get(), config_.transport);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
@@ -135,8 +141,9 @@ absl::Status Shard::Setup() {
   smtp_context_.counters = &smtp_counters_;
   smtp_context_.limiter = config_.limiter;
   spool::ShardSpool* spool_ptr = spool_.get();
-  smtp_context_.make_sink = [spool_ptr](net::CommitListener* listener) {
-    return std::make_unique<SpoolSink>(spool_ptr, listener);
+  delivery::DeliveryLog* log_ptr = delivery_log_.get();
+  smtp_context_.make_sink = [spool_ptr, log_ptr](net::CommitListener* listener) {
+    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener);
   };
   acceptor_ = std::make_unique<Acceptor>(this);
   for (int fd : config_.listen_fds) {
@@ -183,7 +190,7 @@ void Shard::OnIteration() {
     spool_closing_ = true;
     spool_->Shutdown([this] { spool_closed_ = true; });
   }
-  if (spool_closed_) {
+  if (spool_closed_ && (delivery_log_ == nullptr || delivery_log_->idle())) {
     loop_->timers().Cancel(&shutdown_ticker_);
     loop_->Stop();
   }

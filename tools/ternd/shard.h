@@ -21,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "core/loop.h"
 #include "core/spsc_queue.h"
+#include "delivery/delivery_log.h"
 #include "net/connection_limiter.h"
 #include "net/smtp/relay_policy.h"
 #include "net/smtp/session.h"
@@ -41,6 +42,7 @@ struct ShardConfig {
   const smtp::RelayPolicy* relay_policy = nullptr;
   net::ConnectionLimiter* limiter = nullptr;
   absl::Duration shutdown_grace = absl::Seconds(10);
+  std::string delivery_log;  // path; empty: none
 };
 
 // What the admin endpoint can ask a shard.
@@ -108,6 +110,7 @@ class Shard {
   // Owned and used by the shard's thread only.
   std::unique_ptr<core::Loop> loop_;
   std::unique_ptr<spool::ShardSpool> spool_;
+  std::unique_ptr<delivery::DeliveryLog> delivery_log_;
   std::unique_ptr<net::UringTransport> transport_;
   std::unique_ptr<Acceptor> acceptor_;
   net::SmtpServerContext smtp_context_;

@@ -1,7 +1,10 @@
 // Implementation of tools/ternd/spool_sink.h.
 #include "tools/ternd/spool_sink.h"
 
+#include <algorithm>
+
 #include "absl/time/clock.h"
+#include "delivery/message_headers.h"
 
 namespace tern::ternd {
 
@@ -30,16 +33,38 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
   const uint64_t queue_id = spool_->NextQueueId();
   absl::Status begun = spool_->BeginMessage(queue_id, stored, record);
   if (!begun.ok()) return begun;
+  body_offset_ = record->size();
+  sender_.assign(envelope.sender.data(), envelope.sender.size());
+  client_.assign(envelope.client_address.data(), envelope.client_address.size());
+  recipient_count_ = static_cast<int>(envelope.recipients.size());
   return queue_id;
 }
 
 void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,
                               smtp::CommitWaiter* waiter) {
   net::CommitListener* listener = listener_;
-  spool_->CommitMessage(queue_id, std::move(record), [waiter, listener](absl::Status status) {
-    waiter->OnCommitted(std::move(status));
-    listener->OnMessageCommitted();  // may free the connection, this sink and the waiter
-  });
+  std::string received_line;
+  if (log_ != nullptr) {
+    const absl::string_view body = record.view().substr(std::min(body_offset_, record.size()));
+    delivery::DeliveryEvent event;
+    event.event = "received";
+    event.queue_id = queue_id;
+    event.message_id = delivery::FindMessageId(body);
+    event.sender = sender_.empty() ? "<>" : absl::string_view(sender_);
+    event.recipients = recipient_count_;
+    event.size = body.size();
+    event.client = client_;
+    received_line = delivery::FormatDeliveryEvent(event);
+  }
+  delivery::DeliveryLog* log = log_;
+  spool_->CommitMessage(
+      queue_id, std::move(record),
+      [waiter, listener, log, line = std::move(received_line)](absl::Status status) {
+        // Logged only once durable: the log never shows a message the spool may not have.
+        if (status.ok() && log != nullptr) log->AppendLine(line);
+        waiter->OnCommitted(std::move(status));
+        listener->OnMessageCommitted();  // may free the connection, this sink and the waiter
+      });
 }
 
 }  // namespace tern::ternd

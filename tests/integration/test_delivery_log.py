@@ -1,0 +1,61 @@
+"""The delivery log (--delivery_log): one "received" JSON line per acknowledged message,
+with queue id, Message-ID, sender, recipients, size and client, written only once the
+message is durable; nothing for refused messages."""
+
+import ternd_harness
+from ternd_harness import QUEUED_RE, TerndTestCase, make_body
+
+
+class DeliveryLogTest(TerndTestCase):
+    def test_one_received_line_per_acknowledged_message(self):
+        d = self.start_ternd()
+        acknowledged = {}
+        with d.smtp() as c:
+            self.assertEqual(c.cmd("EHLO client.example").code, 250)
+            for i in range(20):
+                body = make_body(f"log {i}", extra_headers=[f"Message-ID: <log-{i}@example.com>"])
+                reply = c.send_message("sender@example.com",
+                                       ["a@example.net", "b@example.net"], body)
+                self.assertEqual(reply.code, 250, str(reply))
+                acknowledged[QUEUED_RE.search(reply.text).group(1)] = f"<log-{i}@example.com>"
+            # A refused message (bare LF) leaves no line.
+            self.assertEqual(c.cmd("MAIL FROM:<sender@example.com>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<a@example.net>").code, 250)
+            self.assertEqual(c.cmd("DATA").code, 354)
+            c.send(b"Subject: bad\r\n\r\nbare\nLF\r\n.\r\n")
+            self.assertEqual(c.read_reply().code, 554)
+        d.stop()  # the log is flushed before ternd exits
+        received = [e for e in d.delivery_events() if e["event"] == "received"]
+        self.assertEqual(len(received), 20, received)
+        by_id = {e["queue_id"]: e for e in received}
+        self.assertEqual(set(by_id), set(acknowledged))
+        for queue_id, message_id in acknowledged.items():
+            e = by_id[queue_id]
+            self.assertEqual(e["message_id"], message_id)
+            self.assertEqual(e["sender"], "sender@example.com")
+            self.assertEqual(e["recipients"], 2)
+            self.assertEqual(e["client"], "127.0.0.1")
+            self.assertGreater(e["size"], 0)
+            self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    def test_null_sender_is_logged_as_angle_brackets(self):
+        d = self.start_ternd()
+        with d.smtp() as c:
+            self.assertEqual(c.cmd("EHLO client.example").code, 250)
+            reply = c.send_message("", ["a@example.net"], make_body("bounce-like"))
+            self.assertEqual(reply.code, 250, str(reply))
+        d.stop()
+        received = [e for e in d.delivery_events() if e["event"] == "received"]
+        self.assertEqual(len(received), 1)
+        self.assertEqual(received[0]["sender"], "<>")
+        self.assertNotIn("message_id", received[0])
+
+    def test_spool_gauges_are_exported(self):
+        d = self.start_ternd()
+        metrics = d.metrics()
+        self.assertGreaterEqual(metrics.total("tern_spool_segments_on_disk"), 2)  # one per shard
+        self.assertGreater(metrics.total("tern_spool_bytes_on_disk"), 0)
+
+
+if __name__ == "__main__":
+    ternd_harness.main()
