@@ -98,9 +98,8 @@ void AdminServer::HandleClient(int fd) {
     response = handler_(words[1]);
   }
   WriteAll(fd, absl::StrCat("HTTP/1.0 ", response.status, " ", ReasonPhrase(response.status),
-                            "\r\nContent-Type: ", response.content_type,
-                            "\r\nContent-Length: ", response.body.size(),
-                            "\r\nConnection: close\r\n\r\n", response.body));
+                            "\r\nContent-Type: ", response.content_type, "\r\nContent-Length: ",
+                            response.body.size(), "\r\nConnection: close\r\n\r\n", response.body));
 }
 
 }  // namespace tern::net

@@ -3,8 +3,8 @@
 // handler the daemon provides (/metrics in Prometheus text, /queue as JSON or text) and
 // closes each connection after one response. Requests are bounded (8 KiB, 5 s).
 //
-//   AdminServer admin([](absl::string_view target) { return HttpResponse{200, "text/plain", "ok"}; });
-//   RETURN_IF_ERROR(admin.Start(address));
+//   AdminServer admin([](absl::string_view target) { return HttpResponse{200, "text/plain", "ok"};
+//   }); RETURN_IF_ERROR(admin.Start(address));
 //   ...
 //   admin.Stop();
 #pragma once

@@ -30,9 +30,9 @@ enum class BodyType : uint8_t { kSevenBit = 0, kEightBitMime = 1 };
 
 // The envelope of one message, as views valid only during BeginMessage().
 struct EnvelopeView {
-  absl::string_view helo;            // the EHLO/HELO argument
-  absl::string_view client_address;  // "192.0.2.1" or "2001:db8::1"
-  absl::string_view sender;          // dequoted "local@domain"; empty for <>
+  absl::string_view helo;                         // the EHLO/HELO argument
+  absl::string_view client_address;               // "192.0.2.1" or "2001:db8::1"
+  absl::string_view sender;                       // dequoted "local@domain"; empty for <>
   std::span<const absl::string_view> recipients;  // dequoted "local@domain"
   BodyType body_type = BodyType::kSevenBit;
   bool smtputf8 = false;
@@ -58,8 +58,7 @@ class MessageSink {
                                                 core::ByteBuffer* record) = 0;
   // Finishes the message whose body is now complete in `record`. `waiter` must stay alive
   // until its OnCommitted() has been called, which is never before CommitMessage returns.
-  virtual void CommitMessage(uint64_t queue_id, core::ByteBuffer record,
-                             CommitWaiter* waiter) = 0;
+  virtual void CommitMessage(uint64_t queue_id, core::ByteBuffer record, CommitWaiter* waiter) = 0;
 };
 
 }  // namespace tern::smtp
