@@ -283,7 +283,7 @@ run_ternd() {
   ready="$dir/ready"
   # shellcheck disable=SC2206
   local cmd=("$TERND" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --spool_dir="$dir/spool"
-    --ready_file="$ready" $TERND_FLAGS)
+    --ready_file="$ready" --deliver=false $TERND_FLAGS)
   COMMANDS+=("ternd:   ${cmd[*]}")
   "${cmd[@]}" >"$dir/ternd.log" 2>&1 &
   TERND_PID=$!

@@ -68,7 +68,7 @@ def main():
         ready = os.path.join(tmp, "ready")
         log = open(os.path.join(tmp, "ternd.log"), "w")
         proc = subprocess.Popen(
-            [args.ternd, "--listen=127.0.0.1:0", "--admin_listen=", f"--spool_dir={tmp}/spool",
+            [args.ternd, "--listen=127.0.0.1:0", "--admin_listen=", "--deliver=false", f"--spool_dir={tmp}/spool",
              f"--ready_file={ready}", "--shards=2"], stderr=log)
         sockets = []
         try:

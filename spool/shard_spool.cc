@@ -173,6 +173,7 @@ void ShardSpool::CommitMessage(uint64_t queue_id, core::ByteBuffer record, OnDur
                              index_.Insert(queue_id, std::move(entry));
                              ledger_.NoteRecord(where, /*is_message=*/true);
                              ledger_.AddLive(queue_id, where);
+                             if (on_queued_) on_queued_(queue_id);
                            }
                            cb(std::move(status));
                          });

@@ -121,6 +121,11 @@ class ShardSpool {
   void ReadMessage(uint64_t queue_id, OnLoaded done);
 
   void set_on_finished(OnFinished on_finished) { on_finished_ = std::move(on_finished); }
+  // Told of every new message once it is durable and in index(), just before its
+  // CommitMessage waiter (the delivery agent schedules it from here).
+  void set_on_queued(absl::AnyInvocable<void(uint64_t queue_id)> on_queued) {
+    on_queued_ = std::move(on_queued);
+  }
 
   const QueueIndex& index() const { return index_; }
   const SegmentLedger& ledger() const { return ledger_; }
@@ -178,6 +183,7 @@ class ShardSpool {
   std::unique_ptr<SegmentReader> reader_;
   SegmentLedger ledger_;
   OnFinished on_finished_;
+  absl::AnyInvocable<void(uint64_t)> on_queued_;
   uint64_t last_sequence_ = 0;  // low 56 bits of the last queue id issued or recovered
   // State records appended but not yet durable, per message: GC does not copy these.
   absl::flat_hash_map<uint64_t, uint32_t> state_in_flight_;

@@ -328,8 +328,10 @@ class Ternd:
     """One ternd process on loopback ports chosen by the kernel, with its own spool."""
 
     def __init__(self, flags=(), workdir=None, shards=2, listen=("127.0.0.1:0",),
-                 spool_dir=None):
-        self.flags = list(flags)
+                 spool_dir=None, deliver=False):
+        # Without deliver=True, ternd only accepts and keeps mail (--deliver=false): tests of
+        # the receiving side must not send anything anywhere.
+        self.flags = ([] if deliver else ["--deliver=false"]) + list(flags)
         self.listen = list(listen)
         self.shards = shards
         self.owns_workdir = workdir is None
@@ -513,8 +515,9 @@ class TerndTestCase(unittest.TestCase):
                 d.cleanup()
 
     def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",),
-                    spool_dir=None):
-        d = Ternd(flags, workdir=workdir, shards=shards, listen=listen, spool_dir=spool_dir)
+                    spool_dir=None, deliver=False):
+        d = Ternd(flags, workdir=workdir, shards=shards, listen=listen, spool_dir=spool_dir,
+                  deliver=deliver)
         self._daemons.append(d)
         self.addCleanup(self._stop_daemon, d)
         return d.start()

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "tools/ternd/delivery_metrics.h"
 
 namespace tern::ternd {
 namespace {
@@ -199,6 +200,7 @@ std::string AdminApi::Metrics() const {
   AppendFamily(&out, "tern_queue_bytes", "gauge", "Body bytes of the messages in the queue.",
                shards, [](const Shard& s) { return s.queue_bytes(); });
   AppendSpoolMetrics(&out, shards);
+  AppendDeliveryMetrics(&out, shards);
   return out;
 }
 

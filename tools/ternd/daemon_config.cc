@@ -22,6 +22,50 @@ absl::Status FlagError(absl::string_view flag, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
 }
 
+absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& hostname) {
+  delivery::DeliveryConfig config;
+  auto routes =
+      delivery::RouteTable::Create(absl::GetFlag(FLAGS_route), absl::GetFlag(FLAGS_smarthost));
+  if (!routes.ok()) return FlagError("route/--smarthost", routes.status().message());
+  config.routes = *std::move(routes);
+  auto lifetime = delivery::ParseLifetime(absl::GetFlag(FLAGS_max_queue_lifetime));
+  if (!lifetime.ok()) return FlagError("max_queue_lifetime", lifetime.status().message());
+  auto retry = delivery::RetrySchedule::Parse(absl::GetFlag(FLAGS_retry_schedule), *lifetime);
+  if (!retry.ok()) return FlagError("retry_schedule", retry.status().message());
+  config.retry = *std::move(retry);
+  config.client.helo_name = hostname;
+  const absl::Duration reply_timeout = absl::GetFlag(FLAGS_outbound_reply_timeout);
+  if (reply_timeout < absl::ZeroDuration()) {
+    return FlagError("outbound_reply_timeout", "must not be negative");
+  }
+  if (reply_timeout > absl::ZeroDuration()) {
+    for (absl::Duration* t :
+         {&config.client.greeting_timeout, &config.client.mail_timeout, &config.client.rcpt_timeout,
+          &config.client.data_init_timeout, &config.client.data_block_timeout,
+          &config.client.data_final_timeout, &config.client.command_timeout}) {
+      *t = reply_timeout;
+    }
+  }
+  config.reporting_mta = hostname;
+  config.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  if (config.connect_timeout <= absl::ZeroDuration()) {
+    return FlagError("connect_timeout", "must be > 0");
+  }
+  config.max_connections_per_destination = absl::GetFlag(FLAGS_max_connections_per_destination);
+  if (config.max_connections_per_destination == 0) {
+    return FlagError("max_connections_per_destination", "must be > 0");
+  }
+  config.max_messages_per_connection = absl::GetFlag(FLAGS_max_messages_per_connection);
+  if (config.max_messages_per_connection == 0) {
+    return FlagError("max_messages_per_connection", "must be > 0");
+  }
+  config.connection_idle_timeout = absl::GetFlag(FLAGS_connection_idle_timeout);
+  if (config.connection_idle_timeout <= absl::ZeroDuration()) {
+    return FlagError("connection_idle_timeout", "must be > 0");
+  }
+  return config;
+}
+
 }  // namespace
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
@@ -86,6 +130,17 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     return FlagError("recv_buffer_size", "must be at least 1024");
   }
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  if (absl::GetFlag(FLAGS_deliver)) {
+    auto delivery = BuildDeliveryConfig(config.session.hostname);
+    if (!delivery.ok()) return delivery.status();
+    config.delivery = std::make_unique<delivery::DeliveryConfig>(*std::move(delivery));
+    net::DestinationLimits limits;
+    limits.max_connections = config.delivery->max_connections_per_destination;
+    limits.max_messages_per_connection = config.delivery->max_messages_per_connection;
+    limits.idle_timeout = config.delivery->connection_idle_timeout;
+    config.pools = std::make_unique<net::DestinationPools>(limits);
+    config.dns_servers = absl::GetFlag(FLAGS_dns_servers);
+  }
   return config;
 }
 
@@ -104,6 +159,9 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.limiter = limiter.get();
   shard.shutdown_grace = shutdown_grace;
   shard.delivery_log = delivery_log;
+  shard.delivery = delivery.get();
+  shard.pools = pools.get();
+  shard.dns_servers = dns_servers;
   return shard;
 }
 

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "delivery/delivery_config.h"
 #include "net/connection_limiter.h"
+#include "net/destination_pool.h"
 #include "net/listen_socket.h"
 #include "net/smtp/relay_policy.h"
 #include "tools/ternd/shard.h"
@@ -27,6 +29,10 @@ struct DaemonConfig {
   std::unique_ptr<net::ConnectionLimiter> limiter;
   net::UringTransportOptions transport;
   absl::Duration shutdown_grace;
+  // Delivery (null when --deliver=false).
+  std::unique_ptr<delivery::DeliveryConfig> delivery;
+  std::unique_ptr<net::DestinationPools> pools;
+  std::vector<std::string> dns_servers;
 
   ShardConfig MakeShardConfig(int shard_id) const;
 };

@@ -44,3 +44,30 @@ ABSL_FLAG(std::string, delivery_log, "var/log/delivery.jsonl",
           "delivery log: one JSON line per event (received, delivered, deferred, bounced, "
           "expired); empty disables it");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+// Delivery.
+ABSL_FLAG(bool, deliver, true,
+          "deliver queued mail (false: only accept and keep it, e.g. to measure acceptance)");
+ABSL_FLAG(std::vector<std::string>, route, {},
+          "DOMAIN=NEXTHOP routes, repeatable or comma-separated: [HOST]:PORT connects to HOST "
+          "itself, HOST:PORT looks up HOST's MX; .DOMAIN matches subdomains");
+ABSL_FLAG(std::string, smarthost, "",
+          "NEXTHOP for mail no --route matches ([HOST]:PORT or HOST:PORT); empty: the "
+          "recipient domain's MX");
+ABSL_FLAG(std::vector<std::string>, dns_servers, {},
+          "DNS servers for MX and address lookups (IP, IP:PORT, [IPv6]:PORT); empty: "
+          "/etc/resolv.conf");
+ABSL_FLAG(std::string, retry_schedule, "1m,5m,15m,30m,1h,2h,4h",
+          "delays before each retry of a deferred message; the last one repeats");
+ABSL_FLAG(std::string, max_queue_lifetime, "5d",
+          "how long a message may stay queued before it expires and bounces (e.g. 5d, 36h)");
+ABSL_FLAG(uint32_t, max_connections_per_destination, 20,
+          "outbound connections open at once to one destination address, all shards together");
+ABSL_FLAG(uint32_t, max_messages_per_connection, 1000,
+          "messages sent over one outbound connection before it is closed");
+ABSL_FLAG(absl::Duration, connection_idle_timeout, absl::Seconds(30),
+          "an idle outbound connection is closed (QUIT) after this");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(30), "outbound TCP connect timeout");
+ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
+          "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
+          "after the data)");

@@ -112,6 +112,8 @@ void Shard::Main() {
   TERN_LOG(kInfo, "stopped");
   // Tear down in dependency order on the shard's own thread.
   acceptor_.reset();
+  agent_.reset();
+  resolver_.reset();
   transport_.reset();
   delivery_log_.reset();
   spool_.reset();
@@ -134,6 +136,25 @@ absl::Status Shard::Setup() {
   auto transport = net::UringTransport::Create(loop_.get(), config_.transport);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
+  if (config_.delivery != nullptr) {
+    dns::ResolverOptions dns_options;
+    dns_options.servers = config_.dns_servers;
+    auto resolver = dns::Resolver::Create(loop_.get(), dns_options);
+    if (!resolver.ok()) return resolver.status();
+    resolver_ = *std::move(resolver);
+    delivery::DeliveryAgentDeps deps{.loop = loop_.get(),
+                                     .spool = spool_.get(),
+                                     .transport = transport_.get(),
+                                     .resolver = resolver_.get(),
+                                     .pools = config_.pools,
+                                     .log = delivery_log_.get(),
+                                     .config = config_.delivery};
+    agent_ =
+        std::make_unique<delivery::DeliveryAgent>(deps, &delivery_counters_, &client_counters_);
+    delivery::DeliveryAgent* agent = agent_.get();
+    spool_->set_on_queued([agent](uint64_t queue_id) { agent->Enqueue(queue_id); });
+    agent_->Start();
+  }
 
   smtp_context_.loop = loop_.get();
   smtp_context_.session_config = config_.session;
@@ -170,6 +191,8 @@ void Shard::BeginShutdown() {
   TERN_LOG(kInfo, "stopping: no new connections, %d sessions to finish",
            smtp_context_.connections.size());
   transport_->StopListening();
+  if (agent_ != nullptr) agent_->BeginShutdown();
+  if (resolver_ != nullptr) resolver_->Shutdown();
   ArmShutdownTicker();
   std::vector<net::SmtpConnection*> sessions(smtp_context_.connections.begin(),
                                              smtp_context_.connections.end());
@@ -186,6 +209,17 @@ void Shard::OnIteration() {
   open_connections_.store(smtp_context_.connections.size(), std::memory_order_relaxed);
   if (!shutting_down_) return;
   if (!smtp_context_.connections.empty() && absl::Now() < shutdown_deadline_) return;
+  if (agent_ != nullptr && !agent_->idle()) {
+    // Transactions in flight finish and are recorded; past the grace they are cut (and
+    // retried after the restart).
+    if (absl::Now() < shutdown_deadline_) return;
+    if (!agent_aborted_) {
+      agent_aborted_ = true;
+      agent_->AbortConnections();
+    }
+    return;
+  }
+  if (resolver_ != nullptr && !resolver_->idle()) return;
   if (!spool_closing_) {
     spool_closing_ = true;
     spool_->Shutdown([this] { spool_closed_ = true; });

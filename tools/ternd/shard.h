@@ -21,8 +21,14 @@
 #include "absl/synchronization/notification.h"
 #include "core/loop.h"
 #include "core/spsc_queue.h"
+#include "delivery/delivery_agent.h"
+#include "delivery/delivery_config.h"
+#include "delivery/delivery_counters.h"
 #include "delivery/delivery_log.h"
 #include "net/connection_limiter.h"
+#include "net/destination_pool.h"
+#include "net/dns/resolver.h"
+#include "net/smtp/client_counters.h"
 #include "net/smtp/relay_policy.h"
 #include "net/smtp/session.h"
 #include "net/smtp/smtp_counters.h"
@@ -43,6 +49,10 @@ struct ShardConfig {
   net::ConnectionLimiter* limiter = nullptr;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::string delivery_log;  // path; empty: none
+  // Delivery: null config means accept only (--deliver=false).
+  const delivery::DeliveryConfig* delivery = nullptr;
+  net::DestinationPools* pools = nullptr;
+  std::vector<std::string> dns_servers;
 };
 
 // What the admin endpoint can ask a shard.
@@ -70,6 +80,10 @@ class Shard {
 
   int id() const { return config_.id; }
   const smtp::SmtpCounters& smtp_counters() const { return smtp_counters_; }
+  const delivery::DeliveryCounters& delivery_counters() const { return delivery_counters_; }
+  const smtp::ClientCounters& client_counters() const { return client_counters_; }
+  // Valid after WaitReady() returned OK, until Join(); null without delivery.
+  const dns::Resolver* resolver() const { return resolver_.get(); }
   // Valid after WaitReady() returned OK, until Join().
   const spool::ShardSpool* spool() const { return spool_.get(); }
   uint64_t queue_messages() const { return queue_messages_.load(std::memory_order_relaxed); }
@@ -112,6 +126,9 @@ class Shard {
   std::unique_ptr<spool::ShardSpool> spool_;
   std::unique_ptr<delivery::DeliveryLog> delivery_log_;
   std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<delivery::DeliveryAgent> agent_;
+  bool agent_aborted_ = false;
   std::unique_ptr<Acceptor> acceptor_;
   net::SmtpServerContext smtp_context_;
   bool shutting_down_ = false;
@@ -122,6 +139,8 @@ class Shard {
   std::string features_;
 
   smtp::SmtpCounters smtp_counters_;
+  delivery::DeliveryCounters delivery_counters_;
+  smtp::ClientCounters client_counters_;
   std::atomic<uint64_t> queue_messages_{0};
   std::atomic<uint64_t> queue_bytes_{0};
   std::atomic<uint64_t> open_connections_{0};

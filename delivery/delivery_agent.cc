@@ -1,0 +1,455 @@
+// Implementation of delivery/delivery_agent.h: scheduling, lanes and connections. Connect
+// attempts are in delivery_agent_connect.cc, results in delivery_agent_results.cc.
+#include "delivery/delivery_agent.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "delivery/message_headers.h"
+
+namespace tern::delivery {
+namespace {
+
+// Messages taken off the retry list per timer callback, so a recovered queue of millions
+// does not stall the loop in one go.
+constexpr size_t kRetriesPerTick = 4096;
+
+std::string LaneKey(const Nexthop& nexthop) {
+  return absl::StrCat(nexthop.mx_lookup ? "mx:" : "host:", nexthop.host, ":", nexthop.port);
+}
+
+absl::string_view DomainOf(absl::string_view address) {
+  const size_t at = address.rfind('@');
+  if (at == absl::string_view::npos) return {};
+  return address.substr(at + 1);
+}
+
+}  // namespace
+
+DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* counters,
+                             smtp::ClientCounters* client_counters)
+    : loop_(deps.loop),
+      spool_(deps.spool),
+      transport_(deps.transport),
+      resolver_(deps.resolver),
+      pools_(deps.pools),
+      log_(deps.log),
+      config_(*deps.config),
+      counters_(counters),
+      client_counters_(client_counters),
+      bounces_(deps.spool, deps.config->reporting_mta) {
+  CHECK(loop_ != nullptr && spool_ != nullptr && transport_ != nullptr && pools_ != nullptr);
+}
+
+DeliveryAgent::~DeliveryAgent() {
+  // The shard destroys the agent once idle(): no connection or callback refers to it.
+  DCHECK(connections_.empty());
+}
+
+void DeliveryAgent::Start() {
+  started_ = true;
+  const int64_t now_us = absl::ToUnixMicros(loop_->now());
+  for (const auto& [id, entry] : spool_->index()) {
+    if (entry.held() || entry.finished()) continue;
+    AddRetry(id, std::min(entry.next_attempt_unix_us(), now_us));
+  }
+  TERN_LOG(kInfo, "delivery: %d queued messages to schedule", retries_.size());
+  loop_->timers().Arm(&maintenance_timer_, loop_->now() + config_.maintenance_interval);
+  UpdateGauges();
+}
+
+void DeliveryAgent::Enqueue(uint64_t queue_id) {
+  if (!started_ || stopping_) return;
+  ScheduleMessage(queue_id);
+  UpdateGauges();
+}
+
+void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
+  if (stopping_ || active_.contains(queue_id)) return;
+  if (auto it = retry_due_.find(queue_id); it != retry_due_.end()) {
+    retries_.erase({it->second, queue_id});
+    retry_due_.erase(it);
+  }
+  const spool::QueueEntry* entry = spool_->index().Find(queue_id);
+  if (entry == nullptr || entry->held() || entry->finished()) return;
+  DeliveryCounters::Add(counters_->messages_scheduled);
+  ActiveMessage& active = active_[queue_id];
+  active.attempt = entry->attempts() + 1;
+
+  std::vector<uint32_t> left;
+  for (uint32_t i = 0; i < entry->recipient_count(); ++i) {
+    if (!spool::IsFinalRecipientState(entry->recipient_state(i))) left.push_back(i);
+  }
+  const absl::Time received = absl::FromUnixMicros(entry->received_unix_us());
+  if (config_.retry.Expired(received, loop_->now())) {
+    // Temporary failures of an expired message become EXPIRED (with a DSN).
+    active.jobs_left = 1;
+    FailJob(Job{.queue_id = queue_id, .recipients = std::move(left)},
+            smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+            "delivery time expired (--max_queue_lifetime)", "");
+    return;
+  }
+
+  // Group the recipients by next hop, then split over-long lists.
+  std::vector<std::pair<Lane*, Job>> jobs;
+  std::vector<uint32_t> no_domain;
+  for (uint32_t i : left) {
+    const absl::string_view domain = DomainOf(entry->recipient(i));
+    if (domain.empty()) {
+      no_domain.push_back(i);
+      continue;
+    }
+    Lane* lane = LaneFor(config_.routes.Lookup(absl::AsciiStrToLower(domain)));
+    auto same = std::find_if(jobs.begin(), jobs.end(), [&](const auto& j) {
+      return j.first == lane && j.second.recipients.size() < smtp::kTransactionRecipientsMax;
+    });
+    if (same == jobs.end()) {
+      jobs.push_back({lane, Job{.queue_id = queue_id}});
+      same = jobs.end() - 1;
+    }
+    same->second.recipients.push_back(i);
+  }
+  active.jobs_left = static_cast<uint32_t>(jobs.size()) + (no_domain.empty() ? 0 : 1);
+  if (!no_domain.empty()) {
+    FailJob(Job{.queue_id = queue_id, .recipients = std::move(no_domain)},
+            smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2",
+            "recipient address has no domain to deliver to", "");
+  }
+  std::vector<Lane*> touched;
+  for (auto& [lane, job] : jobs) {
+    lane->pending.push_back(std::move(job));
+    if (std::find(touched.begin(), touched.end(), lane) == touched.end()) touched.push_back(lane);
+  }
+  for (Lane* lane : touched) Dispatch(lane);
+}
+
+DeliveryAgent::Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
+  std::string key = LaneKey(nexthop);
+  auto it = lanes_.find(key);
+  if (it != lanes_.end()) return it->second.get();
+  auto lane = std::make_unique<Lane>();
+  lane->key = key;
+  lane->nexthop = nexthop;
+  Lane* raw = lane.get();
+  lanes_.emplace(std::move(key), std::move(lane));
+  return raw;
+}
+
+void DeliveryAgent::Dispatch(Lane* lane) {
+  while (!lane->pending.empty() && !lane->ready.empty()) {
+    OutboundConnection* connection = lane->ready.back();
+    lane->ready.pop_back();
+    Job job = std::move(lane->pending.front());
+    lane->pending.pop_front();
+    StartJob(connection, std::move(job));
+  }
+  MaybeOpenConnections(lane);
+}
+
+void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
+  if (stopping_ || lane->pending.empty()) return;
+  if (loop_->now() < lane->no_attempt_before) return;
+  const size_t cap = std::max<uint32_t>(1, config_.max_connections_per_destination);
+  // Each connection being opened will take one pending job; busy connections take the
+  // next ones as they finish.
+  while (lane->pending.size() > lane->attempts && lane->connections.size() + lane->attempts < cap) {
+    BeginAttempt(lane);
+    if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
+  }
+}
+
+void DeliveryAgent::StartJob(OutboundConnection* connection, Job job) {
+  ConnectionInfo& info = Info(connection);
+  info.job = std::move(job);
+  info.loading = true;
+  spool_->ReadMessage(info.job->queue_id,
+                      [this, connection](absl::StatusOr<spool::LoadedMessage> loaded) {
+                        OnMessageLoaded(connection, std::move(loaded));
+                      });
+}
+
+void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
+                                    absl::StatusOr<spool::LoadedMessage> loaded) {
+  ConnectionInfo& info = Info(connection);
+  info.loading = false;
+  Job job = *std::move(info.job);
+  info.job.reset();
+  Lane* lane = info.lane;
+  if (info.gone) {
+    // The connection closed while the message was read: the job goes back to its lane.
+    Destroy(connection);
+    if (stopping_) {
+      JobFinished(job.queue_id);
+      return;
+    }
+    lane->pending.push_front(std::move(job));
+    Dispatch(lane);
+    return;
+  }
+  if (stopping_) {
+    JobFinished(job.queue_id);
+    ReleaseConnection(connection);
+    return;
+  }
+  if (!loaded.ok()) {
+    TERN_LOG(kError, "delivery of %016X: cannot read it from the spool: %s", job.queue_id,
+             loaded.status().ToString());
+    FailJob(std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
+            absl::StrCat("cannot read the message from the spool: ", loaded.status().message()),
+            "");
+    ReleaseConnection(connection);
+    return;
+  }
+  const spool::MessageRecordView& view = loaded->view();
+  job.message_id = std::string(FindMessageId(loaded->body()));
+  std::vector<smtp::OutboundRecipient> recipients;
+  recipients.reserve(job.recipients.size());
+  {
+    spool::RecipientView r;
+    uint32_t index = 0;
+    size_t next = 0;  // job.recipients is in increasing order
+    for (auto it = view.recipients(); it.Next(&r) && next < job.recipients.size(); ++index) {
+      if (job.recipients[next] != index) continue;
+      recipients.push_back(
+          {.address = r.address, .index = index, .notify = r.notify, .orcpt = r.orcpt});
+      ++next;
+    }
+  }
+  smtp::OutboundMessage message{
+      .sender = view.sender(),
+      .recipients = recipients,
+      .body = loaded->body(),
+      .needs_smtputf8 = view.smtputf8(),
+      .eight_bit = view.body_type() != spool::BodyType::kSevenBit,
+      .dsn_ret = view.dsn_ret(),
+      .envid = view.envid(),
+  };
+  info.job = std::move(job);
+  absl::Status sent = connection->Send(*std::move(loaded), message);
+  if (!sent.ok()) {
+    Job refused = *std::move(info.job);
+    info.job.reset();
+    FailJob(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
+            absl::StrCat("message cannot be sent: ", sent.message()), "");
+    ReleaseConnection(connection);
+  }
+}
+
+void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  if (info.job.has_value() || info.gone || !connection->ready()) return;
+  Lane* lane = info.lane;
+  if (stopping_) {
+    connection->Quit();
+    return;
+  }
+  if (connection->transactions() >= config_.max_messages_per_connection) {
+    connection->Quit();  // its replacement is opened when it is gone
+    return;
+  }
+  if (!lane->pending.empty()) {
+    Job job = std::move(lane->pending.front());
+    lane->pending.pop_front();
+    StartJob(connection, std::move(job));
+    return;
+  }
+  lane->ready.push_back(connection);
+}
+
+DeliveryAgent::ConnectionInfo& DeliveryAgent::Info(OutboundConnection* connection) {
+  auto it = connections_.find(connection);
+  CHECK(it != connections_.end());
+  return *it->second;
+}
+
+void DeliveryAgent::Destroy(OutboundConnection* connection) {
+  auto it = connections_.find(connection);
+  CHECK(it != connections_.end());
+  Lane* lane = it->second->lane;
+  if (lane != nullptr) {
+    lane->connections.erase(connection);
+    auto r = std::find(lane->ready.begin(), lane->ready.end(), connection);
+    if (r != lane->ready.end()) lane->ready.erase(r);
+  }
+  connections_.erase(it);  // destroys the connection (it releases its pool slot)
+  UpdateGauges();
+}
+
+void DeliveryAgent::OnConnectionReady(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  if (info.attempt != nullptr) {
+    // A new connection made it through the greeting and EHLO: it joins its lane.
+    Lane* lane = info.lane;
+    --lane->attempts;
+    info.attempt.reset();
+    lane->connections.insert(connection);
+    DeliveryCounters::Add(counters_->connections_opened);
+    UpdateGauges();
+  }
+  ReleaseConnection(connection);
+}
+
+void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
+                                      const smtp::TransactionResult& result) {
+  ConnectionInfo& info = Info(connection);
+  CHECK(info.job.has_value());
+  Job job = *std::move(info.job);
+  info.job.reset();
+  DeliveryCounters::Add(counters_->transactions);
+  bool untouched = result.connection_failed;
+  for (const smtp::RecipientResult& r : result.recipients) {
+    untouched &= r.stage == smtp::ReplyStage::kConnection;
+  }
+  if (untouched && connection->transactions() > 1 && !job.stale_retry_done && !stopping_) {
+    // A connection that carried mail before died under this one without a reply: the
+    // server most likely dropped it while idle. Send it once more on another connection.
+    job.stale_retry_done = true;
+    info.lane->pending.push_front(std::move(job));
+    return;  // the lane is dispatched when the connection is gone
+  }
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(result.recipients.size());
+  for (const smtp::RecipientResult& r : result.recipients) {
+    outcomes.push_back({.recipient = r.index,
+                        .outcome = r.outcome,
+                        .code = r.code,
+                        .enhanced = r.enhanced.ToString(),
+                        .reply = std::string(r.reply)});
+  }
+  CompleteJob(std::move(job), std::move(outcomes),
+              absl::StrCat(connection->host_name, "[", connection->address, "]"), std::nullopt);
+}
+
+void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  Lane* lane = info.lane;
+  if (info.attempt != nullptr) {
+    // Never got ready: the attempt goes on with the next address or host.
+    DeliveryCounters::Add(counters_->connect_failures);
+    std::unique_ptr<ConnectAttempt> attempt = std::move(info.attempt);
+    const absl::Status& failure = connection->failure();
+    attempt->last_error = absl::Status(
+        failure.code(), absl::StrCat(connection->host_name, "[", connection->address,
+                                     "]: ", failure.ok() ? "closed" : failure.message()));
+    TERN_LOG(kInfo, "delivery: %s", attempt->last_error.message());
+    Destroy(connection);
+    TryNextAddress(std::move(attempt));
+    return;
+  }
+  if (info.loading) {
+    info.gone = true;  // destroyed when the read completes
+    lane->connections.erase(connection);
+    auto r = std::find(lane->ready.begin(), lane->ready.end(), connection);
+    if (r != lane->ready.end()) lane->ready.erase(r);
+    return;
+  }
+  Destroy(connection);
+  Dispatch(lane);
+  DropLaneIfUnused(lane);
+}
+
+void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
+  if (!lane->pending.empty() || !lane->connections.empty() || lane->attempts > 0) return;
+  for (const auto& [connection, info] : connections_) {
+    if (info->lane == lane) return;  // a connection still being read for
+  }
+  lanes_.erase(lane->key);
+}
+
+void DeliveryAgent::AddRetry(uint64_t queue_id, int64_t due_unix_us) {
+  if (auto it = retry_due_.find(queue_id); it != retry_due_.end()) {
+    retries_.erase({it->second, queue_id});
+  }
+  retries_.insert({due_unix_us, queue_id});
+  retry_due_[queue_id] = due_unix_us;
+  ArmRetryTimer();
+}
+
+void DeliveryAgent::ArmRetryTimer() {
+  if (retries_.empty() || stopping_) {
+    loop_->timers().Cancel(&retry_timer_);
+    return;
+  }
+  const absl::Time due = std::max(absl::FromUnixMicros(retries_.begin()->first), loop_->now());
+  if (!retry_timer_.armed() || retry_timer_.deadline() != due) {
+    loop_->timers().Arm(&retry_timer_, due);
+  }
+}
+
+void DeliveryAgent::OnRetryTimer() {
+  const int64_t now_us = absl::ToUnixMicros(loop_->now());
+  size_t taken = 0;
+  while (!retries_.empty() && retries_.begin()->first <= now_us && taken < kRetriesPerTick) {
+    const uint64_t id = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    retry_due_.erase(id);
+    ScheduleMessage(id);
+    ++taken;
+  }
+  ArmRetryTimer();
+  UpdateGauges();
+}
+
+void DeliveryAgent::OnMaintenance() {
+  const absl::Time now = loop_->now();
+  std::vector<Lane*> lanes;
+  lanes.reserve(lanes_.size());
+  for (auto& [key, lane] : lanes_) lanes.push_back(lane.get());
+  for (Lane* lane : lanes) {
+    // Idle connections past their timeout say QUIT (the oldest sit at the front).
+    std::vector<OutboundConnection*> expired;
+    for (OutboundConnection* c : lane->ready) {
+      if (now - c->idle_since() >= config_.connection_idle_timeout) expired.push_back(c);
+    }
+    for (OutboundConnection* c : expired) {
+      lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
+      c->Quit();
+    }
+    lane->no_attempt_before = absl::InfinitePast();
+    Dispatch(lane);
+  }
+  for (Lane* lane : lanes) DropLaneIfUnused(lane);
+  if (!stopping_) {
+    loop_->timers().Arm(&maintenance_timer_, now + config_.maintenance_interval);
+  }
+  UpdateGauges();
+}
+
+void DeliveryAgent::BeginShutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  loop_->timers().Cancel(&retry_timer_);
+  loop_->timers().Cancel(&maintenance_timer_);
+  std::vector<OutboundConnection*> idle;
+  for (auto& [key, lane] : lanes_) {
+    // Pending jobs stay queued in the spool; they are scheduled again after a restart.
+    for (const Job& job : lane->pending) active_.erase(job.queue_id);
+    lane->pending.clear();
+    idle.insert(idle.end(), lane->ready.begin(), lane->ready.end());
+    lane->ready.clear();
+  }
+  for (OutboundConnection* c : idle) c->Quit();
+  TERN_LOG(kInfo, "delivery: stopping, %d connections to close", connections_.size());
+}
+
+void DeliveryAgent::AbortConnections() {
+  std::vector<OutboundConnection*> all;
+  for (auto& [connection, info] : connections_) all.push_back(connection);
+  for (OutboundConnection* c : all) c->Abort();
+}
+
+bool DeliveryAgent::idle() const {
+  return connections_.empty() && attempts_in_dns_ == 0 && completions_ == 0;
+}
+
+void DeliveryAgent::UpdateGauges() {
+  DeliveryCounters::Set(counters_->active_connections, connections_.size());
+  DeliveryCounters::Set(counters_->active_messages, active_.size());
+  DeliveryCounters::Set(counters_->waiting_retry, retries_.size());
+}
+
+}  // namespace tern::delivery

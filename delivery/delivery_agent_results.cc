@@ -1,0 +1,274 @@
+// Results of delivery/delivery_agent.h: what a job's outcome means for each recipient
+// (DELIVERED, DEFERRED with the next attempt, BOUNCED, or EXPIRED once the queue lifetime is
+// over), the DSN to the sender (spooled before the records that cause it), the spool's
+// state records, the delivery log, and the retry of what is left.
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/log.h"
+#include "delivery/delivery_agent.h"
+
+namespace tern::delivery {
+
+struct DeliveryAgent::Completion {
+  Job job;
+  std::vector<Outcome> outcomes;
+  std::string destination;  // "mx.example.com[192.0.2.1:25]", a host, or empty
+  std::optional<spool::LoadedMessage> loaded;
+  absl::Time now;
+  uint32_t attempt = 1;
+  std::string sender;
+  absl::Time received;
+  // Per outcome.
+  std::vector<spool::RecipientState> states;
+  std::vector<int64_t> next_attempt_us;
+  std::vector<std::string> addresses;
+  std::vector<bool> wants_dsn;
+  bool dsn_needed = false;
+};
+
+namespace {
+
+// RFC 3461 §4.1: no DSN with NOTIFY=NEVER; a failure DSN unless NOTIFY was given without
+// FAILURE.
+bool NotifyOnFailure(uint8_t notify) {
+  if (notify & spool::kNotifyNever) return false;
+  return notify == 0 || (notify & spool::kNotifyFailure) != 0;
+}
+
+absl::string_view StateEvent(spool::RecipientState state) {
+  switch (state) {
+    case spool::RecipientState::kDelivered:
+      return "delivered";
+    case spool::RecipientState::kDeferred:
+      return "deferred";
+    case spool::RecipientState::kBounced:
+      return "bounced";
+    case spool::RecipientState::kExpired:
+      return "expired";
+    case spool::RecipientState::kPending:
+      break;
+  }
+  return "pending";
+}
+
+}  // namespace
+
+void DeliveryAgent::FailJob(Job job, smtp::DeliveryOutcome outcome, int code,
+                            absl::string_view enhanced, absl::string_view reason,
+                            absl::string_view destination) {
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(job.recipients.size());
+  const std::string reply = absl::StrCat(code, " ", enhanced, " ", reason);
+  for (uint32_t recipient : job.recipients) {
+    outcomes.push_back({.recipient = recipient,
+                        .outcome = outcome,
+                        .code = code,
+                        .enhanced = std::string(enhanced),
+                        .reply = reply});
+  }
+  CompleteJob(std::move(job), std::move(outcomes), std::string(destination), std::nullopt);
+}
+
+void DeliveryAgent::CompleteJob(Job job, std::vector<Outcome> outcomes, std::string destination,
+                                std::optional<spool::LoadedMessage> loaded) {
+  const spool::QueueEntry* entry = spool_->index().Find(job.queue_id);
+  if (entry == nullptr || outcomes.empty()) {
+    JobFinished(job.queue_id);  // deleted meanwhile: nothing to record
+    return;
+  }
+  ++completions_;
+  auto c = std::make_unique<Completion>();
+  c->now = loop_->now();
+  auto active = active_.find(job.queue_id);
+  c->attempt = active != active_.end() ? active->second.attempt : entry->attempts() + 1;
+  c->sender = std::string(entry->sender());
+  c->received = absl::FromUnixMicros(entry->received_unix_us());
+  const bool expired = config_.retry.Expired(c->received, c->now);
+  const int64_t next_us =
+      absl::ToUnixMicros(config_.retry.NextAttempt(c->received, c->attempt, c->now));
+  for (const Outcome& o : outcomes) {
+    spool::RecipientState state = spool::RecipientState::kDeferred;
+    if (o.outcome == smtp::DeliveryOutcome::kDelivered) {
+      state = spool::RecipientState::kDelivered;
+    } else if (o.outcome == smtp::DeliveryOutcome::kPermFailed) {
+      state = spool::RecipientState::kBounced;
+    } else if (expired) {
+      state = spool::RecipientState::kExpired;
+    }
+    const bool failed =
+        state == spool::RecipientState::kBounced || state == spool::RecipientState::kExpired;
+    const bool dsn =
+        failed && !c->sender.empty() && NotifyOnFailure(entry->recipient_notify(o.recipient));
+    c->states.push_back(state);
+    c->next_attempt_us.push_back(state == spool::RecipientState::kDeferred ? next_us : 0);
+    c->addresses.emplace_back(entry->recipient(o.recipient));
+    c->wants_dsn.push_back(dsn);
+    c->dsn_needed |= dsn;
+  }
+  c->job = std::move(job);
+  c->outcomes = std::move(outcomes);
+  c->destination = std::move(destination);
+  c->loaded = std::move(loaded);
+  if (c->dsn_needed && !c->loaded.has_value()) {
+    const uint64_t id = c->job.queue_id;
+    spool_->ReadMessage(id,
+                        [this, c = std::move(c)](absl::StatusOr<spool::LoadedMessage> m) mutable {
+                          if (m.ok()) {
+                            c->loaded = *std::move(m);
+                          } else {
+                            TERN_LOG(kError, "bounce of %016X without its content: %s",
+                                     c->job.queue_id, m.status().ToString());
+                          }
+                          ContinueCompletion(std::move(c));
+                        });
+    return;
+  }
+  ContinueCompletion(std::move(c));
+}
+
+void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
+  if (!c->dsn_needed) {
+    RecordCompletion(std::move(c));
+    return;
+  }
+  // The recipients' ORCPT values, from the stored envelope.
+  std::vector<std::string> orcpts(c->outcomes.size());
+  BouncedMessage message{.queue_id = c->job.queue_id, .sender = c->sender, .arrival = c->received};
+  if (c->loaded.has_value()) {
+    const spool::MessageRecordView& view = c->loaded->view();
+    message.envid = view.envid();
+    message.dsn_ret = view.dsn_ret();
+    message.stored_message = c->loaded->body();
+    std::vector<std::string> all;
+    spool::RecipientView r;
+    for (auto it = view.recipients(); it.Next(&r);) all.emplace_back(r.orcpt);
+    for (size_t i = 0; i < c->outcomes.size(); ++i) {
+      if (c->outcomes[i].recipient < all.size()) orcpts[i] = all[c->outcomes[i].recipient];
+    }
+  }
+  std::vector<DsnRecipient> recipients;
+  for (size_t i = 0; i < c->outcomes.size(); ++i) {
+    if (!c->wants_dsn[i]) continue;
+    const Outcome& o = c->outcomes[i];
+    recipients.push_back({.final_recipient = c->addresses[i],
+                          .original_recipient = orcpts[i],
+                          .action = DsnAction::kFailed,
+                          .status = o.enhanced,
+                          .remote_mta = c->destination,
+                          .diagnostic = o.reply,
+                          .last_attempt = c->now});
+  }
+  auto holder = std::make_shared<std::unique_ptr<Completion>>(std::move(c));
+  auto on_spooled = [this, holder](absl::StatusOr<uint64_t> dsn_id) {
+    std::unique_ptr<Completion> done = std::move(*holder);
+    if (dsn_id.ok()) {
+      DeliveryCounters::Add(counters_->dsns_queued);
+      if (log_ != nullptr) {
+        const std::string client = absl::StrFormat("bounce of %016X", done->job.queue_id);
+        log_->Append({.event = "received",
+                      .queue_id = *dsn_id,
+                      .recipient = "",
+                      .recipients = 1,
+                      .client = client,
+                      .time = done->now});
+      }
+      ScheduleMessage(*dsn_id);
+    } else {
+      // Without its bounce a failure is not recorded: the recipients are tried again.
+      TERN_LOG(kError, "bounce of %016X could not be spooled: %s; deferring it", done->job.queue_id,
+               dsn_id.status().ToString());
+      const int64_t retry_us =
+          absl::ToUnixMicros(done->now + config_.retry.DelayAfter(done->attempt));
+      for (size_t i = 0; i < done->outcomes.size(); ++i) {
+        if (!done->wants_dsn[i]) continue;
+        done->states[i] = spool::RecipientState::kDeferred;
+        done->next_attempt_us[i] = retry_us;
+      }
+    }
+    RecordCompletion(std::move(done));
+  };
+  Completion* raw = holder->get();
+  absl::Status spooled = bounces_.Spool(message, recipients, raw->now, on_spooled);
+  if (!spooled.ok()) on_spooled(spooled);
+}
+
+void DeliveryAgent::RecordCompletion(std::unique_ptr<Completion> c) {
+  std::vector<spool::RecipientResult> results;
+  results.reserve(c->outcomes.size());
+  for (size_t i = 0; i < c->outcomes.size(); ++i) {
+    const Outcome& o = c->outcomes[i];
+    results.push_back({.recipient = o.recipient,
+                       .state = c->states[i],
+                       .attempts = c->attempt,
+                       .next_attempt_unix_us = c->next_attempt_us[i],
+                       .reply_code = static_cast<uint16_t>(o.code),
+                       .enhanced_code = o.enhanced,
+                       .reply_text = o.reply,
+                       .destination_host = c->destination});
+  }
+  const uint64_t id = c->job.queue_id;
+  spool_->RecordRecipientResults(id, results, [this, c = std::move(c)](absl::Status status) {
+    --completions_;
+    if (!status.ok()) {
+      // Not recorded: the recipients keep their state and are tried again.
+      DeliveryCounters::Add(counters_->results_record_failures);
+      TERN_LOG(kError, "results of %016X not recorded: %s", c->job.queue_id, status.ToString());
+    } else {
+      LogCompletion(*c);
+    }
+    JobFinished(c->job.queue_id);
+  });
+}
+
+void DeliveryAgent::LogCompletion(const Completion& c) {
+  for (size_t i = 0; i < c.outcomes.size(); ++i) {
+    switch (c.states[i]) {
+      case spool::RecipientState::kDelivered:
+        DeliveryCounters::Add(counters_->recipients_delivered);
+        break;
+      case spool::RecipientState::kDeferred:
+        DeliveryCounters::Add(counters_->recipients_deferred);
+        break;
+      case spool::RecipientState::kBounced:
+        DeliveryCounters::Add(counters_->recipients_bounced);
+        break;
+      case spool::RecipientState::kExpired:
+        DeliveryCounters::Add(counters_->recipients_expired);
+        break;
+      case spool::RecipientState::kPending:
+        break;
+    }
+    if (log_ == nullptr) continue;
+    const Outcome& o = c.outcomes[i];
+    log_->Append({.event = StateEvent(c.states[i]),
+                  .queue_id = c.job.queue_id,
+                  .message_id = c.job.message_id,
+                  .sender = c.sender,
+                  .recipient = c.addresses[i],
+                  .destination = c.destination,
+                  .reply = o.reply,
+                  .attempts = static_cast<int>(c.attempt),
+                  .delay = c.now - c.received,
+                  .time = c.now});
+  }
+}
+
+void DeliveryAgent::JobFinished(uint64_t queue_id) {
+  auto active = active_.find(queue_id);
+  if (active == active_.end()) return;
+  if (--active->second.jobs_left > 0) return;
+  active_.erase(active);
+  UpdateGauges();
+  if (stopping_) return;
+  const spool::QueueEntry* entry = spool_->index().Find(queue_id);
+  if (entry == nullptr || entry->held() || entry->finished()) return;
+  // Something is left (deferred, or a result that could not be recorded): try again at
+  // its time, never sooner than a second from now.
+  const int64_t soonest = absl::ToUnixMicros(loop_->now() + absl::Seconds(1));
+  AddRetry(queue_id, std::max(entry->next_attempt_unix_us(), soonest));
+  UpdateGauges();
+}
+
+}  // namespace tern::delivery

@@ -1,0 +1,29 @@
+// DeliveryConfig: what one shard's delivery agent needs to know, built once from ternd's
+// flags (--route, --smarthost, --retry_schedule, --max_queue_lifetime, the per-destination
+// limits and timeouts) and shared read-only by all shards.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "delivery/retry_schedule.h"
+#include "delivery/route_table.h"
+#include "net/smtp/client_session.h"
+
+namespace tern::delivery {
+
+struct DeliveryConfig {
+  RouteTable routes;
+  RetrySchedule retry;
+  smtp::ClientConfig client;  // HELO name and RFC 5321 timeouts
+  std::string reporting_mta;  // this relay's name in DSNs
+  absl::Duration connect_timeout = absl::Seconds(30);
+  uint32_t max_connections_per_destination = 20;  // per shard too (all shards: the pools)
+  uint32_t max_messages_per_connection = 1000;
+  absl::Duration connection_idle_timeout = absl::Seconds(30);
+  // How often lanes without connections are looked at again, idle connections expired.
+  absl::Duration maintenance_interval = absl::Seconds(1);
+};
+
+}  // namespace tern::delivery

@@ -1,0 +1,35 @@
+// DeliveryCounters: one shard's delivery agent counters. Written by the shard's thread
+// (relaxed atomic adds), read by the metrics thread; no ordering is implied.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace tern::delivery {
+
+struct DeliveryCounters {
+  std::atomic<uint64_t> messages_scheduled{0};  // a delivery attempt of a message began
+  std::atomic<uint64_t> transactions{0};        // SMTP transactions completed (any result)
+  std::atomic<uint64_t> recipients_delivered{0};
+  std::atomic<uint64_t> recipients_deferred{0};
+  std::atomic<uint64_t> recipients_bounced{0};
+  std::atomic<uint64_t> recipients_expired{0};
+  std::atomic<uint64_t> dsns_queued{0};              // bounces spooled to senders
+  std::atomic<uint64_t> connections_opened{0};       // TCP connections that reached EHLO
+  std::atomic<uint64_t> connections_reused{0};       // parked connections continued here
+  std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
+  std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
+  // Gauges (stored, not added).
+  std::atomic<uint64_t> active_connections{0};
+  std::atomic<uint64_t> active_messages{0};  // messages with a delivery in progress
+  std::atomic<uint64_t> waiting_retry{0};    // messages waiting for their next attempt
+
+  static void Add(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+  static void Set(std::atomic<uint64_t>& gauge, uint64_t v) {
+    gauge.store(v, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace tern::delivery

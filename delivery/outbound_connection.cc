@@ -1,0 +1,182 @@
+// Implementation of delivery/outbound_connection.h.
+#include "delivery/outbound_connection.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+
+namespace tern::delivery {
+
+OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transport,
+                                       const smtp::ClientConfig& config,
+                                       OutboundConnectionOwner* owner,
+                                       smtp::ClientCounters* counters)
+    : loop_(loop), transport_(transport), owner_(owner), session_(config, this, counters) {}
+
+OutboundConnection::~OutboundConnection() {
+  // The owner destroys a connection only after OnConnectionGone(): nothing is in flight.
+  DCHECK(gone_ || (!connecting_ && connection_ == nullptr));
+  if (destination_ != nullptr) destination_->ConnectionClosed();
+}
+
+void OutboundConnection::Connect(const net::ConnectRequest& request) {
+  CHECK(!connecting_ && connection_ == nullptr && !gone_);
+  connecting_ = true;
+  transport_->Connect(request, this);
+}
+
+void OutboundConnection::OnConnected(absl::StatusOr<net::Connection*> connection) {
+  connecting_ = false;
+  if (!connection.ok()) {
+    failure_ = connection.status();
+    Gone();
+    return;
+  }
+  connection_ = *connection;
+  connection_->SetHandler(this);
+  connection_->StartReceiving();
+  if (abort_on_connect_) {
+    CloseNow();
+    return;
+  }
+  Pump();  // arms the greeting timeout
+}
+
+absl::Status OutboundConnection::Send(spool::LoadedMessage loaded,
+                                      const smtp::OutboundMessage& message) {
+  if (connection_ == nullptr || closing_) {
+    return absl::FailedPreconditionError("connection is not open");
+  }
+  if (current_.has_value()) previous_ = std::move(current_);
+  current_ = std::move(loaded);
+  ++transactions_;
+  absl::Status started = session_.StartTransaction(message);
+  if (!started.ok()) {
+    --transactions_;
+    current_.reset();
+    return started;
+  }
+  Pump();
+  return absl::OkStatus();
+}
+
+void OutboundConnection::Quit() {
+  if (connection_ == nullptr) {
+    abort_on_connect_ = true;
+    return;
+  }
+  if (!session_.Quit().ok()) {
+    CloseNow();
+    return;
+  }
+  Pump();
+}
+
+void OutboundConnection::Abort() {
+  if (connection_ == nullptr) {
+    abort_on_connect_ = true;
+    return;
+  }
+  CloseNow();
+}
+
+void OutboundConnection::OnReceive(absl::string_view bytes) {
+  session_.Consume(bytes);
+  Pump();
+}
+
+void OutboundConnection::OnSendDone(absl::Status status) {
+  if (!status.ok()) {
+    if (failure_.ok()) failure_ = status;
+    session_.OnDisconnected();
+  } else {
+    session_.output().Consume(send_bytes_);
+  }
+  send_bytes_ = 0;
+  Pump();
+}
+
+void OutboundConnection::OnPeerClosed(absl::Status status) {
+  if (failure_.ok() && !session_.wants_close()) {
+    failure_ = status.ok() ? absl::UnavailableError("the server closed the connection") : status;
+  }
+  session_.OnDisconnected();
+  CloseNow();
+}
+
+void OutboundConnection::OnClosed() {
+  connection_ = nullptr;
+  // Closed by us mid-transaction (Abort): the session still reports its transaction.
+  if (!session_.wants_close()) session_.OnDisconnected();
+  Gone();
+}
+
+void OutboundConnection::OnTimer() {
+  session_.OnTimeout();
+  Pump();
+}
+
+void OutboundConnection::OnReady() {
+  ever_ready_ = true;
+  idle_since_ = loop_->now();
+  owner_->OnConnectionReady(this);
+}
+
+void OutboundConnection::OnTransactionDone(const smtp::TransactionResult& result) {
+  owner_->OnTransactionDone(this, result);
+}
+
+void OutboundConnection::OnConnectionFailed(const absl::Status& status,
+                                            const smtp::ServerReply* reply) {
+  if (!failure_.ok()) return;
+  failure_ = status;
+  if (reply != nullptr) {
+    std::string summary;
+    reply->AppendSummary(smtp::kResultReplyBytesMax, &summary);
+    failure_ = absl::Status(status.code(), absl::StrCat(status.message(), " (", summary, ")"));
+  }
+}
+
+void OutboundConnection::Pump() {
+  if (connection_ == nullptr || closing_) return;
+  smtp::ClientOutput& output = session_.output();
+  if (session_.wants_close() && (session_.discard_output() || output.empty())) {
+    if (!connection_->sending() || session_.discard_output()) {
+      CloseNow();
+      return;
+    }
+  }
+  if (!connection_->sending() && !output.empty()) {
+    absl::string_view front = output.Front();
+    send_bytes_ = front.size();
+    connection_->Send(front);
+  }
+  const absl::Duration timeout = session_.current_timeout();
+  if (timeout == absl::InfiniteDuration()) {
+    loop_->timers().Cancel(this);
+  } else {
+    loop_->timers().Arm(this, loop_->now() + timeout);
+  }
+  // Stored bytes are referenced by the output until sent: release them only then.
+  if (!connection_->sending() && output.pending_external_bytes() == 0) {
+    previous_.reset();
+    if (!session_.in_transaction()) current_.reset();
+  }
+}
+
+void OutboundConnection::CloseNow() {
+  if (closing_ || connection_ == nullptr) return;
+  closing_ = true;
+  loop_->timers().Cancel(this);
+  connection_->Close();
+}
+
+void OutboundConnection::Gone() {
+  if (gone_) return;
+  gone_ = true;
+  loop_->timers().Cancel(this);
+  owner_->OnConnectionGone(this);  // may destroy this
+}
+
+}  // namespace tern::delivery

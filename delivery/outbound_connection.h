@@ -1,0 +1,128 @@
+// OutboundConnection: one outbound SMTP connection of a shard's delivery agent. It opens the
+// TCP connection through the transport (or continues one another shard parked), feeds the
+// bytes to an smtp::SmtpClientSession, sends what the session queues, keeps the session's
+// RFC 5321 timeouts on the loop's timer wheel, and holds the spooled message whose stored
+// bytes are being sent until no send uses them any more.
+//
+// The owner (the delivery agent) decides what to send: it hears OnConnectionReady() when
+// the session can take a transaction, calls Send() (then OnTransactionDone() follows) or
+// Quit(), and hears OnConnectionGone() exactly once, as the last callback, after which it
+// may destroy the connection (not before).
+//
+//   auto* c = new OutboundConnection(loop, transport, client_config, &owner, &counters);
+//   c->Connect(request);                       // or c->Resume(fd, capabilities)
+//   owner.OnConnectionReady(c) { c->Send(std::move(loaded), message); }
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/loop.h"
+#include "core/timer_wheel.h"
+#include "net/destination_pool.h"
+#include "net/smtp/client_session.h"
+#include "net/transport.h"
+#include "spool/loaded_message.h"
+
+namespace tern::delivery {
+
+class OutboundConnection;
+
+class OutboundConnectionOwner {
+ public:
+  virtual ~OutboundConnectionOwner() = default;
+  // The session is ready for Send() or Quit() (after EHLO, and after each transaction).
+  virtual void OnConnectionReady(OutboundConnection* connection) = 0;
+  // The result of the transaction begun by the last Send().
+  virtual void OnTransactionDone(OutboundConnection* connection,
+                                 const smtp::TransactionResult& result) = 0;
+  // The connection is closed (QUIT done, failed, or never opened). Last callback.
+  virtual void OnConnectionGone(OutboundConnection* connection) = 0;
+};
+
+class OutboundConnection final : public net::ConnectHandler,
+                                 public net::ConnectionHandler,
+                                 public smtp::ClientSessionHandler,
+                                 public core::Timer {
+ public:
+  OutboundConnection(core::Loop* loop, net::Transport* transport, const smtp::ClientConfig& config,
+                     OutboundConnectionOwner* owner, smtp::ClientCounters* counters);
+  ~OutboundConnection() override;
+  OutboundConnection(const OutboundConnection&) = delete;
+  OutboundConnection& operator=(const OutboundConnection&) = delete;
+
+  // Opens the TCP connection; the greeting and EHLO follow.
+  void Connect(const net::ConnectRequest& request);
+
+  // Begins a transaction with `message` (its body must be `loaded`'s stored body). Only
+  // after OnConnectionReady(). The loaded message is kept until its bytes are sent.
+  absl::Status Send(spool::LoadedMessage loaded, const smtp::OutboundMessage& message);
+  // Ends the connection politely (QUIT), or at once when not established.
+  void Quit();
+  // Ends the connection at once (shutdown after the grace period).
+  void Abort();
+
+  // The shared pool entry this connection counts against (set by the owner).
+  void set_destination(std::shared_ptr<net::Destination> d) { destination_ = std::move(d); }
+  const std::shared_ptr<net::Destination>& destination() const { return destination_; }
+  // What the owner wants to remember about it.
+  void* owner_data = nullptr;
+  std::string host_name;  // the MX host name (or the route's host) for logs
+  std::string address;    // "ip:port"
+
+  bool ready() const { return session_.ready(); }
+  // Transactions begun on this connection (also by an earlier shard, when resumed).
+  uint32_t transactions() const { return transactions_; }
+  bool ever_ready() const { return ever_ready_; }
+  // Why it failed (OK when it ended with QUIT or was never used).
+  const absl::Status& failure() const { return failure_; }
+  absl::Time idle_since() const { return idle_since_; }
+
+  // Timer: the session's current wait expired.
+  void OnTimer() override;
+
+ private:
+  // net::ConnectHandler
+  void OnConnected(absl::StatusOr<net::Connection*> connection) override;
+  // net::ConnectionHandler
+  void OnReceive(absl::string_view bytes) override;
+  void OnSendDone(absl::Status status) override;
+  void OnPeerClosed(absl::Status status) override;
+  void OnClosed() override;
+  // smtp::ClientSessionHandler
+  void OnReady() override;
+  void OnTransactionDone(const smtp::TransactionResult& result) override;
+  void OnConnectionFailed(const absl::Status& status, const smtp::ServerReply* reply) override;
+
+  // Sends what the session queued, re-arms the timer, closes when the session is done.
+  void Pump();
+  void CloseNow();
+  void Gone();
+
+  core::Loop* loop_;
+  net::Transport* transport_;
+  OutboundConnectionOwner* owner_;
+  smtp::SmtpClientSession session_;
+  net::Connection* connection_ = nullptr;
+  std::shared_ptr<net::Destination> destination_;
+  bool connecting_ = false;
+  bool closing_ = false;
+  bool gone_ = false;
+  bool abort_on_connect_ = false;
+  bool ever_ready_ = false;
+  size_t send_bytes_ = 0;  // of the send in flight
+  uint32_t transactions_ = 0;
+  absl::Status failure_;
+  absl::Time idle_since_ = absl::InfinitePast();
+  // The message of the transaction in flight, and the previous one while its bytes may
+  // still be queued or in flight.
+  std::optional<spool::LoadedMessage> current_;
+  std::optional<spool::LoadedMessage> previous_;
+  bool in_pump_ = false;
+};
+
+}  // namespace tern::delivery
