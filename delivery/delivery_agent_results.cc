@@ -152,10 +152,13 @@ void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
   for (size_t i = 0; i < c->outcomes.size(); ++i) {
     if (!c->wants_dsn[i]) continue;
     const Outcome& o = c->outcomes[i];
+    // An expired recipient failed for good, whatever its last temporary reply said
+    // (RFC 3463 X.4.7: delivery time expired).
+    const bool expired = c->states[i] == spool::RecipientState::kExpired;
     recipients.push_back({.final_recipient = c->addresses[i],
                           .original_recipient = orcpts[i],
                           .action = DsnAction::kFailed,
-                          .status = o.enhanced,
+                          .status = expired ? absl::string_view("5.4.7") : o.enhanced,
                           .remote_mta = c->destination,
                           .diagnostic = o.reply,
                           .last_attempt = c->now});

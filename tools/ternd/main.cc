@@ -21,6 +21,7 @@
 #include "net/admin_server.h"
 #include "net/listen_socket.h"
 #include "tools/ternd/admin_api.h"
+#include "tools/ternd/command_line.h"
 #include "tools/ternd/daemon_config.h"
 #include "tools/ternd/flags.h"
 #include "tools/ternd/shard.h"
@@ -203,6 +204,16 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Tern SMTP relay daemon. Receives mail on --listen, stores it durably under "
       "--spool_dir, serves /metrics and /queue on --admin_listen.");
-  absl::ParseCommandLine(argc, argv);
+  // Repeated list flags (--route, --listen, ...) all count, also from flagfiles.
+  absl::StatusOr<std::vector<std::string>> args =
+      tern::ternd::PrepareCommandLine(argc, argv, tern::ternd::TerndListFlags());
+  if (!args.ok()) {
+    std::fprintf(stderr, "ternd: %s\n", std::string(args.status().message()).c_str());
+    return 2;
+  }
+  std::vector<char*> pointers;
+  for (std::string& arg : *args) pointers.push_back(arg.data());
+  pointers.push_back(nullptr);
+  absl::ParseCommandLine(static_cast<int>(args->size()), pointers.data());
   return tern::ternd::Run();
 }
