@@ -7,6 +7,16 @@
 // connection when it is accepted and gets its events on the shard's thread. After Close()
 // the handler receives OnClosed() exactly once, when no operation of the connection is in
 // flight any more; from then on the Connection pointer is invalid.
+//
+// Handing a connection to another shard (DESIGN.md, "Threading"): the owning shard calls
+// Release(), which stops the connection's operations without closing the socket and gives
+// the caller the bare fd (or -1 when the connection is not reusable); any shard's transport
+// then wraps that fd again with Adopt() and drives it on its own ring.
+//
+//   connection->Release([destination](int fd) { if (fd >= 0) destination->Park({fd, ...}); });
+//   ... on another shard:
+//   ASSIGN_OR_RETURN(Connection* c, transport->Adopt(parked.fd));
+//   c->SetHandler(handler); c->StartReceiving();
 #pragma once
 
 #include <sys/socket.h>
@@ -14,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -46,6 +57,16 @@ class Connection {
   virtual bool sending() const = 0;
   // Cancels what is in flight and closes the socket; OnClosed() follows.
   virtual void Close() = 0;
+  // Like Close(), but hands the still-open socket to the caller instead of closing it:
+  // receiving and whatever is in flight are cancelled, and once no operation is in flight
+  // `done(fd)` runs on the loop's thread (never inside this call); the caller owns `fd` from
+  // then on. `done(-1)` instead, the socket closed, when the connection is not reusable:
+  // the peer had closed or the connection had failed, a Send() was in flight (its bytes may
+  // have gone out in part), or bytes arrived after Release() or were still unread (an idle
+  // SMTP connection that receives anything, a 421 say, is dead). OnReceive(), OnSendDone()
+  // and OnPeerClosed() are not called after Release(); OnClosed() follows `done` as for
+  // Close(). Call at most once; after Close(), `done(-1)` comes when the close completes.
+  virtual void Release(absl::AnyInvocable<void(int fd)> done) = 0;
   virtual const sockaddr_storage& peer_address() const = 0;
   virtual uint64_t id() const = 0;
 };
@@ -85,6 +106,12 @@ class Transport {
   // Stops accepting on every listener (graceful shutdown); established connections stay.
   virtual void StopListening() = 0;
   virtual size_t connection_count() const = 0;
+  // Wraps an already connected TCP socket (one another transport released, say) as a
+  // Connection of this transport; the caller then SetHandler() + StartReceiving() as for an
+  // accepted one. The transport owns `fd` from this call on and closes it on error too:
+  // InvalidArgument when it is not a stream socket, FailedPrecondition when it is not
+  // connected (getpeername fails). Unread bytes already on the socket are received as usual.
+  virtual absl::StatusOr<Connection*> Adopt(int fd) = 0;
   // Opens an outbound TCP connection; `handler` hears the result exactly once, later, on the
   // loop's thread (never inside this call), and must stay alive until then.
   virtual void Connect(const ConnectRequest& request, ConnectHandler* handler) = 0;

@@ -48,6 +48,9 @@ void UringConnection::Rearm() { ArmReceive(); }
 void UringConnection::OnReceiveComplete(int32_t res, uint32_t flags) {
   const bool more = (flags & IORING_CQE_F_MORE) != 0;
   if (!more) receive_armed_ = false;
+  // Bytes, end of stream or an error after Release(): nobody will read them, so the
+  // connection must not be handed over.
+  if (releasing_ && res != -ECANCELED && res != -ENOBUFS) reusable_ = false;
   if (res > 0) {
     CHECK(flags & IORING_CQE_F_BUFFER);
     ProvidedBufferRing* buffers = transport_->buffers();
@@ -104,6 +107,22 @@ void UringConnection::OnSendComplete(int32_t res, uint32_t flags) {
 
 void UringConnection::Close() {
   if (closing_) return;
+  StartClosing();
+}
+
+void UringConnection::Release(absl::AnyInvocable<void(int fd)> done) {
+  CHECK(done);
+  CHECK(!release_done_);  // at most once
+  release_done_ = std::move(done);
+  if (closing_) return;  // after Close(): done(-1) when the close completes
+  releasing_ = true;
+  // After the peer closed there is nothing to reuse; a send in flight may be cut short by
+  // the cancel, leaving the server in the middle of a command.
+  if (peer_closed_ || send_in_flight_) reusable_ = false;
+  StartClosing();
+}
+
+void UringConnection::StartClosing() {
   closing_ = true;
   if (receive_armed_ || send_in_flight_) {
     io_uring_sqe* sqe = transport_->loop()->PrepareSqe(&cancel_op_);
@@ -122,16 +141,56 @@ void UringConnection::MaybeFinishClose() {
   if (!closing_ || close_submitted_) return;
   if (receive_armed_ || send_in_flight_ || cancel_in_flight_) return;
   close_submitted_ = true;
+  if (releasing_ && reusable_) {
+    // A no-op through the ring, so that the hand-over happens from the loop, never inside
+    // Release() or a completion of this connection.
+    io_uring_prep_nop(transport_->loop()->PrepareSqe(&hand_over_op_));
+  } else {
+    SubmitClose();
+  }
+}
+
+void UringConnection::SubmitClose() {
   io_uring_sqe* sqe = transport_->loop()->PrepareSqe(&close_op_);
   io_uring_prep_close(sqe, fd_);
 }
 
+namespace {
+
+// True when nothing is waiting to be read on the socket and the peer has not closed its
+// side: the byte stream is where the releaser left it. Never blocks.
+bool SocketIsQuiet(int fd) {
+  char byte;
+  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+void UringConnection::OnHandOverComplete(int32_t res, uint32_t flags) {
+  // Unread bytes (a 421, say) or the peer's FIN that came before the cancel took effect.
+  if (!SocketIsQuiet(fd_)) {
+    reusable_ = false;
+    SubmitClose();
+    return;
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  Finish(fd);
+}
+
 void UringConnection::OnCloseComplete(int32_t res, uint32_t flags) {
   fd_ = -1;
+  Finish(-1);
+}
+
+void UringConnection::Finish(int fd) {
+  absl::AnyInvocable<void(int fd)> done = std::move(release_done_);
   ConnectionHandler* handler = handler_;
   handler_ = nullptr;
+  if (done) done(fd);
   if (handler != nullptr) handler->OnClosed();
-  transport_->Release(this);  // deletes this
+  transport_->Forget(this);  // deletes this
 }
 
 }  // namespace tern::net

@@ -1,6 +1,7 @@
-// UringConnection: one accepted TCP connection driven by a shard's ring (see
-// net/uring_transport.h). Tracks its in-flight operations so that the socket is closed and
-// the handler told OnClosed() only when the kernel holds no reference to it any more.
+// UringConnection: one TCP connection (accepted, connected or adopted) driven by a shard's
+// ring (see net/uring_transport.h). Tracks its in-flight operations so that the socket is
+// closed, or handed over by Release(), and the handler told OnClosed() only when the kernel
+// holds no reference to it any more.
 #pragma once
 
 #include <sys/socket.h>
@@ -22,6 +23,7 @@ class UringConnection : public Connection {
   void Send(absl::string_view bytes) override;
   bool sending() const override { return send_in_flight_; }
   void Close() override;
+  void Release(absl::AnyInvocable<void(int fd)> done) override;
   const sockaddr_storage& peer_address() const override { return peer_; }
   uint64_t id() const override { return id_; }
 
@@ -47,7 +49,12 @@ class UringConnection : public Connection {
   void OnSendComplete(int32_t res, uint32_t flags);
   void OnCancelComplete(int32_t res, uint32_t flags);
   void OnCloseComplete(int32_t res, uint32_t flags);
+  void OnHandOverComplete(int32_t res, uint32_t flags);
+  void StartClosing();
   void MaybeFinishClose();
+  void SubmitClose();
+  // Tells the releaser (`fd`, or -1 once closed) and the handler, then deletes this.
+  void Finish(int fd);
 
   UringTransport* transport_;
   uint64_t id_;
@@ -58,6 +65,7 @@ class UringConnection : public Connection {
   Op send_op_{this, &UringConnection::OnSendComplete};
   Op cancel_op_{this, &UringConnection::OnCancelComplete};
   Op close_op_{this, &UringConnection::OnCloseComplete};
+  Op hand_over_op_{this, &UringConnection::OnHandOverComplete};
   bool receive_armed_ = false;
   bool send_in_flight_ = false;
   bool cancel_in_flight_ = false;
@@ -65,6 +73,11 @@ class UringConnection : public Connection {
   bool close_submitted_ = false;
   bool peer_closed_ = false;
   absl::string_view send_remaining_;
+  // Release(): who gets the socket, and whether it may still be handed over (false once
+  // anything arrived or a send was cut short).
+  absl::AnyInvocable<void(int fd)> release_done_;
+  bool releasing_ = false;
+  bool reusable_ = true;
 };
 
 }  // namespace tern::net

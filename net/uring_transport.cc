@@ -121,10 +121,35 @@ void UringTransport::Accepted(Listener* listener, int fd) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  listener->handler()->OnAccept(Adopt(fd, peer));
+  listener->handler()->OnAccept(AddConnection(fd, peer));
 }
 
-UringConnection* UringTransport::Adopt(int fd, const sockaddr_storage& peer) {
+absl::StatusOr<Connection*> UringTransport::Adopt(int fd) {
+  if (fd < 0) return absl::InvalidArgumentError("adopt: no socket");
+  int type = 0;
+  socklen_t type_len = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("adopt fd ", fd, ": getsockopt SO_TYPE: ", strerror(error)));
+  }
+  if (type != SOCK_STREAM) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat("adopt fd ", fd, ": not a stream socket"));
+  }
+  sockaddr_storage peer{};
+  socklen_t len = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("adopt fd ", fd, ": getpeername: ", strerror(error)));
+  }
+  return AddConnection(fd, peer);
+}
+
+UringConnection* UringTransport::AddConnection(int fd, const sockaddr_storage& peer) {
   const uint64_t id = next_connection_id_++;
   auto connection = std::make_unique<UringConnection>(this, id, fd, peer);
   UringConnection* raw = connection.get();
@@ -159,7 +184,7 @@ class UringTransport::PendingConnect : public core::Completion {
     if (res == 0) {
       int one = 1;
       setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      handler_->OnConnected(transport_->Adopt(fd_, request_.to));
+      handler_->OnConnected(transport_->AddConnection(fd_, request_.to));
     } else {
       close(fd_);
       const std::string peer = FormatPeer();
@@ -225,7 +250,7 @@ void UringTransport::OnIteration() {
   }
 }
 
-void UringTransport::Release(UringConnection* connection) {
+void UringTransport::Forget(UringConnection* connection) {
   auto it = connections_.find(connection->id());
   CHECK(it != connections_.end());
   connections_.erase(it);

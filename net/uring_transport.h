@@ -1,8 +1,8 @@
 // UringTransport: the io_uring backend of net/transport.h for one shard. Multishot accept
 // on each listening socket, multishot recv into a ProvidedBufferRing (an idle connection
 // holds no receive buffer), send from the caller's bytes in place, cancel + close through
-// the ring. Falls back to single-shot accept/recv when the kernel lacks multishot (the loop
-// logs which it chose).
+// the ring; Adopt() wraps a socket another transport released. Falls back to single-shot
+// accept/recv when the kernel lacks multishot (the loop logs which it chose).
 #pragma once
 
 #include <memory>
@@ -32,12 +32,14 @@ class UringTransport : public Transport {
   void StopListening() override;
   size_t connection_count() const override { return connections_.size(); }
   void Connect(const ConnectRequest& request, ConnectHandler* handler) override;
+  absl::StatusOr<Connection*> Adopt(int fd) override;
 
   // Used by UringConnection.
   core::Loop* loop() { return loop_; }
   ProvidedBufferRing* buffers() { return buffers_.get(); }
   void RearmLater(UringConnection* connection);
-  void Release(UringConnection* connection);
+  // The connection finished closing or releasing: deletes it.
+  void Forget(UringConnection* connection);
 
  private:
   class Listener;
@@ -45,19 +47,18 @@ class UringTransport : public Transport {
   explicit UringTransport(core::Loop* loop);
   void OnIteration();
   void Accepted(Listener* listener, int fd);
-  UringConnection* Adopt(int fd, const sockaddr_storage& peer);
+  UringConnection* AddConnection(int fd, const sockaddr_storage& peer);
 
   core::Loop* loop_;
   std::unique_ptr<ProvidedBufferRing> buffers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<UringConnection>> connections_;
-  std::vector<uint64_t> rearm_;
+  std::vector<uint64_t> rearm_;  // connections whose recv stopped for lack of buffers
   struct FailedConnect {
     ConnectHandler* handler;
     absl::Status status;
   };
-  std::vector<FailedConnect> failed_connects_;  // reported at the next iteration  // connections
-                                                // whose recv stopped for lack of buffers
+  std::vector<FailedConnect> failed_connects_;  // reported at the next iteration
   uint64_t next_connection_id_ = 1;
 };
 
