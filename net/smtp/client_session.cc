@@ -63,6 +63,28 @@ SmtpClientSession::SmtpClientSession(const ClientConfig& config, ClientSessionHa
   static_assert((kTransactionRecipientsMax + 3) * (kResultReplyBytesMax + 64) < UINT32_MAX);
 }
 
+SmtpClientSession::SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
+                                     ClientCounters* counters,
+                                     const ServerCapabilities& capabilities)
+    : SmtpClientSession(config, handler, counters) {
+  state_ = State::kReady;
+  capabilities_ = capabilities;
+  resumable_ = true;
+}
+
+absl::Status SmtpClientSession::Resume() {
+  if (!resumable_) {
+    return absl::FailedPreconditionError("Resume() on a session not constructed resumed, or again");
+  }
+  resumable_ = false;
+  if (state_ != State::kReady || in_flight_) {
+    return absl::FailedPreconditionError("Resume() when the session is no longer idle");
+  }
+  ClientCounters::Add(counters_->connections_resumed, 1);
+  NotifyReady();
+  return absl::OkStatus();
+}
+
 bool SmtpClientSession::in_transaction() const {
   return state_ == State::kMail || state_ == State::kRcpt || state_ == State::kData ||
          state_ == State::kDataEnd;
@@ -270,6 +292,7 @@ void SmtpClientSession::NotifyReady() {
 }
 
 absl::Status SmtpClientSession::Quit() {
+  resumable_ = false;
   if (in_transaction()) return absl::FailedPreconditionError("QUIT during a transaction");
   if (state_ == State::kQuit || state_ == State::kClosed) return absl::OkStatus();
   if (state_ == State::kReady) {
@@ -334,6 +357,7 @@ absl::Status SmtpClientSession::StartTransaction(const OutboundMessage& message)
   if (state_ != State::kReady || reporting_) {
     return absl::FailedPreconditionError("StartTransaction when the session is not ready");
   }
+  resumable_ = false;  // the owner went ahead without Resume()
   CHECK(!in_flight_);
   if (message.recipients.empty()) return absl::InvalidArgumentError("no recipients");
   if (message.recipients.size() > kTransactionRecipientsMax) {

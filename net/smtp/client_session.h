@@ -40,11 +40,28 @@
 // the end-of-data reply, RSET is sent before OnReady(); otherwise the next MAIL follows
 // directly.
 //
-// Callbacks happen inside Consume(), OnDisconnected(), OnTimeout() and StartTransaction()
-// (local refusals); a handler may call StartTransaction() or Quit() from OnReady() (nested
-// local refusals are unrolled, not recursed), not from OnTransactionDone() (whose result
-// views it would invalidate), and must not destroy the session inside a callback. Each accepted
-// StartTransaction() leads to exactly one OnTransactionDone().
+// Resuming a connection that another session already greeted and EHLO'd (an idle one parked
+// in net/destination_pool.h by some shard and taken by this one): construct the session
+// with the capabilities that session learned; it starts ready, sends nothing, and Resume()
+// announces it, so that handler.OnReady() is the first callback, as for a new connection:
+//
+//   ASSIGN_OR_RETURN(ServerCapabilities caps, ServerCapabilities::Parse(parked.capabilities));
+//   SmtpClientSession session(config, &handler, &counters, caps);
+//   ... adopt the socket and start receiving ...
+//   session.Resume();  // handler.OnReady(): StartTransaction(message) or Quit()
+//
+// Anything the server sends before the first command (a 421 on an idle connection) fails
+// the session as on any idle connection (OnConnectionFailed()); Resume() then says
+// FailedPrecondition and calls nothing. The parking side must have left its session
+// ready() with its output flushed; Connection::Release() (net/transport.h) checks that no
+// byte is left unread on the socket.
+//
+// Callbacks happen inside Consume(), OnDisconnected(), OnTimeout(), Resume() and
+// StartTransaction() (local refusals); a handler may call StartTransaction() or Quit()
+// from OnReady() (nested local refusals are unrolled, not recursed), not from
+// OnTransactionDone() (whose result views it would invalidate), and must not destroy the
+// session inside a callback. Each accepted StartTransaction() leads to exactly one
+// OnTransactionDone().
 //
 // Bounds: kTransactionRecipientsMax recipients per transaction (the caller splits larger
 // lists); reply lines, counts and sizes as in client_reply_parser.h (over them, the
@@ -154,8 +171,17 @@ class SmtpClientSession {
   // waiting for the server's greeting.
   SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
                     ClientCounters* counters);
+  // A resumed session (see the top of this file): ready at once with `capabilities`, the
+  // server's greeting and EHLO reply already consumed by the session that parked it.
+  SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
+                    ClientCounters* counters, const ServerCapabilities& capabilities);
   SmtpClientSession(const SmtpClientSession&) = delete;
   SmtpClientSession& operator=(const SmtpClientSession&) = delete;
+
+  // A resumed session's first callback: handler.OnReady(), once. FailedPrecondition,
+  // calling nothing, for a session not constructed resumed, a second call, or one that is
+  // no longer ready (failed, or the owner already started a transaction or quit).
+  absl::Status Resume();
 
   // Received bytes, in any split. Ignored once wants_close().
   void Consume(absl::string_view bytes);
@@ -257,6 +283,7 @@ class SmtpClientSession {
   ReplyParser parser_;
   ClientOutput output_;
   ServerCapabilities capabilities_;
+  bool resumable_ = false;        // constructed resumed, Resume() not called yet
   bool notifying_ready_ = false;  // inside handler_->OnReady()
   bool ready_again_ = false;      // became ready again while notifying
   bool reporting_ = false;        // inside handler_->OnTransactionDone()

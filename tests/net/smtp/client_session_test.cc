@@ -101,6 +101,19 @@ class ClientSessionTest : public ::testing::Test {
     }
     return out;
   }
+  // Replaces the session with one resumed on a connection another session greeted.
+  void Resumed(const ServerCapabilities& capabilities) {
+    session_ = std::make_unique<SmtpClientSession>(config_, &handler_, &counters_, capabilities);
+  }
+  // What a session that got `ehlo_reply` parks with its connection, read back.
+  static ServerCapabilities ParkedCapabilities(absl::string_view ehlo_reply) {
+    ReplyParser parser;
+    size_t used = 0;
+    EXPECT_EQ(parser.Parse(ehlo_reply, &used), ReplyParseResult::kReply);
+    auto parsed = ServerCapabilities::Parse(ParseEhloReply(parser.reply()).Serialize());
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return parsed.ok() ? *parsed : ServerCapabilities();
+  }
   void Connect(absl::string_view ehlo_reply = kEhloPipelining) {
     EXPECT_EQ(Server(kGreeting), "EHLO relay.test\r\n");
     EXPECT_EQ(Server(ehlo_reply), "");
@@ -196,6 +209,109 @@ TEST_F(ClientSessionTest, GreetingWithWrongCodeIsAProtocolError) {
   EXPECT_TRUE(S().wants_close());
   EXPECT_EQ(handler_.failures, 1);
   EXPECT_EQ(counters_.replies_malformed.load(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Resumed sessions (a parked connection continued by another shard).
+
+TEST_F(ClientSessionTest, ResumedSessionRunsAPipelinedTransactionFromItsFirstOnReady) {
+  Resumed(ParkedCapabilities(kEhloPipelining));
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(Drain(), "");  // no greeting awaited, no EHLO
+  EXPECT_EQ(handler_.ready, 0);
+  EXPECT_EQ(S().current_timeout(), absl::InfiniteDuration());
+  // As a delivery agent would: the first OnReady() starts the message.
+  handler_.on_ready = [this] {
+    if (handler_.ready == 1) {
+      EXPECT_TRUE(S().StartTransaction(Message()).ok());
+    }
+  };
+  ASSERT_TRUE(S().Resume().ok());
+  EXPECT_EQ(handler_.ready, 1);
+  EXPECT_EQ(Drain(), Batch(body_.size()));  // SIZE and PIPELINING as the EHLO said
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 unknown\r\n250 2.1.5 Ok\r\n"
+                   "354 go ahead\r\n"),
+            body_ + ".\r\n");
+  EXPECT_EQ(Server("250 2.0.0 Ok: queued as Y\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:perm:RCPT TO:550:5.1.1 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.connections_resumed.load(), 1u);
+  EXPECT_EQ(counters_.connections_ready.load(), 0u);  // no greeting on this session
+  EXPECT_EQ(counters_.recipients_delivered.load(), 2u);
+}
+
+TEST_F(ClientSessionTest, ResumedSessionQuits) {
+  Resumed(ParkedCapabilities(kEhloPipelining));
+  handler_.on_ready = [this] { EXPECT_TRUE(S().Quit().ok()); };
+  ASSERT_TRUE(S().Resume().ok());
+  EXPECT_EQ(Drain(), "QUIT\r\n");
+  EXPECT_FALSE(S().wants_close());
+  EXPECT_EQ(Server("221 2.0.0 Bye\r\n"), "");
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_FALSE(S().discard_output());
+  EXPECT_EQ(handler_.failures, 0);
+}
+
+TEST_F(ClientSessionTest, ResumedSessionKeepsTheServersOffer) {
+  // Without PIPELINING: one command at a time.
+  Resumed(ParkedCapabilities(kEhloPlain));
+  ASSERT_TRUE(S().Resume().ok());
+  EXPECT_EQ(Start(), absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(), "\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+
+  // The SIZE limit the server declared still refuses a larger message locally.
+  session_.reset();
+  handler_ = RecordingHandler();
+  Resumed(ParkedCapabilities("250-mx.test\r\n250-PIPELINING\r\n250 SIZE 10\r\n"));
+  ASSERT_TRUE(S().Resume().ok());
+  EXPECT_EQ(Start(), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:local:552:5.3.4 1:perm:local:552:5.3.4 2:perm:local:552:5.3.4");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, ResumeIsOnceAndOnlyForResumedSessions) {
+  EXPECT_EQ(S().Resume().code(), absl::StatusCode::kFailedPrecondition);  // greeting awaited
+  EXPECT_EQ(handler_.ready, 0);
+  Connect();
+  EXPECT_EQ(S().Resume().code(), absl::StatusCode::kFailedPrecondition);  // greeted itself
+  EXPECT_EQ(handler_.ready, 1);
+
+  handler_ = RecordingHandler();
+  Resumed(ParkedCapabilities(kEhloPipelining));
+  ASSERT_TRUE(S().Resume().ok());
+  EXPECT_EQ(S().Resume().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(handler_.ready, 1);
+
+  // An owner that starts at once without Resume() gets no OnReady() for it later.
+  handler_ = RecordingHandler();
+  Resumed(ParkedCapabilities(kEhloPipelining));
+  EXPECT_EQ(Start(), Batch(body_.size()));
+  EXPECT_EQ(S().Resume().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(handler_.ready, 0);
+}
+
+TEST_F(ClientSessionTest, ResumedConnectionTheServerGaveUpOnFailsBeforeResume) {
+  // The server's idle timeout hit while the connection was parked: its 421 is the first
+  // thing the new owner reads.
+  Resumed(ParkedCapabilities(kEhloPipelining));
+  EXPECT_EQ(Server("421 4.4.2 mx.test idle too long, closing\r\n"), "");
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_EQ(handler_.failure_reply_code, 421);
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(S().Resume().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(handler_.ready, 0);
+  EXPECT_TRUE(handler_.transactions.empty());
+
+  // The peer's close alone fails it the same way.
+  handler_ = RecordingHandler();
+  Resumed(ParkedCapabilities(kEhloPipelining));
+  S().OnDisconnected();
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_EQ(S().Resume().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 // ---------------------------------------------------------------------------------------
