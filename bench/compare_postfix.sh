@@ -15,8 +15,13 @@
 # Set POSTFIX_QUEUE=defer to leave the mail in Postfix's incoming queue instead, so qmgr moves
 # every message to active and then to deferred (defer_transports), as a relay would under load.
 #
+# MODE=relay measures end-to-end relaying instead: each peer gets its own smtp-sink
+# (-c -u nobody) as next hop (ternd: --smarthost=[127.0.0.1]:PORT; Postfix: relayhost with its
+# smtp(8) client and stock connection caching) and is timed from the first connection of
+# smtp-source until the sink has counted every message. PEERS defaults to "ternd postfix".
+#
 # Usage: bench/compare_postfix.sh     (as root: Postfix runs its daemons as user postfix)
-# Env: MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
+# Env: MODE (accept|relay) MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
 #      POSTFIX_QUEUE (hold|defer) POSTFIX_PROCESS_LIMIT (100) RUN_TIMEOUT (seconds, 900)
 #      BENCH_DIR (repo/var/bench-compare: must be on the disk under test, not tmpfs)
 #      TERND_FLAGS (extra ternd flags) KEEP=1 (keep the run directory) BUILD=0 (skip ninja)
@@ -27,7 +32,12 @@ readonly REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly MESSAGES="${MESSAGES:-20000}"
 readonly SESSIONS="${SESSIONS:-50}"
 readonly SIZE="${SIZE:-4096}"
-readonly PEERS="${PEERS:-ternd postfix sink}"
+readonly MODE="${MODE:-accept}"
+if [[ "$MODE" == relay ]]; then
+  readonly PEERS="${PEERS:-ternd postfix}"
+else
+  readonly PEERS="${PEERS:-ternd postfix sink}"
+fi
 readonly POSTFIX_QUEUE="${POSTFIX_QUEUE:-hold}"
 readonly POSTFIX_PROCESS_LIMIT="${POSTFIX_PROCESS_LIMIT:-100}"
 readonly RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
@@ -53,6 +63,7 @@ for v in MESSAGES SESSIONS SIZE POSTFIX_PROCESS_LIMIT RUN_TIMEOUT; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ "$POSTFIX_QUEUE" == hold || "$POSTFIX_QUEUE" == defer ]] || die "POSTFIX_QUEUE: hold or defer"
+[[ "$MODE" == accept || "$MODE" == relay ]] || die "MODE: accept or relay"
 ((POSTFIX_PROCESS_LIMIT >= SESSIONS * 2)) ||
   log "note: POSTFIX_PROCESS_LIMIT=$POSTFIX_PROCESS_LIMIT < 2*SESSIONS: smtpd and cleanup" \
     "processes share that limit, Postfix may not serve $SESSIONS sessions in parallel"
@@ -89,6 +100,8 @@ RUN="$(mktemp -d "$BENCH_DIR/run.XXXXXX")"
 chmod 755 "$RUN" # the postfix user must reach its queue below it
 TERND_PID=""
 SINK_PID=""
+RELAY_SINK_PID=""
+RELAY_SINK_PORT=""
 SOURCE_PID=""
 PF_CONF=""
 PF_MASTER=""
@@ -136,6 +149,7 @@ cleanup() {
   fi
   stop_pid "$TERND_PID" TERM
   stop_pid "$SINK_PID" TERM
+  stop_pid "$RELAY_SINK_PID" TERM
   postfix_stop
   if [[ "${KEEP:-0}" == 1 ]]; then
     log "kept $RUN"
@@ -220,6 +234,26 @@ print(rc, "%.3f" % wall, "%.2f" % (ru.ru_utime + ru.ru_stime))
 
 source_cmd() { echo "$SMTP_SOURCE ${SOURCE_FLAGS:+$SOURCE_FLAGS }-s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"; }
 
+# MODE=relay: a fresh smtp-sink per peer, the peer's next hop.
+start_relay_sink() { # name
+  RELAY_SINK_PORT="$(free_port)"
+  "$SMTP_SINK" -c -u nobody "127.0.0.1:$RELAY_SINK_PORT" 256 >"$RUN/$1.relay-sink.out" 2>&1 &
+  RELAY_SINK_PID=$!
+  wait_port 127.0.0.1 "$RELAY_SINK_PORT" "$START_WAIT_S" || die "smtp-sink did not start"
+  COMMANDS+=("sink:    $SMTP_SINK -c -u nobody 127.0.0.1:$RELAY_SINK_PORT 256   (next hop of $1)")
+}
+
+# Messages the relay sink of peer $1 has counted (-c prints "... mesg=N" lines ended by CR).
+relay_sink_count() { # name
+  tr '\r' '\n' <"$RUN/$1.relay-sink.out" | sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' |
+    tail -n 1 || true
+}
+
+stop_relay_sink() {
+  stop_pid "$RELAY_SINK_PID" TERM
+  RELAY_SINK_PID=""
+}
+
 declare -A R_MSGS R_WALL R_SRV_CPU R_CLI_CPU R_HOST_BUSY R_HOST_IOWAIT R_NOTE R_OK
 declare -a R_ORDER=() COMMANDS=()
 
@@ -230,6 +264,8 @@ measure() { # name port cpu_fn
   sync # do not make this peer pay for the previous one's dirty pages
   [[ -n "$cpu_fn" ]] && srv0="$($cpu_fn)"
   h0="$(host_cpu_snapshot)"
+  local started_ns
+  started_ns="$(date +%s%N)"
   # In the background and waited for: bash runs the trap at once on a signal during "wait",
   # but only after a foreground command ends.
   timed_source "$port" "$RUN/$name.source.log" >"$RUN/$name.timing" &
@@ -237,6 +273,20 @@ measure() { # name port cpu_fn
   wait "$SOURCE_PID" || true
   SOURCE_PID=""
   res="$(cat "$RUN/$name.timing")"
+  if [[ "$MODE" == relay ]]; then
+    # End to end: until the next hop has every message (bounded by RUN_TIMEOUT).
+    local got=0
+    for ((i = 0; i < RUN_TIMEOUT * 20; i++)); do
+      got="$(relay_sink_count "$name")"
+      ((${got:-0} >= MESSAGES)) && break
+      sleep 0.05
+    done
+    local relay_wall
+    relay_wall="$(awk -v a="$started_ns" -v b="$(date +%s%N)" 'BEGIN{printf "%.3f", (b-a)/1e9}')"
+    read -r rc wall cli <<<"$res"
+    res="$rc $relay_wall $cli"
+    RELAY_DELIVERED="${got:-0}"
+  fi
   h1="$(host_cpu_snapshot)"
   [[ -n "$cpu_fn" ]] && srv1="$($cpu_fn)"
   read -r rc wall cli <<<"$res"
@@ -278,12 +328,16 @@ run_ternd() {
     ninja -C "$REPO/build" ternd ternctl >/dev/null
   fi
   [[ -x "$TERND" && -x "$TERNCTL" ]] || die "$TERND or $TERNCTL missing"
-  local dir="$RUN/ternd" ready port admin
+  local dir="$RUN/ternd" ready port admin next_hop=(--deliver=false)
   mkdir -p "$dir"
   ready="$dir/ready"
+  if [[ "$MODE" == relay ]]; then
+    start_relay_sink ternd
+    next_hop=(--smarthost="[127.0.0.1]:$RELAY_SINK_PORT")
+  fi
   # shellcheck disable=SC2206
   local cmd=("$TERND" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --spool_dir="$dir/spool"
-    --ready_file="$ready" --deliver=false $TERND_FLAGS)
+    --ready_file="$ready" "${next_hop[@]}" $TERND_FLAGS)
   COMMANDS+=("ternd:   ${cmd[*]}")
   "${cmd[@]}" >"$dir/ternd.log" 2>&1 &
   TERND_PID=$!
@@ -317,7 +371,13 @@ run_ternd() {
   TERND_SHARDS="$(grep -c '^tern_messages_accepted_total{' <<<"$metrics" || true)"
   stop_pid "$TERND_PID" TERM
   TERND_PID=""
-  verdict ternd "$accepted"
+  if [[ "$MODE" == relay ]]; then
+    TERND_OUTBOUND="$(awk '/^tern_delivery_connections_opened_total[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+    stop_relay_sink
+    verdict ternd "$RELAY_DELIVERED" "delivered to the sink"
+  else
+    verdict ternd "$accepted"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -327,7 +387,7 @@ postfix_write_config() { # dir port
   local dir="$1" port="$2" conf="$1/conf" hold=""
   mkdir -p "$conf" "$dir/queue"
   chmod 755 "$dir" "$conf" "$dir/queue"
-  [[ "$POSTFIX_QUEUE" == hold ]] && hold="check_client_access static:HOLD"
+  [[ "$POSTFIX_QUEUE" == hold && "$MODE" == accept ]] && hold="check_client_access static:HOLD"
   cat >"$conf/main.cf" <<EOF
 # Written by bench/compare_postfix.sh: a throw-away instance that queues and never delivers.
 compatibility_level = 3.6
@@ -391,6 +451,17 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+  if [[ "$MODE" == relay ]]; then
+    # End to end: everything goes to the relay sink through Postfix's stock smtp(8) client.
+    cat >>"$conf/main.cf" <<EOF
+# MODE=relay: deliver everything to the benchmark's smtp-sink (stock client settings).
+relayhost = [127.0.0.1]:$RELAY_SINK_PORT
+default_transport = smtp
+relay_transport = smtp
+defer_transports =
+EOF
+    echo "smtp      unix  -       -       n       -       -       smtp" >>"$conf/master.cf"
+  fi
 }
 
 postfix_count_queued() { # queue dir
@@ -404,6 +475,7 @@ postfix_count_queued() { # queue dir
 run_postfix() {
   command -v postfix >/dev/null || die "postfix missing (apt-get install postfix)"
   local dir="$RUN/postfix" port started=0
+  [[ "$MODE" == relay ]] && start_relay_sink postfix
   for attempt in 1 2 3; do # a free port can be taken between the probe and the bind
     port="$(free_port)"
     rm -rf "$dir"
@@ -446,7 +518,12 @@ run_postfix() {
   done
   POSTFIX_QUEUE_REPORT="$(postqueue -c "$PF_CONF" -p 2>/dev/null | tail -n 1 || true)"
   postfix_stop
-  verdict postfix "$count" "postqueue: ${POSTFIX_QUEUE_REPORT:-?}"
+  if [[ "$MODE" == relay ]]; then
+    stop_relay_sink
+    verdict postfix "$RELAY_DELIVERED" "delivered to the sink; postqueue: ${POSTFIX_QUEUE_REPORT:-?}"
+  else
+    verdict postfix "$count" "postqueue: ${POSTFIX_QUEUE_REPORT:-?}"
+  fi
   if [[ -n "${R_NOTE[postfix]}" ]]; then
     log "postfix log tail:"
     grep -E 'warning|fatal|error|panic' "$dir/data/maillog" 2>/dev/null | tail -n 10 >&2 || true
@@ -507,7 +584,9 @@ echo "loadavg:    $LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at t
   "(Postfix's own processes count too)"
 echo "tern:       $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" \
   "  postfix: $(postconf -d -h mail_version 2>/dev/null || echo '?')"
-echo "load:       MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE (one message per connection)"
+echo "load:       MODE=$MODE MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE ${SOURCE_FLAGS:+SOURCE_FLAGS=$SOURCE_FLAGS}"
+[[ "$MODE" == relay ]] &&
+  echo "            timed from smtp-source's start until the peer's smtp-sink counted every message"
 echo
 echo "== commands"
 printf '%s\n' "${COMMANDS[@]}"
@@ -541,8 +620,10 @@ echo "charged to either, other users' work); busy%/iowt%: whole host, % of all $
 [[ -n "$TERND_COMMITS" ]] &&
   echo "ternd: $TERND_SHARDS shards, $TERND_COMMITS group commits," \
     "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total)"
+[[ -n "${TERND_OUTBOUND:-}" ]] &&
+  echo "ternd: $TERND_OUTBOUND outbound connections opened (tern_delivery_connections_opened_total)"
 [[ -n "$POSTFIX_QUEUE_REPORT" ]] &&
-  echo "postfix ($POSTFIX_QUEUE queue, default_process_limit=$POSTFIX_PROCESS_LIMIT): postqueue -p says '$POSTFIX_QUEUE_REPORT'"
+  echo "postfix ($([[ "$MODE" == relay ]] && echo relaying || echo "$POSTFIX_QUEUE queue"), default_process_limit=$POSTFIX_PROCESS_LIMIT): postqueue -p says '$POSTFIX_QUEUE_REPORT'"
 for name in "${R_ORDER[@]}"; do
   [[ "${R_OK[$name]}" == 1 ]] || echo "FAILED $name: ${R_NOTE[$name]}"
 done
