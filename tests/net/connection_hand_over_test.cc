@@ -8,71 +8,22 @@
 #include <unistd.h>
 
 #include <functional>
-#include <memory>
 #include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "net/listen_socket.h"
 #include "net/uring_transport.h"
+#include "tests/net/loopback_test_util.h"
 
 namespace tern::net {
 namespace {
 
-constexpr absl::Duration kTestDeadline = absl::Seconds(10);
-
-// Both ends of one loopback TCP connection: `local` for the transport, `remote` played by
-// the test with blocking calls.
-struct TcpPair {
-  int local = -1;
-  int remote = -1;
-  uint16_t remote_port = 0;
-};
-
-TcpPair ConnectedPair() {
-  TcpPair pair;
-  auto address = ParseSocketAddress("127.0.0.1:0");
-  EXPECT_TRUE(address.ok());
-  auto listener = OpenListener(*address, 4);
-  EXPECT_TRUE(listener.ok()) << listener.status();
-  address->set_port(*BoundPort(*listener));
-  pair.remote_port = address->port();
-  pair.local = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_EQ(
-      connect(pair.local, reinterpret_cast<const sockaddr*>(&address->storage), address->length),
-      0);
-  pair.remote = accept4(*listener, nullptr, nullptr, SOCK_CLOEXEC);
-  EXPECT_GE(pair.remote, 0);
-  close(*listener);
-  timeval timeout{10, 0};
-  setsockopt(pair.remote, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  return pair;
-}
-
-// A blocking recv that retries when interrupted: with SO_RCVTIMEO set, the kernel reports
-// an interruption of this thread (io_uring task work, say) as EINTR instead of restarting.
-ssize_t Recv(int fd, char* buf, size_t size) {
-  ssize_t got;
-  do {
-    got = recv(fd, buf, size, 0);
-  } while (got < 0 && errno == EINTR);
-  return got;
-}
-
-std::string ReadExactly(int fd, size_t n) {
-  std::string out;
-  char buf[4096];
-  while (out.size() < n) {
-    const ssize_t got = Recv(fd, buf, std::min(sizeof(buf), n - out.size()));
-    if (got <= 0) break;
-    out.append(buf, static_cast<size_t>(got));
-  }
-  return out;
-}
-
-void WriteAll(int fd, absl::string_view bytes) {
-  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
-}
+using testing::ConnectedPair;
+using testing::ReadExactly;
+using testing::Recv;
+using testing::Shard;
+using testing::TcpPair;
+using testing::WriteAll;
 
 bool IsOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
 
@@ -104,37 +55,6 @@ class ScriptedHandler : public ConnectionHandler {
   std::function<void(absl::Status)> on_send_done;
   std::function<void()> on_peer_closed;
   std::function<void()> on_closed;
-};
-
-// One loop and its transport; the loop runs once (a stopped Loop stays stopped).
-struct Shard {
-  std::unique_ptr<core::Loop> loop;
-  std::unique_ptr<UringTransport> transport;
-
-  static absl::StatusOr<Shard> Create() {
-    auto loop = core::Loop::Create(core::LoopOptions{});
-    if (!loop.ok()) return loop.status();
-    auto transport = UringTransport::Create(loop->get(), UringTransportOptions{});
-    if (!transport.ok()) return transport.status();
-    return Shard{*std::move(loop), *std::move(transport)};
-  }
-
-  // Runs until something calls Stop(); false when the deadline stopped it instead.
-  bool Run() {
-    struct Deadline : core::Timer {
-      core::Loop* loop = nullptr;
-      bool fired = false;
-      void OnTimer() override {
-        fired = true;
-        loop->Stop();
-      }
-    } deadline;
-    deadline.loop = loop.get();
-    loop->timers().Arm(&deadline, absl::Now() + kTestDeadline);
-    loop->Run();
-    loop->timers().Cancel(&deadline);
-    return !deadline.fired;
-  }
 };
 
 // Releases the connection; the result lands in `*fd` (-2 until done runs).
