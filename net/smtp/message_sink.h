@@ -28,15 +28,26 @@ namespace tern::smtp {
 // RFC 6152 / RFC 6531 body properties declared at MAIL.
 enum class BodyType : uint8_t { kSevenBit = 0, kEightBitMime = 1 };
 
+// One recipient of an EnvelopeView, with its RFC 3461 parameters.
+struct EnvelopeRecipient {
+  absl::string_view address;  // dequoted "local@domain"
+  uint8_t notify = 0;         // NOTIFY= as DsnNotify bits (client_commands.h); 0 if absent
+  absl::string_view orcpt;    // ORCPT= "addr-type;xtext" as received (xtext); empty if absent
+};
+
 // The envelope of one message, as views valid only during BeginMessage().
 struct EnvelopeView {
-  absl::string_view helo;                         // the EHLO/HELO argument
-  absl::string_view client_address;               // "192.0.2.1" or "2001:db8::1"
-  absl::string_view sender;                       // dequoted "local@domain"; empty for <>
-  std::span<const absl::string_view> recipients;  // dequoted "local@domain"
+  absl::string_view helo;            // the EHLO/HELO argument
+  absl::string_view client_address;  // "192.0.2.1" or "2001:db8::1"
+  absl::string_view sender;          // dequoted "local@domain"; empty for <>
+  std::span<const EnvelopeRecipient> recipients;
   BodyType body_type = BodyType::kSevenBit;
   bool smtputf8 = false;
   uint64_t declared_size = 0;  // the SIZE= parameter, 0 if absent
+  // RFC 3461: RET= as DsnRet (0 absent, 1 FULL, 2 HDRS), ENVID= as received (still xtext,
+  // what the client side sends on); the same values as spool::MessageEnvelope's.
+  uint8_t dsn_ret = 0;
+  absl::string_view envid;  // empty if absent
 };
 
 class CommitWaiter {

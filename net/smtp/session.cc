@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "net/smtp/address.h"
+#include "net/smtp/dsn_parameters.h"
 
 namespace tern::smtp {
 namespace {
@@ -53,6 +54,24 @@ constexpr absl::string_view kNeedSmtputf8 =
     "553 5.6.7 Must declare SMTPUTF8 to send UTF8 address\r\n";
 constexpr absl::string_view kBadParameterValue = "501 5.5.4 Bad parameter value\r\n";
 constexpr absl::string_view kUnsupportedParameter = "555 5.5.4 Unsupported parameter\r\n";
+// RFC 3461: a syntax error in a DSN parameter is answered 501.
+constexpr absl::string_view kBadRet = "501 5.5.4 Bad RET parameter: use RET=FULL or RET=HDRS\r\n";
+constexpr absl::string_view kBadEnvid = "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n";
+constexpr absl::string_view kEnvidTooLong =
+    "501 5.5.4 ENVID parameter too long: at most 100 characters\r\n";
+constexpr absl::string_view kBadNotify =
+    "501 5.5.4 Bad NOTIFY parameter: use NEVER, or SUCCESS,FAILURE,DELAY\r\n";
+constexpr absl::string_view kNotifyNeverCombined =
+    "501 5.5.4 Bad NOTIFY parameter: NEVER must stand alone\r\n";
+constexpr absl::string_view kBadOrcpt = "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n";
+constexpr absl::string_view kOrcptTooLong =
+    "501 5.5.4 ORCPT parameter too long: at most 500 characters\r\n";
+constexpr absl::string_view kDuplicateRet = "501 5.5.4 Duplicate RET parameter\r\n";
+constexpr absl::string_view kDuplicateEnvid = "501 5.5.4 Duplicate ENVID parameter\r\n";
+constexpr absl::string_view kDuplicateNotify = "501 5.5.4 Duplicate NOTIFY parameter\r\n";
+constexpr absl::string_view kDuplicateOrcpt = "501 5.5.4 Duplicate ORCPT parameter\r\n";
+static_assert(kEnvidBytesMax == 100, "kEnvidTooLong names the limit");
+static_assert(kOrcptBytesMax == 500, "kOrcptTooLong names the limit");
 constexpr absl::string_view kTooBig = "552 5.3.4 Message size exceeds fixed limit\r\n";
 constexpr absl::string_view kTooManyRecipients = "452 4.5.3 Too many recipients\r\n";
 constexpr absl::string_view kRelayDenied = "554 5.7.1 Relay access denied\r\n";
@@ -89,6 +108,96 @@ bool ParseCount(absl::string_view text, uint64_t* value) {
   return absl::SimpleAtoi(text, value);
 }
 
+// One ESMTP parameter, "keyword[=value]" (RFC 5321 §4.1.2).
+struct Parameter {
+  absl::string_view key;
+  absl::string_view value;  // empty without '='
+  bool has_value;
+};
+
+Parameter SplitParameter(absl::string_view param) {
+  const size_t eq = param.find('=');
+  if (eq == absl::string_view::npos) return {param, absl::string_view(), false};
+  return {param.substr(0, eq), param.substr(eq + 1), true};
+}
+
+// What MAIL's parameters ask for. `envid` is a view into the command line.
+struct MailArguments {
+  uint64_t size = 0;
+  BodyType body_type = BodyType::kSevenBit;
+  bool smtputf8 = false;
+  uint8_t dsn_ret = kDsnRetNone;
+  absl::string_view envid;
+};
+
+// Parses MAIL's parameters into `args`. Returns the error reply, or empty when all are good.
+// The DSN ones only after EHLO (`extended`): DSN is not offered to a HELO client.
+absl::string_view ParseMailArguments(absl::string_view parameters, bool extended,
+                                     MailArguments* args) {
+  for (absl::string_view param : absl::StrSplit(parameters, ' ', absl::SkipEmpty())) {
+    const auto [key, value, has_value] = SplitParameter(param);
+    if (absl::EqualsIgnoreCase(key, "SIZE") && has_value) {
+      if (value.empty() || value.find_first_not_of("0123456789") != absl::string_view::npos) {
+        return kBadParameterValue;
+      }
+      if (!ParseCount(value, &args->size)) args->size = UINT64_MAX;  // beyond any limit
+    } else if (absl::EqualsIgnoreCase(key, "BODY") && has_value) {
+      if (absl::EqualsIgnoreCase(value, "7BIT")) {
+        args->body_type = BodyType::kSevenBit;
+      } else if (absl::EqualsIgnoreCase(value, "8BITMIME")) {
+        args->body_type = BodyType::kEightBitMime;
+      } else {
+        return kBadParameterValue;
+      }
+    } else if (absl::EqualsIgnoreCase(key, "SMTPUTF8") && !has_value) {
+      args->smtputf8 = true;
+    } else if (extended && absl::EqualsIgnoreCase(key, "RET")) {
+      if (args->dsn_ret != kDsnRetNone) return kDuplicateRet;
+      args->dsn_ret = ParseDsnRet(value);
+      if (args->dsn_ret == kDsnRetNone) return kBadRet;
+    } else if (extended && absl::EqualsIgnoreCase(key, "ENVID")) {
+      if (!args->envid.empty()) return kDuplicateEnvid;
+      const DsnValueError error = CheckDsnEnvid(value);
+      if (error == DsnValueError::kTooLong) return kEnvidTooLong;
+      if (error != DsnValueError::kNone) return kBadEnvid;
+      args->envid = value;  // not empty: CheckDsnEnvid refuses that
+    } else {
+      return kUnsupportedParameter;
+    }
+  }
+  return {};
+}
+
+// What RCPT's parameters ask for. `orcpt` is a view into the command line.
+struct RcptArguments {
+  uint8_t notify = 0;
+  absl::string_view orcpt;
+};
+
+// Parses RCPT's parameters into `args`, like ParseMailArguments.
+absl::string_view ParseRcptArguments(absl::string_view parameters, bool extended,
+                                     RcptArguments* args) {
+  for (absl::string_view param : absl::StrSplit(parameters, ' ', absl::SkipEmpty())) {
+    const auto [key, value, has_value] = SplitParameter(param);
+    if (extended && absl::EqualsIgnoreCase(key, "NOTIFY")) {
+      if (args->notify != 0) return kDuplicateNotify;
+      const DsnValueError error = ParseDsnNotify(value, &args->notify);
+      if (error == DsnValueError::kNeverCombined) return kNotifyNeverCombined;
+      if (error != DsnValueError::kNone) return kBadNotify;
+      DCHECK(args->notify != 0);
+    } else if (extended && absl::EqualsIgnoreCase(key, "ORCPT")) {
+      if (!args->orcpt.empty()) return kDuplicateOrcpt;
+      const DsnValueError error = CheckDsnOrcpt(value);
+      if (error == DsnValueError::kTooLong) return kOrcptTooLong;
+      if (error != DsnValueError::kNone) return kBadOrcpt;
+      args->orcpt = value;  // not empty: CheckDsnOrcpt refuses that
+    } else {
+      return kUnsupportedParameter;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 class SmtpSession::PendingCommit : public CommitWaiter {
@@ -107,8 +216,8 @@ SmtpSession::SmtpSession(const SessionConfig& config, const ClientInfo& client, 
     : config_(config), client_(client), sink_(sink), counters_(counters) {
   CHECK(sink != nullptr);
   CHECK(counters != nullptr);
-  // Arena offsets are 32-bit: the arena holds at most (max_recipients + 1) paths.
-  CHECK_LT((config.max_recipients + 1) * kPathBytesMax, size_t{UINT32_MAX});
+  // Arena offsets are 32-bit: the arena holds at most (max_recipients + 1) command lines.
+  CHECK_LT((config.max_recipients + 1) * kCommandLineBytesMax, size_t{UINT32_MAX});
 }
 
 SmtpSession::~SmtpSession() {
@@ -322,7 +431,9 @@ void SmtpSession::OnEhlo(absl::string_view arg, bool extended) {
   } else {
     Reply(absl::StrCat("250-SIZE ", config_.max_message_size, "\r\n"));
   }
-  Reply("250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n");
+  Reply(
+      "250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
+      "250 CHUNKING\r\n");
 }
 
 void SmtpSession::OnMail(absl::string_view arg) {
@@ -334,46 +445,27 @@ void SmtpSession::OnMail(absl::string_view arg) {
   if (path.error == PathError::kCommandSyntax) return Reply(kMailSyntax);
   if (path.error == PathError::kAddressSyntax) return Reply(kBadSender);
 
-  bool smtputf8 = false;
-  BodyType body_type = BodyType::kSevenBit;
-  uint64_t size = 0;
-  for (absl::string_view param : absl::StrSplit(path.parameters, ' ', absl::SkipEmpty())) {
-    const size_t eq = param.find('=');
-    const absl::string_view key = param.substr(0, eq);
-    const absl::string_view value =
-        eq == absl::string_view::npos ? absl::string_view() : param.substr(eq + 1);
-    const bool has_value = eq != absl::string_view::npos;
-    if (absl::EqualsIgnoreCase(key, "SIZE") && has_value) {
-      if (value.empty() || value.find_first_not_of("0123456789") != absl::string_view::npos) {
-        return Reply(kBadParameterValue);
-      }
-      if (!ParseCount(value, &size)) size = UINT64_MAX;  // beyond uint64_t: beyond any limit
-    } else if (absl::EqualsIgnoreCase(key, "BODY") && has_value) {
-      if (absl::EqualsIgnoreCase(value, "7BIT")) {
-        body_type = BodyType::kSevenBit;
-      } else if (absl::EqualsIgnoreCase(value, "8BITMIME")) {
-        body_type = BodyType::kEightBitMime;
-      } else {
-        return Reply(kBadParameterValue);
-      }
-    } else if (absl::EqualsIgnoreCase(key, "SMTPUTF8") && !has_value) {
-      smtputf8 = true;
-    } else {
-      return Reply(kUnsupportedParameter);
-    }
-  }
+  MailArguments args;
+  const absl::string_view error = ParseMailArguments(path.parameters, extended_, &args);
+  if (!error.empty()) return Reply(error);
   // RFC 6531 §3.5: a non-ASCII address needs the SMTPUTF8 parameter.
-  if (!smtputf8 && HasHighBit(path.address)) return Reply(kNeedSmtputf8);
-  if (config_.max_message_size != 0 && size > config_.max_message_size) return Reply(kTooBig);
+  if (!args.smtputf8 && HasHighBit(path.address)) return Reply(kNeedSmtputf8);
+  if (config_.max_message_size != 0 && args.size > config_.max_message_size) {
+    return Reply(kTooBig);
+  }
   absl::Status accepting = sink_->CheckAcceptingMail();
   if (!accepting.ok()) {
     return Reply(absl::IsResourceExhausted(accepting) ? kNoStorage : kNotAccepting);
   }
   ResetTransaction();
+  // Both are parts of this command line (the address dequoted, so no longer).
+  CHECK_LE(path.address.size() + args.envid.size(), kCommandLineBytesMax);
   sender_ = ArenaAppend(path.address);
-  smtputf8_ = smtputf8;
-  body_type_ = body_type;
-  declared_size_ = size;
+  envid_ = ArenaAppend(args.envid);
+  dsn_ret_ = args.dsn_ret;
+  smtputf8_ = args.smtputf8;
+  body_type_ = args.body_type;
+  declared_size_ = args.size;
   state_ = State::kMail;
   Reply(kMailOk);
 }
@@ -387,7 +479,9 @@ void SmtpSession::OnRcpt(absl::string_view arg) {
       ParsePath(arg.substr(3), PathKind::kForwardPath, /*smtputf8=*/true, &path_scratch_);
   if (path.error == PathError::kCommandSyntax) return Reply(kRcptSyntax);
   if (path.error == PathError::kAddressSyntax) return Reply(kBadRecipient);
-  if (!path.parameters.empty()) return Reply(kUnsupportedParameter);  // no DSN yet
+  RcptArguments args;
+  const absl::string_view error = ParseRcptArguments(path.parameters, extended_, &args);
+  if (!error.empty()) return Reply(error);
   if (!smtputf8_ && HasHighBit(path.address)) return Reply(kNeedSmtputf8);
   if (recipients_.size() >= config_.max_recipients) return Reply(kTooManyRecipients);
   // RFC 5321 §4.5.1: <Postmaster> (no domain) must be accepted; routing it is the queue's job.
@@ -397,7 +491,13 @@ void SmtpSession::OnRcpt(absl::string_view arg) {
     TERN_LOG(kInfo, "smtp client=%s: relay denied for <%s>", client_.address, path.address);
     return Reply(kRelayDenied);
   }
-  recipients_.push_back(ArenaAppend(path.address));
+  // Both are parts of this command line: the arena grows by at most a line per recipient.
+  CHECK_LE(path.address.size() + args.orcpt.size(), kCommandLineBytesMax);
+  RecipientSpans recipient;
+  recipient.address = ArenaAppend(path.address);
+  recipient.orcpt = ArenaAppend(args.orcpt);
+  recipient.notify = args.notify;
+  recipients_.push_back(recipient);
   state_ = State::kRcpt;
   Reply(kRcptOk);
 }
@@ -465,16 +565,19 @@ void SmtpSession::OnQuit(absl::string_view arg) {
 // Messages.
 
 SmtpSession::Span SmtpSession::ArenaAppend(absl::string_view text) {
-  CHECK_LE(text.size(), kPathBytesMax);
+  CHECK_LE(text.size(), kCommandLineBytesMax);
   Span span{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(text.size())};
   arena_.append(text.data(), text.size());
-  CHECK_LE(arena_.size(), (config_.max_recipients + 1) * kPathBytesMax);
+  CHECK_LE(arena_.size(), (config_.max_recipients + 1) * kCommandLineBytesMax);
   return span;
 }
 
 bool SmtpSession::BeginMessage() {
   recipient_views_.clear();
-  for (Span span : recipients_) recipient_views_.push_back(ArenaView(span));
+  for (const RecipientSpans& r : recipients_) {
+    recipient_views_.push_back(EnvelopeRecipient{
+        .address = ArenaView(r.address), .notify = r.notify, .orcpt = ArenaView(r.orcpt)});
+  }
   EnvelopeView envelope;
   envelope.helo = helo_;
   envelope.client_address = client_.address;
@@ -483,6 +586,8 @@ bool SmtpSession::BeginMessage() {
   envelope.body_type = body_type_;
   envelope.smtputf8 = smtputf8_;
   envelope.declared_size = declared_size_;
+  envelope.dsn_ret = dsn_ret_;
+  envelope.envid = ArenaView(envid_);
   record_ = core::ByteBuffer();
   absl::StatusOr<uint64_t> queue_id = sink_->BeginMessage(envelope, &record_);
   if (!queue_id.ok()) {
@@ -515,7 +620,7 @@ void SmtpSession::AppendReceivedHeader() {
   record_.Append(id);
   if (!recipients_.empty()) {
     record_.Append("\r\n\tfor <");
-    record_.Append(ArenaView(recipients_.front()));
+    record_.Append(ArenaView(recipients_.front().address));
     record_.Append(">");
   }
   record_.Append("; ");
@@ -608,6 +713,8 @@ void SmtpSession::OnCommitted(PendingCommit* commit, absl::Status status) {
 void SmtpSession::ResetTransaction() {
   arena_.clear();
   sender_ = Span{0, 0};
+  envid_ = Span{0, 0};
+  dsn_ret_ = kDsnRetNone;
   recipients_.clear();
   body_type_ = BodyType::kSevenBit;
   smtputf8_ = false;

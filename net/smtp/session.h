@@ -13,12 +13,16 @@
 // Input may be split anywhere: the same bytes in one call, byte by byte, or at any split
 // give the same replies and the same stored messages. Command lines are parsed as views
 // into the caller's bytes; only a line split across two Consume() calls is copied (into a
-// buffer of kCommandLineBytesMax). Envelope strings are copied once into a per-transaction
-// arena; body bytes are copied once, into the message record.
+// buffer of kCommandLineBytesMax). Envelope strings (addresses, ENVID, ORCPT) are copied
+// once into a per-transaction arena; body bytes are copied once, into the message record.
 //
 // Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP. Extensions:
-// PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING. Every reply but the
-// greeting and the EHLO/HELO answer carries an RFC 3463 enhanced status code (RFC 2034 §3).
+// PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING. Every reply but
+// the greeting and the EHLO/HELO answer carries an RFC 3463 enhanced status code (RFC 2034
+// §3). DSN (RFC 3461): RET= and ENVID= on MAIL, NOTIFY= and ORCPT= on RCPT, only after
+// EHLO (after HELO they are unsupported parameters, 555 5.5.4); a bad or repeated one is
+// answered 501 5.5.4 (net/smtp/dsn_parameters.h). ENVID and ORCPT reach the sink as
+// received, xtext-encoded.
 //
 // After end of data the message is committed through the MessageSink and its 250 waits in
 // a ReplyQueue slot until the commit completes; parsing of pipelined commands goes on
@@ -30,6 +34,8 @@
 //   - text line kTextLineBytesMax, message size config.max_message_size: the message is
 //     read to its end, then refused (500 5.5.2 / 552 5.3.4); nothing is stored.
 //   - recipients config.max_recipients: the extras get 452 4.5.3, the message goes on.
+//   - envelope arena: each MAIL or RCPT adds at most its own command line (address plus
+//     ENVID or ORCPT), so at most (max_recipients + 1) * kCommandLineBytesMax per transaction.
 //   - pending commits kPendingCommitsMax: a message that would exceed it is answered
 //     451 4.3.0 at its end and not stored (the client may retry).
 //   - queued output kOutputBytesMax (a client that sends but never reads): the session
@@ -128,6 +134,11 @@ class SmtpSession {
     uint32_t offset;
     uint32_t size;
   };
+  struct RecipientSpans {
+    Span address;
+    Span orcpt;          // empty if absent
+    uint8_t notify = 0;  // DsnNotify bits
+  };
 
   // Input framing.
   size_t ConsumeCommandBytes(absl::string_view in);
@@ -181,10 +192,12 @@ class SmtpSession {
   bool authenticated_ = false;  // no AUTH yet
 
   // The transaction (MAIL to end of data).
-  std::string arena_;  // sender and recipients, bounded by (max_recipients + 1) * path
+  std::string arena_;  // envelope strings, bounded by (max_recipients + 1) * command line
   Span sender_{0, 0};
-  std::vector<Span> recipients_;
-  std::vector<absl::string_view> recipient_views_;  // reused for BeginMessage
+  Span envid_{0, 0};     // RFC 3461 ENVID, xtext; empty if absent
+  uint8_t dsn_ret_ = 0;  // RFC 3461 RET, DsnRet
+  std::vector<RecipientSpans> recipients_;
+  std::vector<EnvelopeRecipient> recipient_views_;  // reused for BeginMessage
   std::string path_scratch_;                        // dequoted quoted-string addresses
   BodyType body_type_ = BodyType::kSevenBit;
   bool smtputf8_ = false;

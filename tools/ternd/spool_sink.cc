@@ -5,8 +5,17 @@
 
 #include "absl/time/clock.h"
 #include "delivery/message_headers.h"
+#include "net/smtp/client_commands.h"
 
 namespace tern::ternd {
+
+// The session's RFC 3461 values are stored as they are.
+static_assert(smtp::kDsnRetFull == 1);
+static_assert(smtp::kDsnRetHeaders == 2);
+static_assert(static_cast<int>(smtp::kDsnNotifyNever) == static_cast<int>(spool::kNotifyNever));
+static_assert(static_cast<int>(smtp::kDsnNotifySuccess) == static_cast<int>(spool::kNotifySuccess));
+static_assert(static_cast<int>(smtp::kDsnNotifyFailure) == static_cast<int>(spool::kNotifyFailure));
+static_assert(static_cast<int>(smtp::kDsnNotifyDelay) == static_cast<int>(spool::kNotifyDelay));
 
 absl::Status SpoolSink::CheckAcceptingMail() { return spool_->CheckAccepting(); }
 
@@ -15,9 +24,11 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
   absl::Status accepting = spool_->CheckAccepting();
   if (!accepting.ok()) return accepting;
   recipients_.clear();
-  for (absl::string_view address : envelope.recipients) {
+  for (const smtp::EnvelopeRecipient& r : envelope.recipients) {
     spool::RecipientEnvelope recipient;
-    recipient.address = address;
+    recipient.address = r.address;
+    recipient.notify = r.notify;  // smtp::DsnNotify and spool::NotifyFlags share their bits
+    recipient.orcpt = r.orcpt;    // xtext, as received: the client sends it on verbatim
     recipients_.push_back(recipient);
   }
   spool::MessageEnvelope stored;
@@ -30,6 +41,8 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
                          ? spool::BodyType::kEightBitMime
                          : spool::BodyType::kSevenBit;
   stored.smtputf8 = envelope.smtputf8;
+  stored.dsn_ret = envelope.dsn_ret;  // smtp::DsnRet: the spool's 1 FULL, 2 HDRS
+  stored.envid = envelope.envid;      // xtext, as received
   const uint64_t queue_id = spool_->NextQueueId();
   absl::Status begun = spool_->BeginMessage(queue_id, stored, record);
   if (!begun.ok()) return begun;

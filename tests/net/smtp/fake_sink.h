@@ -35,12 +35,18 @@ class FakeSink : public MessageSink {
     if (!begin_status.ok()) return begin_status;
     if (!record->empty()) return absl::InternalError("record not empty");
     ++begun;
-    // A readable stand-in for the spool's record header: one line.
-    std::string header =
-        absl::StrCat("ENVELOPE helo=", envelope.helo, " client=", envelope.client_address,
-                     " from=<", envelope.sender, "> to=", absl::StrJoin(envelope.recipients, ","),
-                     " body=", static_cast<int>(envelope.body_type),
-                     " utf8=", envelope.smtputf8 ? 1 : 0, " size=", envelope.declared_size, "\n");
+    // A readable stand-in for the spool's record header: one line. The RFC 3461 values
+    // only when given: " ret=2 envid=x" after the size, "{notify=6 orcpt=rfc822;a@b}" after
+    // a recipient.
+    std::string header = absl::StrCat(
+        "ENVELOPE helo=", envelope.helo, " client=", envelope.client_address, " from=<",
+        envelope.sender, "> to=", absl::StrJoin(envelope.recipients, ",", FormatRecipient),
+        " body=", static_cast<int>(envelope.body_type), " utf8=", envelope.smtputf8 ? 1 : 0,
+        " size=", envelope.declared_size);
+    if (envelope.dsn_ret != 0 || !envelope.envid.empty()) {
+      absl::StrAppend(&header, " ret=", envelope.dsn_ret, " envid=", envelope.envid);
+    }
+    header += "\n";
     record->Append(header);
     return next_queue_id++;
   }
@@ -60,6 +66,13 @@ class FakeSink : public MessageSink {
   }
   void CompleteAll() {
     while (!pending.empty()) CompleteNext();
+  }
+
+  static void FormatRecipient(std::string* out, const EnvelopeRecipient& r) {
+    absl::StrAppend(out, r.address);
+    if (r.notify != 0 || !r.orcpt.empty()) {
+      absl::StrAppend(out, "{notify=", r.notify, " orcpt=", r.orcpt, "}");
+    }
   }
 
   uint64_t next_queue_id = 0xABC000;

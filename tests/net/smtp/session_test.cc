@@ -78,7 +78,7 @@ class SessionTest : public ::testing::Test {
 
 constexpr absl::string_view kEhloReply =
     "250-mx.tern.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
-    "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n";
+    "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250 CHUNKING\r\n";
 
 TEST_F(SessionTest, GreetingAndEhlo) {
   EXPECT_EQ(Drain(), "220 mx.tern.test ESMTP Tern\r\n");
@@ -94,7 +94,7 @@ TEST_F(SessionTest, EhloWithoutSizeLimit) {
   Drain();
   EXPECT_EQ(Send("EHLO c\r\n"),
             "250-mx.tern.test\r\n250-PIPELINING\r\n250-SIZE\r\n250-8BITMIME\r\n"
-            "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n");
+            "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250 CHUNKING\r\n");
 }
 
 TEST_F(SessionTest, SimpleCommands) {
@@ -168,6 +168,166 @@ TEST_F(SessionTest, MailSyntaxAndParameters) {
   EXPECT_EQ(Rejects(555), 1u);
 }
 
+// RFC 3461 DSN parameters of MAIL: RET and ENVID.
+TEST_F(SessionTest, MailDsnParameters) {
+  Hello();
+  struct Case {
+    std::string params;
+    absl::string_view reply;
+  };
+  const std::string envid_100(100, 'e');
+  std::string envid_escaped;  // 100 characters decoded, 300 on the wire
+  for (int i = 0; i < 100; ++i) envid_escaped += "+2B";
+  const Case cases[] = {
+      {"RET=FULL", "250 2.1.0 Ok\r\n"},
+      {"ret=hdrs", "250 2.1.0 Ok\r\n"},
+      {"RET=HDRS ENVID=abc", "250 2.1.0 Ok\r\n"},
+      {"ENVID=Q+2B1+20x SIZE=10 RET=Full", "250 2.1.0 Ok\r\n"},
+      {"ENVID=" + envid_100, "250 2.1.0 Ok\r\n"},
+      {"ENVID=" + envid_escaped, "250 2.1.0 Ok\r\n"},
+      {"RET=NONE", "501 5.5.4 Bad RET parameter: use RET=FULL or RET=HDRS\r\n"},
+      {"RET=", "501 5.5.4 Bad RET parameter: use RET=FULL or RET=HDRS\r\n"},
+      {"RET", "501 5.5.4 Bad RET parameter: use RET=FULL or RET=HDRS\r\n"},
+      {"RET=FULL RET=FULL", "501 5.5.4 Duplicate RET parameter\r\n"},
+      {"RET=FULL ret=HDRS", "501 5.5.4 Duplicate RET parameter\r\n"},
+      {"ENVID=a ENVID=a", "501 5.5.4 Duplicate ENVID parameter\r\n"},
+      {"ENVID=" + envid_100 + "e",
+       "501 5.5.4 ENVID parameter too long: at most 100 characters\r\n"},
+      {"ENVID=" + envid_escaped + "e",
+       "501 5.5.4 ENVID parameter too long: at most 100 characters\r\n"},
+      {"ENVID=", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"ENVID", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"ENVID=a=b", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"ENVID=a+2", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"ENVID=a+2b", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"ENVID=a+0D+0A", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"ENVID=\xc3\xa9", "501 5.5.4 Bad ENVID parameter: not printable xtext\r\n"},
+      {"NOTIFY=NEVER", "555 5.5.4 Unsupported parameter\r\n"},  // a RCPT parameter
+      {"RET=FULL FOO=1", "555 5.5.4 Unsupported parameter\r\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.params);
+    EXPECT_EQ(Send("MAIL FROM:<a@b.test> " + c.params + "\r\n"), c.reply);
+    Send("RSET\r\n");
+  }
+  EXPECT_EQ(Rejects(501), 15u);
+  EXPECT_EQ(Rejects(555), 2u);
+}
+
+// RFC 3461 DSN parameters of RCPT: NOTIFY and ORCPT.
+TEST_F(SessionTest, RcptDsnParameters) {
+  config_.max_recipients = 100;
+  Hello();
+  Send("MAIL FROM:<a@b.test>\r\n");
+  struct Case {
+    std::string params;
+    absl::string_view reply;
+  };
+  const Case cases[] = {
+      {"NOTIFY=NEVER", "250 2.1.5 Ok\r\n"},
+      {"NOTIFY=SUCCESS,FAILURE", "250 2.1.5 Ok\r\n"},
+      {"notify=delay,Failure,success", "250 2.1.5 Ok\r\n"},
+      {"ORCPT=rfc822;x@example.com", "250 2.1.5 Ok\r\n"},
+      {"ORCPT=utf-8;\\x{E9}@example.com NOTIFY=DELAY", "250 2.1.5 Ok\r\n"},
+      {"NOTIFY=NEVER,SUCCESS", "501 5.5.4 Bad NOTIFY parameter: NEVER must stand alone\r\n"},
+      {"NOTIFY=FAILURE,NEVER", "501 5.5.4 Bad NOTIFY parameter: NEVER must stand alone\r\n"},
+      {"NOTIFY=ALWAYS", "501 5.5.4 Bad NOTIFY parameter: use NEVER, or SUCCESS,FAILURE,DELAY\r\n"},
+      {"NOTIFY=", "501 5.5.4 Bad NOTIFY parameter: use NEVER, or SUCCESS,FAILURE,DELAY\r\n"},
+      {"NOTIFY", "501 5.5.4 Bad NOTIFY parameter: use NEVER, or SUCCESS,FAILURE,DELAY\r\n"},
+      {"NOTIFY=SUCCESS,",
+       "501 5.5.4 Bad NOTIFY parameter: use NEVER, or SUCCESS,FAILURE,DELAY\r\n"},
+      {"NOTIFY=NEVER NOTIFY=NEVER", "501 5.5.4 Duplicate NOTIFY parameter\r\n"},
+      {"NOTIFY=SUCCESS notify=FAILURE", "501 5.5.4 Duplicate NOTIFY parameter\r\n"},
+      {"ORCPT=rfc822;x@example.com ORCPT=rfc822;y@example.com",
+       "501 5.5.4 Duplicate ORCPT parameter\r\n"},
+      {"ORCPT=x@example.com", "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n"},
+      {"ORCPT=;x@example.com", "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n"},
+      {"ORCPT=rfc822;", "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n"},
+      {"ORCPT=rfc822;a+2", "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n"},
+      {"ORCPT=rfc822;a+0A", "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n"},
+      {"ORCPT", "501 5.5.4 Bad ORCPT parameter: use addr-type;xtext\r\n"},
+      {"RET=FULL", "555 5.5.4 Unsupported parameter\r\n"},  // a MAIL parameter
+      {"NOTIFY=NEVER FOO", "555 5.5.4 Unsupported parameter\r\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.params);
+    EXPECT_EQ(Send("RCPT TO:<x@example.com> " + c.params + "\r\n"), c.reply);
+  }
+  EXPECT_EQ(Rejects(501), 15u);
+  EXPECT_EQ(Rejects(555), 2u);
+  // Only the accepted ones are recipients.
+  Send("DATA\r\n.\r\n");
+  ASSERT_EQ(sink_.pending.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(sink_.pending[0].record,
+                               "ENVELOPE helo=client.test client=192.0.2.9 from=<a@b.test> "
+                               "to=x@example.com{notify=1 orcpt=},x@example.com{notify=6 orcpt=},"
+                               "x@example.com{notify=14 orcpt=},"
+                               "x@example.com{notify=0 orcpt=rfc822;x@example.com},"
+                               "x@example.com{notify=8 orcpt=utf-8;\\x{E9}@example.com} body=0 "
+                               "utf8=0 size=0\n"))
+      << sink_.pending[0].record;
+}
+
+// The longest ORCPT a command line can carry is below kOrcptBytesMax: the line limit comes
+// first (500 5.5.2), and the session stays in sync.
+TEST_F(SessionTest, OrcptBoundedByTheCommandLine) {
+  Hello();
+  Send("MAIL FROM:<a@b.test>\r\n");
+  const std::string head = "RCPT TO:<x@example.com> ORCPT=rfc822;";
+  const std::string fits = head + std::string(kCommandLineBytesMax - head.size() - 2, 'o');
+  EXPECT_EQ(Send(fits + "\r\n"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Send(fits + "o\r\nNOOP\r\n"), "500 5.5.2 Line too long\r\n250 2.0.0 Ok\r\n");
+}
+
+// DSN is offered after EHLO only: after HELO its parameters are unknown ones.
+TEST_F(SessionTest, DsnParametersOnlyAfterEhlo) {
+  Session();
+  Send("HELO old.test\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test> RET=FULL\r\n"), "555 5.5.4 Unsupported parameter\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test> ENVID=x\r\n"), "555 5.5.4 Unsupported parameter\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(Send("RCPT TO:<x@example.com> NOTIFY=NEVER\r\n"),
+            "555 5.5.4 Unsupported parameter\r\n");
+  EXPECT_EQ(Send("RCPT TO:<x@example.com> ORCPT=rfc822;x@example.com\r\n"),
+            "555 5.5.4 Unsupported parameter\r\n");
+  EXPECT_EQ(Send("RCPT TO:<x@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+  // EHLO later in the session offers it.
+  Send("EHLO new.test\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test> RET=FULL\r\nRCPT TO:<x@example.com> NOTIFY=NEVER\r\n"),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+}
+
+// RET, ENVID, NOTIFY and ORCPT reach the sink with their transaction, ENVID and ORCPT as
+// received (xtext), and do not outlive it.
+TEST_F(SessionTest, DsnParametersReachTheSink) {
+  Hello();
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test> RET=HDRS ENVID=id+2B1\r\n"
+                 "RCPT TO:<x@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x+2Bt@example.com\r\n"
+                 "RCPT TO:<\"y z\"@example.com> NOTIFY=NEVER\r\n"
+                 "RCPT TO:<w@example.com>\r\nDATA\r\n.\r\n"),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+            "354 End data with <CR><LF>.<CR><LF>\r\n");
+  // A transaction reset by RSET, and one without parameters after it.
+  Send(
+      "MAIL FROM:<a@b.test> RET=FULL ENVID=gone\r\n"
+      "RCPT TO:<x@example.com> NOTIFY=DELAY ORCPT=rfc822;gone@example.com\r\nRSET\r\n"
+      "MAIL FROM:<c@d.test>\r\nRCPT TO:<v@example.com>\r\nDATA\r\n.\r\n");
+  ASSERT_EQ(sink_.pending.size(), 2u);
+  EXPECT_TRUE(absl::StartsWith(
+      sink_.pending[0].record,
+      "ENVELOPE helo=client.test client=192.0.2.9 from=<a@b.test> "
+      "to=x@example.com{notify=6 orcpt=rfc822;x+2Bt@example.com},y z@example.com{notify=1 "
+      "orcpt=},w@example.com body=0 utf8=0 size=0 ret=2 envid=id+2B1\n"
+      "Received: from client.test ([192.0.2.9])\r\n"
+      "\tby mx.tern.test (Tern) with ESMTP id 0000000000ABC000\r\n"
+      "\tfor <x@example.com>;"))
+      << sink_.pending[0].record;
+  EXPECT_TRUE(absl::StartsWith(sink_.pending[1].record,
+                               "ENVELOPE helo=client.test client=192.0.2.9 from=<c@d.test> "
+                               "to=v@example.com body=0 utf8=0 size=0\n"))
+      << sink_.pending[1].record;
+}
+
 TEST_F(SessionTest, SinkNotAcceptingMail) {
   Hello();
   sink_.accepting = absl::ResourceExhaustedError("disk full");
@@ -184,8 +344,7 @@ TEST_F(SessionTest, RcptSyntaxRelayAndLimits) {
   Send("MAIL FROM:<a@b.test>\r\n");
   EXPECT_EQ(Send("RCPT FROM:<a@example.com>\r\n"), "501 5.5.2 Syntax: RCPT TO:<address>\r\n");
   EXPECT_EQ(Send("RCPT TO:<>\r\n"), "501 5.1.3 Bad recipient address syntax\r\n");
-  EXPECT_EQ(Send("RCPT TO:<a@example.com> NOTIFY=NEVER\r\n"),
-            "555 5.5.4 Unsupported parameter\r\n");
+  EXPECT_EQ(Send("RCPT TO:<a@example.com> FOO=BAR\r\n"), "555 5.5.4 Unsupported parameter\r\n");
   EXPECT_EQ(Send("RCPT TO:<a@other.test>\r\n"), "554 5.7.1 Relay access denied\r\n");
   EXPECT_EQ(Send("RCPT TO:<a%other.test@example.com>\r\n"), "554 5.7.1 Relay access denied\r\n");
   EXPECT_EQ(Send("RCPT TO:<other.test!a@example.com>\r\n"), "554 5.7.1 Relay access denied\r\n");
@@ -455,9 +614,11 @@ TEST_F(SessionTest, ClientThatNeverReadsIsClosed) {
 // The same pipelined conversation, fed whole, byte by byte, and split at every position,
 // gives the same replies and the same records.
 std::string Conversation() {
-  return absl::StrCat("EHLO client.test\r\n", "MAIL FROM:<a@b.test> SIZE=100\r\n",
-                      "RCPT TO:<x@example.com>\r\n", "RCPT TO:<nope@other.test>\r\n",
-                      "RCPT TO:<\"q\\\"t\"@example.com>\r\n", "DATA\r\n",
+  return absl::StrCat("EHLO client.test\r\n",
+                      "MAIL FROM:<a@b.test> SIZE=100 RET=HDRS ENVID=e+2B1\r\n",
+                      "RCPT TO:<x@example.com> NOTIFY=SUCCESS ORCPT=rfc822;x@example.com\r\n",
+                      "RCPT TO:<nope@other.test>\r\n",
+                      "RCPT TO:<\"q\\\"t\"@example.com> NOTIFY=NEVER\r\n", "DATA\r\n",
                       "Subject: x\r\n\r\n..dot\r\n.\r\n",  // message 1
                       "MAIL FROM:<>\r\n", "RCPT TO:<y@example.com>\r\n", "BDAT 8\r\n", ".abc\r\n.d",
                       "BDAT 4 LAST\r\n", "e\r\nf",  // message 2
@@ -514,7 +675,13 @@ TEST(SessionFraming, PipelinedBurstSplitAtAnyByte) {
                          "221 2.0.0 Bye\r\n"));
   ASSERT_EQ(whole.records.size(), 3u);
   EXPECT_TRUE(absl::EndsWith(whole.records[0], "+0000\r\nSubject: x\r\n\r\n..dot\r\n"));
-  EXPECT_TRUE(absl::StrContains(whole.records[0], "to=x@example.com,q\"t@example.com "));
+  EXPECT_TRUE(absl::StrContains(whole.records[0],
+                                "to=x@example.com{notify=2 orcpt=rfc822;x@example.com},"
+                                "q\"t@example.com{notify=1 orcpt=} body=0 utf8=0 size=100 "
+                                "ret=2 envid=e+2B1\n"))
+      << whole.records[0];
+  EXPECT_TRUE(absl::StrContains(whole.records[1], "to=y@example.com body=0 utf8=0 size=0\n"))
+      << whole.records[1];
   EXPECT_TRUE(absl::EndsWith(whole.records[1], "+0000\r\n..abc\r\n..de\r\nf\r\n"));
   EXPECT_TRUE(absl::EndsWith(whole.records[2], "+0000\r\n"));
   EXPECT_TRUE(whole.wants_close);

@@ -1,0 +1,97 @@
+// Tests of tools/ternd/spool_sink.h on a real ShardSpool: the envelope the SMTP session hands
+// over is the one stored, RFC 3461 parameters included, and the one read back for delivery.
+#include "tools/ternd/spool_sink.h"
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "net/smtp/client_commands.h"
+#include "tests/spool/spool_fixture.h"
+
+namespace tern::ternd {
+namespace {
+
+class CountingListener : public net::CommitListener {
+ public:
+  void OnMessageCommitted() override { ++committed; }
+  int committed = 0;
+};
+
+class RecordingWaiter : public smtp::CommitWaiter {
+ public:
+  void OnCommitted(absl::Status s) override { status = std::move(s); }
+  std::optional<absl::Status> status;
+};
+
+class SpoolSinkTest : public spool::testing::SpoolFixture {};
+
+TEST_F(SpoolSinkTest, StoresTheEnvelopeWithItsDsnParametersAsReceived) {
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  CountingListener listener;
+  SpoolSink sink(spool.get(), /*log=*/nullptr, &listener);
+
+  const smtp::EnvelopeRecipient recipients[] = {
+      {.address = "x@example.com",
+       .notify = smtp::kDsnNotifySuccess | smtp::kDsnNotifyFailure,
+       .orcpt = "rfc822;x+2Bt@example.com"},
+      {.address = "y@example.com", .notify = smtp::kDsnNotifyNever},
+      {.address = "z@example.com"},
+  };
+  smtp::EnvelopeView envelope;
+  envelope.helo = "client.example";
+  envelope.client_address = "192.0.2.9";
+  envelope.sender = "a@b.test";
+  envelope.recipients = recipients;
+  envelope.dsn_ret = smtp::kDsnRetHeaders;
+  envelope.envid = "id+2B1";
+  core::ByteBuffer record;
+  absl::StatusOr<uint64_t> id = sink.BeginMessage(envelope, &record);
+  ASSERT_TRUE(id.ok()) << id.status();
+  record.Append("Subject: dsn\r\n\r\nbody\r\n");
+  RecordingWaiter waiter;
+  sink.CommitMessage(*id, std::move(record), &waiter);
+
+  bool read_requested = false;
+  std::optional<absl::StatusOr<spool::LoadedMessage>> loaded;
+  Run(loop.get(), spool.get(),
+      {[&] { return waiter.status.has_value(); },
+       [&] {
+         if (!read_requested) {
+           read_requested = true;
+           spool->ReadMessage(
+               *id, [&](absl::StatusOr<spool::LoadedMessage> m) { loaded = std::move(m); });
+         }
+         return loaded.has_value();
+       }});
+  ASSERT_TRUE(waiter.status.has_value());
+  ASSERT_TRUE(waiter.status->ok()) << *waiter.status;
+  EXPECT_EQ(listener.committed, 1);
+  ASSERT_TRUE(loaded.has_value());
+  ASSERT_TRUE(loaded->ok()) << loaded->status();
+
+  const spool::MessageRecordView& view = (*loaded)->view();
+  EXPECT_EQ(view.sender(), "a@b.test");
+  EXPECT_EQ(view.dsn_ret(), 2);  // HDRS
+  EXPECT_EQ(view.envid(), "id+2B1");
+  spool::RecipientView r;
+  auto it = view.recipients();
+  ASSERT_TRUE(it.Next(&r));
+  EXPECT_EQ(r.address, "x@example.com");
+  EXPECT_EQ(r.notify, spool::kNotifySuccess | spool::kNotifyFailure);
+  EXPECT_EQ(r.orcpt, "rfc822;x+2Bt@example.com");
+  ASSERT_TRUE(it.Next(&r));
+  EXPECT_EQ(r.address, "y@example.com");
+  EXPECT_EQ(r.notify, spool::kNotifyNever);
+  EXPECT_EQ(r.orcpt, "");
+  ASSERT_TRUE(it.Next(&r));
+  EXPECT_EQ(r.address, "z@example.com");
+  EXPECT_EQ(r.notify, 0);
+  EXPECT_EQ(r.orcpt, "");
+  EXPECT_FALSE(it.Next(&r));
+  EXPECT_EQ(view.body(), "Subject: dsn\r\n\r\nbody\r\n");
+}
+
+}  // namespace
+}  // namespace tern::ternd
