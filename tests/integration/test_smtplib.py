@@ -70,7 +70,8 @@ class SmtplibTest(h.TerndTestCase):
         code, _ = s.ehlo()
         self.assertEqual(code, 250)
         features = s.esmtp_features
-        for name in ("pipelining", "8bitmime", "smtputf8", "enhancedstatuscodes", "chunking"):
+        for name in ("pipelining", "8bitmime", "smtputf8", "enhancedstatuscodes", "dsn",
+                     "chunking"):
             self.assertIn(name, features, features)
         self.assertEqual(features["size"], "1000000")
         self.assertTrue(s.does_esmtp)
@@ -119,6 +120,50 @@ class SmtplibTest(h.TerndTestCase):
         m = self.d.queue_by_id()[qid]
         self.assertEqual(m["sender"], sender)
         self.assertEqual(m["recipients"][0]["address"], "\u7528\u6237@example.net")
+
+    def test_dsn_parameters(self):
+        # RFC 3461: RET and ENVID on MAIL, NOTIFY and ORCPT per recipient. ternctl's JSON
+        # does not show them; the replies and the queued message are what is checked here
+        # (tests/tools/spool_sink_test.cc checks the stored envelope).
+        s = self.connect()
+        s.ehlo()
+        self.assertTrue(s.has_extn("dsn"))
+        sender, body = "dsn@example.com", h.make_body("dsn parameters")
+        code, text = s.mail(sender, ["RET=HDRS", "ENVID=abc"])
+        self.assertEqual(code, 250, text)
+        recipients = ["a@example.net", "b@example.net"]
+        code, text = s.rcpt(recipients[0], ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;x@example.com"])
+        self.assertEqual(code, 250, text)
+        code, text = s.rcpt(recipients[1], ["NOTIFY=NEVER"])
+        self.assertEqual(code, 250, text)
+        # NEVER stands alone: refused, and the transaction goes on without that recipient.
+        code, text = s.rcpt("c@example.net", ["NOTIFY=NEVER,SUCCESS"])
+        self.assertEqual(code, 501, text)
+        self.assertTrue(text.startswith(b"5.5.4 "), text)
+        code, text = s.data(body)
+        self.assertEqual(code, 250, text)
+        self.sent[h.QUEUED_RE.search(text.decode()).group(1)] = (sender, recipients, body)
+        # Bad and repeated parameters are 501 5.5.4; the session stays usable.
+        s.rset()
+        for options in (["RET=NEVER"], ["ENVID=a+0A"], ["ENVID=" + "e" * 101],
+                        ["RET=FULL", "RET=HDRS"]):
+            code, text = s.mail(sender, options)
+            self.assertEqual(code, 501, (options, text))
+            self.assertTrue(text.startswith(b"5.5.4 "), (options, text))
+        self.assertEqual(s.mail(sender, ["RET=FULL"])[0], 250)
+        for options in (["ORCPT=x@example.com"], ["NOTIFY=SUCCESS", "NOTIFY=FAILURE"]):
+            code, text = s.rcpt(recipients[0], options)
+            self.assertEqual(code, 501, (options, text))
+        s.quit()
+        self.assert_queue_is_exactly_sent()
+
+    def test_dsn_parameters_need_ehlo(self):
+        with self.d.smtp() as c:
+            self.assertReply(c.cmd("HELO client.example"), 250)
+            self.assertReply(c.cmd("MAIL FROM:<helo@example.com> RET=FULL"), 555, "5.5.4")
+            self.assertReply(c.cmd("MAIL FROM:<helo@example.com>"), 250, "2.1.0")
+            self.assertReply(c.cmd("RCPT TO:<r@example.net> NOTIFY=NEVER"), 555, "5.5.4")
+            self.assertReply(c.cmd("QUIT"), 221)
 
     def test_raw_pipelined_burst_is_answered_in_order(self):
         with self.d.smtp() as c:
