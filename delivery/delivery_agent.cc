@@ -2,11 +2,14 @@
 // attempts are in delivery_agent_connect.cc, results in delivery_agent_results.cc.
 #include "delivery/delivery_agent.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "delivery/message_headers.h"
@@ -287,7 +290,7 @@ void DeliveryAgent::OnConnectionReady(OutboundConnection* connection) {
     --lane->attempts;
     info.attempt.reset();
     lane->connections.insert(connection);
-    DeliveryCounters::Add(counters_->connections_opened);
+    if (!info.reused) DeliveryCounters::Add(counters_->connections_opened);
     UpdateGauges();
   }
   ReleaseConnection(connection);
@@ -400,19 +403,27 @@ void DeliveryAgent::OnMaintenance() {
   lanes.reserve(lanes_.size());
   for (auto& [key, lane] : lanes_) lanes.push_back(lane.get());
   for (Lane* lane : lanes) {
-    // Idle connections past their timeout say QUIT (the oldest sit at the front).
-    std::vector<OutboundConnection*> expired;
+    // Connections idle for a whole interval leave for the shared pool, where any shard
+    // may take them until --connection_idle_timeout.
+    std::vector<OutboundConnection*> cooled;
     for (OutboundConnection* c : lane->ready) {
-      if (now - c->idle_since() >= config_.connection_idle_timeout) expired.push_back(c);
+      if (now - c->idle_since() >= config_.maintenance_interval) cooled.push_back(c);
     }
-    for (OutboundConnection* c : expired) {
+    for (OutboundConnection* c : cooled) {
       lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
-      c->Quit();
+      c->Park();
     }
     lane->no_attempt_before = absl::InfinitePast();
     Dispatch(lane);
   }
   for (Lane* lane : lanes) DropLaneIfUnused(lane);
+  // Parked connections past their idle timeout, whichever shard parked them.
+  for (const std::shared_ptr<net::Destination>& destination : pools_->Snapshot()) {
+    for (int fd : destination->ExpireIdle(absl::Now())) {
+      ::close(fd);
+      destination->ConnectionClosed();
+    }
+  }
   if (!stopping_) {
     loop_->timers().Arm(&maintenance_timer_, now + config_.maintenance_interval);
   }

@@ -189,6 +189,10 @@ class DeliveryAgent : public OutboundConnectionOwner {
   void OnMxResolved(ConnectAttempt* attempt, absl::StatusOr<dns::MxResult> mx);
   void TryNextHost(std::unique_ptr<ConnectAttempt> attempt);
   void TryNextAddress(std::unique_ptr<ConnectAttempt> attempt);
+  // Continues a connection some shard parked for `destination`, if there is one: true when
+  // it took the attempt (now the connection's).
+  bool ResumeParked(const std::shared_ptr<net::Destination>& destination,
+                    std::unique_ptr<ConnectAttempt>* attempt);
   void FinishAttempt(std::unique_ptr<ConnectAttempt> attempt);
   void FailLane(Lane* lane, int code, absl::string_view enhanced, const absl::Status& why,
                 bool permanent);

@@ -6,11 +6,13 @@
 // cannot receive mail).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/log.h"
 #include "delivery/delivery_agent.h"
 
@@ -136,6 +138,7 @@ void DeliveryAgent::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     net::DestinationKey key{
         .host = AddressText(to), .port = attempt->lane->nexthop.port, .tls = net::TlsPolicy::kOff};
     std::shared_ptr<net::Destination> destination = pools_->Get(key);
+    if (ResumeParked(destination, &attempt)) return;
     if (!destination->TryReserveConnection()) {
       attempt->at_limit = true;  // every shard together has enough open to it
       continue;
@@ -159,6 +162,44 @@ void DeliveryAgent::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     return;
   }
   TryNextHost(std::move(attempt));
+}
+
+bool DeliveryAgent::ResumeParked(const std::shared_ptr<net::Destination>& destination,
+                                 std::unique_ptr<ConnectAttempt>* attempt) {
+  while (true) {
+    std::vector<int> expired;
+    std::optional<net::ParkedConnection> parked = destination->TakeIdle(absl::Now(), &expired);
+    for (int fd : expired) {
+      ::close(fd);
+      destination->ConnectionClosed();
+    }
+    if (!parked.has_value()) return false;
+    absl::StatusOr<smtp::ServerCapabilities> capabilities =
+        smtp::ServerCapabilities::Parse(parked->capabilities);
+    if (!capabilities.ok()) {
+      ::close(parked->fd);
+      destination->ConnectionClosed();
+      continue;
+    }
+    auto info = std::make_unique<ConnectionInfo>();
+    info->connection = std::make_unique<OutboundConnection>(loop_, transport_, config_.client, this,
+                                                            client_counters_, *capabilities);
+    OutboundConnection* connection = info->connection.get();
+    connection->set_destination(destination);
+    connection->host_name = (*attempt)->host;
+    connection->address = absl::StrCat(destination->key().host, ":", destination->key().port);
+    info->lane = (*attempt)->lane;
+    info->reused = true;
+    info->attempt = std::move(*attempt);
+    connections_.emplace(connection, std::move(info));
+    DeliveryCounters::Add(counters_->connections_reused);
+    // OnConnectionReady() runs from inside: the connection joins the lane and takes a job.
+    absl::Status resumed = connection->Resume(*parked);
+    if (resumed.ok()) return true;
+    // The socket is gone (closed by the transport): take the attempt back, try the next.
+    *attempt = std::move(Info(connection).attempt);
+    Destroy(connection);
+  }
 }
 
 void DeliveryAgent::FinishAttempt(std::unique_ptr<ConnectAttempt> attempt) {

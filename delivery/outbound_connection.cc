@@ -1,9 +1,12 @@
 // Implementation of delivery/outbound_connection.h.
 #include "delivery/outbound_connection.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/check.h"
 
 namespace tern::delivery {
@@ -14,10 +17,60 @@ OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transpo
                                        smtp::ClientCounters* counters)
     : loop_(loop), transport_(transport), owner_(owner), session_(config, this, counters) {}
 
+OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transport,
+                                       const smtp::ClientConfig& config,
+                                       OutboundConnectionOwner* owner,
+                                       smtp::ClientCounters* counters,
+                                       const smtp::ServerCapabilities& capabilities)
+    : loop_(loop),
+      transport_(transport),
+      owner_(owner),
+      session_(config, this, counters, capabilities) {}
+
 OutboundConnection::~OutboundConnection() {
-  // The owner destroys a connection only after OnConnectionGone(): nothing is in flight.
+  // The owner destroys a connection only after OnConnectionGone() (or a failed Resume()):
+  // nothing is in flight.
   DCHECK(gone_ || (!connecting_ && connection_ == nullptr));
-  if (destination_ != nullptr) destination_->ConnectionClosed();
+  if (destination_ != nullptr && !parked_) destination_->ConnectionClosed();
+}
+
+absl::Status OutboundConnection::Resume(const net::ParkedConnection& parked) {
+  CHECK(!connecting_ && connection_ == nullptr && !gone_);
+  absl::StatusOr<net::Connection*> adopted = transport_->Adopt(parked.fd);
+  if (!adopted.ok()) return adopted.status();
+  connection_ = *adopted;
+  connection_->SetHandler(this);
+  connection_->StartReceiving();
+  transactions_ = parked.messages_sent;
+  // OnReady() -> the owner, from inside.
+  absl::Status resumed = session_.Resume();
+  if (!resumed.ok()) {
+    failure_ = resumed;
+    CloseNow();  // OnConnectionGone() follows from the loop
+  }
+  return absl::OkStatus();
+}
+
+void OutboundConnection::Park() {
+  if (connection_ == nullptr || closing_ || !session_.ready() || connection_->sending() ||
+      !session_.output().empty() || destination_ == nullptr) {
+    Quit();
+    return;
+  }
+  closing_ = true;
+  loop_->timers().Cancel(this);
+  net::ParkedConnection parked{.messages_sent = transactions_,
+                               .capabilities = session_.capabilities().Serialize()};
+  connection_->Release([this, parked = std::move(parked)](int fd) mutable {
+    if (fd < 0) return;  // not reusable: closed; counted out by the destructor
+    parked.fd = fd;
+    parked.parked_at = absl::Now();
+    if (destination_->Park(std::move(parked))) {
+      parked_ = true;  // the pool keeps it counted until it is taken or expires
+    } else {
+      ::close(fd);  // over the pool's bounds: the destructor counts it out
+    }
+  });
 }
 
 void OutboundConnection::Connect(const net::ConnectRequest& request) {

@@ -10,8 +10,12 @@
 // may destroy the connection (not before).
 //
 //   auto* c = new OutboundConnection(loop, transport, client_config, &owner, &counters);
-//   c->Connect(request);                       // or c->Resume(fd, capabilities)
+//   c->Connect(request);
 //   owner.OnConnectionReady(c) { c->Send(std::move(loaded), message); }
+//
+// An idle connection can be parked in the shared net::DestinationPools (Park(): the socket
+// and the EHLO capabilities, for any shard), and continued by another OutboundConnection,
+// constructed with those capabilities, with Resume(parked).
 #pragma once
 
 #include <cstdint>
@@ -51,12 +55,24 @@ class OutboundConnection final : public net::ConnectHandler,
  public:
   OutboundConnection(core::Loop* loop, net::Transport* transport, const smtp::ClientConfig& config,
                      OutboundConnectionOwner* owner, smtp::ClientCounters* counters);
+  // For a parked connection: its session starts ready with `capabilities`.
+  OutboundConnection(core::Loop* loop, net::Transport* transport, const smtp::ClientConfig& config,
+                     OutboundConnectionOwner* owner, smtp::ClientCounters* counters,
+                     const smtp::ServerCapabilities& capabilities);
   ~OutboundConnection() override;
   OutboundConnection(const OutboundConnection&) = delete;
   OutboundConnection& operator=(const OutboundConnection&) = delete;
 
   // Opens the TCP connection; the greeting and EHLO follow.
   void Connect(const net::ConnectRequest& request);
+  // Continues a parked connection (construct with its capabilities): adopts its socket and
+  // calls OnConnectionReady() from inside. On error (the socket is closed) nothing else
+  // follows: the owner destroys the connection at once.
+  absl::Status Resume(const net::ParkedConnection& parked);
+  // An idle, ready connection leaves for the shared pool of its destination (set by the
+  // owner): the socket is released and parked for any shard (or closed, when the pool does
+  // not take it), then OnConnectionGone() follows.
+  void Park();
 
   // Begins a transaction with `message` (its body must be `loaded`'s stored body). Only
   // after OnConnectionReady(). The loaded message is kept until its bytes are sent.
@@ -113,6 +129,7 @@ class OutboundConnection final : public net::ConnectHandler,
   bool closing_ = false;
   bool gone_ = false;
   bool abort_on_connect_ = false;
+  bool parked_ = false;  // the socket went to the pool, still counted there
   bool ever_ready_ = false;
   size_t send_bytes_ = 0;  // of the send in flight
   uint32_t transactions_ = 0;

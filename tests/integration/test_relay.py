@@ -106,6 +106,20 @@ class BodiesTest(RelayTestCase):
         self.assertEqual(m.total("tern_delivery_recipients_delivered_total"), 40)
         self.assertLess(m.total("tern_delivery_connections_opened_total"), 40)
 
+    def test_idle_connection_is_parked_and_reused_by_any_shard(self):
+        sink = self.start_sink()
+        d = self.start_relay(sink, shards=2)
+        for i in range(4):
+            self.send(d, SENDER, [f"park{i}@{DOMAIN}"], unique_body(f"park-{i}"))
+            sink.wait_for_messages(i + 1)
+            # Idle for more than a maintenance interval: the connection goes to the shared
+            # pool, and the next message (on either shard) continues it.
+            time.sleep(2.2)
+        self.assertEqual(sink.connections(), 1, sink.messages_per_connection())
+        m = d.metrics()
+        self.assertGreaterEqual(m.total("tern_delivery_connections_reused_total"), 1)
+        self.assertEqual(m.total("tern_delivery_connections_opened_total"), 1)
+
     def test_dsn_parameters_are_passed_on(self):
         sink = self.start_sink()
         d = self.start_relay(sink)

@@ -47,6 +47,8 @@ constexpr Field<D> kDeliveryFields[] = {
      &D::dsns_queued},
     {"tern_delivery_connections_opened_total", "counter",
      "Outbound connections opened (through greeting and EHLO).", &D::connections_opened},
+    {"tern_delivery_connections_reused_total", "counter",
+     "Parked idle connections continued (by this shard or another).", &D::connections_reused},
     {"tern_delivery_connect_failures_total", "counter",
      "Outbound connections that failed before EHLO completed.", &D::connect_failures},
     {"tern_delivery_record_failures_total", "counter",
