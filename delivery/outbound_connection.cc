@@ -203,7 +203,14 @@ void OutboundConnection::Pump() {
   if (!connection_->sending() && !output.empty()) {
     absl::string_view front = output.Front();
     send_bytes_ = front.size();
-    connection_->Send(front);
+    if (output.FrontIsExternal()) {
+      connection_->Send(front);  // the stored message, in place
+    } else {
+      // Commands live in the session's queue, which may grow (and move) while this send
+      // is in flight: send a copy.
+      send_copy_.assign(front.data(), front.size());
+      connection_->Send(send_copy_);
+    }
   }
   const absl::Duration timeout = session_.current_timeout();
   if (timeout == absl::InfiniteDuration()) {

@@ -132,6 +132,7 @@ class OutboundConnection final : public net::ConnectHandler,
   bool parked_ = false;  // the socket went to the pool, still counted there
   bool ever_ready_ = false;
   size_t send_bytes_ = 0;  // of the send in flight
+  std::string send_copy_;  // the command bytes of the send in flight
   uint32_t transactions_ = 0;
   absl::Status failure_;
   absl::Time idle_since_ = absl::InfinitePast();

@@ -46,6 +46,10 @@ absl::string_view ClientOutput::Front() const {
   return View(pieces_[head_]);
 }
 
+bool ClientOutput::FrontIsExternal() const {
+  return head_ < pieces_.size() && pieces_[head_].external != nullptr;
+}
+
 void ClientOutput::Consume(size_t n) {
   CHECK_LE(n, pending_bytes_);
   pending_bytes_ -= n;

@@ -39,6 +39,10 @@ class ClientOutput {
   size_t Peek(std::span<absl::string_view> out) const;
   // The first pending range (empty when nothing is pending).
   absl::string_view Front() const;
+  // Whether the first pending range is caller-owned bytes (AppendExternal), which stay put.
+  // Otherwise it points into the queue's own storage, which a later Append() may move: a
+  // sender that keeps appending while a send is in flight must send a copy of it.
+  bool FrontIsExternal() const;
   // Drops the first n pending bytes (they were sent). n <= pending_bytes().
   void Consume(size_t n);
   // Drops everything pending (the connection is gone).

@@ -71,3 +71,25 @@ TEST(ClientOutput, PeekIsBoundedByTheSpan) {
 
 }  // namespace
 }  // namespace tern::smtp
+
+namespace tern::smtp {
+namespace {
+
+TEST(ClientOutputFrontTest, TellsWhetherTheFrontIsExternal) {
+  ClientOutput out;
+  EXPECT_FALSE(out.FrontIsExternal());  // empty
+  const std::string body = "stored body\r\n";
+  out.Append("DATA\r\n");
+  out.AppendExternal(body);
+  out.Append(".\r\n");
+  EXPECT_FALSE(out.FrontIsExternal());
+  out.Consume(6);
+  EXPECT_TRUE(out.FrontIsExternal());
+  EXPECT_EQ(out.Front().data(), body.data());  // in place, never copied
+  out.Consume(body.size());
+  EXPECT_FALSE(out.FrontIsExternal());
+  EXPECT_EQ(out.Front(), ".\r\n");
+}
+
+}  // namespace
+}  // namespace tern::smtp
