@@ -1,6 +1,7 @@
 // Implementation of delivery/dsn_builder.h.
 #include "delivery/dsn_builder.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -60,6 +61,23 @@ void AppendStuffedLine(std::string* out, absl::string_view line) {
 }
 
 }  // namespace
+
+std::string DecodeXtext(absl::string_view xtext) {
+  auto nibble = [](char c) { return absl::ascii_isdigit(c) ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(xtext.size());
+  for (size_t i = 0; i < xtext.size(); ++i) {
+    const bool escape = xtext[i] == '+' && i + 2 < xtext.size() &&
+                        absl::ascii_isxdigit(xtext[i + 1]) && absl::ascii_isxdigit(xtext[i + 2]);
+    if (escape) {
+      out.push_back(static_cast<char>(nibble(xtext[i + 1]) * 16 + nibble(xtext[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(xtext[i]);
+    }
+  }
+  return out;
+}
 
 std::string SanitizeFieldText(absl::string_view text, size_t bytes_max) {
   std::string out;
@@ -132,17 +150,23 @@ std::string BuildDsn(const DsnRequest& request) {
   absl::StrAppend(&out, "--", boundary, "\r\n");
   absl::StrAppend(&out, "Content-Type: message/delivery-status\r\n\r\n");
   absl::StrAppend(&out, "Reporting-MTA: dns; ", mta, "\r\n");
+  // ENVID and ORCPT travel as xtext (RFC 3461 §4); the DSN carries them decoded.
   if (!request.envid.empty()) {
-    absl::StrAppend(&out,
-                    "Original-Envelope-Id: ", SanitizeFieldText(request.envid, kDsnFieldBytesMax),
-                    "\r\n");
+    absl::StrAppend(&out, "Original-Envelope-Id: ",
+                    SanitizeFieldText(DecodeXtext(request.envid), kDsnFieldBytesMax), "\r\n");
   }
   absl::StrAppend(&out, "Arrival-Date: ", Rfc5322Date(request.arrival), "\r\n");
   for (const DsnRecipient& r : request.recipients) {
     absl::StrAppend(&out, "\r\n");
     if (!r.original_recipient.empty()) {
-      absl::StrAppend(&out, "Original-Recipient: ",
-                      SanitizeFieldText(r.original_recipient, kDsnFieldBytesMax), "\r\n");
+      const size_t semicolon = r.original_recipient.find(';');
+      const std::string orcpt =
+          semicolon == absl::string_view::npos
+              ? DecodeXtext(r.original_recipient)
+              : absl::StrCat(r.original_recipient.substr(0, semicolon), ";",
+                             DecodeXtext(r.original_recipient.substr(semicolon + 1)));
+      absl::StrAppend(&out, "Original-Recipient: ", SanitizeFieldText(orcpt, kDsnFieldBytesMax),
+                      "\r\n");
     }
     absl::StrAppend(&out, "Final-Recipient: ", AddressField(r.final_recipient), "\r\n");
     absl::StrAppend(&out, "Action: ", ActionName(r.action), "\r\n");

@@ -60,6 +60,9 @@ std::string BuildDsn(const DsnRequest& request);
 // whole message when it has no empty line.
 absl::string_view HeaderSection(absl::string_view stored_message);
 
+// Decodes RFC 3461 xtext ("+2B" -> '+'); a '+' not followed by two hex digits stays as is.
+std::string DecodeXtext(absl::string_view xtext);
+
 // `text` on one line of printable US-ASCII, at most `bytes_max` bytes (controls and CR/LF
 // become spaces, other bytes '?').
 std::string SanitizeFieldText(absl::string_view text, size_t bytes_max);

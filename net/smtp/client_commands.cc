@@ -1,11 +1,13 @@
 // Implementation of net/smtp/client_commands.h.
 #include "net/smtp/client_commands.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "net/smtp/address.h"
+#include "net/smtp/dsn_parameters.h"
 
 namespace tern::smtp {
 namespace {
@@ -130,7 +132,13 @@ bool AppendMailFrom(absl::string_view sender, const MailParameters& params, std:
   if (params.smtputf8) out->append(" SMTPUTF8");
   if (params.dsn_ret == kDsnRetFull) out->append(" RET=FULL");
   if (params.dsn_ret == kDsnRetHeaders) out->append(" RET=HDRS");
-  if (IsXtext(params.envid, kEnvidBytesMax)) absl::StrAppend(out, " ENVID=", params.envid);
+  // At most kEnvidBytesMax characters once decoded (the stored form may be longer).
+  if (IsXtext(params.envid, 3 * kEnvidBytesMax)) {
+    const std::optional<size_t> decoded = XtextDecodedBytes(params.envid);
+    if (decoded.has_value() && *decoded <= kEnvidBytesMax) {
+      absl::StrAppend(out, " ENVID=", params.envid);
+    }
+  }
   out->append("\r\n");
   return true;
 }

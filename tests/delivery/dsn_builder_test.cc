@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace tern::delivery {
@@ -106,6 +107,38 @@ TEST(HeaderSection, StopsAtTheEmptyLine) {
   EXPECT_EQ(HeaderSection("A: 1\r\nB: 2\r\n\r\nbody\r\n"), "A: 1\r\nB: 2\r\n\r\n");
   EXPECT_EQ(HeaderSection("no headers end"), "no headers end");
   EXPECT_EQ(HeaderSection("\r\nbody"), "\r\n");
+}
+
+}  // namespace
+}  // namespace tern::delivery
+
+namespace tern::delivery {
+namespace {
+
+TEST(DecodeXtextTest, DecodesEscapesAndKeepsTheRest) {
+  EXPECT_EQ(DecodeXtext("id+2B1"), "id+1");
+  EXPECT_EQ(DecodeXtext("a+3Db+20c"), "a=b c");
+  EXPECT_EQ(DecodeXtext("plain"), "plain");
+  EXPECT_EQ(DecodeXtext("end+"), "end+");      // not an escape
+  EXPECT_EQ(DecodeXtext("bad+ZZ"), "bad+ZZ");  // not hex
+}
+
+TEST(DsnBuilderXtextTest, EnvidAndOrcptAreDecodedInTheReport) {
+  DsnRecipient r{.final_recipient = "x+y@example.net",
+                 .original_recipient = "rfc822;x+2By@example.net",
+                 .action = DsnAction::kFailed,
+                 .status = "5.1.1"};
+  DsnRequest request{.reporting_mta = "relay.test",
+                     .original_sender = "a@example.test",
+                     .envid = "env+2B42",
+                     .arrival = absl::Now(),
+                     .now = absl::Now(),
+                     .recipients = std::span<const DsnRecipient>(&r, 1),
+                     .original_message = "Subject: x\r\n\r\nbody\r\n",
+                     .unique_token = "01"};
+  const std::string dsn = BuildDsn(request);
+  EXPECT_NE(dsn.find("Original-Envelope-Id: env+42\r\n"), std::string::npos) << dsn;
+  EXPECT_NE(dsn.find("Original-Recipient: rfc822;x+y@example.net\r\n"), std::string::npos) << dsn;
 }
 
 }  // namespace

@@ -78,3 +78,18 @@ TEST(AppendRcptTo, DsnParameters) {
 
 }  // namespace
 }  // namespace tern::smtp
+
+namespace tern::smtp {
+namespace {
+
+TEST(AppendMailFromEnvid, LimitIsOnTheDecodedLength) {
+  // 100 characters once decoded, 300 as stored: still passed on as received.
+  std::string escaped;
+  for (int i = 0; i < 100; ++i) escaped += "+2B";
+  std::string out;
+  ASSERT_TRUE(AppendMailFrom("a@b.test", {.envid = escaped}, &out));
+  EXPECT_EQ(out, "MAIL FROM:<a@b.test> ENVID=" + escaped + "\r\n");
+}
+
+}  // namespace
+}  // namespace tern::smtp
