@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "spool/message_record.h"
 #include "tools/ternd/flags.h"
 
 namespace tern::ternd {
@@ -104,7 +105,11 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   if (config.session.hostname.empty()) config.session.hostname = DefaultHostname();
   config.session.max_message_size = max_message;
   config.session.max_recipients = absl::GetFlag(FLAGS_max_recipients);
-  if (config.session.max_recipients == 0) return FlagError("max_recipients", "must be > 0");
+  if (config.session.max_recipients == 0 ||
+      config.session.max_recipients > spool::kEnvelopeRecipientsMax) {
+    return FlagError("max_recipients",
+                     absl::StrCat("must be between 1 and ", spool::kEnvelopeRecipientsMax));
+  }
   config.session.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   config.session.data_timeout = absl::GetFlag(FLAGS_data_timeout);
   if (config.session.idle_timeout <= absl::ZeroDuration()) {
