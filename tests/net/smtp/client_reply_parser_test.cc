@@ -231,7 +231,9 @@ TEST(EnhancedCode, ParseTable) {
   for (const Case& c : cases) {
     EnhancedCode code;
     EXPECT_EQ(ParseEnhancedCode(c.text, &code), c.consumed) << c.text;
-    if (c.consumed > 0) EXPECT_EQ(code, c.code) << c.text;
+    if (c.consumed > 0) {
+      EXPECT_EQ(code, c.code) << c.text;
+    }
   }
 }
 
