@@ -324,7 +324,8 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
                         .reply = std::string(r.reply)});
   }
   CompleteJob(std::move(job), std::move(outcomes),
-              absl::StrCat(connection->host_name, "[", connection->address, "]"), std::nullopt);
+              absl::StrCat(connection->host_name, "[", connection->address, "]"), std::nullopt,
+              connection->server_offers_dsn());
 }
 
 void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {

@@ -200,8 +200,10 @@ class DeliveryAgent : public OutboundConnectionOwner {
   // Results (delivery_agent_results.cc).
   void FailJob(Job job, smtp::DeliveryOutcome outcome, int code, absl::string_view enhanced,
                absl::string_view reason, absl::string_view destination);
+  // `next_hop_has_dsn`: the server that took the message offered DSN, so NOTIFY=SUCCESS is
+  // its business; otherwise this relay reports "relayed" to the sender (RFC 3461 §6.2.2).
   void CompleteJob(Job job, std::vector<Outcome> outcomes, std::string destination,
-                   std::optional<spool::LoadedMessage> loaded);
+                   std::optional<spool::LoadedMessage> loaded, bool next_hop_has_dsn = true);
   void ContinueCompletion(std::unique_ptr<Completion> completion);
   void RecordCompletion(std::unique_ptr<Completion> completion);
   void LogCompletion(const Completion& completion);

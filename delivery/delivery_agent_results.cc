@@ -72,7 +72,7 @@ void DeliveryAgent::FailJob(Job job, smtp::DeliveryOutcome outcome, int code,
 }
 
 void DeliveryAgent::CompleteJob(Job job, std::vector<Outcome> outcomes, std::string destination,
-                                std::optional<spool::LoadedMessage> loaded) {
+                                std::optional<spool::LoadedMessage> loaded, bool next_hop_has_dsn) {
   const spool::QueueEntry* entry = spool_->index().Find(job.queue_id);
   if (entry == nullptr || outcomes.empty()) {
     JobFinished(job.queue_id);  // deleted meanwhile: nothing to record
@@ -99,8 +99,11 @@ void DeliveryAgent::CompleteJob(Job job, std::vector<Outcome> outcomes, std::str
     }
     const bool failed =
         state == spool::RecipientState::kBounced || state == spool::RecipientState::kExpired;
-    const bool dsn =
-        failed && !c->sender.empty() && NotifyOnFailure(entry->recipient_notify(o.recipient));
+    const uint8_t notify = entry->recipient_notify(o.recipient);
+    // A success report when asked for one and the next hop will not send it.
+    const bool relayed = state == spool::RecipientState::kDelivered && !next_hop_has_dsn &&
+                         (notify & spool::kNotifySuccess) != 0;
+    const bool dsn = !c->sender.empty() && ((failed && NotifyOnFailure(notify)) || relayed);
     c->states.push_back(state);
     c->next_attempt_us.push_back(state == spool::RecipientState::kDeferred ? next_us : 0);
     c->addresses.emplace_back(entry->recipient(o.recipient));
@@ -155,9 +158,10 @@ void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
     // An expired recipient failed for good, whatever its last temporary reply said
     // (RFC 3463 X.4.7: delivery time expired).
     const bool expired = c->states[i] == spool::RecipientState::kExpired;
+    const bool delivered = c->states[i] == spool::RecipientState::kDelivered;
     recipients.push_back({.final_recipient = c->addresses[i],
                           .original_recipient = orcpts[i],
-                          .action = DsnAction::kFailed,
+                          .action = delivered ? DsnAction::kRelayed : DsnAction::kFailed,
                           .status = expired ? absl::string_view("5.4.7") : o.enhanced,
                           .remote_mta = c->destination,
                           .diagnostic = o.reply,
@@ -179,13 +183,14 @@ void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
       }
       ScheduleMessage(*dsn_id);
     } else {
-      // Without its bounce a failure is not recorded: the recipients are tried again.
+      // Without its bounce a failure is not recorded: the recipients are tried again (a
+      // success report that cannot be spooled is given up: the mail itself went out).
       TERN_LOG(kError, "bounce of %016X could not be spooled: %s; deferring it", done->job.queue_id,
                dsn_id.status().ToString());
       const int64_t retry_us =
           absl::ToUnixMicros(done->now + config_.retry.DelayAfter(done->attempt));
       for (size_t i = 0; i < done->outcomes.size(); ++i) {
-        if (!done->wants_dsn[i]) continue;
+        if (!done->wants_dsn[i] || done->states[i] == spool::RecipientState::kDelivered) continue;
         done->states[i] = spool::RecipientState::kDeferred;
         done->next_attempt_us[i] = retry_us;
       }

@@ -35,6 +35,8 @@ const char* ActionName(DsnAction action) {
       return "delayed";
     case DsnAction::kDelivered:
       return "delivered";
+    case DsnAction::kRelayed:
+      return "relayed";
   }
   return "failed";
 }
@@ -109,16 +111,23 @@ std::string BuildDsn(const DsnRequest& request) {
   const std::string boundary =
       absl::StrCat("=_tern_dsn_", token, "_", absl::ToUnixMicros(request.now));
   bool any_failed = false;
-  for (const DsnRecipient& r : request.recipients) any_failed |= r.action == DsnAction::kFailed;
+  bool any_delayed = false;
+  for (const DsnRecipient& r : request.recipients) {
+    any_failed |= r.action == DsnAction::kFailed;
+    any_delayed |= r.action == DsnAction::kDelayed;
+  }
+  // Success reports (NOTIFY=SUCCESS) only when nothing failed or is delayed.
+  const bool success = !any_failed && !any_delayed;
 
   std::string out;
   absl::StrAppend(&out, "From: Mail Delivery System <MAILER-DAEMON@", mta, ">\r\n");
   absl::StrAppend(&out, "To: <", SanitizeFieldText(request.original_sender, kDsnFieldBytesMax),
                   ">\r\n");
-  absl::StrAppend(
-      &out, "Subject: ",
-      any_failed ? "Undelivered Mail Returned to Sender" : "Delayed Mail (still being retried)",
-      "\r\n");
+  absl::StrAppend(&out, "Subject: ",
+                  any_failed ? "Undelivered Mail Returned to Sender"
+                  : success  ? "Successful Mail Delivery Report"
+                             : "Delayed Mail (still being retried)",
+                  "\r\n");
   absl::StrAppend(&out, "Date: ", Rfc5322Date(request.now), "\r\n");
   absl::StrAppend(&out, "Message-ID: <dsn.", token, ".", absl::ToUnixMicros(request.now), "@", mta,
                   ">\r\n");
@@ -134,7 +143,9 @@ std::string BuildDsn(const DsnRequest& request) {
   absl::StrAppend(&out, "This is the mail system at host ", mta, ".\r\n\r\n");
   absl::StrAppend(&out,
                   any_failed ? "Your message could not be delivered to one or more recipients.\r\n"
-                             : "Your message has not been delivered yet; it will be retried.\r\n",
+                  : success
+                      ? "Your message was delivered or passed on, as you asked to be told.\r\n"
+                      : "Your message has not been delivered yet; it will be retried.\r\n",
                   "\r\n");
   for (const DsnRecipient& r : request.recipients) {
     std::string line = absl::StrCat("<", SanitizeFieldText(r.final_recipient, kDsnFieldBytesMax),

@@ -21,7 +21,9 @@
 namespace tern::delivery {
 
 // RFC 3464 §2.3.3 Action values Tern reports.
-enum class DsnAction { kFailed, kDelayed, kDelivered };
+// kRelayed: passed to a next hop that does not offer DSN (RFC 3461 §6.2.2), so no further
+// notice will come.
+enum class DsnAction { kFailed, kDelayed, kDelivered, kRelayed };
 
 struct DsnRecipient {
   absl::string_view final_recipient;     // the address as delivered to ("local@domain")

@@ -91,6 +91,8 @@ class OutboundConnection final : public net::ConnectHandler,
   std::string address;    // "ip:port"
 
   bool ready() const { return session_.ready(); }
+  // The server offered DSN (RFC 3461) in its EHLO reply.
+  bool server_offers_dsn() const { return session_.capabilities().dsn; }
   // Transactions begun on this connection (also by an earlier shard, when resumed).
   uint32_t transactions() const { return transactions_; }
   bool ever_ready() const { return ever_ready_; }

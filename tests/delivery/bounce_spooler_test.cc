@@ -86,7 +86,9 @@ TEST(BounceSpoolerTest, DsnIsADurableMessageFromNullSenderToTheSender) {
   EXPECT_EQ(body.find("..dot line"), std::string::npos);
   // Stored form: CRLF only.
   for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '\n') ASSERT_TRUE(i > 0 && body[i - 1] == '\r') << "bare LF at " << i;
+    if (body[i] == '\n') {
+      ASSERT_TRUE(i > 0 && body[i - 1] == '\r') << "bare LF at " << i;
+    }
   }
 }
 

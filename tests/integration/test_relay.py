@@ -210,6 +210,32 @@ class FaultsTest(RelayTestCase):
         self.wait_queue_empty(d)
         self.assertEqual(d.metrics().total("tern_delivery_dsns_queued_total"), 0)
 
+    def test_notify_success_is_reported_when_the_next_hop_lacks_dsn(self):
+        sink = self.start_sink(dsn=False)
+        d = self.start_relay(sink)
+        with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
+            s.ehlo()
+            s.sendmail(SENDER, [f"told@{DOMAIN}"], unique_body("success"),
+                       rcpt_options=["NOTIFY=SUCCESS"])
+        (report,) = sink.wait_for_bounces(1)
+        self.assertEqual(report.rcpt_tos, [SENDER])
+        per_recipient = [g for g in report.delivery_status() if "final-recipient" in g]
+        self.assertEqual(per_recipient[0]["action"], "relayed")
+        self.assertTrue(per_recipient[0]["status"].startswith("2."), per_recipient)
+        self.assertEqual(report.header("Subject"), "Successful Mail Delivery Report")
+
+    def test_notify_success_is_passed_on_to_a_next_hop_with_dsn(self):
+        sink = self.start_sink()  # offers DSN: the report is its business
+        d = self.start_relay(sink)
+        with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
+            s.ehlo()
+            s.sendmail(SENDER, [f"told@{DOMAIN}"], unique_body("passed-on"),
+                       rcpt_options=["NOTIFY=SUCCESS"])
+        (m,) = sink.wait_for_messages(1)
+        self.assertEqual(m.rcpt_params[f"told@{DOMAIN}"].get("NOTIFY"), "SUCCESS")
+        self.wait_queue_empty(d)
+        self.assertEqual(d.metrics().total("tern_delivery_dsns_queued_total"), 0)
+
     def test_disconnect_after_data_is_retried(self):
         sink = self.start_sink()
         sink.disconnect_after_data(times=1)
