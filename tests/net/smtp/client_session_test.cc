@@ -140,6 +140,13 @@ class ClientSessionTest : public ::testing::Test {
                         "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
                         "RCPT TO:<r2@dest.test>\r\nDATA\r\n");
   }
+  // The pipelined batch with CHUNKING: BDAT and its chunk instead of DATA.
+  std::string BdatBatch(size_t size, absl::string_view chunk) {
+    return absl::StrCat("MAIL FROM:<s@src.test> SIZE=", size,
+                        "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
+                        "RCPT TO:<r2@dest.test>\r\nBDAT ",
+                        chunk.size(), " LAST\r\n", chunk);
+  }
   std::string LastTransaction() {
     return handler_.transactions.empty() ? "none" : handler_.transactions.back();
   }
@@ -636,6 +643,239 @@ TEST_F(ClientSessionTest, BodyIsSentByReferenceAndByteIdentical) {
     Server("250 Ok\r\n");
     ASSERT_TRUE(S().ready());
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// CHUNKING (RFC 3030): BDAT instead of DATA.
+
+constexpr absl::string_view kEhloChunkingPlain =
+    "250-mx.test Hello\r\n250-SIZE\r\n250 CHUNKING\r\n";
+
+// A stored body with stuffed lines (at offset 0, in the middle, "..." for a line of "..")
+// and what BDAT must carry: each line's first dot removed, nothing else.
+constexpr absl::string_view kStuffedBody = "..From the top\r\nb\r\n...\r\n.\xff 8-bit\r\nlast\r\n";
+constexpr absl::string_view kUnstuffedBody = ".From the top\r\nb\r\n..\r\n\xff 8-bit\r\nlast\r\n";
+
+std::string Bdat(absl::string_view chunk) {
+  return absl::StrCat("BDAT ", chunk.size(), " LAST\r\n", chunk);
+}
+
+// Whether `piece` lies inside `body` (queued by reference, not copied).
+bool Inside(absl::string_view piece, absl::string_view body) {
+  return piece.data() >= body.data() && piece.data() + piece.size() <= body.data() + body.size();
+}
+
+TEST_F(ClientSessionTest, ChunkingPipelinedSendsBdatLastAndTheUnstuffedBodyInTheBatch) {
+  body_ = std::string(kStuffedBody);
+  Connect(kEhloChunking);
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  // The batch (owned), then the body's ranges between its stuffing dots, in place.
+  absl::string_view pieces[16];
+  const size_t n = S().output().Peek(pieces);
+  ASSERT_EQ(n, 4u);
+  EXPECT_EQ(pieces[0], absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(),
+                                    "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
+                                    "RCPT TO:<r2@dest.test>\r\nBDAT ",
+                                    kUnstuffedBody.size(), " LAST\r\n"));
+  EXPECT_FALSE(S().output().FrontIsExternal());
+  // Offsets of the dots skipped: 0, 19 ("..." line), 24 (".\xff").
+  EXPECT_EQ(pieces[1].data(), body_.data() + 1);
+  EXPECT_EQ(pieces[1], ".From the top\r\nb\r\n");
+  EXPECT_EQ(pieces[2].data(), body_.data() + 20);
+  EXPECT_EQ(pieces[2], "..\r\n");
+  EXPECT_EQ(pieces[3].data(), body_.data() + 25);
+  EXPECT_EQ(pieces[3], "\xff 8-bit\r\nlast\r\n");
+  EXPECT_EQ(S().output().pending_external_bytes(), kUnstuffedBody.size());
+  EXPECT_EQ(Drain(), BdatBatch(body_.size(), kUnstuffedBody));
+  EXPECT_EQ(counters_.messages_sent.load(), 1u);
+  EXPECT_EQ(counters_.body_bytes_sent.load(), body_.size());  // the stored bytes
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 unknown\r\n250 2.1.5 Ok\r\n"), "");
+  EXPECT_TRUE(handler_.transactions.empty());
+  EXPECT_EQ(S().current_timeout(), config_.data_final_timeout);
+  EXPECT_EQ(Server("250 2.0.0 Ok: 71 bytes queued as X\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:perm:RCPT TO:550:5.1.1 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_EQ(handler_.replies[0], "250 2.0.0 Ok: 71 bytes queued as X");
+  EXPECT_TRUE(S().ready());  // BDAT LAST ended the transaction: no RSET
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.recipients_delivered.load(), 2u);
+  EXPECT_EQ(counters_.recipients_perm_failed.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, ChunkingNotPipelinedSendsBdatAndItsChunkAfterTheLastRcpt) {
+  body_ = std::string(kStuffedBody);
+  Connect(kEhloChunkingPlain);
+  EXPECT_EQ(Start(), absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(), "\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r1@dest.test>\r\n");
+  EXPECT_EQ(Server("450 4.2.1 busy\r\n"), "RCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(counters_.messages_sent.load(), 0u);
+  S().Consume("250 Ok\r\n");
+  // The chunk follows its command at once: there is no 354 to wait for.
+  absl::string_view pieces[8];
+  ASSERT_EQ(S().output().Peek(pieces), 4u);
+  EXPECT_EQ(pieces[0], absl::StrCat("BDAT ", kUnstuffedBody.size(), " LAST\r\n"));
+  for (size_t i = 1; i < 4; ++i) EXPECT_TRUE(Inside(pieces[i], body_)) << i;
+  EXPECT_EQ(S().current_timeout(), config_.data_block_timeout);
+  EXPECT_EQ(Drain(), Bdat(kUnstuffedBody));
+  EXPECT_EQ(S().current_timeout(), config_.data_final_timeout);
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:temp:RCPT TO:450:4.2.1 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.messages_sent.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, ChunkingNoRecipientAcceptedAbsorbsTheBdatReplyThenRset) {
+  Connect(kEhloChunking);
+  EXPECT_EQ(Start(), BdatBatch(body_.size(), body_));
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\r\n450 4.2.1 c\r\n"), "");
+  EXPECT_TRUE(handler_.transactions.empty());
+  EXPECT_EQ(Server("554 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:RCPT TO:550:5.1.1 1:perm:RCPT TO:550:5.1.1 2:temp:RCPT TO:450:4.2.1");
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+
+  // A 503 is absorbed the same way.
+  Start();
+  Server("250 Ok\r\n550 a\r\n550 b\r\n550 c\r\n");
+  EXPECT_EQ(Server("503 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(), "0:perm:RCPT TO:550: 1:perm:RCPT TO:550: 2:perm:RCPT TO:550:");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+
+  // MAIL refused: the BDAT reply is absorbed too, and no transaction is open: no RSET.
+  Start();
+  EXPECT_EQ(Server("452 4.3.1 full\r\n503 a\r\n503 b\r\n503 c\r\n503 5.5.1 need MAIL\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:MAIL FROM:452:4.3.1 1:temp:MAIL FROM:452:4.3.1 2:temp:MAIL FROM:452:4.3.1");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, ChunkingNotPipelinedNoRecipientAcceptedSendsNoBdatButRset) {
+  Connect(kEhloChunkingPlain);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RCPT TO:<r1@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RSET\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.messages_sent.load(), 0u);
+}
+
+TEST_F(ClientSessionTest, BdatPermanentFailureFailsTheAcceptedRecipientsThenRset) {
+  Connect(kEhloChunking);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n550 5.1.1 x\r\n250 Ok\r\n"), "");
+  EXPECT_EQ(Server("554 5.6.0 spam\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:end of data:554:5.6.0 1:perm:RCPT TO:550:5.1.1 2:perm:end of data:554:5.6.0");
+  EXPECT_EQ(handler_.replies[0], "554 5.6.0 spam");
+  EXPECT_FALSE(S().ready());
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+}
+
+TEST_F(ClientSessionTest, BdatTemporaryFailureDefersTheAcceptedRecipientsThenRset) {
+  Connect(kEhloChunking);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n452 4.3.1 out of storage\r\n"),
+            "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:end of data:452:4.3.1 1:temp:end of data:452:4.3.1 "
+            "2:temp:end of data:452:4.3.1");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.recipients_temp_failed.load(), 3u);
+}
+
+TEST_F(ClientSessionTest, BdatBodyWithoutFinalCrlfGetsOneCountedInTheSize) {
+  Connect(kEhloChunking);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a\r\n..b\r\nno final CRLF", "a\r\n.b\r\nno final CRLF\r\n"},
+      {"ends with CR\r", "ends with CR\r\r\n"},
+      {"..", ".\r\n"},
+  };
+  for (const auto& [stored, chunk] : cases) {
+    SCOPED_TRACE(stored);
+    body_ = stored;
+    ASSERT_TRUE(S().StartTransaction(Message()).ok());
+    absl::string_view pieces[8];
+    const size_t n = S().output().Peek(pieces);
+    ASSERT_GE(n, 3u);
+    EXPECT_EQ(pieces[n - 1], "\r\n");  // owned, after the body's ranges
+    for (size_t i = 1; i + 1 < n; ++i) EXPECT_TRUE(Inside(pieces[i], body_)) << i;
+    EXPECT_TRUE(absl::EndsWith(Drain(), Bdat(chunk)));
+    EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+    EXPECT_EQ(LastTransaction(),
+              "0:delivered:end of data:250: 1:delivered:end of data:250: "
+              "2:delivered:end of data:250:");
+    ASSERT_TRUE(S().ready());
+  }
+}
+
+TEST_F(ClientSessionTest, BdatEmptyBodyIsBdatZeroLast) {
+  body_.clear();
+  Connect(kEhloChunking);
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  absl::string_view pieces[8];
+  ASSERT_EQ(S().output().Peek(pieces), 1u);  // nothing but the batch
+  EXPECT_EQ(S().output().pending_external_bytes(), 0u);
+  EXPECT_TRUE(absl::EndsWith(Drain(), "RCPT TO:<r2@dest.test>\r\nBDAT 0 LAST\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.recipients_delivered.load(), 3u);
+
+  // Not pipelined: the same command, alone.
+  session_.reset();
+  Connect(kEhloChunkingPlain);
+  Start();
+  Server("250 Ok\r\n");
+  Server("250 Ok\r\n");
+  Server("250 Ok\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "BDAT 0 LAST\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, BdatStuffingDotsOnlyAtLineStarts) {
+  Connect(kEhloChunking);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"no dots at all\r\n", "no dots at all\r\n"},
+      {"a.b\r\n x.\r\n", "a.b\r\n x.\r\n"},         // dots inside lines stay
+      {"a\n..b\r\n", "a\n..b\r\n"},                 // a bare LF does not start a line
+      {"a\r..b\r\n", "a\r..b\r\n"},                 // nor does a bare CR
+      {"..\r\n..\r\n..\r\n", ".\r\n.\r\n.\r\n"},    // consecutive stuffed lines
+      {"\r\n..x\r\n", "\r\n.x\r\n"},                // after an empty line
+      {"x\r\n\r\n....y\r\n", "x\r\n\r\n...y\r\n"},  // only the first dot of a line
+  };
+  for (const auto& [stored, chunk] : cases) {
+    SCOPED_TRACE(stored);
+    body_ = stored;
+    ASSERT_TRUE(S().StartTransaction(Message()).ok());
+    absl::string_view pieces[16];
+    const size_t n = S().output().Peek(pieces);
+    for (size_t i = 1; i < n; ++i) EXPECT_TRUE(Inside(pieces[i], body_)) << i;
+    EXPECT_TRUE(absl::EndsWith(Drain(), Bdat(chunk)));
+    Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n");
+    ASSERT_TRUE(S().ready());
+  }
+}
+
+TEST_F(ClientSessionTest, DataStillUsedWithoutChunking) {
+  body_ = std::string(kStuffedBody);
+  Connect(kEhloPipelining);
+  EXPECT_FALSE(S().capabilities().chunking);
+  EXPECT_EQ(Start(), Batch(body_.size()));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"),
+            absl::StrCat(body_, ".\r\n"));  // the stored, stuffed form
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
 }
 
 // ---------------------------------------------------------------------------------------
