@@ -1108,6 +1108,18 @@ std::string RunConversation(const std::vector<absl::string_view>& pieces) {
                       handler.failures, "|", session.wants_close());
 }
 
+// The conversation gives `whole` with the script cut in two at every byte, and byte by byte.
+void ExpectEverySplitGives(const std::string& script, const std::string& whole) {
+  for (size_t split = 1; split < script.size(); ++split) {
+    const absl::string_view s = script;
+    ASSERT_EQ(RunConversation({s.substr(0, split), s.substr(split)}), whole) << split;
+  }
+  std::vector<absl::string_view> bytes;
+  for (size_t i = 0; i < script.size(); ++i)
+    bytes.push_back(absl::string_view(script).substr(i, 1));
+  EXPECT_EQ(RunConversation(bytes), whole);
+}
+
 TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults) {
   const std::string script = absl::StrCat(
       kGreeting, kEhloPipelining,
@@ -1130,14 +1142,32 @@ TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults
                    "9:perm:RCPT TO:550:5.1.1",
                    "|250 2.0.0 queued/450 4.2.1 busy really/550 5.1.1 no/550 5.1.1 a/550 5.1.1 b/"
                    "550 5.1.1 c|3|0|1"));
-  for (size_t split = 1; split < script.size(); ++split) {
-    const absl::string_view s = script;
-    ASSERT_EQ(RunConversation({s.substr(0, split), s.substr(split)}), whole) << split;
-  }
-  std::vector<absl::string_view> bytes;
-  for (size_t i = 0; i < script.size(); ++i)
-    bytes.push_back(absl::string_view(script).substr(i, 1));
-  EXPECT_EQ(RunConversation(bytes), whole);
+  ExpectEverySplitGives(script, whole);
+}
+
+TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResultsWithBdat) {
+  const std::string script = absl::StrCat(
+      kGreeting, kEhloChunking,
+      // Message 1: mixed results; the reply to BDAT LAST delivers the accepted one.
+      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n450-4.2.1 busy\r\n450 4.2.1 really\r\n550 5.1.1 no\r\n"
+      "250 2.0.0 queued\r\n",
+      // Message 2: every recipient refused, BDAT's reply absorbed, RSET; then QUIT.
+      "250 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\n550 5.1.1 c\r\n554 5.5.1 none\r\n250 2.0.0 reset\r\n"
+      "221 Bye\r\n");
+  const std::string whole = RunConversation({script});
+  EXPECT_EQ(
+      whole,
+      absl::StrCat("EHLO relay.test\r\n"
+                   "MAIL FROM:<s@src.test> SIZE=8\r\nRCPT TO:<a@d.test>\r\nRCPT TO:<b@d.test>\r\n"
+                   "RCPT TO:<c@d.test>\r\nBDAT 7 LAST\r\nx\r\n.y\r\n"
+                   "MAIL FROM:<s@src.test> SIZE=8\r\nRCPT TO:<a@d.test>\r\nRCPT TO:<b@d.test>\r\n"
+                   "RCPT TO:<c@d.test>\r\nBDAT 7 LAST\r\nx\r\n.y\r\nRSET\r\nQUIT\r\n",
+                   "|7:delivered:end of data:250:2.0.0 8:temp:RCPT TO:450:4.2.1 "
+                   "9:perm:RCPT TO:550:5.1.1/7:perm:RCPT TO:550:5.1.1 8:perm:RCPT TO:550:5.1.1 "
+                   "9:perm:RCPT TO:550:5.1.1",
+                   "|250 2.0.0 queued/450 4.2.1 busy really/550 5.1.1 no/550 5.1.1 a/550 5.1.1 b/"
+                   "550 5.1.1 c|3|0|1"));
+  ExpectEverySplitGives(script, whole);
 }
 
 }  // namespace
