@@ -450,12 +450,18 @@ absl::Status SmtpClientSession::BuildCommands(const OutboundMessage& message) {
     recipients_.push_back(recipient);
   }
   const auto data_start = static_cast<uint32_t>(commands_.size());
-  chunking_ = capabilities_.chunking;
+  uint64_t chunk_size = NeedsFinalCrlf(message.body) ? kCrlf.size() : 0;
+  size_t ranges = 0;
+  if (capabilities_.chunking) {
+    ForEachUnstuffedRange(message.body, [&](absl::string_view range) {
+      chunk_size += range.size();
+      ++ranges;
+    });
+  }
+  chunking_ = capabilities_.chunking && ranges <= kChunkRangesMax;
   if (chunking_) {
     // RFC 3030 §2: the whole message as one chunk of its unstuffed size.
-    uint64_t size = NeedsFinalCrlf(message.body) ? kCrlf.size() : 0;
-    ForEachUnstuffedRange(message.body, [&](absl::string_view range) { size += range.size(); });
-    absl::StrAppend(&commands_, "BDAT ", size, " LAST", kCrlf);
+    absl::StrAppend(&commands_, "BDAT ", chunk_size, " LAST", kCrlf);
   } else {
     commands_.append(kDataCommand.data(), kDataCommand.size());
   }

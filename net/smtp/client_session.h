@@ -25,8 +25,9 @@
 // reference as the ranges between its stuffing dots (one dot less per line that starts
 // with one; still never copied: one external range per such line, so output() may hold
 // many), plus an owned CRLF if it does not end with one; <size> counts exactly those bytes
-// (one scan of the body). BODY=8BITMIME is declared when the message is 8-bit and the
-// server offers 8BITMIME, and the RFC 3461 DSN parameters (RET, ENVID, NOTIFY, ORCPT) when
+// (one scan of the body). A body that would need more than kChunkRangesMax ranges goes
+// with DATA (RFC 3030 §2 leaves DATA usable). BODY=8BITMIME is declared when the message is 8-bit
+// and the server offers 8BITMIME, and the RFC 3461 DSN parameters (RET, ENVID, NOTIFY, ORCPT) when
 // it offers DSN (telling the sender when it does not is the queue's business); an 8-bit
 // message to a server without it is sent as is (as Postfix does), since there is no
 // downgrade here.
@@ -98,6 +99,10 @@ namespace tern::smtp {
 inline constexpr size_t kTransactionRecipientsMax = 1000;
 // A reply kept in a RecipientResult is cut to this many bytes.
 inline constexpr size_t kResultReplyBytesMax = 512;
+// A BDAT chunk is queued as one output range per run between stuffing dots; a body that
+// would need more (many lines starting with '.') is sent with DATA instead, which needs one
+// range, so that a hostile body cannot make the output queue grow with its line count.
+inline constexpr size_t kChunkRangesMax = 1024;
 
 struct ClientConfig {
   std::string helo_name = "localhost";  // sent in EHLO/HELO

@@ -867,6 +867,35 @@ TEST_F(ClientSessionTest, BdatStuffingDotsOnlyAtLineStarts) {
   }
 }
 
+TEST_F(ClientSessionTest, BodyNeedingTooManyChunkRangesGoesWithData) {
+  Connect(kEhloChunking);
+  // "a\r\n" and then lines of "..": one range before the first dot, one after each dot.
+  std::string stuffed = "a\r\n";
+  std::string unstuffed = "a\r\n";
+  for (size_t i = 0; i + 1 < kChunkRangesMax; ++i) {
+    stuffed += "..\r\n";
+    unstuffed += ".\r\n";
+  }
+  body_ = stuffed;
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  std::vector<absl::string_view> pieces(kChunkRangesMax + 8);
+  EXPECT_EQ(S().output().Peek(pieces), 1 + kChunkRangesMax);  // the batch and the ranges
+  EXPECT_EQ(Drain(), BdatBatch(body_.size(), unstuffed));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+  ASSERT_TRUE(S().ready());
+
+  // One more such line: the stored form, as it is, with DATA (one range).
+  body_ = stuffed + "..\r\n";
+  EXPECT_EQ(Start(), Batch(body_.size()));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"), body_ + ".\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250: 1:delivered:end of data:250: "
+            "2:delivered:end of data:250:");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.messages_sent.load(), 2u);
+}
+
 TEST_F(ClientSessionTest, DataStillUsedWithoutChunking) {
   body_ = std::string(kStuffedBody);
   Connect(kEhloPipelining);
