@@ -896,6 +896,28 @@ TEST_F(ClientSessionTest, BodyNeedingTooManyChunkRangesGoesWithData) {
   EXPECT_EQ(counters_.messages_sent.load(), 2u);
 }
 
+TEST_F(ClientSessionTest, DisconnectOrTimeoutWhileWaitingForBdatMakesEveryRecipientTemp) {
+  for (const bool timeout : {false, true}) {
+    SCOPED_TRACE(timeout);
+    session_.reset();
+    handler_ = RecordingHandler();
+    Connect(kEhloChunking);
+    Start();
+    EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+    if (timeout) {
+      S().OnTimeout();
+    } else {
+      S().OnDisconnected();
+    }
+    EXPECT_EQ(LastTransaction(),
+              "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+              "2:temp:connection:451:4.4.2 [connection failed]");
+    EXPECT_TRUE(absl::StrContains(handler_.failure.message(), "the reply to BDAT LAST"))
+        << handler_.failure;
+    EXPECT_TRUE(S().wants_close());
+  }
+}
+
 TEST_F(ClientSessionTest, DataStillUsedWithoutChunking) {
   body_ = std::string(kStuffedBody);
   Connect(kEhloPipelining);
