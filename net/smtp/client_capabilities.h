@@ -44,7 +44,7 @@ struct ServerCapabilities {
   uint64_t size_max = 0;               // RFC 1870 §4: the fixed limit in bytes; 0 = none declared
   bool eight_bit_mime = false;         // RFC 6152
   bool smtputf8 = false;               // RFC 6531
-  bool chunking = false;               // RFC 3030 (recorded; the client sends DATA)
+  bool chunking = false;               // RFC 3030: the client sends BDAT, not DATA
   bool starttls = false;               // RFC 3207 (recorded; TLS is the owner's)
   bool enhanced_status_codes = false;  // RFC 2034
   bool dsn = false;                    // RFC 3461

@@ -18,8 +18,8 @@ struct ClientCounters {
   std::atomic<uint64_t> replies_malformed{0};    // hostile or broken replies
   std::atomic<uint64_t> timeouts{0};             // OnTimeout while waiting
   std::atomic<uint64_t> transactions{0};         // OnTransactionDone calls
-  std::atomic<uint64_t> messages_sent{0};        // bodies sent after 354
-  std::atomic<uint64_t> body_bytes_sent{0};      // their stored bytes
+  std::atomic<uint64_t> messages_sent{0};        // bodies sent after 354 or with BDAT
+  std::atomic<uint64_t> body_bytes_sent{0};      // their stored (dot-stuffed) bytes
   std::atomic<uint64_t> recipients_delivered{0};
   std::atomic<uint64_t> recipients_temp_failed{0};
   std::atomic<uint64_t> recipients_perm_failed{0};

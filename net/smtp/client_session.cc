@@ -2,6 +2,7 @@
 // transaction's per-recipient bookkeeping, and connection failure.
 #include "net/smtp/client_session.h"
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -27,6 +28,41 @@ constexpr int kTooBigCode = 552;
 constexpr EnhancedCode kTooBig{5, 3, 4};
 constexpr int kNeedsSmtputf8Code = 553;
 constexpr EnhancedCode kNeedsSmtputf8{5, 6, 7};
+
+// Calls f(range) for each run of the stored `body` between its stuffing dots: the dot that
+// opens a line (at offset 0 or after CRLF) was added by RFC 5321 §4.5.2 and is not part of
+// the message; a DATA receiver drops it, BDAT (RFC 3030 §2) carries the message as it is.
+// The ranges point into `body`, in order; empty ones are skipped.
+template <typename F>
+void ForEachUnstuffedRange(absl::string_view body, F&& f) {
+  size_t start = 0;  // of the range not yet passed to f
+  size_t line = 0;   // start of the current line
+  while (line < body.size()) {
+    if (body[line] == '.') {
+      if (line > start) f(body.substr(start, line - start));
+      start = line + 1;
+    }
+    // The next line starts after the next CRLF (a bare LF does not end a line).
+    size_t next = body.size();
+    for (size_t from = line; from < body.size();) {
+      const void* lf = std::memchr(body.data() + from, '\n', body.size() - from);
+      if (lf == nullptr) break;
+      const size_t at = static_cast<const char*>(lf) - body.data();
+      if (at > line && body[at - 1] == '\r') {
+        next = at + 1;
+        break;
+      }
+      from = at + 1;
+    }
+    line = next;
+  }
+  if (start < body.size()) f(body.substr(start));
+}
+
+// The stored body does not end with CRLF: DATA adds one before the dot, BDAT before the end.
+bool NeedsFinalCrlf(absl::string_view body) {
+  return !body.empty() && !absl::EndsWith(body, kCrlf);
+}
 
 DeliveryOutcome OutcomeOf(int code) {
   if (code / 100 == 2) return DeliveryOutcome::kDelivered;
@@ -133,7 +169,7 @@ absl::string_view SmtpClientSession::WaitingFor() const {
     case State::kData:
       return "the reply to DATA";
     case State::kDataEnd:
-      return "the reply to end of data";
+      return chunking_ ? "the reply to BDAT LAST" : "the reply to end of data";
     case State::kRset:
       return "the reply to RSET";
     case State::kQuit:
@@ -376,8 +412,10 @@ absl::Status SmtpClientSession::StartTransaction(const OutboundMessage& message)
   pipelined_ = capabilities_.pipelining;
   state_ = State::kMail;
   if (pipelined_) {
-    // RFC 2920 §3.1: MAIL, every RCPT and DATA (the last command of a group) at once.
+    // RFC 2920 §3.1: MAIL, every RCPT and DATA (the last command of a group) at once;
+    // RFC 3030 §2: BDAT may be pipelined, and its chunk follows it at once.
     output_.Append(commands_);
+    if (chunking_) SendChunk();
   } else {
     SendCommand(mail_command_);
   }
@@ -411,9 +449,23 @@ absl::Status SmtpClientSession::BuildCommands(const OutboundMessage& message) {
     recipient.command = {start, static_cast<uint32_t>(commands_.size() - start)};
     recipients_.push_back(recipient);
   }
-  data_command_ = {static_cast<uint32_t>(commands_.size()),
-                   static_cast<uint32_t>(kDataCommand.size())};
-  commands_.append(kDataCommand.data(), kDataCommand.size());
+  const auto data_start = static_cast<uint32_t>(commands_.size());
+  uint64_t chunk_size = NeedsFinalCrlf(message.body) ? kCrlf.size() : 0;
+  size_t ranges = 0;
+  if (capabilities_.chunking) {
+    ForEachUnstuffedRange(message.body, [&](absl::string_view range) {
+      chunk_size += range.size();
+      ++ranges;
+    });
+  }
+  chunking_ = capabilities_.chunking && ranges <= kChunkRangesMax;
+  if (chunking_) {
+    // RFC 3030 §2: the whole message as one chunk of its unstuffed size.
+    absl::StrAppend(&commands_, "BDAT ", chunk_size, " LAST", kCrlf);
+  } else {
+    commands_.append(kDataCommand.data(), kDataCommand.size());
+  }
+  data_command_ = {data_start, static_cast<uint32_t>(commands_.size() - data_start)};
   return absl::OkStatus();
 }
 
@@ -512,10 +564,16 @@ void SmtpClientSession::OnRcptReply(const ServerReply& reply) {
     return;
   }
   if (pipelined_) {
-    state_ = State::kData;  // DATA went out with the batch
+    // DATA, or BDAT and its chunk, went out with the batch.
+    state_ = chunking_ ? State::kDataEnd : State::kData;
   } else if (accepted_ > 0) {
     SendCommand(data_command_);
-    state_ = State::kData;
+    if (chunking_) {
+      SendChunk();  // no intermediate reply to BDAT
+      state_ = State::kDataEnd;
+    } else {
+      state_ = State::kData;
+    }
   } else {
     FinishTransaction(/*needs_rset=*/true);
   }
@@ -551,13 +609,29 @@ void SmtpClientSession::SendBody() {
   ClientCounters::Add(counters_->body_bytes_sent, body_.size());
 }
 
+void SmtpClientSession::SendChunk() {
+  // The stored body goes out by reference, without its stuffing dots, never copied.
+  ForEachUnstuffedRange(body_, [this](absl::string_view range) { output_.AppendExternal(range); });
+  if (NeedsFinalCrlf(body_)) output_.Append(kCrlf);
+  ClientCounters::Add(counters_->messages_sent, 1);
+  ClientCounters::Add(counters_->body_bytes_sent, body_.size());
+}
+
 void SmtpClientSession::OnDataEndReply(const ServerReply& reply) {
   if (aborting_data_) return FinishTransaction(/*needs_rset=*/true);
   if (!reply.positive_completion() && !reply.transient_failure() && !reply.permanent_failure()) {
-    return ProtocolError("unexpected reply to end of data", &reply);
+    return ProtocolError(
+        chunking_ ? "unexpected reply to BDAT LAST" : "unexpected reply to end of data", &reply);
+  }
+  if (chunking_ && (mail_failed_ || accepted_ == 0)) {
+    // A pipelined BDAT after a refused MAIL or with no recipient accepted: its 503/554 is
+    // expected and absorbed, as DATA's is.
+    return FinishTransaction(/*needs_rset=*/!mail_failed_);
   }
   DecideAll(reply, ReplyStage::kDataEnd, /*accepted_only=*/true);
-  FinishTransaction(/*needs_rset=*/false);
+  // RFC 3030 §2: a 4xx/5xx to BDAT fails the transaction but, unlike the reply to the dot,
+  // is not said to end it on the server: RSET makes sure (harmless if it did).
+  FinishTransaction(/*needs_rset=*/chunking_ && !reply.positive_completion());
 }
 
 void SmtpClientSession::FinishTransaction(bool needs_rset) {
@@ -624,6 +698,7 @@ void SmtpClientSession::ResetTransaction() {
   pipelined_ = false;
   mail_failed_ = false;
   aborting_data_ = false;
+  chunking_ = false;
   body_ = absl::string_view();
   commands_.clear();
   recipients_.clear();

@@ -19,19 +19,29 @@
 // out in one batch and the replies are matched in order; without it, one command at a
 // time. After 354 the stored body (CRLF, dot-stuffed) is queued by reference, never
 // copied, followed by ".\r\n" (preceded by a CRLF if the body does not end with one).
-// CHUNKING is recorded but not used: BDAT would need the body unstuffed, and DATA sends
-// the stored form as it is. BODY=8BITMIME is declared when the message is 8-bit and the
-// server offers 8BITMIME, and the RFC 3461 DSN parameters (RET, ENVID, NOTIFY, ORCPT) when
-// it offers DSN (telling the sender when it does not is the queue's business); an 8-bit message to
-// a server without it is sent as is (as Postfix does), since there is no downgrade here.
+// When the server offers CHUNKING (RFC 3030), "BDAT <size> LAST" replaces DATA: the whole
+// message is one chunk, sent right after the command (there is no 354), in the pipelined
+// batch if there is one. A chunk carries the message unstuffed, so the body is queued by
+// reference as the ranges between its stuffing dots (one dot less per line that starts
+// with one; still never copied: one external range per such line, so output() may hold
+// many), plus an owned CRLF if it does not end with one; <size> counts exactly those bytes
+// (one scan of the body). A body that would need more than kChunkRangesMax ranges goes
+// with DATA (RFC 3030 §2 leaves DATA usable). BODY=8BITMIME is declared when the message is 8-bit
+// and the server offers 8BITMIME, and the RFC 3461 DSN parameters (RET, ENVID, NOTIFY, ORCPT) when
+// it offers DSN (telling the sender when it does not is the queue's business); an 8-bit
+// message to a server without it is sent as is (as Postfix does), since there is no
+// downgrade here.
 //
 // Per-recipient results (one RecipientResult per recipient, in the message's order):
 //   - refused locally, nothing sent: a SIZE over the server's limit (552 5.3.4, RFC 1870
 //     §6.1) or SMTPUTF8 needed and not offered (553 5.6.7, RFC 6531 §3.4);
 //   - MAIL refused: every recipient gets MAIL's reply (4xx temp, 5xx perm);
 //   - RCPT refused: that recipient gets its reply; if none was accepted the DATA reply is
-//     absorbed (and a 354 answered with a lone dot), then RSET;
-//   - DATA or end-of-data refused: the accepted recipients get that reply;
+//     absorbed (and a 354 answered with a lone dot), then RSET; with CHUNKING, BDAT is sent
+//     only with the pipelined batch, and its reply (503/554) is absorbed likewise;
+//   - DATA or end-of-data refused: the accepted recipients get that reply; the reply to
+//     BDAT LAST is the end-of-data reply (stage kDataEnd), and RSET follows a 4xx/5xx one
+//     (RFC 3030 §2 fails the transaction without saying the server ended it);
 //   - end of data 2xx: the accepted recipients are delivered;
 //   - connection lost, timeout or a malformed/unexpected reply while a transaction is in
 //     flight: EVERY recipient of it is a temporary failure (451 4.4.2 or 4.5.0), even
@@ -89,6 +99,10 @@ namespace tern::smtp {
 inline constexpr size_t kTransactionRecipientsMax = 1000;
 // A reply kept in a RecipientResult is cut to this many bytes.
 inline constexpr size_t kResultReplyBytesMax = 512;
+// A BDAT chunk is queued as one output range per run between stuffing dots; a body that
+// would need more (many lines starting with '.') is sent with DATA instead, which needs one
+// range, so that a hostile body cannot make the output queue grow with its line count.
+inline constexpr size_t kChunkRangesMax = 1024;
 
 struct ClientConfig {
   std::string helo_name = "localhost";  // sent in EHLO/HELO
@@ -133,7 +147,7 @@ enum class ReplyStage : uint8_t {
   kMail,
   kRcpt,
   kData,     // the reply to DATA
-  kDataEnd,  // the reply to the final dot
+  kDataEnd,  // the reply to the final dot, or to BDAT LAST
 };
 absl::string_view ReplyStageName(ReplyStage stage);
 
@@ -219,7 +233,7 @@ class SmtpClientSession {
     kMail,      // waiting for the MAIL reply
     kRcpt,      // waiting for RCPT reply number rcpt_replies_
     kData,      // waiting for the DATA reply
-    kDataEnd,   // body and dot queued, waiting for the final reply
+    kDataEnd,   // body and dot (or BDAT and its chunk) queued, waiting for the final reply
     kRset,      // RSET sent after a failed transaction
     kQuit,      // QUIT sent
     kClosed,    // nothing more: wants_close()
@@ -253,6 +267,7 @@ class SmtpClientSession {
   absl::Status BuildCommands(const OutboundMessage& message);
   bool RefuseLocally(const OutboundMessage& message);
   void SendBody();
+  void SendChunk();
   void SendCommand(Span span);
   Span StoreReply(const ServerReply& reply);
   Span StoreText(absl::string_view text);
@@ -293,10 +308,11 @@ class SmtpClientSession {
   bool pipelined_ = false;
   bool mail_failed_ = false;
   bool aborting_data_ = false;  // 354 with nobody accepted: a lone dot was sent
+  bool chunking_ = false;       // BDAT instead of DATA (the server offers CHUNKING)
   absl::string_view body_;
-  std::string commands_;  // MAIL, the RCPTs and DATA, formatted once
+  std::string commands_;  // MAIL, the RCPTs and DATA or BDAT, formatted once
   Span mail_command_{0, 0};
-  Span data_command_{0, 0};
+  Span data_command_{0, 0};  // "DATA" or "BDAT <size> LAST"
   std::vector<Recipient> recipients_;
   size_t rcpt_replies_ = 0;
   size_t accepted_ = 0;

@@ -18,7 +18,11 @@ namespace tern::smtp {
 namespace {
 
 constexpr absl::string_view kGreeting = "220 mx.test ESMTP\r\n";
+// Without CHUNKING (the DATA path, which most tests exercise) and with it (BDAT).
 constexpr absl::string_view kEhloPipelining =
+    "250-mx.test Hello\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
+    "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n";
+constexpr absl::string_view kEhloChunking =
     "250-mx.test Hello\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-8BITMIME\r\n"
     "250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 CHUNKING\r\n";
 constexpr absl::string_view kEhloPlain = "250-mx.test Hello\r\n250 SIZE\r\n";
@@ -136,6 +140,13 @@ class ClientSessionTest : public ::testing::Test {
                         "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
                         "RCPT TO:<r2@dest.test>\r\nDATA\r\n");
   }
+  // The pipelined batch with CHUNKING: BDAT and its chunk instead of DATA.
+  std::string BdatBatch(size_t size, absl::string_view chunk) {
+    return absl::StrCat("MAIL FROM:<s@src.test> SIZE=", size,
+                        "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
+                        "RCPT TO:<r2@dest.test>\r\nBDAT ",
+                        chunk.size(), " LAST\r\n", chunk);
+  }
   std::string LastTransaction() {
     return handler_.transactions.empty() ? "none" : handler_.transactions.back();
   }
@@ -152,7 +163,7 @@ class ClientSessionTest : public ::testing::Test {
 // Connection set-up.
 
 TEST_F(ClientSessionTest, GreetingEhloAndCapabilities) {
-  Connect();
+  Connect(kEhloChunking);
   const ServerCapabilities& caps = S().capabilities();
   EXPECT_TRUE(caps.esmtp);
   EXPECT_TRUE(caps.pipelining);
@@ -635,6 +646,290 @@ TEST_F(ClientSessionTest, BodyIsSentByReferenceAndByteIdentical) {
 }
 
 // ---------------------------------------------------------------------------------------
+// CHUNKING (RFC 3030): BDAT instead of DATA.
+
+constexpr absl::string_view kEhloChunkingPlain =
+    "250-mx.test Hello\r\n250-SIZE\r\n250 CHUNKING\r\n";
+
+// A stored body with stuffed lines (at offset 0, in the middle, "..." for a line of "..")
+// and what BDAT must carry: each line's first dot removed, nothing else.
+constexpr absl::string_view kStuffedBody = "..From the top\r\nb\r\n...\r\n.\xff 8-bit\r\nlast\r\n";
+constexpr absl::string_view kUnstuffedBody = ".From the top\r\nb\r\n..\r\n\xff 8-bit\r\nlast\r\n";
+
+std::string Bdat(absl::string_view chunk) {
+  return absl::StrCat("BDAT ", chunk.size(), " LAST\r\n", chunk);
+}
+
+// Whether `piece` lies inside `body` (queued by reference, not copied).
+bool Inside(absl::string_view piece, absl::string_view body) {
+  return piece.data() >= body.data() && piece.data() + piece.size() <= body.data() + body.size();
+}
+
+TEST_F(ClientSessionTest, ChunkingPipelinedSendsBdatLastAndTheUnstuffedBodyInTheBatch) {
+  body_ = std::string(kStuffedBody);
+  Connect(kEhloChunking);
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  // The batch (owned), then the body's ranges between its stuffing dots, in place.
+  absl::string_view pieces[16];
+  const size_t n = S().output().Peek(pieces);
+  ASSERT_EQ(n, 4u);
+  EXPECT_EQ(pieces[0], absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(),
+                                    "\r\nRCPT TO:<r0@dest.test>\r\nRCPT TO:<r1@dest.test>\r\n"
+                                    "RCPT TO:<r2@dest.test>\r\nBDAT ",
+                                    kUnstuffedBody.size(), " LAST\r\n"));
+  EXPECT_FALSE(S().output().FrontIsExternal());
+  // Offsets of the dots skipped: 0, 19 ("..." line), 24 (".\xff").
+  EXPECT_EQ(pieces[1].data(), body_.data() + 1);
+  EXPECT_EQ(pieces[1], ".From the top\r\nb\r\n");
+  EXPECT_EQ(pieces[2].data(), body_.data() + 20);
+  EXPECT_EQ(pieces[2], "..\r\n");
+  EXPECT_EQ(pieces[3].data(), body_.data() + 25);
+  EXPECT_EQ(pieces[3], "\xff 8-bit\r\nlast\r\n");
+  EXPECT_EQ(S().output().pending_external_bytes(), kUnstuffedBody.size());
+  EXPECT_EQ(Drain(), BdatBatch(body_.size(), kUnstuffedBody));
+  EXPECT_EQ(counters_.messages_sent.load(), 1u);
+  EXPECT_EQ(counters_.body_bytes_sent.load(), body_.size());  // the stored bytes
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 unknown\r\n250 2.1.5 Ok\r\n"), "");
+  EXPECT_TRUE(handler_.transactions.empty());
+  EXPECT_EQ(S().current_timeout(), config_.data_final_timeout);
+  EXPECT_EQ(Server("250 2.0.0 Ok: 71 bytes queued as X\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:perm:RCPT TO:550:5.1.1 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_EQ(handler_.replies[0], "250 2.0.0 Ok: 71 bytes queued as X");
+  EXPECT_TRUE(S().ready());  // BDAT LAST ended the transaction: no RSET
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.recipients_delivered.load(), 2u);
+  EXPECT_EQ(counters_.recipients_perm_failed.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, ChunkingNotPipelinedSendsBdatAndItsChunkAfterTheLastRcpt) {
+  body_ = std::string(kStuffedBody);
+  Connect(kEhloChunkingPlain);
+  EXPECT_EQ(Start(), absl::StrCat("MAIL FROM:<s@src.test> SIZE=", body_.size(), "\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r1@dest.test>\r\n");
+  EXPECT_EQ(Server("450 4.2.1 busy\r\n"), "RCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(counters_.messages_sent.load(), 0u);
+  S().Consume("250 Ok\r\n");
+  // The chunk follows its command at once: there is no 354 to wait for.
+  absl::string_view pieces[8];
+  ASSERT_EQ(S().output().Peek(pieces), 4u);
+  EXPECT_EQ(pieces[0], absl::StrCat("BDAT ", kUnstuffedBody.size(), " LAST\r\n"));
+  for (size_t i = 1; i < 4; ++i) EXPECT_TRUE(Inside(pieces[i], body_)) << i;
+  EXPECT_EQ(S().current_timeout(), config_.data_block_timeout);
+  EXPECT_EQ(Drain(), Bdat(kUnstuffedBody));
+  EXPECT_EQ(S().current_timeout(), config_.data_final_timeout);
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:temp:RCPT TO:450:4.2.1 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.messages_sent.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, ChunkingNoRecipientAcceptedAbsorbsTheBdatReplyThenRset) {
+  Connect(kEhloChunking);
+  EXPECT_EQ(Start(), BdatBatch(body_.size(), body_));
+  EXPECT_EQ(Server("250 2.1.0 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\r\n450 4.2.1 c\r\n"), "");
+  EXPECT_TRUE(handler_.transactions.empty());
+  EXPECT_EQ(Server("554 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:RCPT TO:550:5.1.1 1:perm:RCPT TO:550:5.1.1 2:temp:RCPT TO:450:4.2.1");
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+
+  // A 503 is absorbed the same way.
+  Start();
+  Server("250 Ok\r\n550 a\r\n550 b\r\n550 c\r\n");
+  EXPECT_EQ(Server("503 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(), "0:perm:RCPT TO:550: 1:perm:RCPT TO:550: 2:perm:RCPT TO:550:");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+
+  // MAIL refused: the BDAT reply is absorbed too, and no transaction is open: no RSET.
+  Start();
+  EXPECT_EQ(Server("452 4.3.1 full\r\n503 a\r\n503 b\r\n503 c\r\n503 5.5.1 need MAIL\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:MAIL FROM:452:4.3.1 1:temp:MAIL FROM:452:4.3.1 2:temp:MAIL FROM:452:4.3.1");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, ChunkingNotPipelinedNoRecipientAcceptedSendsNoBdatButRset) {
+  Connect(kEhloChunkingPlain);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RCPT TO:<r1@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(Server("550 no\r\n"), "RSET\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.messages_sent.load(), 0u);
+}
+
+TEST_F(ClientSessionTest, BdatPermanentFailureFailsTheAcceptedRecipientsThenRset) {
+  Connect(kEhloChunking);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n550 5.1.1 x\r\n250 Ok\r\n"), "");
+  EXPECT_EQ(Server("554 5.6.0 spam\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:end of data:554:5.6.0 1:perm:RCPT TO:550:5.1.1 2:perm:end of data:554:5.6.0");
+  EXPECT_EQ(handler_.replies[0], "554 5.6.0 spam");
+  EXPECT_FALSE(S().ready());
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+}
+
+TEST_F(ClientSessionTest, BdatTemporaryFailureDefersTheAcceptedRecipientsThenRset) {
+  Connect(kEhloChunking);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n452 4.3.1 out of storage\r\n"),
+            "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:end of data:452:4.3.1 1:temp:end of data:452:4.3.1 "
+            "2:temp:end of data:452:4.3.1");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.recipients_temp_failed.load(), 3u);
+}
+
+TEST_F(ClientSessionTest, BdatBodyWithoutFinalCrlfGetsOneCountedInTheSize) {
+  Connect(kEhloChunking);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a\r\n..b\r\nno final CRLF", "a\r\n.b\r\nno final CRLF\r\n"},
+      {"ends with CR\r", "ends with CR\r\r\n"},
+      {"..", ".\r\n"},
+  };
+  for (const auto& [stored, chunk] : cases) {
+    SCOPED_TRACE(stored);
+    body_ = stored;
+    ASSERT_TRUE(S().StartTransaction(Message()).ok());
+    absl::string_view pieces[8];
+    const size_t n = S().output().Peek(pieces);
+    ASSERT_GE(n, 3u);
+    EXPECT_EQ(pieces[n - 1], "\r\n");  // owned, after the body's ranges
+    for (size_t i = 1; i + 1 < n; ++i) EXPECT_TRUE(Inside(pieces[i], body_)) << i;
+    EXPECT_TRUE(absl::EndsWith(Drain(), Bdat(chunk)));
+    EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+    EXPECT_EQ(LastTransaction(),
+              "0:delivered:end of data:250: 1:delivered:end of data:250: "
+              "2:delivered:end of data:250:");
+    ASSERT_TRUE(S().ready());
+  }
+}
+
+TEST_F(ClientSessionTest, BdatEmptyBodyIsBdatZeroLast) {
+  body_.clear();
+  Connect(kEhloChunking);
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  absl::string_view pieces[8];
+  ASSERT_EQ(S().output().Peek(pieces), 1u);  // nothing but the batch
+  EXPECT_EQ(S().output().pending_external_bytes(), 0u);
+  EXPECT_TRUE(absl::EndsWith(Drain(), "RCPT TO:<r2@dest.test>\r\nBDAT 0 LAST\r\n"));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.recipients_delivered.load(), 3u);
+
+  // Not pipelined: the same command, alone.
+  session_.reset();
+  Connect(kEhloChunkingPlain);
+  Start();
+  Server("250 Ok\r\n");
+  Server("250 Ok\r\n");
+  Server("250 Ok\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "BDAT 0 LAST\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, BdatStuffingDotsOnlyAtLineStarts) {
+  Connect(kEhloChunking);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"no dots at all\r\n", "no dots at all\r\n"},
+      {"a.b\r\n x.\r\n", "a.b\r\n x.\r\n"},         // dots inside lines stay
+      {"a\n..b\r\n", "a\n..b\r\n"},                 // a bare LF does not start a line
+      {"a\r..b\r\n", "a\r..b\r\n"},                 // nor does a bare CR
+      {"..\r\n..\r\n..\r\n", ".\r\n.\r\n.\r\n"},    // consecutive stuffed lines
+      {"\r\n..x\r\n", "\r\n.x\r\n"},                // after an empty line
+      {"x\r\n\r\n....y\r\n", "x\r\n\r\n...y\r\n"},  // only the first dot of a line
+  };
+  for (const auto& [stored, chunk] : cases) {
+    SCOPED_TRACE(stored);
+    body_ = stored;
+    ASSERT_TRUE(S().StartTransaction(Message()).ok());
+    absl::string_view pieces[16];
+    const size_t n = S().output().Peek(pieces);
+    for (size_t i = 1; i < n; ++i) EXPECT_TRUE(Inside(pieces[i], body_)) << i;
+    EXPECT_TRUE(absl::EndsWith(Drain(), Bdat(chunk)));
+    Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n");
+    ASSERT_TRUE(S().ready());
+  }
+}
+
+TEST_F(ClientSessionTest, BodyNeedingTooManyChunkRangesGoesWithData) {
+  Connect(kEhloChunking);
+  // "a\r\n" and then lines of "..": one range before the first dot, one after each dot.
+  std::string stuffed = "a\r\n";
+  std::string unstuffed = "a\r\n";
+  for (size_t i = 0; i + 1 < kChunkRangesMax; ++i) {
+    stuffed += "..\r\n";
+    unstuffed += ".\r\n";
+  }
+  body_ = stuffed;
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  std::vector<absl::string_view> pieces(kChunkRangesMax + 8);
+  EXPECT_EQ(S().output().Peek(pieces), 1 + kChunkRangesMax);  // the batch and the ranges
+  EXPECT_EQ(Drain(), BdatBatch(body_.size(), unstuffed));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+  ASSERT_TRUE(S().ready());
+
+  // One more such line: the stored form, as it is, with DATA (one range).
+  body_ = stuffed + "..\r\n";
+  EXPECT_EQ(Start(), Batch(body_.size()));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"), body_ + ".\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250: 1:delivered:end of data:250: "
+            "2:delivered:end of data:250:");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.messages_sent.load(), 2u);
+}
+
+TEST_F(ClientSessionTest, DisconnectOrTimeoutWhileWaitingForBdatMakesEveryRecipientTemp) {
+  for (const bool timeout : {false, true}) {
+    SCOPED_TRACE(timeout);
+    session_.reset();
+    handler_ = RecordingHandler();
+    Connect(kEhloChunking);
+    Start();
+    EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n"), "");
+    if (timeout) {
+      S().OnTimeout();
+    } else {
+      S().OnDisconnected();
+    }
+    EXPECT_EQ(LastTransaction(),
+              "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+              "2:temp:connection:451:4.4.2 [connection failed]");
+    EXPECT_TRUE(absl::StrContains(handler_.failure.message(), "the reply to BDAT LAST"))
+        << handler_.failure;
+    EXPECT_TRUE(S().wants_close());
+  }
+}
+
+TEST_F(ClientSessionTest, DataStillUsedWithoutChunking) {
+  body_ = std::string(kStuffedBody);
+  Connect(kEhloPipelining);
+  EXPECT_FALSE(S().capabilities().chunking);
+  EXPECT_EQ(Start(), Batch(body_.size()));
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"),
+            absl::StrCat(body_, ".\r\n"));  // the stored, stuffed form
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+}
+
+// ---------------------------------------------------------------------------------------
 // Failures: disconnects, timeouts, hostile replies.
 
 // Phases of one pipelined transaction, with the server bytes that lead there.
@@ -864,6 +1159,18 @@ std::string RunConversation(const std::vector<absl::string_view>& pieces) {
                       handler.failures, "|", session.wants_close());
 }
 
+// The conversation gives `whole` with the script cut in two at every byte, and byte by byte.
+void ExpectEverySplitGives(const std::string& script, const std::string& whole) {
+  for (size_t split = 1; split < script.size(); ++split) {
+    const absl::string_view s = script;
+    ASSERT_EQ(RunConversation({s.substr(0, split), s.substr(split)}), whole) << split;
+  }
+  std::vector<absl::string_view> bytes;
+  for (size_t i = 0; i < script.size(); ++i)
+    bytes.push_back(absl::string_view(script).substr(i, 1));
+  EXPECT_EQ(RunConversation(bytes), whole);
+}
+
 TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults) {
   const std::string script = absl::StrCat(
       kGreeting, kEhloPipelining,
@@ -886,14 +1193,32 @@ TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults
                    "9:perm:RCPT TO:550:5.1.1",
                    "|250 2.0.0 queued/450 4.2.1 busy really/550 5.1.1 no/550 5.1.1 a/550 5.1.1 b/"
                    "550 5.1.1 c|3|0|1"));
-  for (size_t split = 1; split < script.size(); ++split) {
-    const absl::string_view s = script;
-    ASSERT_EQ(RunConversation({s.substr(0, split), s.substr(split)}), whole) << split;
-  }
-  std::vector<absl::string_view> bytes;
-  for (size_t i = 0; i < script.size(); ++i)
-    bytes.push_back(absl::string_view(script).substr(i, 1));
-  EXPECT_EQ(RunConversation(bytes), whole);
+  ExpectEverySplitGives(script, whole);
+}
+
+TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResultsWithBdat) {
+  const std::string script = absl::StrCat(
+      kGreeting, kEhloChunking,
+      // Message 1: mixed results; the reply to BDAT LAST delivers the accepted one.
+      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n450-4.2.1 busy\r\n450 4.2.1 really\r\n550 5.1.1 no\r\n"
+      "250 2.0.0 queued\r\n",
+      // Message 2: every recipient refused, BDAT's reply absorbed, RSET; then QUIT.
+      "250 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\n550 5.1.1 c\r\n554 5.5.1 none\r\n250 2.0.0 reset\r\n"
+      "221 Bye\r\n");
+  const std::string whole = RunConversation({script});
+  EXPECT_EQ(
+      whole,
+      absl::StrCat("EHLO relay.test\r\n"
+                   "MAIL FROM:<s@src.test> SIZE=8\r\nRCPT TO:<a@d.test>\r\nRCPT TO:<b@d.test>\r\n"
+                   "RCPT TO:<c@d.test>\r\nBDAT 7 LAST\r\nx\r\n.y\r\n"
+                   "MAIL FROM:<s@src.test> SIZE=8\r\nRCPT TO:<a@d.test>\r\nRCPT TO:<b@d.test>\r\n"
+                   "RCPT TO:<c@d.test>\r\nBDAT 7 LAST\r\nx\r\n.y\r\nRSET\r\nQUIT\r\n",
+                   "|7:delivered:end of data:250:2.0.0 8:temp:RCPT TO:450:4.2.1 "
+                   "9:perm:RCPT TO:550:5.1.1/7:perm:RCPT TO:550:5.1.1 8:perm:RCPT TO:550:5.1.1 "
+                   "9:perm:RCPT TO:550:5.1.1",
+                   "|250 2.0.0 queued/450 4.2.1 busy really/550 5.1.1 no/550 5.1.1 a/550 5.1.1 b/"
+                   "550 5.1.1 c|3|0|1"));
+  ExpectEverySplitGives(script, whole);
 }
 
 }  // namespace
