@@ -80,6 +80,24 @@ class BodiesTest(RelayTestCase):
             self.assertIn("127.0.0.1", e["destination"])
             self.assertTrue(e["reply"].startswith("250"), e)
 
+    def test_ternd_to_ternd_over_chunking_keeps_bodies_identical(self):
+        # ternd offers CHUNKING, so the first relay sends BDAT (the stored, dot-stuffed body
+        # unstuffed on the way out, without a copy); the second one relays to the sink.
+        sink = self.start_sink()
+        second = self.start_relay(sink)
+        first = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{second.smtp_port}",
+                                 *FAST_RETRY, deliver=True)
+        body = (b"Subject: chain\r\n\r\n.leading dot\r\n..two dots\r\n.\r\n"
+                + "8-bit: \u00e9t\u00e9\r\n".encode() + (b"x" * 900 + b"\r\n") * 20
+                + b"end\r\n")
+        self.send(first, SENDER, [f"chain@{DOMAIN}"], body, mail_options=["BODY=8BITMIME"])
+        (m,) = sink.wait_for_messages(1)
+        self.assertTrue(m.body.endswith(body), "body changed across two relays")
+        self.assertEqual(m.body.count(b"Received: "), 2)
+        self.wait_queue_empty(first)
+        self.wait_queue_empty(second)
+        self.assertEqual(first.metrics().total("tern_delivery_recipients_delivered_total"), 1)
+
     def test_swaks_pipelined_to_the_sink(self):
         sink = self.start_sink()
         d = self.start_relay(sink)
