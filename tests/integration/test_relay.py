@@ -254,6 +254,18 @@ class FaultsTest(RelayTestCase):
         self.wait_queue_empty(d)
         self.assertEqual(d.metrics().total("tern_delivery_dsns_queued_total"), 0)
 
+    def test_smtputf8_toward_a_server_without_it_bounces_with_5_6_7(self):
+        sink = self.start_sink(smtputf8=False)
+        d = self.start_relay(sink)
+        with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
+            s.ehlo()
+            s.sendmail(SENDER, [f"utf8@{DOMAIN}"], unique_body("utf8"),
+                       mail_options=["SMTPUTF8"])
+        (bounce,) = sink.wait_for_bounces(1)
+        per_recipient = [g for g in bounce.delivery_status() if "final-recipient" in g]
+        self.assertEqual(per_recipient[0]["status"], "5.6.7")
+        self.assertEqual([m for m in sink.messages() if not m.is_bounce], [])
+
     def test_disconnect_after_data_is_retried(self):
         sink = self.start_sink()
         sink.disconnect_after_data(times=1)
