@@ -124,7 +124,8 @@ postfix_stop() {
   [[ -n "$PF_CONF" ]] || return 0
   local children=""
   if [[ -n "$PF_MASTER" ]]; then children="$(pgrep -P "$PF_MASTER" || true)"; fi
-  postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
+  # Bounded: on a loaded host "postfix stop" has been seen to hang in "master -t".
+  timeout "$STOP_WAIT_S" postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
   if [[ -n "$PF_MASTER" ]]; then
     stop_pid "$PF_MASTER" TERM
     # The daemons exit when their master's status pipe closes; bound that too.
@@ -175,7 +176,7 @@ host, port, deadline = sys.argv[1], int(sys.argv[2]), time.monotonic() + float(s
 while time.monotonic() < deadline:
     try:
         with socket.create_connection((host, port), timeout=1) as s:
-            s.settimeout(2); s.recv(512)  # the greeting: the server is really serving
+            s.settimeout(10); s.recv(512)  # the greeting: the server is really serving
             sys.exit(0)
     except OSError:
         time.sleep(0.1)
