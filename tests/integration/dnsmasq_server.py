@@ -19,6 +19,7 @@ Also here: query(), a minimal DNS client (socket + struct) used by the self-test
 """
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -221,11 +222,26 @@ class DnsmasqServer:
         return query(self.port, name, qtype, tcp=tcp, timeout=timeout)
 
 
+def _free_for(kind, port):
+    try:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", port))
+            return s.getsockname()[1]
+    except OSError:
+        return 0
+
+
 def free_udp_port():
-    """A loopback UDP port nothing is bound to at the moment (bound, then closed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free for UDP and TCP at the moment (dnsmasq listens on both), drawn
+    below the kernel's ephemeral range (32768 and up by default), where the outgoing
+    connections of tests running in parallel take theirs; the kernel's choice otherwise."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        if _free_for(socket.SOCK_DGRAM, port) == port and \
+                _free_for(socket.SOCK_STREAM, port) == port:
+            return port
+    return _free_for(socket.SOCK_DGRAM, 0)
 
 
 # ---------------------------------------------------------------------------------------

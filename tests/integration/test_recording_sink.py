@@ -485,7 +485,7 @@ class DnsmasqLifeCycleTest(unittest.TestCase):
         dnsmasq_server.free_udp_port = lambda: ports.pop() if ports else real()
         self.addCleanup(setattr, dnsmasq_server, "free_udp_port", real)
         with DnsmasqServer(a_records=[("h.test", "127.0.0.9")]) as dns:
-            self.assertEqual(dns.attempts, 2)
+            self.assertGreaterEqual(dns.attempts, 2)  # the busy port, then at least one more
             self.assertNotEqual(dns.port, busy.getsockname()[1])
             self.assertEqual(dns.query("h.test").data(), ["127.0.0.9"])
 

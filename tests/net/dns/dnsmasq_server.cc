@@ -16,20 +16,41 @@
 
 namespace tern::dns::testing {
 
-int DnsmasqServer::FreePort() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+namespace {
+
+// Binds `port` on 127.0.0.1 with `type` (SOCK_DGRAM or SOCK_STREAM); port 0: any. Returns the
+// port bound, or 0.
+int TryBind(int type, int port) {
+  int fd = socket(AF_INET, type, 0);
   if (fd < 0) return 0;
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
   sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof(sin);
-  int port = 0;
+  int bound = 0;
   if (bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0 &&
       getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) == 0) {
-    port = ntohs(sin.sin_port);
+    bound = ntohs(sin.sin_port);
   }
   close(fd);
-  return port;
+  return bound;
+}
+
+}  // namespace
+
+// dnsmasq listens on UDP and TCP: the port must be free for both. Ports are drawn below the
+// kernel's ephemeral range (32768 and up by default), where the outgoing connections of
+// tests running in parallel take theirs; the kernel's choice is the fallback.
+int DnsmasqServer::FreePort() {
+  static thread_local uint32_t seed = static_cast<uint32_t>(getpid()) * 2654435761u ^
+                                      static_cast<uint32_t>(absl::ToUnixNanos(absl::Now()));
+  for (int i = 0; i < 200; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    const int port = 20000 + static_cast<int>((seed >> 8) % 12000);  // [20000, 32000)
+    if (TryBind(SOCK_DGRAM, port) == port && TryBind(SOCK_STREAM, port) == port) return port;
+  }
+  return TryBind(SOCK_DGRAM, 0);
 }
 
 absl::Status DnsmasqServer::Start(const std::vector<std::string>& records) {
