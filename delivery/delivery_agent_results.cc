@@ -37,22 +37,6 @@ bool NotifyOnFailure(uint8_t notify) {
   return notify == 0 || (notify & spool::kNotifyFailure) != 0;
 }
 
-absl::string_view StateEvent(spool::RecipientState state) {
-  switch (state) {
-    case spool::RecipientState::kDelivered:
-      return "delivered";
-    case spool::RecipientState::kDeferred:
-      return "deferred";
-    case spool::RecipientState::kBounced:
-      return "bounced";
-    case spool::RecipientState::kExpired:
-      return "expired";
-    case spool::RecipientState::kPending:
-      break;
-  }
-  return "pending";
-}
-
 }  // namespace
 
 void DeliveryAgent::FailJob(Job job, smtp::DeliveryOutcome outcome, int code,
@@ -250,7 +234,7 @@ void DeliveryAgent::LogCompletion(const Completion& c) {
     }
     if (log_ == nullptr) continue;
     const Outcome& o = c.outcomes[i];
-    log_->Append({.event = StateEvent(c.states[i]),
+    log_->Append({.event = spool::RecipientStateName(c.states[i]),
                   .queue_id = c.job.queue_id,
                   .message_id = c.job.message_id,
                   .sender = c.sender,

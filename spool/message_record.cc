@@ -10,6 +10,22 @@
 #include "spool/record_format.h"
 
 namespace tern::spool {
+
+const char* RecipientStateName(RecipientState state) {
+  switch (state) {
+    case RecipientState::kPending:
+      return "pending";
+    case RecipientState::kDelivered:
+      return "delivered";
+    case RecipientState::kDeferred:
+      return "deferred";
+    case RecipientState::kBounced:
+      return "bounced";
+    case RecipientState::kExpired:
+      return "expired";
+  }
+  return "unknown";
+}
 namespace {
 
 void PutStr16(core::ByteBuffer* buf, absl::string_view s) {

@@ -68,6 +68,9 @@ enum class RecipientState : uint8_t {
   kExpired = 4,
 };
 
+// "pending", "delivered", "deferred", "bounced", "expired": for listings and the delivery log.
+const char* RecipientStateName(RecipientState state);
+
 // Delivered, bounced or expired: nothing more will be tried for this recipient.
 inline bool IsFinalRecipientState(RecipientState state) {
   return state == RecipientState::kDelivered || state == RecipientState::kBounced ||

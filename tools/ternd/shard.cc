@@ -13,25 +13,6 @@
 #include "tools/ternd/spool_sink.h"
 
 namespace tern::ternd {
-namespace {
-
-const char* RecipientStateName(spool::RecipientState state) {
-  switch (state) {
-    case spool::RecipientState::kPending:
-      return "pending";
-    case spool::RecipientState::kDelivered:
-      return "delivered";
-    case spool::RecipientState::kDeferred:
-      return "deferred";
-    case spool::RecipientState::kBounced:
-      return "bounced";
-    case spool::RecipientState::kExpired:
-      return "expired";
-  }
-  return "unknown";
-}
-
-}  // namespace
 
 // Accepts connections for the shard's SMTP sessions.
 class Shard::Acceptor : public net::AcceptHandler {
@@ -260,7 +241,7 @@ std::string Shard::AnswerQuery(const ShardQuery& query) {
         json.Key("address");
         json.String(entry.recipient(i));
         json.Key("state");
-        json.String(RecipientStateName(entry.recipient_state(i)));
+        json.String(spool::RecipientStateName(entry.recipient_state(i)));
         json.EndObject();
       }
       json.EndArray();
@@ -271,7 +252,7 @@ std::string Shard::AnswerQuery(const ShardQuery& query) {
                             entry.sender().empty() ? "<>" : entry.sender());
       for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
         absl::StrAppendFormat(&out, "%37s%s (%s)\n", "", entry.recipient(i),
-                              RecipientStateName(entry.recipient_state(i)));
+                              spool::RecipientStateName(entry.recipient_state(i)));
       }
     }
   }
