@@ -184,6 +184,8 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
   Lane* lane = info.lane;
   if (info.gone) {
     // The connection closed while the message was read: the job goes back to its lane.
+    DCHECK(lane->closed_while_loading > 0);
+    --lane->closed_while_loading;
     Destroy(connection);
     if (stopping_) {
       JobFinished(job.queue_id);
@@ -346,6 +348,7 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
   }
   if (info.loading) {
     info.gone = true;  // destroyed when the read completes
+    ++lane->closed_while_loading;
     lane->connections.erase(connection);
     auto r = std::find(lane->ready.begin(), lane->ready.end(), connection);
     if (r != lane->ready.end()) lane->ready.erase(r);
@@ -357,9 +360,9 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
 }
 
 void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
-  if (!lane->pending.empty() || !lane->connections.empty() || lane->attempts > 0) return;
-  for (const auto& [connection, info] : connections_) {
-    if (info->lane == lane) return;  // a connection still being read for
+  if (!lane->pending.empty() || !lane->connections.empty() || lane->attempts > 0 ||
+      lane->closed_while_loading > 0) {
+    return;
   }
   lanes_.erase(lane->key);
 }

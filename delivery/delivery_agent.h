@@ -122,7 +122,8 @@ class DeliveryAgent : public OutboundConnectionOwner {
     std::vector<OutboundConnection*> ready;                // idle, waiting for a job
     absl::flat_hash_set<OutboundConnection*> connections;  // every one of this lane, opened
     size_t attempts = 0;                                   // connect attempts running
-    absl::Time no_attempt_before = absl::InfinitePast();   // after a failed or blocked one
+    size_t closed_while_loading = 0;  // connections gone, still owned until their read ends
+    absl::Time no_attempt_before = absl::InfinitePast();  // after a failed or blocked one
   };
   // What the agent keeps per outbound connection; owns it.
   struct ConnectionInfo {
