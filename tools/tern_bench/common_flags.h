@@ -1,0 +1,15 @@
+// Flags that both tern-bench modes read (each mode defines its own in its *_main.cc).
+#pragma once
+
+#include <cstdint>
+
+#include "absl/flags/declare.h"
+
+ABSL_DECLARE_FLAG(bool, json);         // the summary as one JSON object on stdout
+ABSL_DECLARE_FLAG(uint32_t, threads);  // event-loop threads, each with its own ring
+ABSL_DECLARE_FLAG(bool, quiet);        // no progress lines
+
+namespace tern::bench {
+// --threads, or 1 when it is 0.
+uint32_t ThreadCount();
+}  // namespace tern::bench

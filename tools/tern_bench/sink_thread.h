@@ -1,0 +1,102 @@
+// SinkThread: one thread of `tern-bench sink`, shard-style: its own core::Loop, its own
+// net::UringTransport accepting on its own SO_REUSEPORT listener, its own record writer
+// and counters. Nothing is shared with the other threads but the run's StopRequest and the
+// count of accepted messages (for --exit_after).
+//
+//   SinkThread thread(config);
+//   thread.Start();
+//   RETURN_IF_ERROR(thread.WaitReady());
+//   ... thread.counters().Snapshot() from any thread ...
+//   thread.RequestStop();  // any thread: 421 to every client, flush, close, return
+//   thread.Join();
+//
+// Stopping: the listener closes, held replies go out at once, every session answers
+// 421 4.3.2 and closes once its replies are sent; connections still open after
+// kShutdownGrace are cut. The thread returns when every connection is closed and the
+// record file has been written.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "core/loop.h"
+#include "core/timer_wheel.h"
+#include "net/uring_transport.h"
+#include "tools/tern_bench/sink_connection.h"
+#include "tools/tern_bench/sink_counters.h"
+#include "tools/tern_bench/sink_record.h"
+#include "tools/tern_bench/sink_session.h"
+#include "tools/tern_bench/sink_stop.h"
+
+namespace tern::bench {
+
+struct SinkThreadConfig {
+  uint32_t index = 0;
+  int listen_fd = -1;  // bound and listening; the thread's transport owns it from Start()
+  const SinkProfile* profile = nullptr;
+  absl::Duration idle_timeout = absl::Minutes(5);
+  uint64_t fault_seed = 0;
+  std::string record_path;  // empty: no --record
+  StopRequest* stop = nullptr;
+  // Messages answered 250 by all threads, and how many end the run (0: no limit).
+  std::atomic<uint64_t>* accepted_total = nullptr;
+  uint64_t exit_after = 0;
+};
+
+class SinkThread : public SinkMessageObserver {
+ public:
+  static constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
+
+  explicit SinkThread(SinkThreadConfig config);
+  ~SinkThread() override;  // joins
+  SinkThread(const SinkThread&) = delete;
+  SinkThread& operator=(const SinkThread&) = delete;
+
+  void Start();
+  // The set-up's result (loop, transport, listener, record file).
+  absl::Status WaitReady();
+  // Any thread.
+  void RequestStop();
+  void Join();
+  const SinkCounters& counters() const { return counters_; }
+  // The ring's features, once ready.
+  const std::string& features() const { return features_; }
+
+  void OnMessage(const MessageOutcome& outcome) override;
+
+ private:
+  class Acceptor;
+  void Main();
+  absl::Status Setup();
+  void OnWake();
+  void BeginShutdown();
+  void OnIteration();
+
+  SinkThreadConfig config_;
+  std::thread thread_;
+  absl::Notification ready_;
+  absl::Status setup_status_;
+  std::atomic<bool> stop_requested_{false};
+  std::string features_;
+  SinkCounters counters_;
+
+  // Loop thread only.
+  std::unique_ptr<core::Loop> loop_;
+  std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<RecordWriter> record_;
+  SinkConnectionContext context_;
+  std::unique_ptr<ReleaseScheduler> releases_;
+  std::unique_ptr<core::Timer> shutdown_ticker_;  // keeps the loop turning while stopping
+  bool shutting_down_ = false;
+  bool connections_aborted_ = false;
+  absl::Time shutdown_deadline_ = absl::InfiniteFuture();
+};
+
+}  // namespace tern::bench

@@ -1,0 +1,118 @@
+// SourceWorker: one thread of `tern-bench source`: its own io_uring loop and transport,
+// its share of the connections and of the messages, its own SourceStats.
+//
+// Closed loop (rate 0): every connection sends its next message as soon as the previous
+// one is answered, until the worker's messages are started or the deadline passes.
+// Open loop (rate > 0): messages arrive at fixed intervals (1/rate) on a precise io_uring
+// timeout; an arrival waits in a backlog until a connection is free, and its latency runs
+// from its arrival, so a slow server cannot hide its slowness by slowing the generator.
+// A connection that has sent --messages_per_connection messages says QUIT and a new one
+// replaces it while there is work left.
+//
+//   SourceWorker worker(plan);
+//   std::thread t([&] { status = worker.Run(); });
+//   ... worker.stats() (live, relaxed reads) ... worker.RequestStop() (any thread)
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/loop.h"
+#include "net/listen_socket.h"
+#include "net/uring_transport.h"
+#include "tools/tern_bench/bench_message.h"
+#include "tools/tern_bench/size_distribution.h"
+#include "tools/tern_bench/source_session.h"
+#include "tools/tern_bench/source_stats.h"
+
+namespace tern::bench {
+
+// Nanoseconds of CLOCK_MONOTONIC (what io_uring's absolute timeouts use).
+int64_t MonotonicNowNs();
+
+struct SourcePlan {
+  net::SocketAddress target;
+  uint32_t connections = 1;              // this worker's
+  uint64_t messages = 0;                 // this worker's; 0: until the deadline
+  int64_t deadline_ns = INT64_MAX;       // no message starts after this
+  double rate = 0;                       // this worker's msgs/s; 0: closed loop
+  uint32_t messages_per_connection = 0;  // 0: unlimited
+  SizeDistribution sizes;
+  std::string sender;
+  std::vector<std::string> recipients;  // every message goes to all of them
+  SourceSessionConfig session;
+  absl::Duration reply_timeout = absl::Seconds(60);
+  absl::Duration connect_timeout = absl::Seconds(10);
+  std::string run_id;
+  uint32_t stream = 0;  // numbers this worker's messages (Message-ID)
+  uint64_t seed = 1;    // size draws
+};
+
+class SourceWorker {
+ public:
+  explicit SourceWorker(SourcePlan plan);
+  ~SourceWorker();
+  SourceWorker(const SourceWorker&) = delete;
+  SourceWorker& operator=(const SourceWorker&) = delete;
+
+  // Runs on the calling thread until the plan is done (or RequestStop()); every connection
+  // is closed when it returns. An error when the ring cannot be set up or the target keeps
+  // refusing connections.
+  absl::Status Run();
+  // Any thread: start no new message; connections finish the one in flight and QUIT.
+  void RequestStop();
+  const SourceStats& stats() const { return stats_; }
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+
+ private:
+  class Connection;
+  class ArrivalTimer;
+  friend class Connection;
+
+  // Called by connections.
+  void OnReady(Connection* connection);
+  void OnConnectionEnded(Connection* connection, bool connect_failed);
+  // Called by the arrival timer.
+  void OnArrivals();
+
+  bool MoreToStart(int64_t now_ns) const;
+  void StartOn(Connection* connection, int64_t start_ns);
+  void OpenConnections();
+  void FinishIfDone();
+  void Stop();
+
+  SourcePlan plan_;
+  SourceStats stats_;
+  MessageFactory factory_;
+  std::mt19937_64 random_;
+  std::unique_ptr<core::Loop> loop_;
+  std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<ArrivalTimer> arrival_timer_;
+  absl::flat_hash_set<Connection*> connections_;
+  std::vector<Connection*> idle_;  // ready, waiting for an arrival (open loop)
+  std::deque<int64_t> backlog_;    // arrivals not started yet (open loop)
+  uint64_t started_ = 0;           // closed loop: messages started
+  uint64_t messages_built_ = 0;    // numbers the messages (Message-ID)
+  uint64_t arrivals_ = 0;          // open loop: arrivals so far
+  int64_t first_arrival_ns_ = 0;
+  int64_t next_arrival_ns_ = 0;
+  bool arrivals_done_ = false;
+  bool stopping_ = false;
+  uint32_t consecutive_connect_failures_ = 0;
+  absl::Status error_;
+  std::atomic<bool> stop_requested_{false};
+  absl::Mutex wake_mutex_;
+  core::Loop* wakeable_loop_ ABSL_GUARDED_BY(wake_mutex_) = nullptr;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace tern::bench
