@@ -37,6 +37,7 @@ import urllib.request
 
 TERND = os.environ.get("TERND", "")
 TERNCTL = os.environ.get("TERNCTL", "")
+TERN_BENCH = os.environ.get("TERN_BENCH", "")  # optional: tests of tern-bench need it
 TIMEOUT_SCALE = float(os.environ.get("TERN_TIMEOUT_SCALE", "1"))
 
 # Seconds. Bounds, not expectations: nothing here asserts how fast anything is.
@@ -54,14 +55,15 @@ def scaled(seconds):
 
 
 def main():
-    """Parses --ternd/--ternctl out of sys.argv, then runs unittest with the rest."""
-    global TERND, TERNCTL
+    """Parses --ternd/--ternctl (and --tern_bench) out of sys.argv, then runs unittest with
+    the rest."""
+    global TERND, TERNCTL, TERN_BENCH
     rest = [sys.argv[0]]
     args = sys.argv[1:]
     i = 0
     while i < len(args):
         arg = args[i]
-        for name in ("--ternd", "--ternctl"):
+        for name in ("--ternd", "--ternctl", "--tern_bench"):
             if arg == name and i + 1 < len(args):
                 value = args[i + 1]
                 i += 1
@@ -75,8 +77,10 @@ def main():
             continue
         if name == "--ternd":
             TERND = value
-        else:
+        elif name == "--ternctl":
             TERNCTL = value
+        else:
+            TERN_BENCH = value
         i += 1
     for name, path in (("--ternd", TERND), ("--ternctl", TERNCTL)):
         if not path or not os.access(path, os.X_OK):

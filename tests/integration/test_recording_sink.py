@@ -512,13 +512,14 @@ class DnsmasqLifeCycleTest(unittest.TestCase):
 
 
 def main():
-    """unittest.main without --ternd/--ternctl (CTest passes them to every script)."""
+    """unittest.main without --ternd/--ternctl/--tern_bench (CTest passes them to every
+    script)."""
     argv = [sys.argv[0]]
     args = iter(sys.argv[1:])
     for arg in args:
-        if arg in ("--ternd", "--ternctl"):
+        if arg in ("--ternd", "--ternctl", "--tern_bench"):
             next(args, None)
-        elif not arg.startswith(("--ternd=", "--ternctl=")):
+        elif not arg.startswith(("--ternd=", "--ternctl=", "--tern_bench=")):
             argv.append(arg)
     unittest.main(argv=argv, verbosity=2)
 
