@@ -21,7 +21,7 @@
 # smtp-source until the sink has counted every message. PEERS defaults to "ternd postfix".
 #
 # Usage: bench/compare_postfix.sh     (as root: Postfix runs its daemons as user postfix)
-# Env: MODE (accept|relay) MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
+# Env: LOADGEN (smtp-source|tern-bench) MODE (accept|relay) MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
 #      POSTFIX_QUEUE (hold|defer) POSTFIX_PROCESS_LIMIT (100) RUN_TIMEOUT (seconds, 900)
 #      BENCH_DIR (repo/var/bench-compare: must be on the disk under test, not tmpfs)
 #      TERND_FLAGS (extra ternd flags) KEEP=1 (keep the run directory) BUILD=0 (skip ninja)
@@ -44,11 +44,19 @@ readonly RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
 readonly BENCH_DIR="${BENCH_DIR:-$REPO/var/bench-compare}"
 readonly TERND_FLAGS="${TERND_FLAGS:-}"
 readonly SMTP_SOURCE=/usr/sbin/smtp-source
-# Extra smtp-source flags for every peer, e.g. SOURCE_FLAGS=-d (many messages per connection).
+# The load generator: smtp-source (Postfix's) or tern-bench (tern-bench source: io_uring,
+# pipelined, many messages per connection unless --messages_per_connection=1).
+readonly LOADGEN="${LOADGEN:-smtp-source}"
+# Extra generator flags for every peer, e.g. SOURCE_FLAGS=-d (smtp-source: many messages per
+# connection) or SOURCE_FLAGS=--messages_per_connection=1 (tern-bench).
 SOURCE_FLAGS="${SOURCE_FLAGS:-}"
 readonly SMTP_SINK=/usr/sbin/smtp-sink
 readonly TERND="$REPO/build/bin/ternd"
 readonly TERNCTL="$REPO/build/bin/ternctl"
+readonly TERN_BENCH="$REPO/build/bin/tern-bench"
+# RESULTS_DIR: also write results.tsv lines (mode size peer messages seconds msgs/s ok
+# server-cpu-s generator-cpu-s) and each peer's generator output there (bench/compare.py).
+readonly RESULTS_DIR="${RESULTS_DIR:-}"
 readonly START_WAIT_S=20 # bound on any server's start-up
 readonly STOP_WAIT_S=30  # bound on any server's shutdown
 readonly CLK_TCK="$(getconf CLK_TCK)"
@@ -75,7 +83,8 @@ done
 
 mkdir -p "$BENCH_DIR"
 # One run at a time: two would share the CPUs and disk, and each would take the other's run
-# directory for a stale one.
+# directory for a stale one. (Every process started below gets 9>&-, so that none of them
+# holds the lock after the script.)
 exec 9>"$BENCH_DIR/lock"
 flock -n 9 || die "another compare_postfix.sh is running (lock: $BENCH_DIR/lock)"
 # A previous run killed with SIGKILL may have left its Postfix behind: stop it before we start.
@@ -103,6 +112,7 @@ SINK_PID=""
 RELAY_SINK_PID=""
 RELAY_SINK_PORT=""
 SOURCE_PID=""
+PEER_SOURCE_FLAGS="" # generator flags for the peer being measured only
 PF_CONF=""
 PF_MASTER=""
 
@@ -151,6 +161,7 @@ cleanup() {
   stop_pid "$TERND_PID" TERM
   stop_pid "$SINK_PID" TERM
   stop_pid "$RELAY_SINK_PID" TERM
+  stop_pid "${HARAKA_PID:-}" TERM
   postfix_stop
   if [[ "${KEEP:-0}" == 1 ]]; then
     log "kept $RUN"
@@ -229,16 +240,22 @@ with open(sys.argv[1], "w") as out:
 wall = time.monotonic() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(rc, "%.3f" % wall, "%.2f" % (ru.ru_utime + ru.ru_stime))
-' "$out" "$RUN_TIMEOUT" "$SMTP_SOURCE" $SOURCE_FLAGS -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" \
-    -f a@example.com -t b@example.net "127.0.0.1:$port"
+' "$out" "$RUN_TIMEOUT" $(source_cmd "$port")
 }
 
-source_cmd() { echo "$SMTP_SOURCE ${SOURCE_FLAGS:+$SOURCE_FLAGS }-s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"; }
+# The generator's command line against 127.0.0.1:$1 (word-split by the callers).
+source_cmd() {
+  if [[ "$LOADGEN" == tern-bench ]]; then
+    echo "$TERN_BENCH source --target=127.0.0.1:$1 --connections=$SESSIONS --messages=$MESSAGES --size=$SIZE --sender=a@example.com --to=b@example.net --quiet --json${SOURCE_FLAGS:+ $SOURCE_FLAGS}${PEER_SOURCE_FLAGS:+ $PEER_SOURCE_FLAGS}"
+  else
+    echo "$SMTP_SOURCE ${SOURCE_FLAGS:+$SOURCE_FLAGS }-s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"
+  fi
+}
 
 # MODE=relay: a fresh smtp-sink per peer, the peer's next hop.
 start_relay_sink() { # name
   RELAY_SINK_PORT="$(free_port)"
-  "$SMTP_SINK" -c -u nobody "127.0.0.1:$RELAY_SINK_PORT" 256 >"$RUN/$1.relay-sink.out" 2>&1 &
+  "$SMTP_SINK" -c -u nobody "127.0.0.1:$RELAY_SINK_PORT" 256 >"$RUN/$1.relay-sink.out" 2>&1 9>&- &
   RELAY_SINK_PID=$!
   wait_port 127.0.0.1 "$RELAY_SINK_PORT" "$START_WAIT_S" || die "smtp-sink did not start"
   COMMANDS+=("sink:    $SMTP_SINK -c -u nobody 127.0.0.1:$RELAY_SINK_PORT 256   (next hop of $1)")
@@ -269,15 +286,18 @@ measure() { # name port cpu_fn
   started_ns="$(date +%s%N)"
   # In the background and waited for: bash runs the trap at once on a signal during "wait",
   # but only after a foreground command ends.
-  timed_source "$port" "$RUN/$name.source.log" >"$RUN/$name.timing" &
+  timed_source "$port" "$RUN/$name.source.log" >"$RUN/$name.timing" 9>&- &
   SOURCE_PID=$!
   wait "$SOURCE_PID" || true
   SOURCE_PID=""
   res="$(cat "$RUN/$name.timing")"
-  if [[ "$MODE" == relay ]]; then
+  if [[ "$MODE" == relay || "${MEASURE_UNTIL_SINK:-0}" == 1 ]]; then
     # End to end: until the next hop has every message (bounded by RUN_TIMEOUT).
-    local got=0
+    local got=0 source_rc
+    read -r source_rc _ <<<"$res"
     for ((i = 0; i < RUN_TIMEOUT * 20; i++)); do
+      # A generator that failed will not send the rest: wait one second for stragglers only.
+      [[ "$source_rc" != 0 ]] && ((i >= 20)) && break
       got="$(relay_sink_count "$name")"
       ((${got:-0} >= MESSAGES)) && break
       sleep 0.05
@@ -302,9 +322,9 @@ measure() { # name port cpu_fn
   R_HOST_IOWAIT[$name]="$(awk -v t=$((t1 - t0)) -v w=$((w1 - w0)) 'BEGIN{printf "%.0f", t ? 100*w/t : 0}')"
   R_NOTE[$name]=""
   if [[ "$rc" != 0 ]]; then
-    R_NOTE[$name]="smtp-source exit $rc: $(tail -n 2 "$RUN/$name.source.log" | tr '\n' ' ')"
+    R_NOTE[$name]="$LOADGEN exit $rc: $(tail -n 2 "$RUN/$name.source.log" | tr '\n' ' ')"
   fi
-  log "$name: smtp-source finished in ${wall}s (exit $rc)"
+  log "$name: $LOADGEN finished in ${wall}s (exit $rc)"
 }
 
 # Records the count a peer reports and whether it is complete.
@@ -323,11 +343,6 @@ verdict() { # name count [note]
 # Peer 1: ternd, fdatasync group commit.
 
 run_ternd() {
-  if [[ "${BUILD:-1}" != 0 ]]; then
-    log "building ternd and ternctl"
-    cmake -S "$REPO" -B "$REPO/build" -G Ninja -DTERN_BENCHMARKS=OFF -DTERN_TESTS=OFF >/dev/null
-    ninja -C "$REPO/build" ternd ternctl >/dev/null
-  fi
   [[ -x "$TERND" && -x "$TERNCTL" ]] || die "$TERND or $TERNCTL missing"
   local dir="$RUN/ternd" ready port admin next_hop=(--deliver=false)
   mkdir -p "$dir"
@@ -340,7 +355,7 @@ run_ternd() {
   local cmd=("$TERND" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --spool_dir="$dir/spool"
     --ready_file="$ready" "${next_hop[@]}" $TERND_FLAGS)
   COMMANDS+=("ternd:   ${cmd[*]}")
-  "${cmd[@]}" >"$dir/ternd.log" 2>&1 &
+  "${cmd[@]}" >"$dir/ternd.log" 2>&1 9>&- &
   TERND_PID=$!
   for ((i = 0; i < START_WAIT_S * 10; i++)); do
     grep -q '^admin=' "$ready" 2>/dev/null && break
@@ -486,7 +501,7 @@ run_postfix() {
       cat "$dir/check.log" >&2
       die "postfix check failed"
     fi
-    postfix -c "$PF_CONF" start >"$dir/start.log" 2>&1 || true
+    postfix -c "$PF_CONF" start >"$dir/start.log" 2>&1 9>&- || true
     for ((i = 0; i < START_WAIT_S * 10; i++)); do
       [[ -s "$dir/queue/pid/master.pid" ]] && break
       sleep 0.1
@@ -502,6 +517,7 @@ run_postfix() {
     postfix_stop
   done
   if ((!started)); then
+    [[ "$MODE" == relay ]] && stop_relay_sink
     R_ORDER+=(postfix)
     R_OK[postfix]=0 R_MSGS[postfix]=0 R_WALL[postfix]=0 R_NOTE[postfix]="did not start"
     return
@@ -540,7 +556,7 @@ run_sink() {
   port="$(free_port)"
   local cmd=("$SMTP_SINK" -c -u nobody "127.0.0.1:$port" 256)
   COMMANDS+=("sink:    ${cmd[*]}")
-  "${cmd[@]}" >"$out" 2>&1 &
+  "${cmd[@]}" >"$out" 2>&1 9>&- &
   SINK_PID=$!
   if ! wait_port 127.0.0.1 "$port" "$START_WAIT_S"; then
     R_ORDER+=(sink)
@@ -562,7 +578,91 @@ run_sink() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Peer 4: Haraka (Node.js, from npm), forwarding in line: its 250 comes after the next hop's.
+# With queue/smtp_forward Haraka keeps no queue of its own, so in both modes it relays to its
+# own smtp-sink, is timed until that sink counted every message, and is counted there.
+
+readonly HARAKA_DIR="${HARAKA_DIR:-$REPO/var/haraka}"
+readonly HARAKA_VERSION="${HARAKA_VERSION:-3}"
+HARAKA_PID=""
+
+haraka_install() {
+  [[ -x "$HARAKA_DIR/node_modules/.bin/haraka" ]] && return 0
+  command -v npm >/dev/null || die "npm missing (apt-get install npm) for the haraka peer"
+  log "installing Haraka $HARAKA_VERSION from npm into $HARAKA_DIR"
+  mkdir -p "$HARAKA_DIR"
+  timeout 600 npm install --prefix "$HARAKA_DIR" --no-audit --no-fund --loglevel=error \
+    "Haraka@$HARAKA_VERSION" >&2 || die "npm install Haraka failed"
+}
+
+haraka_cpu_ticks() { # the master and its cluster workers
+  local total c
+  total="$(proc_cpu_ticks "$HARAKA_PID" tree)"
+  for c in $(pgrep -P "$HARAKA_PID" || true); do
+    total=$((total + $(proc_cpu_ticks "$c")))
+  done
+  echo "$total"
+}
+
+haraka_write_config() { # dir port
+  local conf="$1/config"
+  # One worker per CPU (Haraka's performance advice), loopback only, in-line forwarding to
+  # the sink, relaying for 127.0.0.0/8, no DNS-based checks.
+  printf 'listen=127.0.0.1:%s\nnodes=cpus\n' "$2" >"$conf/smtp.ini"
+  printf 'relay\nqueue/smtp_forward\n' >"$conf/plugins"
+  printf '[relay]\nacl=true\nforce_routing=false\nall=false\ndest_domains=false\n' >"$conf/relay.ini"
+  echo "127.0.0.0/8" >"$conf/relay_acl_allow"
+  # enable_outbound: relayed mail (our clients are in the relay ACL) goes through
+  # smtp_forward too, never into Haraka's own outbound queue (which would look up MX hosts).
+  printf 'host=127.0.0.1\nport=%s\nenable_tls=false\nenable_outbound=true\n' "$RELAY_SINK_PORT" \
+    >"$conf/smtp_forward.ini"
+  printf '[main]\nlevel=warn\n' >"$conf/log.ini"
+  echo "haraka-bench.localdomain" >"$conf/me"
+}
+
+run_haraka() {
+  haraka_install
+  local dir="$RUN/haraka" port version
+  start_relay_sink haraka
+  port="$(free_port)"
+  "$HARAKA_DIR/node_modules/.bin/haraka" -i "$dir" >"$RUN/haraka.init.log" 2>&1 ||
+    die "haraka -i failed: $(tail -n 3 "$RUN/haraka.init.log")"
+  haraka_write_config "$dir" "$port"
+  "$HARAKA_DIR/node_modules/.bin/haraka" -c "$dir" >"$RUN/haraka.log" 2>&1 9>&- &
+  HARAKA_PID=$!
+  if ! wait_port 127.0.0.1 "$port" "$START_WAIT_S"; then
+    R_ORDER+=(haraka)
+    R_OK[haraka]=0 R_MSGS[haraka]=0 R_WALL[haraka]=0
+    R_NOTE[haraka]="did not start: $(tail -n 3 "$RUN/haraka.log" | tr '\n' ' ')"
+    stop_pid "$HARAKA_PID" KILL
+    HARAKA_PID=""
+    stop_relay_sink
+    return
+  fi
+  # Haraka 3 answers 503 to a MAIL pipelined behind the previous message's end of data (which
+  # RFC 2920 3.1 allows), so tern-bench waits for each 250 there.
+  [[ "$LOADGEN" == tern-bench ]] && PEER_SOURCE_FLAGS="--pipeline_messages=false"
+  version="$(node -p "require('$HARAKA_DIR/node_modules/Haraka/package.json').version" 2>/dev/null || echo '?')"
+  COMMANDS+=("haraka:  haraka -c $dir   (Haraka $version, nodes=cpus, queue/smtp_forward to its sink)")
+  COMMANDS+=("load:    $(source_cmd "$port")")
+  MEASURE_UNTIL_SINK=1 measure haraka "$port" haraka_cpu_ticks
+  PEER_SOURCE_FLAGS=""
+  stop_pid "$HARAKA_PID" TERM
+  HARAKA_PID=""
+  stop_relay_sink
+  verdict haraka "$RELAY_DELIVERED" "delivered to its sink"
+  [[ "${R_OK[haraka]}" == 1 ]] || tail -n 10 "$RUN/haraka.log" >&2 || true
+}
+
+# ---------------------------------------------------------------------------------------------
 # Main.
+
+if [[ "${BUILD:-1}" != 0 ]]; then
+  log "building ternd, ternctl and tern-bench"
+  cmake -S "$REPO" -B "$REPO/build" -G Ninja -DTERN_BENCHMARKS=OFF -DTERN_TESTS=OFF >/dev/null
+  ninja -C "$REPO/build" ternd ternctl tern-bench >/dev/null
+fi
+[[ "$LOADGEN" != tern-bench || -x "$TERN_BENCH" ]] || die "$TERN_BENCH missing"
 
 TERND_COMMITS="" TERND_RECORDS_PER_COMMIT="" TERND_SHARDS="" POSTFIX_QUEUE_REPORT=""
 LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -571,7 +671,8 @@ for peer in $PEERS; do
     ternd) run_ternd ;;
     postfix) run_postfix ;;
     sink) run_sink ;;
-    *) die "unknown peer '$peer' (ternd, postfix, sink)" ;;
+    haraka) run_haraka ;;
+    *) die "unknown peer '$peer' (ternd, postfix, haraka, sink)" ;;
   esac
 done
 
@@ -585,9 +686,9 @@ echo "loadavg:    $LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at t
   "(Postfix's own processes count too)"
 echo "tern:       $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')" \
   "  postfix: $(postconf -d -h mail_version 2>/dev/null || echo '?')"
-echo "load:       MODE=$MODE MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE ${SOURCE_FLAGS:+SOURCE_FLAGS=$SOURCE_FLAGS}"
+echo "load:       LOADGEN=$LOADGEN MODE=$MODE MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE ${SOURCE_FLAGS:+SOURCE_FLAGS=$SOURCE_FLAGS}"
 [[ "$MODE" == relay ]] &&
-  echo "            timed from smtp-source's start until the peer's smtp-sink counted every message"
+  echo "            timed from the generator's start until the peer's smtp-sink counted every message"
 echo
 echo "== commands"
 printf '%s\n' "${COMMANDS[@]}"
@@ -612,10 +713,17 @@ for name in "${R_ORDER[@]}"; do
       printf "%-8s %9d %9.2f %9.0f %10s %8.0f %7.0f%% %7.0f%% %7.0f%% %5s%% %5s%%\n", n, m, w, r,
         ratio, (m > 0 ? 1e6 * sc / m : 0), sp, cp, rest, hb, hw }'
   [[ "${R_OK[$name]}" == 1 ]] || status=1
+  if [[ -n "$RESULTS_DIR" ]]; then
+    mkdir -p "$RESULTS_DIR"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$MODE" "$SIZE" "$name" "${R_MSGS[$name]:-0}" \
+      "$wall" "$(awk -v m="${R_MSGS[$name]:-0}" -v w="$wall" 'BEGIN{printf "%.1f", (w > 0 ? m / w : 0)}')" \
+      "${R_OK[$name]:-0}" "${R_SRV_CPU[$name]:-0}" "${R_CLI_CPU[$name]:-0}" >>"$RESULTS_DIR/results.tsv"
+    cp "$RUN/$name.source.log" "$RESULTS_DIR/$MODE-$SIZE-$name.out" 2>/dev/null || true
+  fi
 done
 echo
 echo "srv-us/m: server CPU time (user+sys, all its processes) per message, in microseconds."
-echo "srv-cpu%/src-cpu%: CPU time of the server and of smtp-source over the wall time (100% = one"
+echo "srv-cpu%/src-cpu%: CPU time of the server and of the generator ($LOADGEN) over the wall time (100% = one"
 echo "core); rest-cpu%: all other CPU use on the host in that time (kernel threads, softirq not"
 echo "charged to either, other users' work); busy%/iowt%: whole host, % of all $(nproc) CPUs."
 [[ -n "$TERND_COMMITS" ]] &&

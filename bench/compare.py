@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""Tern's side-by-side comparison matrix and report.
+
+Runs bench/compare_postfix.sh (which starts, loads, counts and stops each peer) once per
+mode and message size, always with the same generator (tern-bench source), and then:
+  - the generators themselves: smtp-source and tern-bench against one smtp-sink;
+  - ternd under open-loop load at half its measured saturating rate (latency, no
+    coordinated omission);
+prints a table of rates and ratios and writes a report (Markdown + SVG charts) into the
+folder named by --report.
+
+    sudo /usr/bin/python3 bench/compare.py --report=/tmp/tern-report
+    sudo /usr/bin/python3 bench/compare.py --report=r --sizes=4k --modes=accept --messages=5000
+
+Peers: ternd (fdatasync on), postfix (queue only in accept mode, relaying through smtp(8)
+in relay mode), haraka (npm, queue/smtp_forward: forwards in line, so it is always measured
+to its next hop), sink (Postfix's smtp-sink, no disk; accept mode only).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMPARE = os.path.join(REPO, "bench", "compare_postfix.sh")
+TERN_BENCH = os.path.join(REPO, "build", "bin", "tern-bench")
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+PEER_ORDER = ["ternd", "postfix", "haraka", "sink"]
+COLORS = {"ternd": "#2b7bba", "postfix": "#d9534f", "haraka": "#5cb85c", "sink": "#999999",
+          "smtp-source": "#d9534f", "tern-bench": "#2b7bba"}
+# Each run sends at most this many bytes (big messages: fewer of them), at least MIN_MESSAGES.
+BYTES_PER_RUN = 400 << 20
+MIN_MESSAGES = 300
+RUN_TIMEOUT_S = 1800
+
+
+def parse_size(text):
+    text = text.strip().lower()
+    unit = {"k": 1024, "m": 1024 * 1024}.get(text[-1:], 1)
+    return int(text[:-1] if unit != 1 else text) * unit
+
+
+def size_label(size):
+    if size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    if size % 1024 == 0:
+        return f"{size // 1024} KiB"
+    return f"{size} B"
+
+
+def messages_for(size, messages):
+    return max(MIN_MESSAGES, min(messages, BYTES_PER_RUN // size))
+
+
+def run_compare(env_extra, log_path):
+    """One compare_postfix.sh run; its output goes to log_path. Returns its exit status."""
+    env = dict(os.environ, **{k: str(v) for k, v in env_extra.items()})
+    with open(log_path, "w") as log:
+        log.write(f"# {' '.join(f'{k}={v}' for k, v in env_extra.items())} {COMPARE}\n")
+        log.flush()
+        try:
+            return subprocess.run([COMPARE], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=RUN_TIMEOUT_S).returncode
+        except subprocess.TimeoutExpired:
+            log.write("\n# timed out\n")
+            return 124
+
+
+def read_results(raw):
+    """results.tsv lines as dicts, plus each peer's tern-bench JSON summary when present."""
+    rows = []
+    path = os.path.join(raw, "results.tsv")
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            mode, size, peer, messages, seconds, rate, ok, srv_cpu, src_cpu = \
+                line.rstrip("\n").split("\t")
+            row = {"mode": mode, "size": int(size), "peer": peer, "messages": int(messages),
+                   "seconds": float(seconds or 0), "rate": float(rate or 0), "ok": ok == "1",
+                   "srv_cpu": float(srv_cpu or 0), "src_cpu": float(src_cpu or 0)}
+            out = os.path.join(raw, f"{mode}-{size}-{peer}.out")
+            row["summary"] = read_json_summary(out)
+            rows.append(row)
+    return rows
+
+
+def read_json_summary(path):
+    try:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("{"):
+                    return json.loads(line)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def timed(args, timeout_s=600):
+    """Runs a generator; returns (seconds, completed process)."""
+    start = datetime.datetime.now()
+    proc = subprocess.run(args, capture_output=True, timeout=timeout_s)
+    return (datetime.datetime.now() - start).total_seconds(), proc
+
+
+def compare_generators(messages, sessions, size):
+    """smtp-source and tern-bench, each against a fresh smtp-sink: msgs/s of each."""
+    import socket
+    import time
+    results = {}
+    for name in ("smtp-source", "tern-bench"):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        sink = subprocess.Popen([SMTP_SINK, "-c", "-u", "nobody", f"127.0.0.1:{port}", "256"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            if name == "smtp-source":
+                args = [SMTP_SOURCE, "-d", "-s", str(sessions), "-m", str(messages), "-l",
+                        str(size), "-f", "a@example.com", "-t", "b@example.net",
+                        f"127.0.0.1:{port}"]
+            else:
+                args = [TERN_BENCH, "source", f"--target=127.0.0.1:{port}",
+                        f"--connections={sessions}", f"--messages={messages}",
+                        f"--size={size}", "--quiet", "--json"]
+            seconds, proc = timed(args)
+            results[name] = {"seconds": seconds, "rate": messages / seconds if seconds else 0,
+                             "ok": proc.returncode == 0,
+                             "command": " ".join(args).replace(str(port), "PORT")}
+        finally:
+            sink.terminate()
+            try:
+                sink.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sink.kill()
+                sink.wait()
+    return results
+
+
+# ---------------------------------------------------------------------------------------
+# SVG charts: grouped bars, no external assets.
+
+def svg_bars(title, groups, series, values, unit, log_scale=False, width=760, height=360):
+    """groups: x labels; series: bar names; values[(group, serie)] -> number or None."""
+    import math
+    left, right, top, bottom = 70, 20, 40, 70
+    plot_w, plot_h = width - left - right, height - top - bottom
+    present = [v for v in values.values() if v]
+    vmax = max(present) if present else 1
+    vmin = min(present) if present else 1
+
+    def scale(v):
+        if not v:
+            return 0
+        if log_scale:
+            lo = math.floor(math.log10(max(vmin, 1e-9)))
+            hi = math.ceil(math.log10(vmax))
+            hi = hi if hi > lo else lo + 1
+            return plot_h * (math.log10(v) - lo) / (hi - lo)
+        return plot_h * v / (vmax * 1.1)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>',
+           f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+           f'stroke="black"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="black"/>',
+           f'<text x="15" y="{top + plot_h / 2}" transform="rotate(-90 15 {top + plot_h / 2})" '
+           f'text-anchor="middle">{unit}{" (log scale)" if log_scale else ""}</text>']
+    group_w = plot_w / max(1, len(groups))
+    bar_w = group_w * 0.8 / max(1, len(series))
+    for gi, group in enumerate(groups):
+        gx = left + gi * group_w + group_w * 0.1
+        out.append(f'<text x="{left + gi * group_w + group_w / 2}" y="{top + plot_h + 18}" '
+                   f'text-anchor="middle">{group}</text>')
+        for si, serie in enumerate(series):
+            v = values.get((group, serie))
+            h = scale(v)
+            x = gx + si * bar_w
+            out.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" '
+                       f'height="{h:.1f}" fill="{COLORS.get(serie, "#777")}"/>')
+            label = "n/a" if v is None else (f"{v:,.0f}" if v >= 10 else f"{v:.2f}")
+            out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{top + plot_h - h - 3:.1f}" '
+                       f'text-anchor="middle" font-size="10">{label}</text>')
+    for si, serie in enumerate(series):
+        x = left + si * 110
+        out.append(f'<rect x="{x}" y="{height - 25}" width="12" height="12" '
+                   f'fill="{COLORS.get(serie, "#777")}"/>')
+        out.append(f'<text x="{x + 16}" y="{height - 15}">{serie}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--report", required=True, help="folder for report.md and charts")
+    parser.add_argument("--sizes", default="1k,4k,64k,1m")
+    parser.add_argument("--modes", default="accept,relay")
+    parser.add_argument("--peers", default="ternd,postfix,haraka,sink")
+    parser.add_argument("--messages", type=int, default=20000,
+                        help="messages per run at small sizes (fewer for big ones)")
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--skip_generators", action="store_true")
+    parser.add_argument("--skip_latency", action="store_true")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("compare.py: run as root (Postfix and smtp-sink -u need it)")
+    report = os.path.abspath(args.report)
+    raw = os.path.join(report, "raw")
+    shutil.rmtree(raw, ignore_errors=True)
+    os.makedirs(raw)
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    modes = args.modes.split(",")
+    peers = [p for p in args.peers.split(",") if p]
+    started = datetime.datetime.now(datetime.timezone.utc)
+
+    build = 1
+    for mode in modes:
+        for size in sizes:
+            mode_peers = [p for p in PEER_ORDER if p in peers and not (mode == "relay" and p == "sink")]
+            env = {"LOADGEN": "tern-bench", "MODE": mode, "SIZE": size,
+                   "MESSAGES": messages_for(size, args.messages), "SESSIONS": args.sessions,
+                   "PEERS": " ".join(mode_peers), "RESULTS_DIR": raw, "BUILD": build}
+            print(f"== {mode} {size_label(size)}: {env['MESSAGES']} messages, "
+                  f"{' '.join(mode_peers)}", flush=True)
+            rc = run_compare(env, os.path.join(raw, f"{mode}-{size}.log"))
+            build = 0
+            if rc not in (0, 1):
+                print(f"   compare_postfix.sh exit {rc}: see {raw}/{mode}-{size}.log", flush=True)
+    rows = read_results(raw)
+
+    generators = None
+    if not args.skip_generators:
+        print("== generators: smtp-source vs tern-bench against smtp-sink", flush=True)
+        generators = compare_generators(args.messages, args.sessions, 4096)
+
+    latency = None
+    ternd_4k = [r for r in rows if r["mode"] == "accept" and r["size"] == 4096 and
+                r["peer"] == "ternd" and r["ok"]]
+    if not args.skip_latency and ternd_4k:
+        rate = max(1, int(ternd_4k[0]["rate"] / 2))
+        messages = max(MIN_MESSAGES, rate * 10)
+        print(f"== ternd latency at half its saturating rate: {rate} msgs/s open loop", flush=True)
+        lat_raw = os.path.join(raw, "latency")
+        run_compare({"LOADGEN": "tern-bench", "MODE": "accept", "SIZE": 4096,
+                     "MESSAGES": messages, "SESSIONS": args.sessions, "PEERS": "ternd",
+                     "RESULTS_DIR": lat_raw, "BUILD": 0,
+                     "SOURCE_FLAGS": f"--rate={rate}"},
+                    os.path.join(raw, "latency.log"))
+        lat_rows = read_results(lat_raw)
+        if lat_rows and lat_rows[0]["summary"]:
+            latency = {"rate": rate, "summary": lat_rows[0]["summary"], "ok": lat_rows[0]["ok"]}
+
+    write_report(report, args, started, sizes, modes, rows, generators, latency)
+    print(open(os.path.join(report, "table.txt")).read())
+    print(f"report: {report}/report.md")
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def write_report(report, args, started, sizes, modes, rows, generators, latency):
+    by_key = {(r["mode"], r["size"], r["peer"]): r for r in rows}
+    table = []
+    table.append(f"{'mode':7} {'size':>8} {'peer':8} {'messages':>9} {'msgs/s':>9} "
+                 f"{'vs-postfix':>10} {'srv-us/m':>9} {'p50-ms':>8} {'p99-ms':>8}  ok")
+    for mode in modes:
+        for size in sizes:
+            pf = by_key.get((mode, size, "postfix"))
+            for peer in PEER_ORDER:
+                r = by_key.get((mode, size, peer))
+                if not r:
+                    continue
+                lat = (r["summary"] or {}).get("latency_ms", {}).get("message", {})
+                rt = ratio(r["rate"], pf["rate"] if pf and pf["ok"] else None)
+                table.append(
+                    f"{mode:7} {size_label(size):>8} {peer:8} {r['messages']:>9} "
+                    f"{r['rate']:>9.0f} {(f'{rt:.1f}x' if rt else 'n/a'):>10} "
+                    f"{(1e6 * r['srv_cpu'] / r['messages'] if r['messages'] else 0):>9.0f} "
+                    f"{lat.get('p50', 0):>8.2f} {lat.get('p99', 0):>8.2f}  "
+                    f"{'yes' if r['ok'] else 'NO'}")
+    table_text = "\n".join(table) + "\n"
+    with open(os.path.join(report, "table.txt"), "w") as f:
+        f.write(table_text)
+
+    charts = []
+    for mode in modes:
+        groups = [size_label(s) for s in sizes]
+        series = [p for p in PEER_ORDER if any((mode, s, p) in by_key for s in sizes)]
+        values = {(size_label(s), p): (by_key[(mode, s, p)]["rate"]
+                                       if (mode, s, p) in by_key and by_key[(mode, s, p)]["ok"]
+                                       else None)
+                  for s in sizes for p in series}
+        name = f"throughput-{mode}.svg"
+        with open(os.path.join(report, name), "w") as f:
+            f.write(svg_bars(f"{mode}: messages per second by size (higher is better)",
+                             groups, series, values, "msgs/s", log_scale=True))
+        charts.append((f"Throughput, {mode}", name))
+        quantiles = ["p50", "p90", "p99", "p99.9"]
+        lat_values = {}
+        for p in series:
+            r = by_key.get((mode, 4096, p))
+            lat = ((r or {}).get("summary") or {}).get("latency_ms", {}).get("message", {})
+            for q in quantiles:
+                lat_values[(q, p)] = lat.get(q) or None
+        name = f"latency-{mode}-4k.svg"
+        with open(os.path.join(report, name), "w") as f:
+            f.write(svg_bars(f"{mode}, 4 KiB, closed loop: message latency (lower is better)",
+                             quantiles, series, lat_values, "ms", log_scale=True))
+        charts.append((f"Latency under saturating load, {mode}, 4 KiB", name))
+
+    host = subprocess.run(["uname", "-r"], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), "?")
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    md = [f"# Tern side-by-side comparison ({started:%Y-%m-%d %H:%M} UTC)", "",
+          f"Host: {os.cpu_count()} CPUs ({cpu}), kernel {host}; tern {commit}.",
+          f"Command: `sudo /usr/bin/python3 bench/compare.py {' '.join(sys.argv[1:])}`", "",
+          "Every peer got the same generator, `tern-bench source` with "
+          f"{args.sessions} connections (command lines and each peer's set-up are in "
+          "`raw/*.log`). msgs/s counts messages the peer really holds (ternd: accepted "
+          "metric; Postfix: queue files; sink: its counter) or, in relay mode and for "
+          "Haraka, messages its next hop (smtp-sink) counted. Latency: tern-bench's "
+          "`message` phase (MAIL sent to the final reply), closed loop.", "",
+          "```", table_text.rstrip(), "```", ""]
+    for title, name in charts:
+        md += [f"## {title}", "", f"![{title}]({name})", ""]
+    md += ["## Targets", ""]
+
+    def rate_of(mode, size, peer):
+        r = by_key.get((mode, size, peer))
+        return r["rate"] if r and r["ok"] else None
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    acc = ratio(rate_of("accept", 4096, "ternd"), rate_of("accept", 4096, "postfix"))
+    vs_sink = ratio(rate_of("accept", 4096, "ternd"), rate_of("accept", 4096, "sink"))
+    rel = ratio(rate_of("relay", 4096, "ternd"), rate_of("relay", 4096, "postfix"))
+    if acc:
+        md.append(f"- ternd accepts {acc:.1f}x Postfix's rate at 4 KiB (target 25x): "
+                  f"{verdict(acc >= 25)}.")
+    if vs_sink:
+        md.append(f"- ternd (fdatasync on) runs at {vs_sink:.2f}x smtp-sink's rate at 4 KiB "
+                  f"(target 1x): {verdict(vs_sink >= 1)}.")
+    if rel:
+        md.append(f"- End-to-end relay: {rel:.1f}x Postfix at 4 KiB (target 20x): "
+                  f"{verdict(rel >= 20)}.")
+    if generators and all(g["ok"] for g in generators.values()):
+        g = ratio(generators["tern-bench"]["rate"], generators["smtp-source"]["rate"])
+        md.append(f"- tern-bench source drives smtp-sink at {generators['tern-bench']['rate']:.0f} "
+                  f"msgs/s, smtp-source at {generators['smtp-source']['rate']:.0f}: {g:.2f}x "
+                  f"(target 2x): {verdict(g >= 2)}. Commands: "
+                  f"`{generators['smtp-source']['command']}` and "
+                  f"`{generators['tern-bench']['command']}`.")
+    if latency:
+        m = latency["summary"]["latency_ms"]["message"]
+        d = latency["summary"]["latency_ms"]["data"]
+        md.append(f"- ternd at half its saturating rate ({latency['rate']} msgs/s, open loop, "
+                  f"4 KiB): end of data to 250 p99 {d['p99']:.2f} ms (target < 2 ms): "
+                  f"{verdict(d['p99'] < 2)}; whole message p50 {m['p50']:.2f} / p99 "
+                  f"{m['p99']:.2f} / p99.9 {m['p99.9']:.2f} ms.")
+    md += ["", "Where a target is missed, bench/README.md says what bounds ternd on this host.",
+           ""]
+    with open(os.path.join(report, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(report, "results.json"), "w") as f:
+        json.dump({"rows": rows, "generators": generators, "latency": latency}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
