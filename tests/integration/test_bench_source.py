@@ -13,7 +13,9 @@ import signal
 import subprocess
 import time
 
+import tern_bench_format
 import ternd_harness
+import test_bench_sink  # BenchSink (a module import: its test cases do not run here)
 from recording_sink import RecordingSink
 from tern_bench_format import split_message, tb64_hex
 
@@ -176,6 +178,59 @@ class AgainstRecordingSinkTest(SourceTestCase):
         self.assertEqual(len(ids), 120)
         # Dot-stuffing was exercised and undone correctly: filler lines start with dots.
         self.assertTrue(any(b"\r\n." in m.body for m in messages))
+
+
+class AgainstBenchSinkTest(SourceTestCase):
+    """Both tools against each other, and ternd relaying between them."""
+
+    def sink(self, *flags):
+        sink = test_bench_sink.BenchSink(flags).start()
+        self.addCleanup(sink.cleanup)
+        return sink
+
+    def test_source_and_sink_agree(self):
+        sink = self.sink()
+        for flags in ([], ["--chunking", "--recipients=2", "--size=1k:3,64k:1"]):
+            summary, _ = self.source(f"127.0.0.1:{sink.port}", "--connections=8",
+                                     "--messages=1000", "--run_id=pair", *flags)
+            self.assertWellFormed(summary, 1000)
+        sink_summary = sink.summary()
+        records = sink.records()
+        self.assertEqual(sink_summary["messages"], 2000)
+        self.assertEqual(sink_summary["verified"], 2000)
+        self.assertEqual(sink_summary["checksum_mismatches"], 0)
+        self.assertEqual(len(records), 2000)
+        for record in records:
+            tern_bench_format.check_record(record)
+            self.assertTrue(record["verified"], record)
+            self.assertTrue(record["message_id"].startswith("pair."), record)
+        self.assertEqual(len({r["message_id"] for r in records}), 1000)  # two runs, same ids
+
+    def test_injected_faults_are_counted_alike_on_both_sides(self):
+        sink = self.sink("--tempfail_rate=dot:0.2", "--permfail_rate=rcpt:0.1",
+                         "--fault_seed=7")
+        summary, run = self.source(f"127.0.0.1:{sink.port}", "--connections=4",
+                                   "--messages=500", "--recipients=2", check=False)
+        self.assertEqual(run.returncode, 1)  # some messages failed
+        self.assertEqual(summary["delivered"] + summary["failed"], 500)
+        self.assertGreater(summary["failed_at"]["end_of_data"], 0)
+        self.assertGreater(summary["recipients_refused"], 0)
+        sink_summary = sink.summary()
+        self.assertEqual(sink_summary["messages"], summary["delivered"])
+        self.assertEqual(sink_summary["checksum_mismatches"], 0)
+
+    def test_ternd_relays_every_message_intact(self):
+        sink = self.sink()
+        ternd = self.start_ternd(f"--route=example.net=[127.0.0.1]:{sink.port}", deliver=True)
+        summary, _ = self.source(f"127.0.0.1:{ternd.smtp_port}", "--connections=10",
+                                 "--messages=1000", "--size=1k:1,16k:1", "--run_id=relayed")
+        self.assertWellFormed(summary, 1000)
+        ternd_harness.wait_for(lambda: len(sink.records()) >= 1000, 120,
+                               what="the sink to receive every relayed message")
+        records = sink.records()
+        self.assertEqual(len(records), 1000)
+        self.assertTrue(all(r["verified"] for r in records))  # Received: added, body intact
+        self.assertEqual(len({r["message_id"] for r in records}), 1000)
 
 
 if __name__ == "__main__":
