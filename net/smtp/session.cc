@@ -253,7 +253,7 @@ void SmtpSession::Close() {
   ResetTransaction();
   state_ = State::kClosing;
   mode_ = InputMode::kIgnore;
-  partial_line_.clear();
+  lines_.Reset();
 }
 
 void SmtpSession::OnTimeout() {
@@ -286,9 +286,6 @@ void SmtpSession::Consume(absl::string_view bytes) {
       case InputMode::kCommand:
         used = ConsumeCommandBytes(bytes);
         break;
-      case InputMode::kSkipLine:
-        used = SkipLineBytes(bytes);
-        break;
       case InputMode::kDataBody:
         used = ConsumeDataBytes(bytes);
         break;
@@ -304,44 +301,23 @@ void SmtpSession::Consume(absl::string_view bytes) {
 }
 
 size_t SmtpSession::ConsumeCommandBytes(absl::string_view in) {
-  const char* lf = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
-  if (lf == nullptr) {
-    // With its LF still to come, the line would be longer than the limit.
-    if (partial_line_.size() + in.size() >= kCommandLineBytesMax) {
-      partial_line_.clear();
-      mode_ = InputMode::kSkipLine;
-    } else {
-      partial_line_.append(in.data(), in.size());
+  size_t used = 0;
+  switch (lines_.Consume(in, &used)) {
+    case CommandLineResult::kNeedMore:
+      break;
+    case CommandLineResult::kTooLong:
+      TERN_LOG(kInfo, "smtp client=%s: command line too long", client_.address);
+      Reply(kLineTooLong);
+      break;
+    case CommandLineResult::kLine: {
+      absl::string_view line = lines_.line();
+      const bool crlf = !line.empty() && line.back() == '\r';
+      if (crlf) line.remove_suffix(1);
+      ProcessLine(line, crlf);
+      break;
     }
-    return in.size();
   }
-  const size_t before_lf = static_cast<size_t>(lf - in.data());
-  const size_t used = before_lf + 1;
-  if (partial_line_.size() + used > kCommandLineBytesMax) {
-    partial_line_.clear();
-    TERN_LOG(kInfo, "smtp client=%s: command line too long", client_.address);
-    Reply(kLineTooLong);
-    return used;
-  }
-  absl::string_view line = in.substr(0, before_lf);
-  if (!partial_line_.empty()) {
-    partial_line_.append(line.data(), line.size());
-    line = partial_line_;
-  }
-  const bool crlf = !line.empty() && line.back() == '\r';
-  if (crlf) line.remove_suffix(1);
-  ProcessLine(line, crlf);
-  partial_line_.clear();
   return used;
-}
-
-size_t SmtpSession::SkipLineBytes(absl::string_view in) {
-  const char* lf = static_cast<const char*>(std::memchr(in.data(), '\n', in.size()));
-  if (lf == nullptr) return in.size();
-  mode_ = InputMode::kCommand;
-  TERN_LOG(kInfo, "smtp client=%s: command line too long", client_.address);
-  Reply(kLineTooLong);
-  return static_cast<size_t>(lf - in.data()) + 1;
 }
 
 void SmtpSession::ProcessLine(absl::string_view line, bool crlf) {

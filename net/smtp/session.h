@@ -53,6 +53,7 @@
 #include "absl/time/time.h"
 #include "core/byte_buffer.h"
 #include "net/smtp/body_reader.h"
+#include "net/smtp/command_line_reader.h"
 #include "net/smtp/message_sink.h"
 #include "net/smtp/relay_policy.h"
 #include "net/smtp/reply_queue.h"
@@ -60,8 +61,6 @@
 
 namespace tern::smtp {
 
-// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including the CRLF.
-inline constexpr size_t kCommandLineBytesMax = 512;
 inline constexpr size_t kPendingCommitsMax = 256;
 inline constexpr size_t kOutputBytesMax = size_t{1} << 20;
 
@@ -124,7 +123,6 @@ class SmtpSession {
   };
   enum class InputMode : uint8_t {
     kCommand,    // command lines
-    kSkipLine,   // discarding an overlong command line up to its LF
     kDataBody,   // DATA body up to "\r\n.\r\n"
     kChunkBody,  // BDAT chunk bytes (chunk_remaining_ left); may be discarded
     kIgnore,     // after kClosing
@@ -142,7 +140,6 @@ class SmtpSession {
 
   // Input framing.
   size_t ConsumeCommandBytes(absl::string_view in);
-  size_t SkipLineBytes(absl::string_view in);
   size_t ConsumeDataBytes(absl::string_view in);
   size_t ConsumeChunkBytes(absl::string_view in);
   void ProcessLine(absl::string_view line, bool crlf);
@@ -186,7 +183,7 @@ class SmtpSession {
   InputMode mode_ = InputMode::kCommand;
   ReplyQueue output_;
   bool output_overflowed_ = false;
-  std::string partial_line_;  // a command line split across Consume() calls
+  CommandLineReader lines_;
   std::string helo_;
   bool extended_ = false;       // EHLO (not HELO)
   bool authenticated_ = false;  // no AUTH yet

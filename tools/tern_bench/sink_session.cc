@@ -198,7 +198,7 @@ absl::Time SinkSession::next_release() const {
 void SinkSession::Close() {
   state_ = State::kClosing;
   mode_ = InputMode::kIgnore;
-  partial_line_.clear();
+  lines_.Reset();
 }
 
 void SinkSession::OnTimeout() {
@@ -230,9 +230,6 @@ void SinkSession::Consume(absl::string_view bytes, absl::Time now) {
       case InputMode::kCommand:
         used = ConsumeCommandBytes(bytes);
         break;
-      case InputMode::kSkipLine:
-        used = SkipLineBytes(bytes);
-        break;
       case InputMode::kDataBody:
         used = ConsumeDataBytes(bytes);
         break;
@@ -248,41 +245,22 @@ void SinkSession::Consume(absl::string_view bytes, absl::Time now) {
 }
 
 size_t SinkSession::ConsumeCommandBytes(absl::string_view in) {
-  const void* lf = std::memchr(in.data(), '\n', in.size());
-  if (lf == nullptr) {
-    // With its LF still to come, the line would be longer than the limit.
-    if (partial_line_.size() + in.size() >= kCommandLineBytesMax) {
-      partial_line_.clear();
-      mode_ = InputMode::kSkipLine;
-    } else {
-      partial_line_.append(in.data(), in.size());
+  size_t used = 0;
+  switch (lines_.Consume(in, &used)) {
+    case smtp::CommandLineResult::kNeedMore:
+      break;
+    case smtp::CommandLineResult::kTooLong:
+      Reply(kLineTooLong);
+      break;
+    case smtp::CommandLineResult::kLine: {
+      absl::string_view line = lines_.line();
+      // CRLF, or a bare LF from a lenient client: the sink takes both.
+      absl::ConsumeSuffix(&line, "\r");
+      DispatchCommand(line);
+      break;
     }
-    return in.size();
   }
-  const size_t used = static_cast<size_t>(static_cast<const char*>(lf) - in.data()) + 1;
-  if (partial_line_.size() + used > kCommandLineBytesMax) {
-    partial_line_.clear();
-    Reply(kLineTooLong);
-    return used;
-  }
-  absl::string_view line = in.substr(0, used - 1);
-  if (!partial_line_.empty()) {
-    partial_line_.append(line.data(), line.size());
-    line = partial_line_;
-  }
-  // CRLF, or a bare LF from a lenient client: the sink takes both.
-  absl::ConsumeSuffix(&line, "\r");
-  DispatchCommand(line);
-  partial_line_.clear();
   return used;
-}
-
-size_t SinkSession::SkipLineBytes(absl::string_view in) {
-  const void* lf = std::memchr(in.data(), '\n', in.size());
-  if (lf == nullptr) return in.size();
-  mode_ = InputMode::kCommand;
-  Reply(kLineTooLong);
-  return static_cast<size_t>(static_cast<const char*>(lf) - in.data()) + 1;
 }
 
 size_t SinkSession::ConsumeDataBytes(absl::string_view in) {

@@ -45,6 +45,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "net/smtp/command_line_reader.h"
 #include "net/smtp/reply_queue.h"
 #include "tools/tern_bench/bench_message.h"
 #include "tools/tern_bench/sink_counters.h"
@@ -53,8 +54,7 @@
 
 namespace tern::bench {
 
-// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including the CRLF.
-inline constexpr size_t kCommandLineBytesMax = 512;
+using smtp::kCommandLineBytesMax;
 inline constexpr size_t kOutputBytesMax = size_t{1} << 20;
 inline constexpr size_t kHeldRepliesMax = 16384;
 
@@ -144,7 +144,6 @@ class SinkSession {
   };
   enum class InputMode : uint8_t {
     kCommand,    // command lines
-    kSkipLine,   // discarding an overlong command line up to its LF
     kDataBody,   // DATA body up to "\r\n.\r\n"
     kChunkBody,  // BDAT chunk bytes, chunk_remaining_ left; taken or discarded
     kIgnore,     // after kClosing
@@ -161,7 +160,6 @@ class SinkSession {
 
   // Input framing.
   size_t ConsumeCommandBytes(absl::string_view in);
-  size_t SkipLineBytes(absl::string_view in);
   size_t ConsumeDataBytes(absl::string_view in);
   size_t ConsumeChunkBytes(absl::string_view in);
 
@@ -203,7 +201,7 @@ class SinkSession {
   smtp::ReplyQueue output_;
   std::vector<HeldReply> held_;  // in queue order (due times need not be)
   bool output_overflowed_ = false;
-  std::string partial_line_;  // a command line split across Consume() calls
+  smtp::CommandLineReader lines_;
 
   // The transaction.
   std::string envelope_;  // sender and recipients when keep_envelope
