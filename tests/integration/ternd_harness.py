@@ -501,10 +501,11 @@ class Ternd:
 
 class TerndTestCase(unittest.TestCase):
     """A TestCase whose daemons are stopped after each test (a non-zero exit on SIGTERM
-    fails the test) and whose daemon logs are printed when the test fails."""
+    fails the test) and whose daemon logs are printed when the test fails. Other processes
+    a test starts (tern-bench sinks, say) can be tracked the same way with track()."""
 
     def run(self, result=None):
-        self._daemons = []
+        self._tracked = []  # (what, log function, cleanup function)
         if result is None:
             result = self.defaultTestResult()
         bad_before = len(result.failures) + len(result.errors)
@@ -512,17 +513,20 @@ class TerndTestCase(unittest.TestCase):
             return super().run(result)
         finally:
             failed = len(result.failures) + len(result.errors) > bad_before
-            for d in self._daemons:
+            for what, log, cleanup in self._tracked:
                 if failed:
-                    sys.stderr.write(f"\n---- ternd stderr ({d.workdir}) ----\n{d.log_tail()}"
-                                     "---- end of ternd stderr ----\n")
-                d.cleanup()
+                    sys.stderr.write(f"\n---- {what} ----\n{log()}---- end of {what} ----\n")
+                cleanup()
+
+    def track(self, what, log, cleanup):
+        """After the test: cleanup(), and log() printed first if the test failed."""
+        self._tracked.append((what, log, cleanup))
 
     def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",),
                     spool_dir=None, deliver=False):
         d = Ternd(flags, workdir=workdir, shards=shards, listen=listen, spool_dir=spool_dir,
                   deliver=deliver)
-        self._daemons.append(d)
+        self.track(f"ternd stderr ({d.workdir})", d.log_tail, d.cleanup)
         self.addCleanup(self._stop_daemon, d)
         return d.start()
 

@@ -104,6 +104,11 @@ class BenchSink:
         except OSError:
             return ""
 
+    def final_stderr(self):
+        """Kills the sink if it still runs, then its whole stderr (for failure reports)."""
+        self.kill()
+        return self.stderr()
+
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
@@ -146,32 +151,14 @@ def make(message_id, lines=40, seed=0, **kwargs):
     return fmt.make_message(message_id, fmt.body_lines(lines, seed), **kwargs)
 
 
-class BenchSinkTest(unittest.TestCase):
-    def run(self, result=None):
-        """Runs the test; kills and removes its sinks after it, printing their stderr when
-        it failed."""
-        self._sinks = []
-        if result is None:
-            result = self.defaultTestResult()
-        bad_before = len(result.failures) + len(result.errors)
-        try:
-            return super().run(result)
-        finally:
-            failed = len(result.failures) + len(result.errors) > bad_before
-            for s in self._sinks:
-                s.kill()
-                if failed:
-                    sys.stderr.write(f"\n---- sink stderr ({' '.join(s.args)}) ----\n"
-                                     f"{s.stderr()}---- end of sink stderr ----\n")
-                s.cleanup()
-
+class BenchSinkTest(ternd_harness.TerndTestCase):
     def setUp(self):
         if not ternd_harness.TERN_BENCH or not os.access(ternd_harness.TERN_BENCH, os.X_OK):
             self.fail("--tern_bench PATH is required")
 
     def start_sink(self, *flags, **kwargs):
         sink = BenchSink(flags, **kwargs)
-        self._sinks.append(sink)
+        self.track(f"sink stderr ({' '.join(sink.args)})", sink.final_stderr, sink.cleanup)
         return sink.start()
 
     def assertRecorded(self, record, content, sender, recipients, reply=250):

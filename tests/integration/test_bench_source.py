@@ -184,9 +184,9 @@ class AgainstBenchSinkTest(SourceTestCase):
     """Both tools against each other, and ternd relaying between them."""
 
     def sink(self, *flags):
-        sink = test_bench_sink.BenchSink(flags).start()
-        self.addCleanup(sink.cleanup)
-        return sink
+        sink = test_bench_sink.BenchSink(flags)
+        self.track(f"sink stderr ({' '.join(sink.args)})", sink.final_stderr, sink.cleanup)
+        return sink.start()
 
     def test_source_and_sink_agree(self):
         sink = self.sink()
