@@ -211,15 +211,17 @@ proc_cpu_ticks() {
   fi
 }
 
-# CPU seconds of a Postfix instance: master with reaped daemons, plus the live daemons.
-postfix_cpu_ticks() {
+# CPU ticks of a master process with its reaped children, plus its live children.
+family_cpu_ticks() { # pid
   local total c
-  total="$(proc_cpu_ticks "$PF_MASTER" tree)"
-  for c in $(pgrep -P "$PF_MASTER" || true); do
+  total="$(proc_cpu_ticks "$1" tree)"
+  for c in $(pgrep -P "$1" || true); do
     total=$((total + $(proc_cpu_ticks "$c")))
   done
   echo "$total"
 }
+
+postfix_cpu_ticks() { family_cpu_ticks "$PF_MASTER"; } # master, reaped and live daemons
 
 host_cpu_snapshot() { # "total idle iowait" jiffies of all CPUs
   awk '/^cpu /{t=0; for(i=2;i<=NF;i++) t+=$i; print t, $5, $6; exit}' /proc/stat
@@ -595,14 +597,7 @@ haraka_install() {
     "Haraka@$HARAKA_VERSION" >&2 || die "npm install Haraka failed"
 }
 
-haraka_cpu_ticks() { # the master and its cluster workers
-  local total c
-  total="$(proc_cpu_ticks "$HARAKA_PID" tree)"
-  for c in $(pgrep -P "$HARAKA_PID" || true); do
-    total=$((total + $(proc_cpu_ticks "$c")))
-  done
-  echo "$total"
-}
+haraka_cpu_ticks() { family_cpu_ticks "$HARAKA_PID"; } # the master and its cluster workers
 
 haraka_write_config() { # dir port
   local conf="$1/config"
