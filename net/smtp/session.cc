@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "net/smtp/address.h"
+#include "net/smtp/command_arguments.h"
 #include "net/smtp/dsn_parameters.h"
 
 namespace tern::smtp {
@@ -100,14 +101,6 @@ bool IsValidHeloArgument(absl::string_view arg) {
 }
 
 // A decimal count of at most 20 digits; false if it overflows uint64_t.
-bool ParseCount(absl::string_view text, uint64_t* value) {
-  if (text.empty() || text.size() > 20) return false;
-  for (char c : text) {
-    if (!absl::ascii_isdigit(c)) return false;
-  }
-  return absl::SimpleAtoi(text, value);
-}
-
 // One ESMTP parameter, "keyword[=value]" (RFC 5321 §4.1.2).
 struct Parameter {
   absl::string_view key;
@@ -140,7 +133,7 @@ absl::string_view ParseMailArguments(absl::string_view parameters, bool extended
       if (value.empty() || value.find_first_not_of("0123456789") != absl::string_view::npos) {
         return kBadParameterValue;
       }
-      if (!ParseCount(value, &args->size)) args->size = UINT64_MAX;  // beyond any limit
+      if (!ParseDecimalCount(value, &args->size)) args->size = UINT64_MAX;  // beyond any limit
     } else if (absl::EqualsIgnoreCase(key, "BODY") && has_value) {
       if (absl::EqualsIgnoreCase(value, "7BIT")) {
         args->body_type = BodyType::kSevenBit;
@@ -492,12 +485,9 @@ void SmtpSession::OnData(absl::string_view arg) {
 
 void SmtpSession::OnBdat(absl::string_view arg) {
   // RFC 3030 §3: "BDAT" SP chunk-size [ SP end-marker ].
-  std::vector<absl::string_view> words = absl::StrSplit(arg, ' ');
   uint64_t size = 0;
   bool last = false;
-  bool ok = (words.size() == 1 || words.size() == 2) && ParseCount(words[0], &size);
-  if (ok && words.size() == 2) ok = last = absl::EqualsIgnoreCase(words[1], "LAST");
-  if (!ok) {
+  if (!ParseBdatArgument(arg, &size, &last)) {
     // Without a valid count the chunk cannot be skipped: the rest of the input would be
     // read as commands. Close rather than lose sync.
     TERN_LOG(kInfo, "smtp client=%s: bad BDAT syntax, closing", client_.address);

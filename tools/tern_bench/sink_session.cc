@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/check.h"
+#include "net/smtp/command_arguments.h"
 
 namespace tern::bench {
 namespace {
@@ -89,14 +90,6 @@ bool SplitPath(absl::string_view text, absl::string_view* address, absl::string_
 }
 
 // A decimal count of at most 20 digits; false if it is not one or overflows.
-bool ParseCount(absl::string_view text, uint64_t* value) {
-  if (text.empty() || text.size() > 20) return false;
-  for (char c : text) {
-    if (!absl::ascii_isdigit(c)) return false;
-  }
-  return absl::SimpleAtoi(text, value);
-}
-
 }  // namespace
 
 SinkProfile::SinkProfile(SinkConfig config) : config_(std::move(config)) {
@@ -338,7 +331,7 @@ void SinkSession::OnMail(absl::string_view arg) {
   for (absl::string_view parameter : absl::StrSplit(parameters, ' ', absl::SkipEmpty())) {
     if (!absl::StartsWithIgnoreCase(parameter, "SIZE=")) continue;  // others: taken as sent
     uint64_t size = 0;
-    if (!ParseCount(parameter.substr(5), &size)) {
+    if (!smtp::ParseDecimalCount(parameter.substr(5), &size)) {
       if (parameter.size() <= 5 ||
           parameter.substr(5).find_first_not_of("0123456789") != absl::string_view::npos) {
         return Reply(kBadSize);
@@ -383,11 +376,9 @@ void SinkSession::OnData(absl::string_view arg) {
 
 void SinkSession::OnBdat(absl::string_view arg) {
   // RFC 3030 §3: "BDAT" SP chunk-size [ SP end-marker ].
-  const std::pair<absl::string_view, absl::string_view> words =
-      absl::StrSplit(arg, absl::MaxSplits(' ', 1));
   uint64_t size = 0;
-  const bool last = absl::EqualsIgnoreCase(words.second, "LAST");
-  if (!ParseCount(words.first, &size) || (!words.second.empty() && !last)) {
+  bool last = false;
+  if (!smtp::ParseBdatArgument(arg, &size, &last)) {
     // Without a valid count the chunk cannot be skipped: the rest of the input would be read
     // as commands. Close rather than lose sync.
     Reply(kBdatSyntax);
