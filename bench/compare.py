@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMPARE = os.path.join(REPO, "bench", "compare_postfix.sh")
@@ -280,7 +281,9 @@ def main():
                     os.path.join(raw, "latency.log"))
         lat_rows = read_results(lat_raw)
         if lat_rows and lat_rows[0]["summary"]:
-            latency = {"rate": rate, "summary": lat_rows[0]["summary"], "ok": lat_rows[0]["ok"]}
+            latency = {"rate": rate, "summary": lat_rows[0]["summary"], "ok": lat_rows[0]["ok"],
+                       "ternd": ternd_lines(os.path.join(raw, "latency.log")),
+                       "disk": fdatasync_probe(os.path.join(REPO, "var"))}
 
     write_report(report, args, started, sizes, modes, rows, generators, latency)
     print(open(os.path.join(report, "table.txt")).read())
@@ -296,9 +299,40 @@ def ternd_lines(log_path):
     except OSError:
         return lines
     for line in text:
-        if line.startswith("ternd ") or re.match(r"ternd: \d+ (shards|outbound)", line):
+        if line.startswith("ternd ") or re.match(r"ternd: (\d+ (shards|outbound)|commits:)", line):
             lines.append(line)
     return lines
+
+
+def fdatasync_probe(directory, seconds=5.0, write_bytes=22 * 1024):
+    """The disk's own floor: serial pwrite + fdatasync of write_bytes (about one group commit
+    at half load) into a preallocated file on the spool's filesystem, for `seconds`.
+    Returns p50/p99/p99.9/max in ms."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"fdatasync-probe.{os.getpid()}")
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        size = 256 << 20
+        os.posix_fallocate(fd, 0, size)
+        os.fsync(fd)
+        buf = b"x" * write_bytes
+        lat, offset = [], 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and offset + write_bytes <= size:
+            t = time.monotonic_ns()
+            os.pwrite(fd, buf, offset)
+            os.fdatasync(fd)
+            lat.append((time.monotonic_ns() - t) / 1e6)
+            offset += write_bytes
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    lat.sort()
+
+    def q(f):
+        return lat[min(len(lat) - 1, int(f * len(lat)))]
+    return {"syncs": len(lat), "bytes": write_bytes, "p50": q(0.5), "p99": q(0.99),
+            "p99.9": q(0.999), "max": lat[-1]}
 
 
 def ratio(a, b):
@@ -407,6 +441,16 @@ def write_report(report, args, started, sizes, modes, rows, generators, latency)
                   f"4 KiB): end of data to 250 p99 {d['p99']:.2f} ms (target < 2 ms): "
                   f"{verdict(d['p99'] < 2)}; whole message p50 {m['p50']:.2f} / p99 "
                   f"{m['p99']:.2f} / p99.9 {m['p99.9']:.2f} ms.")
+        md += [f"  - Where the time goes (ternd's /metrics, same run): {line[len('ternd: '):]}"
+               for line in latency.get("ternd", []) if line.startswith("ternd: commits:")]
+        disk = latency.get("disk")
+        if disk:
+            md.append(f"  - The disk alone, same run, nothing else running: serial "
+                      f"{disk['bytes'] // 1024} KiB write + fdatasync on the spool's filesystem, "
+                      f"{disk['syncs']} syncs: p50 {disk['p50']:.2f}, p99 {disk['p99']:.2f}, "
+                      f"p99.9 {disk['p99.9']:.2f}, max {disk['max']:.2f} ms. A record waits for "
+                      "the commit in flight and then its own, so its p99 follows the commits' "
+                      "tail, which CPU contention with the generator (same 2 CPUs) stretches.")
     md += ["", "## What bounds ternd", "",
            "From each run's log (`raw/MODE-SIZE.log`): ternd's row (server and generator CPU "
            "in % of one core, the host's busy and iowait %) and its group commits (records per "

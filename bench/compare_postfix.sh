@@ -196,6 +196,23 @@ EOF
 }
 
 # CPU seconds (user+sys) of a process, plus its reaped children when $2 == tree.
+# Reads Prometheus text on stdin; prints the upper bound (in ms) of the bucket of histogram
+# $1 (summed over shards) where quantile $2 falls, e.g. "<=2.048ms", or "n/a".
+histogram_quantile() {
+  awk -v name="$1" -v q="$2" '
+    index($0, name "_bucket{") == 1 {
+      match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+      if (!(le in count)) order[n++] = le
+      count[le] += $NF
+    }
+    END {
+      total = n ? count[order[n - 1]] : 0
+      if (!total) { print "n/a"; exit }
+      for (i = 0; i < n; i++) if (count[order[i]] >= q * total) break
+      if (order[i] == "+Inf") print ">" order[i - 1] * 1000 "ms"; else print "<=" order[i] * 1000 "ms"
+    }'
+}
+
 proc_cpu_ticks() {
   local pid="$1" mode="${2:-self}" stat
   stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || {
@@ -387,6 +404,10 @@ run_ternd() {
   TERND_COMMITS="$commits"
   TERND_RECORDS_PER_COMMIT="$(awk -v r="$records" -v c="$commits" 'BEGIN{printf "%.2f", c ? r/c : 0}')"
   TERND_SHARDS="$(grep -c '^tern_messages_accepted_total{' <<<"$metrics" || true)"
+  TERND_COMMIT_LATENCY="commit p50 $(histogram_quantile tern_spool_commit_seconds 0.5 <<<"$metrics")"
+  TERND_COMMIT_LATENCY+=" p99 $(histogram_quantile tern_spool_commit_seconds 0.99 <<<"$metrics")"
+  TERND_COMMIT_LATENCY+="; a record's wait from append to durable p50 $(histogram_quantile tern_spool_record_wait_seconds 0.5 <<<"$metrics")"
+  TERND_COMMIT_LATENCY+=" p99 $(histogram_quantile tern_spool_record_wait_seconds 0.99 <<<"$metrics")"
   stop_pid "$TERND_PID" TERM
   TERND_PID=""
   if [[ "$MODE" == relay ]]; then
@@ -659,7 +680,7 @@ if [[ "${BUILD:-1}" != 0 ]]; then
 fi
 [[ "$LOADGEN" != tern-bench || -x "$TERN_BENCH" ]] || die "$TERN_BENCH missing"
 
-TERND_COMMITS="" TERND_RECORDS_PER_COMMIT="" TERND_SHARDS="" POSTFIX_QUEUE_REPORT=""
+TERND_COMMITS="" TERND_RECORDS_PER_COMMIT="" TERND_COMMIT_LATENCY="" TERND_SHARDS="" POSTFIX_QUEUE_REPORT=""
 LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 for peer in $PEERS; do
   case "$peer" in
@@ -724,6 +745,9 @@ echo "charged to either, other users' work); busy%/iowt%: whole host, % of all $
 [[ -n "$TERND_COMMITS" ]] &&
   echo "ternd: $TERND_SHARDS shards, $TERND_COMMITS group commits," \
     "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total)"
+[[ -n "$TERND_COMMIT_LATENCY" ]] &&
+  echo "ternd: commits: $TERND_COMMIT_LATENCY, all shards (upper bucket bounds of" \
+    "tern_spool_commit_seconds and tern_spool_record_wait_seconds)"
 [[ -n "${TERND_OUTBOUND:-}" ]] &&
   echo "ternd: $TERND_OUTBOUND outbound connections opened (tern_delivery_connections_opened_total)"
 [[ -n "$POSTFIX_QUEUE_REPORT" ]] &&

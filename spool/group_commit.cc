@@ -11,6 +11,15 @@
 #include "spool/segment_files.h"
 
 namespace tern::spool {
+namespace {
+
+uint64_t MicrosBetween(std::chrono::steady_clock::time_point from,
+                       std::chrono::steady_clock::time_point to) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+  return micros > 0 ? static_cast<uint64_t>(micros) : 0;
+}
+
+}  // namespace
 
 GroupCommit::GroupCommit(core::Loop* loop, StorageBackend* storage, GroupCommitOptions options,
                          SpoolCounters* counters)
@@ -64,6 +73,7 @@ void GroupCommit::AppendLocated(core::ByteBuffer record, OnDurableAt on_durable)
   Batch& batch = pending_.back();
   batch.records.push_back(std::move(record));
   batch.waiters.push_back(std::move(on_durable));
+  batch.appended.push_back(std::chrono::steady_clock::now());
   batch.bytes += bytes;
   backlog_bytes_ += bytes;
 }
@@ -142,6 +152,7 @@ void GroupCommit::StartCommit() {
   }
   const uint64_t offset = current_->offset;
   current_->offset += batch.bytes;
+  batch.submitted = std::chrono::steady_clock::now();
   CHECK_LE(current_->offset, options_.segment_bytes);
   ++ops_in_flight_;
   storage_->WriteAndSync(current_->file, offset, batch.iov, options_.sync,
@@ -179,9 +190,12 @@ void GroupCommit::OnCommitDone(absl::Status status, uint64_t segment, uint64_t o
   SpoolCounters::Add(counters_->bytes, batch->bytes);
   SpoolCounters::Add(counters_->records_per_commit_sum, n);
   SpoolCounters::Add(counters_->records_per_commit_histogram[RecordsPerCommitBucket(n)], 1);
+  const auto now = std::chrono::steady_clock::now();
+  SpoolCounters::Observe(counters_->commit_latency, MicrosBetween(batch->submitted, now));
   uint64_t at = offset;
   for (size_t i = 0; i < n; ++i) {
     const uint32_t bytes = static_cast<uint32_t>(batch->records[i].size());
+    SpoolCounters::Observe(counters_->record_wait, MicrosBetween(batch->appended[i], now));
     batch->waiters[i](absl::OkStatus(), RecordLocation{segment, at, bytes});
     at += bytes;
   }

@@ -41,6 +41,7 @@
 
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -124,6 +125,8 @@ class GroupCommit {
     std::vector<OnDurableAt> waiters;
     std::vector<iovec> iov;
     uint64_t bytes = 0;
+    std::vector<std::chrono::steady_clock::time_point> appended;  // when each record came
+    std::chrono::steady_clock::time_point submitted;              // when its write was submitted
   };
   struct Segment {
     uint64_t number = 0;

@@ -23,6 +23,23 @@ inline size_t RecordsPerCommitBucket(uint64_t records) {
   return bucket < kRecordsPerCommitBuckets ? bucket : kRecordsPerCommitBuckets - 1;
 }
 
+// Bucket i of a latency histogram counts durations of at most 2^(i+6) microseconds (64 us,
+// 128 us, ... ~1.07 s); the last bucket also takes everything longer.
+inline constexpr size_t kLatencyBuckets = 15;
+
+inline uint64_t LatencyBucketBoundMicros(size_t bucket) { return uint64_t{64} << bucket; }
+
+inline size_t LatencyBucket(uint64_t micros) {
+  const uint64_t above = micros <= 64 ? 0 : (micros - 1) >> 6;  // bucket 0 holds <= 64 us
+  const size_t bucket = static_cast<size_t>(std::bit_width(above));
+  return bucket < kLatencyBuckets ? bucket : kLatencyBuckets - 1;
+}
+
+struct LatencyHistogram {
+  std::array<std::atomic<uint64_t>, kLatencyBuckets> buckets{};
+  std::atomic<uint64_t> sum_micros{0};
+};
+
 struct SpoolCounters {
   std::atomic<uint64_t> records{0};  // records made durable
   std::atomic<uint64_t> bytes{0};    // their bytes
@@ -30,6 +47,11 @@ struct SpoolCounters {
   std::atomic<uint64_t> fdatasyncs{0};
   std::atomic<uint64_t> records_per_commit_sum{0};
   std::array<std::atomic<uint64_t>, kRecordsPerCommitBuckets> records_per_commit_histogram{};
+  // Time of each successful commit from its write being submitted to the sync completing
+  // (what the disk costs), and of each record from its append to its waiter being told
+  // (queueing behind the commit in flight + its own commit).
+  LatencyHistogram commit_latency;
+  LatencyHistogram record_wait;
   std::atomic<uint64_t> write_errors{0};        // failed commits (write or fdatasync)
   std::atomic<uint64_t> failed_records{0};      // waiters told an error (any cause)
   std::atomic<uint64_t> segments_created{0};    // preallocated and ready
@@ -51,6 +73,10 @@ struct SpoolCounters {
 
   static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  static void Observe(LatencyHistogram& histogram, uint64_t micros) {
+    Add(histogram.buckets[LatencyBucket(micros)], 1);
+    Add(histogram.sum_micros, micros);
   }
   static void Set(std::atomic<uint64_t>& gauge, uint64_t v) {
     gauge.store(v, std::memory_order_relaxed);

@@ -153,6 +153,9 @@ class MetricsTest(h.TerndTestCase):
         self.assertGreaterEqual(delta("tern_spool_records_total"), 3)
         self.assertGreaterEqual(delta("tern_spool_fdatasyncs_total"), 1)
         self.assertGreaterEqual(delta("tern_spool_commits_total"), 1)
+        self.assertGreaterEqual(delta("tern_spool_commit_seconds_count"), 1)
+        self.assertGreaterEqual(delta("tern_spool_record_wait_seconds_count"), 3)
+        self.assertGreater(delta("tern_spool_record_wait_seconds_sum"), 0)
         self.assertEqual(after.total("tern_spool_write_errors_total"), 0)
         h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
                    timeout_s=30, what="tern_smtp_connections_open back to 0")

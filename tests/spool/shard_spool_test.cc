@@ -107,6 +107,15 @@ TEST_F(ShardSpoolTest, OneIterationsMessagesAreOneWriteAndOneSync) {
   EXPECT_EQ(c.fdatasyncs.load(), 1u);
   EXPECT_EQ(c.records.load(), static_cast<uint64_t>(kMessages));
   EXPECT_EQ(c.records_per_commit_histogram[5].load(), 1u);  // 32..63 records
+  uint64_t commits_timed = 0, records_timed = 0;
+  for (size_t i = 0; i < kLatencyBuckets; ++i) {
+    commits_timed += c.commit_latency.buckets[i].load();
+    records_timed += c.record_wait.buckets[i].load();
+  }
+  EXPECT_EQ(commits_timed, 1u);
+  EXPECT_EQ(records_timed, static_cast<uint64_t>(kMessages));
+  // Every record waited at least as long as the commit that carried it.
+  EXPECT_GE(c.record_wait.sum_micros.load(), kMessages * c.commit_latency.sum_micros.load());
   EXPECT_EQ(c.segments_created.load(), 1u);
   EXPECT_EQ(c.write_errors.load(), 0u);
   EXPECT_EQ((*spool)->index().count(), static_cast<size_t>(kMessages));

@@ -34,8 +34,30 @@ absl::string_view QueryParam(absl::string_view query, absl::string_view key) {
   return "";
 }
 
-// The spool's counters, and records per group commit as a Prometheus histogram (the
-// buckets are powers of two: le="1", "3", "7", ... i.e. fewer than 2^(i+1) records).
+// Appends one Prometheus histogram per shard: `buckets` buckets whose upper bounds
+// `bound_of(i)` gives (the last one is +Inf), counts from `count_of(counters, i)`.
+template <typename BoundOf, typename CountOf, typename SumOf>
+void AppendHistogram(std::string* out, absl::string_view name, absl::string_view help,
+                     const std::vector<std::unique_ptr<Shard>>& shards, size_t buckets,
+                     BoundOf bound_of, CountOf count_of, SumOf sum_of) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
+  for (const auto& shard : shards) {
+    const spool::SpoolCounters& c = shard->spool()->counters();
+    const std::string labels = absl::StrCat("{shard=\"", shard->id(), "\"");
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < buckets; ++i) {
+      cumulative += count_of(c, i);
+      const std::string bound = i + 1 == buckets ? std::string("+Inf") : bound_of(i);
+      absl::StrAppend(out, name, "_bucket", labels, ",le=\"", bound, "\"} ", cumulative, "\n");
+    }
+    absl::StrAppend(out, name, "_sum", labels, "} ", sum_of(c), "\n");
+    absl::StrAppend(out, name, "_count", labels, "} ", cumulative, "\n");
+  }
+}
+
+// The spool's counters, and as Prometheus histograms: records per group commit (the buckets
+// are powers of two: le="1", "3", "7", ... i.e. fewer than 2^(i+1) records), commit time and
+// each record's wait for its commit (le="6.4e-05" seconds, doubling).
 void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shard>>& shards) {
   struct Counter {
     const char* name;
@@ -77,25 +99,34 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
     AppendFamily(out, counter.name, "counter", counter.help, shards,
                  [&](const Shard& s) { return Load(s.spool()->counters().*counter.field); });
   }
-  absl::StrAppend(out,
-                  "# HELP tern_spool_records_per_commit Records written by each group commit.\n"
-                  "# TYPE tern_spool_records_per_commit histogram\n");
-  for (const auto& shard : shards) {
-    const spool::SpoolCounters& c = shard->spool()->counters();
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < spool::kRecordsPerCommitBuckets; ++i) {
-      cumulative += Load(c.records_per_commit_histogram[i]);
-      if (i + 1 == spool::kRecordsPerCommitBuckets) break;
-      absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(), "\",le=\"",
-                      (uint64_t{2} << i) - 1, "\"} ", cumulative, "\n");
-    }
-    absl::StrAppend(out, "tern_spool_records_per_commit_bucket{shard=\"", shard->id(),
-                    "\",le=\"+Inf\"} ", cumulative, "\n");
-    absl::StrAppend(out, "tern_spool_records_per_commit_sum{shard=\"", shard->id(), "\"} ",
-                    Load(c.records_per_commit_sum), "\n");
-    absl::StrAppend(out, "tern_spool_records_per_commit_count{shard=\"", shard->id(), "\"} ",
-                    cumulative, "\n");
-  }
+  AppendHistogram(
+      out, "tern_spool_records_per_commit", "Records written by each group commit.", shards,
+      spool::kRecordsPerCommitBuckets,
+      [](size_t i) { return absl::StrCat((uint64_t{2} << i) - 1); },
+      [](const spool::SpoolCounters& c, size_t i) {
+        return Load(c.records_per_commit_histogram[i]);
+      },
+      [](const spool::SpoolCounters& c) { return absl::StrCat(Load(c.records_per_commit_sum)); });
+  const auto seconds_bound = [](size_t i) {
+    return absl::StrFormat("%g", spool::LatencyBucketBoundMicros(i) / 1e6);
+  };
+  AppendHistogram(
+      out, "tern_spool_commit_seconds",
+      "Time of each group commit, from its write being submitted to its fdatasync completing.",
+      shards, spool::kLatencyBuckets, seconds_bound,
+      [](const spool::SpoolCounters& c, size_t i) { return Load(c.commit_latency.buckets[i]); },
+      [](const spool::SpoolCounters& c) {
+        return absl::StrFormat("%g", Load(c.commit_latency.sum_micros) / 1e6);
+      });
+  AppendHistogram(
+      out, "tern_spool_record_wait_seconds",
+      "Wait of each record from its append to its waiter being told it is durable (queueing "
+      "behind the commit in flight + its own commit).",
+      shards, spool::kLatencyBuckets, seconds_bound,
+      [](const spool::SpoolCounters& c, size_t i) { return Load(c.record_wait.buckets[i]); },
+      [](const spool::SpoolCounters& c) {
+        return absl::StrFormat("%g", Load(c.record_wait.sum_micros) / 1e6);
+      });
 }
 
 }  // namespace
