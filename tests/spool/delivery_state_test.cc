@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "spool/recovery.h"
 #include "spool/shard_spool.h"
-#include "tests/spool/faulty_storage.h"
+#include "spool/testing/fault_injecting_storage.h"
 #include "tests/spool/spool_fixture.h"
 
 namespace tern::spool {
@@ -232,8 +232,8 @@ TEST_F(DeliveryStateTest, DamagedBytesOnDiskAreDataLossNamingSegmentAndOffset) {
     Run(loop.get(), spool.get(), {[&] { return committed_.size() == 1; }});
   }
   auto loop = NewLoop();
-  testing::FaultyStorage storage(loop.get());
-  storage.corrupt_reads = true;
+  testing::FaultInjectingStorage storage(loop.get(), /*seed=*/1);
+  storage.set_corrupt_reads(true);
   SpoolOptions options = Options();
   options.storage = &storage;
   auto spool = Open(loop.get(), options);

@@ -13,7 +13,7 @@
 #include "spool/recovery.h"
 #include "spool/segment_files.h"
 #include "spool/shard_spool.h"
-#include "tests/spool/faulty_storage.h"
+#include "spool/testing/fault_injecting_storage.h"
 #include "tests/spool/spool_fixture.h"
 
 namespace tern::spool {
@@ -251,20 +251,19 @@ TEST_F(SegmentGcTest, ACrashDuringCompactionLosesNothing) {
   const std::string before_copy = dir_.path() + "/image-before-copy";
   const std::string before_delete = dir_.path() + "/image-before-delete";
   auto loop = NewLoop();
-  testing::FaultyStorage storage(loop.get());
+  testing::FaultInjectingStorage storage(loop.get(), /*seed=*/1);
   SpoolOptions options = SmallSegments();
   options.storage = &storage;
   auto spool = Open(loop.get(), options);
-  // The copy's batch is the only write while a GC pass runs: image the spool before it
-  // reaches the disk, and again before the old segment is unlinked (copy durable).
-  storage.before_write = [&] {
-    if (spool->gc_running() && !std::filesystem::exists(before_copy)) {
-      std::filesystem::copy(ShardDir(), before_copy, std::filesystem::copy_options::recursive);
-    }
-  };
-  storage.before_delete = [&](const std::string& path) {
-    if (!std::filesystem::exists(before_delete)) {
-      std::filesystem::copy(ShardDir(), before_delete, std::filesystem::copy_options::recursive);
+  // The copy's batch is the only write while a GC pass runs: image the spool as a power cut
+  // would leave it while that write is in flight, and again before the old segment is
+  // unlinked (copy durable).
+  storage.on_point = [&](testing::CrashPoint point, const std::string&) {
+    const std::string* image = nullptr;
+    if (point == testing::CrashPoint::kWriteSubmitted && spool->gc_running()) image = &before_copy;
+    if (point == testing::CrashPoint::kDeleteSubmitted) image = &before_delete;
+    if (image != nullptr && !std::filesystem::exists(*image)) {
+      ASSERT_TRUE(storage.TakeCrashImage(ShardDir(), *image, testing::PowerCutLoss::kDrop).ok());
     }
   };
   auto steps = FillAndFinishFirstSegment(spool.get());

@@ -16,7 +16,7 @@
 #include "spool/record_codec.h"
 #include "spool/ring_storage.h"
 #include "spool/segment_files.h"
-#include "tests/spool/faulty_storage.h"
+#include "spool/testing/fault_injecting_storage.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool {
@@ -24,7 +24,8 @@ namespace {
 
 using testing::Body;
 using testing::Envelope;
-using testing::FaultyStorage;
+using testing::FaultInjectingStorage;
+using testing::FaultOp;
 using testing::RunUntil;
 using testing::TempDir;
 
@@ -170,8 +171,8 @@ TEST_F(ShardSpoolTest, BatchesRotateAcrossSmallSegments) {
 
 TEST_F(ShardSpoolTest, FailedSyncFailsTheBatchAndAbandonsTheSegment) {
   auto loop = NewLoop();
-  FaultyStorage storage(loop.get());
-  storage.fail_write_number = 1;
+  FaultInjectingStorage storage(loop.get(), /*seed=*/1);
+  storage.Inject({.op = FaultOp::kSync, .nth = 1, .error = EIO});
   SpoolOptions options = Options();
   options.storage = &storage;
   auto spool = ShardSpool::Open(loop.get(), options);
@@ -210,8 +211,8 @@ TEST_F(ShardSpoolTest, FailedSyncFailsTheBatchAndAbandonsTheSegment) {
 
 TEST_F(ShardSpoolTest, NoSpaceAtPreallocationStopsAcceptingUntilRetryWorks) {
   auto loop = NewLoop();
-  FaultyStorage storage(loop.get());
-  storage.create_failures = 2;
+  FaultInjectingStorage storage(loop.get(), /*seed=*/1);
+  storage.Inject({.op = FaultOp::kCreate, .nth = 1, .times = 2, .error = ENOSPC});
   SpoolOptions options = Options();
   options.storage = &storage;
   options.prepare_retry_interval = absl::Milliseconds(30);
@@ -233,7 +234,7 @@ TEST_F(ShardSpoolTest, NoSpaceAtPreallocationStopsAcceptingUntilRetryWorks) {
   EXPECT_TRUE(statuses_[1].ok()) << statuses_[1];
   EXPECT_NE(std::find(accepting.begin(), accepting.end(), absl::StatusCode::kResourceExhausted),
             accepting.end());
-  EXPECT_EQ(storage.creates, 3);
+  EXPECT_EQ(storage.calls(FaultOp::kCreate), 3u);
   EXPECT_EQ((*spool)->counters().prepare_errors.load(), 2u);
 }
 

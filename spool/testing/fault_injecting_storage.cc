@@ -1,0 +1,298 @@
+// FaultInjectingStorage: fault matching, the unsynced-write ledger and power-cut images
+// (behaviour: spool/testing/fault_injecting_storage.h).
+#include "spool/testing/fault_injecting_storage.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "core/check.h"
+#include "spool/errno_status.h"
+
+namespace tern::spool::testing {
+namespace {
+
+constexpr uint64_t kPageBytes = 4096;
+
+// Reads `n` bytes at `offset` of `fd`; bytes past the end of the file read as zeros.
+std::string ReadRange(int fd, uint64_t offset, size_t n) {
+  std::string out(n, '\0');
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    done += static_cast<size_t>(got);
+  }
+  return out;
+}
+
+absl::Status WriteRange(const std::string& path, uint64_t offset, absl::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  size_t done = 0;
+  absl::Status status;
+  while (done < bytes.size()) {
+    const ssize_t n =
+        ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      status = ErrnoStatus("pwrite", path, errno);
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return status;
+}
+
+struct Deferred final : core::Completion {
+  absl::AnyInvocable<void()> fn;
+  void OnComplete(int32_t, uint32_t) override {
+    auto f = std::move(fn);
+    delete this;
+    f();
+  }
+};
+
+}  // namespace
+
+const char* CrashPointName(CrashPoint point) {
+  switch (point) {
+    case CrashPoint::kWriteSubmitted:
+      return "after-append-before-sync";
+    case CrashPoint::kWriteDurable:
+      return "after-sync-before-reply";
+    case CrashPoint::kWriteReplied:
+      return "after-reply";
+    case CrashPoint::kCreateSubmitted:
+      return "segment-create";
+    case CrashPoint::kCloseSubmitted:
+      return "segment-close";
+    case CrashPoint::kDeleteSubmitted:
+      return "segment-delete";
+  }
+  return "?";
+}
+
+const char* PowerCutLossName(PowerCutLoss loss) {
+  switch (loss) {
+    case PowerCutLoss::kDrop:
+      return "drop";
+    case PowerCutLoss::kTear:
+      return "tear";
+    case PowerCutLoss::kPages:
+      return "pages";
+  }
+  return "?";
+}
+
+FaultInjectingStorage::FaultInjectingStorage(core::Loop* loop, uint64_t seed)
+    : loop_(loop), ring_(loop), random_(seed) {}
+
+FaultInjectingStorage::MatchedFault FaultInjectingStorage::Match(FaultOp op) {
+  const uint64_t n = ++calls_[static_cast<size_t>(op)];
+  for (const Fault& fault : faults_) {
+    if (fault.op != op) continue;
+    bool hit = false;
+    if (fault.nth > 0) {
+      hit = n >= fault.nth && n - fault.nth < fault.times;
+    } else if (fault.rate > 0) {
+      hit = std::uniform_real_distribution<double>(0, 1)(random_) < fault.rate;
+    }
+    if (hit) {
+      ++injected_;
+      return {true, fault.error, fault.tear};
+    }
+  }
+  return {};
+}
+
+void FaultInjectingStorage::Later(absl::AnyInvocable<void()> fn) {
+  auto* deferred = new Deferred;
+  deferred->fn = std::move(fn);
+  io_uring_prep_nop(loop_->PrepareSqe(deferred));
+}
+
+void FaultInjectingStorage::CreateSegment(std::string path, uint64_t bytes, Created done) {
+  const MatchedFault fault = Match(FaultOp::kCreate);
+  const bool known = created_bytes_.contains(path);
+  const bool full = capacity_bytes_ > 0 && !known && used_bytes_ + bytes > capacity_bytes_;
+  if (fault.fail || full) {
+    const int error = fault.fail ? fault.error : ENOSPC;
+    Later([done = std::move(done), path, error]() mutable {
+      done(ErrnoStatus("fallocate", path, error));
+    });
+    return;
+  }
+  Point(CrashPoint::kCreateSubmitted, path);
+  ring_.CreateSegment(
+      path, bytes,
+      [this, path, bytes, done = std::move(done)](absl::StatusOr<FileHandle> file) mutable {
+        if (file.ok() && created_bytes_.emplace(path, bytes).second) {
+          used_bytes_ += bytes;
+        }
+        done(std::move(file));
+      });
+}
+
+void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
+                                         std::span<const iovec> iov, SyncMode sync, Done done) {
+  const std::string path = ring_.PathOf(file);
+  UnsyncedWrite write;
+  write.path = path;
+  write.offset = offset;
+  for (const iovec& v : iov)
+    write.new_bytes.append(static_cast<const char*>(v.iov_base), v.iov_len);
+  write.old_bytes = ReadRange(file, offset, write.new_bytes.size());
+  const uint64_t id = next_write_id_++;
+  const size_t length = write.new_bytes.size();
+  unsynced_.emplace(id, std::move(write));
+  Point(CrashPoint::kWriteSubmitted, path);
+
+  const MatchedFault write_fault = Match(FaultOp::kWrite);
+  if (write_fault.fail) {
+    if (write_fault.tear && length > 1) {
+      const size_t prefix = std::uniform_int_distribution<size_t>(1, length - 1)(random_);
+      const absl::string_view bytes(unsynced_[id].new_bytes);
+      CHECK(WriteRange(path, offset, bytes.substr(0, prefix)).ok());
+    }
+    Later([done = std::move(done), path, error = write_fault.error]() mutable {
+      done(ErrnoStatus("write", path, error));
+    });
+    return;
+  }
+  const MatchedFault sync_fault = Match(FaultOp::kSync);
+  if (sync_fault.fail) {
+    // The bytes reach the page cache; the fdatasync that should cover them fails, so they
+    // stay unsynced (and a power cut may take them).
+    ring_.WriteAndSync(
+        file, offset, iov, SyncMode::kNone,
+        [done = std::move(done), path, error = sync_fault.error](absl::Status status) mutable {
+          done(status.ok() ? ErrnoStatus("fdatasync", path, error) : status);
+        });
+    return;
+  }
+  ring_.WriteAndSync(file, offset, iov, sync,
+                     [this, id, path, sync, done = std::move(done)](absl::Status status) mutable {
+                       const bool durable = status.ok() && sync == SyncMode::kFdatasync;
+                       if (durable) {
+                         unsynced_.erase(id);
+                         Point(CrashPoint::kWriteDurable, path);
+                       }
+                       done(std::move(status));
+                       if (durable) Point(CrashPoint::kWriteReplied, path);
+                     });
+}
+
+void FaultInjectingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
+  ring_.Truncate(file, bytes, std::move(done));
+}
+
+void FaultInjectingStorage::Close(FileHandle file, Done done) {
+  Point(CrashPoint::kCloseSubmitted, ring_.PathOf(file));
+  ring_.Close(file, std::move(done));
+}
+
+void FaultInjectingStorage::OpenForRead(std::string path, Created done) {
+  ring_.OpenForRead(std::move(path), std::move(done));
+}
+
+void FaultInjectingStorage::Read(FileHandle file, uint64_t offset, size_t bytes,
+                                 core::ByteBuffer* into, Done done) {
+  const MatchedFault fault = Match(FaultOp::kRead);
+  if (fault.fail) {
+    Later([done = std::move(done), path = ring_.PathOf(file), error = fault.error]() mutable {
+      done(ErrnoStatus("read", path, error));
+    });
+    return;
+  }
+  if (!corrupt_reads_) {
+    ring_.Read(file, offset, bytes, into, std::move(done));
+    return;
+  }
+  ring_.Read(file, offset, bytes, into, [into, done = std::move(done)](absl::Status s) mutable {
+    if (s.ok() && into->size() > 0) into->data()[into->size() - 1] ^= 0x20;
+    done(std::move(s));
+  });
+}
+
+void FaultInjectingStorage::DeleteFile(std::string path, Done done) {
+  const MatchedFault fault = Match(FaultOp::kDelete);
+  if (fault.fail) {
+    Later([done = std::move(done), path, error = fault.error]() mutable {
+      done(ErrnoStatus("unlinkat", path, error));
+    });
+    return;
+  }
+  Point(CrashPoint::kDeleteSubmitted, path);
+  ring_.DeleteFile(path, [this, path, done = std::move(done)](absl::Status status) mutable {
+    if (status.ok()) {
+      if (auto it = created_bytes_.find(path); it != created_bytes_.end()) {
+        used_bytes_ -= std::min(used_bytes_, it->second);
+        created_bytes_.erase(it);
+      }
+    }
+    done(std::move(status));
+  });
+}
+
+absl::Status FaultInjectingStorage::TakeCrashImage(const std::string& from_dir,
+                                                   const std::string& to_dir, PowerCutLoss loss) {
+  std::error_code error;
+  if (std::filesystem::exists(to_dir, error)) {
+    return absl::AlreadyExistsError(absl::StrCat("crash image ", to_dir, " exists"));
+  }
+  std::filesystem::copy(from_dir, to_dir, std::filesystem::copy_options::recursive, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("copying ", from_dir, " to ", to_dir, ": ", error.message()));
+  }
+  // In write order, so that a seed replays the same image.
+  std::vector<uint64_t> ids;
+  for (const auto& [id, write] : unsynced_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  const std::string prefix = from_dir + "/";
+  for (uint64_t id : ids) {
+    const UnsyncedWrite& write = unsynced_.at(id);
+    if (!absl::StartsWith(write.path, prefix)) continue;
+    const std::string target = to_dir + write.path.substr(from_dir.size());
+    if (!std::filesystem::exists(target, error)) continue;
+    std::string survives = write.old_bytes;
+    const size_t n = survives.size();
+    switch (loss) {
+      case PowerCutLoss::kDrop:
+        break;
+      case PowerCutLoss::kTear: {
+        const size_t keep = std::uniform_int_distribution<size_t>(0, n)(random_);
+        survives.replace(0, keep, write.new_bytes, 0, keep);
+        break;
+      }
+      case PowerCutLoss::kPages: {
+        // Pages of the file, not of the write: a write that starts mid-page shares it.
+        size_t at = 0;
+        while (at < n) {
+          const size_t page_end =
+              std::min(n, static_cast<size_t>((write.offset + at) / kPageBytes + 1) * kPageBytes -
+                              static_cast<size_t>(write.offset));
+          if (std::bernoulli_distribution(0.5)(random_)) {
+            survives.replace(at, page_end - at, write.new_bytes, at, page_end - at);
+          }
+          at = page_end;
+        }
+        break;
+      }
+    }
+    if (absl::Status s = WriteRange(target, write.offset, survives); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tern::spool::testing
