@@ -121,18 +121,6 @@ class SegmentGcTest : public SpoolFixture {
     EXPECT_EQ(e->next_attempt_unix_us(), kNext);
     EXPECT_TRUE(e->held());
   }
-  // The body stored at the message's location in a spool directory, read with plain I/O.
-  static std::string BodyOnDisk(const std::string& shard_dir, const QueueEntry& e) {
-    const std::string seg = testing::ReadFile(SegmentPath(shard_dir, e.location().segment));
-    RecordView rv;
-    if (DecodeRecord(absl::string_view(seg).substr(e.location().offset), &rv) !=
-        DecodeResult::kOk) {
-      return "<bad record>";
-    }
-    MessageRecordView m;
-    return m.Parse(rv.payload) ? std::string(m.body()) : "<bad envelope>";
-  }
-
   // Messages finished by FillAndFinishFirstSegment (the keeper's two records aside).
   size_t Finished() const { return expected_ - 2; }
 
@@ -282,7 +270,7 @@ TEST_F(SegmentGcTest, ACrashDuringCompactionLosesNothing) {
     for (uint64_t id : ids_) {
       const QueueEntry* e = index.Find(id);
       if (e == nullptr) continue;
-      EXPECT_EQ(BodyOnDisk(image, *e), bodies_[id]) << id;
+      EXPECT_EQ(testing::StoredBody(image, *e), bodies_[id]) << id;
     }
     ExpectKeeper(index.Find(keeper_));
     // Before the copy the old record is the message; after it, the copy supersedes it.

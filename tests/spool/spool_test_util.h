@@ -18,7 +18,9 @@
 #include "core/loop.h"
 #include "gtest/gtest.h"
 #include "spool/message_record.h"
+#include "spool/queue_index.h"
 #include "spool/record_codec.h"
+#include "spool/segment_files.h"
 
 namespace tern::spool::testing {
 
@@ -95,6 +97,18 @@ inline core::ByteBuffer MessageRecord(uint64_t queue_id, absl::string_view body)
   record.Append(body);
   FinishRecord(&record);
   return record;
+}
+
+// The body stored at a queue entry's location in a shard directory, read with plain I/O.
+inline std::string StoredBody(const std::string& shard_dir, const QueueEntry& e) {
+  const std::string seg = ReadFile(SegmentPath(shard_dir, e.location().segment));
+  if (e.location().offset >= seg.size()) return "<beyond the end of the segment>";
+  RecordView rv;
+  if (DecodeRecord(absl::string_view(seg).substr(e.location().offset), &rv) != DecodeResult::kOk) {
+    return "<bad record>";
+  }
+  MessageRecordView m;
+  return m.Parse(rv.payload) ? std::string(m.body()) : "<bad envelope>";
 }
 
 // Runs `loop` until `done()` holds (checked after every iteration) or `timeout` passes.
