@@ -155,6 +155,20 @@ class DurabilityTest(h.TerndTestCase):
         self.assertNotIn(qid, all_acked)
         self.assertIn(qid, d.queue_by_id())
 
+    def test_a_second_ternd_on_the_same_spool_is_refused(self):
+        d = self.start_ternd()
+        with self.assertRaises(AssertionError) as refused:
+            self.start_ternd(spool_dir=d.spool_dir)
+        self.assertIn(f"is in use by another ternd (pid {d.pid})", str(refused.exception))
+        # The first one is untouched; a kill -9 leaves no stale lock behind.
+        with d.smtp() as c:
+            c.ehlo()
+            qid = self.assertQueued(c.send_message("lock@example.com", ["x@example.net"],
+                                                   h.make_body("lock")))
+        d.kill9()
+        d.start()
+        self.assertIn(qid, d.queue_by_id())
+
     def test_acknowledged_messages_survive_kill9_across_segments(self):
         # Small segments: each cycle rotates through several, recovery reads them all.
         d = self.start_ternd("--segment_size=1572864", "--max_message_size=262144")

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "net/admin_server.h"
 #include "net/listen_socket.h"
+#include "spool/spool_lock.h"
 #include "tools/ternd/admin_api.h"
 #include "tools/ternd/command_line.h"
 #include "tools/ternd/daemon_config.h"
@@ -96,6 +97,12 @@ int Run() {
   std::filesystem::create_directories(config->spool_dir, mkdir_error);
   if (mkdir_error) {
     TERN_LOG(kError, "--spool_dir=%s: %s", config->spool_dir, mkdir_error.message());
+    return 1;
+  }
+  // Held until exit: no second ternd may open this spool.
+  absl::StatusOr<spool::SpoolLock> spool_lock = spool::SpoolLock::Acquire(config->spool_dir);
+  if (!spool_lock.ok()) {
+    TERN_LOG(kError, "%s", spool_lock.status().message());
     return 1;
   }
 
