@@ -141,8 +141,6 @@ class SegmentScanner {
     return absl::OkStatus();
   }
 
-  bool quarantined() const { return quarantined_; }
-
  private:
   absl::Status Apply(uint64_t segment, size_t offset, const RecordView& record,
                      absl::string_view data) {
@@ -217,7 +215,9 @@ class SegmentScanner {
     const std::string path =
         absl::StrFormat("%s/%0*d-%d%s", dir, kSegmentNumberDigits, segment, offset, suffix);
     RETURN_IF_ERROR(WriteFileDurable(path, bytes));
-    quarantined_ = true;
+    // The entry too, before the caller truncates the segment: a crash in between must not
+    // leave the bytes in neither place.
+    RETURN_IF_ERROR(SyncDirectory(dir));
     TERN_LOG(kError, "spool %s: %s at offset %d, %d bytes quarantined to %s",
              SegmentPath(shard_dir_, segment), why, offset, bytes.size(), path);
     return absl::OkStatus();
@@ -243,7 +243,6 @@ class SegmentScanner {
   SegmentLedger* ledger_;
   RecoveryStats* stats_;
   core::ByteBuffer buf_;
-  bool quarantined_ = false;
 };
 
 }  // namespace
@@ -269,7 +268,6 @@ absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIn
   ASSIGN_OR_RETURN(std::vector<uint64_t> segments, ListSegments(shard_dir));
   SegmentScanner scanner(shard_dir, index, ledger, &stats);
   for (uint64_t segment : segments) RETURN_IF_ERROR(scanner.Scan(segment));
-  if (scanner.quarantined()) RETURN_IF_ERROR(SyncDirectory(QuarantineDirectory(shard_dir)));
   return stats;
 }
 
