@@ -5,8 +5,9 @@
 // What it does with damage (never drops bytes silently):
 //   - end of data (zero header) followed only by zeros: the segment's clean end.
 //   - a bad record (or zero header) followed by no valid record in the segment: a torn
-//     tail. The non-zero bytes are copied to quarantine/<segment>-<offset>.torn, the file
-//     is truncated (ftruncate) at the bad offset, and a warning is logged.
+//     tail. The non-zero bytes are copied to quarantine/<segment>-<offset>.torn (file and
+//     directory entry made durable first), the segment is truncated (ftruncate + fsync) at
+//     the bad offset, and a warning is logged.
 //   - a bad record followed by a valid one (found by trying the bad header's own length,
 //     then scanning forward byte by byte for a header that verifies): corruption inside
 //     the acknowledged region. The bad range is copied to quarantine/<segment>-<offset>.bad,
