@@ -3,10 +3,11 @@ ternctl, and a raw-socket SMTP client.
 
 Every test script is run as
 
-    /usr/bin/python3 test_x.py --ternd PATH --ternctl PATH [unittest args...]
+    /usr/bin/python3 test_x.py --ternd PATH --ternctl PATH [--tern_bench PATH]
+        [--ternd_faults PATH] [unittest args...]
 
-and ends with `ternd_harness.main()`, which takes the two paths (or $TERND / $TERNCTL) and
-hands the rest to unittest.
+and ends with `ternd_harness.main()`, which takes the paths (or $TERND / $TERNCTL /
+$TERN_BENCH / $TERND_FAULTS) and hands the rest to unittest.
 
     class MyTest(ternd_harness.TerndTestCase):
         def test_something(self):
@@ -38,6 +39,8 @@ import urllib.request
 TERND = os.environ.get("TERND", "")
 TERNCTL = os.environ.get("TERNCTL", "")
 TERN_BENCH = os.environ.get("TERN_BENCH", "")  # optional: tests of tern-bench need it
+# Optional: ternd over the fault-injecting storage (tests/tools/ternd_faults_main.cc).
+TERND_FAULTS = os.environ.get("TERND_FAULTS", "")
 TIMEOUT_SCALE = float(os.environ.get("TERN_TIMEOUT_SCALE", "1"))
 
 # Seconds. Bounds, not expectations: nothing here asserts how fast anything is.
@@ -57,13 +60,13 @@ def scaled(seconds):
 def main():
     """Parses --ternd/--ternctl (and --tern_bench) out of sys.argv, then runs unittest with
     the rest."""
-    global TERND, TERNCTL, TERN_BENCH
+    global TERND, TERNCTL, TERN_BENCH, TERND_FAULTS
     rest = [sys.argv[0]]
     args = sys.argv[1:]
     i = 0
     while i < len(args):
         arg = args[i]
-        for name in ("--ternd", "--ternctl", "--tern_bench"):
+        for name in ("--ternd", "--ternctl", "--tern_bench", "--ternd_faults"):
             if arg == name and i + 1 < len(args):
                 value = args[i + 1]
                 i += 1
@@ -79,6 +82,8 @@ def main():
             TERND = value
         elif name == "--ternctl":
             TERNCTL = value
+        elif name == "--ternd_faults":
+            TERND_FAULTS = value
         else:
             TERN_BENCH = value
         i += 1
@@ -332,10 +337,11 @@ class Ternd:
     """One ternd process on loopback ports chosen by the kernel, with its own spool."""
 
     def __init__(self, flags=(), workdir=None, shards=2, listen=("127.0.0.1:0",),
-                 spool_dir=None, deliver=False):
+                 spool_dir=None, deliver=False, binary=None):
         # Without deliver=True, ternd only accepts and keeps mail (--deliver=false): tests of
         # the receiving side must not send anything anywhere.
         self.flags = ([] if deliver else ["--deliver=false"]) + list(flags)
+        self.binary = binary or TERND
         self.listen = list(listen)
         self.shards = shards
         self.owns_workdir = workdir is None
@@ -361,7 +367,7 @@ class Ternd:
     # -- life cycle -----------------------------------------------------------------------
 
     def command(self):
-        return [TERND, "--listen=" + ",".join(self.listen), "--admin_listen=127.0.0.1:0",
+        return [self.binary, "--listen=" + ",".join(self.listen), "--admin_listen=127.0.0.1:0",
                 f"--spool_dir={self.spool_dir}", f"--ready_file={self.ready_file}",
                 f"--delivery_log={self.delivery_log}",
                 f"--shards={self.shards}"] + self.flags
@@ -523,9 +529,9 @@ class TerndTestCase(unittest.TestCase):
         self._tracked.append((what, log, cleanup))
 
     def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",),
-                    spool_dir=None, deliver=False):
+                    spool_dir=None, deliver=False, binary=None):
         d = Ternd(flags, workdir=workdir, shards=shards, listen=listen, spool_dir=spool_dir,
-                  deliver=deliver)
+                  deliver=deliver, binary=binary)
         self.track(f"ternd stderr ({d.workdir})", d.log_tail, d.cleanup)
         self.addCleanup(self._stop_daemon, d)
         return d.start()

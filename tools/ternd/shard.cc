@@ -98,6 +98,7 @@ void Shard::Main() {
   transport_.reset();
   delivery_log_.reset();
   spool_.reset();
+  storage_.reset();
   loop_.reset();
 }
 
@@ -106,6 +107,10 @@ absl::Status Shard::Setup() {
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
   features_ = loop_->features().Describe();
+  if (config_.storage_factory) {
+    storage_ = config_.storage_factory(loop_.get());
+    config_.spool.storage = storage_.get();
+  }
   auto spool = spool::ShardSpool::Open(loop_.get(), config_.spool);
   if (!spool.ok()) return spool.status();
   spool_ = *std::move(spool);

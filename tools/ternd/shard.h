@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -35,6 +36,7 @@
 #include "net/smtp_connection.h"
 #include "net/uring_transport.h"
 #include "spool/shard_spool.h"
+#include "spool/storage.h"
 
 namespace tern::ternd {
 
@@ -53,6 +55,8 @@ struct ShardConfig {
   const delivery::DeliveryConfig* delivery = nullptr;
   net::DestinationPools* pools = nullptr;
   std::vector<std::string> dns_servers;
+  // Tests only (tools/ternd/daemon.h): the spool's storage backend. Empty: the ring backend.
+  std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;
 };
 
 // What the admin endpoint can ask a shard.
@@ -123,6 +127,7 @@ class Shard {
 
   // Owned and used by the shard's thread only.
   std::unique_ptr<core::Loop> loop_;
+  std::unique_ptr<spool::StorageBackend> storage_;  // only with a storage_factory
   std::unique_ptr<spool::ShardSpool> spool_;
   std::unique_ptr<delivery::DeliveryLog> delivery_log_;
   std::unique_ptr<net::UringTransport> transport_;

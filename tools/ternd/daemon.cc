@@ -1,0 +1,236 @@
+// The daemon's life (behaviour: tools/ternd/daemon.h): binds the listeners (one
+// SO_REUSEPORT socket per shard and address), locks the spool, starts one pinned shard per
+// core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully.
+#include "tools/ternd/daemon.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/log.h"
+#include "net/admin_server.h"
+#include "net/listen_socket.h"
+#include "spool/spool_lock.h"
+#include "tools/ternd/admin_api.h"
+#include "tools/ternd/command_line.h"
+#include "tools/ternd/daemon_config.h"
+#include "tools/ternd/flags.h"
+#include "tools/ternd/shard.h"
+
+namespace tern::ternd {
+namespace {
+
+int AllowedCpus(std::vector<int>* cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) cpus->push_back(cpu);
+    }
+  }
+  if (cpus->empty()) cpus->push_back(0);
+  return static_cast<int>(cpus->size());
+}
+
+absl::Status SetLogLevelFromFlag() {
+  const std::string level = absl::GetFlag(FLAGS_log_level);
+  if (level == "debug") {
+    core::SetLogLevel(core::LogLevel::kDebug);
+  } else if (level == "info") {
+    core::SetLogLevel(core::LogLevel::kInfo);
+  } else if (level == "warning") {
+    core::SetLogLevel(core::LogLevel::kWarning);
+  } else if (level == "error") {
+    core::SetLogLevel(core::LogLevel::kError);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("--log_level: unknown level '", level, "'"));
+  }
+  return absl::OkStatus();
+}
+
+// Sessions are file descriptors: take the hard limit (10,000+ connections per host).
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonHooks& hooks) {
+  RaiseFileLimit();
+  absl::Status level = SetLogLevelFromFlag();
+  if (!level.ok()) {
+    TERN_LOG(kError, "%s", level.message());
+    return 2;
+  }
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto config = BuildDaemonConfig();
+  if (!config.ok()) {
+    TERN_LOG(kError, "bad configuration: %s", config.status().message());
+    return 2;
+  }
+  if (config->spool_sync_none) {
+    TERN_LOG(kWarning,
+             "*** --spool_sync=none: messages are acknowledged WITHOUT fdatasync; a power "
+             "failure or kernel crash can lose acknowledged mail. For benchmarks only. ***");
+  }
+
+  std::error_code mkdir_error;
+  std::filesystem::create_directories(config->spool_dir, mkdir_error);
+  if (mkdir_error) {
+    TERN_LOG(kError, "--spool_dir=%s: %s", config->spool_dir, mkdir_error.message());
+    return 1;
+  }
+  // Held until exit: no second ternd may open this spool.
+  absl::StatusOr<spool::SpoolLock> spool_lock = spool::SpoolLock::Acquire(config->spool_dir);
+  if (!spool_lock.ok()) {
+    TERN_LOG(kError, "%s", spool_lock.status().message());
+    return 1;
+  }
+
+  if (!config->delivery_log.empty()) {
+    const std::filesystem::path parent = std::filesystem::path(config->delivery_log).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, mkdir_error);
+    if (mkdir_error) {
+      TERN_LOG(kError, "--delivery_log=%s: %s", config->delivery_log, mkdir_error.message());
+      return 1;
+    }
+  }
+
+  std::vector<int> cpus;
+  int shard_count = absl::GetFlag(FLAGS_shards);
+  const int allowed = AllowedCpus(&cpus);
+  if (shard_count <= 0) shard_count = allowed;
+
+  // One listening socket per shard and address; port 0 resolves on the first socket.
+  std::vector<std::vector<int>> shard_fds(shard_count);
+  std::vector<std::string> bound;
+  for (net::SocketAddress address : config->listen) {
+    for (int s = 0; s < shard_count; ++s) {
+      auto fd = net::OpenListener(address, 4096);
+      if (!fd.ok()) {
+        TERN_LOG(kError, "%s", fd.status().message());
+        return 1;
+      }
+      if (address.port() == 0) {
+        auto port = net::BoundPort(*fd);
+        if (port.ok()) address.set_port(*port);
+      }
+      shard_fds[s].push_back(*fd);
+    }
+    bound.push_back(net::FormatSocketAddress(address.storage));
+  }
+
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (int s = 0; s < shard_count; ++s) {
+    ShardConfig shard_config = config->MakeShardConfig(s);
+    shard_config.cpu = cpus[static_cast<size_t>(s) % cpus.size()];
+    shard_config.listen_fds = shard_fds[s];
+    if (hooks.storage_factory) {
+      shard_config.storage_factory = [&hooks, s](core::Loop* loop) {
+        return hooks.storage_factory(s, loop);
+      };
+    }
+    shards.push_back(std::make_unique<Shard>(std::move(shard_config)));
+  }
+  for (auto& shard : shards) shard->Start();
+  bool failed = false;
+  for (auto& shard : shards) {
+    absl::Status ready = shard->WaitReady();
+    if (!ready.ok()) {
+      TERN_LOG(kError, "shard %d failed to start: %s", shard->id(), ready.message());
+      failed = true;
+    }
+  }
+  if (failed) {
+    for (auto& shard : shards) shard->RequestStop();
+    for (auto& shard : shards) shard->Join();
+    return 1;
+  }
+  TERN_LOG(kInfo, "io_uring: %s", shards[0]->features());
+
+  AdminApi api(&shards);
+  std::unique_ptr<net::AdminServer> admin;
+  std::string admin_bound;
+  if (config->admin.has_value()) {
+    admin = std::make_unique<net::AdminServer>(
+        [&api](absl::string_view target) { return api.Handle(target); });
+    absl::Status started = admin->Start(*config->admin);
+    if (!started.ok()) {
+      TERN_LOG(kError, "admin endpoint: %s", started.message());
+      for (auto& shard : shards) shard->RequestStop();
+      for (auto& shard : shards) shard->Join();
+      return 1;
+    }
+    net::SocketAddress address = *config->admin;
+    address.set_port(admin->port());
+    admin_bound = net::FormatSocketAddress(address.storage);
+  }
+  TERN_LOG(kInfo, "ternd ready: %d shards, smtp on %s, admin on %s, spool %s (sync=%s)",
+           shard_count, absl::StrJoin(bound, ","), admin_bound.empty() ? "off" : admin_bound,
+           config->spool_dir, config->spool_sync_none ? "none" : "fdatasync");
+  const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
+  if (!ready_file.empty()) {
+    const std::string tmp = ready_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      for (const std::string& address : bound) out << "smtp=" << address << "\n";
+      if (!admin_bound.empty()) out << "admin=" << admin_bound << "\n";
+      out << "pid=" << getpid() << "\n";
+    }
+    std::rename(tmp.c_str(), ready_file.c_str());
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  TERN_LOG(kInfo, "%s: stopping gracefully", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (admin) admin->Stop();
+  for (auto& shard : shards) shard->RequestStop();
+  for (auto& shard : shards) shard->Join();
+  TERN_LOG(kInfo, "ternd stopped");
+  return 0;
+}
+
+int TerndMain(int argc, char** argv, const DaemonHooks& hooks) {
+  absl::SetProgramUsageMessage(
+      "Tern SMTP relay daemon. Receives mail on --listen, stores it durably under "
+      "--spool_dir, serves /metrics and /queue on --admin_listen.");
+  // Repeated list flags (--route, --listen, ...) all count, also from flagfiles.
+  absl::StatusOr<std::vector<std::string>> args = PrepareCommandLine(argc, argv, TerndListFlags());
+  if (!args.ok()) {
+    std::fprintf(stderr, "ternd: %s\n", std::string(args.status().message()).c_str());
+    return 2;
+  }
+  std::vector<char*> pointers;
+  for (std::string& arg : *args) pointers.push_back(arg.data());
+  pointers.push_back(nullptr);
+  absl::ParseCommandLine(static_cast<int>(args->size()), pointers.data());
+  if (hooks.after_flags) {
+    if (int rc = hooks.after_flags(); rc != 0) return rc;
+  }
+  return RunDaemon(hooks);
+}
+
+}  // namespace tern::ternd
