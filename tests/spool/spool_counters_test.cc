@@ -28,7 +28,9 @@ TEST(SpoolCountersTest, LatencyBucketHoldsDurationsUpToItsBound) {
   for (uint64_t micros = 0; micros < 300'000; micros += 37) {
     const size_t bucket = LatencyBucket(micros);
     ASSERT_LE(micros, LatencyBucketBoundMicros(bucket)) << micros;
-    if (bucket > 0) ASSERT_GT(micros, LatencyBucketBoundMicros(bucket - 1)) << micros;
+    if (bucket > 0) {
+      ASSERT_GT(micros, LatencyBucketBoundMicros(bucket - 1)) << micros;
+    }
   }
   EXPECT_EQ(LatencyBucket(uint64_t{1} << 40), kLatencyBuckets - 1);
 }
