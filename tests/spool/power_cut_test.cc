@@ -8,6 +8,9 @@
 //   - nothing that was never handed to the spool appears, and no body is altered;
 //   - recovering, crashing again during the next start-up, and recovering again gives the
 //     same queue.
+// The window between a remote 250 and its DELIVERED record is a crash point of its own
+// (at-least-once: the recipient is pending again, or final if the record landed); bit rot
+// inside the acknowledged region is quarantined and reported, never silently dropped.
 // A seeded random loop chains load, injected faults, a cut and recovery for many cycles.
 // Every failure names the seed, the cycle, the crash point and the loss model; set
 // TERN_DURABILITY_SEED (and TERN_DURABILITY_CYCLES) to replay.
@@ -30,6 +33,8 @@ namespace tern::spool::testing {
 namespace {
 
 constexpr int kShard = 1;
+constexpr char kAfterRemote250[] = "after-remote-250-before-DELIVERED";
+constexpr char kDuringGc[] = "any point during garbage collection or compaction";
 
 // What the spool's clients were told, as of some instant.
 struct Told {
@@ -56,6 +61,10 @@ class Workload {
       : spool_(spool), random_(random), told_(told), bodies_(bodies), messages_(messages) {
     for (uint64_t id : told_->acked) open_.push_back(id);
   }
+
+  // Delivery results handed to the spool whose waiters have not run: a write submitted now
+  // carries them (the remote said 250, the DELIVERED record is not durable yet).
+  int results_in_flight() const { return results_in_flight_; }
 
   // One step; true once every message was handed over, the queue drained (every message
   // delivered, so that garbage collection deletes whole segments) and every waiter has run.
@@ -128,8 +137,10 @@ class Workload {
     for (const RecipientResult& r : results) {
       if (IsFinalRecipientState(r.state)) told_->final_handed[id].insert(r.recipient);
     }
+    ++results_in_flight_;
     spool_->RecordRecipientResults(id, results, [this, id, results](absl::Status s) {
       --outstanding_;
+      --results_in_flight_;
       if (!s.ok()) return;
       for (const RecipientResult& r : results) {
         // A recipient's first final result sticks (QueueEntry::ApplyResult).
@@ -147,6 +158,7 @@ class Workload {
   int issued_ = 0;
   int outstanding_ = 0;
   int drain_steps_ = 0;
+  int results_in_flight_ = 0;
   std::vector<uint64_t> open_;  // acknowledged, maybe not finished
 };
 
@@ -307,18 +319,25 @@ void CrashPointMatrix(PowerCutLoss loss, uint64_t seed) {
   Told told;
   std::map<uint64_t, std::string> bodies;
   std::vector<CrashImage> images;
-  std::map<CrashPoint, int> seen;
+  std::map<std::string, int> seen;  // by crash point name
   std::unique_ptr<ShardSpool> spool;
+  std::unique_ptr<Workload> workload;
   storage.on_point = [&](CrashPoint point, const std::string&) {
-    const int n = ++seen[point];
-    // Every occurrence of the rare points, a sample of the frequent ones.
+    // A write that carries delivery results is the window between a remote 250 and its
+    // DELIVERED record: named on its own.
+    const bool results =
+        point == CrashPoint::kWriteSubmitted && workload && workload->results_in_flight() > 0;
+    const std::string name =
+        results ? std::string(kAfterRemote250) : std::string(CrashPointName(point));
+    const int n = ++seen[name];
+    if (spool && spool->gc_running()) ++seen[kDuringGc];
+    // Every occurrence of the rare points (up to 12), a sample of the frequent ones.
     const bool frequent = point == CrashPoint::kWriteSubmitted ||
                           point == CrashPoint::kWriteDurable || point == CrashPoint::kWriteReplied;
-    if (frequent && n % 23 != 1) return;
-    if (!frequent && n > 12) return;
+    if (frequent ? n % 23 != 1 : n > 12) return;
     CrashImage image;
     image.root = absl::StrCat(base, "/image-", images.size());
-    image.where = absl::StrCat("seed ", seed, ", crash point ", CrashPointName(point), " #", n,
+    image.where = absl::StrCat("seed ", seed, ", crash point ", name, " #", n,
                                spool && spool->gc_running() ? " (during GC)" : "", ", loss ",
                                PowerCutLossName(loss));
     image.told = told;
@@ -333,7 +352,6 @@ void CrashPointMatrix(PowerCutLoss loss, uint64_t seed) {
     images.push_back(std::move(image));
   };
   std::filesystem::create_directories(root);
-  std::unique_ptr<Workload> workload;
   ASSERT_TRUE(RunSpool(root, &storage, loop.get(), &spool, [&] {
     if (!workload) workload = std::make_unique<Workload>(spool.get(), &random, &told, &bodies, 600);
     return workload->Step();
@@ -342,8 +360,10 @@ void CrashPointMatrix(PowerCutLoss loss, uint64_t seed) {
   for (CrashPoint point :
        {CrashPoint::kWriteSubmitted, CrashPoint::kWriteDurable, CrashPoint::kWriteReplied,
         CrashPoint::kCreateSubmitted, CrashPoint::kCloseSubmitted, CrashPoint::kDeleteSubmitted}) {
-    EXPECT_GT(seen[point], 0) << CrashPointName(point);
+    EXPECT_GT(seen[CrashPointName(point)], 0) << CrashPointName(point);
   }
+  EXPECT_GT(seen[kAfterRemote250], 0) << kAfterRemote250;
+  EXPECT_GT(seen[kDuringGc], 0) << kDuringGc;
   EXPECT_GT(spool->counters().messages_copied_forward.load(), 0u);
   EXPECT_GT(told.acked.size(), 300u);
   for (const CrashImage& image : images) CheckImage(image, bodies);
@@ -362,6 +382,61 @@ TEST(PowerCutTest, CrashPointMatrixTearingUnsyncedWrites) {
 
 TEST(PowerCutTest, CrashPointMatrixScramblingUnsyncedPages) {
   CrashPointMatrix(PowerCutLoss::kPages, 3);
+}
+
+// Bit rot inside the acknowledged region (not a power cut: the medium changed bytes that
+// an fdatasync had covered): each damaged record is quarantined and reported, never
+// silently dropped, and every other acknowledged message is still queued.
+TEST(PowerCutTest, CorruptionInsideTheAcknowledgedRegionIsQuarantinedAndReported) {
+  TempDir dir;
+  const std::string root = dir.path() + "/spool";
+  std::filesystem::create_directories(root);
+  auto loop = NewLoop();
+  FaultInjectingStorage storage(loop.get(), /*seed=*/5);
+  std::mt19937_64 random(5);
+  Told told;
+  std::map<uint64_t, std::string> bodies;
+  std::unique_ptr<ShardSpool> spool;
+  std::unique_ptr<Workload> workload;
+  std::map<uint64_t, RecordLocation> located;
+  ASSERT_TRUE(RunSpool(root, &storage, loop.get(), &spool, [&] {
+    if (!workload)
+      workload = std::make_unique<Workload>(spool.get(), &random, &told, &bodies, 1000);
+    // Stop long before the drain: most messages still queued.
+    if (told.acked.size() < 120) return workload->Step();
+    if (workload->results_in_flight() > 0) return false;  // no new work; let results land
+    for (const auto& [id, entry] : spool->index()) located[id] = entry.location();
+    return true;
+  }));
+  spool.reset();
+  // Damage three live messages, one payload byte each, in different segments if possible.
+  std::vector<uint64_t> live;
+  for (const auto& [id, where] : located) live.push_back(id);
+  ASSERT_GT(live.size(), 30u);
+  std::set<uint64_t> damaged;
+  for (size_t i : {live.size() / 5, live.size() / 2, live.size() * 4 / 5}) {
+    const RecordLocation& where = located[live[i]];
+    const std::string path = SegmentPath(ShardDirectory(root, kShard), where.segment);
+    std::string bytes = ReadFile(path);
+    bytes[where.offset + where.record_bytes / 2] ^= 0x5a;
+    WriteFile(path, bytes);
+    damaged.insert(live[i]);
+  }
+  RecoveryStats stats;
+  const Recovered recovered = Recover(ShardDirectory(root, kShard), bodies, &stats);
+  EXPECT_EQ(stats.corrupt_ranges_quarantined, damaged.size()) << stats.ToString();
+  for (uint64_t id : live) {
+    EXPECT_EQ(recovered.states.contains(id), !damaged.contains(id)) << id;
+  }
+  // The quarantined ranges hold the damaged records' bytes, for an operator to look at.
+  uint64_t quarantined_bytes = 0;
+  for (const auto& file :
+       std::filesystem::directory_iterator(QuarantineDirectory(ShardDirectory(root, kShard)))) {
+    quarantined_bytes += file.file_size();
+  }
+  uint64_t damaged_bytes = 0;
+  for (uint64_t id : damaged) damaged_bytes += located[id].record_bytes;
+  EXPECT_GE(quarantined_bytes, damaged_bytes);
 }
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {
