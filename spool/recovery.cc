@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/byte_buffer.h"
 #include "core/check.h"
@@ -101,8 +102,8 @@ size_t NonZeroPrefix(absl::string_view bytes) {
 class SegmentScanner {
  public:
   SegmentScanner(const std::string& shard_dir, QueueIndex* index, SegmentLedger* ledger,
-                 RecoveryStats* stats)
-      : shard_dir_(shard_dir), index_(index), ledger_(ledger), stats_(stats) {}
+                 RecoveryStats* stats, const RecoveryCrashHook& crash)
+      : shard_dir_(shard_dir), index_(index), ledger_(ledger), stats_(stats), crash_(crash) {}
 
   absl::Status Scan(uint64_t segment) {
     const std::string path = SegmentPath(shard_dir_, segment);
@@ -210,6 +211,7 @@ class SegmentScanner {
 
   absl::Status Quarantine(uint64_t segment, size_t offset, absl::string_view bytes,
                           absl::string_view suffix, absl::string_view why) {
+    RETURN_IF_ERROR(MaybeCrash("quarantine"));
     const std::string dir = QuarantineDirectory(shard_dir_);
     RETURN_IF_ERROR(MakeDirectoryDurable(dir));
     const std::string path =
@@ -228,6 +230,7 @@ class SegmentScanner {
     if (!nonzero_tail.empty()) {
       RETURN_IF_ERROR(Quarantine(segment, offset, nonzero_tail, ".torn", "torn tail"));
     }
+    RETURN_IF_ERROR(MaybeCrash("truncate"));
     if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
       return ErrnoStatus("ftruncate", path, errno);
     }
@@ -238,10 +241,18 @@ class SegmentScanner {
     return absl::OkStatus();
   }
 
+  absl::Status MaybeCrash(const char* step) {
+    if (crash_ && crash_(step)) {
+      return absl::AbortedError(absl::StrCat("injected crash during recovery at ", step));
+    }
+    return absl::OkStatus();
+  }
+
   const std::string& shard_dir_;
   QueueIndex* index_;
   SegmentLedger* ledger_;
   RecoveryStats* stats_;
+  const RecoveryCrashHook& crash_;
   core::ByteBuffer buf_;
 };
 
@@ -263,10 +274,10 @@ absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIn
 }
 
 absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index,
-                                           SegmentLedger* ledger) {
+                                           SegmentLedger* ledger, const RecoveryCrashHook& crash) {
   RecoveryStats stats;
   ASSIGN_OR_RETURN(std::vector<uint64_t> segments, ListSegments(shard_dir));
-  SegmentScanner scanner(shard_dir, index, ledger, &stats);
+  SegmentScanner scanner(shard_dir, index, ledger, &stats, crash);
   for (uint64_t segment : segments) RETURN_IF_ERROR(scanner.Scan(segment));
   return stats;
 }

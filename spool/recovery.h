@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -56,10 +57,16 @@ struct RecoveryStats {
   std::string ToString() const;
 };
 
+// Tests only: asked before each step that changes the disk ("quarantine", "truncate", and
+// in ShardSpool::Open "delete-dead-segment"); true stops right there with Aborted, as if
+// the process died (what was done stays done). Empty: never asked.
+using RecoveryCrashHook = std::function<bool(const char* step)>;
+
 // Recovers every segment in `shard_dir` (which must exist) into `index`. Errors are I/O
 // failures (the shard must not start); damage in the data is repaired as described above.
 absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index,
-                                           SegmentLedger* ledger);
+                                           SegmentLedger* ledger,
+                                           const RecoveryCrashHook& crash = nullptr);
 // The same, without the ledger (tools and tests that only need the index).
 absl::StatusOr<RecoveryStats> RecoverShard(const std::string& shard_dir, QueueIndex* index);
 

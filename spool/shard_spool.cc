@@ -41,8 +41,9 @@ absl::StatusOr<std::unique_ptr<ShardSpool>> ShardSpool::Open(core::Loop* loop,
   std::string shard_dir = ShardDirectory(options.spool_dir, options.shard_id);
   RETURN_IF_ERROR(MakeDirectoryDurable(shard_dir));
   std::unique_ptr<ShardSpool> spool(new ShardSpool(loop, options, std::move(shard_dir)));
-  ASSIGN_OR_RETURN(spool->recovery_stats_,
-                   RecoverShard(spool->shard_dir_, &spool->index_, &spool->ledger_));
+  ASSIGN_OR_RETURN(
+      spool->recovery_stats_,
+      RecoverShard(spool->shard_dir_, &spool->index_, &spool->ledger_, options.crash_during_open));
   const RecoveryStats& stats = spool->recovery_stats_;
   if (stats.last_segment >= kSegmentNumberMax) {
     return absl::ResourceExhaustedError(
@@ -91,6 +92,9 @@ absl::Status ShardSpool::DeleteDeadSegmentsAtStartUp() {
   const GcPlan plan = PlanGc(ledger_, recovery_stats_.last_segment + 1, unbounded);
   for (uint64_t segment : plan.deletes) {
     const std::string path = SegmentPath(shard_dir_, segment);
+    if (options_.crash_during_open && options_.crash_during_open("delete-dead-segment")) {
+      return absl::AbortedError("injected crash during start-up at delete-dead-segment");
+    }
     if (::unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
     // Durable before the next one: deletions must reach the disk oldest first.
     RETURN_IF_ERROR(SyncDirectory(shard_dir_));

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -34,6 +35,9 @@ struct SpoolOptions {
   absl::Duration gc_interval = absl::Seconds(1);
   // Tests: a fault-injecting backend (not owned). nullptr: the ring backend.
   StorageBackend* storage = nullptr;
+  // Tests: crash points inside Open()'s recovery and start-up deletions (RecoveryCrashHook,
+  // spool/recovery.h). Empty: none.
+  std::function<bool(const char* step)> crash_during_open;
 
   // InvalidArgument naming the bad option.
   absl::Status Validate() const;

@@ -6,7 +6,8 @@
 //     its body, unless results for all its recipients were acknowledged too (then it is gone);
 //   - every recipient result acknowledged before the cut is in the recovered state;
 //   - nothing that was never handed to the spool appears, and no body is altered;
-//   - recovering, crashing again during the next start-up, and recovering again gives the
+//   - crashing during recovery itself (at each quarantine, truncation and start-up deletion)
+//     or during the next start-up's first segment creation, then recovering again, gives the
 //     same queue.
 // The window between a remote 250 and its DELIVERED record is a crash point of its own
 // (at-least-once: the recipient is pending again, or final if the record landed); bit rot
@@ -33,6 +34,7 @@ namespace tern::spool::testing {
 namespace {
 
 constexpr int kShard = 1;
+int recovery_crashes = 0;  // crashes injected inside Open() so far (for the summaries)
 constexpr char kAfterRemote250[] = "after-remote-250-before-DELIVERED";
 constexpr char kDuringGc[] = "any point during garbage collection or compaction";
 
@@ -235,12 +237,50 @@ Recovered Recover(const std::string& shard_dir, const std::map<uint64_t, std::st
   return out;
 }
 
+// Crashes inside Open() on a copy of `pristine` (a spool root as the cut left it) at its
+// k-th disk-changing step (quarantine, truncate, start-up deletion), for every k, and
+// checks that recovering what that left gives `expected`.
+void CrashDuringRecovery(const std::string& pristine, const std::map<uint64_t, std::string>& bodies,
+                         const Recovered& expected) {
+  for (int k = 1; k <= 64; ++k) {
+    const std::string root = absl::StrCat(pristine, "-crash-", k);
+    std::filesystem::copy(pristine, root, std::filesystem::copy_options::recursive);
+    int steps = 0;
+    std::string crashed_at;
+    SpoolOptions options = SmallSpool(root, nullptr);
+    options.crash_during_open = [&](const char* step) {
+      if (++steps < k) return false;
+      crashed_at = step;
+      return true;
+    };
+    auto loop = NewLoop();
+    auto opened = ShardSpool::Open(loop.get(), options);
+    if (opened.ok()) {  // fewer than k steps: nothing left to crash in
+      bool done = false;
+      (*opened)->Shutdown([&] { done = true; });
+      EXPECT_TRUE(RunUntil(loop.get(), [&] { return done; }));
+      std::filesystem::remove_all(root);
+      return;
+    }
+    EXPECT_EQ(opened.status().code(), absl::StatusCode::kAborted) << opened.status();
+    ++recovery_crashes;
+    EXPECT_EQ(Recover(ShardDirectory(root, kShard), bodies), expected)
+        << "a crash during recovery at step " << k << " (" << crashed_at
+        << ") changed the recovered queue";
+    std::filesystem::remove_all(root);
+  }
+  ADD_FAILURE() << "recovery did not finish within 64 steps";
+}
+
 // Checks the invariants on one image, then opens it (recovery + start-up), cuts the power
 // again while the first new segment is created, and checks that recovering that second image
 // gives the same queue. Returns the recovered queue of the first image.
 Recovered CheckImage(const CrashImage& image, const std::map<uint64_t, std::string>& bodies) {
   SCOPED_TRACE(image.where);
   const std::string shard_dir = ShardDirectory(image.root, kShard);
+  // Recovery repairs in place: keep the image as the cut left it for the crashes below.
+  const std::string pristine = image.root + "-pristine";
+  std::filesystem::copy(image.root, pristine, std::filesystem::copy_options::recursive);
   RecoveryStats stats;
   const Recovered recovered = Recover(shard_dir, bodies, &stats);
   SCOPED_TRACE(absl::StrCat("recovery: ", stats.ToString()));
@@ -300,6 +340,8 @@ Recovered CheckImage(const CrashImage& image, const std::map<uint64_t, std::stri
         << "recovering after a crash during start-up changed the queue";
   }
   std::filesystem::remove_all(again);
+  CrashDuringRecovery(pristine, bodies, recovered);
+  std::filesystem::remove_all(pristine);
   return recovered;
 }
 
@@ -366,10 +408,13 @@ void CrashPointMatrix(PowerCutLoss loss, uint64_t seed) {
   EXPECT_GT(seen[kDuringGc], 0) << kDuringGc;
   EXPECT_GT(spool->counters().messages_copied_forward.load(), 0u);
   EXPECT_GT(told.acked.size(), 300u);
+  const int crashes_before = recovery_crashes;
   for (const CrashImage& image : images) CheckImage(image, bodies);
-  std::printf("power-cut matrix (%s, seed %llu): %zu images checked, %zu messages acknowledged\n",
-              PowerCutLossName(loss), static_cast<unsigned long long>(seed), images.size(),
-              told.acked.size());
+  std::printf(
+      "power-cut matrix (%s, seed %llu): %zu images checked, %zu messages acknowledged, %d "
+      "crashes inside recovery\n",
+      PowerCutLossName(loss), static_cast<unsigned long long>(seed), images.size(),
+      told.acked.size(), recovery_crashes - crashes_before);
 }
 
 TEST(PowerCutTest, CrashPointMatrixDroppingUnsyncedWrites) {
