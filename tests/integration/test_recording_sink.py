@@ -512,14 +512,15 @@ class DnsmasqLifeCycleTest(unittest.TestCase):
 
 
 def main():
-    """unittest.main without --ternd/--ternctl/--tern_bench (CTest passes them to every
-    script)."""
+    """unittest.main without --ternd/--ternctl/--tern_bench/--ternd_faults (CTest passes
+    them to every script)."""
     argv = [sys.argv[0]]
     args = iter(sys.argv[1:])
     for arg in args:
-        if arg in ("--ternd", "--ternctl", "--tern_bench"):
+        if arg in ("--ternd", "--ternctl", "--tern_bench", "--ternd_faults"):
             next(args, None)
-        elif not arg.startswith(("--ternd=", "--ternctl=", "--tern_bench=")):
+        elif not arg.startswith(("--ternd=", "--ternctl=", "--tern_bench=",
+                                 "--ternd_faults=")):
             argv.append(arg)
     unittest.main(argv=argv, verbosity=2)
 
