@@ -3,12 +3,15 @@
 // core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully.
 #include "tools/ternd/daemon.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -27,10 +30,38 @@
 #include "tools/ternd/command_line.h"
 #include "tools/ternd/daemon_config.h"
 #include "tools/ternd/flags.h"
+#include "tools/ternd/privileges.h"
 #include "tools/ternd/shard.h"
 
 namespace tern::ternd {
 namespace {
+
+// --user: hands the spool and the delivery log to the user and switches to it for good.
+// Without --user, a warning when running as root.
+absl::Status BecomeUser(const DaemonConfig& config) {
+  const std::string user = absl::GetFlag(FLAGS_user);
+  if (user.empty()) {
+    if (::geteuid() == 0) {
+      TERN_LOG(kWarning, "running as root: set --user to drop privileges once the ports are bound");
+    }
+    return absl::OkStatus();
+  }
+  if (!config.delivery_log.empty() && ::geteuid() == 0) {
+    // Created here so that the user can append to it without write access to its directory.
+    const int fd =
+        ::open(config.delivery_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      return absl::InternalError(
+          absl::StrCat("--delivery_log=", config.delivery_log, ": ", std::strerror(errno)));
+    }
+    ::close(fd);
+  }
+  absl::StatusOr<std::string> dropped =
+      DropPrivileges(user, {config.spool_dir, config.delivery_log});
+  if (!dropped.ok()) return dropped.status();
+  TERN_LOG(kInfo, "%s", *dropped);
+  return absl::OkStatus();
+}
 
 int AllowedCpus(std::vector<int>* cpus) {
   cpu_set_t set;
@@ -141,6 +172,12 @@ int RunDaemon(const DaemonHooks& hooks) {
       shard_fds[s].push_back(*fd);
     }
     bound.push_back(net::FormatSocketAddress(address.storage));
+  }
+
+  // Ports are bound and the spool is locked: the rest runs as --user.
+  if (absl::Status dropped = BecomeUser(*config); !dropped.ok()) {
+    TERN_LOG(kError, "%s", dropped.message());
+    return 1;
   }
 
   std::vector<std::unique_ptr<Shard>> shards;

@@ -38,6 +38,9 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(uint32_t, recv_buffers, 1024,
           "receive buffers per shard in the provided buffer ring (power of two)");
 ABSL_FLAG(uint32_t, recv_buffer_size, 16384, "bytes per receive buffer");
+ABSL_FLAG(std::string, user, "",
+          "started as root: after binding the ports and opening the spool, become this user "
+          "(the spool and the delivery log are handed to it; no capabilities are kept)");
 ABSL_FLAG(std::string, ready_file, "",
           "once listening, write 'smtp=HOST:PORT admin=HOST:PORT' lines to this file (tests)");
 ABSL_FLAG(std::string, delivery_log, "var/log/delivery.jsonl",

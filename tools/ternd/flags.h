@@ -27,6 +27,7 @@ ABSL_DECLARE_FLAG(absl::Duration, shutdown_grace);
 ABSL_DECLARE_FLAG(uint32_t, recv_buffers);
 ABSL_DECLARE_FLAG(uint32_t, recv_buffer_size);
 ABSL_DECLARE_FLAG(std::string, ready_file);
+ABSL_DECLARE_FLAG(std::string, user);
 ABSL_DECLARE_FLAG(std::string, delivery_log);
 ABSL_DECLARE_FLAG(std::string, log_level);
 ABSL_DECLARE_FLAG(bool, deliver);
