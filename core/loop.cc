@@ -170,6 +170,21 @@ void Loop::Wake() {
 
 void Loop::WakeSoon() { io_uring_prep_nop(PrepareSqe(nullptr)); }
 
+void Loop::RunSoon(absl::AnyInvocable<void()> fn) {
+  // Owns itself until its NOP completes.
+  struct Deferred final : Completion {
+    absl::AnyInvocable<void()> fn;
+    void OnComplete(int32_t, uint32_t) override {
+      auto f = std::move(fn);
+      delete this;
+      f();
+    }
+  };
+  auto* deferred = new Deferred;
+  deferred->fn = std::move(fn);
+  io_uring_prep_nop(PrepareSqe(deferred));
+}
+
 void Loop::ProcessCompletions() {
   io_uring_cqe* cqes[kCqeBatch];
   while (true) {

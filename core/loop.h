@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/timer_wheel.h"
@@ -83,6 +84,10 @@ class Loop {
   // Loop thread only: makes sure another iteration (and so the iteration hooks) runs soon,
   // even if no I/O is pending (queues a no-op on the ring).
   void WakeSoon();
+  // Loop thread only: calls `fn` from a completion on this loop, never inside this call
+  // (answers that must not reach a caller from inside the call that asked). Calls made in
+  // one iteration run in order.
+  void RunSoon(absl::AnyInvocable<void()> fn);
 
   TimerWheel& timers() { return timers_; }
   absl::Time now() const { return now_; }

@@ -122,22 +122,6 @@ void ShardSpool::UpdateGauges() {
   SpoolCounters::Set(counters_.bytes_on_disk, ledger_.file_bytes());
 }
 
-// Calls a function from the loop (a NOP's completion), for answers that must not come from
-// inside the call that asked.
-void ShardSpool::Later(absl::AnyInvocable<void()> fn) {
-  struct Deferred final : core::Completion {
-    absl::AnyInvocable<void()> fn;
-    void OnComplete(int32_t, uint32_t) override {
-      auto f = std::move(fn);
-      delete this;
-      f();
-    }
-  };
-  auto* d = new Deferred;
-  d->fn = std::move(fn);
-  io_uring_prep_nop(loop_->PrepareSqe(d));
-}
-
 absl::Status ShardSpool::CheckAccepting() const { return commit_->CheckAccepting(); }
 
 uint64_t ShardSpool::NextQueueId() {
@@ -224,7 +208,7 @@ void ShardSpool::RecordRecipientResults(uint64_t queue_id, std::span<const Recip
     }
   }
   if (!invalid.ok()) {
-    Later([cb = std::move(on_durable), invalid]() mutable { cb(invalid); });
+    loop_->RunSoon([cb = std::move(on_durable), invalid]() mutable { cb(invalid); });
     return;
   }
   // One waiter for the lot: the first error, or OK once every record is durable.
@@ -282,7 +266,7 @@ void ShardSpool::FinishIfDone(uint64_t queue_id) {
 
 void ShardSpool::SetHeld(uint64_t queue_id, bool held, OnDurable on_durable) {
   if (index_.Find(queue_id) == nullptr) {
-    Later([cb = std::move(on_durable), queue_id]() mutable {
+    loop_->RunSoon([cb = std::move(on_durable), queue_id]() mutable {
       cb(absl::NotFoundError(absl::StrCat("queue id ", queue_id, " is not in the spool")));
     });
     return;
@@ -311,7 +295,7 @@ void ShardSpool::ReadMessage(uint64_t queue_id, OnLoaded done) {
     refused = absl::NotFoundError(absl::StrCat("queue id ", queue_id, " is not in the spool"));
   }
   if (!refused.ok()) {
-    Later([done = std::move(done), refused]() mutable { done(refused); });
+    loop_->RunSoon([done = std::move(done), refused]() mutable { done(refused); });
     return;
   }
   const RecordLocation at = entry->location();

@@ -157,7 +157,6 @@ class ShardSpool {
 
   ShardSpool(core::Loop* loop, const SpoolOptions& options, std::string shard_dir);
   absl::Status DeleteDeadSegmentsAtStartUp();
-  void Later(absl::AnyInvocable<void()> fn);  // runs `fn` from a completion
   void ApplyResult(uint64_t queue_id, const RecipientResult& result);
   void FinishIfDone(uint64_t queue_id);
   void StateRecordDone(uint64_t queue_id);

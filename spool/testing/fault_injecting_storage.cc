@@ -53,15 +53,6 @@ absl::Status WriteRange(const std::string& path, uint64_t offset, absl::string_v
   return status;
 }
 
-struct Deferred final : core::Completion {
-  absl::AnyInvocable<void()> fn;
-  void OnComplete(int32_t, uint32_t) override {
-    auto f = std::move(fn);
-    delete this;
-    f();
-  }
-};
-
 }  // namespace
 
 const char* CrashPointName(CrashPoint point) {
@@ -115,19 +106,13 @@ FaultInjectingStorage::MatchedFault FaultInjectingStorage::Match(FaultOp op) {
   return {};
 }
 
-void FaultInjectingStorage::Later(absl::AnyInvocable<void()> fn) {
-  auto* deferred = new Deferred;
-  deferred->fn = std::move(fn);
-  io_uring_prep_nop(loop_->PrepareSqe(deferred));
-}
-
 void FaultInjectingStorage::CreateSegment(std::string path, uint64_t bytes, Created done) {
   const MatchedFault fault = Match(FaultOp::kCreate);
   const bool known = created_bytes_.contains(path);
   const bool full = capacity_bytes_ > 0 && !known && used_bytes_ + bytes > capacity_bytes_;
   if (fault.fail || full) {
     const int error = fault.fail ? fault.error : ENOSPC;
-    Later([done = std::move(done), path, error]() mutable {
+    loop_->RunSoon([done = std::move(done), path, error]() mutable {
       done(ErrnoStatus("fallocate", path, error));
     });
     return;
@@ -164,7 +149,7 @@ void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
       const absl::string_view bytes(unsynced_[id].new_bytes);
       CHECK(WriteRange(path, offset, bytes.substr(0, prefix)).ok());
     }
-    Later([done = std::move(done), path, error = write_fault.error]() mutable {
+    loop_->RunSoon([done = std::move(done), path, error = write_fault.error]() mutable {
       done(ErrnoStatus("write", path, error));
     });
     return;
@@ -209,9 +194,8 @@ void FaultInjectingStorage::Read(FileHandle file, uint64_t offset, size_t bytes,
                                  core::ByteBuffer* into, Done done) {
   const MatchedFault fault = Match(FaultOp::kRead);
   if (fault.fail) {
-    Later([done = std::move(done), path = ring_.PathOf(file), error = fault.error]() mutable {
-      done(ErrnoStatus("read", path, error));
-    });
+    loop_->RunSoon([done = std::move(done), path = ring_.PathOf(file),
+                    error = fault.error]() mutable { done(ErrnoStatus("read", path, error)); });
     return;
   }
   if (!corrupt_reads_) {
@@ -227,7 +211,7 @@ void FaultInjectingStorage::Read(FileHandle file, uint64_t offset, size_t bytes,
 void FaultInjectingStorage::DeleteFile(std::string path, Done done) {
   const MatchedFault fault = Match(FaultOp::kDelete);
   if (fault.fail) {
-    Later([done = std::move(done), path, error = fault.error]() mutable {
+    loop_->RunSoon([done = std::move(done), path, error = fault.error]() mutable {
       done(ErrnoStatus("unlinkat", path, error));
     });
     return;

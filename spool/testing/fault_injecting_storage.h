@@ -129,7 +129,6 @@ class FaultInjectingStorage final : public StorageBackend {
   void Point(CrashPoint point, const std::string& path) {
     if (on_point) on_point(point, path);
   }
-  void Later(absl::AnyInvocable<void()> fn);  // runs `fn` from a NOP completion
 
   core::Loop* loop_;
   RingStorage ring_;

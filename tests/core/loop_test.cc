@@ -3,6 +3,7 @@
 #include "core/loop.h"
 
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -46,6 +47,28 @@ TEST(Loop, NopCompletesAndTimerStopsTheLoop) {
   EXPECT_EQ(nop.last_res, 0);
   EXPECT_TRUE(stop.fired);
   EXPECT_GE(iterations, 1);
+}
+
+TEST(Loop, RunSoonCallsLaterInOrderNeverInsideTheCall) {
+  auto loop = Loop::Create(LoopOptions{});
+  if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
+  Loop* raw = loop->get();
+  std::vector<int> calls;
+  raw->RunSoon([&] { calls.push_back(1); });
+  raw->RunSoon([&] {
+    calls.push_back(2);
+    raw->RunSoon([&] {  // from a completion too: still later
+      calls.push_back(3);
+      raw->Stop();
+    });
+    EXPECT_EQ(calls.size(), 2u);
+  });
+  EXPECT_TRUE(calls.empty());
+  StopTimer stop(raw);  // bound, should RunSoon never complete
+  raw->timers().Arm(&stop, absl::Now() + absl::Seconds(10));
+  raw->Run();
+  EXPECT_EQ(calls, (std::vector<int>{1, 2, 3}));
+  EXPECT_FALSE(stop.fired);
 }
 
 TEST(Loop, WakeFromAnotherThread) {
