@@ -1,28 +1,12 @@
 // Implementation of delivery/delivery_log.h.
 #include "delivery/delivery_log.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/check.h"
 #include "core/json_writer.h"
-#include "core/log.h"
+#include "core/status_macros.h"
 
 namespace tern::delivery {
-
-class DeliveryLog::WriteDone : public core::Completion {
- public:
-  explicit WriteDone(DeliveryLog* log) : log_(log) {}
-  void OnComplete(int32_t res, uint32_t flags) override { log_->OnWritten(res); }
-
- private:
-  DeliveryLog* log_;
-};
 
 std::string FormatDeliveryEvent(const DeliveryEvent& e) {
   std::string out;
@@ -79,12 +63,14 @@ std::string FormatDeliveryEvent(const DeliveryEvent& e) {
 
 absl::StatusOr<std::unique_ptr<DeliveryLog>> DeliveryLog::Open(core::Loop* loop,
                                                                const std::string& path) {
-  // Start-up: a blocking open is fine here.
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("open delivery log ", path, ": ", strerror(errno)));
-  }
-  std::unique_ptr<DeliveryLog> log(new DeliveryLog(loop, fd, path));
+  ASSIGN_OR_RETURN(std::unique_ptr<core::AppendFile> file,
+                   core::AppendFile::Open(loop, path, 0640, kBufferBytesMax,
+                                          absl::StrCat("delivery log ", path)));
+  // What was buffered while a write was in flight goes in the next iteration's write.
+  file->set_on_written([loop, raw = file.get()] {
+    if (raw->buffered() > 0) loop->WakeSoon();
+  });
+  std::unique_ptr<DeliveryLog> log(new DeliveryLog(std::move(file)));
   std::shared_ptr<DeliveryLog*> target = log->hook_target_;
   loop->AddIterationHook([target] {
     if (*target != nullptr) (*target)->Flush();
@@ -92,59 +78,15 @@ absl::StatusOr<std::unique_ptr<DeliveryLog>> DeliveryLog::Open(core::Loop* loop,
   return log;
 }
 
-DeliveryLog::DeliveryLog(core::Loop* loop, int fd, std::string path)
-    : loop_(loop),
-      fd_(fd),
-      path_(std::move(path)),
-      write_done_(std::make_unique<WriteDone>(this)),
-      hook_target_(std::make_shared<DeliveryLog*>(this)) {}
+DeliveryLog::DeliveryLog(std::unique_ptr<core::AppendFile> file)
+    : file_(std::move(file)), hook_target_(std::make_shared<DeliveryLog*>(this)) {}
 
-DeliveryLog::~DeliveryLog() {
-  // The owner waits for idle() first; a write still in flight would complete into a freed
-  // Completion.
-  CHECK(!write_in_flight_);
-  *hook_target_ = nullptr;
-  close(fd_);
-}
+DeliveryLog::~DeliveryLog() { *hook_target_ = nullptr; }
 
 void DeliveryLog::Append(const DeliveryEvent& event) { AppendLine(FormatDeliveryEvent(event)); }
 
-void DeliveryLog::AppendLine(absl::string_view line) {
-  if (pending_.size() + line.size() > kBufferBytesMax) {
-    if (dropped_events_++ % 10000 == 0) {
-      TERN_LOG(kWarning, "delivery log %s is not keeping up: dropping events (%d so far)", path_,
-               dropped_events_);
-    }
-    return;
-  }
-  pending_.append(line.data(), line.size());
-}
+void DeliveryLog::AppendLine(absl::string_view line) { file_->Append(line); }
 
-void DeliveryLog::Flush() {
-  if (write_in_flight_ || pending_.empty()) return;
-  in_flight_.swap(pending_);
-  pending_.clear();
-  in_flight_done_ = 0;
-  write_in_flight_ = true;
-  io_uring_sqe* sqe = loop_->PrepareSqe(write_done_.get());
-  // Offset -1: the file position, i.e. the end with O_APPEND.
-  io_uring_prep_write(sqe, fd_, in_flight_.data(), static_cast<unsigned>(in_flight_.size()),
-                      static_cast<uint64_t>(-1));
-}
-
-void DeliveryLog::OnWritten(int32_t res) {
-  CHECK(write_in_flight_);
-  write_in_flight_ = false;
-  if (res < 0) {
-    if (write_errors_++ % 1000 == 0) {
-      TERN_LOG(kError, "delivery log %s: write: %s", path_, strerror(-res));
-    }
-  } else if (static_cast<size_t>(res) < in_flight_.size()) {
-    // A short append: put the rest back in front so the next write carries it.
-    pending_.insert(0, in_flight_, static_cast<size_t>(res), std::string::npos);
-  }
-  in_flight_.clear();
-  if (!pending_.empty()) loop_->WakeSoon();
-}
+void DeliveryLog::Flush() { file_->Flush(); }
 
 }  // namespace tern::delivery

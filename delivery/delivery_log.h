@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "core/append_file.h"
 #include "core/loop.h"
 
 namespace tern::delivery {
@@ -55,25 +56,14 @@ class DeliveryLog {
   // Writes what is buffered (also done at every loop iteration).
   void Flush();
   // True when nothing is buffered or in flight (the owner waits for this at shutdown).
-  bool idle() const { return !write_in_flight_ && pending_.empty(); }
-  uint64_t dropped_events() const { return dropped_events_; }
-  uint64_t write_errors() const { return write_errors_; }
+  bool idle() const { return file_->idle(); }
+  uint64_t dropped_events() const { return file_->dropped_appends(); }
+  uint64_t write_errors() const { return file_->write_errors(); }
 
  private:
-  class WriteDone;
-  DeliveryLog(core::Loop* loop, int fd, std::string path);
-  void OnWritten(int32_t res);
+  explicit DeliveryLog(std::unique_ptr<core::AppendFile> file);
 
-  core::Loop* loop_;
-  int fd_;
-  std::string path_;
-  std::string pending_;    // formatted lines not yet written
-  std::string in_flight_;  // the bytes of the write in flight
-  size_t in_flight_done_ = 0;
-  bool write_in_flight_ = false;
-  uint64_t dropped_events_ = 0;
-  uint64_t write_errors_ = 0;
-  std::unique_ptr<WriteDone> write_done_;
+  std::unique_ptr<core::AppendFile> file_;
   std::shared_ptr<DeliveryLog*> hook_target_;  // cleared on destruction
 };
 

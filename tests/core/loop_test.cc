@@ -1,5 +1,5 @@
 // Tests of core/loop.h on a real ring: completions reach their Completion, iteration hooks
-// run, timers fire, another thread's Wake() reaches the wake handler.
+// run, timers fire, RunSoon calls back later, another thread's Wake() reaches the wake handler.
 #include "core/loop.h"
 
 #include <thread>

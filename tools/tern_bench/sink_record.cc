@@ -1,16 +1,10 @@
 // Record lines and the RecordWriter (sink_record.h).
 #include "tools/tern_bench/sink_record.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/json_writer.h"
-#include "core/log.h"
+#include "core/status_macros.h"
 #include "tools/tern_bench/checksum.h"
 
 namespace tern::bench {
@@ -120,82 +114,36 @@ void AppendRecordLine(const MessageOutcome& outcome, std::string* out) {
   DCHECK(out->size() - start <= kRecordLineBytesMax);
 }
 
-class RecordWriter::WriteDone : public core::Completion {
- public:
-  explicit WriteDone(RecordWriter* writer) : writer_(writer) {}
-  void OnComplete(int32_t res, uint32_t flags) override { writer_->OnWritten(res); }
-
- private:
-  RecordWriter* writer_;
-};
-
 absl::StatusOr<std::unique_ptr<RecordWriter>> RecordWriter::Open(core::Loop* loop,
                                                                  const std::string& path) {
-  // Start-up: a blocking open is fine here.
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("open --record=", path, ": ", strerror(errno)));
-  }
-  return std::unique_ptr<RecordWriter>(new RecordWriter(loop, fd, path));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<core::AppendFile> file,
+      core::AppendFile::Open(loop, path, 0644, kBufferBytesMax, absl::StrCat("--record=", path)));
+  return std::unique_ptr<RecordWriter>(new RecordWriter(loop, std::move(file)));
 }
 
-RecordWriter::RecordWriter(core::Loop* loop, int fd, std::string path)
-    : loop_(loop),
-      fd_(fd),
-      path_(std::move(path)),
-      write_done_(std::make_unique<WriteDone>(this)) {}
-
-RecordWriter::~RecordWriter() {
-  // The owner waits for idle() first: a write in flight would complete into freed memory.
-  CHECK(!write_in_flight_);
-  close(fd_);
+RecordWriter::RecordWriter(core::Loop* loop, std::unique_ptr<core::AppendFile> file)
+    : loop_(loop), file_(std::move(file)) {
+  file_->set_on_written([this] { FlushOrArm(); });
 }
+
+RecordWriter::~RecordWriter() = default;
 
 void RecordWriter::Append(const MessageOutcome& outcome) {
   line_.clear();
   AppendRecordLine(outcome, &line_);
-  if (pending_.size() + line_.size() > kBufferBytesMax) {
-    if (dropped_lines_++ % 10000 == 0) {
-      TERN_LOG(kWarning, "--record=%s is not keeping up: dropping lines (%d so far)", path_,
-               dropped_lines_);
-    }
-    return;
-  }
-  pending_.append(line_);
-  if (pending_.size() >= kFlushBytes) {
-    Flush();
-  } else if (!armed()) {
-    loop_->timers().Arm(this, loop_->now() + kFlushInterval);
-  }
+  if (file_->Append(line_)) FlushOrArm();
 }
 
 void RecordWriter::Flush() {
-  if (write_in_flight_ || pending_.empty()) return;
   loop_->timers().Cancel(this);
-  in_flight_.swap(pending_);
-  pending_.clear();
-  write_in_flight_ = true;
-  io_uring_sqe* sqe = loop_->PrepareSqe(write_done_.get());
-  // Offset -1: the file position, which O_APPEND keeps at the end.
-  io_uring_prep_write(sqe, fd_, in_flight_.data(), static_cast<unsigned>(in_flight_.size()),
-                      static_cast<uint64_t>(-1));
+  file_->Flush();
 }
 
-void RecordWriter::OnWritten(int32_t res) {
-  CHECK(write_in_flight_);
-  write_in_flight_ = false;
-  if (res < 0) {
-    if (write_errors_++ % 1000 == 0) {
-      TERN_LOG(kError, "--record=%s: write: %s", path_, strerror(-res));
-    }
-  } else if (static_cast<size_t>(res) < in_flight_.size()) {
-    // A short append (a full disk): the rest goes first in the next write.
-    pending_.insert(0, in_flight_, static_cast<size_t>(res), std::string::npos);
-  }
-  in_flight_.clear();
-  if (pending_.size() >= kFlushBytes) {
+void RecordWriter::FlushOrArm() {
+  if (file_->buffered() >= kFlushBytes) {
     Flush();
-  } else if (!pending_.empty() && !armed()) {
+  } else if (file_->buffered() > 0 && !armed()) {
     loop_->timers().Arm(this, loop_->now() + kFlushInterval);
   }
 }

@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/append_file.h"
 #include "core/loop.h"
 #include "core/timer_wheel.h"
 #include "tools/tern_bench/sink_session.h"
@@ -57,26 +58,20 @@ class RecordWriter : public core::Timer {
   void Append(const MessageOutcome& outcome);
   // Starts writing what is buffered, unless a write is in flight.
   void Flush();
-  bool idle() const { return !write_in_flight_ && pending_.empty(); }
-  uint64_t dropped_lines() const { return dropped_lines_; }
+  bool idle() const { return file_->idle(); }
+  uint64_t dropped_lines() const { return file_->dropped_appends(); }
 
   void OnTimer() override { Flush(); }
 
  private:
-  class WriteDone;
-  RecordWriter(core::Loop* loop, int fd, std::string path);
-  void OnWritten(int32_t res);
+  RecordWriter(core::Loop* loop, std::unique_ptr<core::AppendFile> file);
+  // After a write or an append: flush a full buffer now, or a partial one within
+  // kFlushInterval.
+  void FlushOrArm();
 
   core::Loop* loop_;
-  int fd_;
-  std::string path_;
-  std::string line_;       // scratch for one line
-  std::string pending_;    // whole lines not written yet
-  std::string in_flight_;  // the bytes of the write in flight
-  bool write_in_flight_ = false;
-  uint64_t dropped_lines_ = 0;
-  uint64_t write_errors_ = 0;
-  std::unique_ptr<WriteDone> write_done_;
+  std::unique_ptr<core::AppendFile> file_;
+  std::string line_;  // scratch for one line
 };
 
 }  // namespace tern::bench
