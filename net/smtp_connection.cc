@@ -9,20 +9,24 @@ namespace tern::net {
 namespace {
 constexpr absl::string_view kTooManyConnections =
     "421 4.7.0 Too many connections from your address, try again later\r\n";
+// The client's first TLS flight(s) received before TLS was started here; a ClientHello is
+// a few KiB.
+constexpr size_t kEarlyTlsBytesMax = 64 * 1024;
 }  // namespace
 
-void SmtpConnection::Accept(SmtpServerContext* context, Connection* connection,
-                            Admission admission) {
-  auto* self = new SmtpConnection(context, connection, admission);
+void SmtpConnection::Accept(SmtpServerContext* context, Connection* connection, Admission admission,
+                            ListenerKind kind) {
+  auto* self = new SmtpConnection(context, connection, admission, kind);
   self->Start();
 }
 
 SmtpConnection::SmtpConnection(SmtpServerContext* context, Connection* connection,
-                               Admission admission)
+                               Admission admission, ListenerKind kind)
     : context_(context),
       connection_(connection),
       peer_(connection->peer_address()),
       admission_(admission),
+      kind_(kind),
       peer_text_(FormatIpAddress(connection->peer_address())) {
   context_->connections.insert(this);
 }
@@ -34,6 +38,15 @@ SmtpConnection::~SmtpConnection() {
 
 void SmtpConnection::Start() {
   connection_->SetHandler(this);
+  const bool implicit_tls = kind_ == ListenerKind::kSmtps;
+  if (implicit_tls && (admission_ == Admission::kOverLimit || !StartTls(false))) {
+    if (admission_ == Admission::kOverLimit) {
+      TERN_LOG(kWarning, "client %s over --max_connections_per_ip=%d: closed", peer_text_,
+               context_->limiter->limit());
+    }
+    Close();
+    return;
+  }
   if (admission_ == Admission::kOverLimit) {
     TERN_LOG(kWarning, "client %s over --max_connections_per_ip=%d: 421 4.7.0", peer_text_,
              context_->limiter->limit());
@@ -50,6 +63,8 @@ void SmtpConnection::Start() {
   address.storage = peer_;
   client.port = address.port();
   client.may_relay = context_->relay_policy->ClientMayRelay(peer_);
+  client.starttls_offered = context_->tls != nullptr && !implicit_tls;
+  client.tls = implicit_tls;
   session_ = std::make_unique<smtp::SmtpSession>(context_->session_config, client, sink_.get(),
                                                  context_->counters);
   session_->Start();
@@ -57,13 +72,63 @@ void SmtpConnection::Start() {
   Flush();
 }
 
+bool SmtpConnection::StartTls(bool already_receiving) {
+  absl::StatusOr<std::unique_ptr<tls::TlsEngine>> engine =
+      tls::TlsEngine::Create(context_->tls->Get());
+  if (!engine.ok()) {
+    TERN_LOG(kError, "client %s: cannot start TLS: %s", peer_text_, engine.status().ToString());
+    return false;
+  }
+  tls::TlsWrapOptions options;
+  options.already_receiving = already_receiving;
+  options.early_ciphertext = early_tls_bytes_;
+  options.on_handshake = [this](const tls::TlsEngine& engine, const absl::Status& result) {
+    OnHandshake(engine, result);
+  };
+  tls_ = tls::TlsConnection::Wrap(connection_, *std::move(engine), std::move(options));
+  early_tls_bytes_ = std::string();
+  connection_ = tls_;
+  connection_->SetHandler(this);
+  return true;
+}
+
+void SmtpConnection::OnHandshake(const tls::TlsEngine& engine, const absl::Status& result) {
+  if (!result.ok()) {
+    smtp::SmtpCounters::Add(context_->counters->tls_handshake_failures, 1);
+    TERN_LOG(kInfo, "client %s: TLS handshake failed: %s", peer_text_, result.message());
+    return;
+  }
+  handshake_done_ = true;
+  smtp::SmtpCounters::Add(context_->counters->tls_handshakes, 1);
+  TERN_LOG(kDebug, "client %s: TLS established, %s%s", peer_text_, engine.Describe(),
+           engine.session_reused() ? " (resumed)" : "");
+  ArmDeadline();
+}
+
+bool SmtpConnection::waiting_for_tls() const {
+  return (session_ != nullptr && session_->wants_tls()) || (tls_ != nullptr && !handshake_done_);
+}
+
 void SmtpConnection::ArmDeadline() {
   if (session_ == nullptr || closing_) return;
-  context_->loop->timers().Arm(this, context_->loop->now() + session_->current_timeout());
+  const absl::Duration timeout =
+      waiting_for_tls() ? context_->tls_handshake_timeout : session_->current_timeout();
+  context_->loop->timers().Arm(this, context_->loop->now() + timeout);
 }
 
 void SmtpConnection::OnReceive(absl::string_view bytes) {
   if (closing_ || session_ == nullptr) return;
+  if (session_->wants_tls()) {
+    // The 220 to STARTTLS is out (or about to be): this is the client's handshake.
+    if (early_tls_bytes_.size() + bytes.size() > kEarlyTlsBytesMax) {
+      TERN_LOG(kInfo, "client %s: over %d bytes before the TLS handshake started: closing",
+               peer_text_, kEarlyTlsBytesMax);
+      Close();
+      return;
+    }
+    early_tls_bytes_.append(bytes.data(), bytes.size());
+    return;
+  }
   session_->Consume(bytes);
   Flush();
 }
@@ -81,6 +146,15 @@ void SmtpConnection::Flush() {
       send_buffer_.assign(ready.data(), ready.size());
       session_->output().Consume(ready.size());
       connection_->Send(send_buffer_);
+    } else if (session_->wants_tls() && session_->output().empty()) {
+      // The 220 is on the wire: from here on the client speaks TLS.
+      if (!StartTls(/*already_receiving=*/true)) {
+        Close();
+        return;
+      }
+      session_->OnTlsStarted();
+      connection_->StartReceiving();
+      if (closing_ || connection_ == nullptr) return;
     } else if (session_->wants_close() && session_->output().empty()) {
       // Replies still waiting for a commit (a pipelined QUIT after end of data) go out
       // first: OnMessageCommitted() flushes again.
@@ -138,6 +212,13 @@ void SmtpConnection::MaybeDelete() {
 
 void SmtpConnection::OnTimer() {
   if (closing_ || session_ == nullptr) return;
+  if (waiting_for_tls()) {
+    smtp::SmtpCounters::Add(context_->counters->tls_handshake_failures, 1);
+    TERN_LOG(kInfo, "client %s: TLS handshake not done within %s: closing", peer_text_,
+             absl::FormatDuration(context_->tls_handshake_timeout));
+    Close();
+    return;
+  }
   TERN_LOG(kInfo, "client %s: timeout, 421 4.4.2", peer_text_);
   session_->OnTimeout();
   Flush();

@@ -3,6 +3,14 @@
 // (one send per burst), keeps the session's idle and per-command deadline on the loop's
 // timer wheel, and frees itself once the socket is closed and no message of the session is
 // still waiting for its fdatasync.
+//
+// TLS: on a port with implicit TLS (465) the connection is wrapped in a TlsConnection before
+// the greeting; elsewhere, when a certificate is configured, STARTTLS is offered, and once
+// the session's "220 Ready to start TLS" is sent the same socket is wrapped. Bytes that
+// arrive after that 220 was handed to the socket are the client's handshake and go to TLS;
+// bytes pipelined behind STARTTLS in the same read never reach the session (see
+// net/smtp/session.h). Until the handshake completes, context->tls_handshake_timeout
+// applies; when it expires the connection is closed without a reply.
 #pragma once
 
 #include <functional>
@@ -17,6 +25,8 @@
 #include "net/smtp/relay_policy.h"
 #include "net/smtp/session.h"
 #include "net/smtp/smtp_counters.h"
+#include "net/tls/tls_connection.h"
+#include "net/tls/tls_context_slot.h"
 #include "net/transport.h"
 
 namespace tern::net {
@@ -42,6 +52,16 @@ struct SmtpServerContext {
   // Makes the sink a connection's session uses (see CommitListener).
   std::function<std::unique_ptr<smtp::MessageSink>(CommitListener* listener)> make_sink;
   absl::flat_hash_set<SmtpConnection*> connections;  // this shard's live sessions
+  // The server certificate (null: no TLS; STARTTLS is not offered, port 465 is not open).
+  const tls::TlsContextSlot* tls = nullptr;
+  absl::Duration tls_handshake_timeout = absl::Seconds(30);
+};
+
+// What a listening port is for.
+enum class ListenerKind {
+  kSmtp,        // port 25 (or --listen): STARTTLS offered when TLS is configured
+  kSubmission,  // port 587: likewise (authenticated submission, RFC 6409)
+  kSmtps,       // port 465: TLS from the first byte (RFC 8314 §3.3)
 };
 
 class SmtpConnection : public ConnectionHandler, public core::Timer, public CommitListener {
@@ -53,7 +73,8 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
     kOverLimit,  // only gets 421 4.7.0 and is closed
   };
   // Takes over `connection`.
-  static void Accept(SmtpServerContext* context, Connection* connection, Admission admission);
+  static void Accept(SmtpServerContext* context, Connection* connection, Admission admission,
+                     ListenerKind kind = ListenerKind::kSmtp);
   // Graceful shutdown: answers 421 4.3.2 and closes once that is sent.
   void Shutdown();
 
@@ -65,9 +86,15 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   void OnMessageCommitted() override;
 
  private:
-  SmtpConnection(SmtpServerContext* context, Connection* connection, Admission admission);
+  SmtpConnection(SmtpServerContext* context, Connection* connection, Admission admission,
+                 ListenerKind kind);
   ~SmtpConnection() override;
   void Start();
+  // Wraps connection_ in TLS (implicit, or after STARTTLS's 220 was sent).
+  bool StartTls(bool already_receiving);
+  void OnHandshake(const tls::TlsEngine& engine, const absl::Status& result);
+  // STARTTLS accepted and TLS not started yet, or the handshake not done.
+  bool waiting_for_tls() const;
   void Flush();
   void Close();
   void ArmDeadline();
@@ -77,6 +104,7 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   Connection* connection_;
   const sockaddr_storage peer_;
   const Admission admission_;
+  const ListenerKind kind_;
   std::string peer_text_;
   std::unique_ptr<smtp::MessageSink> sink_;
   std::unique_ptr<smtp::SmtpSession> session_;
@@ -84,6 +112,10 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   bool closing_ = false;
   bool closed_ = false;
   bool peer_closed_ = false;
+  tls::TlsConnection* tls_ = nullptr;  // connection_ once TLS was started
+  bool handshake_done_ = false;
+  // Ciphertext the client sent after STARTTLS's 220 went out, before TLS was started here.
+  std::string early_tls_bytes_;
 };
 
 }  // namespace tern::net

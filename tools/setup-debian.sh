@@ -6,7 +6,8 @@ set -euo pipefail
 BUILD_PACKAGES=(cmake ninja-build g++ pkg-config liburing-dev libssl-dev libjemalloc-dev
   libc-ares-dev libabsl-dev libgtest-dev googletest libbenchmark-dev)
 # Real peers the integration tests talk to.
-TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd dnsmasq-base)
+TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd dnsmasq-base openssl sslscan
+  libnet-ssleay-perl libio-socket-ssl-perl)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then

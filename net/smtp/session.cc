@@ -83,6 +83,12 @@ constexpr absl::string_view kNotAccepting =
 constexpr absl::string_view kTooManyInFlight = "451 4.3.0 Error: too many messages in flight\r\n";
 constexpr absl::string_view kBareCrLf = "554 5.6.0 Message contains bare CR or LF\r\n";
 constexpr absl::string_view kNul = "554 5.6.0 Message contains NUL\r\n";
+constexpr absl::string_view kReadyForTls = "220 2.0.0 Ready to start TLS\r\n";
+constexpr absl::string_view kTlsActive = "554 5.5.1 Error: TLS already active\r\n";
+constexpr absl::string_view kTlsUnavailable = "502 5.5.1 Error: STARTTLS not available\r\n";
+constexpr absl::string_view kStartTlsSyntax = "501 5.5.4 Syntax: STARTTLS\r\n";
+constexpr absl::string_view kStartTlsInTransaction =
+    "503 5.5.1 Error: MAIL transaction in progress\r\n";
 
 bool HasHighBit(absl::string_view s) {
   for (char c : s) {
@@ -206,7 +212,7 @@ class SmtpSession::PendingCommit : public CommitWaiter {
 
 SmtpSession::SmtpSession(const SessionConfig& config, const ClientInfo& client, MessageSink* sink,
                          SmtpCounters* counters)
-    : config_(config), client_(client), sink_(sink), counters_(counters) {
+    : config_(config), client_(client), sink_(sink), counters_(counters), tls_active_(client.tls) {
   CHECK(sink != nullptr);
   CHECK(counters != nullptr);
   // Arena offsets are 32-bit: the arena holds at most (max_recipients + 1) command lines.
@@ -246,6 +252,7 @@ void SmtpSession::Close() {
   ResetTransaction();
   state_ = State::kClosing;
   mode_ = InputMode::kIgnore;
+  starttls_pending_ = false;
   lines_.Reset();
 }
 
@@ -290,6 +297,13 @@ void SmtpSession::Consume(absl::string_view bytes) {
     }
     CHECK_LE(used, bytes.size());
     bytes.remove_prefix(used);
+  }
+  if (starttls_pending_ && !bytes.empty()) {
+    // RFC 3207 §5, CVE-2011-0411: the client cannot have seen the 220 yet.
+    TERN_LOG(kWarning,
+             "smtp client=%s: %d plaintext bytes pipelined after STARTTLS discarded (command "
+             "injection attempt)",
+             client_.address, bytes.size());
   }
 }
 
@@ -380,6 +394,7 @@ void SmtpSession::DispatchCommand(absl::string_view line) {
     if (is("EXPN")) return Reply(kExpn);
     if (is("HELP")) return Reply(kHelp);
   }
+  if (is("STARTTLS")) return OnStartTls(arg);
   Reply(kUnknownCommand);
 }
 
@@ -400,9 +415,36 @@ void SmtpSession::OnEhlo(absl::string_view arg, bool extended) {
   } else {
     Reply(absl::StrCat("250-SIZE ", config_.max_message_size, "\r\n"));
   }
+  if (client_.starttls_offered && !tls_active_) output_.Append("250-STARTTLS\r\n");
   Reply(
       "250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
       "250 CHUNKING\r\n");
+}
+
+void SmtpSession::OnStartTls(absl::string_view arg) {
+  if (tls_active_) return Reply(kTlsActive);
+  if (!client_.starttls_offered) return Reply(kTlsUnavailable);
+  if (!arg.empty()) return Reply(kStartTlsSyntax);
+  if (state_ != State::kGreeted && state_ != State::kReady) return Reply(kStartTlsInTransaction);
+  Reply(kReadyForTls);
+  starttls_pending_ = true;
+  mode_ = InputMode::kIgnore;
+  lines_.Reset();
+}
+
+void SmtpSession::OnTlsStarted() {
+  CHECK(starttls_pending_);
+  CHECK(state_ != State::kClosing);
+  starttls_pending_ = false;
+  tls_active_ = true;
+  // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS.
+  ResetTransaction();
+  helo_.clear();
+  extended_ = false;
+  authenticated_ = false;
+  state_ = State::kGreeted;
+  mode_ = InputMode::kCommand;
+  lines_.Reset();
 }
 
 void SmtpSession::OnMail(absl::string_view arg) {
@@ -571,7 +613,10 @@ bool SmtpSession::BeginMessage() {
 void SmtpSession::AppendReceivedHeader() {
   // RFC 5321 §4.4 trace field; RFC 6531 §3.7.3 "UTF8SMTP" as the protocol for SMTPUTF8.
   const bool v6 = client_.address.find(':') != std::string::npos;
-  const char* protocol = !extended_ ? "SMTP" : (smtputf8_ ? "UTF8SMTP" : "ESMTP");
+  // RFC 3848: ESMTPS once TLS is active (RFC 6531 §3.7.3: UTF8SMTPS).
+  const char* protocol = !extended_  ? "SMTP"
+                         : smtputf8_ ? (tls_active_ ? "UTF8SMTPS" : "UTF8SMTP")
+                                     : (tls_active_ ? "ESMTPS" : "ESMTP");
   char id[17];
   absl::SNPrintF(id, sizeof(id), "%016X", queue_id_);
   record_.Append("Received: from ");

@@ -16,13 +16,20 @@
 // buffer of kCommandLineBytesMax). Envelope strings (addresses, ENVID, ORCPT) are copied
 // once into a per-transaction arena; body bytes are copied once, into the message record.
 //
-// Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP. Extensions:
-// PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING. Every reply but
+// Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP STARTTLS. Extensions:
+// PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN, CHUNKING, and STARTTLS
+// (RFC 3207) when the owner can offer it (ClientInfo::starttls_offered). Every reply but
 // the greeting and the EHLO/HELO answer carries an RFC 3463 enhanced status code (RFC 2034
 // §3). DSN (RFC 3461): RET= and ENVID= on MAIL, NOTIFY= and ORCPT= on RCPT, only after
 // EHLO (after HELO they are unsupported parameters, 555 5.5.4); a bad or repeated one is
 // answered 501 5.5.4 (net/smtp/dsn_parameters.h). ENVID and ORCPT reach the sink as
 // received, xtext-encoded.
+//
+// STARTTLS: the session answers "220 2.0.0 Ready to start TLS", drops every byte that came
+// after the command in the same Consume() call (plaintext pipelined behind STARTTLS is an
+// injection attempt, CVE-2011-0411) and ignores input until the owner has flushed the 220,
+// started TLS on the connection and called OnTlsStarted(); the session then forgets EHLO
+// and everything learnt before (RFC 3207 §4.2). A second STARTTLS gets 554 5.5.1.
 //
 // After end of data the message is committed through the MessageSink and its 250 waits in
 // a ReplyQueue slot until the commit completes; parsing of pipelined commands goes on
@@ -77,7 +84,9 @@ struct SessionConfig {
 struct ClientInfo {
   std::string address;  // "192.0.2.1" or "2001:db8::1"
   uint16_t port = 0;
-  bool may_relay = false;  // RelayPolicy::ClientMayRelay, computed by the owner
+  bool may_relay = false;         // RelayPolicy::ClientMayRelay, computed by the owner
+  bool starttls_offered = false;  // the owner can start TLS on this connection
+  bool tls = false;               // the connection is encrypted from the start (port 465)
 };
 
 class SmtpSession {
@@ -108,6 +117,13 @@ class SmtpSession {
   absl::Duration current_timeout() const;
   // Messages handed to the sink whose commit has not completed yet.
   size_t pending_commits() const { return pending_commits_; }
+
+  // STARTTLS was accepted: once output() is flushed, the owner starts TLS on the
+  // connection, then calls OnTlsStarted(). Input is ignored meanwhile.
+  bool wants_tls() const { return starttls_pending_; }
+  void OnTlsStarted();
+  // The connection is encrypted (implicit TLS, or after STARTTLS).
+  bool tls_active() const { return tls_active_; }
 
  private:
   // The protocol state. Input framing (command line, body) is InputMode.
@@ -153,6 +169,7 @@ class SmtpSession {
   void OnBdat(absl::string_view arg);
   void OnRset(absl::string_view arg);
   void OnQuit(absl::string_view arg);
+  void OnStartTls(absl::string_view arg);
 
   // Messages.
   bool BeginMessage();
@@ -187,6 +204,8 @@ class SmtpSession {
   std::string helo_;
   bool extended_ = false;       // EHLO (not HELO)
   bool authenticated_ = false;  // no AUTH yet
+  bool tls_active_ = false;
+  bool starttls_pending_ = false;  // 220 to STARTTLS queued, waiting for OnTlsStarted()
 
   // The transaction (MAIL to end of data).
   std::string arena_;  // envelope strings, bounded by (max_recipients + 1) * command line

@@ -25,6 +25,8 @@ struct SmtpCounters {
   std::atomic<uint64_t> bytes_accepted{0};     // body bytes of those messages
   std::atomic<uint64_t> messages_rejected{0};  // messages whose data was refused or not stored
   std::array<std::atomic<uint64_t>, kReplyCodes> rejects_by_code{};
+  std::atomic<uint64_t> tls_handshakes{0};          // completed (implicit TLS or STARTTLS)
+  std::atomic<uint64_t> tls_handshake_failures{0};  // failed, or the client left mid-way
 
   // Index of `code` in rejects_by_code; code must be in [kReplyCodeMin, kReplyCodeMax].
   static constexpr size_t CodeIndex(int code) { return static_cast<size_t>(code - kReplyCodeMin); }

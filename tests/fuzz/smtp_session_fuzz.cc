@@ -57,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_recipients = 8;
   config.relay_policy = policy;
   tern::smtp::ClientInfo client{"192.0.2.1", 1, false};
+  client.starttls_offered = true;
   FuzzSink sink;
   tern::smtp::SmtpCounters counters;
   tern::smtp::SmtpSession session(config, client, &sink, &counters);
@@ -70,6 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     input.remove_prefix(n);
     if (n % 3 == 0) sink.CompleteAll();
     session.output().Consume(session.output().Sendable().size() / 2);
+    // The connection starts TLS once the 220 to STARTTLS is sent (here: at once).
+    if (session.wants_tls() && session.output().empty()) session.OnTlsStarted();
   }
   sink.CompleteAll();
   if (session.pending_commits() != 0) __builtin_trap();

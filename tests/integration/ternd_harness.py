@@ -28,6 +28,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -210,11 +211,21 @@ class SmtpClient:
     """One SMTP connection on a raw socket. Reads complete (multi-line) replies."""
 
     def __init__(self, port, host="127.0.0.1", source=None, timeout_s=IO_TIMEOUT_S,
-                 read_greeting=True):
+                 read_greeting=True, tls=False):
         self.sock = socket.create_connection((host, port), timeout=scaled(timeout_s),
                                              source_address=(source, 0) if source else None)
         self.buf = b""
+        if tls:  # implicit TLS (port 465): the handshake comes before the greeting
+            self.sock = tls_client_context().wrap_socket(self.sock)
         self.greeting = self.read_reply() if read_greeting else None
+
+    def start_tls(self):
+        """After a 220 to STARTTLS: the TLS handshake on the same socket. Fails if the server
+        sent anything after the 220 (it must wait for the handshake)."""
+        if self.buf:
+            raise AssertionError(f"plaintext after the 220 to STARTTLS: {self.buf!r}")
+        self.sock = tls_client_context().wrap_socket(self.sock)
+        return self.sock
 
     def __enter__(self):
         return self
@@ -323,6 +334,27 @@ class SmtpClient:
         return self.read_reply()
 
 
+def tls_client_context():
+    """A client context that accepts the tests' self-signed certificates (opportunistic TLS,
+    as MTAs do by default)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def make_certificate(directory, common_name="mx.tern.test", name="server"):
+    """A fresh self-signed EC P-256 certificate and key (openssl CLI): (cert path, key path)."""
+    cert = os.path.join(directory, f"{name}.crt")
+    key = os.path.join(directory, f"{name}.key")
+    done = run_tool(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                     "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                     f"/CN={common_name}", "-keyout", key, "-out", cert])
+    if done.returncode != 0:
+        raise AssertionError(f"openssl req failed: {done.stderr.decode(errors='replace')}")
+    return cert, key
+
+
 def make_body(subject, text="Hello from the integration tests.", extra_headers=()):
     lines = [f"From: sender@example.com", f"To: rcpt@example.net", f"Subject: {subject}"]
     lines += list(extra_headers)
@@ -353,6 +385,7 @@ class Ternd:
         self.proc = None
         self.smtp_port = None
         self.smtp_addresses = []  # [(host, port)] as in the ready file
+        self.ports = {}  # "smtp", "submission", "smtps" -> [port], as in the ready file
         self.admin_port = None
         self.pid = None
         self.starts = 0
@@ -394,12 +427,15 @@ class Ternd:
             time.sleep(0.02)
         fields = {}
         self.smtp_addresses = []
+        self.ports = {}
         with open(self.ready_file) as f:
             for line in f:
                 key, _, value = line.strip().partition("=")
                 fields.setdefault(key, value)
-                if key == "smtp":
+                if key in ("smtp", "submission", "smtps"):
                     host, _, port = value.rpartition(":")
+                    self.ports.setdefault(key, []).append(int(port))
+                if key == "smtp":
                     self.smtp_addresses.append((host.strip("[]"), int(port)))
         self.smtp_port = self.smtp_addresses[0][1]
         self.admin_port = int(fields["admin"].rsplit(":", 1)[1])

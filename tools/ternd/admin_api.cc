@@ -214,6 +214,12 @@ std::string AdminApi::Metrics() const {
   AppendFamily(&out, "tern_messages_rejected_total", "counter",
                "Messages refused or not stored after their data was sent.", shards,
                [](const Shard& s) { return Load(s.smtp_counters().messages_rejected); });
+  AppendFamily(&out, "tern_smtp_tls_handshakes_total", "counter",
+               "TLS handshakes completed by SMTP clients (port 465 or STARTTLS).", shards,
+               [](const Shard& s) { return Load(s.smtp_counters().tls_handshakes); });
+  AppendFamily(&out, "tern_smtp_tls_handshake_failures_total", "counter",
+               "TLS handshakes of SMTP clients that failed or were abandoned.", shards,
+               [](const Shard& s) { return Load(s.smtp_counters().tls_handshake_failures); });
   absl::StrAppend(&out,
                   "# HELP tern_smtp_rejects_total SMTP 4xx/5xx replies sent, by code.\n"
                   "# TYPE tern_smtp_rejects_total counter\n");

@@ -63,6 +63,24 @@ absl::Status BecomeUser(const DaemonConfig& config) {
   return absl::OkStatus();
 }
 
+// SIGHUP: loads --tls_cert/--tls_key again; new handshakes use them, established sessions
+// keep theirs. A file that fails to load leaves the current certificate in use.
+void ReloadTls(const DaemonConfig& config) {
+  if (config.tls == nullptr) {
+    TERN_LOG(kInfo, "SIGHUP: no TLS configured, nothing to reload");
+    return;
+  }
+  auto context = net::tls::TlsContext::CreateServer(config.tls_files);
+  if (!context.ok()) {
+    TERN_LOG(kError, "SIGHUP: TLS reload failed, keeping the current certificate: %s",
+             context.status().message());
+    return;
+  }
+  config.tls->Set(*std::move(context));
+  TERN_LOG(kInfo, "SIGHUP: TLS certificate %s and key %s reloaded", config.tls_files.cert_file,
+           config.tls_files.key_file);
+}
+
 int AllowedCpus(std::vector<int>* cpus) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -114,6 +132,7 @@ int RunDaemon(const DaemonHooks& hooks) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -156,9 +175,11 @@ int RunDaemon(const DaemonHooks& hooks) {
   if (shard_count <= 0) shard_count = allowed;
 
   // One listening socket per shard and address; port 0 resolves on the first socket.
-  std::vector<std::vector<int>> shard_fds(shard_count);
-  std::vector<std::string> bound;
-  for (net::SocketAddress address : config->listen) {
+  std::vector<std::vector<std::pair<int, net::ListenerKind>>> shard_fds(shard_count);
+  std::vector<std::string> bound;       // "smtp=HOST:PORT", as in the ready file
+  std::vector<std::string> bound_text;  // "HOST:PORT (smtps)" for the log
+  for (const ListenerSpec& listener : config->listeners) {
+    net::SocketAddress address = listener.address;
     for (int s = 0; s < shard_count; ++s) {
       auto fd = net::OpenListener(address, 4096);
       if (!fd.ok()) {
@@ -169,9 +190,13 @@ int RunDaemon(const DaemonHooks& hooks) {
         auto port = net::BoundPort(*fd);
         if (port.ok()) address.set_port(*port);
       }
-      shard_fds[s].push_back(*fd);
+      shard_fds[s].push_back({*fd, listener.kind});
     }
-    bound.push_back(net::FormatSocketAddress(address.storage));
+    const std::string name(ListenerName(listener.kind));
+    bound.push_back(absl::StrCat(name, "=", net::FormatSocketAddress(address.storage)));
+    bound_text.push_back(absl::StrCat(
+        net::FormatSocketAddress(address.storage),
+        listener.kind == net::ListenerKind::kSmtp ? "" : absl::StrCat(" (", name, ")")));
   }
 
   // Ports are bound and the spool is locked: the rest runs as --user.
@@ -225,15 +250,16 @@ int RunDaemon(const DaemonHooks& hooks) {
     address.set_port(admin->port());
     admin_bound = net::FormatSocketAddress(address.storage);
   }
-  TERN_LOG(kInfo, "ternd ready: %d shards, smtp on %s, admin on %s, spool %s (sync=%s)",
-           shard_count, absl::StrJoin(bound, ","), admin_bound.empty() ? "off" : admin_bound,
-           config->spool_dir, config->spool_sync_none ? "none" : "fdatasync");
+  TERN_LOG(kInfo, "ternd ready: %d shards, smtp on %s, admin on %s, spool %s (sync=%s), tls %s",
+           shard_count, absl::StrJoin(bound_text, ","), admin_bound.empty() ? "off" : admin_bound,
+           config->spool_dir, config->spool_sync_none ? "none" : "fdatasync",
+           config->tls != nullptr ? config->tls_files.cert_file : "off");
   const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
   if (!ready_file.empty()) {
     const std::string tmp = ready_file + ".tmp";
     {
       std::ofstream out(tmp);
-      for (const std::string& address : bound) out << "smtp=" << address << "\n";
+      for (const std::string& line : bound) out << line << "\n";
       if (!admin_bound.empty()) out << "admin=" << admin_bound << "\n";
       out << "pid=" << getpid() << "\n";
     }
@@ -241,7 +267,10 @@ int RunDaemon(const DaemonHooks& hooks) {
   }
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  // Bounded by the operator: each SIGHUP reloads, SIGTERM/SIGINT ends the loop.
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    ReloadTls(*config);
+  }
   TERN_LOG(kInfo, "%s: stopping gracefully", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   if (admin) admin->Stop();
   for (auto& shard : shards) shard->RequestStop();

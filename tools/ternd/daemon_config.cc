@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "core/log.h"
 #include "spool/message_record.h"
 #include "tools/ternd/flags.h"
 
@@ -71,12 +72,44 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   DaemonConfig config;
-  for (const std::string& text : absl::GetFlag(FLAGS_listen)) {
-    auto address = net::ParseSocketAddress(text);
-    if (!address.ok()) return FlagError("listen", address.status().message());
-    config.listen.push_back(*address);
+  const struct {
+    const char* flag;
+    std::vector<std::string> addresses;
+    net::ListenerKind kind;
+  } listen_flags[] = {
+      {"listen", absl::GetFlag(FLAGS_listen), net::ListenerKind::kSmtp},
+      {"submission_listen", absl::GetFlag(FLAGS_submission_listen), net::ListenerKind::kSubmission},
+      {"smtps_listen", absl::GetFlag(FLAGS_smtps_listen), net::ListenerKind::kSmtps},
+  };
+  for (const auto& [flag, addresses, kind] : listen_flags) {
+    for (const std::string& text : addresses) {
+      auto address = net::ParseSocketAddress(text);
+      if (!address.ok()) return FlagError(flag, address.status().message());
+      config.listeners.push_back({*address, kind});
+    }
   }
-  if (config.listen.empty()) return FlagError("listen", "at least one address is needed");
+  if (config.listeners.empty()) return FlagError("listen", "at least one address is needed");
+  config.tls_files.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  config.tls_files.key_file = absl::GetFlag(FLAGS_tls_key);
+  config.tls_handshake_timeout = absl::GetFlag(FLAGS_tls_handshake_timeout);
+  if (config.tls_handshake_timeout <= absl::ZeroDuration()) {
+    return FlagError("tls_handshake_timeout", "must be > 0");
+  }
+  if (config.tls_files.cert_file.empty() != config.tls_files.key_file.empty()) {
+    return FlagError(config.tls_files.cert_file.empty() ? "tls_cert" : "tls_key",
+                     "--tls_cert and --tls_key go together");
+  }
+  if (!config.tls_files.cert_file.empty()) {
+    // Before the key is read: its secret numbers then live in locked, undumpable memory.
+    if (absl::Status heap = net::tls::InitSecureHeap(); !heap.ok()) {
+      TERN_LOG(kWarning, "%s", heap.message());
+    }
+    auto context = net::tls::TlsContext::CreateServer(config.tls_files);
+    if (!context.ok()) return FlagError("tls_cert", context.status().message());
+    config.tls = std::make_unique<net::tls::TlsContextSlot>(*std::move(context));
+  } else if (!absl::GetFlag(FLAGS_smtps_listen).empty()) {
+    return FlagError("smtps_listen", "needs --tls_cert and --tls_key");
+  }
   const std::string admin = absl::GetFlag(FLAGS_admin_listen);
   if (!admin.empty()) {
     auto address = net::ParseSocketAddress(admin);
@@ -167,7 +200,21 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.delivery = delivery.get();
   shard.pools = pools.get();
   shard.dns_servers = dns_servers;
+  shard.tls = tls.get();
+  shard.tls_handshake_timeout = tls_handshake_timeout;
   return shard;
+}
+
+absl::string_view ListenerName(net::ListenerKind kind) {
+  switch (kind) {
+    case net::ListenerKind::kSmtp:
+      return "smtp";
+    case net::ListenerKind::kSubmission:
+      return "submission";
+    case net::ListenerKind::kSmtps:
+      return "smtps";
+  }
+  return "smtp";
 }
 
 }  // namespace tern::ternd

@@ -13,12 +13,20 @@
 #include "net/destination_pool.h"
 #include "net/listen_socket.h"
 #include "net/smtp/relay_policy.h"
+#include "net/smtp_connection.h"
+#include "net/tls/tls_context.h"
+#include "net/tls/tls_context_slot.h"
 #include "tools/ternd/shard.h"
 
 namespace tern::ternd {
 
+struct ListenerSpec {
+  net::SocketAddress address;
+  net::ListenerKind kind = net::ListenerKind::kSmtp;
+};
+
 struct DaemonConfig {
-  std::vector<net::SocketAddress> listen;
+  std::vector<ListenerSpec> listeners;  // --listen, --submission_listen, --smtps_listen
   std::optional<net::SocketAddress> admin;
   std::string spool_dir;
   std::string delivery_log;  // empty: none
@@ -33,10 +41,17 @@ struct DaemonConfig {
   std::unique_ptr<delivery::DeliveryConfig> delivery;
   std::unique_ptr<net::DestinationPools> pools;
   std::vector<std::string> dns_servers;
+  // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
+  net::tls::TlsServerOptions tls_files;
+  std::unique_ptr<net::tls::TlsContextSlot> tls;
+  absl::Duration tls_handshake_timeout;
 
   ShardConfig MakeShardConfig(int shard_id) const;
 };
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig();
+
+// "smtp", "submission" or "smtps" (the ready file's keys, the log's words).
+absl::string_view ListenerName(net::ListenerKind kind);
 
 }  // namespace tern::ternd

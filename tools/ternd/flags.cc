@@ -6,6 +6,15 @@
 
 ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:2525"},
           "SMTP listen addresses, comma-separated HOST:PORT or [V6]:PORT (port 0: any free)");
+ABSL_FLAG(std::vector<std::string>, submission_listen, {},
+          "submission (RFC 6409, port 587) listen addresses; STARTTLS offered with --tls_cert");
+ABSL_FLAG(std::vector<std::string>, smtps_listen, {},
+          "implicit-TLS SMTP (RFC 8314, port 465) listen addresses; needs --tls_cert");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for STARTTLS and --smtps_listen (reloaded on SIGHUP)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (reloaded on SIGHUP)");
+ABSL_FLAG(absl::Duration, tls_handshake_timeout, absl::Seconds(30),
+          "time allowed for a client's TLS handshake (closed without a reply after)");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9025",
           "admin HTTP endpoint (GET /metrics, /queue); empty disables it");
 ABSL_FLAG(std::string, spool_dir, "var/spool", "spool directory (one shard-N folder per shard)");

@@ -10,6 +10,11 @@
 #include "absl/time/time.h"
 
 ABSL_DECLARE_FLAG(std::vector<std::string>, listen);
+ABSL_DECLARE_FLAG(std::vector<std::string>, submission_listen);
+ABSL_DECLARE_FLAG(std::vector<std::string>, smtps_listen);
+ABSL_DECLARE_FLAG(std::string, tls_cert);
+ABSL_DECLARE_FLAG(std::string, tls_key);
+ABSL_DECLARE_FLAG(absl::Duration, tls_handshake_timeout);
 ABSL_DECLARE_FLAG(std::string, admin_listen);
 ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(std::string, spool_sync);

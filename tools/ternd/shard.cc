@@ -17,7 +17,8 @@ namespace tern::ternd {
 // Accepts connections for the shard's SMTP sessions.
 class Shard::Acceptor : public net::AcceptHandler {
  public:
-  explicit Acceptor(Shard* shard) : shard_(shard) {}
+  Acceptor(Shard* shard, net::ListenerKind kind) : shard_(shard), kind_(kind) {}
+  net::ListenerKind kind() const { return kind_; }
   void OnAccept(net::Connection* connection) override {
     net::SmtpServerContext* context = &shard_->smtp_context_;
     const sockaddr_storage& peer = connection->peer_address();
@@ -29,11 +30,12 @@ class Shard::Acceptor : public net::AcceptHandler {
       admission = context->limiter->TryAcquire(peer) ? Admission::kCounted : Admission::kOverLimit;
     }
     shard_->connections_total_.fetch_add(1, std::memory_order_relaxed);
-    net::SmtpConnection::Accept(context, connection, admission);
+    net::SmtpConnection::Accept(context, connection, admission, kind_);
   }
 
  private:
   Shard* shard_;
+  net::ListenerKind kind_;
 };
 
 Shard::Shard(ShardConfig config) : config_(std::move(config)) {}
@@ -92,7 +94,7 @@ void Shard::Main() {
   loop_->Run();
   TERN_LOG(kInfo, "stopped");
   // Tear down in dependency order on the shard's own thread.
-  acceptor_.reset();
+  acceptors_.clear();
   agent_.reset();
   resolver_.reset();
   transport_.reset();
@@ -152,9 +154,18 @@ absl::Status Shard::Setup() {
   smtp_context_.make_sink = [spool_ptr, log_ptr](net::CommitListener* listener) {
     return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener);
   };
-  acceptor_ = std::make_unique<Acceptor>(this);
-  for (int fd : config_.listen_fds) {
-    absl::Status listening = transport_->Listen(fd, acceptor_.get());
+  smtp_context_.tls = config_.tls;
+  smtp_context_.tls_handshake_timeout = config_.tls_handshake_timeout;
+  for (const auto& [fd, kind] : config_.listen_fds) {
+    Acceptor* acceptor = nullptr;
+    for (const auto& existing : acceptors_) {
+      if (existing->kind() == kind) acceptor = existing.get();
+    }
+    if (acceptor == nullptr) {
+      acceptors_.push_back(std::make_unique<Acceptor>(this, kind));
+      acceptor = acceptors_.back().get();
+    }
+    absl::Status listening = transport_->Listen(fd, acceptor);
     if (!listening.ok()) return listening;
   }
   config_.listen_fds.clear();  // the transport owns them now

@@ -42,8 +42,11 @@ namespace tern::ternd {
 
 struct ShardConfig {
   int id = 0;
-  int cpu = -1;                 // -1: not pinned
-  std::vector<int> listen_fds;  // SO_REUSEPORT sockets, one per --listen address
+  int cpu = -1;  // -1: not pinned
+  // SO_REUSEPORT sockets, one per listen address, and what each is for.
+  std::vector<std::pair<int, net::ListenerKind>> listen_fds;
+  const net::tls::TlsContextSlot* tls = nullptr;  // null: no TLS
+  absl::Duration tls_handshake_timeout = absl::Seconds(30);
   spool::SpoolOptions spool;
   net::UringTransportOptions transport;
   smtp::SessionConfig session;
@@ -134,7 +137,7 @@ class Shard {
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<delivery::DeliveryAgent> agent_;
   bool agent_aborted_ = false;
-  std::unique_ptr<Acceptor> acceptor_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;  // one per listener kind in use
   net::SmtpServerContext smtp_context_;
   bool shutting_down_ = false;
   bool spool_closed_ = false;

@@ -418,6 +418,76 @@ TEST_F(SessionTest, ReceivedHeaderVariants) {
   EXPECT_TRUE(absl::EndsWith(sink_.pending[1].record, "+0000\r\n"));  // empty body
 }
 
+TEST_F(SessionTest, StartTlsOfferedOnlyWhenAvailableAndNotActive) {
+  Drain();
+  EXPECT_EQ(Send("STARTTLS\r\n"), "502 5.5.1 Error: STARTTLS not available\r\n");
+  session_.reset();
+  client_.starttls_offered = true;
+  Drain();
+  EXPECT_EQ(Send("EHLO client.test\r\n"),
+            "250-mx.tern.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-STARTTLS\r\n"
+            "250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
+            "250 CHUNKING\r\n");
+  EXPECT_EQ(Send("STARTTLS now\r\n"), "501 5.5.4 Syntax: STARTTLS\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\nSTARTTLS\r\n"),
+            "250 2.1.0 Ok\r\n503 5.5.1 Error: MAIL transaction in progress\r\n");
+  EXPECT_FALSE(Session().wants_tls());
+}
+
+// CVE-2011-0411: commands pipelined behind STARTTLS in the same read are never executed,
+// neither before nor after the handshake; the session forgets the EHLO (RFC 3207 §4.2).
+TEST_F(SessionTest, StartTlsDropsPipelinedPlaintextAndForgetsEhlo) {
+  client_.starttls_offered = true;
+  Hello();
+  EXPECT_EQ(Send("STARTTLS\r\nRSET\r\nMAIL FROM:<evil@b.test>\r\nRCPT TO:<x@example.com>\r\n"),
+            "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_TRUE(Session().wants_tls());
+  EXPECT_FALSE(Session().tls_active());
+  EXPECT_EQ(Send("NOOP\r\n"), "");  // ignored until TLS is up
+  Session().OnTlsStarted();
+  EXPECT_FALSE(Session().wants_tls());
+  EXPECT_TRUE(Session().tls_active());
+  // Nothing of the injected transaction survived, and EHLO must be said again.
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  EXPECT_EQ(Send("EHLO client.test\r\n"), kEhloReply);  // no STARTTLS any more
+  EXPECT_EQ(Send("STARTTLS\r\n"), "554 5.5.1 Error: TLS already active\r\n");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.com>\r\nDATA\r\nhi\r\n.\r\n"),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+  ASSERT_EQ(sink_.pending.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(sink_.pending[0].record, "from=<a@b.test>"));
+  EXPECT_TRUE(absl::StrContains(sink_.pending[0].record, "(Tern) with ESMTPS id"));
+  EXPECT_EQ(Rejects(554), 1u);
+}
+
+TEST_F(SessionTest, StartTlsLineSplitAcrossReadsStillDropsTheRest) {
+  client_.starttls_offered = true;
+  Hello();
+  EXPECT_EQ(Send("STARTT"), "");
+  EXPECT_EQ(Send("LS\r\nQUIT\r\n"), "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_FALSE(Session().wants_close());  // the QUIT was dropped
+  Session().OnTlsStarted();
+  EXPECT_EQ(Send("QUIT\r\n"), "221 2.0.0 Bye\r\n");
+}
+
+TEST_F(SessionTest, ImplicitTlsSessionNeverOffersStartTls) {
+  client_.starttls_offered = false;
+  client_.tls = true;
+  Hello();
+  EXPECT_EQ(Send("STARTTLS\r\n"), "554 5.5.1 Error: TLS already active\r\n");
+  Send("MAIL FROM:<a@b.test> SMTPUTF8\r\nRCPT TO:<x@example.com>\r\nDATA\r\n.\r\n");
+  ASSERT_EQ(sink_.pending.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(sink_.pending[0].record, "(Tern) with UTF8SMTPS id"));
+}
+
+TEST_F(SessionTest, TimeoutWhileWaitingForTlsCancelsIt) {
+  client_.starttls_offered = true;
+  Hello();
+  EXPECT_EQ(Send("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
+  Session().OnTimeout();
+  EXPECT_FALSE(Session().wants_tls());
+  EXPECT_TRUE(Session().wants_close());
+}
+
 TEST_F(SessionTest, BeginMessageFailureAnswers451InsteadOf354) {
   Hello();
   sink_.begin_status = absl::UnavailableError("no segment");
