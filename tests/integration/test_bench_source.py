@@ -9,8 +9,10 @@ Counts, checksums and the shape of the summaries are checked; never how fast any
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import tern_bench_format
@@ -19,7 +21,7 @@ import test_bench_sink  # BenchSink (a module import: its test cases do not run 
 from recording_sink import RecordingSink
 from tern_bench_format import split_message, tb64_hex
 
-PHASES = ("connect", "greeting", "ehlo", "envelope", "data", "message")
+PHASES = ("connect", "greeting", "ehlo", "tls", "envelope", "data", "message")
 RUN_TIMEOUT_S = 120
 
 
@@ -43,13 +45,16 @@ class SourceTestCase(ternd_harness.TerndTestCase):
             self.assertEqual(run.returncode, 0, f"{args}\n{out}\n{run.stderr.decode()}")
         return (json.loads(out) if json_summary and out.strip() else out), run
 
-    def assertWellFormed(self, summary, delivered):
+    def assertWellFormed(self, summary, delivered, tls=False):
         self.assertEqual(summary["delivered"], delivered)
         self.assertEqual(summary["failed"], 0)
         self.assertEqual(summary["connection_errors"], 0)
         self.assertGreater(summary["msgs_per_s"], 0)
         for phase in PHASES:
             lat = summary["latency_ms"][phase]
+            if phase == "tls" and not tls:
+                self.assertEqual(lat["count"], 0)
+                continue
             self.assertGreater(lat["count"], 0, phase)
             self.assertLessEqual(lat["p50"], lat["p90"], phase)
             self.assertLessEqual(lat["p90"], lat["p99"], phase)
@@ -94,6 +99,29 @@ class AgainstTerndTest(SourceTestCase):
         self.assertEqual(self.accepted(ternd), 200)
         rcpts = {r["address"] for m in ternd.queue_json()["messages"] for r in m["recipients"]}
         self.assertEqual(rcpts, {"rcpt@example.net", "rcpt+1@example.net", "rcpt+2@example.net"})
+
+    def test_starttls_when_the_server_offers_it(self):
+        workdir = self.temp_dir()
+        cert, key = ternd_harness.make_certificate(workdir)
+        ternd = self.start_ternd(f"--tls_cert={cert}", f"--tls_key={key}")
+        summary, _ = self.source(f"127.0.0.1:{ternd.smtp_port}", "--connections=6",
+                                 "--messages=600", "--tls", "--chunking")
+        self.assertWellFormed(summary, 600, tls=True)
+        self.assertEqual(summary["latency_ms"]["tls"]["count"], 6)
+        self.assertEqual(summary["latency_ms"]["ehlo"]["count"], 12)  # again after TLS
+        self.assertEqual(summary["replies"]["220"], 12)  # greeting + STARTTLS
+        self.assertEqual(self.accepted(ternd), 600)
+        self.assertEqual(ternd.metrics().total("tern_smtp_tls_handshakes_total"), 6)
+        # Without a certificate ternd does not offer STARTTLS: --tls goes on in plaintext.
+        plain = self.start_ternd()
+        summary, _ = self.source(f"127.0.0.1:{plain.smtp_port}", "--connections=2",
+                                 "--messages=50", "--tls")
+        self.assertWellFormed(summary, 50, tls=False)
+
+    def temp_dir(self):
+        path = tempfile.mkdtemp(prefix="tern-bench-tls-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
 
     def test_open_loop_sends_every_arrival(self):
         ternd = self.start_ternd()

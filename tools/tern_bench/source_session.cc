@@ -57,8 +57,20 @@ void SourceSession::OnReply(const smtp::ServerReply& reply, int64_t now_ns) {
       }
       stats_->Record(Phase::kEhlo, now_ns - ehlo_sent_ns_);
       capabilities_ = smtp::ParseEhloReply(reply);
+      if (config_.starttls && capabilities_.starttls && !tls_active_) {
+        output_ += "STARTTLS\r\n";
+        starttls_sent_ns_ = now_ns;
+        state_ = State::kStartTls;
+        return;
+      }
       state_ = State::kOpen;
       return;
+    case State::kStartTls:
+      if (reply.code() != 220) return Fail();
+      state_ = State::kTlsWanted;
+      return;
+    case State::kTlsWanted:
+      return Fail();  // nothing may follow the 220 before the handshake
     case State::kHelo:
       if (!reply.positive_completion()) return Fail();
       stats_->Record(Phase::kEhlo, now_ns - ehlo_sent_ns_);
@@ -85,6 +97,21 @@ void SourceSession::OnReply(const smtp::ServerReply& reply, int64_t now_ns) {
     case State::kClosed:
       return Fail();
   }
+}
+
+void SourceSession::OnTlsStarted(int64_t now_ns) {
+  CHECK(state_ == State::kTlsWanted);
+  tls_active_ = true;
+  // RFC 3207 §4.2: what the server said before TLS is forgotten; ask again.
+  capabilities_ = smtp::ServerCapabilities();
+  absl::StrAppend(&output_, "EHLO ", config_.helo, "\r\n");
+  ehlo_sent_ns_ = now_ns;
+  state_ = State::kEhlo;
+}
+
+void SourceSession::OnTlsEstablished(int64_t now_ns) {
+  stats_->Record(Phase::kTls, now_ns - starttls_sent_ns_);
+  ehlo_sent_ns_ = now_ns;  // the EHLO was held until now
 }
 
 void SourceSession::StartMessage(const OutgoingMessage& message, int64_t now_ns) {

@@ -14,6 +14,11 @@
 //   when session.closed(): close the connection (after flushing output: a QUIT)
 //   on connection loss:  session.OnDisconnected()    (a message in flight fails)
 //
+// With config.starttls and a server offering STARTTLS, the EHLO is followed by STARTTLS; at
+// its 220 wants_tls() turns true, the owner starts TLS on the connection once the output
+// is flushed and calls OnTlsStarted(), and the session says EHLO again (RFC 3207 §4.2)
+// before any message. A refused STARTTLS, or a reply pipelined behind the 220, fails it.
+//
 // A message: MAIL FROM, one RCPT TO per recipient, then DATA + the dot-stuffed message +
 // "." (or, with --chunking and a server offering CHUNKING, "BDAT <n> LAST" + the message
 // as is). With PIPELINING offered and --pipelining, MAIL, the RCPTs and DATA (or BDAT with
@@ -48,6 +53,7 @@ struct SourceSessionConfig {
   std::string helo = "tern-bench.test";
   bool pipelining = true;  // batch the envelope when the server offers PIPELINING
   bool chunking = false;   // BDAT instead of DATA when the server offers CHUNKING
+  bool starttls = false;   // STARTTLS when the server offers it
   // With PIPELINING: the next message's envelope may follow the previous end of data.
   bool overlap_messages = true;
 };
@@ -88,6 +94,13 @@ class SourceSession {
     return (state_ != State::kOpen && state_ != State::kClosed) || !idle();
   }
 
+  // STARTTLS was answered 220: start TLS once output() is flushed, then OnTlsStarted().
+  bool wants_tls() const { return state_ == State::kTlsWanted; }
+  void OnTlsStarted(int64_t now_ns);
+  // The TLS handshake completed (timed from STARTTLS).
+  void OnTlsEstablished(int64_t now_ns);
+  bool tls_active() const { return tls_active_; }
+
   std::string& output() { return output_; }
   // The owner handed what output() held to the socket at `now_ns` (the end of data is
   // timed from here).
@@ -97,7 +110,17 @@ class SourceSession {
   uint64_t messages_started() const { return messages_started_; }
 
  private:
-  enum class State : uint8_t { kConnecting, kGreeting, kEhlo, kHelo, kOpen, kQuit, kClosed };
+  enum class State : uint8_t {
+    kConnecting,
+    kGreeting,
+    kEhlo,
+    kHelo,
+    kStartTls,   // STARTTLS sent
+    kTlsWanted,  // 220 received; the owner starts TLS
+    kOpen,
+    kQuit,
+    kClosed
+  };
   // The reply each command sent waits for, in order.
   enum class Expect : uint8_t { kMail, kRcpt, kData, kBody, kRset };
   struct Transaction {
@@ -135,6 +158,8 @@ class SourceSession {
   std::string output_;
   int64_t connected_ns_ = 0;
   int64_t ehlo_sent_ns_ = 0;
+  int64_t starttls_sent_ns_ = 0;
+  bool tls_active_ = false;
   std::deque<Transaction> transactions_;  // in flight, oldest first; at most two
   bool awaiting_rset_ = false;            // RSET sent after a failed transaction
   uint64_t messages_started_ = 0;

@@ -33,6 +33,8 @@ const char* PhaseName(Phase phase) {
       return "ehlo";
     case Phase::kEnvelope:
       return "envelope";
+    case Phase::kTls:
+      return "tls";
     case Phase::kData:
       return "data";
     case Phase::kMessage:

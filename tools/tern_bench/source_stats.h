@@ -6,6 +6,7 @@
 //   connect   connect() submitted -> connected
 //   greeting  connected -> 220 received
 //   ehlo      EHLO sent -> its 250
+//   tls       STARTTLS sent -> TLS handshake completed (--tls only)
 //   envelope  MAIL sent -> the last envelope reply (354 to DATA, or the last RCPT's with BDAT)
 //   data      end of data sent (the final dot, or the BDAT LAST chunk) -> its reply
 //   message   the message's start -> its final reply; the start is its scheduled arrival
@@ -22,8 +23,8 @@
 
 namespace tern::bench {
 
-enum class Phase : uint8_t { kConnect, kGreeting, kEhlo, kEnvelope, kData, kMessage };
-inline constexpr size_t kPhaseCount = 6;
+enum class Phase : uint8_t { kConnect, kGreeting, kEhlo, kTls, kEnvelope, kData, kMessage };
+inline constexpr size_t kPhaseCount = 7;
 const char* PhaseName(Phase phase);
 
 // Which step a failed message failed at.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/timer_wheel.h"
+#include "net/tls/tls_connection.h"
 
 namespace tern::bench {
 
@@ -106,10 +107,34 @@ class SourceWorker::Connection : public net::ConnectHandler,
   const absl::Status& connect_error() const { return connect_error_; }
 
  private:
+  // The 220 to STARTTLS came and everything before it was sent: TLS on this socket (the
+  // server's certificate is not verified: a benchmark measures, it does not authenticate).
+  void StartTls() {
+    absl::StatusOr<std::unique_ptr<net::tls::TlsEngine>> engine =
+        net::tls::TlsEngine::Create(worker_->tls_);
+    if (!engine.ok()) {
+      session_.OnDisconnected();
+      return;
+    }
+    net::tls::TlsWrapOptions options;
+    options.already_receiving = true;
+    options.on_handshake = [this](const net::tls::TlsEngine&, const absl::Status& result) {
+      if (result.ok()) session_.OnTlsEstablished(MonotonicNowNs());
+    };
+    connection_ =
+        net::tls::TlsConnection::Wrap(connection_, *std::move(engine), std::move(options));
+    connection_->SetHandler(this);
+    connection_->StartReceiving();
+    session_.OnTlsStarted(MonotonicNowNs());
+  }
+
   void AfterEvent() {
     if (closing_) return;
     if (session_.ready()) {
       worker_->OnReady(this);  // may start a message or quit; may not destroy us
+    }
+    if (session_.wants_tls() && !connection_->sending() && session_.output().empty()) {
+      StartTls();
     }
     if (!connection_->sending() && !session_.output().empty()) {
       sending_.swap(session_.output());
@@ -159,6 +184,12 @@ absl::Status SourceWorker::Run() {
       net::UringTransport::Create(loop_.get(), options);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
+  if (plan_.session.starttls) {
+    absl::StatusOr<std::shared_ptr<const net::tls::TlsContext>> tls =
+        net::tls::TlsContext::CreateClient({});
+    if (!tls.ok()) return tls.status();
+    tls_ = *std::move(tls);
+  }
   loop_->SetWakeHandler([this] {
     if (stop_requested_.load(std::memory_order_acquire)) Stop();
   });

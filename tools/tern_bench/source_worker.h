@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "core/loop.h"
 #include "net/listen_socket.h"
+#include "net/tls/tls_context.h"
 #include "net/uring_transport.h"
 #include "tools/tern_bench/bench_message.h"
 #include "tools/tern_bench/size_distribution.h"
@@ -96,6 +97,7 @@ class SourceWorker {
   std::mt19937_64 random_;
   std::unique_ptr<core::Loop> loop_;
   std::unique_ptr<net::UringTransport> transport_;
+  std::shared_ptr<const net::tls::TlsContext> tls_;  // with plan_.session.starttls
   std::unique_ptr<ArrivalTimer> arrival_timer_;
   absl::flat_hash_set<Connection*> connections_;
   std::vector<Connection*> idle_;  // ready, waiting for an arrival (open loop)

@@ -217,5 +217,57 @@ TEST_F(SourceSessionTest, HeloWhenEhloIsRefused) {
   EXPECT_EQ(Take(), "MAIL FROM:<a@x.test>\r\n");  // no SIZE, no pipelining
 }
 
+TEST_F(SourceSessionTest, StartTlsWhenOfferedThenEhloAgain) {
+  config_.starttls = true;
+  session_ = std::make_unique<SourceSession>(config_, stats_.get());
+  session_->OnConnected(Now());
+  Feed("220 mx\r\n");
+  EXPECT_EQ(Take(), "EHLO tern-bench.test\r\n");
+  Feed("250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n");
+  EXPECT_EQ(Take(), "STARTTLS\r\n");
+  EXPECT_FALSE(session_->ready());
+  EXPECT_TRUE(session_->waiting_for_reply());
+  Feed("220 2.0.0 go ahead\r\n");
+  EXPECT_TRUE(session_->wants_tls());
+  session_->OnTlsStarted(Now());
+  EXPECT_TRUE(session_->tls_active());
+  EXPECT_EQ(Take(), "EHLO tern-bench.test\r\n");
+  EXPECT_FALSE(session_->ready());  // capabilities from before TLS are forgotten
+  session_->OnTlsEstablished(Now());
+  EXPECT_EQ(stats_->phase(Phase::kTls).count(), 1u);
+  Feed("250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n");  // not asked twice
+  EXPECT_TRUE(session_->ready());
+  EXPECT_EQ(Take(), "");
+}
+
+TEST_F(SourceSessionTest, StartTlsRefusedOrFollowedByPlaintextFails) {
+  config_.starttls = true;
+  for (absl::string_view answer :
+       {"454 4.7.0 TLS not available\r\n", "220 2.0.0 go ahead\r\n250 injected\r\n"}) {
+    session_ = std::make_unique<SourceSession>(config_, stats_.get());
+    session_->OnConnected(Now());
+    Feed("220 mx\r\n");
+    Take();
+    Feed("250-mx\r\n250 STARTTLS\r\n");
+    EXPECT_EQ(Take(), "STARTTLS\r\n");
+    Feed(answer);
+    EXPECT_TRUE(session_->failed()) << answer;
+    EXPECT_FALSE(session_->wants_tls()) << answer;
+  }
+}
+
+TEST_F(SourceSessionTest, NoStartTlsWithoutTheOfferOrTheFlag) {
+  config_.starttls = true;
+  Open(kEhloFull);  // no STARTTLS offered: plaintext
+  EXPECT_FALSE(session_->tls_active());
+  config_.starttls = false;
+  session_ = std::make_unique<SourceSession>(config_, stats_.get());
+  session_->OnConnected(Now());
+  Feed("220 mx\r\n");
+  Take();
+  Feed("250-mx\r\n250 STARTTLS\r\n");
+  EXPECT_TRUE(session_->ready());
+}
+
 }  // namespace
 }  // namespace tern::bench
