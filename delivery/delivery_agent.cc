@@ -137,6 +137,8 @@ DeliveryAgent::Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
   auto lane = std::make_unique<Lane>();
   lane->key = key;
   lane->nexthop = nexthop;
+  lane->tls = config_.tls_client == nullptr ? smtp::StartTlsPolicy::kNever
+                                            : config_.tls_policies.Lookup(nexthop.host);
   Lane* raw = lane.get();
   lanes_.emplace(std::move(key), std::move(lane));
   return raw;
@@ -342,6 +344,9 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
         failure.code(), absl::StrCat(connection->host_name, "[", connection->address,
                                      "]: ", failure.ok() ? "closed" : failure.message()));
     TERN_LOG(kInfo, "delivery: %s", attempt->last_error.message());
+    if (std::string code = connection->security_failure_code(); !code.empty()) {
+      attempt->enhanced = code;  // a TLS policy or handshake failure says so in the deferral
+    }
     Destroy(connection);
     TryNextAddress(std::move(attempt));
     return;

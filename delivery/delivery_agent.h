@@ -118,6 +118,7 @@ class DeliveryAgent : public OutboundConnectionOwner {
   struct Lane {
     std::string key;
     Nexthop nexthop;
+    smtp::StartTlsPolicy tls = smtp::StartTlsPolicy::kOpportunistic;
     std::deque<Job> pending;
     std::vector<OutboundConnection*> ready;                // idle, waiting for a job
     absl::flat_hash_set<OutboundConnection*> connections;  // every one of this lane, opened

@@ -135,8 +135,13 @@ void DeliveryAgent::TryNextHost(std::unique_ptr<ConnectAttempt> attempt) {
 void DeliveryAgent::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
   while (!stopping_ && attempt->next_address < attempt->addresses.size()) {
     const sockaddr_storage& to = attempt->addresses[attempt->next_address++];
+    const smtp::StartTlsPolicy tls = attempt->lane->tls;
     net::DestinationKey key{
-        .host = AddressText(to), .port = attempt->lane->nexthop.port, .tls = net::TlsPolicy::kOff};
+        .host = AddressText(to),
+        .port = attempt->lane->nexthop.port,
+        .tls = tls == smtp::StartTlsPolicy::kRequired        ? net::TlsPolicy::kRequired
+               : tls == smtp::StartTlsPolicy::kOpportunistic ? net::TlsPolicy::kOpportunistic
+                                                             : net::TlsPolicy::kOff};
     std::shared_ptr<net::Destination> destination = pools_->Get(key);
     if (ResumeParked(destination, &attempt)) return;
     if (!destination->TryReserveConnection()) {
@@ -147,6 +152,10 @@ void DeliveryAgent::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     info->connection = std::make_unique<OutboundConnection>(loop_, transport_, config_.client, this,
                                                             client_counters_);
     OutboundConnection* connection = info->connection.get();
+    // An opportunistic destination whose last handshake failed gets plaintext for a while.
+    const bool tls_broken =
+        tls == smtp::StartTlsPolicy::kOpportunistic && destination->TlsBroken(absl::Now());
+    connection->set_tls(config_.tls_client, tls_broken ? smtp::StartTlsPolicy::kNever : tls);
     connection->set_destination(std::move(destination));
     connection->host_name = attempt->host;
     connection->address = absl::StrCat(key.host, ":", key.port);
@@ -194,7 +203,7 @@ bool DeliveryAgent::ResumeParked(const std::shared_ptr<net::Destination>& destin
     connections_.emplace(connection, std::move(info));
     DeliveryCounters::Add(counters_->connections_reused);
     // OnConnectionReady() runs from inside: the connection joins the lane and takes a job.
-    absl::Status resumed = connection->Resume(*parked);
+    absl::Status resumed = connection->Resume(std::move(*parked));
     if (resumed.ok()) return true;
     // The socket is gone (closed by the transport): take the attempt back, try the next.
     *attempt = std::move(Info(connection).attempt);

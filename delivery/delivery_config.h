@@ -9,7 +9,9 @@
 #include "absl/time/time.h"
 #include "delivery/retry_schedule.h"
 #include "delivery/route_table.h"
+#include "delivery/tls_policy_table.h"
 #include "net/smtp/client_session.h"
+#include "net/tls/tls_context.h"
 
 namespace tern::delivery {
 
@@ -18,6 +20,9 @@ struct DeliveryConfig {
   RetrySchedule retry;
   smtp::ClientConfig client;  // HELO name and RFC 5321 timeouts
   std::string reporting_mta;  // this relay's name in DSNs
+  // Outbound STARTTLS: the client context (null: never) and the policy per next hop.
+  std::shared_ptr<const net::tls::TlsContext> tls_client;
+  TlsPolicyTable tls_policies;
   absl::Duration connect_timeout = absl::Seconds(30);
   uint32_t max_connections_per_destination = 20;  // per shard too (all shards: the pools)
   uint32_t max_messages_per_connection = 1000;

@@ -15,7 +15,11 @@ OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transpo
                                        const smtp::ClientConfig& config,
                                        OutboundConnectionOwner* owner,
                                        smtp::ClientCounters* counters)
-    : loop_(loop), transport_(transport), owner_(owner), session_(config, this, counters) {}
+    : loop_(loop),
+      transport_(transport),
+      owner_(owner),
+      counters_(counters),
+      session_(config, this, counters) {}
 
 OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transport,
                                        const smtp::ClientConfig& config,
@@ -25,7 +29,15 @@ OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transpo
     : loop_(loop),
       transport_(transport),
       owner_(owner),
+      counters_(counters),
       session_(config, this, counters, capabilities) {}
+
+void OutboundConnection::set_tls(std::shared_ptr<const net::tls::TlsContext> context,
+                                 smtp::StartTlsPolicy policy) {
+  tls_context_ = std::move(context);
+  starttls_ = tls_context_ == nullptr ? smtp::StartTlsPolicy::kNever : policy;
+  session_.set_starttls(starttls_);
+}
 
 OutboundConnection::~OutboundConnection() {
   // The owner destroys a connection only after OnConnectionGone() (or a failed Resume()):
@@ -34,11 +46,17 @@ OutboundConnection::~OutboundConnection() {
   if (destination_ != nullptr && !parked_) destination_->ConnectionClosed();
 }
 
-absl::Status OutboundConnection::Resume(const net::ParkedConnection& parked) {
+absl::Status OutboundConnection::Resume(net::ParkedConnection parked) {
   CHECK(!connecting_ && connection_ == nullptr && !gone_);
   absl::StatusOr<net::Connection*> adopted = transport_->Adopt(parked.fd);
   if (!adopted.ok()) return adopted.status();
   connection_ = *adopted;
+  if (parked.tls != nullptr) {
+    // The TLS session goes on where the parking shard left it (nothing was buffered).
+    tls_ = net::tls::TlsConnection::Wrap(connection_, std::move(parked.tls), {});
+    connection_ = tls_;
+    session_.set_tls_active();
+  }
   connection_->SetHandler(this);
   connection_->StartReceiving();
   transactions_ = parked.messages_sent;
@@ -61,7 +79,7 @@ void OutboundConnection::Park() {
   loop_->timers().Cancel(this);
   net::ParkedConnection parked{.messages_sent = transactions_,
                                .capabilities = session_.capabilities().Serialize()};
-  connection_->Release([this, parked = std::move(parked)](int fd) mutable {
+  auto park = [this](net::ParkedConnection parked, int fd) {
     if (fd < 0) return;  // not reusable: closed; counted out by the destructor
     parked.fd = fd;
     parked.parked_at = absl::Now();
@@ -70,7 +88,17 @@ void OutboundConnection::Park() {
     } else {
       ::close(fd);  // over the pool's bounds: the destructor counts it out
     }
-  });
+  };
+  if (tls_ != nullptr) {
+    tls_->ReleaseWithEngine([park, parked = std::move(parked)](
+                                int fd, std::unique_ptr<net::tls::TlsEngine> engine) mutable {
+      parked.tls = std::move(engine);
+      park(std::move(parked), fd);
+    });
+    return;
+  }
+  connection_->Release(
+      [park, parked = std::move(parked)](int fd) mutable { park(std::move(parked), fd); });
 }
 
 void OutboundConnection::Connect(const net::ConnectRequest& request) {
@@ -171,6 +199,7 @@ void OutboundConnection::OnTimer() {
 }
 
 void OutboundConnection::OnReady() {
+  SaveTlsSession();
   ever_ready_ = true;
   idle_since_ = loop_->now();
   owner_->OnConnectionReady(this);
@@ -194,6 +223,8 @@ void OutboundConnection::OnConnectionFailed(const absl::Status& status,
 void OutboundConnection::Pump() {
   if (connection_ == nullptr || closing_) return;
   smtp::ClientOutput& output = session_.output();
+  if (session_.wants_tls() && !connection_->sending() && output.empty()) StartTls();
+  if (connection_ == nullptr || closing_) return;
   if (session_.wants_close() && (session_.discard_output() || output.empty())) {
     if (!connection_->sending() || session_.discard_output()) {
       CloseNow();
@@ -222,6 +253,51 @@ void OutboundConnection::Pump() {
   if (!connection_->sending() && output.pending_external_bytes() == 0) {
     previous_.reset();
     if (!session_.in_transaction()) current_.reset();
+  }
+}
+
+void OutboundConnection::StartTls() {
+  SSL_SESSION* resume = destination_ != nullptr ? destination_->TlsSessionForResumption() : nullptr;
+  absl::StatusOr<std::unique_ptr<net::tls::TlsEngine>> engine =
+      net::tls::TlsEngine::Create(tls_context_, host_name, resume);
+  if (resume != nullptr) SSL_SESSION_free(resume);  // the engine holds its own reference
+  if (!engine.ok()) {
+    session_.OnTlsFailed(engine.status().message());
+    return;
+  }
+  net::tls::TlsWrapOptions options;
+  options.already_receiving = true;
+  options.on_handshake = [this](const net::tls::TlsEngine& engine, const absl::Status& result) {
+    OnTlsHandshake(engine, result);
+  };
+  tls_ = net::tls::TlsConnection::Wrap(connection_, *std::move(engine), std::move(options));
+  connection_ = tls_;
+  connection_->SetHandler(this);
+  connection_->StartReceiving();
+  session_.OnTlsStarted();  // EHLO again, held until the handshake completes
+}
+
+void OutboundConnection::OnTlsHandshake(const net::tls::TlsEngine& engine,
+                                        const absl::Status& result) {
+  if (!result.ok()) {
+    if (starttls_ == smtp::StartTlsPolicy::kOpportunistic && destination_ != nullptr) {
+      destination_->MarkTlsBroken(absl::Now() + kTlsBrokenFor);
+    }
+    session_.OnTlsFailed(result.message());
+    return;  // OnPeerClosed() follows and closes
+  }
+  smtp::ClientCounters::Add(counters_->tls_handshakes, 1);
+  tls_description_ = engine.Describe();
+  SaveTlsSession();
+}
+
+void OutboundConnection::SaveTlsSession() {
+  if (tls_ == nullptr || tls_session_saved_ || destination_ == nullptr) return;
+  // TLS 1.2: at the end of the handshake; TLS 1.3: once the server's ticket came, which is
+  // before the reply to the EHLO that follows the handshake.
+  if (SSL_SESSION* session = tls_->engine().TakeSessionForResumption()) {
+    destination_->SaveTlsSession(session);
+    tls_session_saved_ = true;
   }
 }
 

@@ -13,6 +13,12 @@
 //   c->Connect(request);
 //   owner.OnConnectionReady(c) { c->Send(std::move(loaded), message); }
 //
+// STARTTLS (set_tls() before Connect()): when the session asks for it, the socket is
+// wrapped in a net::tls::TlsConnection (SNI: host_name; the destination's last TLS session
+// offered for resumption, and the new one saved there). A failed handshake fails the
+// connection; under the opportunistic policy the destination is then marked so that the
+// next connections go in plaintext for a while.
+//
 // An idle connection can be parked in the shared net::DestinationPools (Park(): the socket
 // and the EHLO capabilities, for any shard), and continued by another OutboundConnection,
 // constructed with those capabilities, with Resume(parked).
@@ -29,6 +35,8 @@
 #include "core/timer_wheel.h"
 #include "net/destination_pool.h"
 #include "net/smtp/client_session.h"
+#include "net/tls/tls_connection.h"
+#include "net/tls/tls_context.h"
 #include "net/transport.h"
 #include "spool/loaded_message.h"
 
@@ -68,7 +76,7 @@ class OutboundConnection final : public net::ConnectHandler,
   // Continues a parked connection (construct with its capabilities): adopts its socket and
   // calls OnConnectionReady() from inside. On error (the socket is closed) nothing else
   // follows: the owner destroys the connection at once.
-  absl::Status Resume(const net::ParkedConnection& parked);
+  absl::Status Resume(net::ParkedConnection parked);
   // An idle, ready connection leaves for the shared pool of its destination (set by the
   // owner): the socket is released and parked for any shard (or closed, when the pool does
   // not take it), then OnConnectionGone() follows.
@@ -81,6 +89,13 @@ class OutboundConnection final : public net::ConnectHandler,
   void Quit();
   // Ends the connection at once (shutdown after the grace period).
   void Abort();
+
+  // STARTTLS for a new connection: the client context and the policy (before Connect()).
+  void set_tls(std::shared_ptr<const net::tls::TlsContext> context, smtp::StartTlsPolicy policy);
+  bool tls_active() const { return session_.tls_active(); }
+  // How long an opportunistic destination whose handshake failed gets plaintext.
+  static constexpr absl::Duration kTlsBrokenFor = absl::Minutes(30);
+  const std::string& tls_description() const { return tls_description_; }
 
   // The shared pool entry this connection counts against (set by the owner).
   void set_destination(std::shared_ptr<net::Destination> d) { destination_ = std::move(d); }
@@ -98,6 +113,12 @@ class OutboundConnection final : public net::ConnectHandler,
   bool ever_ready() const { return ever_ready_; }
   // Why it failed (OK when it ended with QUIT or was never used).
   const absl::Status& failure() const { return failure_; }
+  // The enhanced code of a connection failure the session diagnosed ("4.7.10": TLS required
+  // and not offered; "4.7.5": the TLS handshake failed), else "".
+  std::string security_failure_code() const {
+    const smtp::EnhancedCode& code = session_.failure_enhanced();
+    return code.subject == 7 ? code.ToString() : std::string();
+  }
   absl::Time idle_since() const { return idle_since_; }
 
   // Timer: the session's current wait expired.
@@ -118,13 +139,23 @@ class OutboundConnection final : public net::ConnectHandler,
 
   // Sends what the session queued, re-arms the timer, closes when the session is done.
   void Pump();
+  void StartTls();
+  void OnTlsHandshake(const net::tls::TlsEngine& engine, const absl::Status& result);
+  // Offers this connection's TLS session to the destination's next connections (once).
+  void SaveTlsSession();
   void CloseNow();
   void Gone();
 
   core::Loop* loop_;
   net::Transport* transport_;
   OutboundConnectionOwner* owner_;
+  smtp::ClientCounters* counters_;
   smtp::SmtpClientSession session_;
+  std::shared_ptr<const net::tls::TlsContext> tls_context_;
+  net::tls::TlsConnection* tls_ = nullptr;  // connection_ once STARTTLS ran
+  std::string tls_description_;             // "TLSv1.3 TLS_AES_256_GCM_SHA384" once established
+  bool tls_session_saved_ = false;
+  smtp::StartTlsPolicy starttls_ = smtp::StartTlsPolicy::kNever;
   net::Connection* connection_ = nullptr;
   std::shared_ptr<net::Destination> destination_;
   bool connecting_ = false;

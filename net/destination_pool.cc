@@ -80,6 +80,30 @@ uint32_t Destination::open_connections() const {
   return open_;
 }
 
+void Destination::SaveTlsSession(SSL_SESSION* session) {
+  if (session == nullptr) return;
+  std::shared_ptr<SSL_SESSION> owned(session, SSL_SESSION_free);
+  absl::MutexLock lock(&mu_);
+  tls_session_ = std::move(owned);
+}
+
+SSL_SESSION* Destination::TlsSessionForResumption() const {
+  absl::MutexLock lock(&mu_);
+  if (tls_session_ == nullptr) return nullptr;
+  SSL_SESSION_up_ref(tls_session_.get());
+  return tls_session_.get();
+}
+
+void Destination::MarkTlsBroken(absl::Time until) {
+  absl::MutexLock lock(&mu_);
+  tls_broken_until_ = until;
+}
+
+bool Destination::TlsBroken(absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  return now < tls_broken_until_;
+}
+
 size_t Destination::idle_connections() const {
   absl::MutexLock lock(&mu_);
   return idle_.size();

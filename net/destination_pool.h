@@ -3,8 +3,9 @@
 // connections open across all shards, so --max_connections_per_destination holds for the
 // process, and the idle established connections any shard may borrow.
 //
-// A parked connection is just its socket and what its SMTP session learned (the EHLO
-// capabilities): the shard that parks it has nothing in flight on the socket, and the shard
+// A parked connection is its socket, what its SMTP session learned (the EHLO capabilities)
+// and, under TLS, its TLS session at rest (an engine with nothing buffered): the shard that
+// parks it has nothing in flight on the socket, and the shard
 // that takes it drives it on its own ring. A mutex per destination guards its entry; the map
 // of destinations has its own mutex, held only to find or create an entry. Nothing here
 // blocks on I/O.
@@ -27,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "net/tls/tls_engine.h"
 
 namespace tern::net {
 
@@ -59,6 +61,7 @@ struct ParkedConnection {
   uint32_t messages_sent = 0;  // on this connection so far
   std::string capabilities;    // the SMTP client's serialized EHLO state
   absl::Time parked_at;
+  std::unique_ptr<tls::TlsEngine> tls;  // the connection's TLS session; null: plaintext
 };
 
 class Destination {
@@ -90,6 +93,16 @@ class Destination {
   uint32_t open_connections() const;
   size_t idle_connections() const;
 
+  // TLS session resumption: the session the last handshake to this destination got (any
+  // shard), offered by the next new connection. Save takes the caller's reference; Take
+  // returns a new one (the caller frees it), or null.
+  void SaveTlsSession(SSL_SESSION* session);
+  SSL_SESSION* TlsSessionForResumption() const;
+  // An opportunistic STARTTLS whose handshake failed: the next connections go in plaintext
+  // until `until` (as Postfix retries such a server without TLS).
+  void MarkTlsBroken(absl::Time until);
+  bool TlsBroken(absl::Time now) const;
+
  private:
   const DestinationKey key_;
   const DestinationLimits limits_;
@@ -98,6 +111,8 @@ class Destination {
   std::deque<ParkedConnection> idle_ ABSL_GUARDED_BY(mu_);
   double tokens_ ABSL_GUARDED_BY(mu_) = -1;  // -1: bucket not started
   absl::Time tokens_at_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<SSL_SESSION> tls_session_ ABSL_GUARDED_BY(mu_);
+  absl::Time tls_broken_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 class DestinationPools {

@@ -23,6 +23,9 @@ struct ClientCounters {
   std::atomic<uint64_t> recipients_delivered{0};
   std::atomic<uint64_t> recipients_temp_failed{0};
   std::atomic<uint64_t> recipients_perm_failed{0};
+  std::atomic<uint64_t> tls_handshakes{0};          // STARTTLS completed (the owner counts)
+  std::atomic<uint64_t> tls_handshake_failures{0};  // STARTTLS 220, then the handshake failed
+  std::atomic<uint64_t> starttls_refused{0};        // opportunistic, refused: plaintext
 
   static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);

@@ -22,6 +22,10 @@ constexpr absl::string_view kCrlf = "\r\n";
 // RFC 3463: X.4.2 bad connection; X.5.0 other protocol status.
 constexpr EnhancedCode kBadConnection{4, 4, 2};
 constexpr EnhancedCode kProtocolStatus{4, 5, 0};
+// RFC 3463 / RFC 7372: X.7.10 encryption needed; X.7.5 cryptographic failure.
+constexpr EnhancedCode kEncryptionNeeded{4, 7, 10};
+constexpr EnhancedCode kCryptographicFailure{4, 7, 5};
+constexpr absl::string_view kStartTlsCommand = "STARTTLS\r\n";
 constexpr int kConnectionFailureCode = 451;
 // RFC 1870 §6.1 and RFC 6531 §3.4.
 constexpr int kTooBigCode = 552;
@@ -132,6 +136,8 @@ absl::Duration SmtpClientSession::current_timeout() const {
       return config_.greeting_timeout;
     case State::kEhlo:
     case State::kHelo:
+    case State::kStartTls:
+    case State::kTlsWanted:  // the handshake
     case State::kRset:
     case State::kQuit:
       return config_.command_timeout;
@@ -160,6 +166,10 @@ absl::string_view SmtpClientSession::WaitingFor() const {
       return "the reply to EHLO";
     case State::kHelo:
       return "the reply to HELO";
+    case State::kStartTls:
+      return "the reply to STARTTLS";
+    case State::kTlsWanted:
+      return "the TLS handshake";
     case State::kReady:
       return "nothing (idle)";
     case State::kMail:
@@ -239,6 +249,11 @@ void SmtpClientSession::OnReply(const ServerReply& reply) {
       return OnEhloReply(reply);
     case State::kHelo:
       return OnHeloReply(reply);
+    case State::kStartTls:
+      return OnStartTlsReply(reply);
+    case State::kTlsWanted:
+      // The server must wait for the handshake (RFC 3207 §4.2): a reply now is injected.
+      return ProtocolError("reply after 220 to STARTTLS, before the TLS handshake", &reply);
     case State::kMail:
       return OnMailReply(reply);
     case State::kRcpt:
@@ -280,7 +295,25 @@ void SmtpClientSession::OnGreeting(const ServerReply& reply) {
 void SmtpClientSession::OnEhloReply(const ServerReply& reply) {
   if (reply.positive_completion()) {
     capabilities_ = ParseEhloReply(reply);
+    if (starttls_ != StartTlsPolicy::kNever && !tls_active_) {
+      if (capabilities_.starttls) {
+        output_.Append(kStartTlsCommand);
+        state_ = State::kStartTls;
+        return;
+      }
+      if (starttls_ == StartTlsPolicy::kRequired) {
+        Fail(
+            absl::FailedPreconditionError("TLS is required but the server does not offer STARTTLS"),
+            nullptr, kEncryptionNeeded, /*send_quit=*/true);
+        return;
+      }
+    }
     return BecomeReady();
+  }
+  if (reply.permanent_failure() && starttls_ == StartTlsPolicy::kRequired) {
+    Fail(absl::FailedPreconditionError("TLS is required but the server refused EHLO"), &reply,
+         kEncryptionNeeded, /*send_quit=*/true);
+    return;
   }
   if (reply.permanent_failure()) {  // RFC 5321 §3.2: fall back to HELO
     output_.Append(absl::StrCat("HELO ", config_.helo_name, kCrlf));
@@ -304,6 +337,37 @@ void SmtpClientSession::OnHeloReply(const ServerReply& reply) {
     return;
   }
   ProtocolError("unexpected reply to HELO", &reply);
+}
+
+void SmtpClientSession::OnStartTlsReply(const ServerReply& reply) {
+  if (reply.code() == 220) {
+    state_ = State::kTlsWanted;
+    return;
+  }
+  if (starttls_ == StartTlsPolicy::kRequired ||
+      !(reply.transient_failure() || reply.permanent_failure())) {
+    Fail(absl::FailedPreconditionError("TLS is required but the server refused STARTTLS"), &reply,
+         kEncryptionNeeded, /*send_quit=*/true);
+    return;
+  }
+  // Opportunistic (RFC 7435): go on in plaintext with what the EHLO said.
+  ClientCounters::Add(counters_->starttls_refused, 1);
+  BecomeReady();
+}
+
+void SmtpClientSession::OnTlsStarted() {
+  CHECK(state_ == State::kTlsWanted);
+  tls_active_ = true;
+  // RFC 3207 §4.2: the client must discard what it learnt and send EHLO again.
+  capabilities_ = ServerCapabilities();
+  output_.Append(absl::StrCat("EHLO ", config_.helo_name, kCrlf));
+  state_ = State::kEhlo;
+}
+
+void SmtpClientSession::OnTlsFailed(absl::string_view why) {
+  ClientCounters::Add(counters_->tls_handshake_failures, 1);
+  Fail(absl::UnavailableError(absl::StrCat("TLS handshake failed: ", why)), nullptr,
+       kCryptographicFailure, /*send_quit=*/false);
 }
 
 void SmtpClientSession::BecomeReady() {
@@ -360,6 +424,7 @@ void SmtpClientSession::ProtocolError(absl::string_view what, const ServerReply*
 void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* reply,
                              const EnhancedCode& enhanced, bool send_quit) {
   if (state_ == State::kClosed) return;
+  failure_enhanced_ = enhanced;
   const bool had_transaction = in_flight_;
   if (had_transaction) {
     // At least once: whatever the server may have done, nothing counts as delivered.

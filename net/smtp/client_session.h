@@ -50,6 +50,14 @@
 // the end-of-data reply, RSET is sent before OnReady(); otherwise the next MAIL follows
 // directly.
 //
+// STARTTLS (RFC 3207), by set_starttls() before the greeting: after EHLO, a server offering
+// STARTTLS is sent it; at its 220 wants_tls() turns true, the owner starts TLS on the
+// socket once output() is flushed and calls OnTlsStarted(), and the session says EHLO again
+// (what it learnt before TLS is forgotten) before it is ready. Opportunistic: a server that
+// does not offer STARTTLS or refuses it gets the mail in plaintext. Required: either fails
+// the connection (4.7.10 "TLS required"; the owner defers), as does a failed handshake
+// (the owner's OnTlsFailed()). A reply pipelined behind the 220 is a protocol error.
+//
 // Resuming a connection that another session already greeted and EHLO'd (an idle one parked
 // in net/destination_pool.h by some shard and taken by this one): construct the session
 // with the capabilities that session learned; it starts ready, sends nothing, and Resume()
@@ -103,6 +111,12 @@ inline constexpr size_t kResultReplyBytesMax = 512;
 // would need more (many lines starting with '.') is sent with DATA instead, which needs one
 // range, so that a hostile body cannot make the output queue grow with its line count.
 inline constexpr size_t kChunkRangesMax = 1024;
+
+enum class StartTlsPolicy : uint8_t {
+  kNever,          // plaintext only
+  kOpportunistic,  // STARTTLS when offered (RFC 7435), else plaintext
+  kRequired,       // STARTTLS or no delivery over this connection
+};
 
 struct ClientConfig {
   std::string helo_name = "localhost";  // sent in EHLO/HELO
@@ -212,6 +226,20 @@ class SmtpClientSession {
   // ready() (then it just closes); FailedPrecondition during a transaction.
   absl::Status Quit();
 
+  // Before the greeting arrives: whether to ask for STARTTLS.
+  void set_starttls(StartTlsPolicy policy) { starttls_ = policy; }
+  // STARTTLS was answered 220: start TLS once output() is flushed, then OnTlsStarted().
+  bool wants_tls() const { return state_ == State::kTlsWanted; }
+  void OnTlsStarted();
+  // The owner's TLS handshake failed: the connection fails (4.7.5 / 4.7.10).
+  void OnTlsFailed(absl::string_view why);
+  // TLS is active on this connection (after OnTlsStarted(), or resumed with it).
+  bool tls_active() const { return tls_active_; }
+  // The enhanced status code the connection failed with (after OnConnectionFailed()):
+  // 4.7.10 / 4.7.5 for TLS policy and handshake failures, 4.4.2 or 4.5.0 otherwise.
+  const EnhancedCode& failure_enhanced() const { return failure_enhanced_; }
+  void set_tls_active() { tls_active_ = true; }  // a resumed connection under TLS
+
   ClientOutput& output() { return output_; }
   bool ready() const { return state_ == State::kReady; }
   bool in_transaction() const;
@@ -226,17 +254,19 @@ class SmtpClientSession {
 
  private:
   enum class State : uint8_t {
-    kGreeting,  // waiting for 220
-    kEhlo,      // EHLO sent
-    kHelo,      // HELO sent after EHLO got 5xx
-    kReady,     // between transactions
-    kMail,      // waiting for the MAIL reply
-    kRcpt,      // waiting for RCPT reply number rcpt_replies_
-    kData,      // waiting for the DATA reply
-    kDataEnd,   // body and dot (or BDAT and its chunk) queued, waiting for the final reply
-    kRset,      // RSET sent after a failed transaction
-    kQuit,      // QUIT sent
-    kClosed,    // nothing more: wants_close()
+    kGreeting,   // waiting for 220
+    kEhlo,       // EHLO sent
+    kHelo,       // HELO sent after EHLO got 5xx
+    kStartTls,   // STARTTLS sent
+    kTlsWanted,  // 220 to STARTTLS received: the owner starts TLS
+    kReady,      // between transactions
+    kMail,       // waiting for the MAIL reply
+    kRcpt,       // waiting for RCPT reply number rcpt_replies_
+    kData,       // waiting for the DATA reply
+    kDataEnd,    // body and dot (or BDAT and its chunk) queued, waiting for the final reply
+    kRset,       // RSET sent after a failed transaction
+    kQuit,       // QUIT sent
+    kClosed,     // nothing more: wants_close()
   };
   struct Span {
     uint32_t offset;
@@ -257,6 +287,7 @@ class SmtpClientSession {
   void OnGreeting(const ServerReply& reply);
   void OnEhloReply(const ServerReply& reply);
   void OnHeloReply(const ServerReply& reply);
+  void OnStartTlsReply(const ServerReply& reply);
   void OnMailReply(const ServerReply& reply);
   void OnRcptReply(const ServerReply& reply);
   void OnDataReply(const ServerReply& reply);
@@ -293,6 +324,9 @@ class SmtpClientSession {
   ClientSessionHandler* const handler_;
   ClientCounters* const counters_;
 
+  StartTlsPolicy starttls_ = StartTlsPolicy::kNever;
+  EnhancedCode failure_enhanced_;
+  bool tls_active_ = false;
   State state_ = State::kGreeting;
   bool discard_output_ = false;
   ReplyParser parser_;

@@ -163,6 +163,28 @@ void TlsConnection::Release(absl::AnyInvocable<void(int fd)> done) {
   Close();
 }
 
+void TlsConnection::ReleaseWithEngine(
+    absl::AnyInvocable<void(int fd, std::unique_ptr<TlsEngine> engine)> done) {
+  CHECK(done);
+  CHECK(!release_done_);
+  const bool at_rest = !closing_ && !peer_closed_reported_ && !upper_send_pending_ &&
+                       !lower_->sending() && engine_->idle();
+  if (!at_rest) {
+    release_done_ = [done = std::move(done)](int fd) mutable { done(-1, nullptr); };
+    Close();
+    return;
+  }
+  closing_ = true;
+  // Not release_done_: OnClosed() must not call it a second time.
+  lower_->Release([this, done = std::move(done)](int fd) mutable {
+    if (fd < 0) {
+      done(-1, nullptr);
+      return;
+    }
+    done(fd, std::move(engine_));
+  });
+}
+
 void TlsConnection::OnClosed() {
   absl::AnyInvocable<void(int fd)> done = std::move(release_done_);
   ConnectionHandler* upper = upper_;

@@ -16,8 +16,9 @@
 // was written to the socket. A close_notify from the peer is OnPeerClosed(OK); anything
 // after it is ignored. A handshake or record failure is OnPeerClosed(Unavailable) with
 // OpenSSL's reason. Close() closes the socket at once (no close_notify wait); Release()
-// never hands a TLS socket over (done(-1)). The TlsConnection owns itself and is freed
-// after the handler's OnClosed().
+// never hands a TLS socket over (done(-1)), ReleaseWithEngine() hands it over together with
+// its TLS session (a parked outbound connection: wrap the adopted socket with that engine
+// to go on). The TlsConnection owns itself and is freed after the handler's OnClosed().
 #pragma once
 
 #include <memory>
@@ -49,6 +50,11 @@ class TlsConnection : public Connection, public ConnectionHandler {
   bool sending() const override { return upper_send_pending_; }
   void Close() override;
   void Release(absl::AnyInvocable<void(int fd)> done) override;
+  // Like Release(), but a reusable socket comes with its engine: done(fd, engine) once no
+  // operation is in flight, or done(-1, nullptr) (the socket closed) when either the socket
+  // (see Connection::Release) or the TLS session (a byte buffered, a send pending) is not
+  // at rest.
+  void ReleaseWithEngine(absl::AnyInvocable<void(int fd, std::unique_ptr<TlsEngine> engine)> done);
   const sockaddr_storage& peer_address() const override { return lower_->peer_address(); }
   uint64_t id() const override { return lower_->id(); }
 

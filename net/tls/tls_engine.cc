@@ -119,6 +119,11 @@ void TlsEngine::Shutdown() {
 
 size_t TlsEngine::pending_ciphertext() const { return BIO_ctrl_pending(out_); }
 
+bool TlsEngine::idle() const {
+  return handshake_done_ && BIO_ctrl_pending(out_) == 0 && BIO_ctrl_pending(in_) == 0 &&
+         SSL_pending(ssl_) == 0;
+}
+
 void TlsEngine::TakeCiphertext(std::string* out) {
   out->resize(BIO_ctrl_pending(out_));
   if (out->empty()) return;
@@ -133,6 +138,13 @@ std::string TlsEngine::Describe() const {
 
 bool TlsEngine::session_reused() const { return SSL_session_reused(ssl_) == 1; }
 
-SSL_SESSION* TlsEngine::TakeSessionForResumption() const { return SSL_get1_session(ssl_); }
+SSL_SESSION* TlsEngine::TakeSessionForResumption() const {
+  SSL_SESSION* session = SSL_get0_session(ssl_);
+  // TLS 1.3: resumable only once the server's NewSessionTicket was read.
+  if (session == nullptr || SSL_SESSION_is_resumable(session) != 1) return nullptr;
+  // A copy: OpenSSL marks the connection's own session not resumable when the connection
+  // is freed without a close_notify (as ours are, closed after QUIT).
+  return SSL_SESSION_dup(session);
+}
 
 }  // namespace tern::net::tls

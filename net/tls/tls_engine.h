@@ -57,14 +57,17 @@ class TlsEngine {
   void TakeCiphertext(std::string* out);
 
   bool handshake_done() const { return handshake_done_; }
+  // Established, and no byte buffered in either direction: the session may move to another
+  // thread with its socket (a parked outbound connection).
+  bool idle() const;
   bool is_server() const { return server_; }
   // Why the last kFailed happened (OpenSSL's reasons).
   const std::string& error() const { return error_; }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake completed.
   std::string Describe() const;
   bool session_reused() const;
-  // The session to offer when connecting to the same server again (client; may be null).
-  // The caller owns the reference.
+  // The session to offer when connecting to the same server again (client): null until it
+  // is resumable (TLS 1.3: after the server's ticket was read). The caller owns it.
   SSL_SESSION* TakeSessionForResumption() const;
 
  private:

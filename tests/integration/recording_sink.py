@@ -94,6 +94,8 @@ class Message:
     # during a reply delay; `reply` is what it would have got).
     outcome: str = "pending"
     received_at: float = 0.0  # time.monotonic() at the end of DATA
+    tls: str = ""             # the TLS version the message came over ("TLSv1.3"), "" if none
+    tls_resumed: bool = False  # that TLS session was resumed (a ticket from an earlier one)
 
     @property
     def is_bounce(self):
@@ -225,7 +227,8 @@ class _SinkSMTP(SMTP):
         self.line_length_limit = sink._line_length_limit  # read by SMTP.__init__
         super().__init__(_Handler(), hostname=sink.hostname, ident="Tern recording sink",
                          decode_data=False, data_size_limit=None, enable_SMTPUTF8=False,
-                         timeout=sink._idle_timeout, loop=sink._loop)
+                         timeout=sink._idle_timeout, loop=sink._loop,
+                         tls_context=sink._tls_context)
         # Per connection (aiosmtpd's default is a class-level dict that grows).
         self.command_size_limits = collections.defaultdict(lambda: 4096)
         self.command_size_limit = 4096
@@ -248,7 +251,9 @@ class _SinkSMTP(SMTP):
     # -- connection life cycle ----------------------------------------------------------
 
     def connection_made(self, transport):
-        self.conn = self.sink._connection_opened(self, transport.get_extra_info("peername"))
+        # Called again, with the TLS transport, once a STARTTLS handshake completes.
+        if self.conn is None:
+            self.conn = self.sink._connection_opened(self, transport.get_extra_info("peername"))
         super().connection_made(transport)
 
     def connection_lost(self, error):
@@ -315,6 +320,8 @@ class _SinkSMTP(SMTP):
             lines.append("SMTPUTF8")
         if adv["dsn"]:
             lines.append("DSN")
+        if self.tls_context is not None and self._tls_protocol is None:
+            lines.append("STARTTLS")
         lines.append("HELP")
         for line in lines[:-1]:
             await self.push("250-" + line)
@@ -484,14 +491,17 @@ class RecordingSink:
     it receives. Extensions advertised by EHLO (changeable with advertise()):
       smtputf8, eightbitmime, dsn, pipelining: bool (all True by default)
       size: None (no SIZE) or n (advertise "SIZE n" and refuse bigger messages with 552)
+    `tls_context`: an ssl.SSLContext with the server's certificate: STARTTLS is offered
+    (aiosmtpd's implementation) and each Message says which TLS version it came over.
     `policy`: optional callable(Event) -> None | reply line | DISCONNECT, asked before the
     rules (see add_rule). `line_length_limit`: longest body line accepted (aiosmtpd's
     default, RFC 5321's 1000 + CRLF + a stuffed dot); longer lines get 500 at the end."""
 
     def __init__(self, host="127.0.0.1", port=0, hostname="sink.test", *, smtputf8=True,
                  eightbitmime=True, dsn=True, pipelining=True, size=None, policy=None,
-                 line_length_limit=1001, idle_timeout=300):
+                 line_length_limit=1001, idle_timeout=300, tls_context=None):
         self.host = host
+        self._tls_context = tls_context  # ssl.SSLContext: STARTTLS offered (aiosmtpd's)
         self.requested_port = port
         self.hostname = hostname
         self.port = None
@@ -790,6 +800,12 @@ class RecordingSink:
                 conn.commands.append(line)
 
     def _begin_transaction(self, protocol, envelope):
+        tls = ""
+        resumed = False
+        if protocol._tls_protocol is not None:
+            ssl_object = protocol.transport.get_extra_info("ssl_object")
+            tls = ssl_object.version() if ssl_object is not None else "?"
+            resumed = bool(ssl_object is not None and ssl_object.session_reused)
         with self._lock:
             self._sequence += 1
             conn = protocol.conn
@@ -801,7 +817,8 @@ class RecordingSink:
                 rcpt_options=[list(o) for o in envelope.rcpt_option_lists],
                 smtputf8=bool(envelope.smtp_utf8), connection=conn.number,
                 number_in_connection=conn.transactions, sequence=self._sequence,
-                helo=conn.helo, peer=conn.peer, received_at=time.monotonic())
+                helo=conn.helo, peer=conn.peer, received_at=time.monotonic(), tls=tls,
+                tls_resumed=resumed)
 
     def _finish_transaction(self, conn, message, reply, outcome):
         with self._changed:

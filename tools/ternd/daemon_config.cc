@@ -65,6 +65,15 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
   if (config.connection_idle_timeout <= absl::ZeroDuration()) {
     return FlagError("connection_idle_timeout", "must be > 0");
   }
+  auto tls_policies = delivery::TlsPolicyTable::Create(absl::GetFlag(FLAGS_outbound_tls),
+                                                       absl::GetFlag(FLAGS_outbound_tls_policy));
+  if (!tls_policies.ok()) {
+    return FlagError("outbound_tls/--outbound_tls_policy", tls_policies.status().message());
+  }
+  config.tls_policies = *std::move(tls_policies);
+  auto tls_client = net::tls::TlsContext::CreateClient({});
+  if (!tls_client.ok()) return FlagError("outbound_tls", tls_client.status().message());
+  config.tls_client = *std::move(tls_client);
   return config;
 }
 

@@ -71,6 +71,14 @@ constexpr Field<C> kClientFields[] = {
      &C::replies_malformed},
     {"tern_client_timeouts_total", "counter", "Waits for a server reply that timed out.",
      &C::timeouts},
+    {"tern_client_tls_handshakes_total", "counter", "Outbound STARTTLS handshakes completed.",
+     &C::tls_handshakes},
+    {"tern_client_tls_handshake_failures_total", "counter",
+     "Outbound STARTTLS handshakes that failed after the server's 220.",
+     &C::tls_handshake_failures},
+    {"tern_client_starttls_refused_total", "counter",
+     "Opportunistic STARTTLS refused by the server (mail went in plaintext).",
+     &C::starttls_refused},
 };
 
 using R = dns::ResolverCounters;

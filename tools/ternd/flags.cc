@@ -80,6 +80,13 @@ ABSL_FLAG(uint32_t, max_messages_per_connection, 1000,
 ABSL_FLAG(absl::Duration, connection_idle_timeout, absl::Seconds(30),
           "an idle outbound connection is closed (QUIT) after this");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(30), "outbound TCP connect timeout");
+ABSL_FLAG(std::string, outbound_tls, "opportunistic",
+          "outbound STARTTLS: opportunistic (when offered; plaintext otherwise), required "
+          "(no delivery without it: deferred with 4.7.10), off; certificates are not verified");
+ABSL_FLAG(std::vector<std::string>, outbound_tls_policy, {},
+          "NEXTHOP=off|opportunistic|required exceptions to --outbound_tls, repeatable or "
+          "comma-separated; NEXTHOP is the recipient domain (MX delivery) or a route's or the "
+          "smarthost's host; .DOMAIN matches subdomains");
 ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
           "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
           "after the data)");

@@ -16,6 +16,8 @@ ABSL_DECLARE_FLAG(std::string, tls_cert);
 ABSL_DECLARE_FLAG(std::string, tls_key);
 ABSL_DECLARE_FLAG(absl::Duration, tls_handshake_timeout);
 ABSL_DECLARE_FLAG(std::string, admin_listen);
+ABSL_DECLARE_FLAG(std::string, outbound_tls);
+ABSL_DECLARE_FLAG(std::vector<std::string>, outbound_tls_policy);
 ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(std::string, spool_sync);
 ABSL_DECLARE_FLAG(uint64_t, segment_size);

@@ -1221,5 +1221,84 @@ TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults
   ExpectEverySplitGives(script, whole);
 }
 
+constexpr absl::string_view kEhloStartTls =
+    "250-mx.test Hello\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10000\r\n";
+
+TEST_F(ClientSessionTest, OpportunisticStartTlsThenEhloAgain) {
+  S().set_starttls(StartTlsPolicy::kOpportunistic);
+  EXPECT_EQ(Server(kGreeting), "EHLO relay.test\r\n");
+  EXPECT_EQ(Server(kEhloStartTls), "STARTTLS\r\n");
+  EXPECT_EQ(handler_.ready, 0);
+  EXPECT_EQ(Server("220 2.0.0 Ready to start TLS\r\n"), "");
+  EXPECT_TRUE(S().wants_tls());
+  EXPECT_EQ(S().current_timeout(), config_.command_timeout);  // bounds the handshake
+  S().OnTlsStarted();
+  EXPECT_TRUE(S().tls_active());
+  EXPECT_FALSE(S().capabilities().pipelining);  // forgotten until the new EHLO
+  EXPECT_EQ(Drain(), "EHLO relay.test\r\n");
+  EXPECT_EQ(Server(kEhloStartTls), "");  // STARTTLS is not asked twice
+  EXPECT_EQ(handler_.ready, 1);
+  EXPECT_TRUE(S().capabilities().pipelining);
+}
+
+TEST_F(ClientSessionTest, OpportunisticGoesOnInPlaintextWhenNotOfferedOrRefused) {
+  S().set_starttls(StartTlsPolicy::kOpportunistic);
+  Server(kGreeting);
+  EXPECT_EQ(Server(kEhloPipelining), "");
+  EXPECT_EQ(handler_.ready, 1);
+  EXPECT_FALSE(S().tls_active());
+
+  session_.reset();
+  handler_ = RecordingHandler();
+  S().set_starttls(StartTlsPolicy::kOpportunistic);
+  Server(kGreeting);
+  EXPECT_EQ(Server(kEhloStartTls), "STARTTLS\r\n");
+  EXPECT_EQ(Server("454 4.7.0 TLS not available due to temporary reason\r\n"), "");
+  EXPECT_EQ(handler_.ready, 1);
+  EXPECT_EQ(counters_.starttls_refused.load(), 1u);
+}
+
+TEST_F(ClientSessionTest, RequiredFailsWithoutStartTls) {
+  for (absl::string_view ehlo : {kEhloPipelining, kEhloStartTls}) {
+    session_.reset();
+    handler_ = RecordingHandler();
+    S().set_starttls(StartTlsPolicy::kRequired);
+    Server(kGreeting);
+    std::string sent = Server(ehlo);
+    if (ehlo == kEhloStartTls) {
+      EXPECT_EQ(sent, "STARTTLS\r\n");
+      sent = Server("502 5.5.1 no\r\n");
+    }
+    EXPECT_EQ(sent, "QUIT\r\n");
+    EXPECT_EQ(handler_.ready, 0);
+    EXPECT_EQ(handler_.failures, 1);
+    EXPECT_NE(handler_.failure.message().find("TLS is required"), std::string::npos);
+    EXPECT_EQ(S().failure_enhanced().ToString(), "4.7.10");
+  }
+}
+
+TEST_F(ClientSessionTest, ReplyInjectedAfterThe220IsAProtocolError) {
+  S().set_starttls(StartTlsPolicy::kOpportunistic);
+  Server(kGreeting);
+  Server(kEhloStartTls);
+  Server("220 2.0.0 go\r\n250 2.0.0 injected\r\n");
+  EXPECT_FALSE(S().wants_tls());
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(handler_.failures, 1);
+}
+
+TEST_F(ClientSessionTest, FailedHandshakeFailsTheConnectionWith475) {
+  S().set_starttls(StartTlsPolicy::kOpportunistic);
+  Server(kGreeting);
+  Server(kEhloStartTls);
+  Server("220 2.0.0 go\r\n");
+  S().OnTlsStarted();
+  S().OnTlsFailed("protocol version");
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_EQ(S().failure_enhanced().ToString(), "4.7.5");
+  EXPECT_TRUE(S().wants_close());
+  EXPECT_EQ(counters_.tls_handshake_failures.load(), 1u);
+}
+
 }  // namespace
 }  // namespace tern::smtp

@@ -244,5 +244,103 @@ TEST_F(TlsConnectionTest, ClientAndServerOnOneLoop) {
   EXPECT_TRUE(ping.closed);
 }
 
+// A client TLS connection at rest is released with its engine and continued over the
+// re-adopted socket, as a parked outbound connection is by another shard: the TLS session
+// goes on without a new handshake.
+class ContinuedClient : public ConnectionHandler {
+ public:
+  ContinuedClient(Connection* c, std::function<void()> on_closed)
+      : c_(c), on_closed_(std::move(on_closed)) {
+    c_->SetHandler(this);
+    c_->StartReceiving();
+    c_->Send(out_);
+  }
+  void OnReceive(absl::string_view bytes) override {
+    got.append(bytes.data(), bytes.size());
+    if (got == out_) c_->Close();
+  }
+  void OnSendDone(absl::Status status) override { EXPECT_TRUE(status.ok()) << status; }
+  void OnPeerClosed(absl::Status) override { c_->Close(); }
+  void OnClosed() override { on_closed_(); }
+  std::string got;
+
+ private:
+  Connection* c_;
+  std::function<void()> on_closed_;
+  std::string out_ = "PING after the hand-over\r\n";
+};
+
+class Parker : public ConnectionHandler {
+ public:
+  Parker(TlsConnection* c, std::function<void(int, std::unique_ptr<TlsEngine>)> released,
+         std::function<void()> on_closed)
+      : c_(c), released_(std::move(released)), on_closed_(std::move(on_closed)) {}
+  void OnReceive(absl::string_view bytes) override {
+    got.append(bytes.data(), bytes.size());
+    if (got == "220 hi\r\n") c_->ReleaseWithEngine(std::move(released_));
+  }
+  void OnSendDone(absl::Status) override {}
+  void OnPeerClosed(absl::Status) override { c_->Close(); }
+  void OnClosed() override { on_closed_(); }
+  std::string got;
+
+ private:
+  TlsConnection* c_;
+  std::function<void(int, std::unique_ptr<TlsEngine>)> released_;
+  std::function<void()> on_closed_;
+};
+
+TEST_F(TlsConnectionTest, ReleasedWithItsEngineAndContinued) {
+  TcpPair pair = ConnectedPair();
+  absl::Status handshake;
+  std::string described;
+  TlsConnection* server = WrapServer(pair.local, &handshake, &described);
+  EchoHandler echo(shard_->loop.get(), server);
+  int closed = 0;
+  core::Loop* loop = shard_->loop.get();
+  auto count_closed = [&closed, loop] {
+    if (++closed == 3) loop->Stop();  // the parked life, the continued life, the server
+  };
+  echo.on_closed = count_closed;
+  server->SetHandler(&echo);
+  server->StartReceiving();
+  echo.Greet("220 hi\r\n");
+
+  auto client_context = TlsContext::CreateClient({});
+  ASSERT_TRUE(client_context.ok());
+  auto lower = shard_->transport->Adopt(pair.remote);
+  ASSERT_TRUE(lower.ok());
+  int handshakes = 0;
+  TlsWrapOptions options;
+  options.on_handshake = [&handshakes](const TlsEngine&, const absl::Status& r) {
+    handshakes += r.ok() ? 1 : 0;
+  };
+  TlsConnection* client = TlsConnection::Wrap(
+      *lower, *TlsEngine::Create(*client_context, "mx.test"), std::move(options));
+  std::unique_ptr<ContinuedClient> continued;
+  int released_fd = -1;
+  Parker parker(
+      client,
+      [&](int fd, std::unique_ptr<TlsEngine> engine) {
+        released_fd = fd;
+        ASSERT_GE(fd, 0);
+        ASSERT_NE(engine, nullptr);
+        auto adopted = shard_->transport->Adopt(fd);
+        ASSERT_TRUE(adopted.ok()) << adopted.status();
+        continued = std::make_unique<ContinuedClient>(
+            TlsConnection::Wrap(*adopted, std::move(engine), {}), count_closed);
+      },
+      count_closed);
+  client->SetHandler(&parker);
+  client->StartReceiving();
+  EXPECT_TRUE(shard_->Run());
+  EXPECT_GE(released_fd, 0);
+  EXPECT_EQ(handshakes, 1);
+  ASSERT_NE(continued, nullptr);
+  EXPECT_EQ(continued->got, "PING after the hand-over\r\n");
+  EXPECT_EQ(echo.received, "PING after the hand-over\r\n");
+  EXPECT_EQ(closed, 3);
+}
+
 }  // namespace
 }  // namespace tern::net::tls
