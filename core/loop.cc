@@ -66,6 +66,12 @@ class Loop::WakeReader : public Completion {
  public:
   explicit WakeReader(Loop* loop) : loop_(loop) {}
   void OnComplete(int32_t res, uint32_t flags) override {
+    {
+      absl::MutexLock lock(&loop_->mailbox_->mutex_);
+      loop_->mail_.swap(loop_->mailbox_->posted_);
+    }
+    for (auto& fn : loop_->mail_) fn();
+    loop_->mail_.clear();
     if (loop_->wake_handler_) loop_->wake_handler_();
     if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
       TERN_LOG(kError, "eventfd read failed: %s", strerror(-res));
@@ -125,13 +131,33 @@ absl::StatusOr<std::unique_ptr<Loop>> Loop::Create(const LoopOptions& options) {
     return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
   }
   loop->wake_reader_ = std::make_unique<WakeReader>(loop.get());
+  {
+    absl::MutexLock lock(&loop->mailbox_->mutex_);
+    loop->mailbox_->wake_fd_ = loop->wake_fd_;
+  }
   loop->ArmWakeRead();
   loop->now_ = absl::Now();
   loop->timers_.Advance(loop->now_);
   return loop;
 }
 
+bool Mailbox::Post(absl::AnyInvocable<void()> fn) {
+  absl::MutexLock lock(&mutex_);
+  if (wake_fd_ < 0) return false;
+  posted_.push_back(std::move(fn));
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  (void)n;  // EAGAIN: the counter is already non-zero, the loop wakes anyway
+  return true;
+}
+
 Loop::~Loop() {
+  std::vector<absl::AnyInvocable<void()>> dropped;
+  {
+    absl::MutexLock lock(&mailbox_->mutex_);
+    mailbox_->wake_fd_ = -1;
+    dropped.swap(mailbox_->posted_);
+  }
   if (ring_ready_) io_uring_queue_exit(&ring_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }

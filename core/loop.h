@@ -8,7 +8,8 @@
 // submits everything prepared and waits for the next completion or the nearest timer.
 //
 // The loop is single-threaded: every method must be called on the thread that created it,
-// except Wake(), which any thread may call (it writes the loop's eventfd).
+// except Wake(), which any thread may call (it writes the loop's eventfd), and the Mailbox,
+// through which other threads hand the loop work to run on its thread.
 //
 //   ASSIGN_OR_RETURN(auto loop, core::Loop::Create(options));
 //   io_uring_sqe* sqe = loop->PrepareSqe(&my_completion);
@@ -24,8 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/timer_wheel.h"
 
@@ -49,6 +52,21 @@ struct RingFeatures {
   bool provided_buffer_ring = false;
   bool send_zc = false;
   std::string Describe() const;
+};
+
+// Work other threads send to a loop (a password check's answer, say). Shared: a sender
+// keeps its std::shared_ptr<Mailbox> and posts as long as it likes; once the loop is gone,
+// Post() returns false and the function is dropped (destroyed on the sender's thread).
+class Mailbox {
+ public:
+  // Thread-safe. `fn` runs on the loop's thread soon, in posting order.
+  bool Post(absl::AnyInvocable<void()> fn);
+
+ private:
+  friend class Loop;
+  absl::Mutex mutex_;
+  int wake_fd_ ABSL_GUARDED_BY(mutex_) = -1;  // -1: the loop is gone
+  std::vector<absl::AnyInvocable<void()>> posted_ ABSL_GUARDED_BY(mutex_);
 };
 
 struct LoopOptions {
@@ -81,6 +99,8 @@ class Loop {
   void SetWakeHandler(std::function<void()> handler);
   // Thread-safe: makes the loop call its wake handler soon.
   void Wake();
+  // For other threads: post work to run on this loop's thread (see Mailbox).
+  const std::shared_ptr<Mailbox>& mailbox() const { return mailbox_; }
   // Loop thread only: makes sure another iteration (and so the iteration hooks) runs soon,
   // even if no I/O is pending (queues a no-op on the ring).
   void WakeSoon();
@@ -111,6 +131,8 @@ class Loop {
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;
   std::unique_ptr<WakeReader> wake_reader_;
+  std::shared_ptr<Mailbox> mailbox_ = std::make_shared<Mailbox>();
+  std::vector<absl::AnyInvocable<void()>> mail_;  // taken from the mailbox, run in order
 };
 
 }  // namespace tern::core

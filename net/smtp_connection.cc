@@ -65,8 +65,13 @@ void SmtpConnection::Start() {
   client.may_relay = context_->relay_policy->ClientMayRelay(peer_);
   client.starttls_offered = context_->tls != nullptr && !implicit_tls;
   client.tls = implicit_tls;
+  // Submission ports (587, 465) take mail from authenticated users only, when AUTH is set up.
+  const bool submission = kind_ != ListenerKind::kSmtp;
+  client.auth_offered = submission && context_->session_config.auth != nullptr;
+  client.auth_required = client.auth_offered;
   session_ = std::make_unique<smtp::SmtpSession>(context_->session_config, client, sink_.get(),
                                                  context_->counters);
+  session_->set_async_listener([this] { OnMessageCommitted(); });
   session_->Start();
   connection_->StartReceiving();
   Flush();
@@ -206,7 +211,7 @@ void SmtpConnection::OnMessageCommitted() {
 
 void SmtpConnection::MaybeDelete() {
   if (!closed_) return;
-  if (session_ != nullptr && session_->pending_commits() > 0) return;
+  if (session_ != nullptr && (session_->pending_commits() > 0 || session_->auth_pending())) return;
   delete this;
 }
 

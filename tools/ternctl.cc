@@ -2,6 +2,7 @@
 //
 //   ternctl [--admin=127.0.0.1:9025] queue [--json] [--limit=N]   list queued messages
 //   ternctl [--admin=...] metrics                                 the Prometheus metrics
+//   ternctl passwd USER --users_file=F [--senders=a@x,@y]          set an AUTH password
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,10 +19,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "net/listen_socket.h"
+#include "tools/ternctl_passwd.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
 ABSL_FLAG(bool, json, false, "machine-readable output (JSON)");
 ABSL_FLAG(uint64_t, limit, 10000, "list at most this many messages");
+ABSL_FLAG(std::string, users_file, "", "passwd: ternd's --auth_users_file");
+ABSL_FLAG(std::string, senders, "",
+          "passwd: the senders USER owns for --sender_login_match (addresses or @domain, "
+          "comma-separated; without the flag the current list is kept)");
 
 namespace tern::ternctl {
 namespace {
@@ -71,12 +77,40 @@ absl::StatusOr<std::string> HttpGet(const std::string& admin, const std::string&
   return response.substr(header_end + 4);
 }
 
+int Passwd(const std::vector<char*>& args) {
+  PasswdRequest request;
+  request.users_file = absl::GetFlag(FLAGS_users_file);
+  if (args.size() != 3 || request.users_file.empty()) {
+    fprintf(stderr, "usage: ternctl passwd USER --users_file=FILE [--senders=LIST]\n");
+    return 2;
+  }
+  request.user = args[2];
+  request.senders = absl::GetFlag(FLAGS_senders);
+  request.set_senders = !request.senders.empty();
+  absl::StatusOr<std::string> password = ReadPassword();
+  if (!password.ok()) {
+    fprintf(stderr, "ternctl: %s\n", std::string(password.status().message()).c_str());
+    return 1;
+  }
+  request.password = *std::move(password);
+  if (absl::Status set = SetPassword(request); !set.ok()) {
+    fprintf(stderr, "ternctl: %s\n", std::string(set.message()).c_str());
+    return 1;
+  }
+  fprintf(stderr, "ternctl: password of %s set in %s (ternd reads it at start)\n",
+          request.user.c_str(), request.users_file.c_str());
+  return 0;
+}
+
 int Main(const std::vector<char*>& args) {
   if (args.size() < 2) {
-    fprintf(stderr, "usage: ternctl [--admin=HOST:PORT] queue [--json] [--limit=N] | metrics\n");
+    fprintf(stderr,
+            "usage: ternctl [--admin=HOST:PORT] queue [--json] [--limit=N] | metrics | passwd "
+            "USER --users_file=FILE\n");
     return 2;
   }
   const std::string command = args[1];
+  if (command == "passwd") return Passwd(args);
   const std::string admin = absl::GetFlag(FLAGS_admin);
   std::string target;
   if (command == "queue") {

@@ -15,6 +15,7 @@
 #include "net/smtp/address.h"
 #include "net/smtp/command_arguments.h"
 #include "net/smtp/dsn_parameters.h"
+#include "net/smtp/sasl.h"
 
 namespace tern::smtp {
 namespace {
@@ -84,6 +85,37 @@ constexpr absl::string_view kTooManyInFlight = "451 4.3.0 Error: too many messag
 constexpr absl::string_view kBareCrLf = "554 5.6.0 Message contains bare CR or LF\r\n";
 constexpr absl::string_view kNul = "554 5.6.0 Message contains NUL\r\n";
 constexpr absl::string_view kReadyForTls = "220 2.0.0 Ready to start TLS\r\n";
+constexpr absl::string_view kAuthOk = "235 2.7.0 Authentication successful\r\n";
+constexpr absl::string_view kAuthFailed = "535 5.7.8 Error: authentication failed\r\n";
+constexpr absl::string_view kAuthNeedsTls =
+    "538 5.7.11 Encryption required for requested authentication mechanism\r\n";
+constexpr absl::string_view kAuthUnavailable = "502 5.5.1 Error: authentication not enabled\r\n";
+constexpr absl::string_view kAuthAgain = "503 5.5.1 Error: already authenticated\r\n";
+constexpr absl::string_view kAuthMechanism =
+    "504 5.5.4 Unrecognized authentication type: use PLAIN or LOGIN\r\n";
+constexpr absl::string_view kAuthSyntax = "501 5.5.4 Syntax: AUTH mechanism [response]\r\n";
+constexpr absl::string_view kAuthAborted = "501 5.7.0 Authentication aborted\r\n";
+constexpr absl::string_view kAuthBadResponse = "501 5.5.2 Error: cannot decode response\r\n";
+constexpr absl::string_view kAuthTemporary =
+    "454 4.7.0 Temporary authentication failure, try again later\r\n";
+constexpr absl::string_view kAuthRequired = "530 5.7.0 Authentication required\r\n";
+constexpr absl::string_view kAuthHeldTooMuch =
+    "421 4.7.0 Error: too much input during authentication\r\n";
+// RFC 4954 §4: the LOGIN prompts, "Username:" and "Password:" in base64.
+constexpr absl::string_view kLoginUserPrompt = "334 VXNlcm5hbWU6\r\n";
+constexpr absl::string_view kLoginPasswordPrompt = "334 UGFzc3dvcmQ6\r\n";
+constexpr absl::string_view kEmptyChallenge = "334 \r\n";
+
+// RFC 3848 (and RFC 6531 §3.7.3): the protocol named in Received:.
+const char* ReceivedProtocol(bool extended, bool utf8, bool tls, bool authenticated) {
+  if (!extended) return "SMTP";
+  if (utf8) {
+    if (authenticated) return tls ? "UTF8SMTPSA" : "UTF8SMTPA";
+    return tls ? "UTF8SMTPS" : "UTF8SMTP";
+  }
+  if (authenticated) return tls ? "ESMTPSA" : "ESMTPA";
+  return tls ? "ESMTPS" : "ESMTP";
+}
 constexpr absl::string_view kTlsActive = "554 5.5.1 Error: TLS already active\r\n";
 constexpr absl::string_view kTlsUnavailable = "502 5.5.1 Error: STARTTLS not available\r\n";
 constexpr absl::string_view kStartTlsSyntax = "501 5.5.4 Syntax: STARTTLS\r\n";
@@ -222,6 +254,7 @@ SmtpSession::SmtpSession(const SessionConfig& config, const ClientInfo& client, 
 SmtpSession::~SmtpSession() {
   // Waiters point at this session: destroying it now would be a use-after-free later.
   CHECK_EQ(pending_commits_, 0u);
+  CHECK(!auth_pending_);
 }
 
 void SmtpSession::Start() {
@@ -253,6 +286,8 @@ void SmtpSession::Close() {
   state_ = State::kClosing;
   mode_ = InputMode::kIgnore;
   starttls_pending_ = false;
+  auth_step_ = AuthStep::kNone;
+  held_input_.clear();
   lines_.Reset();
 }
 
@@ -272,8 +307,21 @@ void SmtpSession::OnShutdown() {
 // ---------------------------------------------------------------------------------------
 // Input framing.
 
+void SmtpSession::HoldInput(absl::string_view bytes) {
+  // The check's answer comes first; what follows waits for it.
+  if (held_input_.size() + bytes.size() > kAuthHeldBytesMax) {
+    TERN_LOG(kWarning, "smtp client=%s: over %d bytes sent during AUTH, closing", client_.address,
+             kAuthHeldBytesMax);
+    Reply(kAuthHeldTooMuch);
+    Close();
+    return;
+  }
+  held_input_.append(bytes.data(), bytes.size());
+}
+
 void SmtpSession::Consume(absl::string_view bytes) {
   CHECK(state_ != State::kNew);  // nothing is read before the greeting
+  if (auth_pending_ && mode_ != InputMode::kIgnore) return HoldInput(bytes);
   while (!bytes.empty() && mode_ != InputMode::kIgnore) {
     if (output_overflowed_) {
       TERN_LOG(kWarning, "smtp client=%s: over %d reply bytes unread, closing", client_.address,
@@ -297,6 +345,7 @@ void SmtpSession::Consume(absl::string_view bytes) {
     }
     CHECK_LE(used, bytes.size());
     bytes.remove_prefix(used);
+    if (auth_pending_ && !bytes.empty()) return HoldInput(bytes);
   }
   if (starttls_pending_ && !bytes.empty()) {
     // RFC 3207 §5, CVE-2011-0411: the client cannot have seen the 220 yet.
@@ -328,6 +377,13 @@ size_t SmtpSession::ConsumeCommandBytes(absl::string_view in) {
 }
 
 void SmtpSession::ProcessLine(absl::string_view line, bool crlf) {
+  if (auth_step_ != AuthStep::kNone) {
+    if (!crlf || line.find_first_of(absl::string_view("\r\0", 2)) != absl::string_view::npos) {
+      auth_step_ = AuthStep::kNone;
+      return Reply(kAuthBadResponse);
+    }
+    return OnAuthResponse(line);  // never logged: it carries a password
+  }
   SmtpCounters::Add(counters_->commands, 1);
   if (!crlf || line.find_first_of(absl::string_view("\r\0", 2)) != absl::string_view::npos) {
     TERN_LOG(kInfo, "smtp client=%s: bare CR, bare LF or NUL in command", client_.address);
@@ -395,6 +451,7 @@ void SmtpSession::DispatchCommand(absl::string_view line) {
     if (is("HELP")) return Reply(kHelp);
   }
   if (is("STARTTLS")) return OnStartTls(arg);
+  if (verb.size() == 4 && is("AUTH")) return OnAuth(arg);
   Reply(kUnknownCommand);
 }
 
@@ -416,6 +473,9 @@ void SmtpSession::OnEhlo(absl::string_view arg, bool extended) {
     Reply(absl::StrCat("250-SIZE ", config_.max_message_size, "\r\n"));
   }
   if (client_.starttls_offered && !tls_active_) output_.Append("250-STARTTLS\r\n");
+  if (client_.auth_offered && config_.auth != nullptr && tls_active_ && !authenticated_) {
+    output_.Append("250-AUTH PLAIN LOGIN\r\n");
+  }
   Reply(
       "250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
       "250 CHUNKING\r\n");
@@ -430,6 +490,120 @@ void SmtpSession::OnStartTls(absl::string_view arg) {
   starttls_pending_ = true;
   mode_ = InputMode::kIgnore;
   lines_.Reset();
+}
+
+void SmtpSession::OnAuth(absl::string_view arg) {
+  if (!client_.auth_offered || config_.auth == nullptr) return Reply(kAuthUnavailable);
+  if (state_ == State::kGreeted) return Reply(kNeedHelo);
+  if (state_ != State::kReady) return Reply(kStartTlsInTransaction);
+  if (authenticated_) return Reply(kAuthAgain);
+  if (!tls_active_) return Reply(kAuthNeedsTls);
+  const size_t space = arg.find(' ');
+  const absl::string_view mechanism = arg.substr(0, space);
+  const absl::string_view initial =
+      space == absl::string_view::npos ? absl::string_view() : arg.substr(space + 1);
+  if (mechanism.empty() || initial.find(' ') != absl::string_view::npos) return Reply(kAuthSyntax);
+  if (absl::EqualsIgnoreCase(mechanism, "PLAIN")) {
+    auth_step_ = AuthStep::kPlain;
+    if (initial.empty()) return Reply(kEmptyChallenge);
+    return OnAuthResponse(initial);
+  }
+  if (absl::EqualsIgnoreCase(mechanism, "LOGIN")) {
+    auth_step_ = AuthStep::kLoginUser;
+    if (initial.empty()) return Reply(kLoginUserPrompt);
+    return OnAuthResponse(initial);
+  }
+  Reply(kAuthMechanism);
+}
+
+void SmtpSession::OnAuthResponse(absl::string_view line) {
+  const AuthStep step = auth_step_;
+  auth_step_ = AuthStep::kNone;
+  if (line == "*") return Reply(kAuthAborted);  // RFC 4954 §4
+  SaslError error = SaslError::kNone;
+  switch (step) {
+    case AuthStep::kPlain: {
+      SaslCredentials credentials;
+      error = DecodePlain(line, &credentials);
+      if (error == SaslError::kNone) {
+        return CheckCredentials(std::move(credentials.user), std::move(credentials.password));
+      }
+      break;
+    }
+    case AuthStep::kLoginUser:
+      error = DecodeLoginUser(line, &auth_user_);
+      if (error == SaslError::kNone) {
+        auth_step_ = AuthStep::kLoginPassword;
+        return Reply(kLoginPasswordPrompt);
+      }
+      break;
+    case AuthStep::kLoginPassword: {
+      std::string password;
+      error = DecodeLoginPassword(line, &password);
+      if (error == SaslError::kNone) {
+        return CheckCredentials(std::move(auth_user_), std::move(password));
+      }
+      break;
+    }
+    case AuthStep::kNone:
+      CHECK(false);
+  }
+  auth_user_.clear();
+  if (error == SaslError::kBadIdentity) {
+    TERN_LOG(kInfo, "smtp client=%s: AUTH with an invalid identity or password", client_.address);
+    return AuthFailed(kAuthFailed);
+  }
+  Reply(kAuthBadResponse);
+}
+
+void SmtpSession::CheckCredentials(std::string user, std::string password) {
+  auth_user_ = user;
+  auth_pending_ = true;
+  config_.auth->Check(client_.address, std::move(user), std::move(password),
+                      [this](AuthBackend::Result result) { OnAuthChecked(result); });
+}
+
+void SmtpSession::OnAuthChecked(AuthBackend::Result result) {
+  CHECK(auth_pending_);
+  auth_pending_ = false;
+  if (state_ != State::kClosing) {
+    switch (result) {
+      case AuthBackend::Result::kAccepted:
+        authenticated_ = true;
+        TERN_LOG(kInfo, "smtp client=%s: authenticated as %s", client_.address, auth_user_);
+        Reply(kAuthOk);
+        break;
+      case AuthBackend::Result::kRejected:
+        TERN_LOG(kInfo, "smtp client=%s: authentication failed for %s", client_.address,
+                 auth_user_);
+        auth_user_.clear();
+        AuthFailed(kAuthFailed);
+        break;
+      case AuthBackend::Result::kThrottled:
+      case AuthBackend::Result::kUnavailable:
+        TERN_LOG(kInfo, "smtp client=%s: authentication %s", client_.address,
+                 result == AuthBackend::Result::kThrottled ? "throttled (too many attempts)"
+                                                           : "checker overloaded");
+        auth_user_.clear();
+        Reply(kAuthTemporary);
+        break;
+    }
+    std::string held = std::move(held_input_);
+    held_input_.clear();
+    if (!held.empty() && state_ != State::kClosing) Consume(held);
+  }
+  if (async_listener_) async_listener_();  // may free the owner and this session
+}
+
+void SmtpSession::AuthFailed(absl::string_view reply) {
+  Reply(reply);
+  if (++auth_failures_ >= config_.auth_failures_max) {
+    TERN_LOG(kWarning, "smtp client=%s: %d authentication failures, closing", client_.address,
+             auth_failures_);
+    Reply(absl::StrCat("421 4.7.0 ", config_.hostname,
+                       " Error: too many authentication failures\r\n"));
+    Close();
+  }
 }
 
 void SmtpSession::OnTlsStarted() {
@@ -450,6 +624,7 @@ void SmtpSession::OnTlsStarted() {
 void SmtpSession::OnMail(absl::string_view arg) {
   if (state_ == State::kGreeted) return Reply(kNeedHelo);
   if (state_ != State::kReady) return Reply(kNestedMail);
+  if (client_.auth_required && !authenticated_) return Reply(kAuthRequired);
   if (!absl::StartsWithIgnoreCase(arg, "FROM:")) return Reply(kMailSyntax);
   ParsedPath path =
       ParsePath(arg.substr(5), PathKind::kReversePath, /*smtputf8=*/true, &path_scratch_);
@@ -463,6 +638,14 @@ void SmtpSession::OnMail(absl::string_view arg) {
   if (!args.smtputf8 && HasHighBit(path.address)) return Reply(kNeedSmtputf8);
   if (config_.max_message_size != 0 && args.size > config_.max_message_size) {
     return Reply(kTooBig);
+  }
+  if (authenticated_ && config_.sender_login_match && !path.address.empty() &&
+      !config_.auth->OwnsSender(auth_user_, path.address)) {
+    TERN_LOG(kInfo, "smtp client=%s: sender <%s> not owned by user %s", client_.address,
+             path.address, auth_user_);
+    return Reply(absl::StrCat("553 5.7.1 <", path.address,
+                              ">: Sender address rejected: not owned by user ", auth_user_,
+                              "\r\n"));
   }
   absl::Status accepting = sink_->CheckAcceptingMail();
   if (!accepting.ok()) {
@@ -614,9 +797,7 @@ void SmtpSession::AppendReceivedHeader() {
   // RFC 5321 §4.4 trace field; RFC 6531 §3.7.3 "UTF8SMTP" as the protocol for SMTPUTF8.
   const bool v6 = client_.address.find(':') != std::string::npos;
   // RFC 3848: ESMTPS once TLS is active (RFC 6531 §3.7.3: UTF8SMTPS).
-  const char* protocol = !extended_  ? "SMTP"
-                         : smtputf8_ ? (tls_active_ ? "UTF8SMTPS" : "UTF8SMTP")
-                                     : (tls_active_ ? "ESMTPS" : "ESMTP");
+  const char* protocol = ReceivedProtocol(extended_, smtputf8_, tls_active_, authenticated_);
   char id[17];
   absl::SNPrintF(id, sizeof(id), "%016X", queue_id_);
   record_.Append("Received: from ");

@@ -31,6 +31,16 @@
 // started TLS on the connection and called OnTlsStarted(); the session then forgets EHLO
 // and everything learnt before (RFC 3207 §4.2). A second STARTTLS gets 554 5.5.1.
 //
+// AUTH (RFC 4954; PLAIN, RFC 4616, and LOGIN) when the owner offers it on this listener
+// (ClientInfo::auth_offered) and config.auth is set: advertised only under TLS, and
+// answered 538 5.7.11 without it. The password check is asynchronous (config.auth answers
+// later): input that arrives meanwhile is held (at most kAuthHeldBytesMax) and processed
+// after the answer. 235 2.7.0 on success; 535 5.7.8 for an unknown user and a wrong password
+// alike; after config.auth_failures_max failures 421 4.7.0 and close; 454 4.7.0 when the
+// checker throttles or is overloaded. With ClientInfo::auth_required, MAIL needs AUTH first
+// (530 5.7.0); with config.sender_login_match an authenticated client may only use senders
+// it owns (553 5.7.1). An authenticated client may relay anywhere.
+//
 // After end of data the message is committed through the MessageSink and its 250 waits in
 // a ReplyQueue slot until the commit completes; parsing of pipelined commands goes on
 // meanwhile, and their replies queue behind the slot.
@@ -55,10 +65,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/byte_buffer.h"
+#include "net/smtp/auth_backend.h"
 #include "net/smtp/body_reader.h"
 #include "net/smtp/command_line_reader.h"
 #include "net/smtp/message_sink.h"
@@ -70,6 +82,7 @@ namespace tern::smtp {
 
 inline constexpr size_t kPendingCommitsMax = 256;
 inline constexpr size_t kOutputBytesMax = size_t{1} << 20;
+inline constexpr size_t kAuthHeldBytesMax = 64 * 1024;
 
 struct SessionConfig {
   std::string hostname = "localhost";       // greeting, EHLO, Received:
@@ -79,6 +92,9 @@ struct SessionConfig {
   absl::Duration idle_timeout = absl::Seconds(300);
   absl::Duration data_timeout = absl::Seconds(600);  // while reading a DATA/BDAT body
   absl::Time (*clock)() = &absl::Now;                // the Received: date (tests fix it)
+  AuthBackend* auth = nullptr;                       // null: no AUTH anywhere
+  bool sender_login_match = false;                   // see the top of this file
+  uint32_t auth_failures_max = 3;                    // per connection, then 421
 };
 
 struct ClientInfo {
@@ -87,6 +103,8 @@ struct ClientInfo {
   bool may_relay = false;         // RelayPolicy::ClientMayRelay, computed by the owner
   bool starttls_offered = false;  // the owner can start TLS on this connection
   bool tls = false;               // the connection is encrypted from the start (port 465)
+  bool auth_offered = false;      // AUTH on this listener (submission), under TLS
+  bool auth_required = false;     // MAIL only after AUTH (530 5.7.0)
 };
 
 class SmtpSession {
@@ -124,6 +142,13 @@ class SmtpSession {
   void OnTlsStarted();
   // The connection is encrypted (implicit TLS, or after STARTTLS).
   bool tls_active() const { return tls_active_; }
+  // A password check is in flight: the owner keeps the session alive until it is answered.
+  bool auth_pending() const { return auth_pending_; }
+  // Called after an asynchronous answer (AUTH) queued replies: the owner flushes them.
+  void set_async_listener(absl::AnyInvocable<void()> listener) {
+    async_listener_ = std::move(listener);
+  }
+  const std::string& auth_user() const { return auth_user_; }
 
  private:
   // The protocol state. Input framing (command line, body) is InputMode.
@@ -170,6 +195,12 @@ class SmtpSession {
   void OnRset(absl::string_view arg);
   void OnQuit(absl::string_view arg);
   void OnStartTls(absl::string_view arg);
+  void OnAuth(absl::string_view arg);
+  void OnAuthResponse(absl::string_view line);
+  void CheckCredentials(std::string user, std::string password);
+  void OnAuthChecked(AuthBackend::Result result);
+  void AuthFailed(absl::string_view reply);
+  void HoldInput(absl::string_view bytes);
 
   // Messages.
   bool BeginMessage();
@@ -205,6 +236,13 @@ class SmtpSession {
   bool extended_ = false;       // EHLO (not HELO)
   bool authenticated_ = false;  // no AUTH yet
   bool tls_active_ = false;
+  enum class AuthStep : uint8_t { kNone, kPlain, kLoginUser, kLoginPassword };
+  AuthStep auth_step_ = AuthStep::kNone;  // waiting for a 334 response line
+  bool auth_pending_ = false;             // a check is in flight
+  uint32_t auth_failures_ = 0;
+  std::string auth_user_;   // authenticated (or, during LOGIN, the name given)
+  std::string held_input_;  // received while a check was in flight
+  absl::AnyInvocable<void()> async_listener_;
   bool starttls_pending_ = false;  // 220 to STARTTLS queued, waiting for OnTlsStarted()
 
   // The transaction (MAIL to end of data).

@@ -86,6 +86,32 @@ TEST(Loop, WakeFromAnotherThread) {
   EXPECT_GE(wakes, 1);
 }
 
+TEST(Loop, MailboxRunsPostedWorkOnTheLoopInOrderAndRefusesOnceGone) {
+  auto loop = Loop::Create(LoopOptions{});
+  if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
+  Loop* raw = loop->get();
+  std::shared_ptr<Mailbox> mailbox = raw->mailbox();
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::vector<int> ran;
+  bool on_loop_thread = true;
+  std::thread sender([&] {
+    for (int i = 0; i < 100; ++i) {
+      EXPECT_TRUE(mailbox->Post([&, i] {
+        on_loop_thread = on_loop_thread && std::this_thread::get_id() == loop_thread;
+        ran.push_back(i);
+        if (i == 99) raw->Stop();
+      }));
+    }
+  });
+  raw->Run();
+  sender.join();
+  ASSERT_EQ(ran.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(ran[i], i);
+  EXPECT_TRUE(on_loop_thread);
+  loop->reset();
+  EXPECT_FALSE(mailbox->Post([] {}));
+}
+
 TEST(Loop, FeaturesAreDescribed) {
   auto loop = Loop::Create(LoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();

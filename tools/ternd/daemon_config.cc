@@ -119,6 +119,21 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   } else if (!absl::GetFlag(FLAGS_smtps_listen).empty()) {
     return FlagError("smtps_listen", "needs --tls_cert and --tls_key");
   }
+  const std::string users_file = absl::GetFlag(FLAGS_auth_users_file);
+  if (!users_file.empty()) {
+    if (config.tls == nullptr) {
+      return FlagError("auth_users_file", "AUTH is offered under TLS only: set --tls_cert");
+    }
+    auto users = smtp::AuthUsers::Load(users_file);
+    if (!users.ok()) return FlagError("auth_users_file", users.status().message());
+    config.auth = std::make_unique<smtp::PasswordChecker>(
+        *std::move(users), absl::GetFlag(FLAGS_auth_attempts_per_minute));
+  } else if (absl::GetFlag(FLAGS_sender_login_match)) {
+    return FlagError("sender_login_match", "needs --auth_users_file");
+  }
+  config.session.sender_login_match = absl::GetFlag(FLAGS_sender_login_match);
+  config.session.auth_failures_max = absl::GetFlag(FLAGS_auth_failures_max);
+  if (config.session.auth_failures_max == 0) return FlagError("auth_failures_max", "must be > 0");
   const std::string admin = absl::GetFlag(FLAGS_admin_listen);
   if (!admin.empty()) {
     auto address = net::ParseSocketAddress(admin);
@@ -210,6 +225,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.pools = pools.get();
   shard.dns_servers = dns_servers;
   shard.tls = tls.get();
+  shard.auth = auth.get();
   shard.tls_handshake_timeout = tls_handshake_timeout;
   return shard;
 }

@@ -12,6 +12,7 @@
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
 #include "net/listen_socket.h"
+#include "net/smtp/password_checker.h"
 #include "net/smtp/relay_policy.h"
 #include "net/smtp_connection.h"
 #include "net/tls/tls_context.h"
@@ -44,6 +45,8 @@ struct DaemonConfig {
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;
+  // AUTH (null without --auth_users_file): verifies passwords off the shards' loops.
+  std::unique_ptr<smtp::PasswordChecker> auth;
   absl::Duration tls_handshake_timeout;
 
   ShardConfig MakeShardConfig(int shard_id) const;

@@ -15,6 +15,18 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (reloaded on SIGHUP)");
 ABSL_FLAG(absl::Duration, tls_handshake_timeout, absl::Seconds(30),
           "time allowed for a client's TLS handshake (closed without a reply after)");
+ABSL_FLAG(std::string, auth_users_file, "",
+          "accounts for AUTH PLAIN/LOGIN on --submission_listen and --smtps_listen (offered "
+          "under TLS only; mail on those ports then needs AUTH): lines user:scrypt-hash[:senders], "
+          "written by `ternctl passwd`");
+ABSL_FLAG(bool, sender_login_match, false,
+          "an authenticated client may only use the senders it owns (its login when that is an "
+          "address, and the senders listed for it; 553 5.7.1 otherwise)");
+ABSL_FLAG(uint32_t, auth_attempts_per_minute, 30,
+          "AUTH attempts per client address per minute, all shards together (454 4.7.0 "
+          "beyond; 0 = unlimited)");
+ABSL_FLAG(uint32_t, auth_failures_max, 3,
+          "failed AUTH attempts per connection before 421 4.7.0 and close");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9025",
           "admin HTTP endpoint (GET /metrics, /queue); empty disables it");
 ABSL_FLAG(std::string, spool_dir, "var/spool", "spool directory (one shard-N folder per shard)");

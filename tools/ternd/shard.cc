@@ -146,6 +146,10 @@ absl::Status Shard::Setup() {
 
   smtp_context_.loop = loop_.get();
   smtp_context_.session_config = config_.session;
+  if (config_.auth != nullptr) {
+    auth_backend_ = std::make_unique<smtp::LoopAuthBackend>(config_.auth, loop_.get());
+    smtp_context_.session_config.auth = auth_backend_.get();
+  }
   smtp_context_.relay_policy = config_.relay_policy;
   smtp_context_.counters = &smtp_counters_;
   smtp_context_.limiter = config_.limiter;

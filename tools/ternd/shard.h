@@ -30,6 +30,7 @@
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
 #include "net/smtp/client_counters.h"
+#include "net/smtp/password_checker.h"
 #include "net/smtp/relay_policy.h"
 #include "net/smtp/session.h"
 #include "net/smtp/smtp_counters.h"
@@ -46,6 +47,7 @@ struct ShardConfig {
   // SO_REUSEPORT sockets, one per listen address, and what each is for.
   std::vector<std::pair<int, net::ListenerKind>> listen_fds;
   const net::tls::TlsContextSlot* tls = nullptr;  // null: no TLS
+  smtp::PasswordChecker* auth = nullptr;          // null: no AUTH
   absl::Duration tls_handshake_timeout = absl::Seconds(30);
   spool::SpoolOptions spool;
   net::UringTransportOptions transport;
@@ -138,6 +140,7 @@ class Shard {
   std::unique_ptr<delivery::DeliveryAgent> agent_;
   bool agent_aborted_ = false;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;  // one per listener kind in use
+  std::unique_ptr<smtp::LoopAuthBackend> auth_backend_;
   net::SmtpServerContext smtp_context_;
   bool shutting_down_ = false;
   bool spool_closed_ = false;

@@ -1,0 +1,81 @@
+// Implementation of net/smtp/auth_users.h.
+#include "net/smtp/auth_users.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "net/smtp/password_hash.h"
+#include "net/smtp/sasl.h"
+
+namespace tern::smtp {
+
+absl::StatusOr<std::shared_ptr<const AuthUsers>> AuthUsers::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return Parse(text.str(), path);
+}
+
+absl::StatusOr<std::shared_ptr<const AuthUsers>> AuthUsers::Parse(absl::string_view text,
+                                                                  absl::string_view name) {
+  auto users = std::shared_ptr<AuthUsers>(new AuthUsers());
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ":", line_number, ": ", why));
+    };
+    if (fields.size() < 2) return bad("want user:hash[:senders]");
+    const std::string user(fields[0]);
+    if (!IsValidAuthIdentity(user)) return bad("bad user name");
+    if (users->users_.contains(user)) return bad(absl::StrCat("user '", user, "' listed twice"));
+    Entry entry;
+    entry.hash = std::string(fields[1]);
+    // A hash that cannot be checked is an error now, not a failed login later.
+    if (absl::Status format = CheckPasswordHash(entry.hash); !format.ok()) {
+      return bad(format.message());
+    }
+    if (fields.size() == 3) {
+      for (absl::string_view sender : absl::StrSplit(fields[2], ',', absl::SkipWhitespace())) {
+        entry.senders.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(sender)));
+      }
+    }
+    users->users_.emplace(user, std::move(entry));
+  }
+  absl::StatusOr<std::string> dummy = HashPassword("tern-dummy-password");
+  if (!dummy.ok()) return dummy.status();
+  users->dummy_hash_ = *std::move(dummy);
+  return std::shared_ptr<const AuthUsers>(std::move(users));
+}
+
+bool AuthUsers::Verify(absl::string_view user, absl::string_view password) const {
+  auto it = users_.find(user);
+  const bool known = it != users_.end();
+  absl::StatusOr<bool> ok = VerifyPassword(password, known ? it->second.hash : dummy_hash_);
+  return known && ok.ok() && *ok;
+}
+
+bool AuthUsers::OwnsSender(absl::string_view user, absl::string_view sender) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return false;
+  const std::string address = absl::AsciiStrToLower(sender);
+  if (address == absl::AsciiStrToLower(user)) return true;
+  const size_t at = address.rfind('@');
+  for (const std::string& owned : it->second.senders) {
+    if (owned == address) return true;
+    if (!owned.empty() && owned[0] == '@' && at != std::string::npos &&
+        absl::string_view(address).substr(at) == owned) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace tern::smtp

@@ -1,0 +1,49 @@
+// AuthUsers: the accounts of --auth_users_file, one per line:
+//
+//   # comment
+//   alice:$scrypt$ln=14,r=8,p=1$...$...:alice@example.com,@sales.example.com
+//   bob@example.com:$scrypt$...
+//
+// user : password hash (net/smtp/password_hash.h, written by `ternctl passwd`) : optionally
+// the senders the user owns for --sender_login_match (addresses, or "@domain" for any
+// address of a domain). A user whose name is an address always owns that address.
+//
+//   ASSIGN_OR_RETURN(auto users, AuthUsers::Load(path));
+//   bool ok = users->Verify("alice", "secret");          // slow: never on a shard's loop
+//   bool mine = users->OwnsSender("alice", "alice@example.com");
+//
+// Unknown users are verified against a dummy hash of the same cost, so that their answer
+// takes as long as a wrong password's.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace tern::smtp {
+
+class AuthUsers {
+ public:
+  // Errors name the file and the line.
+  static absl::StatusOr<std::shared_ptr<const AuthUsers>> Load(const std::string& path);
+  static absl::StatusOr<std::shared_ptr<const AuthUsers>> Parse(absl::string_view text,
+                                                                absl::string_view name);
+
+  bool Verify(absl::string_view user, absl::string_view password) const;
+  bool OwnsSender(absl::string_view user, absl::string_view sender) const;
+  size_t size() const { return users_.size(); }
+
+ private:
+  struct Entry {
+    std::string hash;
+    std::vector<std::string> senders;  // lower-cased addresses or "@domain"
+  };
+  absl::flat_hash_map<std::string, Entry> users_;
+  std::string dummy_hash_;  // for unknown users
+};
+
+}  // namespace tern::smtp
