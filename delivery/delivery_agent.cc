@@ -235,6 +235,12 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
       .dsn_ret = view.dsn_ret(),
       .envid = view.envid(),
   };
+  std::string signature;
+  if (config_.dkim != nullptr) {
+    signature = config_.dkim->Sign(loaded->body(), absl::Now());
+    if (!signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
+    message.prefix = signature;  // copied by the session
+  }
   info.job = std::move(job);
   absl::Status sent = connection->Send(*std::move(loaded), message);
   if (!sent.ok()) {

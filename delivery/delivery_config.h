@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "delivery/dkim_signer.h"
 #include "delivery/retry_schedule.h"
 #include "delivery/route_table.h"
 #include "delivery/tls_policy_table.h"
@@ -23,6 +24,8 @@ struct DeliveryConfig {
   // Outbound STARTTLS: the client context (null: never) and the policy per next hop.
   std::shared_ptr<const net::tls::TlsContext> tls_client;
   TlsPolicyTable tls_policies;
+  // DKIM keys (null: no signing).
+  std::shared_ptr<const DkimSigner> dkim;
   absl::Duration connect_timeout = absl::Seconds(30);
   uint32_t max_connections_per_destination = 20;  // per shard too (all shards: the pools)
   uint32_t max_messages_per_connection = 1000;

@@ -17,6 +17,7 @@ struct DeliveryCounters {
   std::atomic<uint64_t> dsns_queued{0};              // bounces spooled to senders
   std::atomic<uint64_t> connections_opened{0};       // TCP connections that reached EHLO
   std::atomic<uint64_t> connections_reused{0};       // parked connections continued here
+  std::atomic<uint64_t> dkim_signed{0};              // messages sent with a DKIM-Signature
   std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
   std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
   // Gauges (stored, not added).

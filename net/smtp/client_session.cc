@@ -473,6 +473,7 @@ absl::Status SmtpClientSession::StartTransaction(const OutboundMessage& message)
   }
   in_flight_ = true;
   body_ = message.body;
+  prefix_.assign(message.prefix.data(), message.prefix.size());
   if (RefuseLocally(message)) return absl::OkStatus();
   pipelined_ = capabilities_.pipelining;
   state_ = State::kMail;
@@ -515,7 +516,7 @@ absl::Status SmtpClientSession::BuildCommands(const OutboundMessage& message) {
     recipients_.push_back(recipient);
   }
   const auto data_start = static_cast<uint32_t>(commands_.size());
-  uint64_t chunk_size = NeedsFinalCrlf(message.body) ? kCrlf.size() : 0;
+  uint64_t chunk_size = (NeedsFinalCrlf(message.body) ? kCrlf.size() : 0) + message.prefix.size();
   size_t ranges = 0;
   if (capabilities_.chunking) {
     ForEachUnstuffedRange(message.body, [&](absl::string_view range) {
@@ -667,6 +668,7 @@ void SmtpClientSession::OnDataReply(const ServerReply& reply) {
 
 void SmtpClientSession::SendBody() {
   // The stored body goes out by reference, as stored (RFC 5321 §4.5.2 stuffing is done).
+  if (!prefix_.empty()) output_.Append(prefix_);
   output_.AppendExternal(body_);
   if (!body_.empty() && !absl::EndsWith(body_, kCrlf)) output_.Append(kCrlf);
   output_.Append(kDot);
@@ -676,6 +678,7 @@ void SmtpClientSession::SendBody() {
 
 void SmtpClientSession::SendChunk() {
   // The stored body goes out by reference, without its stuffing dots, never copied.
+  if (!prefix_.empty()) output_.Append(prefix_);
   ForEachUnstuffedRange(body_, [this](absl::string_view range) { output_.AppendExternal(range); });
   if (NeedsFinalCrlf(body_)) output_.Append(kCrlf);
   ClientCounters::Add(counters_->messages_sent, 1);
@@ -765,6 +768,7 @@ void SmtpClientSession::ResetTransaction() {
   aborting_data_ = false;
   chunking_ = false;
   body_ = absl::string_view();
+  prefix_.clear();
   commands_.clear();
   recipients_.clear();
   rcpt_replies_ = 0;

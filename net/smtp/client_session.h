@@ -150,6 +150,9 @@ struct OutboundMessage {
   uint64_t size = 0;        // for SIZE; 0: body.size()
   uint8_t dsn_ret = 0;      // RFC 3461 RET (DsnRet), sent if the server offers DSN
   absl::string_view envid;  // RFC 3461 ENVID as stored, sent if the server offers DSN
+  // Header lines sent in front of the body (a DKIM-Signature): CRLF-terminated, no line
+  // starting with '.'. Copied by StartTransaction(), so it need not outlive the call.
+  absl::string_view prefix;
 };
 
 enum class DeliveryOutcome : uint8_t { kDelivered, kTempFailed, kPermFailed };
@@ -344,6 +347,7 @@ class SmtpClientSession {
   bool aborting_data_ = false;  // 354 with nobody accepted: a lone dot was sent
   bool chunking_ = false;       // BDAT instead of DATA (the server offers CHUNKING)
   absl::string_view body_;
+  std::string prefix_;    // OutboundMessage::prefix of the transaction
   std::string commands_;  // MAIL, the RCPTs and DATA or BDAT, formatted once
   Span mail_command_{0, 0};
   Span data_command_{0, 0};  // "DATA" or "BDAT <size> LAST"

@@ -71,7 +71,8 @@ absl::Status Expand(const std::vector<std::string>& in, int depth, std::vector<s
 }  // namespace
 
 std::vector<absl::string_view> TerndListFlags() {
-  return {"listen", "relay_networks", "relay_domains", "route", "dns_servers"};
+  return {"listen", "submission_listen", "smtps_listen",        "relay_networks", "relay_domains",
+          "route",  "dns_servers",       "outbound_tls_policy", "dkim_key"};
 }
 
 absl::StatusOr<std::vector<std::string>> PrepareCommandLine(

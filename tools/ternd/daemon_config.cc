@@ -74,6 +74,16 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
   auto tls_client = net::tls::TlsContext::CreateClient({});
   if (!tls_client.ok()) return FlagError("outbound_tls", tls_client.status().message());
   config.tls_client = *std::move(tls_client);
+  const std::vector<std::string> dkim_keys = absl::GetFlag(FLAGS_dkim_key);
+  if (!dkim_keys.empty()) {
+    // Before the keys are read: their secrets then live in locked, undumpable memory.
+    if (absl::Status heap = net::tls::InitSecureHeap(); !heap.ok()) {
+      TERN_LOG(kWarning, "%s", heap.message());
+    }
+    auto dkim = delivery::DkimSigner::Create(dkim_keys);
+    if (!dkim.ok()) return FlagError("dkim_key", dkim.status().message());
+    config.dkim = *std::move(dkim);
+  }
   return config;
 }
 

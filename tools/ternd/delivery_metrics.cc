@@ -49,6 +49,8 @@ constexpr Field<D> kDeliveryFields[] = {
      "Outbound connections opened (through greeting and EHLO).", &D::connections_opened},
     {"tern_delivery_connections_reused_total", "counter",
      "Parked idle connections continued (by this shard or another).", &D::connections_reused},
+    {"tern_delivery_dkim_signed_total", "counter",
+     "Messages sent with a DKIM-Signature (each attempt signs anew).", &D::dkim_signed},
     {"tern_delivery_connect_failures_total", "counter",
      "Outbound connections that failed before EHLO completed.", &D::connect_failures},
     {"tern_delivery_record_failures_total", "counter",

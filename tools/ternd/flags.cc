@@ -99,6 +99,10 @@ ABSL_FLAG(std::vector<std::string>, outbound_tls_policy, {},
           "NEXTHOP=off|opportunistic|required exceptions to --outbound_tls, repeatable or "
           "comma-separated; NEXTHOP is the recipient domain (MX delivery) or a route's or the "
           "smarthost's host; .DOMAIN matches subdomains");
+ABSL_FLAG(std::vector<std::string>, dkim_key, {},
+          "DOMAIN:SELECTOR:KEYFILE, repeatable: sign outgoing mail whose From domain is DOMAIN "
+          "(or a subdomain) with this PEM key (RSA >= 1024 bits: rsa-sha256; Ed25519: "
+          "ed25519-sha256), relaxed/relaxed");
 ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
           "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
           "after the data)");

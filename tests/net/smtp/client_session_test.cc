@@ -1221,6 +1221,26 @@ TEST(ClientSessionSplit, EveryReplySplitAtEveryBytePositionGivesIdenticalResults
   ExpectEverySplitGives(script, whole);
 }
 
+TEST_F(ClientSessionTest, PrefixHeaderGoesBeforeTheBodyWithDataAndWithBdat) {
+  const std::string prefix = "DKIM-Signature: v=1; a=rsa-sha256; b=abc\r\n";
+  Connect(kEhloPipelining);
+  OutboundMessage message = Message();
+  message.prefix = prefix;
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  Drain();
+  EXPECT_EQ(Server("250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go\r\n"),
+            prefix + body_ + ".\r\n");
+
+  session_.reset();
+  handler_ = RecordingHandler();
+  Connect(kEhloChunking);
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  const std::string sent = Drain();
+  EXPECT_TRUE(absl::StrContains(
+      sent, absl::StrCat("BDAT ", prefix.size() + body_.size(), " LAST\r\n", prefix, body_)))
+      << sent;
+}
+
 constexpr absl::string_view kEhloStartTls =
     "250-mx.test Hello\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10000\r\n";
 
