@@ -1,6 +1,8 @@
 // Implementation of delivery/dkim_canonicalization.h.
 #include "delivery/dkim_canonicalization.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "core/check.h"
 
@@ -27,6 +29,13 @@ std::vector<HeaderField> SplitHeader(absl::string_view stored) {
     } else {
       const size_t colon = line.find(':');
       if (colon == absl::string_view::npos || colon == 0) break;
+      // RFC 5322 §3.6.8: a field name is printable ASCII; WSP before the colon is the
+      // obsolete syntax RFC 6376's example uses. Anything else is not a header field.
+      const absl::string_view name = absl::StripTrailingAsciiWhitespace(line.substr(0, colon));
+      if (name.empty() ||
+          std::any_of(name.begin(), name.end(), [](char c) { return c < 33 || c > 126; })) {
+        break;
+      }
       fields.push_back({line.substr(0, colon), line.substr(colon + 1)});
     }
     pos = eol + 2;

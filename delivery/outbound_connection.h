@@ -173,7 +173,6 @@ class OutboundConnection final : public net::ConnectHandler,
   // still be queued or in flight.
   std::optional<spool::LoadedMessage> current_;
   std::optional<spool::LoadedMessage> previous_;
-  bool in_pump_ = false;
 };
 
 }  // namespace tern::delivery

@@ -42,6 +42,14 @@ TEST(DkimCanonicalization, Rfc6376Example) {
   EXPECT_EQ(BodyHash(BodyOf(message)), Sha256(" C\r\nD E\r\n"));
 }
 
+TEST(DkimCanonicalization, ALineThatIsNotAFieldEndsTheHeader) {
+  // Found by dkim_canonicalization_fuzz: a control character in a field name.
+  EXPECT_TRUE(SplitHeader("A  \rB\n::X Y\r\n\r\nbody\r\n").empty());
+  const auto fields = SplitHeader("Subject: x\r\nno colon here\r\nTo: y\r\n\r\n");
+  ASSERT_EQ(fields.size(), 1u);
+  EXPECT_EQ(fields[0].name, "Subject");
+}
+
 TEST(DkimCanonicalization, BodyEdgeCases) {
   EXPECT_EQ(BodyHash(""), Sha256(""));
   EXPECT_EQ(BodyHash("\r\n\r\n"), Sha256(""));

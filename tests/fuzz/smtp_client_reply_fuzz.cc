@@ -4,12 +4,7 @@
 // SmtpClientSession that delivers one message, which must never crash, report a
 // recipient twice, or call a recipient delivered without a 2xx to the final dot.
 //
-// Not part of the CMake build. To build and run with clang:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/smtp_client_reply_fuzz.cc net/smtp/client_*.cc net/smtp/address.cc \
-//     core/log.cc $(pkg-config --cflags --libs absl_status absl_strings absl_str_format \
-//       absl_time) -o smtp_client_reply_fuzz
-//   ./smtp_client_reply_fuzz -max_len=4096 corpus/
+// Built and run by tools/fuzz.sh (CMake with -DTERN_FUZZ=ON and clang).
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -2,17 +2,18 @@
 // input itself, must never crash, hang or break an invariant (CHECK), and a completed
 // commit must always fill its reply slot.
 //
-// Not part of the CMake build. To build and run with clang:
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/smtp_session_fuzz.cc net/smtp/*.cc core/log.cc \
-//     $(pkg-config --cflags --libs absl_status absl_statusor absl_strings absl_str_format \
-//       absl_time absl_flat_hash_set) -o smtp_session_fuzz
-//   ./smtp_session_fuzz -max_len=4096 corpus/
+// The first byte also chooses implicit TLS (0x80) and AUTH (0x40); password checks are
+// answered between pieces, accepted or not by the input.
+//
+// Built and run by tools/fuzz.sh (CMake with -DTERN_FUZZ=ON and clang).
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
+#include "net/smtp/auth_backend.h"
 #include "net/smtp/session.h"
 
 namespace {
@@ -46,6 +47,26 @@ class FuzzSink : public MessageSink {
   std::vector<CommitWaiter*> waiters_;
 };
 
+// Answers password checks when the harness says so (never inside Check()).
+class FuzzAuth : public tern::smtp::AuthBackend {
+ public:
+  void Check(absl::string_view, std::string user, std::string,
+             absl::AnyInvocable<void(Result)> done) override {
+    pending_.push_back(std::move(done));
+  }
+  bool OwnsSender(absl::string_view user, absl::string_view sender) const override {
+    return sender.size() % 2 == user.size() % 2;
+  }
+  void AnswerAll(uint8_t how) {
+    std::vector<absl::AnyInvocable<void(Result)>> pending = std::move(pending_);
+    pending_.clear();
+    for (auto& done : pending) done(static_cast<Result>(how % 4));
+  }
+
+ private:
+  std::vector<absl::AnyInvocable<void(Result)>> pending_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -56,8 +77,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_message_size = 4096;
   config.max_recipients = 8;
   config.relay_policy = policy;
+  FuzzAuth auth;
+  config.auth = &auth;
+  config.sender_login_match = true;
   tern::smtp::ClientInfo client{"192.0.2.1", 1, false};
-  client.starttls_offered = true;
+  const uint8_t mode = size == 0 ? 0 : data[0];
+  client.tls = (mode & 0x80) != 0;
+  client.starttls_offered = !client.tls;
+  client.auth_offered = (mode & 0x40) != 0;
+  client.auth_required = client.auth_offered;
   FuzzSink sink;
   tern::smtp::SmtpCounters counters;
   tern::smtp::SmtpSession session(config, client, &sink, &counters);
@@ -70,11 +98,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     session.Consume(input.substr(0, n));
     input.remove_prefix(n);
     if (n % 3 == 0) sink.CompleteAll();
+    if (n % 2 == 0) auth.AnswerAll(static_cast<uint8_t>(input.empty() ? 0 : input[0]));
     session.output().Consume(session.output().Sendable().size() / 2);
     // The connection starts TLS once the 220 to STARTTLS is sent (here: at once).
     if (session.wants_tls() && session.output().empty()) session.OnTlsStarted();
   }
+  auth.AnswerAll(1);
   sink.CompleteAll();
+  auth.AnswerAll(0);
+  sink.CompleteAll();
+  if (session.auth_pending()) __builtin_trap();
   if (session.pending_commits() != 0) __builtin_trap();
   if (session.output().pending_slots() != 0) __builtin_trap();
   return 0;
