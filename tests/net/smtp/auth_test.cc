@@ -84,8 +84,9 @@ TEST(AuthUsers, ParsesVerifiesAndOwnsSenders) {
 
 TEST(AuthUsers, BadLinesAreNamed) {
   const std::string hash = *HashPassword("x", kCheap);
-  for (const std::string& text : {std::string("alice\n"), "al ice:" + hash + "\n",
-                                  std::string("alice:notahash\n"), "alice:" + hash + "\nalice:" + hash + "\n"}) {
+  for (const std::string& text :
+       {std::string("alice\n"), "al ice:" + hash + "\n", std::string("alice:notahash\n"),
+        "alice:" + hash + "\nalice:" + hash + "\n"}) {
     auto users = AuthUsers::Parse(text, "users.txt");
     ASSERT_FALSE(users.ok()) << text;
     EXPECT_NE(users.status().message().find("users.txt:"), std::string::npos) << users.status();
