@@ -12,6 +12,8 @@ constexpr absl::string_view kTooManyConnections =
 // The client's first TLS flight(s) received before TLS was started here; a ClientHello is
 // a few KiB.
 constexpr size_t kEarlyTlsBytesMax = 64 * 1024;
+constexpr absl::string_view kEarlyTalker =
+    "554 5.5.0 Error: SMTP protocol synchronization: talked before the greeting\r\n";
 }  // namespace
 
 void SmtpConnection::Accept(SmtpServerContext* context, Connection* connection, Admission admission,
@@ -72,6 +74,12 @@ void SmtpConnection::Start() {
   session_ = std::make_unique<smtp::SmtpSession>(context_->session_config, client, sink_.get(),
                                                  context_->counters);
   session_->set_async_listener([this] { OnMessageCommitted(); });
+  if (context_->greet_pause > absl::ZeroDuration() && !implicit_tls) {
+    greet_pausing_ = true;
+    connection_->StartReceiving();
+    context_->loop->timers().Arm(this, context_->loop->now() + context_->greet_pause);
+    return;
+  }
   session_->Start();
   connection_->StartReceiving();
   Flush();
@@ -122,7 +130,20 @@ void SmtpConnection::ArmDeadline() {
 }
 
 void SmtpConnection::OnReceive(absl::string_view bytes) {
-  if (closing_ || session_ == nullptr) return;
+  if (closing_ || session_ == nullptr || early_talker_) return;
+  if (greet_pausing_) {
+    // RFC 5321 §4.3.1: the client waits for the greeting. Postfix's postscreen calls this
+    // "pregreet"; spam engines that do not wait are told so and dropped.
+    greet_pausing_ = false;
+    early_talker_ = true;
+    context_->loop->timers().Cancel(this);
+    TERN_LOG(kInfo, "client %s: %d bytes before the greeting (early talker): 554 5.5.0", peer_text_,
+             bytes.size());
+    context_->counters->CountReply(554);
+    send_buffer_.assign(kEarlyTalker.data(), kEarlyTalker.size());
+    connection_->Send(send_buffer_);
+    return;
+  }
   if (session_->wants_tls()) {
     // The 220 to STARTTLS is out (or about to be): this is the client's handshake.
     if (early_tls_bytes_.size() + bytes.size() > kEarlyTlsBytesMax) {
@@ -139,7 +160,7 @@ void SmtpConnection::OnReceive(absl::string_view bytes) {
 }
 
 void SmtpConnection::Flush() {
-  if (connection_ == nullptr) return;
+  if (connection_ == nullptr || greet_pausing_ || early_talker_) return;
   if (session_ != nullptr && session_->output_overflowed()) {
     TERN_LOG(kWarning, "client %s does not read its replies: closing", peer_text_);
     Close();
@@ -176,7 +197,7 @@ void SmtpConnection::OnSendDone(absl::Status status) {
     Close();
     return;
   }
-  if (admission_ == Admission::kOverLimit) {
+  if (admission_ == Admission::kOverLimit || early_talker_) {
     Close();
     return;
   }
@@ -217,6 +238,12 @@ void SmtpConnection::MaybeDelete() {
 
 void SmtpConnection::OnTimer() {
   if (closing_ || session_ == nullptr) return;
+  if (greet_pausing_) {  // the client waited: greet it
+    greet_pausing_ = false;
+    session_->Start();
+    Flush();
+    return;
+  }
   if (waiting_for_tls()) {
     smtp::SmtpCounters::Add(context_->counters->tls_handshake_failures, 1);
     TERN_LOG(kInfo, "client %s: TLS handshake not done within %s: closing", peer_text_,
@@ -231,7 +258,7 @@ void SmtpConnection::OnTimer() {
 
 void SmtpConnection::Shutdown() {
   if (closing_ || connection_ == nullptr) return;
-  if (session_ == nullptr) {
+  if (session_ == nullptr || greet_pausing_ || early_talker_) {
     Close();
     return;
   }

@@ -55,6 +55,10 @@ struct SmtpServerContext {
   // The server certificate (null: no TLS; STARTTLS is not offered, port 465 is not open).
   const tls::TlsContextSlot* tls = nullptr;
   absl::Duration tls_handshake_timeout = absl::Seconds(30);
+  // Before the greeting (ports without implicit TLS): a client that sends anything during
+  // this pause is an early talker (a spam engine not waiting for the server): 554 5.5.0,
+  // closed. Zero: greet at once.
+  absl::Duration greet_pause = absl::ZeroDuration();
 };
 
 // What a listening port is for.
@@ -114,6 +118,8 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   bool peer_closed_ = false;
   tls::TlsConnection* tls_ = nullptr;  // connection_ once TLS was started
   bool handshake_done_ = false;
+  bool greet_pausing_ = false;  // --greet_pause running: the session has not started
+  bool early_talker_ = false;   // answered 554 5.5.0: close once that is sent
   // Ciphertext the client sent after STARTTLS's 220 went out, before TLS was started here.
   std::string early_tls_bytes_;
 };

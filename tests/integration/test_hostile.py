@@ -443,11 +443,54 @@ class RelayTest(HostileTestBase):
                          ["user@example.org", "user@EXAMPLE.ORG"])
         self.assert_fresh_connection_works()
 
+    def test_open_relay_probes_are_refused(self):
+        """The classic probes that route mail through a relay domain onwards."""
+        probes = [
+            "user%other.test@example.org",                # percent hack
+            "other.test!user@example.org",                # bang path
+            "@example.org:user@other.test",               # source route (RFC 5321 C)
+            "@example.org,@x.test:user@other.test",
+            '"user@other.test"@example.org',              # quoted @
+            '"user%other.test"@example.org',
+            "user@[IPv6:::ffff:127.0.0.1]",               # IPv6-mapped literal of ourselves
+            "user@[127.0.0.1]",
+            "user@other.test",
+        ]
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 250)
+            for probe in probes:
+                self.assertReply(c.cmd(f"RCPT TO:<{probe}>"), 554, "5.7.1")
+            # Not even an address (an unquoted @ in the local part): a syntax error.
+            self.assertReply(c.cmd("RCPT TO:<user@other.test@example.org>"), 501, "5.1.3")
+            self.assertReply(c.cmd("DATA"), 554)
+        self.assertIn("relay denied for <user%other.test@example.org>", self.d.log())
+        self.assert_queue_empty()
+
     def test_relay_allowed_from_relay_networks(self):
         with self.d.smtp(source="127.0.0.2") as c:
             c.ehlo()
             self.assertReply(c.cmd("MAIL FROM:<a@example.com>"), 250)
             self.assertReply(c.cmd("RCPT TO:<user@example.com>"), 250, "2.1.5")
+
+
+class GreetPauseTest(HostileTestBase):
+    FLAGS = ("--greet_pause=1s",)
+
+    def test_early_talker_gets_554_and_is_closed(self):
+        with self.d.smtp(read_greeting=False) as c:
+            c.send(b"EHLO early.example\r\nMAIL FROM:<spam@example.com>\r\n")
+            data = c.wait_eof()
+        self.assertTrue(data.startswith(b"554 5.5.0 "), data)
+        self.assertNotIn(b"220", data)  # never greeted
+        self.assertIn("early talker", self.d.log())
+        self.assert_queue_empty()
+
+    def test_a_client_that_waits_is_greeted(self):
+        with self.d.smtp() as c:  # reads the greeting, which comes after the pause
+            self.assertReply(c.greeting, 220)
+            c.ehlo()
+            self.send_good_message(c)
 
 
 class ConnectionLimitTest(HostileTestBase):

@@ -111,6 +111,10 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   config.tls_files.cert_file = absl::GetFlag(FLAGS_tls_cert);
   config.tls_files.key_file = absl::GetFlag(FLAGS_tls_key);
   config.tls_handshake_timeout = absl::GetFlag(FLAGS_tls_handshake_timeout);
+  config.greet_pause = absl::GetFlag(FLAGS_greet_pause);
+  if (config.greet_pause < absl::ZeroDuration() || config.greet_pause > absl::Minutes(5)) {
+    return FlagError("greet_pause", "must be between 0 and 5m");
+  }
   if (config.tls_handshake_timeout <= absl::ZeroDuration()) {
     return FlagError("tls_handshake_timeout", "must be > 0");
   }
@@ -237,6 +241,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.tls = tls.get();
   shard.auth = auth.get();
   shard.tls_handshake_timeout = tls_handshake_timeout;
+  shard.greet_pause = greet_pause;
   return shard;
 }
 

@@ -48,6 +48,7 @@ struct DaemonConfig {
   // AUTH (null without --auth_users_file): verifies passwords off the shards' loops.
   std::unique_ptr<smtp::PasswordChecker> auth;
   absl::Duration tls_handshake_timeout;
+  absl::Duration greet_pause;
 
   ShardConfig MakeShardConfig(int shard_id) const;
 };

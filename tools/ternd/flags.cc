@@ -52,6 +52,9 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
           "time allowed between commands (421 4.4.2 after)");
 ABSL_FLAG(absl::Duration, data_timeout, absl::Minutes(10),
           "time allowed without progress while receiving a message body (421 4.4.2 after)");
+ABSL_FLAG(absl::Duration, greet_pause, absl::ZeroDuration(),
+          "wait this long before the 220 greeting (not on --smtps_listen); a client that "
+          "talks first gets 554 5.5.0 and is closed (0: greet at once)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, the longest wait for sessions to close: every session is answered "
           "421 4.3.2 at once (a message not yet acknowledged is left to the client to retry), "

@@ -49,6 +49,7 @@ struct ShardConfig {
   const net::tls::TlsContextSlot* tls = nullptr;  // null: no TLS
   smtp::PasswordChecker* auth = nullptr;          // null: no AUTH
   absl::Duration tls_handshake_timeout = absl::Seconds(30);
+  absl::Duration greet_pause = absl::ZeroDuration();
   spool::SpoolOptions spool;
   net::UringTransportOptions transport;
   smtp::SessionConfig session;
