@@ -1,6 +1,8 @@
 // Implementation of net/smtp_connection.h.
 #include "net/smtp_connection.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 #include "core/log.h"
 #include "net/listen_socket.h"
@@ -122,11 +124,28 @@ bool SmtpConnection::waiting_for_tls() const {
   return (session_ != nullptr && session_->wants_tls()) || (tls_ != nullptr && !handshake_done_);
 }
 
-void SmtpConnection::ArmDeadline() {
+void SmtpConnection::ArmDeadline(size_t received) {
   if (session_ == nullptr || closing_) return;
-  const absl::Duration timeout =
-      waiting_for_tls() ? context_->tls_handshake_timeout : session_->current_timeout();
-  context_->loop->timers().Arm(this, context_->loop->now() + timeout);
+  const absl::Time now = context_->loop->now();
+  if (waiting_for_tls()) {
+    deadline_ = now + context_->tls_handshake_timeout;
+    deadline_requests_ = UINT64_MAX;  // a fresh deadline once TLS is up
+  } else {
+    const bool body = session_->reading_body();
+    const bool new_request =
+        session_->requests_completed() != deadline_requests_ || body != deadline_for_body_;
+    if (new_request || (body && context_->min_data_rate == 0)) {
+      deadline_ = now + session_->current_timeout();
+      deadline_requests_ = session_->requests_completed();
+      deadline_for_body_ = body;
+    } else if (body && received > 0) {
+      // Each read buys time in proportion to what it brought, never more than the timeout.
+      deadline_ = std::min(deadline_ + absl::Seconds(static_cast<double>(received) /
+                                                     static_cast<double>(context_->min_data_rate)),
+                           now + session_->current_timeout());
+    }
+  }
+  context_->loop->timers().Arm(this, deadline_);
 }
 
 void SmtpConnection::OnReceive(absl::string_view bytes) {
@@ -156,7 +175,9 @@ void SmtpConnection::OnReceive(absl::string_view bytes) {
     return;
   }
   session_->Consume(bytes);
+  received_ = bytes.size();
   Flush();
+  received_ = 0;
 }
 
 void SmtpConnection::Flush() {
@@ -188,7 +209,7 @@ void SmtpConnection::Flush() {
       return;
     }
   }
-  ArmDeadline();
+  ArmDeadline(received_);
 }
 
 void SmtpConnection::OnSendDone(absl::Status status) {

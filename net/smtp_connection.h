@@ -59,6 +59,10 @@ struct SmtpServerContext {
   // this pause is an early talker (a spam engine not waiting for the server): 554 5.5.0,
   // closed. Zero: greet at once.
   absl::Duration greet_pause = absl::ZeroDuration();
+  // Bytes per second a message body must keep up (Postfix's smtpd_min_data_rate): each
+  // read of a body extends its deadline by bytes / rate, starting from --data_timeout. 0:
+  // any progress re-arms the whole --data_timeout.
+  uint64_t min_data_rate = 0;
 };
 
 // What a listening port is for.
@@ -97,11 +101,15 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   // Wraps connection_ in TLS (implicit, or after STARTTLS's 220 was sent).
   bool StartTls(bool already_receiving);
   void OnHandshake(const tls::TlsEngine& engine, const absl::Status& result);
+  // Deadlines are per request (RFC 5321 §4.5.3.2 style, as Postfix's
+  // smtpd_per_request_deadline): a command line must be complete within --idle_timeout of
+  // the previous request's end, whatever trickles in meanwhile; a body within
+  // --data_timeout plus its bytes / min_data_rate. `received` is what the last read brought.
+  void ArmDeadline(size_t received = 0);
   // STARTTLS accepted and TLS not started yet, or the handshake not done.
   bool waiting_for_tls() const;
   void Flush();
   void Close();
-  void ArmDeadline();
   void MaybeDelete();
 
   SmtpServerContext* context_;
@@ -120,6 +128,10 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   bool handshake_done_ = false;
   bool greet_pausing_ = false;  // --greet_pause running: the session has not started
   bool early_talker_ = false;   // answered 554 5.5.0: close once that is sent
+  absl::Time deadline_ = absl::InfinitePast();  // of the request being received
+  uint64_t deadline_requests_ = UINT64_MAX;     // session's requests_completed() then
+  bool deadline_for_body_ = false;
+  size_t received_ = 0;  // bytes of the read being handled (for ArmDeadline)
   // Ciphertext the client sent after STARTTLS's 220 went out, before TLS was started here.
   std::string early_tls_bytes_;
 };

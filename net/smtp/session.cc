@@ -377,6 +377,7 @@ size_t SmtpSession::ConsumeCommandBytes(absl::string_view in) {
 }
 
 void SmtpSession::ProcessLine(absl::string_view line, bool crlf) {
+  ++requests_completed_;
   if (auth_step_ != AuthStep::kNone) {
     if (!crlf || line.find_first_of(absl::string_view("\r\0", 2)) != absl::string_view::npos) {
       auth_step_ = AuthStep::kNone;
@@ -824,11 +825,13 @@ void SmtpSession::AppendReceivedHeader() {
 
 void SmtpSession::FinishData() {
   CHECK(state_ == State::kData);
+  ++requests_completed_;
   mode_ = InputMode::kCommand;
   EndMessage(data_reader_.flaws(), data_reader_.body_bytes());
 }
 
 void SmtpSession::FinishChunk() {
+  ++requests_completed_;
   mode_ = InputMode::kCommand;
   if (chunk_discard_) {
     chunk_discard_ = false;  // answered when the BDAT command was read

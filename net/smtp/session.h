@@ -133,6 +133,13 @@ class SmtpSession {
   bool output_overflowed() const { return output_overflowed_; }
   // The timeout that applies now: data_timeout while a body is being read, else idle.
   absl::Duration current_timeout() const;
+  // Requests completed so far (command lines, message bodies, BDAT chunks): the owner's
+  // per-request deadline starts again when this changes.
+  uint64_t requests_completed() const { return requests_completed_; }
+  // A DATA body or BDAT chunk is being received (the minimum data rate applies).
+  bool reading_body() const {
+    return mode_ == InputMode::kDataBody || mode_ == InputMode::kChunkBody;
+  }
   // Messages handed to the sink whose commit has not completed yet.
   size_t pending_commits() const { return pending_commits_; }
 
@@ -236,6 +243,7 @@ class SmtpSession {
   bool extended_ = false;       // EHLO (not HELO)
   bool authenticated_ = false;  // no AUTH yet
   bool tls_active_ = false;
+  uint64_t requests_completed_ = 0;
   enum class AuthStep : uint8_t { kNone, kPlain, kLoginUser, kLoginPassword };
   AuthStep auth_step_ = AuthStep::kNone;  // waiting for a 334 response line
   bool auth_pending_ = false;             // a check is in flight

@@ -493,6 +493,55 @@ class GreetPauseTest(HostileTestBase):
             self.send_good_message(c)
 
 
+class SlowClientTest(HostileTestBase):
+    """Slowloris clients: bytes trickle in, but no request ever completes in time."""
+    FLAGS = ("--idle_timeout=2s", "--data_timeout=2s", "--min_data_rate=1000")
+
+    def trickle(self, c, data, interval_s=0.25):
+        """Sends `data` a byte at a time until the server answers; returns the answer and
+        how long it took. Bounded by the data's length."""
+        start = time.monotonic()
+        for i in range(len(data)):
+            try:
+                c.send(data[i:i + 1])
+            except OSError:
+                break
+            if c.pending(interval_s):
+                break
+        return c.wait_eof(timeout_s=10), time.monotonic() - start
+
+    def test_trickled_command_line_gets_421(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            answer, took = self.trickle(c, b"MAIL FROM:<slow@example.com> " + b"x" * 200)
+        self.assertTrue(answer.startswith(b"421 4.4.2"), answer)
+        self.assertLess(took, h.scaled(15))
+
+    def test_trickled_body_gets_421_and_nothing_is_stored(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c)
+            self.assertReply(c.cmd("DATA"), 354)
+            answer, took = self.trickle(c, b"Subject: slow\r\n\r\n" + b"y" * 400)
+        self.assertTrue(answer.startswith(b"421 4.4.2"), answer)
+        self.assertLess(took, h.scaled(15))
+        self.assert_queue_empty()
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
+                   h.scaled(10), what="the slow connections reclaimed")
+
+    def test_a_steady_client_is_not_cut(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c)
+            self.assertReply(c.cmd("DATA"), 354)
+            # 3 s of body at ~4 KB/s: longer than --data_timeout, faster than the rate.
+            for _ in range(12):
+                c.send((b"z" * 498 + b"\r\n") * 2)
+                time.sleep(0.25)
+            c.send(b".\r\n")
+            self.assertQueued(c.read_reply())
+
+
 class ConnectionLimitTest(HostileTestBase):
     FLAGS = ("--max_connections_per_ip=3", "--relay_networks=127.0.0.2/32")
 

@@ -112,6 +112,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   config.tls_files.key_file = absl::GetFlag(FLAGS_tls_key);
   config.tls_handshake_timeout = absl::GetFlag(FLAGS_tls_handshake_timeout);
   config.greet_pause = absl::GetFlag(FLAGS_greet_pause);
+  config.min_data_rate = absl::GetFlag(FLAGS_min_data_rate);
   if (config.greet_pause < absl::ZeroDuration() || config.greet_pause > absl::Minutes(5)) {
     return FlagError("greet_pause", "must be between 0 and 5m");
   }
@@ -242,6 +243,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.auth = auth.get();
   shard.tls_handshake_timeout = tls_handshake_timeout;
   shard.greet_pause = greet_pause;
+  shard.min_data_rate = min_data_rate;
   return shard;
 }
 

@@ -49,6 +49,7 @@ struct DaemonConfig {
   std::unique_ptr<smtp::PasswordChecker> auth;
   absl::Duration tls_handshake_timeout;
   absl::Duration greet_pause;
+  uint64_t min_data_rate = 0;
 
   ShardConfig MakeShardConfig(int shard_id) const;
 };

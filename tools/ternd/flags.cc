@@ -49,9 +49,14 @@ ABSL_FLAG(std::vector<std::string>, relay_networks,
 ABSL_FLAG(std::vector<std::string>, relay_domains, {},
           "domains accepted from any client (a leading dot also matches subdomains)");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
-          "time allowed between commands (421 4.4.2 after)");
+          "a command line must be complete within this of the previous request's end "
+          "(421 4.4.2 after)");
 ABSL_FLAG(absl::Duration, data_timeout, absl::Minutes(10),
-          "time allowed without progress while receiving a message body (421 4.4.2 after)");
+          "time a message body starts with; --min_data_rate extends it (421 4.4.2 after)");
+ABSL_FLAG(uint64_t, min_data_rate, 500,
+          "bytes per second a message body must keep up: each read extends the body's "
+          "--data_timeout deadline by bytes / rate (slow senders get 421 4.4.2); 0: any "
+          "progress restarts --data_timeout");
 ABSL_FLAG(absl::Duration, greet_pause, absl::ZeroDuration(),
           "wait this long before the 220 greeting (not on --smtps_listen); a client that "
           "talks first gets 554 5.5.0 and is closed (0: greet at once)");

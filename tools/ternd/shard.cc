@@ -161,6 +161,7 @@ absl::Status Shard::Setup() {
   smtp_context_.tls = config_.tls;
   smtp_context_.tls_handshake_timeout = config_.tls_handshake_timeout;
   smtp_context_.greet_pause = config_.greet_pause;
+  smtp_context_.min_data_rate = config_.min_data_rate;
   for (const auto& [fd, kind] : config_.listen_fds) {
     Acceptor* acceptor = nullptr;
     for (const auto& existing : acceptors_) {

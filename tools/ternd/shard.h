@@ -50,6 +50,7 @@ struct ShardConfig {
   smtp::PasswordChecker* auth = nullptr;          // null: no AUTH
   absl::Duration tls_handshake_timeout = absl::Seconds(30);
   absl::Duration greet_pause = absl::ZeroDuration();
+  uint64_t min_data_rate = 0;
   spool::SpoolOptions spool;
   net::UringTransportOptions transport;
   smtp::SessionConfig session;
