@@ -559,6 +559,16 @@ class SlowClientTest(HostileTestBase):
         h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
                    h.scaled(10), what="the slow connections reclaimed")
 
+    def test_trickled_bdat_chunk_gets_421(self):
+        with self.d.smtp() as c:
+            c.ehlo()
+            self.open_transaction(c)
+            c.send(b"BDAT 400 LAST\r\n")
+            answer, took = self.trickle(c, b"w" * 400)
+        self.assertTrue(answer.startswith(b"421 4.4.2"), answer)
+        self.assertLess(took, h.scaled(15))
+        self.assert_queue_empty()
+
     def test_a_steady_client_is_not_cut(self):
         with self.d.smtp() as c:
             c.ehlo()
