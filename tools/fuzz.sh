@@ -15,8 +15,9 @@ targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(smtp_session smtp_client_reply address sasl dkim_canonicalization spool_record)
 fi
-CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTERN_FUZZ=ON -DTERN_TESTS=OFF -DTERN_BENCHMARKS=OFF >/dev/null
+# -O1: libFuzzer's usual level, and a quicker build than -O2.
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=None \
+  -DCMAKE_CXX_FLAGS="-O1 -g" -DTERN_FUZZ=ON -DTERN_TESTS=OFF -DTERN_BENCHMARKS=OFF >/dev/null
 ninja -C build-fuzz fuzzers
 mkdir -p build-fuzz/artifacts
 for name in "${targets[@]}"; do
