@@ -175,12 +175,10 @@ void SmtpConnection::OnReceive(absl::string_view bytes) {
     return;
   }
   session_->Consume(bytes);
-  received_ = bytes.size();
-  Flush();
-  received_ = 0;
+  Flush(bytes.size());
 }
 
-void SmtpConnection::Flush() {
+void SmtpConnection::Flush(size_t received) {
   if (connection_ == nullptr || greet_pausing_ || early_talker_) return;
   if (session_ != nullptr && session_->output_overflowed()) {
     TERN_LOG(kWarning, "client %s does not read its replies: closing", peer_text_);
@@ -209,7 +207,7 @@ void SmtpConnection::Flush() {
       return;
     }
   }
-  ArmDeadline(received_);
+  ArmDeadline(received);
 }
 
 void SmtpConnection::OnSendDone(absl::Status status) {

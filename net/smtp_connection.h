@@ -108,7 +108,8 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   void ArmDeadline(size_t received = 0);
   // STARTTLS accepted and TLS not started yet, or the handshake not done.
   bool waiting_for_tls() const;
-  void Flush();
+  // Sends what the session queued; `received`: bytes of the read that led here (deadline).
+  void Flush(size_t received = 0);
   void Close();
   void MaybeDelete();
 
@@ -131,7 +132,6 @@ class SmtpConnection : public ConnectionHandler, public core::Timer, public Comm
   absl::Time deadline_ = absl::InfinitePast();  // of the request being received
   uint64_t deadline_requests_ = UINT64_MAX;     // session's requests_completed() then
   bool deadline_for_body_ = false;
-  size_t received_ = 0;  // bytes of the read being handled (for ArmDeadline)
   // Ciphertext the client sent after STARTTLS's 220 went out, before TLS was started here.
   std::string early_tls_bytes_;
 };
