@@ -137,11 +137,7 @@ void DeliveryAgent::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     const sockaddr_storage& to = attempt->addresses[attempt->next_address++];
     const smtp::StartTlsPolicy tls = attempt->lane->tls;
     net::DestinationKey key{
-        .host = AddressText(to),
-        .port = attempt->lane->nexthop.port,
-        .tls = tls == smtp::StartTlsPolicy::kRequired        ? net::TlsPolicy::kRequired
-               : tls == smtp::StartTlsPolicy::kOpportunistic ? net::TlsPolicy::kOpportunistic
-                                                             : net::TlsPolicy::kOff};
+        .host = AddressText(to), .port = attempt->lane->nexthop.port, .tls = tls};
     std::shared_ptr<net::Destination> destination = pools_->Get(key);
     if (ResumeParked(destination, &attempt)) return;
     if (!destination->TryReserveConnection()) {

@@ -28,16 +28,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "net/smtp/client_session.h"
 #include "net/tls/tls_engine.h"
 
 namespace tern::net {
 
-enum class TlsPolicy : uint8_t { kOff = 0, kOpportunistic = 1, kRequired = 2 };
-
 struct DestinationKey {
   std::string host;  // the address connected to, as text ("192.0.2.1", "2001:db8::1")
   uint16_t port = 25;
-  TlsPolicy tls = TlsPolicy::kOpportunistic;
+  smtp::StartTlsPolicy tls = smtp::StartTlsPolicy::kOpportunistic;
   std::string source;  // source address as text, empty: the kernel's choice
   bool operator==(const DestinationKey& other) const = default;
   template <typename H>
