@@ -22,6 +22,7 @@ under ASan); TERN_TIMEOUT_SCALE multiplies them.
 """
 
 import json
+import mmap
 import os
 import re
 import select
@@ -390,6 +391,18 @@ class Ternd:
         self.pid = None
         self.starts = 0
 
+    def spool_contains(self, needle):
+        """Whether some spool segment holds `needle` (bytes): a header ternd stored, say."""
+        for root, _, files in os.walk(self.spool_dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    if os.fstat(f.fileno()).st_size == 0:
+                        continue
+                    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                        if m.find(needle) >= 0:
+                            return True
+        return False
+
     def delivery_events(self):
         """The delivery log's events, parsed (one JSON object per line)."""
         if not os.path.exists(self.delivery_log):
@@ -585,6 +598,14 @@ class TerndTestCase(unittest.TestCase):
         self.assertIn(reply.code, code, detail)
         if enhanced is not None:
             self.assertEqual(reply.enhanced, enhanced, detail)
+
+    def assertTerndRefuses(self, flags, expected, spool_dir):
+        """ternd with `flags` (and a throwaway spool) exits 2 at start-up, saying `expected`."""
+        done = run_tool([TERND, "--listen=127.0.0.1:0", "--admin_listen=",
+                         f"--spool_dir={spool_dir}", "--delivery_log="] + list(flags))
+        err = done.stderr.decode(errors="replace")
+        self.assertEqual(done.returncode, 2, err)
+        self.assertIn(expected, err)
 
     def assertQueued(self, reply, msg=None):
         """Asserts a 250 "queued as <16 hex>" and returns the id."""

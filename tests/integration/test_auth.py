@@ -8,7 +8,6 @@ import base64
 import os
 import shutil
 import smtplib
-import subprocess
 import sys
 import tempfile
 
@@ -88,12 +87,7 @@ class AuthTest(h.TerndTestCase):
         self.assertEqual(done.returncode, 0, out)
         self.assertIn("235 2.7.0", out)
         qid = h.QUEUED_RE.search(out).group(1)
-        spool = b""
-        for root, _, files in os.walk(d.spool_dir):
-            for name in files:
-                with open(os.path.join(root, name), "rb") as f:
-                    spool += f.read()
-        self.assertIn(f"with ESMTPSA id {qid}".encode(), spool)
+        self.assertTrue(d.spool_contains(f"with ESMTPSA id {qid}".encode()))
 
     def test_wrong_password_and_unknown_user_get_the_same_reply(self):
         d = self.start("--auth_failures_max=5")
@@ -178,12 +172,7 @@ class AuthTest(h.TerndTestCase):
                 (["--sender_login_match"], "needs --auth_users_file"),
                 ([f"--tls_cert={self.cert}", f"--tls_key={self.key}",
                   f"--auth_users_file={self.dir}/missing"], "missing")):
-            done = h.run_tool([h.TERND, "--deliver=false", "--listen=127.0.0.1:0",
-                               "--admin_listen=", f"--spool_dir={self.dir}/spool",
-                               "--delivery_log="] + flags)
-            err = done.stderr.decode(errors="replace")
-            self.assertEqual(done.returncode, 2, err)
-            self.assertIn(expected, err)
+            self.assertTerndRefuses(flags, expected, f"{self.dir}/spool")
 
 
 if __name__ == "__main__":

@@ -114,11 +114,7 @@ class DkimTest(h.TerndTestCase):
         for flag, expected in ((f"--dkim_key=rsa.test:{self.rsa_key}", "DOMAIN:SELECTOR:KEYFILE"),
                                ("--dkim_key=rsa.test:s1:/nonexistent.pem", "/nonexistent.pem"),
                                (f"--dkim_key=rsa.test:s1:{self.dir}/none", "none")):
-            done = h.run_tool([h.TERND, "--listen=127.0.0.1:0", "--admin_listen=",
-                               f"--spool_dir={self.dir}/spool", "--delivery_log=", flag])
-            err = done.stderr.decode(errors="replace")
-            self.assertEqual(done.returncode, 2, err)
-            self.assertIn(expected, err)
+            self.assertTerndRefuses([flag], expected, f"{self.dir}/spool")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ fallback to plaintext after a failed handshake; --outbound_tls=required and per-
 policies defer rather than send in plaintext; TLS sessions are resumed across connections,
 and an idle TLS connection parked by one shard is continued by another."""
 
-import os
 import shutil
+import smtplib
 import ssl
 import tempfile
 
@@ -44,7 +44,6 @@ class RelayTlsTest(ternd_harness.TerndTestCase):
                                 shards=shards, deliver=True)
 
     def send(self, d, tag, n=1):
-        import smtplib
         with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
             for i in range(n):
                 s.sendmail(SENDER, [f"{tag}{i}@{DOMAIN}"], make_body(f"{tag} {i}"))

@@ -4,12 +4,10 @@ send (plaintext pipelined behind STARTTLS, a second STARTTLS, plaintext after cl
 plaintext or silence on port 465); sslscan for the protocol versions and cipher suites;
 SIGHUP reloading the certificate; the private key's memory kept out of core dumps."""
 
-import glob
 import os
 import re
 import signal
 import smtplib
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -33,17 +31,9 @@ class TlsTest(h.TerndTestCase):
             f"--tls_cert={self.cert}", f"--tls_key={self.key}", "--max_message_size=1000000",
             "--segment_size=2100000", *flags)
 
-    def spool_bytes(self, d):
-        data = b""
-        for path in glob.glob(os.path.join(d.spool_dir, "shard-*", "*")):
-            if os.path.isfile(path):
-                with open(path, "rb") as f:
-                    data += f.read()
-        return data
-
     def assert_stored_with(self, d, qid, protocol):
         self.assertIn(qid, d.queue_by_id())
-        self.assertIn(f"with {protocol} id {qid}".encode(), self.spool_bytes(d))
+        self.assertTrue(d.spool_contains(f"with {protocol} id {qid}".encode()))
 
     # -- real clients -----------------------------------------------------------------------
 
@@ -240,12 +230,7 @@ class TlsTest(h.TerndTestCase):
              f"{self.dir}/missing.pem"),
         ]
         for flags, expected in cases:
-            done = h.run_tool([h.TERND, "--deliver=false", "--listen=127.0.0.1:0",
-                               "--admin_listen=", f"--spool_dir={self.dir}/spool",
-                               "--delivery_log="] + flags)
-            err = done.stderr.decode(errors="replace")
-            self.assertEqual(done.returncode, 2, err)
-            self.assertIn(expected, err)
+            self.assertTerndRefuses(flags, expected, f"{self.dir}/spool")
 
 
 if __name__ == "__main__":
