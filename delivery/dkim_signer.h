@@ -36,7 +36,6 @@ class DkimSigner {
   DkimSigner& operator=(const DkimSigner&) = delete;
 
   std::string Sign(absl::string_view stored_message, absl::Time now) const;
-  size_t key_count() const { return keys_.size(); }
 
  private:
   struct Key {

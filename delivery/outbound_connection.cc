@@ -287,7 +287,6 @@ void OutboundConnection::OnTlsHandshake(const net::tls::TlsEngine& engine,
     return;  // OnPeerClosed() follows and closes
   }
   smtp::ClientCounters::Add(counters_->tls_handshakes, 1);
-  tls_description_ = engine.Describe();
   SaveTlsSession();
 }
 

@@ -95,7 +95,6 @@ class OutboundConnection final : public net::ConnectHandler,
   bool tls_active() const { return session_.tls_active(); }
   // How long an opportunistic destination whose handshake failed gets plaintext.
   static constexpr absl::Duration kTlsBrokenFor = absl::Minutes(30);
-  const std::string& tls_description() const { return tls_description_; }
 
   // The shared pool entry this connection counts against (set by the owner).
   void set_destination(std::shared_ptr<net::Destination> d) { destination_ = std::move(d); }
@@ -153,7 +152,6 @@ class OutboundConnection final : public net::ConnectHandler,
   smtp::SmtpClientSession session_;
   std::shared_ptr<const net::tls::TlsContext> tls_context_;
   net::tls::TlsConnection* tls_ = nullptr;  // connection_ once STARTTLS ran
-  std::string tls_description_;             // "TLSv1.3 TLS_AES_256_GCM_SHA384" once established
   bool tls_session_saved_ = false;
   smtp::StartTlsPolicy starttls_ = smtp::StartTlsPolicy::kNever;
   net::Connection* connection_ = nullptr;

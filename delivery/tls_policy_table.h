@@ -29,7 +29,6 @@ class TlsPolicyTable {
   static absl::StatusOr<TlsPolicyTable> Create(absl::string_view default_level,
                                                const std::vector<std::string>& entries);
   smtp::StartTlsPolicy Lookup(absl::string_view nexthop) const;
-  smtp::StartTlsPolicy default_policy() const { return default_; }
 
  private:
   smtp::StartTlsPolicy default_ = smtp::StartTlsPolicy::kOpportunistic;

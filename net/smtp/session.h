@@ -155,7 +155,6 @@ class SmtpSession {
   void set_async_listener(absl::AnyInvocable<void()> listener) {
     async_listener_ = std::move(listener);
   }
-  const std::string& auth_user() const { return auth_user_; }
 
  private:
   // The protocol state. Input framing (command line, body) is InputMode.
