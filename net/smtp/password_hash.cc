@@ -37,21 +37,6 @@ absl::StatusOr<std::string> Derive(absl::string_view password, absl::string_view
   return key;
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> HashPassword(absl::string_view password, ScryptCost cost) {
-  std::string salt(kSaltBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), salt.size()) != 1) {
-    return absl::InternalError("RAND_bytes failed");
-  }
-  absl::StatusOr<std::string> key = Derive(password, salt, cost);
-  if (!key.ok()) return key.status();
-  return absl::StrCat("$scrypt$ln=", cost.log2_n, ",r=", cost.r, ",p=", cost.p, "$",
-                      absl::Base64Escape(salt), "$", absl::Base64Escape(*key));
-}
-
-namespace {
-
 struct ParsedHash {
   ScryptCost cost;
   std::string salt;
@@ -98,6 +83,17 @@ absl::StatusOr<ParsedHash> ParseHash(absl::string_view stored) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> HashPassword(absl::string_view password, ScryptCost cost) {
+  std::string salt(kSaltBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), salt.size()) != 1) {
+    return absl::InternalError("RAND_bytes failed");
+  }
+  absl::StatusOr<std::string> key = Derive(password, salt, cost);
+  if (!key.ok()) return key.status();
+  return absl::StrCat("$scrypt$ln=", cost.log2_n, ",r=", cost.r, ",p=", cost.p, "$",
+                      absl::Base64Escape(salt), "$", absl::Base64Escape(*key));
+}
 
 absl::Status CheckPasswordHash(absl::string_view stored) { return ParseHash(stored).status(); }
 

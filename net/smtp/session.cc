@@ -119,8 +119,7 @@ const char* ReceivedProtocol(bool extended, bool utf8, bool tls, bool authentica
 constexpr absl::string_view kTlsActive = "554 5.5.1 Error: TLS already active\r\n";
 constexpr absl::string_view kTlsUnavailable = "502 5.5.1 Error: STARTTLS not available\r\n";
 constexpr absl::string_view kStartTlsSyntax = "501 5.5.4 Syntax: STARTTLS\r\n";
-constexpr absl::string_view kStartTlsInTransaction =
-    "503 5.5.1 Error: MAIL transaction in progress\r\n";
+constexpr absl::string_view kInTransaction = "503 5.5.1 Error: MAIL transaction in progress\r\n";
 
 bool HasHighBit(absl::string_view s) {
   for (char c : s) {
@@ -486,7 +485,7 @@ void SmtpSession::OnStartTls(absl::string_view arg) {
   if (tls_active_) return Reply(kTlsActive);
   if (!client_.starttls_offered) return Reply(kTlsUnavailable);
   if (!arg.empty()) return Reply(kStartTlsSyntax);
-  if (state_ != State::kGreeted && state_ != State::kReady) return Reply(kStartTlsInTransaction);
+  if (state_ != State::kGreeted && state_ != State::kReady) return Reply(kInTransaction);
   Reply(kReadyForTls);
   starttls_pending_ = true;
   mode_ = InputMode::kIgnore;
@@ -496,7 +495,7 @@ void SmtpSession::OnStartTls(absl::string_view arg) {
 void SmtpSession::OnAuth(absl::string_view arg) {
   if (!client_.auth_offered || config_.auth == nullptr) return Reply(kAuthUnavailable);
   if (state_ == State::kGreeted) return Reply(kNeedHelo);
-  if (state_ != State::kReady) return Reply(kStartTlsInTransaction);
+  if (state_ != State::kReady) return Reply(kInTransaction);
   if (authenticated_) return Reply(kAuthAgain);
   if (!tls_active_) return Reply(kAuthNeedsTls);
   const size_t space = arg.find(' ');
