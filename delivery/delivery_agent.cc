@@ -327,6 +327,7 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
   std::vector<Outcome> outcomes;
   outcomes.reserve(result.recipients.size());
   for (const smtp::RecipientResult& r : result.recipients) {
+    NoteDestinationResult(*info.lane, r.outcome, r.reply);
     outcomes.push_back({.recipient = r.index,
                         .outcome = r.outcome,
                         .code = r.code,

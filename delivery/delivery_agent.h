@@ -84,6 +84,35 @@ class DeliveryAgent : public OutboundConnectionOwner {
   void AbortConnections();
   bool idle() const;
 
+  // Operator actions (delivery_agent_operator.cc), run for ternctl. A message is "in
+  // delivery" from its scheduling until its results are recorded.
+  bool InDelivery(uint64_t queue_id) const { return active_.contains(queue_id); }
+  // flush: a waiting message (deferred or new) is scheduled now. False when it is held,
+  // in delivery already, finished or unknown.
+  bool DeliverNow(uint64_t queue_id);
+  // Returns the message to its sender: every recipient left bounces (5.0.0) with a DSN as
+  // for any failure, then BOUNCED records. FailedPrecondition while in delivery (try again).
+  absl::Status Bounce(uint64_t queue_id);
+  // The message is no longer scheduled (it was deleted or held).
+  void ForgetRetry(uint64_t queue_id);
+
+  // What `ternctl stats` shows per destination (a next hop: the recipient domain's MX, a
+  // route's or the smarthost's host), since start.
+  struct DestinationStats {
+    std::string name;  // "example.com (MX)", "[127.0.0.1]:2600"
+    uint64_t delivered = 0;
+    uint64_t deferred = 0;
+    uint64_t bounced = 0;
+    std::string last_error;  // the last failure's reply or reason
+    absl::Time last_error_at = absl::InfinitePast();
+    // Now (from the lane, 0 when idle): jobs waiting, connections open or being opened.
+    size_t pending_jobs = 0;
+    size_t connections = 0;
+    size_t connecting = 0;
+  };
+  static constexpr size_t kDestinationStatsMax = 10000;
+  std::vector<DestinationStats> Destinations() const;
+
   // For tests and metrics.
   size_t lane_count() const { return lanes_.size(); }
   size_t active_messages() const { return active_.size(); }
@@ -179,6 +208,9 @@ class DeliveryAgent : public OutboundConnectionOwner {
   void Destroy(OutboundConnection* connection);
   void DropLaneIfUnused(Lane* lane);
   void UpdateGauges();
+  // Counts results toward the lane's destination stats (delivery_agent_operator.cc).
+  void NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcome outcome,
+                             absl::string_view reply);
 
   // OutboundConnectionOwner.
   void OnConnectionReady(OutboundConnection* connection) override;
@@ -231,6 +263,7 @@ class DeliveryAgent : public OutboundConnectionOwner {
   absl::flat_hash_map<OutboundConnection*, std::unique_ptr<ConnectionInfo>> connections_;
   size_t attempts_in_dns_ = 0;  // attempts waiting for the resolver
   size_t completions_ = 0;      // results being spooled
+  absl::flat_hash_map<std::string, DestinationStats> destination_stats_;  // by lane key
   RetryTimer retry_timer_{this};
   MaintenanceTimer maintenance_timer_{this};
 };

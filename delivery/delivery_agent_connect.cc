@@ -234,6 +234,11 @@ void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
   std::deque<Job> jobs = std::move(lane->pending);
   lane->pending.clear();
   const std::string reason(why.message());
+  const smtp::DeliveryOutcome outcome =
+      permanent ? smtp::DeliveryOutcome::kPermFailed : smtp::DeliveryOutcome::kTempFailed;
+  for (const Job& job : jobs) {
+    for (size_t i = 0; i < job.recipients.size(); ++i) NoteDestinationResult(*lane, outcome, reason);
+  }
   for (Job& job : jobs) {
     FailJob(std::move(job),
             permanent ? smtp::DeliveryOutcome::kPermFailed : smtp::DeliveryOutcome::kTempFailed,

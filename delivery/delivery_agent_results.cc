@@ -229,6 +229,7 @@ void DeliveryAgent::LogCompletion(const Completion& c) {
       case spool::RecipientState::kExpired:
         DeliveryCounters::Add(counters_->recipients_expired);
         break;
+      case spool::RecipientState::kDeleted:
       case spool::RecipientState::kPending:
         break;
     }

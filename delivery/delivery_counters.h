@@ -14,6 +14,8 @@ struct DeliveryCounters {
   std::atomic<uint64_t> recipients_deferred{0};
   std::atomic<uint64_t> recipients_bounced{0};
   std::atomic<uint64_t> recipients_expired{0};
+  std::atomic<uint64_t> recipients_deleted{0};  // by the operator (ternctl delete)
+  std::atomic<uint64_t> recipients_bounced_by_operator{0};  // ternctl bounce
   std::atomic<uint64_t> dsns_queued{0};              // bounces spooled to senders
   std::atomic<uint64_t> connections_opened{0};       // TCP connections that reached EHLO
   std::atomic<uint64_t> connections_reused{0};       // parked connections continued here

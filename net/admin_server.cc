@@ -66,6 +66,7 @@ void AdminServer::Serve() {
   while (!stopping_) {
     pollfd pfd{listen_fd_, POLLIN, 0};
     int ready = poll(&pfd, 1, 200);
+    if (tick_) tick_();
     if (ready <= 0) continue;
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
@@ -92,10 +93,10 @@ void AdminServer::HandleClient(int fd) {
   HttpResponse response;
   if (words.size() < 2) {
     response = {400, "text/plain", "bad request\n"};
-  } else if (words[0] != "GET") {
-    response = {405, "text/plain", "only GET is supported\n"};
+  } else if (words[0] != "GET" && words[0] != "POST") {
+    response = {405, "text/plain", "only GET and POST are supported\n"};
   } else {
-    response = handler_(words[1]);
+    response = handler_(words[0], words[1]);
   }
   WriteAll(fd, absl::StrCat("HTTP/1.0 ", response.status, " ", ReasonPhrase(response.status),
                             "\r\nContent-Type: ", response.content_type, "\r\nContent-Length: ",

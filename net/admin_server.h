@@ -1,10 +1,13 @@
 // AdminServer: the operator's HTTP endpoint (--admin_listen, loopback by default). A small
-// HTTP/1.0 server on its own thread, off the shards: it serves GET requests through a
-// handler the daemon provides (/metrics in Prometheus text, /queue as JSON or text) and
-// closes each connection after one response. Requests are bounded (8 KiB, 5 s).
+// HTTP/1.0 server on its own thread, off the shards: it serves GET and POST requests (the
+// parameters in the query string; a body is not read) through a handler the daemon
+// provides and closes each connection after one response. Requests are bounded (8 KiB,
+// 5 s). `tick` (optional) runs on the same thread about every 200 ms.
 //
-//   AdminServer admin([](absl::string_view target) { return HttpResponse{200, "text/plain", "ok"};
-//   }); RETURN_IF_ERROR(admin.Start(address));
+//   AdminServer admin([](absl::string_view method, absl::string_view target) {
+//     return HttpResponse{200, "text/plain", "ok"};
+//   });
+//   RETURN_IF_ERROR(admin.Start(address));
 //   ...
 //   admin.Stop();
 #pragma once
@@ -28,11 +31,12 @@ struct HttpResponse {
 
 class AdminServer {
  public:
-  // `target` is the request target, e.g. "/queue?format=json".
-  using Handler = std::function<HttpResponse(absl::string_view target)>;
+  // `method` is "GET" or "POST"; `target` the request target, e.g. "/queue?format=text".
+  using Handler = std::function<HttpResponse(absl::string_view method, absl::string_view target)>;
   static constexpr size_t kRequestBytesMax = 8192;
 
-  explicit AdminServer(Handler handler) : handler_(std::move(handler)) {}
+  explicit AdminServer(Handler handler, std::function<void()> tick = nullptr)
+      : handler_(std::move(handler)), tick_(std::move(tick)) {}
   ~AdminServer() { Stop(); }
   absl::Status Start(const SocketAddress& address);
   void Stop();
@@ -43,6 +47,7 @@ class AdminServer {
   void HandleClient(int fd);
 
   Handler handler_;
+  std::function<void()> tick_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};

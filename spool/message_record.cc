@@ -23,6 +23,8 @@ const char* RecipientStateName(RecipientState state) {
       return "bounced";
     case RecipientState::kExpired:
       return "expired";
+    case RecipientState::kDeleted:
+      return "deleted";
   }
   return "unknown";
 }
@@ -93,7 +95,7 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
   StoreLE32(record->Extend(4), static_cast<uint32_t>(envelope.recipients.size()));
   for (const RecipientEnvelope& r : envelope.recipients) {
     char* b = record->Extend(2);
-    CHECK_LE(static_cast<uint8_t>(r.state), static_cast<uint8_t>(RecipientState::kExpired));
+    CHECK_LE(static_cast<uint8_t>(r.state), static_cast<uint8_t>(RecipientState::kDeleted));
     b[0] = static_cast<char>(r.state);
     b[1] = static_cast<char>(r.notify);
     PutStr16(record, r.address);
@@ -186,7 +188,7 @@ bool MessageRecordView::Parse(absl::string_view payload) {
   size_t used = 0;
   for (uint32_t i = 0; i < recipient_count_; ++i) {
     if (!it.Next(&r)) return false;
-    if (static_cast<uint8_t>(r.state) > static_cast<uint8_t>(RecipientState::kExpired)) {
+    if (static_cast<uint8_t>(r.state) > static_cast<uint8_t>(RecipientState::kDeleted)) {
       return false;
     }
     used += 6 + r.address.size() + r.orcpt.size();

@@ -66,15 +66,17 @@ enum class RecipientState : uint8_t {
   kDeferred = 2,
   kBounced = 3,
   kExpired = 4,
+  kDeleted = 5,  // by the operator (ternctl delete): no delivery, no bounce
 };
 
-// "pending", "delivered", "deferred", "bounced", "expired": for listings and the delivery log.
+// "pending", "delivered", "deferred", "bounced", "expired", "deleted": for listings and the
+// delivery log.
 const char* RecipientStateName(RecipientState state);
 
-// Delivered, bounced or expired: nothing more will be tried for this recipient.
+// Delivered, bounced, expired or deleted: nothing more will be tried for this recipient.
 inline bool IsFinalRecipientState(RecipientState state) {
   return state == RecipientState::kDelivered || state == RecipientState::kBounced ||
-         state == RecipientState::kExpired;
+         state == RecipientState::kExpired || state == RecipientState::kDeleted;
 }
 
 // RFC 3461 NOTIFY bits (0: not given).

@@ -110,6 +110,7 @@ bool QueueIndex::Remove(uint64_t queue_id) {
   CHECK_GE(message_bytes_, it->second.message_bytes());
   message_bytes_ -= it->second.message_bytes();
   map_.erase(it);
+  history_.Erase(queue_id);
   return true;
 }
 

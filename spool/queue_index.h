@@ -18,6 +18,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
+#include "spool/attempt_history.h"
 #include "spool/message_record.h"
 #include "spool/record_location.h"
 
@@ -98,12 +99,16 @@ class QueueIndex {
   uint64_t message_bytes() const { return message_bytes_; }
   // Highest queue id ever inserted (0: none), for the id floor after recovery.
   uint64_t max_queue_id() const { return max_queue_id_; }
+  // The live messages' recent delivery results (a message's go when it is removed).
+  const AttemptHistory& history() const { return history_; }
+  AttemptHistory* mutable_history() { return &history_; }
 
   Map::const_iterator begin() const { return map_.begin(); }
   Map::const_iterator end() const { return map_.end(); }
 
  private:
   Map map_;
+  AttemptHistory history_;
   uint64_t message_bytes_ = 0;
   uint64_t max_queue_id_ = 0;
 };

@@ -28,7 +28,7 @@
 // Fewer than kRecordHeaderBytes left in the segment also ends it.
 //
 // Types (RecordType): MESSAGE holds envelope + body (spool/message_record.h).
-// DELIVERED / DEFERRED / BOUNCED / EXPIRED hold one recipient's delivery result (recipient
+// DELIVERED / DEFERRED / BOUNCED / EXPIRED / DELETED hold one recipient's result (recipient
 // index, attempts, next attempt, remote reply, destination host) and HOLD / RELEASE a
 // message's hold flag; their payloads are laid out in spool/state_record.h.
 // A reader treats an unknown type as corruption, so a new type needs a format change here.
@@ -82,8 +82,9 @@ enum class RecordType : uint8_t {
   kExpired = 5,
   kHold = 6,
   kRelease = 7,
+  kDeleted = 8,
 };
-inline constexpr uint8_t kRecordTypeMax = 7;
+inline constexpr uint8_t kRecordTypeMax = 8;
 
 inline bool IsKnownRecordType(uint8_t type) { return type >= 1 && type <= kRecordTypeMax; }
 
@@ -99,6 +100,6 @@ static_assert(kSegmentBytesMin >= kRecordHeaderBytes);
 static_assert(kSegmentBytesDefault >= kSegmentBytesMin && kSegmentBytesDefault <= kSegmentBytesMax);
 static_assert(kSegmentBytesMax >= kRecordBytesMax, "a segment can hold the largest record");
 static_assert(static_cast<uint8_t>(RecordType::kZero) == 0);
-static_assert(static_cast<uint8_t>(RecordType::kRelease) == kRecordTypeMax);
+static_assert(static_cast<uint8_t>(RecordType::kDeleted) == kRecordTypeMax);
 
 }  // namespace tern::spool

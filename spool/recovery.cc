@@ -202,6 +202,7 @@ class SegmentScanner {
       ++stats_->state_records_ignored;
       return;
     }
+    index_->mutable_history()->Add(record.queue_id, AttemptNote::From(result, 0));
     if (entry->finished()) {
       ledger_->RemoveLive(record.queue_id, entry->location());
       index_->Remove(record.queue_id);

@@ -55,6 +55,8 @@ RecordType RecordTypeOfResult(RecipientState state) {
       return RecordType::kBounced;
     case RecipientState::kExpired:
       return RecordType::kExpired;
+    case RecipientState::kDeleted:
+      return RecordType::kDeleted;
     case RecipientState::kPending:
       break;
   }
@@ -75,6 +77,9 @@ bool ResultStateOfRecordType(RecordType type, RecipientState* state) {
       return true;
     case RecordType::kExpired:
       *state = RecipientState::kExpired;
+      return true;
+    case RecordType::kDeleted:
+      *state = RecipientState::kDeleted;
       return true;
     default:
       return false;

@@ -1,6 +1,6 @@
 // State records: the queue's changes to a stored message, appended after its MESSAGE record
 // and folded into the queue index by recovery (spool/recovery.h) and by ShardSpool at run
-// time. Types (spool/record_format.h): DELIVERED / DEFERRED / BOUNCED / EXPIRED carry one
+// time. Types (spool/record_format.h): DELIVERED / DEFERRED / BOUNCED / EXPIRED / DELETED carry one
 // recipient's delivery result; HOLD / RELEASE apply to the whole message. The record
 // header's queue id names the message.
 //
@@ -71,7 +71,7 @@ using RecipientResultView = RecipientResult;
 
 // The record type of a result state, and back. kPending has no record type (CHECKed).
 RecordType RecordTypeOfResult(RecipientState state);
-// True for DELIVERED / DEFERRED / BOUNCED / EXPIRED, filling `state`.
+// True for DELIVERED / DEFERRED / BOUNCED / EXPIRED / DELETED, filling `state`.
 bool ResultStateOfRecordType(RecordType type, RecipientState* state);
 
 // Builds a finished record (header + payload + crc) in `record` (empty). CHECKs that the

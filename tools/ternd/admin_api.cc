@@ -1,11 +1,16 @@
 // Implementation of tools/ternd/admin_api.h.
 #include "tools/ternd/admin_api.h"
 
+#include <optional>
+#include <utility>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "tools/ternd/delivery_metrics.h"
+#include "tools/ternd/queue_filter.h"
+#include "tools/ternd/queue_report.h"
 
 namespace tern::ternd {
 namespace {
@@ -25,13 +30,13 @@ uint64_t Load(const std::atomic<uint64_t>& counter) {
   return counter.load(std::memory_order_relaxed);
 }
 
-// Parses "a=1&b=2" into the value of `key` (empty if absent).
-absl::string_view QueryParam(absl::string_view query, absl::string_view key) {
-  for (absl::string_view pair : absl::StrSplit(query, '&')) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, '=');
-    if (kv.first == key) return kv.second;
-  }
-  return "";
+constexpr const char* kText = "text/plain; charset=utf-8";
+constexpr const char* kJson = "application/json";
+
+bool Text(const net::QueryParams& params) { return net::QueryValue(params, "format") == "text"; }
+
+net::HttpResponse Unavailable(int shard) {
+  return {503, kText, absl::StrCat("shard ", shard, " did not answer (stopping or busy)\n")};
 }
 
 // Appends one Prometheus histogram per shard: `buckets` buckets whose upper bounds
@@ -131,69 +136,137 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
 
 }  // namespace
 
-net::HttpResponse AdminApi::Handle(absl::string_view target) {
+net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view target) {
   absl::string_view path = target;
   absl::string_view query;
   if (size_t q = target.find('?'); q != absl::string_view::npos) {
     path = target.substr(0, q);
     query = target.substr(q + 1);
   }
+  const net::QueryParams params = net::ParseQuery(query);
+  static constexpr std::pair<absl::string_view, QueueAction> kActions[] = {
+      {"/hold", QueueAction::kHold},     {"/release", QueueAction::kRelease},
+      {"/flush", QueueAction::kFlush},   {"/delete", QueueAction::kDelete},
+      {"/bounce", QueueAction::kBounce},
+  };
+  for (const auto& [action_path, action] : kActions) {
+    if (path != action_path) continue;
+    if (method != "POST") return {405, kText, "changes need POST\n"};
+    return Action(action, params);
+  }
   if (path == "/metrics") {
     return {200, "text/plain; version=0.0.4; charset=utf-8", Metrics()};
   }
-  if (path == "/queue") return Queue(query);
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/queue") return Queue(params);
+  if (path == "/message") return Message(params);
+  if (path == "/stats") return Stats(params);
+  if (path == "/healthz") return {200, kText, "ok\n"};
   if (path == "/") {
-    return {200, "text/plain; charset=utf-8",
-            "Tern admin endpoint: /metrics (Prometheus), /queue (JSON; ?format=text, "
-            "?limit=N), /healthz\n"};
+    return {200, kText,
+            "Tern admin endpoint: /metrics (Prometheus), /queue, /message?id=, /stats (JSON; "
+            "?format=text), POST /hold /release /flush /delete /bounce, /healthz\n"};
   }
-  return {404, "text/plain; charset=utf-8", "not found\n"};
+  return {404, kText, "not found\n"};
 }
 
-net::HttpResponse AdminApi::Queue(absl::string_view query) const {
-  size_t limit = kQueueRowsDefault;
-  absl::string_view limit_text = QueryParam(query, "limit");
-  if (!limit_text.empty() && !absl::SimpleAtoi(limit_text, &limit)) {
-    return {400, "text/plain; charset=utf-8", "bad limit\n"};
+void AdminApi::Tick() {
+  history_.MaybeSample(absl::Now(), [this] { return Sample(); });
+}
+
+ThroughputSample AdminApi::Sample() const {
+  ThroughputSample sample;
+  for (const auto& shard : *shards_) {
+    sample.accepted += Load(shard->smtp_counters().messages_accepted);
+    const delivery::DeliveryCounters& d = shard->delivery_counters();
+    sample.delivered += Load(d.recipients_delivered);
+    sample.deferred += Load(d.recipients_deferred);
+    sample.bounced += Load(d.recipients_bounced) + Load(d.recipients_expired);
+    sample.queue_messages += shard->queue_messages();
+    sample.queue_bytes += shard->queue_bytes();
+    sample.smtp_connections += shard->open_connections();
+    sample.outbound_connections += Load(d.active_connections);
   }
-  const bool text = QueryParam(query, "format") == "text";
+  return sample;
+}
+
+net::HttpResponse AdminApi::Queue(const net::QueryParams& params) const {
+  size_t limit = kQueueRowsDefault;
+  if (const std::string text = net::QueryValue(params, "limit");
+      !text.empty() && !absl::SimpleAtoi(text, &limit)) {
+    return {400, kText, "limit: not a number\n"};
+  }
+  absl::StatusOr<QueueFilter> filter = QueueFilter::FromQuery(params);
+  if (!filter.ok()) return {400, kText, absl::StrCat(filter.status().message(), "\n")};
+  std::vector<QueueListing> listings;
   uint64_t total = 0;
   uint64_t bytes = 0;
   for (const auto& shard : *shards_) {
     total += shard->queue_messages();
     bytes += shard->queue_bytes();
+    std::optional<QueueListing> listing = shard->Ask<QueueListing>(
+        [filter = *filter, limit](const ShardView& view, auto reply) mutable {
+          ListQueue(view, filter, limit, std::move(reply));
+        });
+    if (!listing.has_value()) return Unavailable(shard->id());
+    listings.push_back(*std::move(listing));
   }
-  std::string body;
-  if (text) {
-    absl::StrAppendFormat(&body, "%-16s %8s %9s  %s\n", "QUEUE ID", "AGE", "SIZE",
-                          "SENDER / RECIPIENTS");
-  } else {
-    absl::StrAppend(&body, "{\"total\":", total, ",\"bytes\":", bytes, ",\"messages\":[\n");
-  }
-  size_t left = limit;
-  bool first = true;
+  const absl::Time now = absl::Now();
+  if (Text(params)) return {200, kText, QueueText(listings, limit, total, bytes, now)};
+  return {200, kJson, QueueJson(listings, limit, total, bytes, now)};
+}
+
+net::HttpResponse AdminApi::Message(const net::QueryParams& params) const {
+  std::optional<uint64_t> id = ParseQueueId(net::QueryValue(params, "id"));
+  if (!id.has_value()) return {400, kText, "id: give a queue id (16 hex digits)\n"};
   for (const auto& shard : *shards_) {
-    if (left == 0) break;
-    std::string rows =
-        shard->Query(text ? ShardQuery::Kind::kQueueText : ShardQuery::Kind::kQueueJson, left);
-    if (text) {
-      body += rows;
-      continue;
-    }
-    for (absl::string_view row : absl::StrSplit(rows, '\n', absl::SkipEmpty())) {
-      if (left == 0) break;
-      --left;
-      absl::StrAppend(&body, first ? "" : ",\n", row);
-      first = false;
-    }
+    std::optional<MessageDetails> details =
+        shard->Ask<MessageDetails>([id = *id](const ShardView& view, auto reply) mutable {
+          ShowMessage(view, id, std::move(reply));
+        });
+    if (!details.has_value()) return Unavailable(shard->id());
+    if (!details->found) continue;
+    const absl::Time now = absl::Now();
+    if (Text(params)) return {200, kText, DetailsText(*details, now)};
+    return {200, kJson, DetailsJson(*details, now)};
   }
-  if (text) {
-    absl::StrAppendFormat(&body, "-- %d messages, %d bytes in queue\n", total, bytes);
-    return {200, "text/plain; charset=utf-8", body};
+  return {404, kText, absl::StrCat(FormatQueueId(*id), ": not in the queue\n")};
+}
+
+net::HttpResponse AdminApi::Action(QueueAction action, const net::QueryParams& params) const {
+  absl::StatusOr<QueueFilter> filter = QueueFilter::FromQuery(params);
+  if (!filter.ok()) return {400, kText, absl::StrCat(filter.status().message(), "\n")};
+  const bool destructive = action == QueueAction::kDelete || action == QueueAction::kBounce;
+  if (destructive && filter->everything() && net::QueryValue(params, "all") != "1") {
+    return {400, kText,
+            absl::StrCat(QueueActionName(action),
+                         ": name the messages (id, domain, sender, recipient, age, state) or "
+                         "say all=1\n")};
   }
-  body += "\n]}\n";
-  return {200, "application/json", body};
+  std::vector<ActionOutcome> outcomes;
+  for (const auto& shard : *shards_) {
+    std::optional<ActionOutcome> outcome = shard->Ask<ActionOutcome>(
+        [action, filter = *filter](const ShardView& view, auto reply) mutable {
+          ApplyQueueAction(view, action, filter, std::move(reply));
+        });
+    if (!outcome.has_value()) return Unavailable(shard->id());
+    outcomes.push_back(*std::move(outcome));
+  }
+  if (Text(params)) return {200, kText, ActionText(action, outcomes)};
+  return {200, kJson, ActionJson(action, outcomes)};
+}
+
+net::HttpResponse AdminApi::Stats(const net::QueryParams& params) const {
+  std::vector<ShardStats> stats;
+  for (const auto& shard : *shards_) {
+    std::optional<ShardStats> s = shard->Ask<ShardStats>(
+        [](const ShardView& view, auto reply) { CollectShardStats(view, std::move(reply)); });
+    if (!s.has_value()) return Unavailable(shard->id());
+    stats.push_back(*std::move(s));
+  }
+  const Rates rates = history_.RatesOver(absl::Seconds(60));
+  const absl::Time now = absl::Now();
+  if (Text(params)) return {200, kText, StatsText(stats, rates, now)};
+  return {200, kJson, StatsJson(stats, rates, now)};
 }
 
 std::string AdminApi::Metrics() const {

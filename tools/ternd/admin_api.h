@@ -1,8 +1,13 @@
-// AdminApi: what ternd's admin endpoint answers (runs on the admin thread).
-//   GET /metrics                 Prometheus text format, per shard
-//   GET /queue[?limit=N]         the queued messages as JSON lines wrapped in an object
-//   GET /queue?format=text       the same as aligned text (what `ternctl queue` prints)
-//   GET /healthz                 "ok"
+// AdminApi: what ternd's admin endpoint answers (runs on the admin thread). Listings and
+// reports are JSON, or aligned text with format=text (what ternctl prints without --json).
+//   GET  /metrics                    Prometheus text format, per shard
+//   GET  /queue?FILTER&limit=N       queued messages (filters: tools/ternd/queue_filter.h)
+//   GET  /message?id=ID              one message: envelope, headers, attempts and replies
+//   POST /hold|/release|/flush|/delete|/bounce?FILTER
+//                                    change the selected messages (delete and bounce need a
+//                                    filter or all=1; flush without one means every message)
+//   GET  /stats                      per shard and per destination, rates over the last minute
+//   GET  /healthz                    "ok"
 #pragma once
 
 #include <memory>
@@ -10,7 +15,9 @@
 
 #include "absl/strings/string_view.h"
 #include "net/admin_server.h"
+#include "net/http_query.h"
 #include "tools/ternd/shard.h"
+#include "tools/ternd/throughput_history.h"
 
 namespace tern::ternd {
 
@@ -18,13 +25,20 @@ class AdminApi {
  public:
   static constexpr size_t kQueueRowsDefault = 10000;
   explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards) : shards_(shards) {}
-  net::HttpResponse Handle(absl::string_view target);
+  net::HttpResponse Handle(absl::string_view method, absl::string_view target);
+  // Called by the admin server's thread every ~200 ms: samples the throughput history.
+  void Tick();
 
  private:
   std::string Metrics() const;
-  net::HttpResponse Queue(absl::string_view query) const;
+  net::HttpResponse Queue(const net::QueryParams& params) const;
+  net::HttpResponse Message(const net::QueryParams& params) const;
+  net::HttpResponse Action(QueueAction action, const net::QueryParams& params) const;
+  net::HttpResponse Stats(const net::QueryParams& params) const;
+  ThroughputSample Sample() const;
 
   const std::vector<std::unique_ptr<Shard>>* shards_;
+  ThroughputHistory history_;
 };
 
 }  // namespace tern::ternd

@@ -238,7 +238,10 @@ int RunDaemon(const DaemonHooks& hooks) {
   std::string admin_bound;
   if (config->admin.has_value()) {
     admin = std::make_unique<net::AdminServer>(
-        [&api](absl::string_view target) { return api.Handle(target); });
+        [&api](absl::string_view method, absl::string_view target) {
+          return api.Handle(method, target);
+        },
+        [&api] { api.Tick(); });
     absl::Status started = admin->Start(*config->admin);
     if (!started.ok()) {
       TERN_LOG(kError, "admin endpoint: %s", started.message());

@@ -60,20 +60,6 @@ void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::string Shard::Query(ShardQuery::Kind kind, size_t limit) {
-  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return "";
-  auto query = std::make_unique<ShardQuery>();
-  query->kind = kind;
-  query->limit = limit;
-  std::future<std::string> answer = query->answer.get_future();
-  if (!queries_.Push(query.get())) return "";
-  loop_->Wake();
-  // The shard owns nothing of the query: the answer is moved out through the promise, and
-  // the query object stays alive here until the shard has set it.
-  answer.wait();
-  return answer.get();
-}
-
 void Shard::Main() {
   core::SetThreadShardId(config_.id);
   if (config_.cpu >= 0) {
@@ -182,9 +168,6 @@ absl::Status Shard::Setup() {
 }
 
 void Shard::OnWake() {
-  while (auto query = queries_.Pop()) {
-    (*query)->answer.set_value(AnswerQuery(**query));
-  }
   if (stop_requested_.load() && !shutting_down_) BeginShutdown();
 }
 
@@ -233,52 +216,14 @@ void Shard::OnIteration() {
   }
 }
 
-std::string Shard::AnswerQuery(const ShardQuery& query) {
-  std::string out;
-  const absl::Time now = absl::Now();
-  size_t rows = 0;
-  core::JsonWriter json(&out);
-  for (const auto& [id, entry] : spool_->index()) {
-    if (rows++ >= query.limit) break;
-    const absl::Time received = absl::FromUnixMicros(entry.received_unix_us());
-    const int64_t age_s = absl::ToInt64Seconds(now - received);
-    if (query.kind == ShardQuery::Kind::kQueueJson) {
-      json.BeginObject();
-      json.Key("id");
-      json.String(absl::StrFormat("%016X", id));
-      json.Key("shard");
-      json.Number(static_cast<int64_t>(config_.id));
-      json.Key("received");
-      json.String(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", received, absl::UTCTimeZone()));
-      json.Key("age_seconds");
-      json.Number(age_s);
-      json.Key("size");
-      json.Number(entry.message_bytes());
-      json.Key("sender");
-      json.String(entry.sender());
-      json.Key("recipients");
-      json.BeginArray();
-      for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
-        json.BeginObject();
-        json.Key("address");
-        json.String(entry.recipient(i));
-        json.Key("state");
-        json.String(spool::RecipientStateName(entry.recipient_state(i)));
-        json.EndObject();
-      }
-      json.EndArray();
-      json.EndObject();
-      out.push_back('\n');
-    } else {
-      absl::StrAppendFormat(&out, "%016X %7ds %9d  %s\n", id, age_s, entry.message_bytes(),
-                            entry.sender().empty() ? "<>" : entry.sender());
-      for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
-        absl::StrAppendFormat(&out, "%37s%s (%s)\n", "", entry.recipient(i),
-                              spool::RecipientStateName(entry.recipient_state(i)));
-      }
-    }
-  }
-  return out;
+ShardView Shard::View() {
+  return {.shard_id = config_.id,
+          .loop = loop_.get(),
+          .spool = spool_.get(),
+          .agent = agent_.get(),
+          .log = delivery_log_.get(),
+          .counters = &delivery_counters_,
+          .smtp_connections = smtp_context_.connections.size()};
 }
 
 }  // namespace tern::ternd

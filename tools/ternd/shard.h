@@ -14,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,7 @@
 #include "net/uring_transport.h"
 #include "spool/shard_spool.h"
 #include "spool/storage.h"
+#include "tools/ternd/queue_operations.h"
 
 namespace tern::ternd {
 
@@ -66,13 +68,6 @@ struct ShardConfig {
   std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;
 };
 
-// What the admin endpoint can ask a shard.
-struct ShardQuery {
-  enum class Kind { kQueueJson, kQueueText };
-  Kind kind = Kind::kQueueJson;
-  size_t limit = 0;  // rows at most
-  std::promise<std::string> answer;
-};
 
 class Shard {
  public:
@@ -86,8 +81,14 @@ class Shard {
   // group commit in flight complete, close).
   void RequestStop();
   void Join();
-  // Thread-safe (one caller thread at a time: the admin thread). Empty on timeout.
-  std::string Query(ShardQuery::Kind kind, size_t limit);
+  // Thread-safe: runs `task` on the shard's thread with what it may touch there; the task
+  // answers through its reply callback, once, maybe later. Blocks for the answer; nullopt
+  // when the shard is not running or took longer than `timeout`.
+  template <typename T>
+  using Task = absl::AnyInvocable<void(const ShardView&, absl::AnyInvocable<void(T)> reply)>;
+  template <typename T>
+  std::optional<T> Ask(Task<T> task, absl::Duration timeout = kAskTimeout);
+  static constexpr absl::Duration kAskTimeout = absl::Seconds(30);
 
   int id() const { return config_.id; }
   const smtp::SmtpCounters& smtp_counters() const { return smtp_counters_; }
@@ -123,14 +124,13 @@ class Shard {
   void OnWake();
   void OnIteration();
   void BeginShutdown();
-  std::string AnswerQuery(const ShardQuery& query);
+  ShardView View();
 
   ShardConfig config_;
   std::thread thread_;
   absl::Notification ready_;
   absl::Status setup_status_;
   std::atomic<bool> stop_requested_{false};
-  core::SpscQueue<ShardQuery*> queries_{64};
 
   // Owned and used by the shard's thread only.
   std::unique_ptr<core::Loop> loop_;
@@ -159,5 +159,33 @@ class Shard {
   std::atomic<uint64_t> open_connections_{0};
   std::atomic<uint64_t> connections_total_{0};
 };
+
+template <typename T>
+std::optional<T> Shard::Ask(Task<T> task, absl::Duration timeout) {
+  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return std::nullopt;
+  // Answers nullopt when the task and its reply are dropped unanswered (the shard stopped),
+  // so the future never holds an exception; shared, so a late answer has a place to go.
+  struct Slot {
+    std::promise<std::optional<T>> promise;
+    bool set = false;
+    void Set(std::optional<T> value) {
+      if (set) return;
+      set = true;
+      promise.set_value(std::move(value));
+    }
+    ~Slot() { Set(std::nullopt); }
+  };
+  auto slot = std::make_shared<Slot>();
+  std::future<std::optional<T>> future = slot->promise.get_future();
+  const bool posted = loop_->mailbox()->Post([this, task = std::move(task), slot]() mutable {
+    if (shutting_down_) return;
+    task(View(), [slot](T value) { slot->Set(std::move(value)); });
+  });
+  if (!posted) return std::nullopt;
+  if (future.wait_for(absl::ToChronoNanoseconds(timeout)) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  return future.get();
+}
 
 }  // namespace tern::ternd

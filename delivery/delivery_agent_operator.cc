@@ -1,0 +1,113 @@
+// DeliveryAgent's operator actions and per-destination stats (delivery/delivery_agent.h):
+// what `ternctl flush`, `bounce` and `stats` ask of a shard's agent, on the shard's thread.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "core/log.h"
+#include "delivery/delivery_agent.h"
+
+namespace tern::delivery {
+namespace {
+
+std::string DestinationName(const Nexthop& nexthop) {
+  if (!nexthop.mx_lookup) return absl::StrCat("[", nexthop.host, "]:", nexthop.port);
+  if (nexthop.port != 25) return absl::StrCat(nexthop.host, ":", nexthop.port, " (MX)");
+  return absl::StrCat(nexthop.host, " (MX)");
+}
+
+}  // namespace
+
+bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
+  if (!started_ || stopping_ || active_.contains(queue_id)) return false;
+  const spool::QueueEntry* entry = spool_->index().Find(queue_id);
+  if (entry == nullptr || entry->held() || entry->finished()) return false;
+  ScheduleMessage(queue_id);
+  UpdateGauges();
+  return true;
+}
+
+absl::Status DeliveryAgent::Bounce(uint64_t queue_id) {
+  if (!started_ || stopping_) return absl::UnavailableError("delivery is stopping");
+  if (active_.contains(queue_id)) {
+    return absl::FailedPreconditionError("in delivery now (try again when the attempt ends)");
+  }
+  const spool::QueueEntry* entry = spool_->index().Find(queue_id);
+  if (entry == nullptr) return absl::NotFoundError("not in the queue");
+  std::vector<uint32_t> left;
+  for (uint32_t i = 0; i < entry->recipient_count(); ++i) {
+    if (!spool::IsFinalRecipientState(entry->recipient_state(i))) left.push_back(i);
+  }
+  if (left.empty()) return absl::NotFoundError("no recipient left");
+  ForgetRetry(queue_id);
+  DeliveryCounters::Add(counters_->recipients_bounced_by_operator, left.size());
+  ActiveMessage& active = active_[queue_id];
+  active.attempt = entry->attempts() + 1;
+  active.jobs_left = 1;
+  TERN_LOG(kInfo, "%016X: returned to its sender by the operator (%d recipients)", queue_id,
+           left.size());
+  FailJob(Job{.queue_id = queue_id, .recipients = std::move(left)},
+          smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0", "message returned by the operator",
+          "");
+  UpdateGauges();
+  return absl::OkStatus();
+}
+
+void DeliveryAgent::ForgetRetry(uint64_t queue_id) {
+  if (auto it = retry_due_.find(queue_id); it != retry_due_.end()) {
+    retries_.erase({it->second, queue_id});
+    retry_due_.erase(it);
+    UpdateGauges();
+  }
+}
+
+void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcome outcome,
+                                          absl::string_view reply) {
+  auto it = destination_stats_.find(lane.key);
+  if (it == destination_stats_.end()) {
+    if (destination_stats_.size() >= kDestinationStatsMax) return;
+    it = destination_stats_.emplace(lane.key, DestinationStats{}).first;
+    it->second.name = DestinationName(lane.nexthop);
+  }
+  DestinationStats& stats = it->second;
+  switch (outcome) {
+    case smtp::DeliveryOutcome::kDelivered:
+      ++stats.delivered;
+      return;
+    case smtp::DeliveryOutcome::kPermFailed:
+      ++stats.bounced;
+      break;
+    case smtp::DeliveryOutcome::kTempFailed:
+      ++stats.deferred;
+      break;
+  }
+  stats.last_error = std::string(reply.substr(0, 300));
+  stats.last_error_at = loop_->now();
+}
+
+std::vector<DeliveryAgent::DestinationStats> DeliveryAgent::Destinations() const {
+  std::vector<DestinationStats> out;
+  out.reserve(destination_stats_.size());
+  for (const auto& [key, stats] : destination_stats_) {
+    DestinationStats row = stats;
+    if (auto lane = lanes_.find(key); lane != lanes_.end()) {
+      row.pending_jobs = lane->second->pending.size();
+      row.connections = lane->second->connections.size();
+      row.connecting = lane->second->attempts;
+    }
+    out.push_back(std::move(row));
+  }
+  for (const auto& [key, lane] : lanes_) {
+    if (destination_stats_.contains(key)) continue;
+    out.push_back({.name = DestinationName(lane->nexthop),
+                   .pending_jobs = lane->pending.size(),
+                   .connections = lane->connections.size(),
+                   .connecting = lane->attempts});
+  }
+  std::sort(out.begin(), out.end(), [](const DestinationStats& a, const DestinationStats& b) {
+    return a.pending_jobs + a.deferred > b.pending_jobs + b.deferred ||
+           (a.pending_jobs + a.deferred == b.pending_jobs + b.deferred && a.name < b.name);
+  });
+  return out;
+}
+
+}  // namespace tern::delivery

@@ -1,0 +1,219 @@
+"""ternctl against a real ternd: queue listings with filters (text and --json), show
+(envelope, headers, every attempt with its reply), hold / release / flush / delete / bounce
+(each change written to the spool: held and deleted messages stay so across a restart),
+and stats (per shard, per destination with its last error). Delivery goes to the
+recording aiosmtpd sink (recording_sink.py) on loopback.
+"""
+
+import json
+import smtplib
+
+import ternd_harness
+from recording_sink import RecordingSink
+from ternd_harness import make_body, scaled, wait_for
+
+DOMAIN = "ctl.test"
+SENDER = f"sender@{DOMAIN}"
+
+
+def send(d, sender, recipients, subject):
+    body = make_body(subject, extra_headers=(f"Message-ID: <{subject}@client.test>",))
+    with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
+        s.sendmail(sender, recipients, body)
+
+
+class TernctlTestCase(ternd_harness.TerndTestCase):
+    def ctl_json(self, d, *args):
+        return json.loads(d.ternctl(*args, "--json").stdout)
+
+    def only_id(self, d, *filters):
+        queue = self.ctl_json(d, "queue", *filters)
+        self.assertEqual(len(queue["messages"]), 1, queue)
+        return queue["messages"][0]["id"]
+
+    def start_sink(self):
+        sink = RecordingSink().start()
+        self.addCleanup(sink.stop)
+        return sink
+
+    def start_relay(self, sink, *flags):
+        return self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}",
+                                f"--route=other.test=[127.0.0.1]:{sink.port}",
+                                "--connection_idle_timeout=30s", *flags, deliver=True)
+
+    def wait_state(self, d, qid, state):
+        def reached():
+            m = self.ctl_json(d, "queue", qid)["messages"]
+            return m and m[0]["state"] == state
+        wait_for(reached, scaled(30), what=f"{qid} {state}")
+
+
+class ListingTest(TernctlTestCase):
+    def test_filters_select_messages(self):
+        d = self.start_ternd()
+        send(d, "alice@one.test", ["bob@example.com"], "first")
+        send(d, "carol@two.test", ["dave@example.org", "erin@sub.example.com"], "second")
+        send(d, "", ["postmaster@example.net"], "third")
+        everything = self.ctl_json(d, "queue")
+        self.assertEqual(everything["total"], 3)
+        self.assertEqual(everything["matched"], 3)
+        self.assertEqual({m["state"] for m in everything["messages"]}, {"queued"})
+
+        def senders(*filters):
+            return sorted(m["sender"] for m in self.ctl_json(d, "queue", *filters)["messages"])
+        self.assertEqual(senders("--domain=example.com"), ["alice@one.test"])
+        self.assertEqual(senders("--domain=.example.com"), ["alice@one.test", "carol@two.test"])
+        self.assertEqual(senders("--sender=CAROL"), ["carol@two.test"])
+        self.assertEqual(senders("--sender=<>"), [""])
+        self.assertEqual(senders("--recipient=dave@"), ["carol@two.test"])
+        self.assertEqual(senders("--min_age=1h"), [])
+        self.assertEqual(len(senders("--max_age=1h")), 3)
+        self.assertEqual(senders("--state=held"), [])
+        limited = self.ctl_json(d, "queue", "--limit=1")
+        self.assertEqual((len(limited["messages"]), limited["matched"]), (1, 3))
+
+        text = d.ternctl("queue", "--domain=example.org").stdout
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("QUEUE ID"), text)
+        self.assertIn("carol@two.test", lines[1])
+        self.assertIn("queued", lines[1])
+        self.assertIn("dave@example.org (pending)", text)
+        self.assertIn("-- 1 of 3 messages match", lines[-1])
+        # The recipient column lines up under the header's.
+        self.assertEqual(lines[0].index("SENDER"), lines[1].index("carol@two.test"))
+
+        bad = d.ternctl("queue", "--state=sleeping", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("state: 'sleeping' is not one of", bad.stderr)
+
+    def test_show_gives_envelope_and_headers(self):
+        d = self.start_ternd()
+        send(d, "alice@one.test", ["bob@example.com"], "shown")
+        qid = self.only_id(d)
+        text = d.ternctl("show", qid).stdout
+        self.assertIn(f"Queue ID:    {qid}", text)
+        self.assertIn("Sender:      alice@one.test", text)
+        self.assertIn("Recipient:   bob@example.com (pending)", text)
+        self.assertIn("Subject: shown", text)
+        self.assertIn("Message-ID: <shown@client.test>", text)
+        self.assertIn("(none yet)", text)
+        details = self.ctl_json(d, "show", qid)
+        self.assertEqual(details["message"]["id"], qid)
+        self.assertEqual(details["envelope"]["client_address"], "127.0.0.1")
+        self.assertIn("Subject: shown", details["headers"])
+        missing = d.ternctl("show", "00000000DEADBEEF", check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("not in the queue", missing.stderr)
+
+
+class ChangesTest(TernctlTestCase):
+    def test_hold_survives_restart_and_release_delivers(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.3.0 sink says later")
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"held@{DOMAIN}"], "held")
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        shown = self.ctl_json(d, "show", qid)
+        [attempt] = shown["attempts"]
+        self.assertEqual(attempt["reply_code"], 451)
+        self.assertIn("sink says later", attempt["reply"])
+        self.assertEqual(attempt["result"], "deferred")
+        self.assertIn("#1 ", d.ternctl("show", qid).stdout)
+
+        out = self.ctl_json(d, "hold", qid)
+        self.assertEqual((out["matched"], out["changed"]), (1, 1))
+        self.assertEqual(self.ctl_json(d, "queue", "--state=held")["messages"][0]["id"], qid)
+        d.restart()
+        self.assertEqual(self.ctl_json(d, "queue", qid)["messages"][0]["state"], "held")
+        # A flush leaves a held message alone.
+        self.assertEqual(self.ctl_json(d, "flush")["changed"], 0)
+        sink.clear_faults()
+        self.assertIn("1 released", d.ternctl("release", qid).stdout)
+        wait_for(lambda: sink.messages(), scaled(30), what="the released message")
+        wait_for(lambda: self.ctl_json(d, "queue")["total"] == 0, scaled(30), what="empty queue")
+
+    def test_flush_delivers_deferred_now(self):
+        sink = self.start_sink()
+        sink.reply_to_data("452 4.2.2 mailbox full", times=1)
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"flushed@{DOMAIN}"], "flushed")
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        out = self.ctl_json(d, "flush", f"--domain={DOMAIN}")
+        self.assertEqual((out["matched"], out["changed"]), (1, 1))
+        [m] = sink.wait_for_messages(1)
+        self.assertEqual(m.rcpt_tos, [f"flushed@{DOMAIN}"])
+        wait_for(lambda: self.ctl_json(d, "queue")["total"] == 0, scaled(30), what="empty queue")
+
+    def test_delete_is_logged_and_survives_restart(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.3.0 later")
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"doomed@{DOMAIN}"], "doomed")
+        send(d, SENDER, [f"kept@{DOMAIN}"], "kept")
+        doomed = self.only_id(d, "--recipient=doomed")
+        self.wait_state(d, doomed, "deferred")
+        refused = d.ternctl("delete", check=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("say all=1", refused.stderr)
+        out = self.ctl_json(d, "delete", doomed)
+        self.assertEqual((out["matched"], out["changed"], out["errors"]), (1, 1, []))
+        self.assertEqual(self.ctl_json(d, "queue")["total"], 1)
+        events = [e for e in d.delivery_events() if e["event"] == "deleted"]
+        self.assertEqual([e["recipient"] for e in events], [f"doomed@{DOMAIN}"])
+        d.restart()
+        queue = self.ctl_json(d, "queue")
+        self.assertEqual([m["recipients"][0]["address"] for m in queue["messages"]],
+                         [f"kept@{DOMAIN}"])
+        self.assertEqual(sink.bounces(), [], "a deleted message is not bounced")
+
+    def test_bounce_returns_message_with_dsn(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.3.0 later", recipients=[f"returned@{DOMAIN}"])
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"returned@{DOMAIN}"], "returned")
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        out = self.ctl_json(d, "bounce", f"--recipient=returned@{DOMAIN}")
+        self.assertEqual((out["matched"], out["changed"]), (1, 1))
+        [dsn] = sink.wait_for_bounces(1)
+        self.assertEqual(dsn.rcpt_tos, [SENDER])
+        status = dsn.delivery_status()
+        self.assertIn("5.0.0", str(status))
+        wait_for(lambda: self.ctl_json(d, "queue")["total"] == 0, scaled(30), what="empty queue")
+        bounced = [e for e in d.delivery_events() if e["event"] == "bounced"]
+        self.assertIn("returned by the operator", bounced[0]["reply"])
+
+
+class StatsTest(TernctlTestCase):
+    def test_stats_per_shard_and_destination(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.7.1 greylisted", recipients=[f"grey@{DOMAIN}"])
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"grey@{DOMAIN}"], "grey")
+        send(d, SENDER, [f"fine@{DOMAIN}"], "fine")
+        sink.wait_for_messages(1)
+        wait_for(lambda: self.ctl_json(d, "queue", "--state=deferred")["matched"] == 1,
+                 scaled(30), what="one deferred message")
+        stats = self.ctl_json(d, "stats")
+        self.assertEqual(len(stats["shards"]), 2)
+        self.assertEqual(sum(s["deferred"] for s in stats["shards"]), 1)
+        self.assertEqual(sum(s["messages"] for s in stats["shards"]), 1)
+        dest = [x for x in stats["destinations"]
+                if x["destination"] == f"[127.0.0.1]:{sink.port}"]
+        self.assertTrue(dest, stats["destinations"])
+        self.assertEqual(sum(x["delivered"] for x in dest), 1)
+        self.assertEqual(sum(x["deferred"] for x in dest), 1)
+        self.assertTrue(any("greylisted" in x["last_error"] for x in dest), dest)
+        # Rates need two samples of the history, taken a second apart.
+        wait_for(lambda: self.ctl_json(d, "stats")["rates_per_second"]["window_seconds"] > 0,
+                 scaled(10), what="a rate window")
+        text = d.ternctl("stats").stdout
+        self.assertIn("DESTINATION", text)
+        self.assertIn(f"[127.0.0.1]:{sink.port}", text)
+        self.assertIn("greylisted", text)
+
+
+if __name__ == "__main__":
+    ternd_harness.main()

@@ -1,0 +1,289 @@
+// Implementation of tools/ternd/queue_operations.h.
+#include "tools/ternd/queue_operations.h"
+
+#include <memory>
+
+#include "absl/time/clock.h"
+#include "core/log.h"
+
+namespace tern::ternd {
+namespace {
+
+constexpr absl::string_view kDeletedReason = "deleted by the operator";
+
+bool InDelivery(const ShardView& shard, uint64_t id) {
+  return shard.agent != nullptr && shard.agent->InDelivery(id);
+}
+
+// Calls fn(id, entry, state) for every message `filter` selects, in queue id order.
+template <typename Fn>
+void ForEachMatch(const ShardView& shard, const QueueFilter& filter, Fn fn) {
+  const absl::Time now = absl::Now();
+  const spool::QueueIndex& index = shard.spool->index();
+  auto visit = [&](uint64_t id, const spool::QueueEntry& entry) {
+    const MessageState state = StateOf(entry, InDelivery(shard, id));
+    if (filter.Matches(entry, now, state)) return fn(id, entry, state);
+    return true;
+  };
+  if (!filter.ids.empty()) {
+    for (uint64_t id : filter.ids) {
+      const spool::QueueEntry* entry = index.Find(id);
+      if (entry != nullptr && !visit(id, *entry)) return;
+    }
+    return;
+  }
+  for (const auto& [id, entry] : index) {
+    if (!visit(id, entry)) return;
+  }
+}
+
+QueueRow RowOf(const ShardView& shard, uint64_t id, const spool::QueueEntry& entry,
+               MessageState state) {
+  QueueRow row{.id = id,
+               .shard = shard.shard_id,
+               .received_unix_us = entry.received_unix_us(),
+               .size = entry.message_bytes(),
+               .state = state,
+               .attempts = entry.attempts(),
+               .next_attempt_unix_us = entry.next_attempt_unix_us(),
+               .sender = std::string(entry.sender())};
+  row.recipients.reserve(entry.recipient_count());
+  for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
+    row.recipients.push_back({std::string(entry.recipient(i)), entry.recipient_state(i)});
+  }
+  return row;
+}
+
+// The header section of a stored message: up to the first empty line.
+absl::string_view HeaderSection(absl::string_view body) {
+  for (size_t at = 0; at < body.size();) {
+    const size_t eol = body.find('\n', at);
+    if (eol == absl::string_view::npos) return body;
+    const absl::string_view line = body.substr(at, eol - at);
+    if (line.empty() || line == "\r") return body.substr(0, at);
+    at = eol + 1;
+  }
+  return body;
+}
+
+// Records a DELETED result for every recipient left, then logs them.
+void DeleteMessage(const ShardView& shard, uint64_t id, const spool::QueueEntry& entry,
+                   absl::AnyInvocable<void(absl::Status)> done) {
+  std::vector<spool::RecipientResult> results;
+  std::vector<std::string> addresses;
+  for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
+    if (spool::IsFinalRecipientState(entry.recipient_state(i))) continue;
+    results.push_back({.recipient = i,
+                       .state = spool::RecipientState::kDeleted,
+                       .attempts = entry.attempts(),
+                       .reply_text = kDeletedReason});
+    addresses.emplace_back(entry.recipient(i));
+  }
+  if (results.empty()) {
+    done(absl::NotFoundError("no recipient left"));
+    return;
+  }
+  if (shard.agent != nullptr) shard.agent->ForgetRetry(id);
+  const absl::Time received = absl::FromUnixMicros(entry.received_unix_us());
+  shard.spool->RecordRecipientResults(
+      id, results,
+      [shard, id, received, attempts = static_cast<int>(entry.attempts()),
+       sender = std::string(entry.sender()), addresses = std::move(addresses),
+       done = std::move(done)](absl::Status status) mutable {
+        if (status.ok()) {
+          delivery::DeliveryCounters::Add(shard.counters->recipients_deleted, addresses.size());
+          const absl::Time now = absl::Now();
+          for (const std::string& address : addresses) {
+            if (shard.log == nullptr) break;
+            shard.log->Append({.event = "deleted",
+                               .queue_id = id,
+                               .sender = sender,
+                               .recipient = address,
+                               .reply = kDeletedReason,
+                               .attempts = attempts,
+                               .delay = now - received,
+                               .time = now});
+          }
+        }
+        done(std::move(status));
+      });
+}
+
+}  // namespace
+
+const char* QueueActionName(QueueAction action) {
+  switch (action) {
+    case QueueAction::kHold:
+      return "hold";
+    case QueueAction::kRelease:
+      return "release";
+    case QueueAction::kFlush:
+      return "flush";
+    case QueueAction::kDelete:
+      return "delete";
+    case QueueAction::kBounce:
+      return "bounce";
+  }
+  return "unknown";
+}
+
+void ListQueue(const ShardView& shard, const QueueFilter& filter, size_t limit,
+               absl::AnyInvocable<void(QueueListing)> reply) {
+  QueueListing listing;
+  ForEachMatch(shard, filter, [&](uint64_t id, const spool::QueueEntry& entry, MessageState s) {
+    ++listing.matched;
+    listing.matched_bytes += entry.message_bytes();
+    if (listing.rows.size() < limit) listing.rows.push_back(RowOf(shard, id, entry, s));
+    return true;
+  });
+  reply(std::move(listing));
+}
+
+void ShowMessage(const ShardView& shard, uint64_t queue_id,
+                 absl::AnyInvocable<void(MessageDetails)> reply) {
+  const spool::QueueEntry* entry = shard.spool->index().Find(queue_id);
+  MessageDetails details;
+  if (entry == nullptr) {
+    reply(std::move(details));
+    return;
+  }
+  details.found = true;
+  details.row = RowOf(shard, queue_id, *entry, StateOf(*entry, InDelivery(shard, queue_id)));
+  const auto& notes = shard.spool->index().history().Of(queue_id);
+  details.attempts.assign(notes.begin(), notes.end());
+  shard.spool->ReadMessage(queue_id, [details = std::move(details), reply = std::move(reply)](
+                                         absl::StatusOr<spool::LoadedMessage> loaded) mutable {
+    if (!loaded.ok()) {
+      details.read_error = std::string(loaded.status().message());
+      reply(std::move(details));
+      return;
+    }
+    const spool::MessageRecordView& view = loaded->view();
+    details.client_address = std::string(view.client_address());
+    details.helo = std::string(view.helo());
+    details.envid = std::string(view.envid());
+    spool::RecipientView r;
+    for (auto it = view.recipients(); it.Next(&r);) details.orcpts.emplace_back(r.orcpt);
+    const absl::string_view headers = HeaderSection(loaded->body());
+    details.headers_truncated = headers.size() > kShowHeaderBytesMax;
+    details.headers = std::string(headers.substr(0, kShowHeaderBytesMax));
+    reply(std::move(details));
+  });
+}
+
+void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFilter& filter,
+                      absl::AnyInvocable<void(ActionOutcome)> reply) {
+  struct Pending {
+    ActionOutcome outcome;
+    size_t left = 1;  // one for the loop below, released at its end
+    absl::AnyInvocable<void(ActionOutcome)> reply;
+    void Error(uint64_t id, absl::string_view why) {
+      if (outcome.errors.size() < ActionOutcome::kErrorsKept) {
+        outcome.errors.emplace_back(id, std::string(why));
+      }
+    }
+    void Done() {
+      if (--left == 0) reply(std::move(outcome));
+    }
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->reply = std::move(reply);
+  auto on_durable = [pending](uint64_t id) {
+    return [pending, id](absl::Status status) {
+      if (status.ok()) {
+        ++pending->outcome.changed;
+      } else {
+        pending->Error(id, status.message());
+      }
+      pending->Done();
+    };
+  };
+  // Collected first: the actions change the index.
+  std::vector<uint64_t> ids;
+  ForEachMatch(shard, filter, [&](uint64_t id, const spool::QueueEntry&, MessageState) {
+    ids.push_back(id);
+    return true;
+  });
+  pending->outcome.matched = ids.size();
+  if ((action == QueueAction::kFlush || action == QueueAction::kBounce) && shard.agent == nullptr) {
+    if (!ids.empty()) pending->Error(0, "delivery is off (--deliver=false)");
+    pending->Done();
+    return;
+  }
+  for (uint64_t id : ids) {
+    const spool::QueueEntry* entry = shard.spool->index().Find(id);
+    if (entry == nullptr) continue;  // finished meanwhile
+    switch (action) {
+      case QueueAction::kHold:
+        if (entry->held()) break;
+        ++pending->left;
+        if (shard.agent != nullptr) shard.agent->ForgetRetry(id);
+        shard.spool->SetHeld(id, true, on_durable(id));
+        break;
+      case QueueAction::kRelease:
+        if (!entry->held()) break;
+        ++pending->left;
+        shard.spool->SetHeld(id, false, [shard, id, done = on_durable(id)](absl::Status s) mutable {
+          if (s.ok() && shard.agent != nullptr) shard.agent->Enqueue(id);
+          done(std::move(s));
+        });
+        break;
+      case QueueAction::kFlush:
+        if (shard.agent->DeliverNow(id)) ++pending->outcome.changed;
+        break;
+      case QueueAction::kDelete:
+        if (InDelivery(shard, id)) {
+          pending->Error(id, "in delivery now (try again when the attempt ends)");
+          break;
+        }
+        ++pending->left;
+        DeleteMessage(shard, id, *entry, on_durable(id));
+        break;
+      case QueueAction::kBounce:
+        if (absl::Status bounced = shard.agent->Bounce(id); bounced.ok()) {
+          ++pending->outcome.changed;
+        } else {
+          pending->Error(id, bounced.message());
+        }
+        break;
+    }
+  }
+  if (!ids.empty()) {
+    TERN_LOG(kInfo, "ternctl %s: %d messages matched", QueueActionName(action), ids.size());
+  }
+  pending->Done();
+}
+
+void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStats)> reply) {
+  ShardStats stats{.shard = shard.shard_id,
+                   .messages = shard.spool->index().count(),
+                   .bytes = shard.spool->index().message_bytes(),
+                   .smtp_connections = shard.smtp_connections};
+  for (const auto& [id, entry] : shard.spool->index()) {
+    switch (StateOf(entry, InDelivery(shard, id))) {
+      case MessageState::kQueued:
+        ++stats.queued;
+        break;
+      case MessageState::kDeferred:
+        ++stats.deferred;
+        break;
+      case MessageState::kHeld:
+        ++stats.held;
+        break;
+      case MessageState::kActive:
+        ++stats.active;
+        break;
+    }
+    for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
+      if (!spool::IsFinalRecipientState(entry.recipient_state(i))) ++stats.recipients_left;
+    }
+  }
+  if (shard.agent != nullptr) {
+    stats.outbound_connections =
+        shard.counters->active_connections.load(std::memory_order_relaxed);
+    stats.destinations = shard.agent->Destinations();
+  }
+  reply(std::move(stats));
+}
+
+}  // namespace tern::ternd

@@ -1,0 +1,111 @@
+// Queue operations: what ternctl asks of one shard (list, show, hold, release, flush,
+// delete, bounce, stats). Each runs on the shard's thread, given a ShardView, and answers
+// through `reply` exactly once, possibly later (when the spool records it wrote are
+// durable). Every change is a spool record, so it survives a restart:
+//   hold / release   HOLD / RELEASE records (a held message is never scheduled; one being
+//                    delivered finishes its attempt)
+//   delete           a DELETED record per recipient left: no delivery, no bounce, logged
+//   bounce           the recipients left fail with 5.0.0 and a DSN, as any bounce
+//   flush            deferred and new messages are scheduled now (no record: the retry
+//                    time is recomputed by the attempt's result)
+// delete and bounce skip a message in delivery (reported: try again when it ends).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "core/loop.h"
+#include "delivery/delivery_agent.h"
+#include "delivery/delivery_counters.h"
+#include "delivery/delivery_log.h"
+#include "spool/attempt_history.h"
+#include "spool/shard_spool.h"
+#include "tools/ternd/queue_filter.h"
+
+namespace tern::ternd {
+
+// What the operations may touch of a shard (all owned by its thread).
+struct ShardView {
+  int shard_id = 0;
+  core::Loop* loop = nullptr;
+  spool::ShardSpool* spool = nullptr;
+  delivery::DeliveryAgent* agent = nullptr;  // null: --deliver=false
+  delivery::DeliveryLog* log = nullptr;      // may be null
+  delivery::DeliveryCounters* counters = nullptr;
+  uint64_t smtp_connections = 0;
+};
+
+struct QueueRow {
+  struct Recipient {
+    std::string address;
+    spool::RecipientState state = spool::RecipientState::kPending;
+  };
+  uint64_t id = 0;
+  int shard = 0;
+  int64_t received_unix_us = 0;
+  uint64_t size = 0;
+  MessageState state = MessageState::kQueued;
+  uint32_t attempts = 0;
+  int64_t next_attempt_unix_us = 0;
+  std::string sender;
+  std::vector<Recipient> recipients;
+};
+
+struct QueueListing {
+  uint64_t matched = 0;  // every match, also beyond the limit
+  uint64_t matched_bytes = 0;
+  std::vector<QueueRow> rows;  // the first `limit` matches, in queue id order
+};
+
+struct MessageDetails {
+  bool found = false;
+  QueueRow row;
+  std::string client_address;
+  std::string helo;
+  std::string envid;
+  std::vector<std::string> orcpts;  // per recipient, "" when none
+  std::string headers;              // the header section as stored
+  bool headers_truncated = false;
+  std::string read_error;  // the message could not be read from the spool
+  std::vector<spool::AttemptNote> attempts;
+};
+
+enum class QueueAction { kHold, kRelease, kFlush, kDelete, kBounce };
+const char* QueueActionName(QueueAction action);
+
+struct ActionOutcome {
+  uint64_t matched = 0;
+  uint64_t changed = 0;  // held, released, scheduled, deleted or bounced
+  std::vector<std::pair<uint64_t, std::string>> errors;  // at most kErrorsKept
+  static constexpr size_t kErrorsKept = 100;
+};
+
+struct ShardStats {
+  int shard = 0;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t queued = 0;
+  uint64_t deferred = 0;
+  uint64_t held = 0;
+  uint64_t active = 0;
+  uint64_t recipients_left = 0;
+  uint64_t smtp_connections = 0;
+  uint64_t outbound_connections = 0;
+  std::vector<delivery::DeliveryAgent::DestinationStats> destinations;
+};
+
+// Headers shown by `show` at most.
+inline constexpr size_t kShowHeaderBytesMax = 64 << 10;
+
+void ListQueue(const ShardView& shard, const QueueFilter& filter, size_t limit,
+               absl::AnyInvocable<void(QueueListing)> reply);
+void ShowMessage(const ShardView& shard, uint64_t queue_id,
+                 absl::AnyInvocable<void(MessageDetails)> reply);
+void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFilter& filter,
+                      absl::AnyInvocable<void(ActionOutcome)> reply);
+void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStats)> reply);
+
+}  // namespace tern::ternd

@@ -1,0 +1,45 @@
+// QueueReport: ternctl's answers put together from every shard's part, as JSON for
+// scripts (`--json`) or aligned text for people. Pure formatting, no shard access.
+//
+//   GET /queue     {"total":N,"bytes":B,"matched":M,"messages":[{"id":..,"state":..},..]}
+//   GET /message   {"id":..,"envelope":{..},"headers":"..","attempts":[..]}
+//   POST /hold ... {"action":"hold","matched":M,"changed":C,"errors":[{"id":..,"error":..}]}
+//   GET /stats     {"shards":[..],"destinations":[..],"rates":{..}}
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "tools/ternd/queue_operations.h"
+
+namespace tern::ternd {
+
+// Throughput over the last minute (from the admin endpoint's history), per second.
+struct Rates {
+  double accepted = 0;
+  double delivered = 0;
+  double deferred = 0;
+  double bounced = 0;
+  int window_seconds = 0;  // 0: not enough history yet
+};
+
+// `total`/`total_bytes`: the whole queue; the listings: each shard's matches.
+std::string QueueJson(const std::vector<QueueListing>& shards, size_t limit, uint64_t total,
+                      uint64_t total_bytes, absl::Time now);
+std::string QueueText(const std::vector<QueueListing>& shards, size_t limit, uint64_t total,
+                      uint64_t total_bytes, absl::Time now);
+
+std::string DetailsJson(const MessageDetails& details, absl::Time now);
+std::string DetailsText(const MessageDetails& details, absl::Time now);
+
+std::string ActionJson(QueueAction action, const std::vector<ActionOutcome>& shards);
+std::string ActionText(QueueAction action, const std::vector<ActionOutcome>& shards);
+
+std::string StatsJson(const std::vector<ShardStats>& shards, const Rates& rates, absl::Time now);
+std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates, absl::Time now);
+
+// "3d4h", "5m12s", "42s": a short age for listings.
+std::string ShortDuration(absl::Duration d);
+
+}  // namespace tern::ternd
