@@ -122,6 +122,48 @@ TEST_F(DeliveryStateTest, FinishedMessagesLeaveTheIndexAndStayGone) {
   Run(loop.get(), spool.get(), {});
 }
 
+TEST_F(DeliveryStateTest, DeletedRecipientsFinishTheMessageAndHistoryKeepsReplies) {
+  uint64_t a = 0, b = 0;
+  {
+    auto loop = NewLoop();
+    auto spool = Open(loop.get(), Options());
+    a = Commit(spool.get(), Body(1));
+    b = Commit(spool.get(), Body(2));
+    Run(loop.get(), spool.get(),
+        {[&] { return committed_.size() == 2; },
+         [&] {
+           RecipientResult deferred = Result(0, RecipientState::kDeferred, 1, kNextAttempt);
+           deferred.reply_code = 451;
+           deferred.reply_text = "451 4.3.0 try later";
+           deferred.destination_host = "mx.example.net[192.0.2.1]";
+           Record(spool.get(), b, {deferred});
+           Record(spool.get(), a,
+                  {Result(0, RecipientState::kDeleted), Result(1, RecipientState::kDeleted)});
+           return true;
+         },
+         [&] { return recorded_.size() == 2; }});
+    EXPECT_EQ(spool->index().Find(a), nullptr);  // every recipient deleted: finished
+    const auto& notes = spool->index().history().Of(b);
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0].reply_text, "451 4.3.0 try later");
+    EXPECT_EQ(notes[0].destination_host, "mx.example.net[192.0.2.1]");
+    EXPECT_GT(notes[0].at_unix_us, 0);
+    EXPECT_TRUE(spool->index().history().Of(a).empty());
+  }
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  EXPECT_EQ(spool->index().Find(a), nullptr);
+  ASSERT_NE(spool->index().Find(b), nullptr);
+  // Recovered from the DEFERRED record: the reply, not the time (the record has none).
+  const auto& notes = spool->index().history().Of(b);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].reply_code, 451);
+  EXPECT_EQ(notes[0].reply_text, "451 4.3.0 try later");
+  EXPECT_EQ(notes[0].at_unix_us, 0);
+  EXPECT_EQ(spool->index().history().messages(), 1u);
+  Run(loop.get(), spool.get(), {});
+}
+
 TEST_F(DeliveryStateTest, ResultsForUnknownIdsAndBadRecipientsAreRefused) {
   auto loop = NewLoop();
   auto spool = Open(loop.get(), Options());
