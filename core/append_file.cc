@@ -43,6 +43,21 @@ AppendFile::~AppendFile() {
   // A write still in flight would complete into freed memory.
   CHECK(!write_in_flight_);
   ::close(fd_);
+  if (retired_fd_ >= 0) ::close(retired_fd_);
+}
+
+absl::Status AppendFile::Reopen(const std::string& path, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat("reopen ", what_, ": ", std::strerror(errno)));
+  }
+  if (write_in_flight_ && retired_fd_ < 0) {
+    retired_fd_ = fd_;  // closed when its write completes
+  } else {
+    ::close(fd_);  // no write of its own in flight
+  }
+  fd_ = fd;
+  return absl::OkStatus();
 }
 
 bool AppendFile::Append(absl::string_view bytes) {
@@ -71,6 +86,10 @@ void AppendFile::Flush() {
 void AppendFile::OnWritten(int32_t res) {
   CHECK(write_in_flight_);
   write_in_flight_ = false;
+  if (retired_fd_ >= 0) {
+    ::close(retired_fd_);
+    retired_fd_ = -1;
+  }
   if (res < 0) {
     if (write_errors_++ % 1000 == 0) {
       TERN_LOG(kError, "%s: write: %s", what_, std::strerror(-res));

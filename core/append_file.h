@@ -41,6 +41,10 @@ class AppendFile {
   bool Append(absl::string_view bytes);
   // Starts writing what is buffered, unless a write is in flight.
   void Flush();
+  // Opens `path` again (blocking) and appends there from now on: after logrotate renamed
+  // the file, SIGHUP makes the owner reopen it. The write in flight finishes into the old
+  // file, which is closed then. On error the old file stays in use.
+  absl::Status Reopen(const std::string& path, mode_t mode);
   // Called on the loop after every write completes (to flush again or arm a timer).
   void set_on_written(std::function<void()> on_written) { on_written_ = std::move(on_written); }
 
@@ -56,6 +60,7 @@ class AppendFile {
 
   Loop* loop_;
   int fd_;
+  int retired_fd_ = -1;  // replaced by Reopen() while its write was in flight
   size_t buffer_bytes_max_;
   std::string what_;
   std::string pending_;    // bytes not written yet

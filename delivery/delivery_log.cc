@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<DeliveryLog>> DeliveryLog::Open(core::Loop* loop,
   file->set_on_written([loop, raw = file.get()] {
     if (raw->buffered() > 0) loop->WakeSoon();
   });
-  std::unique_ptr<DeliveryLog> log(new DeliveryLog(std::move(file)));
+  std::unique_ptr<DeliveryLog> log(new DeliveryLog(std::move(file), path));
   std::shared_ptr<DeliveryLog*> target = log->hook_target_;
   loop->AddIterationHook([target] {
     if (*target != nullptr) (*target)->Flush();
@@ -78,8 +78,10 @@ absl::StatusOr<std::unique_ptr<DeliveryLog>> DeliveryLog::Open(core::Loop* loop,
   return log;
 }
 
-DeliveryLog::DeliveryLog(std::unique_ptr<core::AppendFile> file)
-    : file_(std::move(file)), hook_target_(std::make_shared<DeliveryLog*>(this)) {}
+DeliveryLog::DeliveryLog(std::unique_ptr<core::AppendFile> file, std::string path)
+    : file_(std::move(file)),
+      path_(std::move(path)),
+      hook_target_(std::make_shared<DeliveryLog*>(this)) {}
 
 DeliveryLog::~DeliveryLog() { *hook_target_ = nullptr; }
 
@@ -88,5 +90,7 @@ void DeliveryLog::Append(const DeliveryEvent& event) { AppendLine(FormatDelivery
 void DeliveryLog::AppendLine(absl::string_view line) { file_->Append(line); }
 
 void DeliveryLog::Flush() { file_->Flush(); }
+
+absl::Status DeliveryLog::Reopen() { return file_->Reopen(path_, 0640); }
 
 }  // namespace tern::delivery

@@ -55,15 +55,18 @@ class DeliveryLog {
   void AppendLine(absl::string_view line);
   // Writes what is buffered (also done at every loop iteration).
   void Flush();
+  // SIGHUP (logrotate): appends go to a file opened again at the same path.
+  absl::Status Reopen();
   // True when nothing is buffered or in flight (the owner waits for this at shutdown).
   bool idle() const { return file_->idle(); }
   uint64_t dropped_events() const { return file_->dropped_appends(); }
   uint64_t write_errors() const { return file_->write_errors(); }
 
  private:
-  explicit DeliveryLog(std::unique_ptr<core::AppendFile> file);
+  DeliveryLog(std::unique_ptr<core::AppendFile> file, std::string path);
 
   std::unique_ptr<core::AppendFile> file_;
+  std::string path_;
   std::shared_ptr<DeliveryLog*> hook_target_;  // cleared on destruction
 };
 

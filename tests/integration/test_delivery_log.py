@@ -1,9 +1,14 @@
 """The delivery log (--delivery_log): one "received" JSON line per acknowledged message,
 with queue id, Message-ID, sender, recipients, size and client, written only once the
-message is durable; nothing for refused messages."""
+message is durable; nothing for refused messages. SIGHUP reopens it (logrotate).
+"""
+
+import json
+import os
+import signal
 
 import ternd_harness
-from ternd_harness import QUEUED_RE, TerndTestCase, make_body
+from ternd_harness import QUEUED_RE, TerndTestCase, make_body, wait_for
 
 
 class DeliveryLogTest(TerndTestCase):
@@ -37,6 +42,35 @@ class DeliveryLogTest(TerndTestCase):
             self.assertEqual(e["client"], "127.0.0.1")
             self.assertGreater(e["size"], 0)
             self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    def test_sighup_reopens_the_log_after_rotation(self):
+        d = self.start_ternd()
+
+        def send(tag):
+            with d.smtp() as c:
+                self.assertEqual(c.cmd("EHLO client.example").code, 250)
+                reply = c.send_message("s@example.com", ["a@example.net"], make_body(tag))
+                self.assertEqual(reply.code, 250, str(reply))
+                return QUEUED_RE.search(reply.text).group(1)
+
+        def ids_in(path):
+            if not os.path.exists(path):
+                return set()
+            with open(path) as f:
+                return {json.loads(line)["queue_id"] for line in f if line.strip()}
+
+        before = [send(f"before {i}") for i in range(4)]  # lands on both shards
+        wait_for(lambda: ids_in(d.delivery_log) == set(before), 10, what="the first lines")
+        rotated = d.delivery_log + ".1"
+        os.rename(d.delivery_log, rotated)  # what logrotate does
+        os.kill(d.proc.pid, signal.SIGHUP)
+        wait_for(lambda: "delivery log" in d.log() and "reopened" in d.log(), 10,
+                 what="the reopen logged")
+        after = [send(f"after {i}") for i in range(4)]
+        wait_for(lambda: ids_in(d.delivery_log) == set(after), 10,
+                 what="the new lines in a new file")
+        self.assertEqual(ids_in(rotated), set(before))
+        self.assertTrue(d.running())
 
     def test_null_sender_is_logged_as_angle_brackets(self):
         d = self.start_ternd()

@@ -273,6 +273,11 @@ int RunDaemon(const DaemonHooks& hooks) {
   // Bounded by the operator: each SIGHUP reloads, SIGTERM/SIGINT ends the loop.
   while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
     ReloadTls(*config);
+    if (!config->delivery_log.empty()) {
+      // logrotate renamed it (its `create` makes the new one, owned by --user if set).
+      for (auto& shard : shards) shard->ReopenDeliveryLog();
+      TERN_LOG(kInfo, "SIGHUP: delivery log %s reopened", config->delivery_log);
+    }
   }
   TERN_LOG(kInfo, "%s: stopping gracefully", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   if (admin) admin->Stop();

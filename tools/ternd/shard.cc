@@ -56,6 +56,16 @@ void Shard::RequestStop() {
   if (ready_.HasBeenNotified() && setup_status_.ok()) loop_->Wake();
 }
 
+void Shard::ReopenDeliveryLog() {
+  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return;
+  loop_->mailbox()->Post([this] {
+    if (delivery_log_ == nullptr) return;
+    if (absl::Status reopened = delivery_log_->Reopen(); !reopened.ok()) {
+      TERN_LOG(kError, "SIGHUP: %s; still appending to the old file", reopened.message());
+    }
+  });
+}
+
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }

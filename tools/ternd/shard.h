@@ -80,6 +80,8 @@ class Shard {
   // Thread-safe: graceful stop (stop accepting, let sessions finish or 421 them, let the
   // group commit in flight complete, close).
   void RequestStop();
+  // Thread-safe: SIGHUP (logrotate) reopens the delivery log on the shard's thread.
+  void ReopenDeliveryLog();
   void Join();
   // Thread-safe: runs `task` on the shard's thread with what it may touch there; the task
   // answers through its reply callback, once, maybe later. Blocks for the answer; nullopt
