@@ -217,9 +217,14 @@ void DeliveryAgent::RecordCompletion(std::unique_ptr<Completion> c) {
 void DeliveryAgent::LogCompletion(const Completion& c) {
   for (size_t i = 0; i < c.outcomes.size(); ++i) {
     switch (c.states[i]) {
-      case spool::RecipientState::kDelivered:
+      case spool::RecipientState::kDelivered: {
         DeliveryCounters::Add(counters_->recipients_delivered);
+        const double delay_s = absl::ToDoubleSeconds(c.now - c.received);
+        DeliveryCounters::Add(counters_->delivery_delay_histogram[DeliveryDelayBucket(delay_s)]);
+        DeliveryCounters::Add(counters_->delivery_delay_sum_ms,
+                              static_cast<uint64_t>(std::max(0.0, delay_s * 1000)));
         break;
+      }
       case spool::RecipientState::kDeferred:
         DeliveryCounters::Add(counters_->recipients_deferred);
         break;

@@ -2,10 +2,25 @@
 // (relaxed atomic adds), read by the metrics thread; no ordering is implied.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace tern::delivery {
+
+// Seconds from a message's arrival to a recipient's delivery: bucket i counts delays of at
+// most kDeliveryDelayBoundsSeconds[i]; the last bucket (+Inf) everything longer.
+inline constexpr std::array<double, 13> kDeliveryDelayBoundsSeconds = {
+    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 14400};
+inline constexpr size_t kDeliveryDelayBuckets = kDeliveryDelayBoundsSeconds.size() + 1;
+
+inline size_t DeliveryDelayBucket(double seconds) {
+  for (size_t i = 0; i < kDeliveryDelayBoundsSeconds.size(); ++i) {
+    if (seconds <= kDeliveryDelayBoundsSeconds[i]) return i;
+  }
+  return kDeliveryDelayBuckets - 1;
+}
 
 struct DeliveryCounters {
   std::atomic<uint64_t> messages_scheduled{0};  // a delivery attempt of a message began
@@ -22,6 +37,9 @@ struct DeliveryCounters {
   std::atomic<uint64_t> dkim_signed{0};              // messages sent with a DKIM-Signature
   std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
   std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
+  // Delivered recipients by delay since the message arrived (kDeliveryDelayBoundsSeconds).
+  std::array<std::atomic<uint64_t>, kDeliveryDelayBuckets> delivery_delay_histogram{};
+  std::atomic<uint64_t> delivery_delay_sum_ms{0};
   // Gauges (stored, not added).
   std::atomic<uint64_t> active_connections{0};
   std::atomic<uint64_t> active_messages{0};  // messages with a delivery in progress

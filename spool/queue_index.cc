@@ -95,11 +95,13 @@ bool QueueEntry::finished() const { return final_recipients_ == recipient_count_
 
 void QueueIndex::Insert(uint64_t queue_id, QueueEntry entry) {
   message_bytes_ += entry.message_bytes();
+  held_count_ += entry.held() ? 1 : 0;
   max_queue_id_ = std::max(max_queue_id_, queue_id);
   auto [it, inserted] = map_.try_emplace(queue_id, std::move(entry));
   if (!inserted) {
     CHECK_GE(message_bytes_, it->second.message_bytes());
     message_bytes_ -= it->second.message_bytes();
+    held_count_ -= it->second.held() ? 1 : 0;
     it->second = std::move(entry);
   }
 }
@@ -109,6 +111,7 @@ bool QueueIndex::Remove(uint64_t queue_id) {
   if (it == map_.end()) return false;
   CHECK_GE(message_bytes_, it->second.message_bytes());
   message_bytes_ -= it->second.message_bytes();
+  held_count_ -= it->second.held() ? 1 : 0;
   map_.erase(it);
   history_.Erase(queue_id);
   return true;
@@ -117,6 +120,17 @@ bool QueueIndex::Remove(uint64_t queue_id) {
 const QueueEntry* QueueIndex::Find(uint64_t queue_id) const {
   auto it = map_.find(queue_id);
   return it == map_.end() ? nullptr : &it->second;
+}
+
+bool QueueIndex::SetHeld(uint64_t queue_id, bool held) {
+  auto it = map_.find(queue_id);
+  if (it == map_.end()) return false;
+  if (it->second.held_ != held) {
+    held_count_ += held ? 1 : 0;
+    held_count_ -= held ? 0 : 1;
+    it->second.held_ = held;
+  }
+  return true;
 }
 
 QueueEntry* QueueIndex::FindMutable(uint64_t queue_id) {

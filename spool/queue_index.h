@@ -47,7 +47,6 @@ class QueueEntry {
   uint32_t attempts() const { return attempts_; }
   int64_t next_attempt_unix_us() const { return next_attempt_unix_us_; }
   bool held() const { return held_; }
-  void set_held(bool held) { held_ = held; }
   MessageSchedule schedule() const { return {attempts_, next_attempt_unix_us_, held_}; }
 
   // Folds one recipient's result in: a final state (delivered, bounced, expired) is never
@@ -59,6 +58,7 @@ class QueueEntry {
   bool finished() const;
 
  private:
+  friend class QueueIndex;  // sets held_, counting it
   struct RecipientSlot {
     uint32_t offset;  // of the address in the block
     uint16_t bytes;
@@ -93,8 +93,11 @@ class QueueIndex {
   bool Remove(uint64_t queue_id);
   const QueueEntry* Find(uint64_t queue_id) const;
   QueueEntry* FindMutable(uint64_t queue_id);
+  // HOLD / RELEASE; false if there is no such message.
+  bool SetHeld(uint64_t queue_id, bool held);
 
   size_t count() const { return map_.size(); }
+  size_t held_count() const { return held_count_; }
   // Sum of message_bytes() over live messages.
   uint64_t message_bytes() const { return message_bytes_; }
   // Highest queue id ever inserted (0: none), for the id floor after recovery.
@@ -111,6 +114,7 @@ class QueueIndex {
   AttemptHistory history_;
   uint64_t message_bytes_ = 0;
   uint64_t max_queue_id_ = 0;
+  size_t held_count_ = 0;
 };
 
 }  // namespace tern::spool

@@ -194,7 +194,7 @@ class SegmentScanner {
       return;
     }
     if (!is_result) {
-      entry->set_held(held);
+      index_->SetHeld(record.queue_id, held);
       return;
     }
     if (!entry->ApplyResult(result.recipient, result.state, result.attempts,

@@ -286,7 +286,7 @@ void ShardSpool::SetHeld(uint64_t queue_id, bool held, OnDurable on_durable) {
     if (status.ok()) {
       ledger_.NoteRecord(where, /*is_message=*/false);
       SpoolCounters::Add(counters_.state_records, 1);
-      if (QueueEntry* entry = index_.FindMutable(queue_id)) entry->set_held(held);
+      index_.SetHeld(queue_id, held);
     }
     cb(std::move(status));
   });

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/latency_histogram.h"
+
 namespace tern::spool {
 
 // Bucket i of the records-per-commit histogram counts commits of [2^i, 2^(i+1)) records; the
@@ -23,22 +25,11 @@ inline size_t RecordsPerCommitBucket(uint64_t records) {
   return bucket < kRecordsPerCommitBuckets ? bucket : kRecordsPerCommitBuckets - 1;
 }
 
-// Bucket i of a latency histogram counts durations of at most 2^(i+6) microseconds (64 us,
-// 128 us, ... ~1.07 s); the last bucket also takes everything longer.
-inline constexpr size_t kLatencyBuckets = 15;
-
-inline uint64_t LatencyBucketBoundMicros(size_t bucket) { return uint64_t{64} << bucket; }
-
-inline size_t LatencyBucket(uint64_t micros) {
-  const uint64_t above = micros <= 64 ? 0 : (micros - 1) >> 6;  // bucket 0 holds <= 64 us
-  const size_t bucket = static_cast<size_t>(std::bit_width(above));
-  return bucket < kLatencyBuckets ? bucket : kLatencyBuckets - 1;
-}
-
-struct LatencyHistogram {
-  std::array<std::atomic<uint64_t>, kLatencyBuckets> buckets{};
-  std::atomic<uint64_t> sum_micros{0};
-};
+// Latency histograms (core/latency_histogram.h), under the spool's names.
+using core::kLatencyBuckets;
+using core::LatencyBucket;
+using core::LatencyBucketBoundMicros;
+using core::LatencyHistogram;
 
 struct SpoolCounters {
   std::atomic<uint64_t> records{0};  // records made durable
@@ -75,8 +66,7 @@ struct SpoolCounters {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   static void Observe(LatencyHistogram& histogram, uint64_t micros) {
-    Add(histogram.buckets[LatencyBucket(micros)], 1);
-    Add(histogram.sum_micros, micros);
+    core::ObserveLatency(histogram, micros);
   }
   static void Set(std::atomic<uint64_t>& gauge, uint64_t v) {
     gauge.store(v, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -239,6 +240,7 @@ class SmtpSession::PendingCommit : public CommitWaiter {
   ReplyQueue::SlotId slot = 0;
   uint64_t queue_id = 0;
   uint64_t body_bytes = 0;
+  absl::Time data_end;  // for the accept latency
 };
 
 SmtpSession::SmtpSession(const SessionConfig& config, const ClientInfo& client, MessageSink* sink,
@@ -870,6 +872,7 @@ void SmtpSession::EndMessage(const BodyFlaws& flaws, uint64_t body_bytes) {
   commit->slot = output_.AppendPending();
   commit->queue_id = queue_id_;
   commit->body_bytes = body_bytes;
+  commit->data_end = absl::Now();
   ++pending_commits_;
   core::ByteBuffer record = std::move(record_);
   storing_ = false;
@@ -891,6 +894,8 @@ void SmtpSession::OnCommitted(PendingCommit* commit, absl::Status status) {
   if (status.ok()) {
     SmtpCounters::Add(counters_->messages_accepted, 1);
     SmtpCounters::Add(counters_->bytes_accepted, commit->body_bytes);
+    core::ObserveLatency(counters_->accept_latency,
+                         static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - commit->data_end)));
     char reply[64];
     absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 Ok: queued as %016X\r\n", commit->queue_id);
     output_.Fill(commit->slot, reply);

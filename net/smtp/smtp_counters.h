@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/latency_histogram.h"
+
 namespace tern::smtp {
 
 struct SmtpCounters {
@@ -27,6 +29,8 @@ struct SmtpCounters {
   std::array<std::atomic<uint64_t>, kReplyCodes> rejects_by_code{};
   std::atomic<uint64_t> tls_handshakes{0};          // completed (implicit TLS or STARTTLS)
   std::atomic<uint64_t> tls_handshake_failures{0};  // failed, or the client left mid-way
+  // From the end of a message's data to its 250 (its group commit and the wait for it).
+  core::LatencyHistogram accept_latency;
 
   // Index of `code` in rejects_by_code; code must be in [kReplyCodeMin, kReplyCodeMax].
   static constexpr size_t CodeIndex(int code) { return static_cast<size_t>(code - kReplyCodeMin); }

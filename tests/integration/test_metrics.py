@@ -157,6 +157,10 @@ class MetricsTest(h.TerndTestCase):
         self.assertGreaterEqual(delta("tern_spool_record_wait_seconds_count"), 3)
         self.assertGreater(delta("tern_spool_record_wait_seconds_sum"), 0)
         self.assertEqual(after.total("tern_spool_write_errors_total"), 0)
+        self.assertEqual(delta("tern_smtp_accept_seconds_count"), 3)
+        self.assertGreater(delta("tern_smtp_accept_seconds_sum"), 0)
+        self.assertEqual(after.total("tern_queue_messages_by_state", state="waiting"), 3)
+        self.assertEqual(after.total("tern_queue_messages_by_state", state="held"), 0)
         h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
                    timeout_s=30, what="tern_smtp_connections_open back to 0")
 

@@ -40,24 +40,31 @@ net::HttpResponse Unavailable(int shard) {
 }
 
 // Appends one Prometheus histogram per shard: `buckets` buckets whose upper bounds
-// `bound_of(i)` gives (the last one is +Inf), counts from `count_of(counters, i)`.
+// `bound_of(i)` gives (the last one is +Inf), counts from `count_of(shard, i)`.
 template <typename BoundOf, typename CountOf, typename SumOf>
 void AppendHistogram(std::string* out, absl::string_view name, absl::string_view help,
                      const std::vector<std::unique_ptr<Shard>>& shards, size_t buckets,
                      BoundOf bound_of, CountOf count_of, SumOf sum_of) {
   absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
   for (const auto& shard : shards) {
-    const spool::SpoolCounters& c = shard->spool()->counters();
     const std::string labels = absl::StrCat("{shard=\"", shard->id(), "\"");
     uint64_t cumulative = 0;
     for (size_t i = 0; i < buckets; ++i) {
-      cumulative += count_of(c, i);
+      cumulative += count_of(*shard, i);
       const std::string bound = i + 1 == buckets ? std::string("+Inf") : bound_of(i);
       absl::StrAppend(out, name, "_bucket", labels, ",le=\"", bound, "\"} ", cumulative, "\n");
     }
-    absl::StrAppend(out, name, "_sum", labels, "} ", sum_of(c), "\n");
+    absl::StrAppend(out, name, "_sum", labels, "} ", sum_of(*shard), "\n");
     absl::StrAppend(out, name, "_count", labels, "} ", cumulative, "\n");
   }
+}
+
+std::string SecondsBound(size_t i) {
+  return absl::StrFormat("%g", core::LatencyBucketBoundMicros(i) / 1e6);
+}
+
+std::string MicrosAsSeconds(const std::atomic<uint64_t>& micros) {
+  return absl::StrFormat("%g", Load(micros) / 1e6);
 }
 
 // The spool's counters, and as Prometheus histograms: records per group commit (the buckets
@@ -108,30 +115,64 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
       out, "tern_spool_records_per_commit", "Records written by each group commit.", shards,
       spool::kRecordsPerCommitBuckets,
       [](size_t i) { return absl::StrCat((uint64_t{2} << i) - 1); },
-      [](const spool::SpoolCounters& c, size_t i) {
-        return Load(c.records_per_commit_histogram[i]);
+      [](const Shard& s, size_t i) {
+        return Load(s.spool()->counters().records_per_commit_histogram[i]);
       },
-      [](const spool::SpoolCounters& c) { return absl::StrCat(Load(c.records_per_commit_sum)); });
-  const auto seconds_bound = [](size_t i) {
-    return absl::StrFormat("%g", spool::LatencyBucketBoundMicros(i) / 1e6);
-  };
+      [](const Shard& s) { return absl::StrCat(Load(s.spool()->counters().records_per_commit_sum)); });
   AppendHistogram(
       out, "tern_spool_commit_seconds",
       "Time of each group commit, from its write being submitted to its fdatasync completing.",
-      shards, spool::kLatencyBuckets, seconds_bound,
-      [](const spool::SpoolCounters& c, size_t i) { return Load(c.commit_latency.buckets[i]); },
-      [](const spool::SpoolCounters& c) {
-        return absl::StrFormat("%g", Load(c.commit_latency.sum_micros) / 1e6);
-      });
+      shards, core::kLatencyBuckets, SecondsBound,
+      [](const Shard& s, size_t i) { return Load(s.spool()->counters().commit_latency.buckets[i]); },
+      [](const Shard& s) { return MicrosAsSeconds(s.spool()->counters().commit_latency.sum_micros); });
   AppendHistogram(
       out, "tern_spool_record_wait_seconds",
       "Wait of each record from its append to its waiter being told it is durable (queueing "
       "behind the commit in flight + its own commit).",
-      shards, spool::kLatencyBuckets, seconds_bound,
-      [](const spool::SpoolCounters& c, size_t i) { return Load(c.record_wait.buckets[i]); },
-      [](const spool::SpoolCounters& c) {
-        return absl::StrFormat("%g", Load(c.record_wait.sum_micros) / 1e6);
-      });
+      shards, core::kLatencyBuckets, SecondsBound,
+      [](const Shard& s, size_t i) { return Load(s.spool()->counters().record_wait.buckets[i]); },
+      [](const Shard& s) { return MicrosAsSeconds(s.spool()->counters().record_wait.sum_micros); });
+}
+
+// Per destination (next hop), asked of each shard: connections open now and recipients by
+// result since start. At most kDestinationsExported per shard, the busiest first.
+void AppendDestinationMetrics(std::string* out, const std::vector<std::unique_ptr<Shard>>& shards) {
+  static constexpr size_t kDestinationsExported = 100;
+  std::string connections =
+      "# HELP tern_destination_connections Outbound connections open or being opened, per "
+      "destination.\n# TYPE tern_destination_connections gauge\n";
+  std::string results =
+      "# HELP tern_destination_recipients_total Recipients by result, per destination.\n"
+      "# TYPE tern_destination_recipients_total counter\n";
+  for (const auto& shard : shards) {
+    std::optional<std::vector<delivery::DeliveryAgent::DestinationStats>> destinations =
+        shard->Ask<std::vector<delivery::DeliveryAgent::DestinationStats>>(
+            [](const ShardView& view, auto reply) {
+              reply(view.agent == nullptr
+                        ? std::vector<delivery::DeliveryAgent::DestinationStats>()
+                        : view.agent->Destinations());
+            },
+            absl::Seconds(5));
+    if (!destinations.has_value()) continue;
+    if (destinations->size() > kDestinationsExported) destinations->resize(kDestinationsExported);
+    for (const auto& d : *destinations) {
+      std::string labels = absl::StrCat("{shard=\"", shard->id(), "\",destination=\"");
+      for (const char c : d.name) {
+        if (c == '"' || c == '\\') labels.push_back('\\');
+        if (c != '\n') labels.push_back(c);
+      }
+      labels += "\"";
+      absl::StrAppend(&connections, "tern_destination_connections", labels, "} ",
+                      d.connections + d.connecting, "\n");
+      for (const auto& [result, n] : {std::pair<const char*, uint64_t>{"delivered", d.delivered},
+                                      {"deferred", d.deferred},
+                                      {"bounced", d.bounced}}) {
+        absl::StrAppend(&results, "tern_destination_recipients_total", labels, ",result=\"",
+                        result, "\"} ", n, "\n");
+      }
+    }
+  }
+  absl::StrAppend(out, connections, results);
 }
 
 }  // namespace
@@ -305,10 +346,44 @@ std::string AdminApi::Metrics() const {
                       smtp::SmtpCounters::kReplyCodeMin + static_cast<int>(i), "\"} ", n, "\n");
     }
   }
+  AppendHistogram(
+      &out, "tern_smtp_accept_seconds",
+      "From the end of a message's data to its 250 (its group commit and the wait for it).",
+      shards, core::kLatencyBuckets, SecondsBound,
+      [](const Shard& s, size_t i) { return Load(s.smtp_counters().accept_latency.buckets[i]); },
+      [](const Shard& s) { return MicrosAsSeconds(s.smtp_counters().accept_latency.sum_micros); });
+  AppendHistogram(
+      &out, "tern_delivery_seconds",
+      "From a message's arrival to the delivery of a recipient (retries included).", shards,
+      delivery::kDeliveryDelayBuckets,
+      [](size_t i) { return absl::StrFormat("%g", delivery::kDeliveryDelayBoundsSeconds[i]); },
+      [](const Shard& s, size_t i) {
+        return Load(s.delivery_counters().delivery_delay_histogram[i]);
+      },
+      [](const Shard& s) {
+        return absl::StrFormat("%g", Load(s.delivery_counters().delivery_delay_sum_ms) / 1e3);
+      });
   AppendFamily(&out, "tern_queue_messages", "gauge", "Messages in the queue.", shards,
                [](const Shard& s) { return s.queue_messages(); });
   AppendFamily(&out, "tern_queue_bytes", "gauge", "Body bytes of the messages in the queue.",
                shards, [](const Shard& s) { return s.queue_bytes(); });
+  absl::StrAppend(&out,
+                  "# HELP tern_queue_messages_by_state Messages in the queue: held, being "
+                  "delivered (active) or waiting (for their first attempt or a retry).\n"
+                  "# TYPE tern_queue_messages_by_state gauge\n");
+  for (const auto& shard : shards) {
+    const uint64_t total = shard->queue_messages();
+    const uint64_t held = std::min(total, shard->queue_held());
+    const uint64_t active =
+        std::min(total - held, Load(shard->delivery_counters().active_messages));
+    for (const auto& [state, n] : {std::pair<const char*, uint64_t>{"held", held},
+                                   {"active", active},
+                                   {"waiting", total - held - active}}) {
+      absl::StrAppend(&out, "tern_queue_messages_by_state{shard=\"", shard->id(), "\",state=\"",
+                      state, "\"} ", n, "\n");
+    }
+  }
+  AppendDestinationMetrics(&out, shards);
   AppendSpoolMetrics(&out, shards);
   AppendDeliveryMetrics(&out, shards);
   return out;

@@ -202,6 +202,7 @@ void Shard::ArmShutdownTicker() {
 void Shard::OnIteration() {
   queue_messages_.store(spool_->index().count(), std::memory_order_relaxed);
   queue_bytes_.store(spool_->index().message_bytes(), std::memory_order_relaxed);
+  queue_held_.store(spool_->index().held_count(), std::memory_order_relaxed);
   open_connections_.store(smtp_context_.connections.size(), std::memory_order_relaxed);
   if (!shutting_down_) return;
   if (!smtp_context_.connections.empty() && absl::Now() < shutdown_deadline_) return;

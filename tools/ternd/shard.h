@@ -102,6 +102,7 @@ class Shard {
   const spool::ShardSpool* spool() const { return spool_.get(); }
   uint64_t queue_messages() const { return queue_messages_.load(std::memory_order_relaxed); }
   uint64_t queue_bytes() const { return queue_bytes_.load(std::memory_order_relaxed); }
+  uint64_t queue_held() const { return queue_held_.load(std::memory_order_relaxed); }
   uint64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   uint64_t connections_total() const { return connections_total_.load(std::memory_order_relaxed); }
   std::string features() const { return features_; }
@@ -158,6 +159,7 @@ class Shard {
   smtp::ClientCounters client_counters_;
   std::atomic<uint64_t> queue_messages_{0};
   std::atomic<uint64_t> queue_bytes_{0};
+  std::atomic<uint64_t> queue_held_{0};
   std::atomic<uint64_t> open_connections_{0};
   std::atomic<uint64_t> connections_total_{0};
 };
