@@ -113,6 +113,18 @@ class DeliveryAgent : public OutboundConnectionOwner {
   static constexpr size_t kDestinationStatsMax = 10000;
   std::vector<DestinationStats> Destinations() const;
 
+  // The last deferrals, bounces and expiries (for the status page), oldest first.
+  struct RecentFailure {
+    absl::Time at;
+    uint64_t queue_id = 0;
+    std::string recipient;
+    std::string result;  // "deferred", "bounced", "expired"
+    std::string reply;
+    std::string destination;
+  };
+  static constexpr size_t kRecentFailuresKept = 50;
+  const std::deque<RecentFailure>& recent_failures() const { return recent_failures_; }
+
   // For tests and metrics.
   size_t lane_count() const { return lanes_.size(); }
   size_t active_messages() const { return active_.size(); }
@@ -264,6 +276,7 @@ class DeliveryAgent : public OutboundConnectionOwner {
   size_t attempts_in_dns_ = 0;  // attempts waiting for the resolver
   size_t completions_ = 0;      // results being spooled
   absl::flat_hash_map<std::string, DestinationStats> destination_stats_;  // by lane key
+  std::deque<RecentFailure> recent_failures_;
   RetryTimer retry_timer_{this};
   MaintenanceTimer maintenance_timer_{this};
 };

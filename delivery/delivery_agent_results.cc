@@ -238,8 +238,19 @@ void DeliveryAgent::LogCompletion(const Completion& c) {
       case spool::RecipientState::kPending:
         break;
     }
-    if (log_ == nullptr) continue;
     const Outcome& o = c.outcomes[i];
+    if (c.states[i] == spool::RecipientState::kDeferred ||
+        c.states[i] == spool::RecipientState::kBounced ||
+        c.states[i] == spool::RecipientState::kExpired) {
+      if (recent_failures_.size() == kRecentFailuresKept) recent_failures_.pop_front();
+      recent_failures_.push_back({.at = c.now,
+                                  .queue_id = c.job.queue_id,
+                                  .recipient = c.addresses[i],
+                                  .result = spool::RecipientStateName(c.states[i]),
+                                  .reply = o.reply.substr(0, 300),
+                                  .destination = c.destination});
+    }
+    if (log_ == nullptr) continue;
     log_->Append({.event = spool::RecipientStateName(c.states[i]),
                   .queue_id = c.job.queue_id,
                   .message_id = c.job.message_id,

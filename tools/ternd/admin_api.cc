@@ -11,6 +11,7 @@
 #include "tools/ternd/delivery_metrics.h"
 #include "tools/ternd/queue_filter.h"
 #include "tools/ternd/queue_report.h"
+#include "tools/ternd/status_page.h"
 
 namespace tern::ternd {
 namespace {
@@ -202,11 +203,8 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   if (path == "/message") return Message(params);
   if (path == "/stats") return Stats(params);
   if (path == "/healthz") return {200, kText, "ok\n"};
-  if (path == "/") {
-    return {200, kText,
-            "Tern admin endpoint: /metrics (Prometheus), /queue, /message?id=, /stats (JSON; "
-            "?format=text), POST /hold /release /flush /delete /bounce, /healthz\n"};
-  }
+  if (path == "/") return {200, "text/html; charset=utf-8", std::string(StatusPageHtml())};
+  if (path == "/status.json") return StatusData();
   return {404, kText, "not found\n"};
 }
 
@@ -294,6 +292,25 @@ net::HttpResponse AdminApi::Action(QueueAction action, const net::QueryParams& p
   }
   if (Text(params)) return {200, kText, ActionText(action, outcomes)};
   return {200, kJson, ActionJson(action, outcomes)};
+}
+
+net::HttpResponse AdminApi::StatusData() const {
+  std::vector<ShardStatus> shards;
+  for (const auto& shard : *shards_) {
+    std::optional<ShardStatus> status =
+        shard->Ask<ShardStatus>([](const ShardView& view, auto reply) {
+          ShardStatus s{.shard = view.shard_id};
+          if (view.agent != nullptr) {
+            s.destinations = view.agent->Destinations();
+            const auto& recent = view.agent->recent_failures();
+            s.recent.assign(recent.begin(), recent.end());
+          }
+          reply(std::move(s));
+        });
+    if (!status.has_value()) return Unavailable(shard->id());
+    shards.push_back(*std::move(status));
+  }
+  return {200, kJson, StatusJson(history_, shards, absl::Now())};
 }
 
 net::HttpResponse AdminApi::Stats(const net::QueryParams& params) const {

@@ -8,6 +8,8 @@
 //                                    filter or all=1; flush without one means every message)
 //   GET  /stats                      per shard and per destination, rates over the last minute
 //   GET  /healthz                    "ok"
+//   GET  /                           the live status page (tools/ternd/status_page.h)
+//   GET  /status.json                what it draws
 #pragma once
 
 #include <memory>
@@ -35,6 +37,7 @@ class AdminApi {
   net::HttpResponse Message(const net::QueryParams& params) const;
   net::HttpResponse Action(QueueAction action, const net::QueryParams& params) const;
   net::HttpResponse Stats(const net::QueryParams& params) const;
+  net::HttpResponse StatusData() const;
   ThroughputSample Sample() const;
 
   const std::vector<std::unique_ptr<Shard>>* shards_;
