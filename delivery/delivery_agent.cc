@@ -44,7 +44,9 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
       config_(*deps.config),
       counters_(counters),
       client_counters_(client_counters),
-      bounces_(deps.spool, deps.config->reporting_mta) {
+      bounces_(deps.spool, deps.config->reporting_mta),
+      routes_(std::make_shared<const RouteTable>(deps.config->routes)),
+      dkim_(deps.config->dkim) {
   CHECK(loop_ != nullptr && spool_ != nullptr && transport_ != nullptr && pools_ != nullptr);
 }
 
@@ -106,7 +108,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
       no_domain.push_back(i);
       continue;
     }
-    Lane* lane = LaneFor(config_.routes.Lookup(absl::AsciiStrToLower(domain)));
+    Lane* lane = LaneFor(routes_->Lookup(absl::AsciiStrToLower(domain)));
     auto same = std::find_if(jobs.begin(), jobs.end(), [&](const auto& j) {
       return j.first == lane && j.second.recipients.size() < smtp::kTransactionRecipientsMax;
     });
@@ -236,8 +238,8 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
       .envid = view.envid(),
   };
   std::string signature;
-  if (config_.dkim != nullptr) {
-    signature = config_.dkim->Sign(loaded->body(), absl::Now());
+  if (dkim_ != nullptr) {
+    signature = dkim_->Sign(loaded->body(), absl::Now());
     if (!signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
     message.prefix = signature;  // copied by the session
   }

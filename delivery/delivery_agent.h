@@ -95,6 +95,10 @@ class DeliveryAgent : public OutboundConnectionOwner {
   absl::Status Bounce(uint64_t queue_id);
   // The message is no longer scheduled (it was deleted or held).
   void ForgetRetry(uint64_t queue_id);
+  // SIGHUP: messages scheduled from now on use these routes and DKIM keys (null: no
+  // signing); jobs already waiting in a lane keep their next hop.
+  void Reconfigure(std::shared_ptr<const RouteTable> routes,
+                   std::shared_ptr<const DkimSigner> dkim);
 
   // What `ternctl stats` shows per destination (a next hop: the recipient domain's MX, a
   // route's or the smarthost's host), since start.
@@ -265,6 +269,9 @@ class DeliveryAgent : public OutboundConnectionOwner {
   DeliveryCounters* const counters_;
   smtp::ClientCounters* const client_counters_;
   BounceSpooler bounces_;
+  // From config_ at start; replaced by Reconfigure().
+  std::shared_ptr<const RouteTable> routes_;
+  std::shared_ptr<const DkimSigner> dkim_;
 
   bool started_ = false;
   bool stopping_ = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "core/check.h"
 #include "core/log.h"
 #include "delivery/delivery_agent.h"
 
@@ -58,6 +59,13 @@ void DeliveryAgent::ForgetRetry(uint64_t queue_id) {
     retry_due_.erase(it);
     UpdateGauges();
   }
+}
+
+void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
+                                std::shared_ptr<const DkimSigner> dkim) {
+  CHECK(routes != nullptr);
+  routes_ = std::move(routes);
+  dkim_ = std::move(dkim);
 }
 
 void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcome outcome,

@@ -41,6 +41,7 @@ class RouteTable {
   // Where mail for `domain` goes: a route, else the smarthost, else the domain's own MX.
   Nexthop Lookup(absl::string_view domain) const;
   size_t size() const { return exact_.size() + parents_.size(); }
+  bool has_smarthost() const { return smarthost_.has_value(); }
 
  private:
   absl::flat_hash_map<std::string, Nexthop> exact_;    // "example.com"

@@ -66,6 +66,13 @@ void Shard::ReopenDeliveryLog() {
   });
 }
 
+void Shard::ApplyDeliveryReload(const DeliveryReload& reload) {
+  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return;
+  loop_->mailbox()->Post([this, reload] {
+    if (agent_ != nullptr) agent_->Reconfigure(reload.routes, reload.dkim);
+  });
+}
+
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }

@@ -39,6 +39,7 @@
 #include "net/uring_transport.h"
 #include "spool/shard_spool.h"
 #include "spool/storage.h"
+#include "tools/ternd/delivery_reload.h"
 #include "tools/ternd/queue_operations.h"
 
 namespace tern::ternd {
@@ -82,6 +83,8 @@ class Shard {
   void RequestStop();
   // Thread-safe: SIGHUP (logrotate) reopens the delivery log on the shard's thread.
   void ReopenDeliveryLog();
+  // Thread-safe: SIGHUP hands the delivery agent routes and DKIM keys read again.
+  void ApplyDeliveryReload(const DeliveryReload& reload);
   void Join();
   // Thread-safe: runs `task` on the shard's thread with what it may touch there; the task
   // answers through its reply callback, once, maybe later. Blocks for the answer; nullopt

@@ -1,0 +1,66 @@
+// Implementation of tools/ternd/delivery_reload.h.
+#include "tools/ternd/delivery_reload.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tools/ternd/command_line.h"
+
+namespace tern::ternd {
+namespace {
+
+// The last value of --name (as "--name=V", "-name=V", "--name V" or "-name V"), or
+// `fallback` when absent.
+std::string LastValue(const std::vector<std::string>& args, absl::string_view name,
+                      const std::string& fallback) {
+  std::string value = fallback;
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
+    if (!absl::ConsumePrefix(&arg, name)) continue;
+    if (absl::ConsumePrefix(&arg, "=")) {
+      value = std::string(arg);
+    } else if (arg.empty() && i + 1 < args.size()) {
+      value = args[++i];
+    }
+  }
+  return value;
+}
+
+std::vector<std::string> ListValue(const std::vector<std::string>& args, absl::string_view name) {
+  const std::string merged = LastValue(args, name, "");
+  return absl::StrSplit(merged, ',', absl::SkipEmpty());
+}
+
+}  // namespace
+
+absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  absl::StatusOr<std::vector<std::string>> prepared =
+      PrepareCommandLine(static_cast<int>(argv.size()), argv.data(), TerndListFlags());
+  if (!prepared.ok()) return prepared.status();
+  DeliveryReload reload;
+  absl::StatusOr<delivery::RouteTable> routes =
+      delivery::RouteTable::Create(ListValue(*prepared, "route"),
+                                   LastValue(*prepared, "smarthost", ""));
+  if (!routes.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--route/--smarthost: ", routes.status().message()));
+  }
+  reload.routes = std::make_shared<const delivery::RouteTable>(*std::move(routes));
+  const std::vector<std::string> keys = ListValue(*prepared, "dkim_key");
+  reload.dkim_keys = keys.size();
+  if (!keys.empty()) {
+    absl::StatusOr<std::unique_ptr<const delivery::DkimSigner>> dkim =
+        delivery::DkimSigner::Create(keys);
+    if (!dkim.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--dkim_key: ", dkim.status().message()));
+    }
+    reload.dkim = *std::move(dkim);
+  }
+  return reload;
+}
+
+}  // namespace tern::ternd

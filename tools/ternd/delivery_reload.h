@@ -1,0 +1,31 @@
+// What SIGHUP reloads of delivery besides TLS: --route / --smarthost and --dkim_key, read
+// again from ternd's command line and its flagfiles (edited by the operator), exactly as
+// at start-up. The result is handed to every shard's delivery agent: messages scheduled
+// from then on use the new routes and keys; connections and deliveries under way go on.
+// A configuration that does not load leaves the current one in place (and says why).
+//
+//   ASSIGN_OR_RETURN(DeliveryReload reload, ReadDeliveryReload(saved_args));
+//   for (auto& shard : shards) shard->ApplyDeliveryReload(reload);
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "delivery/dkim_signer.h"
+#include "delivery/route_table.h"
+
+namespace tern::ternd {
+
+struct DeliveryReload {
+  std::shared_ptr<const delivery::RouteTable> routes;
+  std::shared_ptr<const delivery::DkimSigner> dkim;  // null: no signing
+  size_t dkim_keys = 0;
+};
+
+// `args`: the command line as given at start (argv[0] first). InvalidArgument names the
+// flag (or flagfile) that is wrong.
+absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>& args);
+
+}  // namespace tern::ternd
