@@ -237,7 +237,8 @@ void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
   const smtp::DeliveryOutcome outcome =
       permanent ? smtp::DeliveryOutcome::kPermFailed : smtp::DeliveryOutcome::kTempFailed;
   for (const Job& job : jobs) {
-    for (size_t i = 0; i < job.recipients.size(); ++i) NoteDestinationResult(*lane, outcome, reason);
+    for (size_t i = 0; i < job.recipients.size(); ++i)
+      NoteDestinationResult(*lane, outcome, reason);
   }
   for (Job& job : jobs) {
     FailJob(std::move(job),

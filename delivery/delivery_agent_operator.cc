@@ -47,8 +47,7 @@ absl::Status DeliveryAgent::Bounce(uint64_t queue_id) {
   TERN_LOG(kInfo, "%016X: returned to its sender by the operator (%d recipients)", queue_id,
            left.size());
   FailJob(Job{.queue_id = queue_id, .recipients = std::move(left)},
-          smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0", "message returned by the operator",
-          "");
+          smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0", "message returned by the operator", "");
   UpdateGauges();
   return absl::OkStatus();
 }

@@ -29,14 +29,14 @@ struct DeliveryCounters {
   std::atomic<uint64_t> recipients_deferred{0};
   std::atomic<uint64_t> recipients_bounced{0};
   std::atomic<uint64_t> recipients_expired{0};
-  std::atomic<uint64_t> recipients_deleted{0};  // by the operator (ternctl delete)
+  std::atomic<uint64_t> recipients_deleted{0};              // by the operator (ternctl delete)
   std::atomic<uint64_t> recipients_bounced_by_operator{0};  // ternctl bounce
-  std::atomic<uint64_t> dsns_queued{0};              // bounces spooled to senders
-  std::atomic<uint64_t> connections_opened{0};       // TCP connections that reached EHLO
-  std::atomic<uint64_t> connections_reused{0};       // parked connections continued here
-  std::atomic<uint64_t> dkim_signed{0};              // messages sent with a DKIM-Signature
-  std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
-  std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
+  std::atomic<uint64_t> dsns_queued{0};                     // bounces spooled to senders
+  std::atomic<uint64_t> connections_opened{0};              // TCP connections that reached EHLO
+  std::atomic<uint64_t> connections_reused{0};              // parked connections continued here
+  std::atomic<uint64_t> dkim_signed{0};                     // messages sent with a DKIM-Signature
+  std::atomic<uint64_t> connect_failures{0};                // TCP, greeting or EHLO failed
+  std::atomic<uint64_t> results_record_failures{0};         // the spool could not record a result
   // Delivered recipients by delay since the message arrived (kDeliveryDelayBoundsSeconds).
   std::array<std::atomic<uint64_t>, kDeliveryDelayBuckets> delivery_delay_histogram{};
   std::atomic<uint64_t> delivery_delay_sum_ms{0};

@@ -227,23 +227,24 @@ void ShardSpool::RecordRecipientResults(uint64_t queue_id, std::span<const Recip
     RecipientResult numbers = result;
     numbers.enhanced_code = numbers.reply_text = numbers.destination_host = {};
     AttemptNote note = AttemptNote::From(result, absl::ToUnixMicros(absl::Now()));
-    commit_->AppendLocated(
-        std::move(record), [this, queue_id, pending, r = numbers, note = std::move(note)](
+    commit_->AppendLocated(std::move(record),
+                           [this, queue_id, pending, r = numbers, note = std::move(note)](
                                absl::Status status, RecordLocation where) mutable {
-          StateRecordDone(queue_id);
-          if (status.ok()) {
-            ledger_.NoteRecord(where, /*is_message=*/false);
-            SpoolCounters::Add(counters_.state_records, 1);
-            // Before the result: a finished message takes its notes with it.
-            if (index_.Find(queue_id) != nullptr) {
-              index_.mutable_history()->Add(queue_id, std::move(note));
-            }
-            ApplyResult(queue_id, r);
-          } else if (pending->first_error.ok()) {
-            pending->first_error = status;
-          }
-          if (--pending->left == 0) pending->done(std::move(pending->first_error));
-        });
+                             StateRecordDone(queue_id);
+                             if (status.ok()) {
+                               ledger_.NoteRecord(where, /*is_message=*/false);
+                               SpoolCounters::Add(counters_.state_records, 1);
+                               // Before the result: a finished message takes its notes with it.
+                               if (index_.Find(queue_id) != nullptr) {
+                                 index_.mutable_history()->Add(queue_id, std::move(note));
+                               }
+                               ApplyResult(queue_id, r);
+                             } else if (pending->first_error.ok()) {
+                               pending->first_error = status;
+                             }
+                             if (--pending->left == 0)
+                               pending->done(std::move(pending->first_error));
+                           });
   }
 }
 

@@ -1,8 +1,8 @@
 // State records: the queue's changes to a stored message, appended after its MESSAGE record
 // and folded into the queue index by recovery (spool/recovery.h) and by ShardSpool at run
-// time. Types (spool/record_format.h): DELIVERED / DEFERRED / BOUNCED / EXPIRED / DELETED carry one
-// recipient's delivery result; HOLD / RELEASE apply to the whole message. The record
-// header's queue id names the message.
+// time. Types (spool/record_format.h): DELIVERED / DEFERRED / BOUNCED / EXPIRED / DELETED
+// carry one recipient's result (DELETED: the operator's `ternctl delete`); HOLD / RELEASE
+// apply to the whole message. The record header's queue id names the message.
 //
 // Recipient result payload (little-endian; str8 = u8 length + bytes, str16 = u16 + bytes):
 //

@@ -33,7 +33,8 @@
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
 ABSL_FLAG(bool, json, false, "machine-readable output (JSON)");
 ABSL_FLAG(uint64_t, limit, 10000, "list at most this many messages");
-ABSL_FLAG(std::string, domain, "", "messages with a recipient left at this domain (.D: and subdomains)");
+ABSL_FLAG(std::string, domain, "",
+          "messages with a recipient left at this domain (.D: and subdomains)");
 ABSL_FLAG(std::string, sender, "", "messages whose sender contains this (<> for bounces)");
 ABSL_FLAG(std::string, recipient, "", "messages with a recipient left containing this");
 ABSL_FLAG(std::optional<absl::Duration>, min_age, std::nullopt,
@@ -41,7 +42,8 @@ ABSL_FLAG(std::optional<absl::Duration>, min_age, std::nullopt,
 ABSL_FLAG(std::optional<absl::Duration>, max_age, std::nullopt,
           "messages received at most this long ago");
 ABSL_FLAG(std::string, state, "", "queued (never tried), deferred, held or active");
-ABSL_FLAG(bool, all, false, "delete / bounce: every message (without it a filter or ids are needed)");
+ABSL_FLAG(bool, all, false,
+          "delete / bounce: every message (without it a filter or ids are needed)");
 ABSL_FLAG(std::string, users_file, "", "passwd: ternd's --auth_users_file");
 ABSL_FLAG(std::string, senders, "",
           "passwd: the senders USER owns for --sender_login_match (addresses or @domain, "
@@ -52,7 +54,7 @@ namespace {
 
 // One HTTP/1.0 request; returns the body of a 200 answer.
 absl::StatusOr<std::string> HttpRequest(const std::string& admin, absl::string_view method,
-                                         const std::string& target) {
+                                        const std::string& target) {
   auto address = net::ParseSocketAddress(admin);
   if (!address.ok()) return address.status();
   int fd = socket(address->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

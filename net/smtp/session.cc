@@ -5,12 +5,12 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/time/clock.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "net/smtp/address.h"
@@ -894,8 +894,9 @@ void SmtpSession::OnCommitted(PendingCommit* commit, absl::Status status) {
   if (status.ok()) {
     SmtpCounters::Add(counters_->messages_accepted, 1);
     SmtpCounters::Add(counters_->bytes_accepted, commit->body_bytes);
-    core::ObserveLatency(counters_->accept_latency,
-                         static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - commit->data_end)));
+    core::ObserveLatency(
+        counters_->accept_latency,
+        static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - commit->data_end)));
     char reply[64];
     absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 Ok: queued as %016X\r\n", commit->queue_id);
     output_.Fill(commit->slot, reply);

@@ -119,13 +119,19 @@ void AppendSpoolMetrics(std::string* out, const std::vector<std::unique_ptr<Shar
       [](const Shard& s, size_t i) {
         return Load(s.spool()->counters().records_per_commit_histogram[i]);
       },
-      [](const Shard& s) { return absl::StrCat(Load(s.spool()->counters().records_per_commit_sum)); });
+      [](const Shard& s) {
+        return absl::StrCat(Load(s.spool()->counters().records_per_commit_sum));
+      });
   AppendHistogram(
       out, "tern_spool_commit_seconds",
       "Time of each group commit, from its write being submitted to its fdatasync completing.",
       shards, core::kLatencyBuckets, SecondsBound,
-      [](const Shard& s, size_t i) { return Load(s.spool()->counters().commit_latency.buckets[i]); },
-      [](const Shard& s) { return MicrosAsSeconds(s.spool()->counters().commit_latency.sum_micros); });
+      [](const Shard& s, size_t i) {
+        return Load(s.spool()->counters().commit_latency.buckets[i]);
+      },
+      [](const Shard& s) {
+        return MicrosAsSeconds(s.spool()->counters().commit_latency.sum_micros);
+      });
   AppendHistogram(
       out, "tern_spool_record_wait_seconds",
       "Wait of each record from its append to its waiter being told it is durable (queueing "
@@ -149,9 +155,8 @@ void AppendDestinationMetrics(std::string* out, const std::vector<std::unique_pt
     std::optional<std::vector<delivery::DeliveryAgent::DestinationStats>> destinations =
         shard->Ask<std::vector<delivery::DeliveryAgent::DestinationStats>>(
             [](const ShardView& view, auto reply) {
-              reply(view.agent == nullptr
-                        ? std::vector<delivery::DeliveryAgent::DestinationStats>()
-                        : view.agent->Destinations());
+              reply(view.agent == nullptr ? std::vector<delivery::DeliveryAgent::DestinationStats>()
+                                          : view.agent->Destinations());
             },
             absl::Seconds(5));
     if (!destinations.has_value()) continue;
@@ -168,8 +173,8 @@ void AppendDestinationMetrics(std::string* out, const std::vector<std::unique_pt
       for (const auto& [result, n] : {std::pair<const char*, uint64_t>{"delivered", d.delivered},
                                       {"deferred", d.deferred},
                                       {"bounced", d.bounced}}) {
-        absl::StrAppend(&results, "tern_destination_recipients_total", labels, ",result=\"",
-                        result, "\"} ", n, "\n");
+        absl::StrAppend(&results, "tern_destination_recipients_total", labels, ",result=\"", result,
+                        "\"} ", n, "\n");
       }
     }
   }
@@ -365,8 +370,8 @@ std::string AdminApi::Metrics() const {
   }
   AppendHistogram(
       &out, "tern_smtp_accept_seconds",
-      "From the end of a message's data to its 250 (its group commit and the wait for it).",
-      shards, core::kLatencyBuckets, SecondsBound,
+      "From the end of a message's data to its 250 (its group commit and the wait for it).", shards,
+      core::kLatencyBuckets, SecondsBound,
       [](const Shard& s, size_t i) { return Load(s.smtp_counters().accept_latency.buckets[i]); },
       [](const Shard& s) { return MicrosAsSeconds(s.smtp_counters().accept_latency.sum_micros); });
   AppendHistogram(

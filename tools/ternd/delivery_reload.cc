@@ -42,9 +42,8 @@ absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>
       PrepareCommandLine(static_cast<int>(argv.size()), argv.data(), TerndListFlags());
   if (!prepared.ok()) return prepared.status();
   DeliveryReload reload;
-  absl::StatusOr<delivery::RouteTable> routes =
-      delivery::RouteTable::Create(ListValue(*prepared, "route"),
-                                   LastValue(*prepared, "smarthost", ""));
+  absl::StatusOr<delivery::RouteTable> routes = delivery::RouteTable::Create(
+      ListValue(*prepared, "route"), LastValue(*prepared, "smarthost", ""));
   if (!routes.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--route/--smarthost: ", routes.status().message()));

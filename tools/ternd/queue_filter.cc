@@ -101,8 +101,8 @@ absl::StatusOr<QueueFilter> QueueFilter::FromQuery(const net::QueryParams& param
       if (state == MessageStateName(s)) filter.state = s;
     }
     if (!filter.state.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "state: '", state, "' is not one of queued, deferred, held, active"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("state: '", state, "' is not one of queued, deferred, held, active"));
     }
   }
   return filter;
@@ -117,8 +117,7 @@ bool QueueFilter::Matches(const spool::QueueEntry& entry, absl::Time now,
                           MessageState message_state) const {
   if (state.has_value() && *state != message_state) return false;
   if (min_age_seconds.has_value() || max_age_seconds.has_value()) {
-    const int64_t age =
-        absl::ToInt64Seconds(now - absl::FromUnixMicros(entry.received_unix_us()));
+    const int64_t age = absl::ToInt64Seconds(now - absl::FromUnixMicros(entry.received_unix_us()));
     if (min_age_seconds.has_value() && age < *min_age_seconds) return false;
     if (max_age_seconds.has_value() && age > *max_age_seconds) return false;
   }

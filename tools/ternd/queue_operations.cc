@@ -279,8 +279,7 @@ void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStat
     }
   }
   if (shard.agent != nullptr) {
-    stats.outbound_connections =
-        shard.counters->active_connections.load(std::memory_order_relaxed);
+    stats.outbound_connections = shard.counters->active_connections.load(std::memory_order_relaxed);
     stats.destinations = shard.agent->Destinations();
   }
   reply(std::move(stats));

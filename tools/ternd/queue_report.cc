@@ -13,8 +13,7 @@ namespace tern::ternd {
 namespace {
 
 std::string Iso8601(int64_t unix_us) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(unix_us),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(unix_us), absl::UTCTimeZone());
 }
 
 // Rows of every shard merged in queue id order, at most `limit`.
@@ -66,10 +65,10 @@ void RowJson(const QueueRow& row, absl::Time now, core::JsonWriter* json) {
 }
 
 void RowText(const QueueRow& row, absl::Time now, std::string* out) {
-  absl::StrAppendFormat(
-      out, "%s  %-8s %7s %9d %5d  %s\n", FormatQueueId(row.id), MessageStateName(row.state),
-      ShortDuration(now - absl::FromUnixMicros(row.received_unix_us)), row.size, row.attempts,
-      row.sender.empty() ? "<>" : row.sender);
+  absl::StrAppendFormat(out, "%s  %-8s %7s %9d %5d  %s\n", FormatQueueId(row.id),
+                        MessageStateName(row.state),
+                        ShortDuration(now - absl::FromUnixMicros(row.received_unix_us)), row.size,
+                        row.attempts, row.sender.empty() ? "<>" : row.sender);
   for (const QueueRow::Recipient& r : row.recipients) {
     absl::StrAppendFormat(out, "%52s%s (%s)\n", "", r.address, spool::RecipientStateName(r.state));
   }
@@ -172,8 +171,7 @@ std::string DetailsJson(const MessageDetails& d, absl::Time now) {
     json.Key("attempt");
     json.Number(static_cast<uint64_t>(a.attempt));
     json.Key("recipient");
-    json.String(a.recipient < d.row.recipients.size() ? d.row.recipients[a.recipient].address
-                                                      : "");
+    json.String(a.recipient < d.row.recipients.size() ? d.row.recipients[a.recipient].address : "");
     json.Key("result");
     json.String(spool::RecipientStateName(a.state));
     json.Key("reply_code");
@@ -201,10 +199,9 @@ std::string DetailsText(const MessageDetails& d, absl::Time now) {
   if (row.state == MessageState::kDeferred && row.next_attempt_unix_us > 0) {
     absl::StrAppendFormat(&out, ", next %s", Iso8601(row.next_attempt_unix_us));
   }
-  absl::StrAppendFormat(&out, "\nReceived:    %s (%s ago) from %s (HELO %s)\n",
-                        Iso8601(row.received_unix_us),
-                        ShortDuration(now - absl::FromUnixMicros(row.received_unix_us)),
-                        d.client_address, d.helo);
+  absl::StrAppendFormat(
+      &out, "\nReceived:    %s (%s ago) from %s (HELO %s)\n", Iso8601(row.received_unix_us),
+      ShortDuration(now - absl::FromUnixMicros(row.received_unix_us)), d.client_address, d.helo);
   absl::StrAppendFormat(&out, "Size:        %d bytes\n", row.size);
   absl::StrAppendFormat(&out, "Sender:      %s\n", row.sender.empty() ? "<>" : row.sender);
   if (!d.envid.empty()) absl::StrAppendFormat(&out, "ENVID:       %s\n", d.envid);
@@ -226,7 +223,8 @@ std::string DetailsText(const MessageDetails& d, absl::Time now) {
         spool::RecipientStateName(a.state), a.reply_text,
         a.destination_host.empty() ? "" : " from ", a.destination_host);
   }
-  if (!d.read_error.empty()) absl::StrAppendFormat(&out, "\n(content unreadable: %s)\n", d.read_error);
+  if (!d.read_error.empty())
+    absl::StrAppendFormat(&out, "\n(content unreadable: %s)\n", d.read_error);
   out += "\nHeaders:\n";
   for (absl::string_view line : absl::StrSplit(d.headers, '\n', absl::SkipEmpty())) {
     absl::ConsumeSuffix(&line, "\r");
@@ -313,17 +311,16 @@ std::string StatsJson(const std::vector<ShardStats>& shards, const Rates& rates,
     json.BeginObject();
     json.Key("shard");
     json.Number(static_cast<int64_t>(s.shard));
-    for (const auto& [key, value] :
-         std::vector<std::pair<const char*, uint64_t>>{{"messages", s.messages},
-                                                       {"bytes", s.bytes},
-                                                       {"queued", s.queued},
-                                                       {"deferred", s.deferred},
-                                                       {"held", s.held},
-                                                       {"active", s.active},
-                                                       {"recipients_left", s.recipients_left},
-                                                       {"smtp_connections", s.smtp_connections},
-                                                       {"outbound_connections",
-                                                        s.outbound_connections}}) {
+    for (const auto& [key, value] : std::vector<std::pair<const char*, uint64_t>>{
+             {"messages", s.messages},
+             {"bytes", s.bytes},
+             {"queued", s.queued},
+             {"deferred", s.deferred},
+             {"held", s.held},
+             {"active", s.active},
+             {"recipients_left", s.recipients_left},
+             {"smtp_connections", s.smtp_connections},
+             {"outbound_connections", s.outbound_connections}}) {
       json.Key(key);
       json.Number(value);
     }
@@ -354,8 +351,7 @@ std::string StatsJson(const std::vector<ShardStats>& shards, const Rates& rates,
       json.Key("last_error");
       json.String(d.last_error);
       json.Key("last_error_seconds_ago");
-      json.Number(d.last_error.empty() ? int64_t{-1}
-                                       : absl::ToInt64Seconds(now - d.last_error_at));
+      json.Number(d.last_error.empty() ? int64_t{-1} : absl::ToInt64Seconds(now - d.last_error_at));
       json.EndObject();
     }
   }
@@ -385,10 +381,9 @@ std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates,
                         "PENDING", "CONNS", "DELIVERED", "DEFERRED", "BOUNCED", "LAST ERROR");
   for (const ShardStats& s : shards) {
     for (const auto& d : s.destinations) {
-      std::string last = d.last_error.empty()
-                             ? std::string("-")
-                             : absl::StrCat(ShortDuration(now - d.last_error_at), " ago: ",
-                                            d.last_error.substr(0, 80));
+      std::string last = d.last_error.empty() ? std::string("-")
+                                              : absl::StrCat(ShortDuration(now - d.last_error_at),
+                                                             " ago: ", d.last_error.substr(0, 80));
       absl::StrAppendFormat(&out, "%-32s %5d %7d %5d %9d %8d %7d  %s\n", d.name, s.shard,
                             d.pending_jobs, d.connections + d.connecting, d.delivered, d.deferred,
                             d.bounced, last);

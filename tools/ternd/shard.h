@@ -69,7 +69,6 @@ struct ShardConfig {
   std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;
 };
 
-
 class Shard {
  public:
   explicit Shard(ShardConfig config);

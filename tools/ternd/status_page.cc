@@ -156,15 +156,14 @@ std::string StatusJson(const ThroughputHistory& history, const std::vector<Shard
     json.BeginObject();
     json.Key("t");
     json.Raw(absl::StrFormat("%.3f", absl::ToDoubleSeconds(s.time - absl::UnixEpoch())));
-    for (const auto& [key, value] :
-         {std::pair<const char*, uint64_t>{"accepted", s.accepted},
-          {"delivered", s.delivered},
-          {"deferred", s.deferred},
-          {"bounced", s.bounced},
-          {"queue", s.queue_messages},
-          {"queue_bytes", s.queue_bytes},
-          {"smtp", s.smtp_connections},
-          {"out", s.outbound_connections}}) {
+    for (const auto& [key, value] : {std::pair<const char*, uint64_t>{"accepted", s.accepted},
+                                     {"delivered", s.delivered},
+                                     {"deferred", s.deferred},
+                                     {"bounced", s.bounced},
+                                     {"queue", s.queue_messages},
+                                     {"queue_bytes", s.queue_bytes},
+                                     {"smtp", s.smtp_connections},
+                                     {"out", s.outbound_connections}}) {
       json.Key(key);
       json.Number(value);
     }
@@ -189,7 +188,8 @@ std::string StatusJson(const ThroughputHistory& history, const std::vector<Shard
   std::sort(destinations.begin(), destinations.end(),
             [&](const Destination& a, const Destination& b) { return busy(a) > busy(b); });
   if (destinations.size() > kDestinationsShown) destinations.resize(kDestinationsShown);
-  std::sort(recent.begin(), recent.end(), [](const auto* a, const auto* b) { return a->at > b->at; });
+  std::sort(recent.begin(), recent.end(),
+            [](const auto* a, const auto* b) { return a->at > b->at; });
   if (recent.size() > kRecentShown) recent.resize(kRecentShown);
 
   json.Key("destinations");

@@ -3,8 +3,7 @@
 
 namespace tern::ternd {
 
-void ThroughputHistory::MaybeSample(absl::Time now,
-                                    const std::function<ThroughputSample()>& take) {
+void ThroughputHistory::MaybeSample(absl::Time now, const std::function<ThroughputSample()>& take) {
   if (!samples_.empty() && now - samples_.back().time < kPeriod) return;
   ThroughputSample sample = take();
   sample.time = now;
