@@ -26,7 +26,7 @@ TEST(HttpQueryTest, EscapeRoundTripsEveryByte) {
   std::string all;
   for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
   const std::string escaped = QueryEscape(all);
-  EXPECT_EQ(escaped.find_first_of("&=+ %\r\n", 0) , escaped.find('%'));  // only escapes
+  EXPECT_EQ(escaped.find_first_of("&=+ %\r\n", 0), escaped.find('%'));  // only escapes
   EXPECT_EQ(QueryValue(ParseQuery("v=" + escaped), "v"), all);
   EXPECT_EQ(QueryEscape("<>"), "%3C%3E");
   EXPECT_EQ(QueryEscape("a.b-c_d~"), "a.b-c_d~");
