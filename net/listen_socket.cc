@@ -96,7 +96,34 @@ std::string FormatSocketAddress(const sockaddr_storage& address) {
   return absl::StrCat(FormatIpAddress(address), ":", copy.port());
 }
 
-absl::StatusOr<int> OpenListener(const SocketAddress& address, int backlog) {
+namespace {
+
+// What a failed bind means to an operator, then the system's own words.
+absl::Status BindError(const SocketAddress& address, int err) {
+  std::string why;
+  switch (err) {
+    case EADDRINUSE:
+      why = "in use by another program or user";
+      break;
+    case EACCES:
+      why = absl::StrCat("port ", address.port(),
+                         " is privileged: start ternd as root (with --user) or give it "
+                         "CAP_NET_BIND_SERVICE");
+      break;
+    case EADDRNOTAVAIL:
+      why = "not an address of this host";
+      break;
+    default:
+      break;
+  }
+  const std::string system(strerror(err));
+  return absl::UnavailableError(
+      absl::StrCat("bind ", FormatSocketAddress(address.storage), ": ",
+                   why.empty() ? system : absl::StrCat(why, " (", system, ")")));
+}
+
+// A TCP socket bound to `address` the way every ternd listener is, not yet listening.
+absl::StatusOr<int> BindReusable(const SocketAddress& address) {
   int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   int one = 1;
@@ -112,15 +139,29 @@ absl::StatusOr<int> OpenListener(const SocketAddress& address, int backlog) {
   if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
     int err = errno;
     close(fd);
-    return absl::UnavailableError(
-        absl::StrCat("bind ", FormatSocketAddress(address.storage), ": ", strerror(err)));
+    return BindError(address, err);
   }
-  if (listen(fd, backlog) != 0) {
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<int> OpenListener(const SocketAddress& address, int backlog) {
+  absl::StatusOr<int> fd = BindReusable(address);
+  if (!fd.ok()) return fd.status();
+  if (listen(*fd, backlog) != 0) {
     int err = errno;
-    close(fd);
+    close(*fd);
     return absl::InternalError(absl::StrCat("listen: ", strerror(err)));
   }
   return fd;
+}
+
+absl::Status ProbeListenAddress(const SocketAddress& address) {
+  absl::StatusOr<int> fd = BindReusable(address);
+  if (!fd.ok()) return fd.status();
+  close(*fd);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint16_t> BoundPort(int fd) {

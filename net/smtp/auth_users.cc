@@ -2,6 +2,7 @@
 #include "net/smtp/auth_users.h"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -23,36 +24,60 @@ absl::StatusOr<std::shared_ptr<const AuthUsers>> AuthUsers::Load(const std::stri
 absl::StatusOr<std::shared_ptr<const AuthUsers>> AuthUsers::Parse(absl::string_view text,
                                                                   absl::string_view name) {
   auto users = std::shared_ptr<AuthUsers>(new AuthUsers());
+  const std::vector<std::string> problems = users->ParseLines(text, name, 1);
+  if (!problems.empty()) return absl::InvalidArgumentError(problems.front());
+  absl::StatusOr<std::string> dummy = HashPassword("tern-dummy-password");
+  if (!dummy.ok()) return dummy.status();
+  users->dummy_hash_ = *std::move(dummy);
+  return std::shared_ptr<const AuthUsers>(std::move(users));
+}
+
+std::vector<std::string> AuthUsers::FindProblems(absl::string_view text, absl::string_view name) {
+  AuthUsers scratch;
+  return scratch.ParseLines(text, name, std::numeric_limits<size_t>::max());
+}
+
+std::vector<std::string> AuthUsers::ParseLines(absl::string_view text, absl::string_view name,
+                                               size_t problems_max) {
+  std::vector<std::string> problems;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (problems.size() >= problems_max) break;
     ++line_number;
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
     const std::vector<absl::string_view> fields = absl::StrSplit(line, absl::MaxSplits(':', 2));
     auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ":", line_number, ": ", why));
+      problems.push_back(absl::StrCat(name, ":", line_number, ": ", why));
     };
-    if (fields.size() < 2) return bad("want user:hash[:senders]");
+    if (fields.size() < 2) {
+      bad("want user:hash[:senders]");
+      continue;
+    }
     const std::string user(fields[0]);
-    if (!IsValidAuthIdentity(user)) return bad("bad user name");
-    if (users->users_.contains(user)) return bad(absl::StrCat("user '", user, "' listed twice"));
+    if (!IsValidAuthIdentity(user)) {
+      bad("bad user name");
+      continue;
+    }
+    if (users_.contains(user)) {
+      bad(absl::StrCat("user '", user, "' listed twice"));
+      continue;
+    }
     Entry entry;
     entry.hash = std::string(fields[1]);
     // A hash that cannot be checked is an error now, not a failed login later.
     if (absl::Status format = CheckPasswordHash(entry.hash); !format.ok()) {
-      return bad(format.message());
+      bad(format.message());
+      continue;
     }
     if (fields.size() == 3) {
       for (absl::string_view sender : absl::StrSplit(fields[2], ',', absl::SkipWhitespace())) {
         entry.senders.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(sender)));
       }
     }
-    users->users_.emplace(user, std::move(entry));
+    users_.emplace(user, std::move(entry));
   }
-  absl::StatusOr<std::string> dummy = HashPassword("tern-dummy-password");
-  if (!dummy.ok()) return dummy.status();
-  users->dummy_hash_ = *std::move(dummy);
-  return std::shared_ptr<const AuthUsers>(std::move(users));
+  return problems;
 }
 
 bool AuthUsers::Verify(absl::string_view user, absl::string_view password) const {

@@ -32,6 +32,9 @@ class AuthUsers {
   static absl::StatusOr<std::shared_ptr<const AuthUsers>> Load(const std::string& path);
   static absl::StatusOr<std::shared_ptr<const AuthUsers>> Parse(absl::string_view text,
                                                                 absl::string_view name);
+  // Every bad line of `text` ("NAME:LINE: why"), where Parse stops at the first; empty when
+  // Parse accepts the text. For `ternd --check_config`: hashes nothing, keeps no account.
+  static std::vector<std::string> FindProblems(absl::string_view text, absl::string_view name);
 
   bool Verify(absl::string_view user, absl::string_view password) const;
   bool OwnsSender(absl::string_view user, absl::string_view sender) const;
@@ -42,6 +45,10 @@ class AuthUsers {
     std::string hash;
     std::vector<std::string> senders;  // lower-cased addresses or "@domain"
   };
+  // Parses the lines into users_, stopping after `problems_max` bad lines; returns them.
+  std::vector<std::string> ParseLines(absl::string_view text, absl::string_view name,
+                                      size_t problems_max);
+
   absl::flat_hash_map<std::string, Entry> users_;
   std::string dummy_hash_;  // for unknown users
 };

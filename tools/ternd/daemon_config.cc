@@ -129,7 +129,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
       TERN_LOG(kWarning, "%s", heap.message());
     }
     auto context = net::tls::TlsContext::CreateServer(config.tls_files);
-    if (!context.ok()) return FlagError("tls_cert", context.status().message());
+    if (!context.ok()) return FlagError("tls_cert/--tls_key", context.status().message());
     config.tls = std::make_unique<net::tls::TlsContextSlot>(*std::move(context));
   } else if (!absl::GetFlag(FLAGS_smtps_listen).empty()) {
     return FlagError("smtps_listen", "needs --tls_cert and --tls_key");

@@ -76,6 +76,10 @@ ABSL_FLAG(std::string, delivery_log, "var/log/delivery.jsonl",
           "delivery log: one JSON line per event (received, delivered, deferred, bounced, "
           "expired); empty disables it");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(bool, check_config, false,
+          "verify the configuration and exit, starting nothing: every flag, the certificate "
+          "(and its expiry), keys, users file, routes, whether the addresses can be bound and "
+          "the spool and delivery log written; prints every problem, exits 1 if any, 0 if none");
 
 // Delivery.
 ABSL_FLAG(bool, deliver, true,

@@ -44,6 +44,7 @@ ABSL_DECLARE_FLAG(std::string, ready_file);
 ABSL_DECLARE_FLAG(std::string, user);
 ABSL_DECLARE_FLAG(std::string, delivery_log);
 ABSL_DECLARE_FLAG(std::string, log_level);
+ABSL_DECLARE_FLAG(bool, check_config);
 ABSL_DECLARE_FLAG(bool, deliver);
 ABSL_DECLARE_FLAG(std::vector<std::string>, route);
 ABSL_DECLARE_FLAG(std::string, smarthost);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "core/loop.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/smtp/auth_users.h"
 #include "net/smtp/password_checker.h"
@@ -15,6 +16,10 @@
 
 namespace tern::smtp {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 std::string B64(absl::string_view raw) { return absl::Base64Escape(raw); }
 
@@ -91,6 +96,20 @@ TEST(AuthUsers, BadLinesAreNamed) {
     ASSERT_FALSE(users.ok()) << text;
     EXPECT_NE(users.status().message().find("users.txt:"), std::string::npos) << users.status();
   }
+}
+
+TEST(AuthUsers, FindProblemsNamesEveryBadLineNotOnlyTheFirst) {
+  const std::string hash = *HashPassword("x", kCheap);
+  const std::string text = "# accounts\nalice:" + hash + "\nbob\n\nal ice:" + hash +
+                           "\ncarol:notahash\nalice:" + hash + "\n";
+  EXPECT_THAT(AuthUsers::FindProblems(text, "users.txt"),
+              ElementsAre("users.txt:3: want user:hash[:senders]", "users.txt:5: bad user name",
+                          HasSubstr("users.txt:6: "), "users.txt:7: user 'alice' listed twice"));
+  EXPECT_THAT(AuthUsers::FindProblems("# none\n\nalice:" + hash + "\n", "users.txt"), IsEmpty());
+  // Parse reports the first of them.
+  auto users = AuthUsers::Parse(text, "users.txt");
+  ASSERT_FALSE(users.ok());
+  EXPECT_EQ(users.status().message(), "users.txt:3: want user:hash[:senders]");
 }
 
 TEST(PasswordChecker, AnswersOnTheLoopAndThrottlesPerAddress) {
