@@ -27,8 +27,10 @@
 #include "net/listen_socket.h"
 #include "spool/spool_lock.h"
 #include "tools/ternd/admin_api.h"
+#include "tools/ternd/check_config.h"
 #include "tools/ternd/command_line.h"
 #include "tools/ternd/daemon_config.h"
+#include "tools/ternd/delivery_reload.h"
 #include "tools/ternd/flags.h"
 #include "tools/ternd/privileges.h"
 #include "tools/ternd/shard.h"
@@ -79,6 +81,26 @@ void ReloadTls(const DaemonConfig& config) {
   config.tls->Set(*std::move(context));
   TERN_LOG(kInfo, "SIGHUP: TLS certificate %s and key %s reloaded", config.tls_files.cert_file,
            config.tls_files.key_file);
+}
+
+// The command line as given (flagfiles not expanded): SIGHUP reads it again.
+std::vector<std::string>& StartArgs() {
+  static std::vector<std::string> args;
+  return args;
+}
+
+// SIGHUP: --route/--smarthost and --dkim_key from the command line and flagfiles again.
+void ReloadDelivery(const DaemonConfig& config, std::vector<std::unique_ptr<Shard>>& shards) {
+  if (config.delivery == nullptr) return;
+  absl::StatusOr<DeliveryReload> reload = ReadDeliveryReload(StartArgs());
+  if (!reload.ok()) {
+    TERN_LOG(kError, "SIGHUP: routes and DKIM keys not reloaded, the current ones stay: %s",
+             reload.status().message());
+    return;
+  }
+  for (auto& shard : shards) shard->ApplyDeliveryReload(*reload);
+  TERN_LOG(kInfo, "SIGHUP: %d routes%s and %d DKIM keys reloaded", reload->routes->size(),
+           reload->routes->has_smarthost() ? " (and a smarthost)" : "", reload->dkim_keys);
 }
 
 int AllowedCpus(std::vector<int>* cpus) {
@@ -273,6 +295,7 @@ int RunDaemon(const DaemonHooks& hooks) {
   // Bounded by the operator: each SIGHUP reloads, SIGTERM/SIGINT ends the loop.
   while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
     ReloadTls(*config);
+    ReloadDelivery(*config, shards);
     if (!config->delivery_log.empty()) {
       // logrotate renamed it (its `create` makes the new one, owned by --user if set).
       for (auto& shard : shards) shard->ReopenDeliveryLog();
@@ -291,6 +314,7 @@ int TerndMain(int argc, char** argv, const DaemonHooks& hooks) {
   absl::SetProgramUsageMessage(
       "Tern SMTP relay daemon. Receives mail on --listen, stores it durably under "
       "--spool_dir, serves /metrics and /queue on --admin_listen.");
+  StartArgs().assign(argv, argv + argc);
   // Repeated list flags (--route, --listen, ...) all count, also from flagfiles.
   absl::StatusOr<std::vector<std::string>> args = PrepareCommandLine(argc, argv, TerndListFlags());
   if (!args.ok()) {
@@ -304,6 +328,8 @@ int TerndMain(int argc, char** argv, const DaemonHooks& hooks) {
   if (hooks.after_flags) {
     if (int rc = hooks.after_flags(); rc != 0) return rc;
   }
+  // Before anything binds, locks or writes: the check starts nothing.
+  if (absl::GetFlag(FLAGS_check_config)) return RunConfigCheck(stdout, stderr);
   return RunDaemon(hooks);
 }
 
