@@ -204,6 +204,16 @@ class CheckConfigTest(h.TerndTestCase):
             f"ternd: config: --spool_dir={self.spool}: cannot be created: {self.dir} is not "
             f"writable by uid {nobody.pw_uid} (nobody) (Permission denied)", count=2)
 
+    def test_the_same_address_twice_is_refused_by_ternd_too(self):
+        held, port = h.free_closed_port()
+        held.close()
+        spool = tempfile.mkdtemp(prefix="tern-dup-")
+        self.addCleanup(shutil.rmtree, spool, True)
+        self.assertTerndRefuses([f"--submission_listen=127.0.0.1:{port}",
+                                 f"--listen=127.0.0.1:{port}"],
+                                f"--submission_listen: 127.0.0.1:{port} is also given to --listen",
+                                os.path.join(spool, "spool"))
+
     def test_a_bad_route(self):
         self.assertProblems(
             self.check("--route=example.net"),

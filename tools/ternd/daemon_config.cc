@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
@@ -100,10 +101,18 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
       {"submission_listen", absl::GetFlag(FLAGS_submission_listen), net::ListenerKind::kSubmission},
       {"smtps_listen", absl::GetFlag(FLAGS_smtps_listen), net::ListenerKind::kSmtps},
   };
+  // The same address twice would bind twice (SO_REUSEPORT) and split its connections.
+  absl::flat_hash_map<std::string, const char*> bound;
   for (const auto& [flag, addresses, kind] : listen_flags) {
     for (const std::string& text : addresses) {
       auto address = net::ParseSocketAddress(text);
       if (!address.ok()) return FlagError(flag, address.status().message());
+      const std::string key = net::FormatSocketAddress(address->storage);
+      if (address->port() != 0) {
+        if (auto [it, fresh] = bound.emplace(key, flag); !fresh) {
+          return FlagError(flag, absl::StrCat(key, " is also given to --", it->second));
+        }
+      }
       config.listeners.push_back({*address, kind});
     }
   }
