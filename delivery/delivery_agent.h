@@ -109,6 +109,10 @@ class DeliveryAgent : public OutboundConnectionOwner {
     uint64_t bounced = 0;
     std::string last_error;  // the last failure's reply or reason
     absl::Time last_error_at = absl::InfinitePast();
+    // Recipient results (any) in the last whole minute, and the minute being counted.
+    uint64_t results_last_minute = 0;
+    uint64_t results_this_minute = 0;
+    int64_t minute = 0;  // unix minutes
     // Now (from the lane, 0 when idle): jobs waiting, connections open or being opened.
     size_t pending_jobs = 0;
     size_t connections = 0;

@@ -76,6 +76,13 @@ void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcom
     it->second.name = DestinationName(lane.nexthop);
   }
   DestinationStats& stats = it->second;
+  const int64_t minute = absl::ToUnixSeconds(loop_->now()) / 60;
+  if (minute != stats.minute) {
+    stats.results_last_minute = minute == stats.minute + 1 ? stats.results_this_minute : 0;
+    stats.results_this_minute = 0;
+    stats.minute = minute;
+  }
+  ++stats.results_this_minute;
   switch (outcome) {
     case smtp::DeliveryOutcome::kDelivered:
       ++stats.delivered;
@@ -94,8 +101,13 @@ void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcom
 std::vector<DeliveryAgent::DestinationStats> DeliveryAgent::Destinations() const {
   std::vector<DestinationStats> out;
   out.reserve(destination_stats_.size());
+  const int64_t minute = absl::ToUnixSeconds(loop_->now()) / 60;
   for (const auto& [key, stats] : destination_stats_) {
     DestinationStats row = stats;
+    if (row.minute != minute) {  // no result since: the counted minutes have passed
+      row.results_last_minute = row.minute + 1 == minute ? row.results_this_minute : 0;
+      row.results_this_minute = 0;
+    }
     if (auto lane = lanes_.find(key); lane != lanes_.end()) {
       row.pending_jobs = lane->second->pending.size();
       row.connections = lane->second->connections.size();

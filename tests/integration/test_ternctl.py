@@ -208,6 +208,7 @@ class StatsTest(TernctlTestCase):
         self.assertEqual(sum(x["delivered"] for x in dest), 1)
         self.assertEqual(sum(x["deferred"] for x in dest), 1)
         self.assertTrue(any("greylisted" in x["last_error"] for x in dest), dest)
+        self.assertTrue(all("results_last_minute" in x for x in dest), dest)
         # Rates need two samples of the history, taken a second apart.
         wait_for(lambda: self.ctl_json(d, "stats")["rates_per_second"]["window_seconds"] > 0,
                  scaled(10), what="a rate window")

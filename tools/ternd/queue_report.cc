@@ -348,6 +348,8 @@ std::string StatsJson(const std::vector<ShardStats>& shards, const Rates& rates,
       json.Number(d.deferred);
       json.Key("bounced");
       json.Number(d.bounced);
+      json.Key("results_last_minute");
+      json.Number(d.results_last_minute);
       json.Key("last_error");
       json.String(d.last_error);
       json.Key("last_error_seconds_ago");
@@ -377,16 +379,17 @@ std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates,
                           s.bytes, s.queued, s.deferred, s.held, s.active, s.smtp_connections,
                           s.outbound_connections);
   }
-  absl::StrAppendFormat(&out, "\n%-32s %5s %7s %5s %9s %8s %7s  %s\n", "DESTINATION", "SHARD",
-                        "PENDING", "CONNS", "DELIVERED", "DEFERRED", "BOUNCED", "LAST ERROR");
+  absl::StrAppendFormat(&out, "\n%-32s %5s %7s %5s %6s %9s %8s %7s  %s\n", "DESTINATION", "SHARD",
+                        "PENDING", "CONNS", "PER/MIN", "DELIVERED", "DEFERRED", "BOUNCED",
+                        "LAST ERROR");
   for (const ShardStats& s : shards) {
     for (const auto& d : s.destinations) {
       std::string last = d.last_error.empty() ? std::string("-")
                                               : absl::StrCat(ShortDuration(now - d.last_error_at),
                                                              " ago: ", d.last_error.substr(0, 80));
-      absl::StrAppendFormat(&out, "%-32s %5d %7d %5d %9d %8d %7d  %s\n", d.name, s.shard,
-                            d.pending_jobs, d.connections + d.connecting, d.delivered, d.deferred,
-                            d.bounced, last);
+      absl::StrAppendFormat(&out, "%-32s %5d %7d %5d %6d %9d %8d %7d  %s\n", d.name, s.shard,
+                            d.pending_jobs, d.connections + d.connecting, d.results_last_minute,
+                            d.delivered, d.deferred, d.bounced, last);
     }
   }
   return out;
