@@ -1,6 +1,9 @@
 // Implementation of spool/attempt_history.h.
 #include "spool/attempt_history.h"
 
+#include "absl/strings/str_cat.h"
+#include "core/check.h"
+
 namespace tern::spool {
 
 AttemptNote AttemptNote::From(const RecipientResult& result, int64_t at_unix_us) {
@@ -16,16 +19,80 @@ AttemptNote AttemptNote::From(const RecipientResult& result, int64_t at_unix_us)
   return note;
 }
 
-void AttemptHistory::Add(uint64_t queue_id, AttemptNote note) {
-  std::deque<AttemptNote>& notes = notes_[queue_id];
-  if (notes.size() == kNotesPerMessage) notes.pop_front();
-  notes.push_back(std::move(note));
+uint32_t AttemptHistory::Intern(const AttemptNote& note) {
+  const absl::string_view text =
+      absl::string_view(note.reply_text).substr(0, AttemptNote::kReplyTextKept);
+  // The sizes first: remote replies are untrusted bytes, no separator is safe.
+  const std::string prefix = absl::StrCat(note.enhanced_code.size(), ":", text.size(), ":");
+  std::string key = absl::StrCat(prefix, note.enhanced_code, text, note.destination_host);
+  auto [it, fresh] = reply_ids_.try_emplace(key, 0);
+  if (fresh) {
+    if (free_replies_.empty()) {
+      it->second = static_cast<uint32_t>(replies_.size());
+      replies_.emplace_back();
+    } else {
+      it->second = free_replies_.back();
+      free_replies_.pop_back();
+    }
+    Reply& reply = replies_[it->second];
+    reply.key = std::move(key);
+    reply.enhanced_at = prefix.size();
+    reply.text_at = reply.enhanced_at + note.enhanced_code.size();
+    reply.host_at = reply.text_at + text.size();
+  }
+  ++replies_[it->second].refs;
+  return it->second;
 }
 
-const std::deque<AttemptNote>& AttemptHistory::Of(uint64_t queue_id) const {
-  static const std::deque<AttemptNote> kNone;
+void AttemptHistory::Release(uint32_t reply) {
+  CHECK_LT(reply, replies_.size());
+  Reply& r = replies_[reply];
+  CHECK_GT(r.refs, 0u);
+  if (--r.refs > 0) return;
+  reply_ids_.erase(r.key);
+  r.key = std::string();
+  free_replies_.push_back(reply);
+}
+
+void AttemptHistory::Add(uint64_t queue_id, const AttemptNote& note) {
+  std::vector<Note>& notes = notes_[queue_id];
+  if (notes.size() == kNotesPerMessage) {
+    Release(notes.front().reply);
+    notes.erase(notes.begin());
+  }
+  notes.push_back({.at_unix_us = note.at_unix_us,
+                   .recipient = note.recipient,
+                   .attempt = note.attempt,
+                   .reply = Intern(note),
+                   .reply_code = note.reply_code,
+                   .state = note.state});
+}
+
+std::vector<AttemptNote> AttemptHistory::Of(uint64_t queue_id) const {
+  std::vector<AttemptNote> out;
   auto it = notes_.find(queue_id);
-  return it == notes_.end() ? kNone : it->second;
+  if (it == notes_.end()) return out;
+  for (const Note& n : it->second) {
+    const Reply& r = replies_[n.reply];
+    const absl::string_view key = r.key;
+    out.push_back(
+        {.at_unix_us = n.at_unix_us,
+         .recipient = n.recipient,
+         .attempt = n.attempt,
+         .state = n.state,
+         .reply_code = n.reply_code,
+         .enhanced_code = std::string(key.substr(r.enhanced_at, r.text_at - r.enhanced_at)),
+         .reply_text = std::string(key.substr(r.text_at, r.host_at - r.text_at)),
+         .destination_host = std::string(key.substr(r.host_at))});
+  }
+  return out;
+}
+
+void AttemptHistory::Erase(uint64_t queue_id) {
+  auto it = notes_.find(queue_id);
+  if (it == notes_.end()) return;
+  for (const Note& n : it->second) Release(n.reply);
+  notes_.erase(it);
 }
 
 }  // namespace tern::spool

@@ -5,14 +5,17 @@
 // dropped first; a message's notes go when it leaves the queue. Messages never tried cost
 // nothing here.
 //
+// Memory stays small when it matters, in an outage with a million messages deferred with
+// the same few replies: a note is 24 bytes, and its reply (enhanced code, text, host) is
+// interned once per shard with a reference count.
+//
 //   history.Add(queue_id, AttemptNote::From(result, now_us));
 //   for (const AttemptNote& note : history.Of(queue_id)) Print(note);
 #pragma once
 
 #include <cstdint>
-#include <deque>
-#include <span>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "spool/message_record.h"
@@ -36,16 +39,41 @@ struct AttemptNote {
 
 class AttemptHistory {
  public:
-  static constexpr size_t kNotesPerMessage = 16;
+  static constexpr size_t kNotesPerMessage = 8;
 
-  void Add(uint64_t queue_id, AttemptNote note);
+  void Add(uint64_t queue_id, const AttemptNote& note);
   // Oldest first; empty when the message has none.
-  const std::deque<AttemptNote>& Of(uint64_t queue_id) const;
-  void Erase(uint64_t queue_id) { notes_.erase(queue_id); }
+  std::vector<AttemptNote> Of(uint64_t queue_id) const;
+  void Erase(uint64_t queue_id);
   size_t messages() const { return notes_.size(); }
+  // Distinct replies held (for tests and memory accounting).
+  size_t replies() const { return reply_ids_.size(); }
 
  private:
-  absl::flat_hash_map<uint64_t, std::deque<AttemptNote>> notes_;
+  struct Reply {
+    std::string key;  // "<enhanced size>:<text size>:" enhanced text host (any bytes)
+    size_t enhanced_at = 0;
+    size_t text_at = 0;
+    size_t host_at = 0;
+    uint32_t refs = 0;
+  };
+  struct Note {
+    int64_t at_unix_us;
+    uint32_t recipient;
+    uint32_t attempt;
+    uint32_t reply;  // index into replies_
+    uint16_t reply_code;
+    RecipientState state;
+  };
+  static_assert(sizeof(Note) == 24);
+
+  uint32_t Intern(const AttemptNote& note);
+  void Release(uint32_t reply);
+
+  absl::flat_hash_map<uint64_t, std::vector<Note>> notes_;
+  std::vector<Reply> replies_;
+  std::vector<uint32_t> free_replies_;
+  absl::flat_hash_map<std::string, uint32_t> reply_ids_;
 };
 
 }  // namespace tern::spool

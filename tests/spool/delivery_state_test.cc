@@ -143,7 +143,7 @@ TEST_F(DeliveryStateTest, DeletedRecipientsFinishTheMessageAndHistoryKeepsReplie
          },
          [&] { return recorded_.size() == 2; }});
     EXPECT_EQ(spool->index().Find(a), nullptr);  // every recipient deleted: finished
-    const auto& notes = spool->index().history().Of(b);
+    const std::vector<AttemptNote> notes = spool->index().history().Of(b);
     ASSERT_EQ(notes.size(), 1u);
     EXPECT_EQ(notes[0].reply_text, "451 4.3.0 try later");
     EXPECT_EQ(notes[0].destination_host, "mx.example.net[192.0.2.1]");
@@ -155,7 +155,7 @@ TEST_F(DeliveryStateTest, DeletedRecipientsFinishTheMessageAndHistoryKeepsReplie
   EXPECT_EQ(spool->index().Find(a), nullptr);
   ASSERT_NE(spool->index().Find(b), nullptr);
   // Recovered from the DEFERRED record: the reply, not the time (the record has none).
-  const auto& notes = spool->index().history().Of(b);
+  const std::vector<AttemptNote> notes = spool->index().history().Of(b);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].reply_code, 451);
   EXPECT_EQ(notes[0].reply_text, "451 4.3.0 try later");

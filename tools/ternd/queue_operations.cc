@@ -149,8 +149,7 @@ void ShowMessage(const ShardView& shard, uint64_t queue_id,
   }
   details.found = true;
   details.row = RowOf(shard, queue_id, *entry, StateOf(*entry, InDelivery(shard, queue_id)));
-  const auto& notes = shard.spool->index().history().Of(queue_id);
-  details.attempts.assign(notes.begin(), notes.end());
+  details.attempts = shard.spool->index().history().Of(queue_id);
   shard.spool->ReadMessage(queue_id, [details = std::move(details), reply = std::move(reply)](
                                          absl::StatusOr<spool::LoadedMessage> loaded) mutable {
     if (!loaded.ok()) {
