@@ -23,13 +23,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 class PageParser(html.parser.HTMLParser):
-    """The attributes of elements with an id, and the text of each table's body."""
+    """The attributes of elements with an id, and each table's rows as lists of cell texts."""
 
     def __init__(self):
         super().__init__()
         self.by_id = {}
-        self.tables = {}
+        self.rows = {}
         self._table = None
+        self._cell = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -37,15 +38,22 @@ class PageParser(html.parser.HTMLParser):
             self.by_id[attrs["id"]] = attrs
         if tag == "table":
             self._table = attrs.get("id")
-            self.tables[self._table] = ""
+            self.rows[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.rows[self._table].append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = ""
 
     def handle_endtag(self, tag):
         if tag == "table":
             self._table = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self.rows[self._table][-1].append(self._cell)
+            self._cell = None
 
     def handle_data(self, data):
-        if self._table is not None:
-            self.tables[self._table] += data + " "
+        if self._cell is not None:
+            self._cell += data
 
 
 class StatusPageTest(ternd_harness.TerndTestCase):
@@ -98,15 +106,19 @@ class StatusPageTest(ternd_harness.TerndTestCase):
             self.assertGreater(int(canvas["data-inked"]), 300, canvas)
         # The throughput peak is the busiest burst (15 messages within a second or two).
         self.assertGreaterEqual(float(page.by_id["throughput"]["data-max"]), 2)
-        destinations = page.tables["destinations"]
-        self.assertIn(f"[127.0.0.1]:{sink.port}", destinations)
-        self.assertIn(str(sent), destinations.split())  # delivered count
-        self.assertIn("greylisted", destinations)
-        recent = page.tables["recent"]
-        self.assertIn(f"grey@{DOMAIN}", recent)
-        self.assertIn("deferred", recent)
-        self.assertIn("451", recent)
-
+        # Rows: destination, shard, pending, connections, delivered, deferred, bounced, error.
+        header, *rows = page.rows["destinations"]
+        self.assertEqual(header[0], "Destination")
+        ours = [r for r in rows if r[0] == f"[127.0.0.1]:{sink.port}"]
+        self.assertTrue(ours, rows)
+        self.assertEqual(sum(int(r[4]) for r in ours), sent)  # both shards' deliveries
+        self.assertEqual(sum(int(r[5]) for r in ours), 1)
+        self.assertTrue(any("greylisted" in r[7] for r in ours), ours)
+        header, *recent = page.rows["recent"]
+        self.assertEqual(header[2], "Recipient")
+        [grey] = [r for r in recent if r[2] == f"grey@{DOMAIN}"]
+        self.assertEqual(grey[3], "deferred")
+        self.assertTrue(grey[4].startswith("451"), grey)
 
 if __name__ == "__main__":
     ternd_harness.main()
