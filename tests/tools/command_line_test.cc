@@ -75,5 +75,19 @@ TEST(CommandLineTest, MissingOrSelfNestedFlagfileIsAnError) {
   EXPECT_THAT(std::string(out.status().message()), ::testing::HasSubstr("nest deeper"));
 }
 
+TEST(CommandLineTest, LastFlagValueFindsTheLastOccurrenceInEitherForm) {
+  const std::vector<std::string> prepared = {"ternd",
+                                             "--smarthost=[10.0.0.1]:25",
+                                             "--route=a=b,c=d",
+                                             "-smarthost",
+                                             "[10.0.0.2]:587",
+                                             "--smarthost_extra=x",
+                                             "--",
+                                             "--smarthost=ignored"};
+  EXPECT_EQ(LastFlagValue(prepared, "smarthost"), "[10.0.0.2]:587");
+  EXPECT_EQ(LastFlagValue(prepared, "route"), "a=b,c=d");
+  EXPECT_EQ(LastFlagValue(prepared, "dkim_key"), "");
+}
+
 }  // namespace
 }  // namespace tern::ternd

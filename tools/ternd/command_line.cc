@@ -126,4 +126,19 @@ absl::StatusOr<std::vector<std::string>> PrepareCommandLine(
   return out;
 }
 
+std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name) {
+  std::string value;
+  for (size_t i = 1; i < prepared.size(); ++i) {
+    if (prepared[i] == "--") break;
+    std::optional<FlagArg> flag = SplitFlag(prepared[i]);
+    if (!flag.has_value() || flag->name != name) continue;
+    if (flag->value.has_value()) {
+      value = *flag->value;
+    } else if (i + 1 < prepared.size()) {
+      value = prepared[++i];
+    }
+  }
+  return value;
+}
+
 }  // namespace tern::ternd

@@ -30,4 +30,8 @@ std::vector<absl::string_view> TerndListFlags();
 absl::StatusOr<std::vector<std::string>> PrepareCommandLine(
     int argc, const char* const* argv, absl::Span<const absl::string_view> list_flags);
 
+// In a prepared command line (argv[0] first): the value of the last --`name` ("--name=V"
+// or "--name V"; a list flag's merged "a,b"), or empty when it is absent.
+std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name);
+
 }  // namespace tern::ternd

@@ -1,7 +1,6 @@
 // Implementation of tools/ternd/delivery_reload.h.
 #include "tools/ternd/delivery_reload.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tools/ternd/command_line.h"
@@ -9,28 +8,9 @@
 namespace tern::ternd {
 namespace {
 
-// The last value of --name (as "--name=V", "-name=V", "--name V" or "-name V"), or
-// `fallback` when absent.
-std::string LastValue(const std::vector<std::string>& args, absl::string_view name,
-                      const std::string& fallback) {
-  std::string value = fallback;
-  for (size_t i = 1; i < args.size(); ++i) {
-    absl::string_view arg = args[i];
-    if (arg == "--") break;
-    if (!absl::ConsumePrefix(&arg, "--") && !absl::ConsumePrefix(&arg, "-")) continue;
-    if (!absl::ConsumePrefix(&arg, name)) continue;
-    if (absl::ConsumePrefix(&arg, "=")) {
-      value = std::string(arg);
-    } else if (arg.empty() && i + 1 < args.size()) {
-      value = args[++i];
-    }
-  }
-  return value;
-}
-
-std::vector<std::string> ListValue(const std::vector<std::string>& args, absl::string_view name) {
-  const std::string merged = LastValue(args, name, "");
-  return absl::StrSplit(merged, ',', absl::SkipEmpty());
+std::vector<std::string> ListValue(const std::vector<std::string>& prepared,
+                                   absl::string_view name) {
+  return absl::StrSplit(LastFlagValue(prepared, name), ',', absl::SkipEmpty());
 }
 
 }  // namespace
@@ -43,7 +23,7 @@ absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>
   if (!prepared.ok()) return prepared.status();
   DeliveryReload reload;
   absl::StatusOr<delivery::RouteTable> routes = delivery::RouteTable::Create(
-      ListValue(*prepared, "route"), LastValue(*prepared, "smarthost", ""));
+      ListValue(*prepared, "route"), LastFlagValue(*prepared, "smarthost"));
   if (!routes.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--route/--smarthost: ", routes.status().message()));
