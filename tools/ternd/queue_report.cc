@@ -12,9 +12,7 @@
 namespace tern::ternd {
 namespace {
 
-std::string Iso8601(int64_t unix_us) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(unix_us), absl::UTCTimeZone());
-}
+std::string Iso8601(int64_t unix_us) { return FormatUtcSeconds(absl::FromUnixMicros(unix_us)); }
 
 // Rows of every shard merged in queue id order, at most `limit`.
 std::vector<const QueueRow*> MergedRows(const std::vector<QueueListing>& shards, size_t limit) {
@@ -75,6 +73,34 @@ void RowText(const QueueRow& row, absl::Time now, std::string* out) {
 }
 
 }  // namespace
+
+std::string FormatUtcSeconds(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+void AppendDestinationJson(int shard, const delivery::DeliveryAgent::DestinationStats& d,
+                           absl::Time now, core::JsonWriter* json) {
+  json->BeginObject();
+  json->Key("shard");
+  json->Number(static_cast<int64_t>(shard));
+  json->Key("destination");
+  json->String(d.name);
+  for (const auto& [key, value] : {std::pair<const char*, uint64_t>{"pending_jobs", d.pending_jobs},
+                                   {"connections", d.connections},
+                                   {"connecting", d.connecting},
+                                   {"delivered", d.delivered},
+                                   {"deferred", d.deferred},
+                                   {"bounced", d.bounced},
+                                   {"results_last_minute", d.results_last_minute}}) {
+    json->Key(key);
+    json->Number(value);
+  }
+  json->Key("last_error");
+  json->String(d.last_error);
+  json->Key("last_error_seconds_ago");
+  json->Number(d.last_error.empty() ? int64_t{-1} : absl::ToInt64Seconds(now - d.last_error_at));
+  json->EndObject();
+}
 
 std::string ShortDuration(absl::Duration d) {
   int64_t s = std::max<int64_t>(0, absl::ToInt64Seconds(d));
@@ -330,32 +356,7 @@ std::string StatsJson(const std::vector<ShardStats>& shards, const Rates& rates,
   json.Key("destinations");
   json.BeginArray();
   for (const ShardStats& s : shards) {
-    for (const auto& d : s.destinations) {
-      json.BeginObject();
-      json.Key("shard");
-      json.Number(static_cast<int64_t>(s.shard));
-      json.Key("destination");
-      json.String(d.name);
-      json.Key("pending_jobs");
-      json.Number(static_cast<uint64_t>(d.pending_jobs));
-      json.Key("connections");
-      json.Number(static_cast<uint64_t>(d.connections));
-      json.Key("connecting");
-      json.Number(static_cast<uint64_t>(d.connecting));
-      json.Key("delivered");
-      json.Number(d.delivered);
-      json.Key("deferred");
-      json.Number(d.deferred);
-      json.Key("bounced");
-      json.Number(d.bounced);
-      json.Key("results_last_minute");
-      json.Number(d.results_last_minute);
-      json.Key("last_error");
-      json.String(d.last_error);
-      json.Key("last_error_seconds_ago");
-      json.Number(d.last_error.empty() ? int64_t{-1} : absl::ToInt64Seconds(now - d.last_error_at));
-      json.EndObject();
-    }
+    for (const auto& d : s.destinations) AppendDestinationJson(s.shard, d, now, &json);
   }
   json.EndArray();
   json.EndObject();

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "core/json_writer.h"
+#include "delivery/delivery_agent.h"
 #include "tools/ternd/queue_operations.h"
 
 namespace tern::ternd {
@@ -41,5 +43,10 @@ std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates,
 
 // "3d4h", "5m12s", "42s": a short age for listings.
 std::string ShortDuration(absl::Duration d);
+// "2026-12-02T16:04:21Z".
+std::string FormatUtcSeconds(absl::Time t);
+// One destination as a JSON object (for /stats and /status.json).
+void AppendDestinationJson(int shard, const delivery::DeliveryAgent::DestinationStats& d,
+                           absl::Time now, core::JsonWriter* json);
 
 }  // namespace tern::ternd

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "core/json_writer.h"
 #include "tools/ternd/queue_filter.h"
+#include "tools/ternd/queue_report.h"
 
 namespace tern::ternd {
 namespace {
@@ -106,8 +107,8 @@ function render(s) {
   dest.replaceChildren();
   for (const d of s.destinations) {
     const r = dest.insertRow();
-    cell(r, d.destination); cell(r, d.shard, "n"); cell(r, d.pending, "n");
-    cell(r, d.connections, "n"); cell(r, d.delivered, "n"); cell(r, d.deferred, "n");
+    cell(r, d.destination); cell(r, d.shard, "n"); cell(r, d.pending_jobs, "n");
+    cell(r, d.connections + d.connecting, "n"); cell(r, d.delivered, "n"); cell(r, d.deferred, "n");
     cell(r, d.bounced, "n"); cell(r, d.last_error, d.last_error ? "err" : "");
   }
   const recent = document.querySelector("#recent tbody");
@@ -135,10 +136,6 @@ setInterval(refresh, 2000);
 </script></body></html>
 )HTML";
 
-std::string Iso8601(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
 }  // namespace
 
 absl::string_view StatusPageHtml() { return kPage; }
@@ -149,7 +146,7 @@ std::string StatusJson(const ThroughputHistory& history, const std::vector<Shard
   core::JsonWriter json(&out);
   json.BeginObject();
   json.Key("now");
-  json.String(Iso8601(now));
+  json.String(FormatUtcSeconds(now));
   json.Key("samples");
   json.BeginArray();
   for (const ThroughputSample& s : history.samples()) {
@@ -194,33 +191,14 @@ std::string StatusJson(const ThroughputHistory& history, const std::vector<Shard
 
   json.Key("destinations");
   json.BeginArray();
-  for (const Destination& d : destinations) {
-    json.BeginObject();
-    json.Key("destination");
-    json.String(d.stats->name);
-    json.Key("shard");
-    json.Number(static_cast<int64_t>(d.shard));
-    json.Key("pending");
-    json.Number(static_cast<uint64_t>(d.stats->pending_jobs));
-    json.Key("connections");
-    json.Number(static_cast<uint64_t>(d.stats->connections + d.stats->connecting));
-    json.Key("delivered");
-    json.Number(d.stats->delivered);
-    json.Key("deferred");
-    json.Number(d.stats->deferred);
-    json.Key("bounced");
-    json.Number(d.stats->bounced);
-    json.Key("last_error");
-    json.String(d.stats->last_error);
-    json.EndObject();
-  }
+  for (const Destination& d : destinations) AppendDestinationJson(d.shard, *d.stats, now, &json);
   json.EndArray();
   json.Key("recent");
   json.BeginArray();
   for (const auto* f : recent) {
     json.BeginObject();
     json.Key("time");
-    json.String(Iso8601(f->at));
+    json.String(FormatUtcSeconds(f->at));
     json.Key("id");
     json.String(FormatQueueId(f->queue_id));
     json.Key("recipient");
