@@ -16,6 +16,15 @@ std::string DestinationName(const Nexthop& nexthop) {
   return absl::StrCat(nexthop.host, " (MX)");
 }
 
+// Moves the per-minute count on to `minute` (unix minutes): the minute counted so far
+// becomes the last whole one if it was the one before, else no result came in it.
+void RollToMinute(DeliveryAgent::DestinationStats* stats, int64_t minute) {
+  if (minute == stats->minute) return;
+  stats->results_last_minute = minute == stats->minute + 1 ? stats->results_this_minute : 0;
+  stats->results_this_minute = 0;
+  stats->minute = minute;
+}
+
 }  // namespace
 
 bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
@@ -76,12 +85,7 @@ void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcom
     it->second.name = DestinationName(lane.nexthop);
   }
   DestinationStats& stats = it->second;
-  const int64_t minute = absl::ToUnixSeconds(loop_->now()) / 60;
-  if (minute != stats.minute) {
-    stats.results_last_minute = minute == stats.minute + 1 ? stats.results_this_minute : 0;
-    stats.results_this_minute = 0;
-    stats.minute = minute;
-  }
+  RollToMinute(&stats, absl::ToUnixSeconds(loop_->now()) / 60);
   ++stats.results_this_minute;
   switch (outcome) {
     case smtp::DeliveryOutcome::kDelivered:
@@ -104,10 +108,7 @@ std::vector<DeliveryAgent::DestinationStats> DeliveryAgent::Destinations() const
   const int64_t minute = absl::ToUnixSeconds(loop_->now()) / 60;
   for (const auto& [key, stats] : destination_stats_) {
     DestinationStats row = stats;
-    if (row.minute != minute) {  // no result since: the counted minutes have passed
-      row.results_last_minute = row.minute + 1 == minute ? row.results_this_minute : 0;
-      row.results_this_minute = 0;
-    }
+    RollToMinute(&row, minute);  // minutes without a result have passed since
     if (auto lane = lanes_.find(key); lane != lanes_.end()) {
       row.pending_jobs = lane->second->pending.size();
       row.connections = lane->second->connections.size();

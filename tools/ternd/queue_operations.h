@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
-#include "core/loop.h"
 #include "delivery/delivery_agent.h"
 #include "delivery/delivery_counters.h"
 #include "delivery/delivery_log.h"
@@ -30,7 +29,6 @@ namespace tern::ternd {
 // What the operations may touch of a shard (all owned by its thread).
 struct ShardView {
   int shard_id = 0;
-  core::Loop* loop = nullptr;
   spool::ShardSpool* spool = nullptr;
   delivery::DeliveryAgent* agent = nullptr;  // null: --deliver=false
   delivery::DeliveryLog* log = nullptr;      // may be null

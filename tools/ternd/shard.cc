@@ -236,7 +236,6 @@ void Shard::OnIteration() {
 
 ShardView Shard::View() {
   return {.shard_id = config_.id,
-          .loop = loop_.get(),
           .spool = spool_.get(),
           .agent = agent_.get(),
           .log = delivery_log_.get(),

@@ -1,7 +1,7 @@
 // Shard: one pinned thread that owns a ring (core::Loop), its listening sockets' accept
 // loops, its SMTP sessions, its spool and queue index. Other threads talk to it only through
-// RequestStop() and Query() (an SPSC queue plus the loop's eventfd); its counters are relaxed
-// atomics they may read at any time.
+// RequestStop(), Ask() and the SIGHUP calls (all posted to its loop's mailbox); its counters
+// are relaxed atomics they may read at any time.
 //
 //   Shard shard(config);
 //   shard.Start();
@@ -22,7 +22,6 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "core/loop.h"
-#include "core/spsc_queue.h"
 #include "delivery/delivery_agent.h"
 #include "delivery/delivery_config.h"
 #include "delivery/delivery_counters.h"
