@@ -1,5 +1,6 @@
 // Tests of core/append_file.h on a real ring and a temporary file: lines land whole and in
-// order, the buffer bound drops and counts, and the owner hears of every completed write.
+// order, the buffer bound drops and counts, the owner hears of every completed write, and
+// Reopen() (logrotate) moves appends to a new file while a write to the old one is in flight.
 #include "core/append_file.h"
 
 #include <stdlib.h>
@@ -27,8 +28,9 @@ class AppendFileTest : public ::testing::Test {
     loop_ = std::move(*loop);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Contents() {
-    std::ifstream in(path_);
+  std::string Contents() { return ContentsOf(path_); }
+  static std::string ContentsOf(const std::string& path) {
+    std::ifstream in(path);
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
@@ -81,6 +83,24 @@ TEST_F(AppendFileTest, BeyondTheBufferBoundAppendsAreDroppedAndCounted) {
   EXPECT_EQ((*file)->dropped_appends(), 1u);
   RunUntilIdle(file->get());
   EXPECT_EQ(Contents(), "12345\n");
+}
+
+TEST_F(AppendFileTest, ReopenMovesAppendsToTheNewFileWhileTheOldWriteFinishes) {
+  auto file = AppendFile::Open(loop_.get(), path_, 0640, 1 << 20, "test log");
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Append("before\n"));
+  (*file)->Flush();  // in flight: its bytes go to the old file
+  ASSERT_FALSE((*file)->idle());
+  const std::string rotated = path_ + ".1";
+  ASSERT_EQ(rename(path_.c_str(), rotated.c_str()), 0);
+  ASSERT_TRUE((*file)->Reopen(path_, 0640).ok());
+  ASSERT_TRUE((*file)->Reopen(path_, 0640).ok());  // twice before the write completes
+  // A reopen that fails keeps the file in use.
+  EXPECT_FALSE((*file)->Reopen(dir_ + "/missing/log", 0640).ok());
+  ASSERT_TRUE((*file)->Append("after\n"));
+  RunUntilIdle(file->get());
+  EXPECT_EQ(ContentsOf(rotated), "before\n");
+  EXPECT_EQ(Contents(), "after\n");
 }
 
 TEST_F(AppendFileTest, OpeningWhereNoFileCanBeIsAnError) {
