@@ -117,6 +117,10 @@ class DeliveryAgent : public OutboundConnectionOwner {
     size_t pending_jobs = 0;
     size_t connections = 0;
     size_t connecting = 0;
+
+    // Moves the per-minute count on to `now_minute`: the minute counted so far becomes the
+    // last whole one if it was the one before, else no result came in the last minute.
+    void RollToMinute(int64_t now_minute);
   };
   static constexpr size_t kDestinationStatsMax = 10000;
   std::vector<DestinationStats> Destinations() const;

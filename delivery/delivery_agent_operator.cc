@@ -16,16 +16,14 @@ std::string DestinationName(const Nexthop& nexthop) {
   return absl::StrCat(nexthop.host, " (MX)");
 }
 
-// Moves the per-minute count on to `minute` (unix minutes): the minute counted so far
-// becomes the last whole one if it was the one before, else no result came in it.
-void RollToMinute(DeliveryAgent::DestinationStats* stats, int64_t minute) {
-  if (minute == stats->minute) return;
-  stats->results_last_minute = minute == stats->minute + 1 ? stats->results_this_minute : 0;
-  stats->results_this_minute = 0;
-  stats->minute = minute;
-}
-
 }  // namespace
+
+void DeliveryAgent::DestinationStats::RollToMinute(int64_t now_minute) {
+  if (now_minute == minute) return;
+  results_last_minute = now_minute == minute + 1 ? results_this_minute : 0;
+  results_this_minute = 0;
+  minute = now_minute;
+}
 
 bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
   if (!started_ || stopping_ || active_.contains(queue_id)) return false;
@@ -85,7 +83,7 @@ void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcom
     it->second.name = DestinationName(lane.nexthop);
   }
   DestinationStats& stats = it->second;
-  RollToMinute(&stats, absl::ToUnixSeconds(loop_->now()) / 60);
+  stats.RollToMinute(absl::ToUnixSeconds(loop_->now()) / 60);
   ++stats.results_this_minute;
   switch (outcome) {
     case smtp::DeliveryOutcome::kDelivered:
@@ -108,7 +106,7 @@ std::vector<DeliveryAgent::DestinationStats> DeliveryAgent::Destinations() const
   const int64_t minute = absl::ToUnixSeconds(loop_->now()) / 60;
   for (const auto& [key, stats] : destination_stats_) {
     DestinationStats row = stats;
-    RollToMinute(&row, minute);  // minutes without a result have passed since
+    row.RollToMinute(minute);  // minutes without a result may have passed since
     if (auto lane = lanes_.find(key); lane != lanes_.end()) {
       row.pending_jobs = lane->second->pending.size();
       row.connections = lane->second->connections.size();
