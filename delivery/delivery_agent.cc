@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "delivery/message_headers.h"
+#include "net/smtp/address.h"
 
 namespace tern::delivery {
 namespace {
@@ -23,12 +24,6 @@ constexpr size_t kRetriesPerTick = 4096;
 
 std::string LaneKey(const Nexthop& nexthop) {
   return absl::StrCat(nexthop.mx_lookup ? "mx:" : "host:", nexthop.host, ":", nexthop.port);
-}
-
-absl::string_view DomainOf(absl::string_view address) {
-  const size_t at = address.rfind('@');
-  if (at == absl::string_view::npos) return {};
-  return address.substr(at + 1);
 }
 
 }  // namespace
@@ -103,7 +98,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   std::vector<std::pair<Lane*, Job>> jobs;
   std::vector<uint32_t> no_domain;
   for (uint32_t i : left) {
-    const absl::string_view domain = DomainOf(entry->recipient(i));
+    const absl::string_view domain = smtp::DomainOf(entry->recipient(i));
     if (domain.empty()) {
       no_domain.push_back(i);
       continue;

@@ -61,4 +61,10 @@ ParsedPath ParsePath(absl::string_view text, PathKind kind, bool smtputf8, std::
 // address literal. Exposed for EHLO checks and tests.
 bool IsValidDomain(absl::string_view domain, bool smtputf8);
 
+// The domain of a stored (dequoted) address: after its last '@'; empty without one.
+inline absl::string_view DomainOf(absl::string_view address) {
+  const size_t at = address.rfind('@');
+  return at == absl::string_view::npos ? absl::string_view() : address.substr(at + 1);
+}
+
 }  // namespace tern::smtp

@@ -8,14 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "net/smtp/address.h"
 
 namespace tern::ternd {
 namespace {
-
-absl::string_view DomainOf(absl::string_view address) {
-  const size_t at = address.rfind('@');
-  return at == absl::string_view::npos ? absl::string_view() : address.substr(at + 1);
-}
 
 bool DomainMatches(absl::string_view domain, absl::string_view wanted) {
   if (absl::StartsWith(wanted, ".")) {
@@ -132,7 +128,7 @@ bool QueueFilter::Matches(const spool::QueueEntry& entry, absl::Time now,
   for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
     if (spool::IsFinalRecipientState(entry.recipient_state(i))) continue;
     const absl::string_view address = entry.recipient(i);
-    if (!domain.empty() && !DomainMatches(DomainOf(address), domain)) continue;
+    if (!domain.empty() && !DomainMatches(smtp::DomainOf(address), domain)) continue;
     if (!recipient.empty() && !ContainsIgnoreCase(address, recipient)) continue;
     return true;
   }
