@@ -83,6 +83,11 @@ constexpr absl::string_view kTempFailure = "451 4.3.0 Error: queue file write er
 constexpr absl::string_view kNotAccepting =
     "451 4.3.0 Error: temporarily unable to accept mail\r\n";
 constexpr absl::string_view kTooManyInFlight = "451 4.3.0 Error: too many messages in flight\r\n";
+// What a failed store answers: a full disk (ResourceExhausted) is 452 4.3.1 wherever it is
+// found, everything else 451 4.3.0.
+absl::string_view StorageFailureReply(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) ? kNoStorage : kTempFailure;
+}
 constexpr absl::string_view kBareCrLf = "554 5.6.0 Message contains bare CR or LF\r\n";
 constexpr absl::string_view kNul = "554 5.6.0 Message contains NUL\r\n";
 constexpr absl::string_view kReadyForTls = "220 2.0.0 Ready to start TLS\r\n";
@@ -703,7 +708,7 @@ void SmtpSession::OnData(absl::string_view arg) {
   if (state_ == State::kMail) return Reply(kNoValidRcpt);
   if (state_ != State::kRcpt) return Reply(kNeedRcpt);
   if (!arg.empty()) return Reply(kDataSyntax);
-  if (!BeginMessage()) return Reply(kTempFailure);
+  if (absl::Status begun = BeginMessage(); !begun.ok()) return Reply(StorageFailureReply(begun));
   state_ = State::kData;
   mode_ = InputMode::kDataBody;
   data_reader_.Reset();
@@ -730,8 +735,9 @@ void SmtpSession::OnBdat(absl::string_view arg) {
     Reply(kNeedMail);
   } else if (state_ == State::kMail) {
     Reply(kNoValidRcpt);
-  } else if (state_ == State::kRcpt && !BeginMessage()) {
-    Reply(kTempFailure);
+  } else if (absl::Status begun = state_ == State::kRcpt ? BeginMessage() : absl::OkStatus();
+             !begun.ok()) {
+    Reply(StorageFailureReply(begun));
     ResetTransaction();
   } else {
     CHECK(state_ == State::kRcpt || state_ == State::kBdat);
@@ -765,7 +771,7 @@ SmtpSession::Span SmtpSession::ArenaAppend(absl::string_view text) {
   return span;
 }
 
-bool SmtpSession::BeginMessage() {
+absl::Status SmtpSession::BeginMessage() {
   recipient_views_.clear();
   for (const RecipientSpans& r : recipients_) {
     recipient_views_.push_back(EnvelopeRecipient{
@@ -787,12 +793,12 @@ bool SmtpSession::BeginMessage() {
     TERN_LOG(kWarning, "smtp client=%s: cannot begin message: %s", client_.address,
              queue_id.status().ToString());
     record_ = core::ByteBuffer();
-    return false;
+    return queue_id.status();
   }
   queue_id_ = *queue_id;
   storing_ = true;
   AppendReceivedHeader();
-  return true;
+  return absl::OkStatus();
 }
 
 void SmtpSession::AppendReceivedHeader() {
@@ -901,11 +907,14 @@ void SmtpSession::OnCommitted(PendingCommit* commit, absl::Status status) {
     absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 Ok: queued as %016X\r\n", commit->queue_id);
     output_.Fill(commit->slot, reply);
   } else {
+    // A full disk is 452 4.3.1 at any point (RFC 3463 §3.4), also when the segment the
+    // message needed could not be preallocated after its data had arrived.
+    const bool no_storage = absl::IsResourceExhausted(status);
     SmtpCounters::Add(counters_->messages_rejected, 1);
-    counters_->CountReply(451);
+    counters_->CountReply(no_storage ? 452 : 451);
     TERN_LOG(kWarning, "smtp client=%s: commit of %016X failed: %s", client_.address,
              commit->queue_id, status.ToString());
-    output_.Fill(commit->slot, kTempFailure);
+    output_.Fill(commit->slot, StorageFailureReply(status));
   }
   free_commits_.push_back(commit);
 }

@@ -209,7 +209,8 @@ class SmtpSession {
   void HoldInput(absl::string_view bytes);
 
   // Messages.
-  bool BeginMessage();
+  // OK, or why the sink could not start the message (ResourceExhausted: the disk is full).
+  absl::Status BeginMessage();
   void AppendReceivedHeader();
   void FinishData();
   void FinishChunk();

@@ -635,6 +635,28 @@ TEST_F(SessionTest, BeginMessageFailureAnswers451InsteadOf354) {
   EXPECT_EQ(Send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
 }
 
+TEST_F(SessionTest, FullDiskAtDataOrBdatAnswers452) {
+  Hello();
+  sink_.begin_status = absl::ResourceExhaustedError("fallocate: No space left on device");
+  EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n"),
+            "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_EQ(Send("BDAT 3 LAST\r\nabc"), "452 4.3.1 Insufficient system storage\r\n");
+  sink_.begin_status = absl::OkStatus();
+}
+
+// The segment a message needs may turn out not to fit only after its data arrived (the
+// next segment cannot be preallocated): still 452 4.3.1, not 451 4.3.0.
+TEST_F(SessionTest, FullDiskAtCommitAnswers452) {
+  Hello();
+  Send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n");
+  Send("one\r\n.\r\n");
+  EXPECT_EQ(Drain(), "");
+  sink_.CompleteNext(absl::ResourceExhaustedError("fallocate: No space left on device"));
+  EXPECT_EQ(Drain(), "452 4.3.1 Insufficient system storage\r\n");
+  EXPECT_EQ(Rejects(452), 1u);
+  EXPECT_EQ(Rejects(451), 0u);
+}
+
 TEST_F(SessionTest, CommitFailureAnswers451AndOrderIsKept) {
   Hello();
   const std::string message = "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n";
