@@ -2,14 +2,40 @@
 # One command from a fresh Debian 12 machine to every test: installs what is missing (build
 # dependencies and the real peers the integration tests use), builds, runs all of CTest,
 # then builds with ASan+UBSan and runs CTest again under the sanitizers. A test that fails is
-# run once more before the run fails (--repeat until-pass:2); its first failure stays in the log.
+# run once more (tools/ctest_retry.sh); its first failure stays in the log, and every test
+# that needed the second run is listed as `FLAKY: name` at the end: each is a bug to fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-debian.sh --with-test-tools
-jobs=$(nproc)
+report=$(mktemp -d)
+trap 'rm -rf "$report"' EXIT
+status=0
+passed=0
+failed=0
+
+# run_pass LABEL DIR TIMEOUT_S: one CTest pass with its retry; adds to the counts.
+run_pass() {
+  local label=$1 dir=$2 timeout=$3 rc=0
+  tools/ctest_retry.sh "$dir" "$timeout" "$report/flaky-$label" "$report/counts" || rc=$?
+  read -r p f <"$report/counts"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [[ $rc -eq 0 ]] || status=1
+}
+
 tools/build.sh
-(cd build && ctest --output-on-failure -j"$jobs" --timeout 600 --repeat until-pass:2)
+run_pass release build 600
 if [[ "${TERN_SKIP_SANITIZE:-0}" != "1" ]]; then
   tools/build.sh --sanitize
-  (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 900 --repeat until-pass:2)
+  run_pass asan build-asan 900
 fi
+
+echo
+for label in release asan; do
+  if [[ -s $report/flaky-$label ]]; then
+    while read -r name; do echo "FLAKY: $name ($label build: failed once, passed on the retry)"; done \
+      <"$report/flaky-$label"
+  fi
+done
+echo "tern: $passed passed, $failed failed"
+exit "$status"
