@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "core/metrics_text.h"
 #include "tools/ternd/shard.h"
 
 namespace tern::ternd {
 
-void AppendDeliveryMetrics(std::string* out, const std::vector<std::unique_ptr<Shard>>& shards);
+void AppendDeliveryMetrics(core::MetricsText* text,
+                           const std::vector<std::unique_ptr<Shard>>& shards);
 
 }  // namespace tern::ternd
