@@ -1,5 +1,7 @@
-// Prometheus text for the delivery side of every shard: the delivery agent's counters and
-// gauges, the outbound SMTP client's, and the DNS resolver's (part of GET /metrics).
+// Prometheus families of the delivery side of every shard (part of GET /metrics,
+// tools/ternd/metrics_page.h): the delivery agent's counters, gauges and delay histogram
+// (tern_delivery_*), the outbound SMTP client's (tern_client_*) and the DNS resolver's
+// (tern_dns_*).
 #pragma once
 
 #include <memory>
