@@ -7,7 +7,9 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "core/process_stats.h"
 #include "tools/ternd/delivery_metrics.h"
 #include "tools/ternd/shard_metrics.h"
 
@@ -239,6 +241,27 @@ void AppendQueueMetrics(core::MetricsText* text, const Shards& shards) {
                  [](const Shard& s) { return s.queue_bytes(); });
 }
 
+// The process_* set the Prometheus client libraries export on Linux (names, types and help
+// as theirs), without a shard label: one process. Left out if /proc cannot be read.
+void AppendProcessMetrics(core::MetricsText* text) {
+  absl::StatusOr<core::ProcessStats> stats = core::ReadProcessStats();
+  if (!stats.ok()) return;
+  text->Family("process_cpu_seconds_total", kCounter,
+               "Total user and system CPU time spent in seconds.");
+  text->Sample({}, core::Decimal(stats->cpu_micros, 6));
+  text->Family("process_open_fds", kGauge, "Number of open file descriptors.");
+  text->Sample({}, stats->open_fds);
+  text->Family("process_max_fds", kGauge, "Maximum number of open file descriptors.");
+  text->Sample({}, stats->max_fds);
+  text->Family("process_virtual_memory_bytes", kGauge, "Virtual memory size in bytes.");
+  text->Sample({}, stats->virtual_memory_bytes);
+  text->Family("process_resident_memory_bytes", kGauge, "Resident memory size in bytes.");
+  text->Sample({}, stats->resident_memory_bytes);
+  text->Family("process_start_time_seconds", kGauge,
+               "Start time of the process since unix epoch in seconds.");
+  text->Sample({}, core::Decimal(stats->start_time_unix_micros, 6));
+}
+
 }  // namespace
 
 std::string MetricsPage(const Shards& shards) {
@@ -250,6 +273,7 @@ std::string MetricsPage(const Shards& shards) {
   AppendDestinationMetrics(&text, shards);
   AppendSpoolMetrics(&text, shards);
   AppendDeliveryMetrics(&text, shards);
+  AppendProcessMetrics(&text);
   return out;
 }
 
