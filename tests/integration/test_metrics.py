@@ -12,6 +12,8 @@ import ternd_harness as h  # noqa: E402
 
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# Families of the whole process, without a shard label.
+PROCESS_WIDE = ("process_", "tern_build_info")
 
 
 class MetricsTest(h.TerndTestCase):
@@ -69,7 +71,9 @@ class MetricsTest(h.TerndTestCase):
             if types[family] == "counter":
                 self.assertTrue(name.endswith("_total"), f"counter {name} without _total")
                 self.assertGreaterEqual(value, 0, name)
-            if not name.startswith("process_"):  # one process, not per shard
+            else:
+                self.assertFalse(name.endswith("_total"), f"{types[family]} {name} with _total")
+            if not name.startswith(PROCESS_WIDE):  # one process, not per shard
                 self.assertIn("shard", labels, f"{name} without a shard label")
         for family, kind in types.items():
             if kind == "histogram":
