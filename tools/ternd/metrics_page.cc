@@ -19,8 +19,7 @@ namespace {
 constexpr core::MetricType kCounter = core::MetricType::kCounter;
 constexpr core::MetricType kGauge = core::MetricType::kGauge;
 
-// Bounds of core::LatencyHistogram's buckets, in seconds, exact: "0.000064" ...
-// "0.524288".
+// Bounds of core::LatencyHistogram's buckets, in seconds, exact: "0.000064" ... "0.524288".
 std::vector<std::string> LatencyBounds() {
   std::vector<std::string> bounds;
   for (size_t i = 0; i + 1 < core::kLatencyBuckets; ++i) {
@@ -69,10 +68,9 @@ constexpr CounterField<S> kSpoolFields[] = {
     {"tern_spool_message_reads_total", kCounter, "", &S::read_errors, "result", "failed"},
 };
 
-// The spool's counters, and as Prometheus histograms: records per group commit
-// (the buckets are powers of two: le="1", "3", "7", ... i.e. fewer than 2^(i+1)
-// records), commit time and each record's wait for its commit (le="0.000064"
-// seconds, doubling).
+// The spool's counters, and as Prometheus histograms: records per group commit (the buckets are
+// powers of two: le="1", "3", "7", ... i.e. fewer than 2^(i+1) records), commit time and each
+// record's wait for its commit (le="0.000064" seconds, doubling).
 void AppendSpoolMetrics(core::MetricsText* text, const Shards& shards) {
   AppendFields(text, shards, kSpoolFields, [](const Shard& s) { return &s.spool()->counters(); });
   std::vector<std::string> records_bounds;
@@ -108,10 +106,9 @@ void AppendSpoolMetrics(core::MetricsText* text, const Shards& shards) {
       [](const Shard& s) { return MicrosAsSeconds(s.spool()->counters().record_wait.sum_micros); });
 }
 
-// Per destination (next hop), asked of each shard: connections open now and
-// recipients by result since start. Destinations are an unbounded label: at
-// most kDestinationsExported per shard, the busiest first, each appearing once
-// it has been used (not from start).
+// Per destination (next hop), asked of each shard: connections open now and recipients by result
+// since start. Destinations are an unbounded label: at most kDestinationsExported per shard, the
+// busiest first, each appearing once it has been used (not from start).
 void AppendDestinationMetrics(core::MetricsText* text, const Shards& shards) {
   static constexpr size_t kDestinationsExported = 100;
   using Destinations = std::vector<delivery::DeliveryAgent::DestinationStats>;
@@ -148,9 +145,8 @@ void AppendDestinationMetrics(core::MetricsText* text, const Shards& shards) {
   }
 }
 
-// The 4xx and 5xx codes ternd's SMTP server itself sends (net/smtp): exported
-// as 0 from the first scrape. Other codes (from a policy or a milter) are
-// exported once counted.
+// The 4xx and 5xx codes ternd's SMTP server itself sends (net/smtp): exported as 0 from the first
+// scrape. Other codes (from a policy or a milter) are exported once counted.
 constexpr std::array<int, 17> kRejectCodesSent = {421, 451, 452, 454, 500, 501, 502, 503, 504,
                                                   530, 535, 538, 550, 552, 553, 554, 555};
 
@@ -200,8 +196,8 @@ void AppendSmtpMetrics(core::MetricsText* text, const Shards& shards) {
       [](const Shard& s) { return MicrosAsSeconds(s.smtp_counters().accept_latency.sum_micros); });
 }
 
-// TLS handshakes of both directions: inbound (SMTP clients, port 465 or
-// STARTTLS) and outbound (STARTTLS to remote servers), each ok or failed.
+// TLS handshakes of both directions: inbound (SMTP clients, port 465 or STARTTLS) and outbound
+// (STARTTLS to remote servers), each ok or failed.
 void AppendTlsMetrics(core::MetricsText* text, const Shards& shards) {
   text->Family(
       "tern_tls_handshakes_total", kCounter,
@@ -241,8 +237,8 @@ void AppendQueueMetrics(core::MetricsText* text, const Shards& shards) {
                  [](const Shard& s) { return s.queue_bytes(); });
 }
 
-// The process_* set the Prometheus client libraries export on Linux (names, types and help
-// as theirs), without a shard label: one process. Left out if /proc cannot be read.
+// The process_* set the Prometheus client libraries export on Linux (names, types and help as
+// theirs), without a shard label: one process. Left out if /proc cannot be read.
 void AppendProcessMetrics(core::MetricsText* text) {
   absl::StatusOr<core::ProcessStats> stats = core::ReadProcessStats();
   if (!stats.ok()) return;
