@@ -5,7 +5,7 @@
 # messages of SIZE bytes, one message per connection, smtp-source's default) against a loopback
 # port, and is timed from the first connection to the last QUIT. Then the script checks that the
 # peer really holds every message:
-#   ternd    --spool_sync=fdatasync (its default); tern_messages_accepted_total summed over shards
+#   ternd    --spool_sync=fdatasync (its default); tern_smtp_messages_total{result="accepted"} summed over shards
 #   postfix  a private instance (own config, queue and data directories under the run dir), its
 #            defaults (fsync per queue file) except: listens on 127.0.0.1 only, no DNS, mail from
 #            127.0.0.0/8 is relayed and put on HOLD (written to the queue, never delivered; the
@@ -398,20 +398,20 @@ run_ternd() {
   local metrics
   metrics="$("$TERNCTL" --admin="$admin" metrics 2>&1)" || metrics=""
   local accepted commits records
-  accepted="$(awk '/^tern_messages_accepted_total[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
-  commits="$(awk '/^tern_spool_commits_total[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+  accepted="$(awk '/^tern_smtp_messages_total\{.*result="accepted"/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+  commits="$(awk '/^tern_spool_commits_total\{.*result="ok"/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
   records="$(awk '/^tern_spool_records_per_commit_sum[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
   TERND_COMMITS="$commits"
   TERND_RECORDS_PER_COMMIT="$(awk -v r="$records" -v c="$commits" 'BEGIN{printf "%.2f", c ? r/c : 0}')"
-  TERND_SHARDS="$(grep -c '^tern_messages_accepted_total{' <<<"$metrics" || true)"
-  TERND_COMMIT_LATENCY="commit p50 $(histogram_quantile tern_spool_commit_seconds 0.5 <<<"$metrics")"
-  TERND_COMMIT_LATENCY+=" p99 $(histogram_quantile tern_spool_commit_seconds 0.99 <<<"$metrics")"
+  TERND_SHARDS="$(grep -c '^tern_smtp_messages_total{.*result="accepted"' <<<"$metrics" || true)"
+  TERND_COMMIT_LATENCY="commit p50 $(histogram_quantile tern_spool_commit_duration_seconds 0.5 <<<"$metrics")"
+  TERND_COMMIT_LATENCY+=" p99 $(histogram_quantile tern_spool_commit_duration_seconds 0.99 <<<"$metrics")"
   TERND_COMMIT_LATENCY+="; a record's wait from append to durable p50 $(histogram_quantile tern_spool_record_wait_seconds 0.5 <<<"$metrics")"
   TERND_COMMIT_LATENCY+=" p99 $(histogram_quantile tern_spool_record_wait_seconds 0.99 <<<"$metrics")"
   stop_pid "$TERND_PID" TERM
   TERND_PID=""
   if [[ "$MODE" == relay ]]; then
-    TERND_OUTBOUND="$(awk '/^tern_delivery_connections_opened_total[{ ]/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
+    TERND_OUTBOUND="$(awk '/^tern_delivery_connections_total\{.*result="opened"/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
     stop_relay_sink
     verdict ternd "$RELAY_DELIVERED" "delivered to the sink"
   else
@@ -744,12 +744,12 @@ echo "core); rest-cpu%: all other CPU use on the host in that time (kernel threa
 echo "charged to either, other users' work); busy%/iowt%: whole host, % of all $(nproc) CPUs."
 [[ -n "$TERND_COMMITS" ]] &&
   echo "ternd: $TERND_SHARDS shards, $TERND_COMMITS group commits," \
-    "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total)"
+    "$TERND_RECORDS_PER_COMMIT records per commit (tern_spool_records_per_commit_sum / tern_spool_commits_total{result=\"ok\"})"
 [[ -n "$TERND_COMMIT_LATENCY" ]] &&
   echo "ternd: commits: $TERND_COMMIT_LATENCY, all shards (upper bucket bounds of" \
-    "tern_spool_commit_seconds and tern_spool_record_wait_seconds)"
+    "tern_spool_commit_duration_seconds and tern_spool_record_wait_seconds)"
 [[ -n "${TERND_OUTBOUND:-}" ]] &&
-  echo "ternd: $TERND_OUTBOUND outbound connections opened (tern_delivery_connections_opened_total)"
+  echo "ternd: $TERND_OUTBOUND outbound connections opened (tern_delivery_connections_total{result=\"opened\"})"
 [[ -n "$POSTFIX_QUEUE_REPORT" ]] &&
   echo "postfix ($([[ "$MODE" == relay ]] && echo relaying || echo "$POSTFIX_QUEUE queue"), default_process_limit=$POSTFIX_PROCESS_LIMIT): postqueue -p says '$POSTFIX_QUEUE_REPORT'"
 for name in "${R_ORDER[@]}"; do

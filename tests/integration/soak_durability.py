@@ -112,7 +112,7 @@ def main():
               f"delivered={sum(1 for mid in acknowledged if mid in got)} "
               f"duplicates={duplicates} lost={len(lost)} corrupt={len(corrupt)} kills={kills} "
               f"client errors={sum(s.errors for s in senders)} injected write errors (last "
-              f"run)={m.total('tern_spool_write_errors_total'):.0f}", flush=True)
+              f"run)={m.total('tern_spool_commits_total', result='failed'):.0f}", flush=True)
         if lost or corrupt:
             print(f"soak: FAILED (seed {seed}); lost: {lost[:10]} corrupt: {corrupt[:10]}")
             status = 1

@@ -65,7 +65,7 @@ class SourceTestCase(ternd_harness.TerndTestCase):
 
 class AgainstTerndTest(SourceTestCase):
     def accepted(self, ternd):
-        return ternd.metrics().total("tern_messages_accepted_total")
+        return ternd.metrics().total("tern_smtp_messages_total", result="accepted")
 
     def test_closed_loop_many_messages_per_connection(self):
         ternd = self.start_ternd()
@@ -111,7 +111,8 @@ class AgainstTerndTest(SourceTestCase):
         self.assertEqual(summary["latency_ms"]["ehlo"]["count"], 12)  # again after TLS
         self.assertEqual(summary["replies"]["220"], 12)  # greeting + STARTTLS
         self.assertEqual(self.accepted(ternd), 600)
-        self.assertEqual(ternd.metrics().total("tern_smtp_tls_handshakes_total"), 6)
+        self.assertEqual(ternd.metrics().total("tern_tls_handshakes_total",
+                                               direction="inbound", result="ok"), 6)
         # Without a certificate ternd does not offer STARTTLS: --tls goes on in plaintext.
         plain = self.start_ternd()
         summary, _ = self.source(f"127.0.0.1:{plain.smtp_port}", "--connections=2",

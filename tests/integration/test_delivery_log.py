@@ -89,10 +89,10 @@ class DeliveryLogTest(TerndTestCase):
         # Each shard opens its first segment on its own ring, possibly just after "ready":
         # wait (bounded) until both are counted.
         metrics = ternd_harness.wait_for(
-            lambda: (lambda m: m if m.total("tern_spool_segments_on_disk") >= 2 else None)(
-                d.metrics()), 10, what="a segment per shard in tern_spool_segments_on_disk")
-        self.assertGreaterEqual(metrics.total("tern_spool_segments_on_disk"), 2)  # one per shard
-        self.assertGreater(metrics.total("tern_spool_bytes_on_disk"), 0)
+            lambda: (lambda m: m if m.total("tern_spool_segments") >= 2 else None)(
+                d.metrics()), 10, what="a segment per shard in tern_spool_segments")
+        self.assertGreaterEqual(metrics.total("tern_spool_segments"), 2)  # one per shard
+        self.assertGreater(metrics.total("tern_spool_disk_bytes"), 0)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class DiskFaultTest(h.TerndTestCase):
             third = self.assertQueued(self.send_one(c, "third"))
             self.assertReply(c.cmd("QUIT"), 221)
         m = d.metrics()
-        self.assertEqual(m.total("tern_spool_write_errors_total"), 1)
+        self.assertEqual(m.total("tern_spool_commits_total", result="failed"), 1)
         self.assertEqual(m.total("tern_spool_segments_abandoned_total"), 1)
         self.assertGreaterEqual(m.total("tern_smtp_rejects_total", code=451), 1)
         self.assertIn("fdatasync", d.log_tail())

@@ -340,7 +340,7 @@ class VanishingClientTest(HostileTestBase):
                     b"DATA\r\n" + body + b".\r\n") * 20)
             self.abort(c, reset)
             maybe_stored.add("burst-gone@example.com")
-        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_open_connections") == 0,
                    timeout_s=30, what="every connection closed on the server")
         for m in self.d.queue_json()["messages"]:
             self.assertIn(m["sender"], maybe_stored, m)
@@ -367,7 +367,7 @@ class VanishingClientTest(HostileTestBase):
             sock.close()
         self.assertTrue(closed, "the server neither closed nor kept up (sendall timed out)")
         self.assertTrue(self.d.running())
-        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_open_connections") == 0,
                    timeout_s=30, what="the non-reading client's connection closed")
         self.assert_fresh_connection_works()
 
@@ -556,7 +556,7 @@ class SlowClientTest(HostileTestBase):
         self.assertTrue(answer.startswith(b"421 4.4.2"), answer)
         self.assertLess(took, h.scaled(15))
         self.assert_queue_empty()
-        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_open_connections") == 0,
                    h.scaled(10), what="the slow connections reclaimed")
 
     def test_trickled_bdat_chunk_gets_421(self):

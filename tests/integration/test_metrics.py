@@ -12,6 +12,8 @@ import ternd_harness as h  # noqa: E402
 
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# Families of the whole process, without a shard label.
+PROCESS_WIDE = ("process_", "tern_build_info")
 
 
 class MetricsTest(h.TerndTestCase):
@@ -69,7 +71,10 @@ class MetricsTest(h.TerndTestCase):
             if types[family] == "counter":
                 self.assertTrue(name.endswith("_total"), f"counter {name} without _total")
                 self.assertGreaterEqual(value, 0, name)
-            self.assertIn("shard", labels, f"{name} without a shard label")
+            else:
+                self.assertFalse(name.endswith("_total"), f"{types[family]} {name} with _total")
+            if not name.startswith(PROCESS_WIDE):  # one process, not per shard
+                self.assertIn("shard", labels, f"{name} without a shard label")
         for family, kind in types.items():
             if kind == "histogram":
                 self.assert_valid_histogram(m, family)
@@ -105,14 +110,14 @@ class MetricsTest(h.TerndTestCase):
         status, text = self.d.http_get("/metrics")
         self.assertEqual(status, 200)
         m = self.assert_valid_exposition(text)
-        for name in ("tern_smtp_connections_total", "tern_smtp_connections_open",
-                     "tern_smtp_commands_total", "tern_messages_accepted_total",
-                     "tern_bytes_accepted_total", "tern_messages_rejected_total",
-                     "tern_queue_messages", "tern_queue_bytes", "tern_spool_records_total",
+        for name in ("tern_smtp_connections_total", "tern_smtp_open_connections",
+                     "tern_smtp_commands_total", "tern_smtp_messages_total",
+                     "tern_smtp_accepted_bytes_total", "tern_queue_messages", "tern_queue_bytes",
+                     "tern_spool_records_total",
                      "tern_spool_fdatasyncs_total"):
             self.assertIn(name, m.names())
             self.assertEqual(set(m.by_label(name, "shard")), {"0", "1"}, name)
-        self.assertEqual(m.total("tern_messages_accepted_total"), 0)
+        self.assertEqual(m.total("tern_smtp_messages_total", result="accepted"), 0)
         self.assertEqual(m.total("tern_queue_messages"), 0)
         self.assertIn("tern_smtp_rejects_total", m.types)
 
@@ -131,7 +136,7 @@ class MetricsTest(h.TerndTestCase):
             self.assertReply(c.cmd("DATA"), 354)
             c.send(b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 120 + b".\r\n")
             self.assertReply(c.read_reply(), 552, "5.3.4")
-            open_now = self.d.metrics().total("tern_smtp_connections_open")
+            open_now = self.d.metrics().total("tern_smtp_open_connections")
             self.assertGreaterEqual(open_now, 1)
             self.assertReply(c.cmd("QUIT"), 221)
         after = self.assert_valid_exposition(self.d.http_get("/metrics")[1])
@@ -139,30 +144,30 @@ class MetricsTest(h.TerndTestCase):
         def delta(name, **labels):
             return after.total(name, **labels) - before.total(name, **labels)
 
-        self.assertEqual(delta("tern_messages_accepted_total"), 3)
-        self.assertGreaterEqual(delta("tern_bytes_accepted_total"), sum(map(len, bodies)))
+        self.assertEqual(delta("tern_smtp_messages_total", result="accepted"), 3)
+        self.assertGreaterEqual(delta("tern_smtp_accepted_bytes_total"), sum(map(len, bodies)))
         self.assertGreaterEqual(delta("tern_smtp_connections_total"), 2)
         self.assertGreaterEqual(delta("tern_smtp_commands_total"), 3 * 4 + 6)
-        self.assertEqual(delta("tern_messages_rejected_total"), 1)
+        self.assertEqual(delta("tern_smtp_messages_total", result="rejected"), 1)
         self.assertEqual(delta("tern_smtp_rejects_total", code=503), 2)
         self.assertEqual(delta("tern_smtp_rejects_total", code=500), 1)
         self.assertEqual(delta("tern_smtp_rejects_total", code=552), 2)
         self.assertEqual(after.total("tern_queue_messages"), 3)
         queue = self.d.queue_json()
         self.assertEqual(after.total("tern_queue_bytes"), queue["bytes"])
-        self.assertGreaterEqual(delta("tern_spool_records_total"), 3)
+        self.assertGreaterEqual(delta("tern_spool_records_total", result="ok"), 3)
         self.assertGreaterEqual(delta("tern_spool_fdatasyncs_total"), 1)
-        self.assertGreaterEqual(delta("tern_spool_commits_total"), 1)
-        self.assertGreaterEqual(delta("tern_spool_commit_seconds_count"), 1)
+        self.assertGreaterEqual(delta("tern_spool_commits_total", result="ok"), 1)
+        self.assertGreaterEqual(delta("tern_spool_commit_duration_seconds_count"), 1)
         self.assertGreaterEqual(delta("tern_spool_record_wait_seconds_count"), 3)
         self.assertGreater(delta("tern_spool_record_wait_seconds_sum"), 0)
-        self.assertEqual(after.total("tern_spool_write_errors_total"), 0)
-        self.assertEqual(delta("tern_smtp_accept_seconds_count"), 3)
-        self.assertGreater(delta("tern_smtp_accept_seconds_sum"), 0)
-        self.assertEqual(after.total("tern_queue_messages_by_state", state="waiting"), 3)
-        self.assertEqual(after.total("tern_queue_messages_by_state", state="held"), 0)
-        h.wait_for(lambda: self.d.metrics().total("tern_smtp_connections_open") == 0,
-                   timeout_s=30, what="tern_smtp_connections_open back to 0")
+        self.assertEqual(after.total("tern_spool_commits_total", result="failed"), 0)
+        self.assertEqual(delta("tern_smtp_accept_duration_seconds_count"), 3)
+        self.assertGreater(delta("tern_smtp_accept_duration_seconds_sum"), 0)
+        self.assertEqual(after.total("tern_queue_messages", state="waiting"), 3)
+        self.assertEqual(after.total("tern_queue_messages", state="held"), 0)
+        h.wait_for(lambda: self.d.metrics().total("tern_smtp_open_connections") == 0,
+                   timeout_s=30, what="tern_smtp_open_connections back to 0")
 
     def test_queue_text_and_ternctl_metrics(self):
         self.send_messages(2)
@@ -189,7 +194,7 @@ class MetricsTest(h.TerndTestCase):
 
         proc = self.d.ternctl("metrics")
         m = self.assert_valid_exposition(proc.stdout)
-        self.assertEqual(m.total("tern_messages_accepted_total"), 2)
+        self.assertEqual(m.total("tern_smtp_messages_total", result="accepted"), 2)
         self.assertEqual(self.d.ternctl("queue", "--json", "--limit=1").stdout.count('"id"'), 1)
 
     def test_queue_json_escapes_the_envelope(self):

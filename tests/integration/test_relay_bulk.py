@@ -90,7 +90,8 @@ class BulkRelayTest(h.TerndTestCase):
         self.assertEqual(proc.returncode, 0, out[-4000:])
 
     def wait_delivered(self, d, n, timeout_s=600):
-        h.wait_for(lambda: d.metrics().total("tern_delivery_recipients_delivered_total") >= n,
+        h.wait_for(lambda: d.metrics().total("tern_delivery_recipients_total",
+                                             result="delivered") >= n,
                    timeout_s, interval_s=0.5, what=f"{n} deliveries")
         h.wait_for(lambda: d.metrics().total("tern_queue_messages") == 0, 60,
                    what="an empty queue")
@@ -101,10 +102,10 @@ class BulkRelayTest(h.TerndTestCase):
         self.source(d, messages, sessions, 4096)
         self.wait_delivered(d, messages)
         m = d.metrics()
-        self.assertEqual(m.total("tern_messages_accepted_total"), messages)
-        self.assertEqual(m.total("tern_delivery_recipients_delivered_total"), messages)
-        self.assertEqual(m.total("tern_delivery_recipients_deferred_total"), 0)
-        opened = m.total("tern_delivery_connections_opened_total")
+        self.assertEqual(m.total("tern_smtp_messages_total", result="accepted"), messages)
+        self.assertEqual(m.total("tern_delivery_recipients_total", result="delivered"), messages)
+        self.assertEqual(m.total("tern_delivery_recipients_total", result="deferred"), 0)
+        opened = m.total("tern_delivery_connections_total", result="opened")
         self.assertGreaterEqual(opened, 1)
         sys.stderr.write(f"\nbulk: {messages} messages over {opened:.0f} outbound connections "
                          f"({messages / opened:.0f} per connection)\n")
@@ -128,8 +129,8 @@ class BulkRelayTest(h.TerndTestCase):
                     break
                 for shard in range(2):
                     peak["segments"] = max(peak["segments"], m.total(
-                        "tern_spool_segments_on_disk", shard=str(shard)))
-                peak["bytes"] = max(peak["bytes"], m.total("tern_spool_bytes_on_disk"))
+                        "tern_spool_segments", shard=str(shard)))
+                peak["bytes"] = max(peak["bytes"], m.total("tern_spool_disk_bytes"))
                 done.wait(0.5)
 
         watcher = threading.Thread(target=watch, daemon=True)
@@ -141,17 +142,18 @@ class BulkRelayTest(h.TerndTestCase):
             done.set()
             watcher.join(timeout=30)
         m = d.metrics()
-        written = m.total("tern_spool_bytes_total")
+        written = m.total("tern_spool_record_bytes_total")
         sys.stderr.write(
             f"\nbounded spool: {BULK_MESSAGES} messages, {written / 2**20:.0f} MiB written, "
             f"peak {peak['segments']:.0f} segments in one shard, peak "
             f"{peak['bytes'] / 2**20:.0f} MiB on disk, "
             f"{m.total('tern_spool_segments_deleted_total'):.0f} segments deleted\n")
-        self.assertEqual(m.total("tern_delivery_recipients_delivered_total"), BULK_MESSAGES)
+        self.assertEqual(m.total("tern_delivery_recipients_total",
+                                 result="delivered"), BULK_MESSAGES)
         self.assertLessEqual(peak["segments"], SEGMENTS_PER_SHARD_MAX)
         self.assertGreater(m.total("tern_spool_segments_deleted_total"), 0)
         # Once the flow stops, finished segments go too.
-        h.wait_for(lambda: d.metrics().total("tern_spool_segments_on_disk") <= 2 * 2, 60,
+        h.wait_for(lambda: d.metrics().total("tern_spool_segments") <= 2 * 2, 60,
                    what="finished segments deleted")
 
 

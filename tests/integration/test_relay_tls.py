@@ -60,7 +60,8 @@ class RelayTlsTest(ternd_harness.TerndTestCase):
             self.assertIn(m.tls, ("TLSv1.2", "TLSv1.3"), m)
             self.assertTrue(m.body.startswith(b"Received: "))
         wait_for(lambda: len(self.events(d, "delivered")) == 3, 60, what="3 deliveries")
-        self.assertGreaterEqual(d.metrics().total("tern_client_tls_handshakes_total"), 1)
+        self.assertGreaterEqual(d.metrics().total("tern_tls_handshakes_total",
+                                                  direction="outbound", result="ok"), 1)
 
     def test_plaintext_when_the_server_offers_no_starttls(self):
         sink = self.start_sink(tls=False)
@@ -68,7 +69,8 @@ class RelayTlsTest(ternd_harness.TerndTestCase):
         self.send(d, "plain", 2)
         for m in sink.wait_for_messages(2):
             self.assertEqual(m.tls, "")
-        self.assertEqual(d.metrics().total("tern_client_tls_handshakes_total"), 0)
+        self.assertEqual(d.metrics().total("tern_tls_handshakes_total",
+                                           direction="outbound", result="ok"), 0)
 
     def test_required_policy_defers_without_starttls_and_delivers_with_it(self):
         plain = self.start_sink(tls=False)
@@ -97,7 +99,8 @@ class RelayTlsTest(ternd_harness.TerndTestCase):
         self.assertIn("4.7.5", deferred[0]["reply"])
         [m] = sink.wait_for_messages(1)  # the retry goes in plaintext
         self.assertEqual(m.tls, "")
-        self.assertGreaterEqual(d.metrics().total("tern_client_tls_handshake_failures_total"), 1)
+        self.assertGreaterEqual(d.metrics().total("tern_tls_handshakes_total",
+                                                  direction="outbound", result="failed"), 1)
 
     def test_tls_sessions_are_resumed_by_new_connections(self):
         sink = self.start_sink()
@@ -123,8 +126,8 @@ class RelayTlsTest(ternd_harness.TerndTestCase):
         self.assertTrue(all(m.tls for m in messages), messages)
         wait_for(lambda: d.metrics().total("tern_queue_messages") == 0, 60, what="empty queue")
         metrics = d.metrics()
-        handshakes = metrics.total("tern_client_tls_handshakes_total")
-        reused = metrics.total("tern_delivery_connections_reused_total")
+        handshakes = metrics.total("tern_tls_handshakes_total", direction="outbound", result="ok")
+        reused = metrics.total("tern_delivery_connections_total", result="reused")
         self.assertGreater(reused, 0)
         # Continuing a parked TLS connection needs no new handshake.
         self.assertLess(handshakes, len({m.connection for m in messages}) + 1)

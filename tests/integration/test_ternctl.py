@@ -124,9 +124,9 @@ class ChangesTest(TernctlTestCase):
         out = self.ctl_json(d, "hold", qid)
         self.assertEqual((out["matched"], out["changed"]), (1, 1))
         self.assertEqual(self.ctl_json(d, "queue", "--state=held")["messages"][0]["id"], qid)
-        self.assertEqual(d.metrics().total("tern_queue_messages_by_state", state="held"), 1)
+        self.assertEqual(d.metrics().total("tern_queue_messages", state="held"), 1)
         d.restart()
-        self.assertEqual(d.metrics().total("tern_queue_messages_by_state", state="held"), 1)
+        self.assertEqual(d.metrics().total("tern_queue_messages", state="held"), 1)
         self.assertEqual(self.ctl_json(d, "queue", qid)["messages"][0]["state"], "held")
         # A flush leaves a held message alone.
         self.assertEqual(self.ctl_json(d, "flush")["changed"], 0)
@@ -218,7 +218,7 @@ class StatsTest(TernctlTestCase):
                                  result="delivered"), 1)
         self.assertEqual(m.total("tern_destination_recipients_total", destination=destination,
                                  result="deferred"), 1)
-        self.assertEqual(m.total("tern_delivery_seconds_count"), 1)
+        self.assertEqual(m.total("tern_delivery_delay_seconds_count"), 1)
         text = d.ternctl("stats").stdout
         self.assertIn("DESTINATION", text)
         self.assertIn(f"[127.0.0.1]:{sink.port}", text)

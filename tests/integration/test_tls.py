@@ -55,7 +55,8 @@ class TlsTest(h.TerndTestCase):
                 self.assertEqual(code, 250, text)
                 qid = h.QUEUED_RE.search(text.decode()).group(1)
                 self.assert_stored_with(d, qid, "ESMTPS")
-        self.assertGreaterEqual(d.metrics().total("tern_smtp_tls_handshakes_total"), 2)
+        self.assertGreaterEqual(d.metrics().total("tern_tls_handshakes_total",
+                                                  direction="inbound", result="ok"), 2)
 
     def test_smtplib_implicit_tls_on_port_465(self):
         d = self.start()
@@ -145,7 +146,8 @@ class TlsTest(h.TerndTestCase):
             c.send(b"EHLO client.example\r\nMAIL FROM:<a@example.com>\r\n")
             data = c.wait_eof()
             self.assertNotIn(b"250", data)
-        h.wait_for(lambda: d.metrics().total("tern_smtp_tls_handshake_failures_total") >= 1,
+        h.wait_for(lambda: d.metrics().total("tern_tls_handshakes_total",
+                                             direction="inbound", result="failed") >= 1,
                    h.scaled(10), what="a counted handshake failure")
 
     def test_silent_clients_are_closed_at_the_handshake_deadline(self):
@@ -159,7 +161,8 @@ class TlsTest(h.TerndTestCase):
             self.assertEqual(silent_after_starttls.wait_eof(timeout_s=20), b"")
         self.assertLess(time.monotonic() - start, h.scaled(20))
         self.assertIn("TLS handshake not done within 1s", d.log())
-        self.assertGreaterEqual(d.metrics().total("tern_smtp_tls_handshake_failures_total"), 2)
+        self.assertGreaterEqual(d.metrics().total("tern_tls_handshakes_total",
+                                                  direction="inbound", result="failed"), 2)
 
     # -- configuration --------------------------------------------------------------------------
 

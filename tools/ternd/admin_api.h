@@ -1,6 +1,6 @@
 // AdminApi: what ternd's admin endpoint answers (runs on the admin thread). Listings and
 // reports are JSON, or aligned text with format=text (what ternctl prints without --json).
-//   GET  /metrics                    Prometheus text format, per shard
+//   GET  /metrics                    Prometheus text format (tools/ternd/metrics_page.h)
 //   GET  /queue?FILTER&limit=N       queued messages (filters: tools/ternd/queue_filter.h)
 //   GET  /message?id=ID              one message: envelope, headers, attempts and replies
 //   POST /hold|/release|/flush|/delete|/bounce?FILTER
@@ -32,7 +32,6 @@ class AdminApi {
   void Tick();
 
  private:
-  std::string Metrics() const;
   net::HttpResponse Queue(const net::QueryParams& params) const;
   net::HttpResponse Message(const net::QueryParams& params) const;
   net::HttpResponse Action(QueueAction action, const net::QueryParams& params) const;

@@ -3,108 +3,106 @@
 
 #include <atomic>
 
-#include "absl/strings/str_cat.h"
+#include "tools/ternd/shard_metrics.h"
 
 namespace tern::ternd {
 namespace {
 
-template <typename Counters>
-struct Field {
-  const char* name;
-  const char* type;
-  const char* help;
-  const std::atomic<uint64_t> Counters::*member;
-};
-
-template <typename Counters, typename CountersOf, size_t N>
-void AppendFields(std::string* out, const std::vector<std::unique_ptr<Shard>>& shards,
-                  const Field<Counters> (&fields)[N], CountersOf counters_of) {
-  for (const Field<Counters>& f : fields) {
-    absl::StrAppend(out, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name, " ", f.type, "\n");
-    for (const auto& shard : shards) {
-      const Counters* c = counters_of(*shard);
-      const uint64_t value = c == nullptr ? 0 : (c->*f.member).load(std::memory_order_relaxed);
-      absl::StrAppend(out, f.name, "{shard=\"", shard->id(), "\"} ", value, "\n");
-    }
-  }
-}
+constexpr core::MetricType kCounter = core::MetricType::kCounter;
+constexpr core::MetricType kGauge = core::MetricType::kGauge;
 
 using D = delivery::DeliveryCounters;
-constexpr Field<D> kDeliveryFields[] = {
-    {"tern_delivery_messages_scheduled_total", "counter",
+constexpr CounterField<D> kDeliveryFields[] = {
+    {"tern_delivery_messages_scheduled_total", kCounter,
      "Delivery attempts of a message begun (first tries and retries).", &D::messages_scheduled},
-    {"tern_delivery_transactions_total", "counter", "Outbound SMTP transactions completed.",
+    {"tern_delivery_transactions_total", kCounter, "Outbound SMTP transactions completed.",
      &D::transactions},
-    {"tern_delivery_recipients_delivered_total", "counter", "Recipients delivered (DELIVERED).",
-     &D::recipients_delivered},
-    {"tern_delivery_recipients_deferred_total", "counter",
-     "Recipient attempts that failed temporarily (DEFERRED).", &D::recipients_deferred},
-    {"tern_delivery_recipients_bounced_total", "counter",
-     "Recipients that failed permanently (BOUNCED).", &D::recipients_bounced},
-    {"tern_delivery_recipients_expired_total", "counter",
-     "Recipients given up after --max_queue_lifetime (EXPIRED).", &D::recipients_expired},
-    {"tern_delivery_recipients_deleted_total", "counter",
-     "Recipients deleted by the operator (ternctl delete).", &D::recipients_deleted},
-    {"tern_delivery_recipients_returned_total", "counter",
-     "Recipients returned to their senders by the operator (ternctl bounce).",
-     &D::recipients_bounced_by_operator},
-    {"tern_delivery_dsns_queued_total", "counter", "Bounces (RFC 3464 DSNs) spooled to senders.",
+    {"tern_delivery_recipients_total", kCounter,
+     "Recipients by result: delivered, deferred (an attempt failed temporarily), bounced "
+     "(failed permanently), expired (given up after --max_queue_lifetime), deleted (ternctl "
+     "delete) or returned to the sender (ternctl bounce).",
+     &D::recipients_delivered, "result", "delivered"},
+    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_deferred, "result", "deferred"},
+    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_bounced, "result", "bounced"},
+    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_expired, "result", "expired"},
+    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_deleted, "result", "deleted"},
+    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_bounced_by_operator, "result",
+     "returned"},
+    {"tern_delivery_dsns_queued_total", kCounter, "Bounces (RFC 3464 DSNs) spooled to senders.",
      &D::dsns_queued},
-    {"tern_delivery_connections_opened_total", "counter",
-     "Outbound connections opened (through greeting and EHLO).", &D::connections_opened},
-    {"tern_delivery_connections_reused_total", "counter",
-     "Parked idle connections continued (by this shard or another).", &D::connections_reused},
-    {"tern_delivery_dkim_signed_total", "counter",
+    {"tern_delivery_connections_total", kCounter,
+     "Outbound connections taken into use: opened (through greeting and EHLO), reused (a "
+     "parked idle connection continued, by this shard or another) or failed (before EHLO "
+     "completed).",
+     &D::connections_opened, "result", "opened"},
+    {"tern_delivery_connections_total", kCounter, "", &D::connections_reused, "result", "reused"},
+    {"tern_delivery_connections_total", kCounter, "", &D::connect_failures, "result", "failed"},
+    {"tern_delivery_dkim_signed_total", kCounter,
      "Messages sent with a DKIM-Signature (each attempt signs anew).", &D::dkim_signed},
-    {"tern_delivery_connect_failures_total", "counter",
-     "Outbound connections that failed before EHLO completed.", &D::connect_failures},
-    {"tern_delivery_record_failures_total", "counter",
+    {"tern_delivery_record_failures_total", kCounter,
      "Delivery results the spool could not record (retried).", &D::results_record_failures},
-    {"tern_delivery_connections_open", "gauge", "Outbound connections open or opening.",
+    {"tern_delivery_open_connections", kGauge, "Outbound connections open or opening.",
      &D::active_connections},
-    {"tern_delivery_messages_active", "gauge", "Messages with a delivery in progress.",
-     &D::active_messages},
-    {"tern_delivery_messages_waiting_retry", "gauge", "Messages waiting for their next attempt.",
-     &D::waiting_retry},
+    {"tern_delivery_messages", kGauge,
+     "Messages in the delivery agent's hands: a delivery in progress (active) or waiting for "
+     "their next attempt (waiting_retry).",
+     &D::active_messages, "state", "active"},
+    {"tern_delivery_messages", kGauge, "", &D::waiting_retry, "state", "waiting_retry"},
 };
 
 using C = smtp::ClientCounters;
-constexpr Field<C> kClientFields[] = {
-    {"tern_client_messages_sent_total", "counter", "Message bodies sent after 354.",
+constexpr CounterField<C> kClientFields[] = {
+    {"tern_client_messages_sent_total", kCounter, "Message bodies sent after 354 or with BDAT.",
      &C::messages_sent},
-    {"tern_client_body_bytes_sent_total", "counter", "Stored body bytes sent.",
-     &C::body_bytes_sent},
-    {"tern_client_replies_malformed_total", "counter", "Malformed or oversized server replies.",
+    {"tern_client_sent_bytes_total", kCounter, "Stored body bytes sent.", &C::body_bytes_sent},
+    {"tern_client_malformed_replies_total", kCounter, "Malformed or oversized server replies.",
      &C::replies_malformed},
-    {"tern_client_timeouts_total", "counter", "Waits for a server reply that timed out.",
+    {"tern_client_timeouts_total", kCounter, "Waits for a server reply that timed out.",
      &C::timeouts},
-    {"tern_client_tls_handshakes_total", "counter", "Outbound STARTTLS handshakes completed.",
-     &C::tls_handshakes},
-    {"tern_client_tls_handshake_failures_total", "counter",
-     "Outbound STARTTLS handshakes that failed after the server's 220.",
-     &C::tls_handshake_failures},
-    {"tern_client_starttls_refused_total", "counter",
+    {"tern_client_starttls_refused_total", kCounter,
      "Opportunistic STARTTLS refused by the server (mail went in plaintext).",
      &C::starttls_refused},
 };
 
 using R = dns::ResolverCounters;
-constexpr Field<R> kDnsFields[] = {
-    {"tern_dns_queries_total", "counter", "DNS queries sent.", &R::queries_sent},
-    {"tern_dns_cache_hits_total", "counter", "Lookups answered from the cache.", &R::cache_hits},
-    {"tern_dns_coalesced_total", "counter", "Lookups that joined one already in flight.",
+constexpr CounterField<R> kDnsFields[] = {
+    {"tern_dns_queries_total", kCounter, "DNS queries sent (an address lookup sends two).",
+     &R::queries_sent},
+    {"tern_dns_cache_hits_total", kCounter, "Lookups answered from the cache.", &R::cache_hits},
+    {"tern_dns_coalesced_lookups_total", kCounter, "Lookups that joined one already in flight.",
      &R::coalesced},
-    {"tern_dns_nxdomain_total", "counter", "Lookups answered NXDOMAIN.", &R::nxdomain},
-    {"tern_dns_unavailable_total", "counter", "Lookups that failed (SERVFAIL, timeout, refused).",
-     &R::unavailable},
+    {"tern_dns_lookup_failures_total", kCounter,
+     "Lookups that failed, by reason: nxdomain, or unavailable (SERVFAIL, timeout, refused).",
+     &R::nxdomain, "reason", "nxdomain"},
+    {"tern_dns_lookup_failures_total", kCounter, "", &R::unavailable, "reason", "unavailable"},
 };
+
+// Seconds from a message's arrival to a recipient's delivery; bounds and sum kept in
+// milliseconds, written exactly.
+void AppendDeliveryDelay(core::MetricsText* text, const Shards& shards) {
+  std::vector<std::string> bounds;
+  for (const double bound : delivery::kDeliveryDelayBoundsSeconds) {
+    bounds.push_back(core::ShortDecimal(static_cast<uint64_t>(bound * 1000 + 0.5), 3));
+  }
+  AppendHistogram(
+      text, shards, "tern_delivery_delay_seconds",
+      "From a message's arrival to the delivery of a recipient (retries included).", bounds,
+      [](const Shard& s, size_t i) {
+        return Load(s.delivery_counters().delivery_delay_histogram[i]);
+      },
+      [](const Shard& s) {
+        return core::Decimal(Load(s.delivery_counters().delivery_delay_sum_ms), 3);
+      });
+}
 
 }  // namespace
 
-void AppendDeliveryMetrics(std::string* out, const std::vector<std::unique_ptr<Shard>>& shards) {
-  AppendFields(out, shards, kDeliveryFields, [](const Shard& s) { return &s.delivery_counters(); });
-  AppendFields(out, shards, kClientFields, [](const Shard& s) { return &s.client_counters(); });
-  AppendFields(out, shards, kDnsFields, [](const Shard& s) -> const R* {
+void AppendDeliveryMetrics(core::MetricsText* text, const Shards& shards) {
+  AppendFields(text, shards, kDeliveryFields,
+               [](const Shard& s) { return &s.delivery_counters(); });
+  AppendDeliveryDelay(text, shards);
+  AppendFields(text, shards, kClientFields, [](const Shard& s) { return &s.client_counters(); });
+  AppendFields(text, shards, kDnsFields, [](const Shard& s) -> const R* {
     return s.resolver() == nullptr ? nullptr : &s.resolver()->counters();
   });
 }
