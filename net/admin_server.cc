@@ -87,7 +87,8 @@ void AdminServer::Serve() {
     }
     Expire(now);
     polled.clear();
-    polled.push_back({listen_fd_, POLLIN, 0});
+    // Out of descriptors, the listener stays readable: it waits a round instead of spinning.
+    polled.push_back({listen_fd_, static_cast<short>(now < accept_paused_until_ ? 0 : POLLIN), 0});
     Clock::time_point wake = next_tick;
     for (const auto& connection : connections_) {
       polled.push_back(
@@ -122,7 +123,13 @@ void AdminServer::Accept(Clock::time_point now) {
     socklen_t peer_length = sizeof(peer);
     const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length,
                              SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) return;  // EAGAIN, or an error that the next round meets again
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        LogRefusal(absl::StrCat("admin endpoint: accept: ", std::strerror(errno)), now);
+        accept_paused_until_ = now + kTickInterval;
+      }
+      return;  // EAGAIN, or a connection that failed before it was taken
+    }
     auto connection = std::make_unique<Connection>();
     connection->fd = fd;
     connection->peer = FormatSocketAddress(peer);

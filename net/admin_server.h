@@ -81,6 +81,7 @@ class AdminServer {
   std::thread thread_;
   // The admin thread's own (after Start).
   std::vector<std::unique_ptr<Connection>> connections_;
+  Clock::time_point accept_paused_until_{};
   Clock::time_point last_refusal_log_{};
   uint64_t refusals_not_logged_ = 0;
 };
