@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -26,11 +27,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "net/admin_token.h"
 #include "net/http_query.h"
 #include "net/listen_socket.h"
 #include "tools/ternctl_passwd.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file holding ternd's admin bearer token (ternd's --admin_token_file; default: "
+          "$TERN_ADMIN_TOKEN_FILE)");
 ABSL_FLAG(bool, json, false, "machine-readable output (JSON)");
 ABSL_FLAG(uint64_t, limit, 10000, "list at most this many messages");
 ABSL_FLAG(std::string, domain, "",
@@ -52,11 +57,27 @@ ABSL_FLAG(std::string, senders, "",
 namespace tern::ternctl {
 namespace {
 
-// One HTTP/1.0 request; returns the body of a 200 answer.
+// One HTTP/1.0 request; returns the body of a 200 answer. Every request says it comes from a
+// tool (X-Tern-Request: 1, which ternd wants for changes) and carries the bearer token of
+// --admin_token_file (or $TERN_ADMIN_TOKEN_FILE) when one is given.
 absl::StatusOr<std::string> HttpRequest(const std::string& admin, absl::string_view method,
                                         const std::string& target) {
   auto address = net::ParseSocketAddress(admin);
   if (!address.ok()) return address.status();
+  std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
+  if (const char* from_env = std::getenv("TERN_ADMIN_TOKEN_FILE");
+      token_file.empty() && from_env != nullptr) {
+    token_file = from_env;
+  }
+  std::string authorization;
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> token = net::LoadAdminToken(token_file);
+    if (!token.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--admin_token_file: ", token.status().message()));
+    }
+    authorization = absl::StrCat("Authorization: Bearer ", *token, "\r\n");
+  }
   int fd = socket(address->storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   timeval timeout{30, 0};
@@ -67,8 +88,9 @@ absl::StatusOr<std::string> HttpRequest(const std::string& admin, absl::string_v
     return absl::UnavailableError(
         absl::StrCat("cannot reach ternd at ", admin, ": ", strerror(err)));
   }
-  std::string request = absl::StrCat(method, " ", target, " HTTP/1.0\r\nHost: ", admin,
-                                     "\r\nContent-Length: 0\r\n\r\n");
+  std::string request =
+      absl::StrCat(method, " ", target, " HTTP/1.0\r\nHost: ", admin, "\r\nX-Tern-Request: 1\r\n",
+                   authorization, "Content-Length: 0\r\n\r\n");
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     close(fd);

@@ -523,6 +523,22 @@ class Ternd:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode("utf-8", "replace")
 
+    def http(self, method, target, headers=None, body=None, timeout_s=IO_TIMEOUT_S):
+        """(status, body text, headers) of one request to the admin endpoint. A POST says it
+        comes from a tool (X-Tern-Request: 1, what ternctl sends) unless `headers` holds
+        X-Tern-Request (None: leave it out, as a browser would)."""
+        headers = dict(headers or {})
+        if method == "POST":
+            headers.setdefault("X-Tern-Request", "1")
+        headers = {k: v for k, v in headers.items() if v is not None}
+        request = urllib.request.Request(f"http://{self.admin()}{target}", data=body,
+                                         headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=scaled(timeout_s)) as r:
+                return r.status, r.read().decode("utf-8"), r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8", "replace"), e.headers
+
     def metrics(self):
         status, body = self.http_get("/metrics")
         if status != 200:

@@ -259,6 +259,45 @@ TEST_F(CheckConfigTest, UsersFileLinesAreNamed) {
                                     "cannot read")));
 }
 
+TEST_F(CheckConfigTest, AdminBeyondLoopbackNeedsASecretTokenFile) {
+  ScratchDir dir;
+  absl::SetFlag(&FLAGS_admin_listen, "0.0.0.0:0");
+  absl::SetFlag(&FLAGS_admin_token_file, "");
+  ConfigReport report;
+  CheckAdminAccess(&report);
+  EXPECT_THAT(report.findings(),
+              ElementsAre(IsFinding(Severity::kProblem, "--admin_listen=0.0.0.0:0",
+                                    "needs --admin_token_file")));
+
+  const std::string token = dir.Write("admin.token", "s3cret\n");
+  ASSERT_EQ(::chmod(token.c_str(), 0600), 0);
+  absl::SetFlag(&FLAGS_admin_token_file, token);
+  report = ConfigReport();
+  CheckAdminAccess(&report);
+  EXPECT_THAT(report.findings(), IsEmpty());
+
+  ASSERT_EQ(::chmod(token.c_str(), 0644), 0);
+  report = ConfigReport();
+  CheckAdminAccess(&report);
+  EXPECT_THAT(report.findings(),
+              ElementsAre(IsFinding(Severity::kProblem, "--admin_token_file=" + token,
+                                    "accessible by others")));
+
+  // Loopback needs no token; an empty token file is refused.
+  absl::SetFlag(&FLAGS_admin_listen, "[::1]:9025");
+  const std::string empty = dir.Write("empty.token", "\n");
+  ASSERT_EQ(::chmod(empty.c_str(), 0600), 0);
+  absl::SetFlag(&FLAGS_admin_token_file, empty);
+  report = ConfigReport();
+  CheckAdminAccess(&report);
+  EXPECT_THAT(report.findings(), ElementsAre(IsFinding(Severity::kProblem,
+                                                       "--admin_token_file=" + empty, "no token")));
+  absl::SetFlag(&FLAGS_admin_token_file, "");
+  report = ConfigReport();
+  CheckAdminAccess(&report);
+  EXPECT_THAT(report.findings(), IsEmpty());
+}
+
 TEST_F(CheckConfigTest, DkimKeysAndRoutesAreCheckedOneByOne) {
   ScratchDir dir;
   const std::string not_a_key = dir.Write("k.pem", "not a key\n");

@@ -26,6 +26,8 @@
 #include "core/log.h"
 #include "delivery/dkim_signer.h"
 #include "delivery/route_table.h"
+#include "net/admin_access.h"
+#include "net/admin_token.h"
 #include "net/smtp/auth_users.h"
 #include "net/tls/tls_context.h"
 #include "spool/spool_lock.h"
@@ -296,6 +298,26 @@ void CheckTlsNeeded(ConfigReport* report) {
     report->Problem(Flag("auth_users_file", users),
                     "AUTH is offered under TLS only: set --tls_cert and --tls_key");
   }
+}
+
+void CheckAdminAccess(ConfigReport* report) {
+  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
+  bool has_token = false;
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> token = net::LoadAdminToken(token_file);
+    if (!token.ok()) {
+      report->Problem(Flag("admin_token_file", token_file), std::string(token.status().message()));
+    }
+    // A token that is there but refused is reported once, above.
+    has_token = true;
+  }
+  const std::string admin = absl::GetFlag(FLAGS_admin_listen);
+  if (admin.empty() || has_token) return;
+  absl::StatusOr<net::SocketAddress> address = net::ParseSocketAddress(admin);
+  if (!address.ok() || net::IsLoopbackAddress(*address)) return;  // a bad one: reported already
+  report->Problem(Flag("admin_listen", admin),
+                  "beyond loopback the admin endpoint needs --admin_token_file (a bearer token "
+                  "every client must send), or listen on 127.0.0.1 or ::1");
 }
 
 void CheckAuthUsersFile(ConfigReport* report) {
@@ -638,6 +660,7 @@ int RunConfigCheck(std::FILE* out, std::FILE* err) {
   CheckTlsFiles(absl::Now(), &report);
   CheckTlsNeeded(&report);
   CheckAuthUsersFile(&report);
+  CheckAdminAccess(&report);
   CheckDkimKeys(&report);
   CheckRoutes(&report);
   CheckDnsServers(kResolvConf, &report);

@@ -84,6 +84,9 @@ void CheckListenAddresses(ConfigReport* report);
 void CheckTlsFiles(absl::Time now, ConfigReport* report);
 // --smtps_listen and --auth_users_file need --tls_cert.
 void CheckTlsNeeded(ConfigReport* report);
+// --admin_token_file: a secret file (not accessible by others) holding one token;
+// --admin_listen beyond loopback needs it.
+void CheckAdminAccess(ConfigReport* report);
 // --auth_users_file: readable, every line parses (each bad line named).
 void CheckAuthUsersFile(ConfigReport* report);
 // With --deliver: every --dkim_key is a readable, usable key; --route and --smarthost parse;

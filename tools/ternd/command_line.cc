@@ -72,7 +72,7 @@ absl::Status Expand(const std::vector<std::string>& in, int depth, std::vector<s
 
 std::vector<absl::string_view> TerndListFlags() {
   return {"listen", "submission_listen", "smtps_listen",        "relay_networks", "relay_domains",
-          "route",  "dns_servers",       "outbound_tls_policy", "dkim_key"};
+          "route",  "dns_servers",       "outbound_tls_policy", "dkim_key",       "admin_hosts"};
 }
 
 absl::StatusOr<std::vector<std::string>> PrepareCommandLine(

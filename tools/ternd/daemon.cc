@@ -263,7 +263,7 @@ int RunDaemon(const DaemonHooks& hooks) {
         [&api](absl::string_view method, absl::string_view target) {
           return api.Handle(method, target);
         },
-        [&api] { api.Tick(); });
+        [&api] { api.Tick(); }, config->admin_access);
     absl::Status started = admin->Start(*config->admin);
     if (!started.ok()) {
       TERN_LOG(kError, "admin endpoint: %s", started.message());

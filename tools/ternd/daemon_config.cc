@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
+#include "net/admin_token.h"
 #include "spool/message_record.h"
 #include "tools/ternd/flags.h"
 
@@ -90,6 +91,24 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
 
 }  // namespace
 
+absl::Status LoadAdminAccess(DaemonConfig* config) {
+  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> token = net::LoadAdminToken(token_file);
+    if (!token.ok()) return FlagError("admin_token_file", token.status().message());
+    config->admin_access.token = *std::move(token);
+  }
+  config->admin_access.host_names = absl::GetFlag(FLAGS_admin_hosts);
+  if (config->admin.has_value() && !net::IsLoopbackAddress(*config->admin) &&
+      config->admin_access.token.empty()) {
+    return FlagError("admin_listen",
+                     absl::StrCat(net::FormatSocketAddress(config->admin->storage),
+                                  " is beyond loopback: set --admin_token_file (a bearer token "
+                                  "every client must send), or listen on 127.0.0.1 or ::1"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   DaemonConfig config;
   const struct {
@@ -164,6 +183,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     if (!address.ok()) return FlagError("admin_listen", address.status().message());
     config.admin = *address;
   }
+  if (absl::Status access = LoadAdminAccess(&config); !access.ok()) return access;
   config.spool_dir = absl::GetFlag(FLAGS_spool_dir);
   config.delivery_log = absl::GetFlag(FLAGS_delivery_log);
   if (config.spool_dir.empty()) return FlagError("spool_dir", "must not be empty");

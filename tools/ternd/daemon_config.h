@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "delivery/delivery_config.h"
+#include "net/admin_access.h"
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
 #include "net/listen_socket.h"
@@ -29,6 +30,8 @@ struct ListenerSpec {
 struct DaemonConfig {
   std::vector<ListenerSpec> listeners;  // --listen, --submission_listen, --smtps_listen
   std::optional<net::SocketAddress> admin;
+  // --admin_hosts and --admin_token_file's token (empty: none; required beyond loopback).
+  net::AdminAccessOptions admin_access;
   std::string spool_dir;
   std::string delivery_log;  // empty: none
   bool spool_sync_none = false;
@@ -55,6 +58,9 @@ struct DaemonConfig {
 };
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig();
+// --admin_token_file and --admin_hosts into config->admin_access (config->admin already
+// set); refuses an admin endpoint beyond loopback without a token.
+absl::Status LoadAdminAccess(DaemonConfig* config);
 
 // "smtp", "submission" or "smtps" (the ready file's keys, the log's words).
 absl::string_view ListenerName(net::ListenerKind kind);

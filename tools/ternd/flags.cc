@@ -28,7 +28,14 @@ ABSL_FLAG(uint32_t, auth_attempts_per_minute, 30,
 ABSL_FLAG(uint32_t, auth_failures_max, 3,
           "failed AUTH attempts per connection before 421 4.7.0 and close");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9025",
-          "admin HTTP endpoint (GET /metrics, /queue); empty disables it");
+          "admin HTTP endpoint (GET /metrics, /queue); empty disables it. Beyond loopback "
+          "(127.0.0.0/8, ::1) it needs --admin_token_file");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file holding the admin endpoint's bearer token (mode 0600 or 0640, not readable by "
+          "others): every request but GET /healthz then needs 'Authorization: Bearer TOKEN'");
+ABSL_FLAG(std::vector<std::string>, admin_hosts, {},
+          "host names the admin endpoint answers for in the Host header, besides its address "
+          "and localhost (comma-separated, e.g. relay1.example.net); others get 421");
 ABSL_FLAG(std::string, spool_dir, "var/spool", "spool directory (one shard-N folder per shard)");
 ABSL_FLAG(std::string, spool_sync, "fdatasync",
           "fdatasync (default: 250 only after the data is on disk) or none (benchmarks only: "

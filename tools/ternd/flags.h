@@ -16,6 +16,8 @@ ABSL_DECLARE_FLAG(std::string, tls_cert);
 ABSL_DECLARE_FLAG(std::string, tls_key);
 ABSL_DECLARE_FLAG(absl::Duration, tls_handshake_timeout);
 ABSL_DECLARE_FLAG(std::string, admin_listen);
+ABSL_DECLARE_FLAG(std::string, admin_token_file);
+ABSL_DECLARE_FLAG(std::vector<std::string>, admin_hosts);
 ABSL_DECLARE_FLAG(std::string, auth_users_file);
 ABSL_DECLARE_FLAG(bool, sender_login_match);
 ABSL_DECLARE_FLAG(uint32_t, auth_attempts_per_minute);
