@@ -124,7 +124,7 @@ std::string DeliveryReportText(const DeliveryReport& report, const ReportScope& 
     for (const auto& [domain, count] : e.domains)
       from.push_back(absl::StrCat(domain, " (", count, ")"));
     if (e.other_domains > 0) from.push_back(absl::StrCat("other (", e.other_domains, ")"));
-    absl::StrAppend(&out, absl::StrFormat("  %39s  from %s\n", "", absl::StrJoin(from, ", ")));
+    absl::StrAppend(&out, absl::StrFormat("  %40s  from %s\n", "", absl::StrJoin(from, ", ")));
   }
   return out;
 }
