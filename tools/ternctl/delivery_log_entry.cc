@@ -58,6 +58,8 @@ std::string LogAddressDomain(absl::string_view address) {
   std::string domain(at == absl::string_view::npos ? address : address.substr(at + 1));
   absl::AsciiStrToLower(&domain);
   if (!domain.empty() && domain.back() == '>') domain.pop_back();
+  // The report keeps thousands of these: no longer than a domain can be (RFC 1035 §2.3.4).
+  if (domain.size() > kLogDomainBytesMax) domain.resize(kLogDomainBytesMax);
   return domain.empty() ? "<>" : domain;
 }
 

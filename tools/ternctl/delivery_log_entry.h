@@ -7,6 +7,7 @@
 //   if (!e.has_value()) ++skipped; else report.Add(*e);
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,8 +35,10 @@ struct DeliveryLogEntry {
 
 std::optional<DeliveryLogEntry> ParseDeliveryLogLine(absl::string_view line);
 
+inline constexpr size_t kLogDomainBytesMax = 255;
+
 // The domain of an address ("Bob@Example.COM" -> "example.com"), "<>" for the null sender,
-// the address itself (lowercased) when it has no '@'.
+// the address itself (lowercased) when it has no '@'; at most kLogDomainBytesMax bytes.
 std::string LogAddressDomain(absl::string_view address);
 
 }  // namespace tern::ternctl

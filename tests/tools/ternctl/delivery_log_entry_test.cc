@@ -33,6 +33,7 @@ TEST(DeliveryLogEntry, ParsesWhatTerndWrites) {
   EXPECT_EQ(e->delay_ms, 1500);
   EXPECT_EQ(LogAddressDomain(e->sender), "sender.test");
   EXPECT_EQ(LogAddressDomain(""), "<>");
+  EXPECT_EQ(LogAddressDomain("a@" + std::string(5000, 'x')).size(), kLogDomainBytesMax);
 }
 
 TEST(DeliveryLogEntry, RefusesForeignAndMalformedLines) {
