@@ -7,6 +7,7 @@
 //   ternctl stats                             per shard and destination, rates
 //   ternctl metrics                           the Prometheus metrics
 //   ternctl passwd USER --users_file=F [--senders=a@x,@y]   set an AUTH password
+//   ternctl report [--since=24h] [--until=T] [--delivery_log=F] [--top=N]   the sending report
 // FILTERS: --domain=D --sender=S --recipient=R --min_age=DURATION --max_age=DURATION
 // --state=queued|deferred|held|active. Every command takes --admin=HOST:PORT and --json.
 #include <sys/socket.h>
@@ -30,6 +31,7 @@
 #include "net/admin_token.h"
 #include "net/http_query.h"
 #include "net/listen_socket.h"
+#include "tools/ternctl/report_command.h"
 #include "tools/ternctl_passwd.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
@@ -175,6 +177,7 @@ constexpr const char* kUsage =
     "  delete|bounce ID... | FILTERS | --all\n"
     "  stats | metrics\n"
     "  passwd USER --users_file=FILE [--senders=LIST]\n"
+    "  report [--since=24h] [--until=TIME] [--delivery_log=FILE] [--top=N]   (from the log)\n"
     "FILTERS: --domain=D --sender=S --recipient=R --min_age=1h --max_age=10m "
     "--state=queued|deferred|held|active\n";
 
@@ -185,6 +188,16 @@ int Main(const std::vector<char*>& args) {
   }
   const std::string command = args[1];
   if (command == "passwd") return Passwd(args);
+  if (command == "report") {
+    if (args.size() != 2) {
+      fputs(
+          "usage: ternctl report [--since=24h] [--until=TIME] [--json] [--delivery_log=FILE]"
+          " [--top=N]\n",
+          stderr);
+      return 2;
+    }
+    return RunReport(absl::GetFlag(FLAGS_json));
+  }
   const std::string admin = absl::GetFlag(FLAGS_admin);
   const std::string format = absl::GetFlag(FLAGS_json) ? "format=json" : "format=text";
   std::string method = "GET";

@@ -1,8 +1,10 @@
 """The admin endpoint's status page (GET /) loaded in a real headless Chromium (Debian's
 chromium) against a running ternd that relays to the recording sink: the throughput and
 queue charts are drawn from real samples (the page records on each canvas how many points
-it plotted, their largest value and how many pixels it painted), the destinations table
-names the sink with its counts, and the recent failures table shows a deferral's reply.
+it plotted, their largest value, how many pixels it painted and its time axis labels), the
+destinations table has one row for the sink with the counts of both shards summed (the
+per-shard split is in /status.json?shards=1), and the recent failures table groups the
+two identical deferrals on one row with their count.
 """
 
 import html.parser
@@ -61,8 +63,8 @@ class StatusPageTest(ternd_harness.TerndTestCase):
         self.assertTrue(os.path.exists(CHROMIUM), "chromium is not installed")
         sink = RecordingSink().start()
         self.addCleanup(sink.stop)
-        sink.reply_to_data("451 4.7.1 greylisted, come back later",
-                           recipients=[f"grey@{DOMAIN}"])
+        grey = [f"grey@{DOMAIN}", f"grey2@{DOMAIN}"]
+        sink.reply_to_data("451 4.7.1 greylisted, come back later", recipients=grey)
         d = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}", "--retry_schedule=1h",
                              deliver=True)
         # Three bursts a second and a half apart: the history (one sample a second) sees
@@ -73,8 +75,8 @@ class StatusPageTest(ternd_harness.TerndTestCase):
                 for i in range(5 + 5 * burst):
                     s.sendmail(f"s@{DOMAIN}", [f"user{i}@{DOMAIN}"], make_body(f"b{burst} {i}"))
                     sent += 1
-                if burst == 0:
-                    s.sendmail(f"s@{DOMAIN}", [f"grey@{DOMAIN}"], make_body("grey"))
+                if burst < 2:
+                    s.sendmail(f"s@{DOMAIN}", [grey[burst]], make_body(f"grey {burst}"))
             time.sleep(1.5)
         sink.wait_for_messages(sent)
 
@@ -82,8 +84,16 @@ class StatusPageTest(ternd_harness.TerndTestCase):
             code, body = d.http_get("/status.json")
             self.assertEqual(code, 200)
             return json.loads(body)
-        wait_for(lambda: status()["recent"] and len(status()["samples"]) >= 4, scaled(30),
-                 what="samples and a deferral in /status.json")
+        # Seven samples a second apart: the time axis spans at least one 5 s tick.
+        wait_for(lambda: sum(f["count"] for f in status()["failures"]) == 2 and
+                 len(status()["samples"]) >= 7, scaled(30),
+                 what="samples and two deferrals in /status.json")
+        # The per-shard split, on demand: the shards' rows add up to the destination's.
+        dest = f"[127.0.0.1]:{sink.port}"
+        [split] = [x for x in status_split(d) if x["destination"] == dest]
+        self.assertEqual(sum(p["delivered"] for p in split["per_shard"]), split["delivered"])
+        self.assertEqual(len(split["per_shard"]), split["shards"])
+        self.assertNotIn("per_shard", status()["destinations"][0])
 
         profile = tempfile.mkdtemp(prefix="tern-chromium-")
         self.addCleanup(shutil.rmtree, profile, True)
@@ -104,21 +114,34 @@ class StatusPageTest(ternd_harness.TerndTestCase):
             self.assertGreater(float(canvas["data-max"]), 0, canvas)
             # Pixels the data lines painted over the grid (a flat line at 0 still paints).
             self.assertGreater(int(canvas["data-inked"]), 300, canvas)
+            # The time axis: labelled ticks in local time (HH:MM, or HH:MM:SS when close).
+            ticks = canvas.get("data-ticks", "").split()
+            self.assertTrue(ticks, canvas)
+            for tick in ticks:
+                self.assertRegex(tick, r"^\d\d:\d\d(:\d\d)?$")
         # The throughput peak is the busiest burst (15 messages within a second or two).
         self.assertGreaterEqual(float(page.by_id["throughput"]["data-max"]), 2)
-        # Rows: destination, shard, pending, connections, delivered, deferred, bounced, error.
+        # Rows: destination, shards, pending, connections, delivered, deferred, bounced, error.
         header, *rows = page.rows["destinations"]
-        self.assertEqual(header[0], "Destination")
-        ours = [r for r in rows if r[0] == f"[127.0.0.1]:{sink.port}"]
-        self.assertTrue(ours, rows)
-        self.assertEqual(sum(int(r[4]) for r in ours), sent)  # both shards' deliveries
-        self.assertEqual(sum(int(r[5]) for r in ours), 1)
-        self.assertTrue(any("greylisted" in r[7] for r in ours), ours)
+        self.assertEqual(header[:2], ["Destination", "Shards"])
+        [ours] = [r for r in rows if r[0] == dest]  # one row over all shards
+        self.assertEqual(int(ours[4]), sent)
+        self.assertEqual(int(ours[5]), 2)
+        self.assertIn("greylisted", ours[7])
+        # Rows: last time, count, destination, result, reply, last recipient, queue id.
         header, *recent = page.rows["recent"]
-        self.assertEqual(header[2], "Recipient")
-        [grey] = [r for r in recent if r[2] == f"grey@{DOMAIN}"]
-        self.assertEqual(grey[3], "deferred")
-        self.assertTrue(grey[4].startswith("451"), grey)
+        self.assertEqual(header[:3], ["Last time", "Count", "Destination"])
+        [group] = [r for r in recent if "greylisted" in r[4]]
+        self.assertEqual(group[1], "2", recent)
+        self.assertIn(f"127.0.0.1:{sink.port}", group[2])  # the host tried: "127.0.0.1[..:port]"
+        self.assertEqual(group[3], "deferred")
+        self.assertIn(group[5], grey)
+
+
+def status_split(d):
+    code, body = d.http_get("/status.json?shards=1")
+    assert code == 200, body
+    return json.loads(body)["destinations"]
 
 if __name__ == "__main__":
     ternd_harness.main()

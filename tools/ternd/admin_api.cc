@@ -57,7 +57,7 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   if (path == "/stats") return Stats(params);
   if (path == "/healthz") return {200, kText, "ok\n"};
   if (path == "/") return {200, "text/html; charset=utf-8", std::string(StatusPageHtml())};
-  if (path == "/status.json") return StatusData();
+  if (path == "/status.json") return StatusData(params);
   return {404, kText, "not found\n"};
 }
 
@@ -147,7 +147,7 @@ net::HttpResponse AdminApi::Action(QueueAction action, const net::QueryParams& p
   return {200, kJson, ActionJson(action, outcomes)};
 }
 
-net::HttpResponse AdminApi::StatusData() const {
+net::HttpResponse AdminApi::StatusData(const net::QueryParams& params) const {
   std::vector<ShardStatus> shards;
   for (const auto& shard : *shards_) {
     std::optional<ShardStatus> status =
@@ -163,7 +163,8 @@ net::HttpResponse AdminApi::StatusData() const {
     if (!status.has_value()) return Unavailable(shard->id());
     shards.push_back(*std::move(status));
   }
-  return {200, kJson, StatusJson(history_, shards, absl::Now())};
+  const bool per_shard = net::QueryValue(params, "shards") == "1";
+  return {200, kJson, StatusJson(history_, shards, absl::Now(), per_shard)};
 }
 
 net::HttpResponse AdminApi::Stats(const net::QueryParams& params) const {

@@ -9,7 +9,7 @@
 //   GET  /stats                      per shard and per destination, rates over the last minute
 //   GET  /healthz                    "ok"
 //   GET  /                           the live status page (tools/ternd/status_page.h)
-//   GET  /status.json                what it draws
+//   GET  /status.json[?shards=1]     what it draws (shards=1: each destination's per-shard split)
 #pragma once
 
 #include <memory>
@@ -36,7 +36,7 @@ class AdminApi {
   net::HttpResponse Message(const net::QueryParams& params) const;
   net::HttpResponse Action(QueueAction action, const net::QueryParams& params) const;
   net::HttpResponse Stats(const net::QueryParams& params) const;
-  net::HttpResponse StatusData() const;
+  net::HttpResponse StatusData(const net::QueryParams& params) const;
   ThroughputSample Sample() const;
 
   const std::vector<std::unique_ptr<Shard>>* shards_;
