@@ -154,8 +154,9 @@ absl::StatusOr<std::string> FilterQuery(const std::vector<std::string>& ids) {
         {"max_age", absl::GetFlag(FLAGS_max_age)}}) {
     if (text.empty()) continue;
     absl::StatusOr<absl::Duration> age = core::ParsePositiveDuration(text);
-    if (!age.ok())
+    if (!age.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--", key, ": ", age.status().message()));
+    }
     add(key, absl::StrCat(absl::ToInt64Seconds(*age)));
   }
   if (absl::GetFlag(FLAGS_all)) add("all", "1");
@@ -166,6 +167,12 @@ std::vector<std::string> ArgsFrom(const std::vector<char*>& args, size_t first) 
   std::vector<std::string> rest;
   for (size_t i = first; i < args.size(); ++i) rest.emplace_back(args[i]);
   return rest;
+}
+
+// Prints `status` and returns `exit_code`.
+int Fail(const absl::Status& status, int exit_code) {
+  fprintf(stderr, "ternctl: %s\n", std::string(status.message()).c_str());
+  return exit_code;
 }
 
 // Prints an answer (or the error); false on error.
@@ -183,7 +190,7 @@ bool Print(const absl::StatusOr<std::string>& body) {
 int Act(const std::string& admin, const std::string& command, const std::string& format,
         const std::vector<char*>& args) {
   absl::StatusOr<std::vector<std::string>> ids = ExpandIds(ArgsFrom(args, 2), stdin);
-  if (!ids.ok()) return Print(ids.status()) ? 0 : 1;
+  if (!ids.ok()) return Fail(ids.status(), 1);
   const bool from_input = std::find(args.begin() + 2, args.end(), std::string("-")) != args.end();
   if (from_input && ids->empty()) {
     fprintf(stderr, "ternctl: no ids on standard input: nothing to %s\n", command.c_str());
@@ -193,9 +200,8 @@ int Act(const std::string& admin, const std::string& command, const std::string&
   if (const std::string text = absl::GetFlag(FLAGS_duration); !text.empty()) {
     absl::StatusOr<absl::Duration> duration = core::ParsePositiveDuration(text);
     if (!duration.ok()) {
-      fprintf(stderr, "ternctl: --duration: %s\n",
-              std::string(duration.status().message()).c_str());
-      return 2;
+      return Fail(
+          absl::InvalidArgumentError(absl::StrCat("--duration: ", duration.status().message())), 2);
     }
     absl::StrAppend(&options, "&duration=", std::max<int64_t>(1, absl::ToInt64Seconds(*duration)));
   }
@@ -206,7 +212,7 @@ int Act(const std::string& admin, const std::string& command, const std::string&
   if (batches.empty()) batches.emplace_back();  // filters only
   for (const std::vector<std::string>& batch : batches) {
     absl::StatusOr<std::string> query = FilterQuery(batch);
-    if (!query.ok()) return Print(query.status()) ? 0 : 2;
+    if (!query.ok()) return Fail(query.status(), 2);
     if (!Print(
             HttpRequest(admin, "POST", absl::StrCat("/", command, "?", format, *query, options)))) {
       return 1;
@@ -245,7 +251,7 @@ int Main(const std::vector<char*>& args) {
   std::string target;
   if (command == "queue") {
     absl::StatusOr<std::string> query = FilterQuery(ArgsFrom(args, 2));
-    if (!query.ok()) return Print(query.status()) ? 0 : 2;
+    if (!query.ok()) return Fail(query.status(), 2);
     target = absl::StrCat("/queue?", format, "&limit=", absl::GetFlag(FLAGS_limit), *query);
   } else if (command == "show") {
     if (args.size() != 3) {
@@ -267,7 +273,7 @@ int Main(const std::vector<char*>& args) {
     return Act(admin, command, format, args);
   } else if (command == "qshape") {
     absl::StatusOr<std::string> query = FilterQuery(ArgsFrom(args, 2));
-    if (!query.ok()) return Print(query.status()) ? 0 : 2;
+    if (!query.ok()) return Fail(query.status(), 2);
     target = absl::StrCat("/qshape?", format, "&top=", absl::GetFlag(FLAGS_top), *query);
   } else if (command == "config") {
     target = absl::StrCat("/config?", format);
