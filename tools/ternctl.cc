@@ -40,7 +40,8 @@
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
 ABSL_FLAG(bool, json, false, "machine-readable output (JSON)");
-ABSL_FLAG(bool, jsonl, false, "queue: JSON Lines, one message object per line");
+ABSL_FLAG(bool, jsonl, false,
+          "queue, qshape, config: JSON Lines, one object (message, domain row, flag) per line");
 ABSL_FLAG(uint64_t, limit, 10000, "list at most this many messages");
 ABSL_FLAG(std::string, domain, "",
           "messages with a recipient left at this domain (.D: and subdomains)");

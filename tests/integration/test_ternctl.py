@@ -356,6 +356,8 @@ class OperatorToolsTest(TernctlTestCase):
         flags = {f["name"]: f for f in self.ctl_json(d, "config")["flags"]}
         self.assertEqual(flags["max_recipients"]["value"], "77")
         self.assertFalse(flags["max_recipients"]["hidden"])
+        lines = [json.loads(line) for line in d.ternctl("config", "--jsonl").stdout.splitlines()]
+        self.assertEqual({f["name"] for f in lines}, set(flags))
         for name, flag in flags.items():
             if ("token" in name or "password" in name) and not name.endswith("_file"):
                 self.assertEqual(flag["value"], "(hidden)", name)
@@ -377,6 +379,9 @@ class OperatorToolsTest(TernctlTestCase):
         self.assertEqual([(r["domain"], r["total"]) for r in top["domains"]],
                          [("a.test", 2), ("(other)", 2)])
         self.assertEqual(self.ctl_json(d, "qshape", "--min_age=2d")["total"]["total"], 0)
+        lines = [json.loads(line) for line in d.ternctl("qshape", "--jsonl").stdout.splitlines()]
+        self.assertEqual(lines[0]["domain"], "TOTAL")
+        self.assertEqual({r["domain"]: r["total"] for r in lines[1:]}, rows)
         text = d.ternctl("qshape").stdout
         self.assertIn("1280+", text.splitlines()[0])
         self.assertTrue(text.splitlines()[1].lstrip().startswith("TOTAL"), text)

@@ -53,6 +53,9 @@ TEST(FlagReport, ListsOnlyChangedFlagsAndHidesSecrets) {
   EXPECT_EQ(json.find("s3cret"), std::string::npos);
   EXPECT_NE(json.find("\"name\":\"flag_report_test_api_token\",\"value\":\"(hidden)\""),
             std::string::npos);
+  const std::string lines = FlagsJsonLines(flags);
+  EXPECT_EQ(static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n')), flags.size());
+  EXPECT_EQ(lines.find("s3cret"), std::string::npos);
 }
 
 }  // namespace

@@ -69,6 +69,9 @@ TEST(QueueShape, TextAndJson) {
   EXPECT_NE(json.find("{\"domain\":\"a.example\",\"total\":1,\"counts\":[1,0,0,0,0,0,0,0,0,0]}"),
             std::string::npos)
       << json;
+  EXPECT_EQ(ShapeJsonLines(shape),
+            "{\"domain\":\"TOTAL\",\"total\":1,\"counts\":[1,0,0,0,0,0,0,0,0,0]}\n"
+            "{\"domain\":\"a.example\",\"total\":1,\"counts\":[1,0,0,0,0,0,0,0,0,0]}\n");
 }
 
 }  // namespace

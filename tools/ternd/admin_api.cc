@@ -234,6 +234,7 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   if (path == "/config") {
     const std::vector<FlagSetting> flags = NonDefaultFlags();
     if (Text(params)) return {200, kText, FlagsText(flags)};
+    if (JsonLines(params)) return {200, kJsonLines, FlagsJsonLines(flags)};
     return {200, kJson, FlagsJson(flags)};
   }
   if (path == "/stats") return Stats(params);
@@ -348,6 +349,7 @@ net::HttpResponse AdminApi::Shape(const net::QueryParams& params) const {
   }
   merged.Truncate(top);
   if (Text(params)) return {200, kText, ShapeText(merged)};
+  if (JsonLines(params)) return {200, kJsonLines, ShapeJsonLines(merged)};
   return {200, kJson, ShapeJson(merged)};
 }
 

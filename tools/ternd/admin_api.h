@@ -8,6 +8,8 @@
 //   GET  /qshape?FILTER&top=N        messages by destination domain and age (queue_shape.h)
 //   GET  /config                     the flags that differ from their defaults
 //                                    (flag_report.h; secrets hidden)
+//                                    (/queue, /qshape, /config: format=jsonl, one object
+//                                    per line)
 //   POST /hold|/release|/flush|/delete|/bounce?FILTER
 //                                    change the selected messages (delete and bounce need a
 //                                    filter or all=1; flush without one means every message;

@@ -55,24 +55,40 @@ std::string FlagsText(const std::vector<FlagSetting>& flags) {
   return out;
 }
 
+namespace {
+
+void FlagJson(const FlagSetting& flag, core::JsonWriter* json) {
+  json->BeginObject();
+  json->Key("name");
+  json->String(flag.name);
+  json->Key("value");
+  json->String(flag.value);
+  json->Key("default");
+  json->String(flag.default_value);
+  json->Key("hidden");
+  json->Bool(flag.hidden);
+  json->EndObject();
+}
+
+}  // namespace
+
+std::string FlagsJsonLines(const std::vector<FlagSetting>& flags) {
+  std::string out;
+  core::JsonWriter json(&out);
+  for (const FlagSetting& flag : flags) {
+    FlagJson(flag, &json);
+    out.push_back('\n');
+  }
+  return out;
+}
+
 std::string FlagsJson(const std::vector<FlagSetting>& flags) {
   std::string out;
   core::JsonWriter json(&out);
   json.BeginObject();
   json.Key("flags");
   json.BeginArray();
-  for (const FlagSetting& flag : flags) {
-    json.BeginObject();
-    json.Key("name");
-    json.String(flag.name);
-    json.Key("value");
-    json.String(flag.value);
-    json.Key("default");
-    json.String(flag.default_value);
-    json.Key("hidden");
-    json.Bool(flag.hidden);
-    json.EndObject();
-  }
+  for (const FlagSetting& flag : flags) FlagJson(flag, &json);
   json.EndArray();
   json.EndObject();
   out.push_back('\n');

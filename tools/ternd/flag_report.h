@@ -33,5 +33,7 @@ std::vector<FlagSetting> NonDefaultFlags();
 std::string FlagsText(const std::vector<FlagSetting>& flags);
 // {"flags":[{"name":..,"value":..,"default":..,"hidden":false},..]}
 std::string FlagsJson(const std::vector<FlagSetting>& flags);
+// JSON Lines: one flag object per line.
+std::string FlagsJsonLines(const std::vector<FlagSetting>& flags);
 
 }  // namespace tern::ternd

@@ -137,4 +137,16 @@ std::string ShapeJson(const QueueShape& shape) {
   return out;
 }
 
+std::string ShapeJsonLines(const QueueShape& shape) {
+  std::string out;
+  core::JsonWriter json(&out);
+  RowJson(shape.total(), &json);
+  out.push_back('\n');
+  for (const QueueShape::Row& row : shape.Rows()) {
+    RowJson(row, &json);
+    out.push_back('\n');
+  }
+  return out;
+}
+
 }  // namespace tern::ternd

@@ -62,5 +62,7 @@ std::string ShapeText(const QueueShape& shape);
 // {"unit":"messages","buckets":["5",..,"1280+"],"total":{..},"domains":[{"domain":..,
 // "total":N,"counts":[..]},..]}
 std::string ShapeJson(const QueueShape& shape);
+// JSON Lines: the TOTAL row, then one row per domain ({"domain":..,"total":N,"counts":[..]}).
+std::string ShapeJsonLines(const QueueShape& shape);
 
 }  // namespace tern::ternd
