@@ -430,6 +430,7 @@ void DeliveryAgent::OnMaintenance() {
     Dispatch(lane);
   }
   for (Lane* lane : lanes) DropLaneIfUnused(lane);
+  ReleaseDueHolds(absl::Now());
   // Parked connections past their idle timeout, whichever shard parked them.
   for (const std::shared_ptr<net::Destination>& destination : pools_->Snapshot()) {
     for (int fd : destination->ExpireIdle(absl::Now())) {

@@ -92,7 +92,9 @@ class DeliveryAgent : public OutboundConnectionOwner {
   bool DeliverNow(uint64_t queue_id);
   // Returns the message to its sender: every recipient left bounces (5.0.0) with a DSN as
   // for any failure, then BOUNCED records. FailedPrecondition while in delivery (try again).
-  absl::Status Bounce(uint64_t queue_id);
+  // `reason` (the operator's words; empty: "message returned by the operator") is the DSN's
+  // diagnostic and the delivery log's reply; the caller keeps it to one printable line.
+  absl::Status Bounce(uint64_t queue_id, absl::string_view reason = {});
   // The message is no longer scheduled (it was deleted or held).
   void ForgetRetry(uint64_t queue_id);
   // SIGHUP: messages scheduled from now on use these routes and DKIM keys (null: no
@@ -222,6 +224,9 @@ class DeliveryAgent : public OutboundConnectionOwner {
   void ArmRetryTimer();
   void OnRetryTimer();
   void OnMaintenance();
+  // Holds given an end (`ternctl hold --duration`) that are due: RELEASE records, then
+  // scheduled (delivery_agent_operator.cc). Runs every maintenance interval.
+  void ReleaseDueHolds(absl::Time now);
   Lane* LaneFor(const Nexthop& nexthop);
   void Dispatch(Lane* lane);
   void MaybeOpenConnections(Lane* lane);
@@ -294,6 +299,7 @@ class DeliveryAgent : public OutboundConnectionOwner {
   std::deque<RecentFailure> recent_failures_;
   RetryTimer retry_timer_{this};
   MaintenanceTimer maintenance_timer_{this};
+  absl::flat_hash_set<uint64_t> releasing_;  // RELEASE records of due holds in flight
 };
 
 }  // namespace tern::delivery

@@ -34,7 +34,7 @@ bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
   return true;
 }
 
-absl::Status DeliveryAgent::Bounce(uint64_t queue_id) {
+absl::Status DeliveryAgent::Bounce(uint64_t queue_id, absl::string_view reason) {
   if (!started_ || stopping_) return absl::UnavailableError("delivery is stopping");
   if (active_.contains(queue_id)) {
     return absl::FailedPreconditionError("in delivery now (try again when the attempt ends)");
@@ -54,9 +54,34 @@ absl::Status DeliveryAgent::Bounce(uint64_t queue_id) {
   TERN_LOG(kInfo, "%016X: returned to its sender by the operator (%d recipients)", queue_id,
            left.size());
   FailJob(Job{.queue_id = queue_id, .recipients = std::move(left)},
-          smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0", "message returned by the operator", "");
+          smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
+          reason.empty() ? absl::string_view("message returned by the operator") : reason, "");
   UpdateGauges();
   return absl::OkStatus();
+}
+
+void DeliveryAgent::ReleaseDueHolds(absl::Time now) {
+  // A bound per pass: the rest are released one interval later.
+  static constexpr size_t kReleasesPerPassMax = 10000;
+  const int64_t now_us = absl::ToUnixMicros(now);
+  std::vector<uint64_t> due;
+  for (const auto& [until_us, queue_id] : spool_->index().timed_holds()) {
+    if (until_us > now_us || due.size() == kReleasesPerPassMax) break;
+    if (!releasing_.contains(queue_id)) due.push_back(queue_id);
+  }
+  // Marked first: SetHeld may answer at once (a message gone) and change the index.
+  for (const uint64_t queue_id : due) releasing_.insert(queue_id);
+  for (const uint64_t queue_id : due) {
+    spool_->SetHeld(queue_id, false, [this, queue_id](absl::Status status) {
+      releasing_.erase(queue_id);
+      if (!status.ok()) {
+        TERN_LOG(kError, "%016X: hold ended but not released: %s", queue_id, status.ToString());
+        return;
+      }
+      TERN_LOG(kInfo, "%016X: hold ended, released", queue_id);
+      Enqueue(queue_id);
+    });
+  }
 }
 
 void DeliveryAgent::ForgetRetry(uint64_t queue_id) {

@@ -3,37 +3,18 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/check.h"
+#include "core/duration_text.h"
 
 namespace tern::delivery {
-
-absl::StatusOr<absl::Duration> ParseLifetime(absl::string_view text) {
-  text = absl::StripAsciiWhitespace(text);
-  if (!text.empty() && text.back() == 'd') {
-    int64_t days = 0;
-    if (absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) && days > 0 && days <= 3650) {
-      return absl::Hours(24 * days);
-    }
-    return absl::InvalidArgumentError(absl::StrCat("bad duration '", text, "'"));
-  }
-  absl::Duration duration;
-  if (!absl::ParseDuration(text, &duration) || duration <= absl::ZeroDuration() ||
-      duration == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad duration '", text, "' (examples: 30s, 5m, 1h30m, 5d)"));
-  }
-  return duration;
-}
 
 absl::StatusOr<RetrySchedule> RetrySchedule::Parse(absl::string_view steps,
                                                    absl::Duration max_queue_lifetime) {
   RetrySchedule schedule;
   for (absl::string_view step : absl::StrSplit(steps, ',', absl::SkipWhitespace())) {
-    auto delay = ParseLifetime(step);
+    auto delay = core::ParsePositiveDuration(step);
     if (!delay.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "retry schedule step ", schedule.steps_.size() + 1, ": ", delay.status().message()));

@@ -22,7 +22,7 @@ class RetrySchedule {
   static constexpr size_t kStepsMax = 64;
 
   // InvalidArgument naming the bad step. Steps must be positive durations in abseil
-  // syntax ("30s", "5m", "1h30m"); days are accepted as "Nd".
+  // syntax ("30s", "5m", "1h30m"); days are accepted as "Nd" (core/duration_text.h).
   static absl::StatusOr<RetrySchedule> Parse(absl::string_view steps,
                                              absl::Duration max_queue_lifetime);
 
@@ -40,8 +40,5 @@ class RetrySchedule {
   std::vector<absl::Duration> steps_;
   absl::Duration max_queue_lifetime_;
 };
-
-// Parses "5d", "36h", "90m", "1h30m" (abseil durations plus a whole-days form).
-absl::StatusOr<absl::Duration> ParseLifetime(absl::string_view text);
 
 }  // namespace tern::delivery

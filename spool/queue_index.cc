@@ -96,13 +96,18 @@ bool QueueEntry::finished() const { return final_recipients_ == recipient_count_
 void QueueIndex::Insert(uint64_t queue_id, QueueEntry entry) {
   message_bytes_ += entry.message_bytes();
   held_count_ += entry.held() ? 1 : 0;
+  if (entry.held_until_unix_us() != 0) timed_holds_.emplace(entry.held_until_unix_us(), queue_id);
   max_queue_id_ = std::max(max_queue_id_, queue_id);
   auto [it, inserted] = map_.try_emplace(queue_id, std::move(entry));
   if (!inserted) {
     CHECK_GE(message_bytes_, it->second.message_bytes());
     message_bytes_ -= it->second.message_bytes();
     held_count_ -= it->second.held() ? 1 : 0;
+    timed_holds_.erase({it->second.held_until_unix_us(), queue_id});
     it->second = std::move(entry);
+    if (it->second.held_until_unix_us() != 0) {
+      timed_holds_.emplace(it->second.held_until_unix_us(), queue_id);
+    }
   }
 }
 
@@ -112,6 +117,7 @@ bool QueueIndex::Remove(uint64_t queue_id) {
   CHECK_GE(message_bytes_, it->second.message_bytes());
   message_bytes_ -= it->second.message_bytes();
   held_count_ -= it->second.held() ? 1 : 0;
+  timed_holds_.erase({it->second.held_until_unix_us(), queue_id});
   map_.erase(it);
   history_.Erase(queue_id);
   return true;
@@ -122,9 +128,13 @@ const QueueEntry* QueueIndex::Find(uint64_t queue_id) const {
   return it == map_.end() ? nullptr : &it->second;
 }
 
-bool QueueIndex::SetHeld(uint64_t queue_id, bool held) {
+bool QueueIndex::SetHeld(uint64_t queue_id, bool held, int64_t until_unix_us) {
   auto it = map_.find(queue_id);
   if (it == map_.end()) return false;
+  QueueEntry& entry = it->second;
+  timed_holds_.erase({entry.held_until_unix_us_, queue_id});
+  entry.held_until_unix_us_ = held ? until_unix_us : 0;
+  if (entry.held_until_unix_us_ != 0) timed_holds_.emplace(entry.held_until_unix_us_, queue_id);
   if (it->second.held_ != held) {
     held_count_ += held ? 1 : 0;
     held_count_ -= held ? 0 : 1;

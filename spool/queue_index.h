@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <utility>
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
@@ -47,6 +49,8 @@ class QueueEntry {
   uint32_t attempts() const { return attempts_; }
   int64_t next_attempt_unix_us() const { return next_attempt_unix_us_; }
   bool held() const { return held_; }
+  // A hold given a duration (`ternctl hold --duration`): when it ends; 0: until released.
+  int64_t held_until_unix_us() const { return held_until_unix_us_; }
   MessageSchedule schedule() const { return {attempts_, next_attempt_unix_us_, held_}; }
 
   // Folds one recipient's result in: a final state (delivered, bounced, expired) is never
@@ -76,6 +80,7 @@ class QueueEntry {
   int64_t next_attempt_unix_us_ = 0;
   uint32_t attempts_ = 0;
   bool held_ = false;
+  int64_t held_until_unix_us_ = 0;
   uint32_t final_recipients_ = 0;  // recipients in a final state
   uint32_t recipient_count_ = 0;
   uint32_t sender_bytes_ = 0;
@@ -93,8 +98,12 @@ class QueueIndex {
   bool Remove(uint64_t queue_id);
   const QueueEntry* Find(uint64_t queue_id) const;
   QueueEntry* FindMutable(uint64_t queue_id);
-  // HOLD / RELEASE; false if there is no such message.
-  bool SetHeld(uint64_t queue_id, bool held);
+  // HOLD (until `until_unix_us`, 0: until released) / RELEASE; false if there is no such
+  // message.
+  bool SetHeld(uint64_t queue_id, bool held, int64_t until_unix_us = 0);
+  // The holds that end by themselves, (until unix us, queue id), soonest first: whoever
+  // delivers releases them when due (a RELEASE record, as the operator's).
+  const std::set<std::pair<int64_t, uint64_t>>& timed_holds() const { return timed_holds_; }
 
   size_t count() const { return map_.size(); }
   size_t held_count() const { return held_count_; }
@@ -115,6 +124,7 @@ class QueueIndex {
   uint64_t message_bytes_ = 0;
   uint64_t max_queue_id_ = 0;
   size_t held_count_ = 0;
+  std::set<std::pair<int64_t, uint64_t>> timed_holds_;
 };
 
 }  // namespace tern::spool

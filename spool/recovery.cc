@@ -180,8 +180,10 @@ class SegmentScanner {
     RecipientResultView result;
     bool held = false;
     int64_t at_unix_us = 0;
+    int64_t until_unix_us = 0;
     const bool is_result = DecodeRecipientResult(record.type, record.payload, &result);
-    if (!is_result && !DecodeHold(record.type, record.payload, &held, &at_unix_us)) {
+    if (!is_result &&
+        !DecodeHold(record.type, record.payload, &held, &at_unix_us, &until_unix_us)) {
       ++stats_->malformed_state_records;
       TERN_LOG(kError, "spool %s offset %d: malformed state record (type %d), ignored",
                SegmentPath(shard_dir_, location.segment), location.offset,
@@ -194,7 +196,7 @@ class SegmentScanner {
       return;
     }
     if (!is_result) {
-      index_->SetHeld(record.queue_id, held);
+      index_->SetHeld(record.queue_id, held, until_unix_us);
       return;
     }
     if (!entry->ApplyResult(result.recipient, result.state, result.attempts,

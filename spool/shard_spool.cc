@@ -271,7 +271,8 @@ void ShardSpool::FinishIfDone(uint64_t queue_id) {
   SpoolCounters::Add(counters_.messages_finished, 1);
 }
 
-void ShardSpool::SetHeld(uint64_t queue_id, bool held, OnDurable on_durable) {
+void ShardSpool::SetHeld(uint64_t queue_id, bool held, OnDurable on_durable,
+                         int64_t until_unix_us) {
   if (index_.Find(queue_id) == nullptr) {
     loop_->RunSoon([cb = std::move(on_durable), queue_id]() mutable {
       cb(absl::NotFoundError(absl::StrCat("queue id ", queue_id, " is not in the spool")));
@@ -279,18 +280,19 @@ void ShardSpool::SetHeld(uint64_t queue_id, bool held, OnDurable on_durable) {
     return;
   }
   core::ByteBuffer record;
-  EncodeHold(queue_id, held, absl::ToUnixMicros(absl::Now()), &record);
+  EncodeHold(queue_id, held, absl::ToUnixMicros(absl::Now()), &record, until_unix_us);
   ++state_in_flight_[queue_id];
-  commit_->AppendLocated(std::move(record), [this, queue_id, held, cb = std::move(on_durable)](
-                                                absl::Status status, RecordLocation where) mutable {
-    StateRecordDone(queue_id);
-    if (status.ok()) {
-      ledger_.NoteRecord(where, /*is_message=*/false);
-      SpoolCounters::Add(counters_.state_records, 1);
-      index_.SetHeld(queue_id, held);
-    }
-    cb(std::move(status));
-  });
+  commit_->AppendLocated(std::move(record),
+                         [this, queue_id, held, until_unix_us, cb = std::move(on_durable)](
+                             absl::Status status, RecordLocation where) mutable {
+                           StateRecordDone(queue_id);
+                           if (status.ok()) {
+                             ledger_.NoteRecord(where, /*is_message=*/false);
+                             SpoolCounters::Add(counters_.state_records, 1);
+                             index_.SetHeld(queue_id, held, until_unix_us);
+                           }
+                           cb(std::move(status));
+                         });
 }
 
 void ShardSpool::ReadMessage(uint64_t queue_id, OnLoaded done) {

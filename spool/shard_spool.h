@@ -111,8 +111,9 @@ class ShardSpool {
   // kPending) reach `on_durable` from the loop, with nothing appended.
   void RecordRecipientResults(uint64_t queue_id, std::span<const RecipientResult> results,
                               OnDurable on_durable);
-  // Appends HOLD (held) or RELEASE; the index's held flag follows once durable.
-  void SetHeld(uint64_t queue_id, bool held, OnDurable on_durable);
+  // Appends HOLD (held; until `until_unix_us` if > 0) or RELEASE; the index's held flag
+  // (and the hold's end) follows once durable.
+  void SetHeld(uint64_t queue_id, bool held, OnDurable on_durable, int64_t until_unix_us = 0);
 
   // Reads message `queue_id`'s MESSAGE record back from its segment (through the ring) and
   // verifies it. NotFound when not in index(); DataLoss naming segment and offset when the

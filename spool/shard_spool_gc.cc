@@ -84,7 +84,8 @@ void ShardSpool::CopyForward(uint64_t queue_id, uint64_t from_segment) {
 // once: a state record appended later lands after it in the log and is folded onto it. A
 // message with state records still in flight is left for a later pass: those records are
 // older than the copy would be, so recovery would drop them in favour of a copy that does
-// not have them.
+// not have them. A hold with an end is left too: the copy's schedule has no room for the
+// end, so it waits where it is until the hold ends (its segment lives that long).
 void ShardSpool::OnCopyRead(uint64_t queue_id, uint64_t from_segment,
                             absl::StatusOr<LoadedMessage> m) {
   const QueueEntry* entry = index_.Find(queue_id);
@@ -97,7 +98,8 @@ void ShardSpool::OnCopyRead(uint64_t queue_id, uint64_t from_segment,
     return GcOpDone();
   }
   if (shutdown_stage_ != ShutdownStage::kRunning || entry == nullptr ||
-      entry->location() != m->location() || state_in_flight_.contains(queue_id)) {
+      entry->location() != m->location() || state_in_flight_.contains(queue_id) ||
+      entry->held_until_unix_us() != 0) {
     return GcOpDone();
   }
   std::vector<RecipientState> states(entry->recipient_count());

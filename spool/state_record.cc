@@ -129,24 +129,41 @@ bool DecodeRecipientResult(RecordType type, absl::string_view payload, Recipient
   return true;
 }
 
-void EncodeHold(uint64_t queue_id, bool held, int64_t at_unix_us, core::ByteBuffer* record) {
+void EncodeHold(uint64_t queue_id, bool held, int64_t at_unix_us, core::ByteBuffer* record,
+                int64_t until_unix_us) {
+  CHECK_GE(until_unix_us, 0);
+  CHECK(held || until_unix_us == 0);
+  const bool timed = until_unix_us > 0;
+  const size_t bytes = timed ? kTimedHoldPayloadBytes : kHoldPayloadBytes;
   StartRecord(held ? RecordType::kHold : RecordType::kRelease, queue_id, record);
-  char* p = record->Extend(kHoldPayloadBytes);
-  std::memset(p, 0, kHoldPayloadBytes);
-  p[0] = static_cast<char>(kStateRecordVersion);
+  char* p = record->Extend(bytes);
+  std::memset(p, 0, bytes);
+  p[0] = static_cast<char>(timed ? kTimedHoldVersion : kStateRecordVersion);
   StoreLE64(p + 8, static_cast<uint64_t>(at_unix_us));
+  if (timed) StoreLE64(p + 16, static_cast<uint64_t>(until_unix_us));
   FinishRecord(record);
 }
 
-bool DecodeHold(RecordType type, absl::string_view payload, bool* held, int64_t* at_unix_us) {
+bool DecodeHold(RecordType type, absl::string_view payload, bool* held, int64_t* at_unix_us,
+                int64_t* until_unix_us) {
   if (type != RecordType::kHold && type != RecordType::kRelease) return false;
-  if (payload.size() != kHoldPayloadBytes) return false;
-  if (static_cast<uint8_t>(payload[0]) != kStateRecordVersion) return false;
+  const uint8_t version = payload.empty() ? 0 : static_cast<uint8_t>(payload[0]);
+  int64_t until = 0;
+  if (version == kStateRecordVersion) {
+    if (payload.size() != kHoldPayloadBytes) return false;
+  } else if (version == kTimedHoldVersion) {
+    if (payload.size() != kTimedHoldPayloadBytes || type != RecordType::kHold) return false;
+    until = static_cast<int64_t>(LoadLE64(payload.data() + 16));
+    if (until <= 0) return false;
+  } else {
+    return false;
+  }
   for (size_t i = 1; i < 8; ++i) {
     if (payload[i] != 0) return false;
   }
   *held = type == RecordType::kHold;
   *at_unix_us = static_cast<int64_t>(LoadLE64(payload.data() + 8));
+  if (until_unix_us != nullptr) *until_unix_us = until;
   return true;
 }
 

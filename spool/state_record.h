@@ -23,7 +23,11 @@
 //   payload whose strings exceed them or that does not end exactly after reply_text.
 //
 // HOLD / RELEASE payload: version u8 (=1), 7 reserved zero bytes, at_unix_us i64 (when the
-// operator asked). 16 bytes.
+// operator asked). 16 bytes. A HOLD with an end (`ternctl hold --duration`) is version 2,
+// 24 bytes: the same, then until_unix_us i64 (> 0: released then). Version 1 records, and
+// every record written before version 2 existed, read as held until released. (A binary
+// older than version 2 logs a version 2 record as malformed and ignores it: after a
+// downgrade such a message is not held.)
 //
 //   core::ByteBuffer record;
 //   EncodeRecipientResult(queue_id, result, &record);     // a finished record
@@ -50,6 +54,8 @@ inline constexpr size_t kRecipientResultPayloadBytesMax =
     kRecipientResultFixedBytes + 1 + kEnhancedCodeBytesMax + 1 + kDestinationHostBytesMax + 2 +
     kReplyTextBytesMax;
 inline constexpr size_t kHoldPayloadBytes = 16;
+inline constexpr uint8_t kTimedHoldVersion = 2;
+inline constexpr size_t kTimedHoldPayloadBytes = 24;
 static_assert(kEnhancedCodeBytesMax <= UINT8_MAX && kDestinationHostBytesMax <= UINT8_MAX);
 static_assert(kReplyTextBytesMax <= UINT16_MAX);
 
@@ -81,9 +87,13 @@ void EncodeRecipientResult(uint64_t queue_id, const RecipientResult& result,
 // Parses a result payload of a record of `type`. False: not a result type, or malformed.
 bool DecodeRecipientResult(RecordType type, absl::string_view payload, RecipientResultView* out);
 
-// HOLD (held = true) or RELEASE record, finished.
-void EncodeHold(uint64_t queue_id, bool held, int64_t at_unix_us, core::ByteBuffer* record);
+// HOLD (held = true) or RELEASE record, finished. `until_unix_us` > 0 (HOLD only, CHECKed):
+// the hold ends then (version 2).
+void EncodeHold(uint64_t queue_id, bool held, int64_t at_unix_us, core::ByteBuffer* record,
+                int64_t until_unix_us = 0);
 // Parses a HOLD / RELEASE payload of a record of `type`. False: other type or malformed.
-bool DecodeHold(RecordType type, absl::string_view payload, bool* held, int64_t* at_unix_us);
+// `until_unix_us` (may be null) gets the hold's end, 0 when it has none.
+bool DecodeHold(RecordType type, absl::string_view payload, bool* held, int64_t* at_unix_us,
+                int64_t* until_unix_us = nullptr);
 
 }  // namespace tern::spool

@@ -1,18 +1,24 @@
 // ternctl: the operator's tool. Talks to a running ternd over its admin endpoint.
 //
-//   ternctl queue [FILTERS] [--limit=N]       list queued messages
-//   ternctl show ID                           envelope, headers, attempts with their replies
-//   ternctl hold|release|flush ID... | FILTERS
-//   ternctl delete|bounce ID... | FILTERS | --all
+//   ternctl queue [FILTERS] [--limit=N]       list queued messages (--jsonl: one per line)
+//   ternctl show ID [--body]                  envelope, headers, attempts with their replies
+//                                             (--body: the stored message itself)
+//   ternctl hold|release|flush ID... | FILTERS    (hold --duration=2h: released then)
+//   ternctl delete|bounce ID... | FILTERS | --all     (bounce --reason=TEXT)
+// An ID of "-" reads ids from standard input, one a line (sent in batches).
+//   ternctl qshape [FILTERS] [--top=N]        messages by destination domain and age
+//   ternctl config                            ternd's flags that differ from their defaults
 //   ternctl stats                             per shard and destination, rates
 //   ternctl metrics                           the Prometheus metrics
 //   ternctl passwd USER --users_file=F [--senders=a@x,@y]   set an AUTH password
 //   ternctl report [--since=24h] [--until=T] [--delivery_log=F] [--top=N]   the sending report
 // FILTERS: --domain=D --sender=S --recipient=R --min_age=DURATION --max_age=DURATION
-// --state=queued|deferred|held|active. Every command takes --admin=HOST:PORT and --json.
+// --state=queued|deferred|held|active (durations as ternd's: 30s, 5m, 1h30m, 2d). Every
+// command takes --admin=HOST:PORT and --json.
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -28,10 +35,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/duration_text.h"
 #include "net/admin_token.h"
 #include "net/http_query.h"
 #include "net/listen_socket.h"
 #include "tools/ternctl/report_command.h"
+#include "tools/ternctl_ids.h"
 #include "tools/ternctl_passwd.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
@@ -39,15 +48,23 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "file holding ternd's admin bearer token (ternd's --admin_token_file; default: "
           "$TERN_ADMIN_TOKEN_FILE)");
 ABSL_FLAG(bool, json, false, "machine-readable output (JSON)");
+ABSL_FLAG(bool, jsonl, false,
+          "queue, qshape, config: JSON Lines, one object (message, domain row, flag) per line");
 ABSL_FLAG(uint64_t, limit, 10000, "list at most this many messages");
 ABSL_FLAG(std::string, domain, "",
           "messages with a recipient left at this domain (.D: and subdomains)");
 ABSL_FLAG(std::string, sender, "", "messages whose sender contains this (<> for bounces)");
 ABSL_FLAG(std::string, recipient, "", "messages with a recipient left containing this");
-ABSL_FLAG(std::optional<absl::Duration>, min_age, std::nullopt,
-          "messages received at least this long ago (e.g. 1h)");
-ABSL_FLAG(std::optional<absl::Duration>, max_age, std::nullopt,
-          "messages received at most this long ago");
+ABSL_FLAG(std::string, min_age, "",
+          "messages received at least this long ago (e.g. 1h, 2d: as ternd's durations)");
+ABSL_FLAG(std::string, max_age, "", "messages received at most this long ago");
+ABSL_FLAG(bool, body, false, "show: print the stored message (header and body)");
+// --top is defined with `report` (tools/ternctl/report_command.cc); qshape reads it too.
+ABSL_DECLARE_FLAG(int, top);
+ABSL_FLAG(std::string, duration, "",
+          "hold: released automatically after this long (e.g. 2h, 1d; kept across restarts)");
+ABSL_FLAG(std::string, reason, "",
+          "bounce: the DSN's diagnostic text (one line of printable ASCII, up to 200 bytes)");
 ABSL_FLAG(std::string, state, "", "queued (never tried), deferred, held or active");
 ABSL_FLAG(bool, all, false,
           "delete / bounce: every message (without it a filter or ids are needed)");
@@ -148,37 +165,103 @@ int Passwd(const std::vector<char*>& args) {
   return 0;
 }
 
-// The filter flags and ids as query parameters ("&domain=..&id=..").
-std::string FilterQuery(const std::vector<char*>& args, size_t first_id) {
+// The filter flags and `ids` as query parameters ("&domain=..&id=..").
+absl::StatusOr<std::string> FilterQuery(const std::vector<std::string>& ids) {
   std::string query;
   auto add = [&](absl::string_view key, absl::string_view value) {
     absl::StrAppend(&query, "&", key, "=", net::QueryEscape(value));
   };
-  for (size_t i = first_id; i < args.size(); ++i) add("id", args[i]);
+  for (const std::string& id : ids) add("id", id);
   if (!absl::GetFlag(FLAGS_domain).empty()) add("domain", absl::GetFlag(FLAGS_domain));
   if (!absl::GetFlag(FLAGS_sender).empty()) add("sender", absl::GetFlag(FLAGS_sender));
   if (!absl::GetFlag(FLAGS_recipient).empty()) add("recipient", absl::GetFlag(FLAGS_recipient));
   if (!absl::GetFlag(FLAGS_state).empty()) add("state", absl::GetFlag(FLAGS_state));
-  if (auto age = absl::GetFlag(FLAGS_min_age)) {
-    add("min_age", absl::StrCat(absl::ToInt64Seconds(*age)));
-  }
-  if (auto age = absl::GetFlag(FLAGS_max_age)) {
-    add("max_age", absl::StrCat(absl::ToInt64Seconds(*age)));
+  for (const auto& [key, text] :
+       {std::pair<const char*, std::string>{"min_age", absl::GetFlag(FLAGS_min_age)},
+        {"max_age", absl::GetFlag(FLAGS_max_age)}}) {
+    if (text.empty()) continue;
+    absl::StatusOr<absl::Duration> age = core::ParsePositiveDuration(text);
+    if (!age.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", key, ": ", age.status().message()));
+    }
+    add(key, absl::StrCat(absl::ToInt64Seconds(*age)));
   }
   if (absl::GetFlag(FLAGS_all)) add("all", "1");
   return query;
 }
 
+std::vector<std::string> ArgsFrom(const std::vector<char*>& args, size_t first) {
+  std::vector<std::string> rest;
+  for (size_t i = first; i < args.size(); ++i) rest.emplace_back(args[i]);
+  return rest;
+}
+
+// Prints `status` and returns `exit_code`.
+int Fail(const absl::Status& status, int exit_code) {
+  fprintf(stderr, "ternctl: %s\n", std::string(status.message()).c_str());
+  return exit_code;
+}
+
+// Prints an answer (or the error); false on error.
+bool Print(const absl::StatusOr<std::string>& body) {
+  if (!body.ok()) {
+    fprintf(stderr, "ternctl: %s\n", std::string(body.status().message()).c_str());
+    return false;
+  }
+  fwrite(body->data(), 1, body->size(), stdout);
+  return true;
+}
+
+// hold, release, flush, delete, bounce: ids (with "-" read from standard input) go in
+// batches small enough for the admin server, one request (and one answer printed) each.
+int Act(const std::string& admin, const std::string& command, const std::string& format,
+        const std::vector<char*>& args) {
+  absl::StatusOr<std::vector<std::string>> ids = ExpandIds(ArgsFrom(args, 2), stdin);
+  if (!ids.ok()) return Fail(ids.status(), 1);
+  const bool from_input = std::find(args.begin() + 2, args.end(), std::string("-")) != args.end();
+  if (from_input && ids->empty()) {
+    fprintf(stderr, "ternctl: no ids on standard input: nothing to %s\n", command.c_str());
+    return 0;
+  }
+  std::string options;
+  if (const std::string text = absl::GetFlag(FLAGS_duration); !text.empty()) {
+    absl::StatusOr<absl::Duration> duration = core::ParsePositiveDuration(text);
+    if (!duration.ok()) {
+      return Fail(
+          absl::InvalidArgumentError(absl::StrCat("--duration: ", duration.status().message())), 2);
+    }
+    absl::StrAppend(&options, "&duration=", std::max<int64_t>(1, absl::ToInt64Seconds(*duration)));
+  }
+  if (!absl::GetFlag(FLAGS_reason).empty()) {
+    absl::StrAppend(&options, "&reason=", net::QueryEscape(absl::GetFlag(FLAGS_reason)));
+  }
+  std::vector<std::vector<std::string>> batches = BatchIds(*ids, kIdQueryBytesMax);
+  if (batches.empty()) batches.emplace_back();  // filters only
+  for (const std::vector<std::string>& batch : batches) {
+    absl::StatusOr<std::string> query = FilterQuery(batch);
+    if (!query.ok()) return Fail(query.status(), 2);
+    if (!Print(
+            HttpRequest(admin, "POST", absl::StrCat("/", command, "?", format, *query, options)))) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 constexpr const char* kUsage =
     "usage: ternctl [--admin=HOST:PORT] [--json] COMMAND\n"
-    "  queue [FILTERS] [--limit=N]\n"
-    "  show ID\n"
-    "  hold|release|flush [ID...] [FILTERS]     (flush without any: every message)\n"
-    "  delete|bounce ID... | FILTERS | --all\n"
+    "  queue [FILTERS] [--limit=N] [--jsonl]\n"
+    "  show ID [--body]\n"
+    "  hold|release|flush [ID...] [FILTERS]     (flush without any: every message;\n"
+    "                                           hold [--duration=2h]: released then)\n"
+    "  delete|bounce ID... | FILTERS | --all     (bounce [--reason=TEXT])\n"
+    "  (an ID of - reads ids from standard input, one a line)\n"
+    "  qshape [FILTERS] [--top=N]               messages by domain and age (minutes)\n"
+    "  config                                   ternd's non-default flags\n"
     "  stats | metrics\n"
     "  passwd USER --users_file=FILE [--senders=LIST]\n"
     "  report [--since=24h] [--until=TIME] [--delivery_log=FILE] [--top=N]   (from the log)\n"
-    "FILTERS: --domain=D --sender=S --recipient=R --min_age=1h --max_age=10m "
+    "FILTERS: --domain=D --sender=S --recipient=R --min_age=2d --max_age=10m "
     "--state=queued|deferred|held|active\n";
 
 int Main(const std::vector<char*>& args) {
@@ -199,22 +282,39 @@ int Main(const std::vector<char*>& args) {
     return RunReport(absl::GetFlag(FLAGS_json));
   }
   const std::string admin = absl::GetFlag(FLAGS_admin);
-  const std::string format = absl::GetFlag(FLAGS_json) ? "format=json" : "format=text";
+  const std::string format = absl::GetFlag(FLAGS_jsonl)  ? "format=jsonl"
+                             : absl::GetFlag(FLAGS_json) ? "format=json"
+                                                         : "format=text";
   std::string method = "GET";
   std::string target;
   if (command == "queue") {
-    target = absl::StrCat("/queue?", format, "&limit=", absl::GetFlag(FLAGS_limit),
-                          FilterQuery(args, 2));
+    absl::StatusOr<std::string> query = FilterQuery(ArgsFrom(args, 2));
+    if (!query.ok()) return Fail(query.status(), 2);
+    target = absl::StrCat("/queue?", format, "&limit=", absl::GetFlag(FLAGS_limit), *query);
   } else if (command == "show") {
     if (args.size() != 3) {
       fputs("usage: ternctl show ID\n", stderr);
       return 2;
     }
-    target = absl::StrCat("/message?", format, "&id=", net::QueryEscape(args[2]));
+    target = absl::StrCat("/message?", format, "&id=", net::QueryEscape(args[2]),
+                          absl::GetFlag(FLAGS_body) ? "&body=1" : "");
   } else if (command == "hold" || command == "release" || command == "flush" ||
              command == "delete" || command == "bounce") {
-    method = "POST";
-    target = absl::StrCat("/", command, "?", format, FilterQuery(args, 2));
+    if (!absl::GetFlag(FLAGS_reason).empty() && command != "bounce") {
+      fputs("ternctl: --reason is for bounce\n", stderr);
+      return 2;
+    }
+    if (!absl::GetFlag(FLAGS_duration).empty() && command != "hold") {
+      fputs("ternctl: --duration is for hold\n", stderr);
+      return 2;
+    }
+    return Act(admin, command, format, args);
+  } else if (command == "qshape") {
+    absl::StatusOr<std::string> query = FilterQuery(ArgsFrom(args, 2));
+    if (!query.ok()) return Fail(query.status(), 2);
+    target = absl::StrCat("/qshape?", format, "&top=", absl::GetFlag(FLAGS_top), *query);
+  } else if (command == "config") {
+    target = absl::StrCat("/config?", format);
   } else if (command == "stats") {
     target = absl::StrCat("/stats?", format);
   } else if (command == "metrics") {
@@ -223,13 +323,7 @@ int Main(const std::vector<char*>& args) {
     fprintf(stderr, "ternctl: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   }
-  auto body = HttpRequest(admin, method, target);
-  if (!body.ok()) {
-    fprintf(stderr, "ternctl: %s\n", std::string(body.status().message()).c_str());
-    return 1;
-  }
-  fwrite(body->data(), 1, body->size(), stdout);
-  return 0;
+  return Print(HttpRequest(admin, method, target)) ? 0 : 1;
 }
 
 }  // namespace

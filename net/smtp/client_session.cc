@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "net/smtp/client_commands.h"
+#include "net/smtp/dot_stuffing.h"
 
 namespace tern::smtp {
 namespace {
@@ -32,36 +33,6 @@ constexpr int kTooBigCode = 552;
 constexpr EnhancedCode kTooBig{5, 3, 4};
 constexpr int kNeedsSmtputf8Code = 553;
 constexpr EnhancedCode kNeedsSmtputf8{5, 6, 7};
-
-// Calls f(range) for each run of the stored `body` between its stuffing dots: the dot that
-// opens a line (at offset 0 or after CRLF) was added by RFC 5321 §4.5.2 and is not part of
-// the message; a DATA receiver drops it, BDAT (RFC 3030 §2) carries the message as it is.
-// The ranges point into `body`, in order; empty ones are skipped.
-template <typename F>
-void ForEachUnstuffedRange(absl::string_view body, F&& f) {
-  size_t start = 0;  // of the range not yet passed to f
-  size_t line = 0;   // start of the current line
-  while (line < body.size()) {
-    if (body[line] == '.') {
-      if (line > start) f(body.substr(start, line - start));
-      start = line + 1;
-    }
-    // The next line starts after the next CRLF (a bare LF does not end a line).
-    size_t next = body.size();
-    for (size_t from = line; from < body.size();) {
-      const void* lf = std::memchr(body.data() + from, '\n', body.size() - from);
-      if (lf == nullptr) break;
-      const size_t at = static_cast<const char*>(lf) - body.data();
-      if (at > line && body[at - 1] == '\r') {
-        next = at + 1;
-        break;
-      }
-      from = at + 1;
-    }
-    line = next;
-  }
-  if (start < body.size()) f(body.substr(start));
-}
 
 // The stored body does not end with CRLF: DATA adds one before the dot, BDAT before the end.
 bool NeedsFinalCrlf(absl::string_view body) {

@@ -31,6 +31,9 @@ constexpr absl::string_view kBye = "221 2.0.0 Bye\r\n";
 constexpr absl::string_view kVrfy =
     "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n";
 constexpr absl::string_view kExpn = "502 5.5.1 EXPN not supported\r\n";
+// RFC 5321 §4.2.4: a command recognized but not implemented is answered 502 (Sendmail's
+// verbose mode has no meaning for a relay).
+constexpr absl::string_view kVerb = "502 5.5.1 VERB command not implemented\r\n";
 constexpr absl::string_view kHelp = "214 2.0.0 Tern SMTP: see RFC 5321\r\n";
 constexpr absl::string_view kUnknownCommand = "500 5.5.1 Error: command not recognized\r\n";
 constexpr absl::string_view kEmptyCommand = "500 5.5.2 Error: bad syntax\r\n";
@@ -456,6 +459,7 @@ void SmtpSession::DispatchCommand(absl::string_view line) {
     if (is("VRFY")) return Reply(kVrfy);
     if (is("EXPN")) return Reply(kExpn);
     if (is("HELP")) return Reply(kHelp);
+    if (is("VERB")) return Reply(kVerb);
   }
   if (is("STARTTLS")) return OnStartTls(arg);
   if (verb.size() == 4 && is("AUTH")) return OnAuth(arg);

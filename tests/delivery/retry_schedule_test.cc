@@ -23,9 +23,9 @@ TEST(RetrySchedule, SecondsAndDaysForTests) {
   ASSERT_TRUE(schedule.ok()) << schedule.status();
   EXPECT_EQ(schedule->steps().size(), 3u);
   EXPECT_EQ(schedule->DelayAfter(3), absl::Milliseconds(500));
-  auto lifetime = ParseLifetime("5d");
-  ASSERT_TRUE(lifetime.ok());
-  EXPECT_EQ(*lifetime, absl::Hours(120));
+  auto days = RetrySchedule::Parse("1d,2d", absl::Hours(120));
+  ASSERT_TRUE(days.ok()) << days.status();
+  EXPECT_EQ(days->DelayAfter(2), absl::Hours(48));
 }
 
 TEST(RetrySchedule, NextAttemptNeverPassesExpiry) {
@@ -46,8 +46,8 @@ TEST(RetrySchedule, RejectsBadInput) {
   std::string many;
   for (int i = 0; i <= static_cast<int>(RetrySchedule::kStepsMax); ++i) many += "1m,";
   EXPECT_FALSE(RetrySchedule::Parse(many, absl::Hours(1)).ok());
-  EXPECT_FALSE(ParseLifetime("0d").ok());
-  EXPECT_FALSE(ParseLifetime("xd").ok());
+  EXPECT_FALSE(RetrySchedule::Parse("0d", absl::Hours(1)).ok());
+  EXPECT_FALSE(RetrySchedule::Parse("xd", absl::Hours(1)).ok());
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tern::spool::DecodeRecipientResult(record.type, record.payload, &result);
     bool held = false;
     int64_t at = 0;
-    tern::spool::DecodeHold(record.type, record.payload, &held, &at);
+    int64_t until = 0;
+    tern::spool::DecodeHold(record.type, record.payload, &held, &at, &until);
     bytes.remove_prefix(record.record_bytes);
   }
   // The payload parsers also see raw bytes directly (a checksum is no guarantee of sense).
@@ -39,5 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   tern::spool::RecipientResultView result;
   tern::spool::DecodeRecipientResult(tern::spool::RecordType::kDeferred, raw, &result);
+  bool held = false;
+  int64_t at = 0;
+  int64_t until = 0;
+  tern::spool::DecodeHold(tern::spool::RecordType::kHold, raw, &held, &at, &until);
   return 0;
 }

@@ -1,16 +1,20 @@
 """ternctl against a real ternd: queue listings with filters (text and --json), show
 (envelope, headers, every attempt with its reply), hold / release / flush / delete / bounce
 (each change written to the spool: held and deleted messages stay so across a restart),
-and stats (per shard, per destination with its last error). Delivery goes to the
-recording aiosmtpd sink (recording_sink.py) on loopback.
+and stats (per shard, per destination with its last error); the operator's tools of issue
+15: each deferred recipient's last reply in `queue`, --jsonl, ids from standard input (in
+batches), show --body, hold --duration (its end kept across kill -9), bounce --reason,
+durations in days, config (non-default flags) and qshape. Delivery goes to the recording
+aiosmtpd sink (recording_sink.py) on loopback.
 """
 
 import json
 import smtplib
+import time
 
 import ternd_harness
 from recording_sink import RecordingSink
-from ternd_harness import make_body, scaled, wait_for
+from ternd_harness import make_body, run_tool, scaled, wait_for
 
 DOMAIN = "ctl.test"
 SENDER = f"sender@{DOMAIN}"
@@ -223,6 +227,164 @@ class StatsTest(TernctlTestCase):
         self.assertIn("DESTINATION", text)
         self.assertIn(f"[127.0.0.1]:{sink.port}", text)
         self.assertIn("greylisted", text)
+
+
+class OperatorToolsTest(TernctlTestCase):
+    def test_queue_shows_last_reply_jsonl_and_day_durations(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.3.0 sink says later", recipients=[f"slow@{DOMAIN}"])
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"slow@{DOMAIN}"], "slow")
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        text = d.ternctl("queue").stdout
+        lines = text.splitlines()
+        at = next(i for i, line in enumerate(lines) if f"slow@{DOMAIN} (deferred)" in line)
+        reason = lines[at + 1].strip()
+        self.assertTrue(reason.startswith("(") and reason.endswith(")"), text)
+        self.assertIn("451", reason)
+        self.assertIn("sink says later", reason)
+        [rcpt] = self.ctl_json(d, "queue")["messages"][0]["recipients"]
+        self.assertIn("sink says later", rcpt["last_reply"])
+
+        d2 = self.start_ternd()
+        for i in range(3):
+            send(d2, SENDER, [f"r{i}@example.com"], f"jsonl{i}")
+        out = d2.ternctl("queue", "--jsonl").stdout
+        rows = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(len(rows), 3, out)
+        self.assertEqual(sorted(r["recipients"][0]["address"] for r in rows),
+                         [f"r{i}@example.com" for i in range(3)])
+        self.assertEqual(len(self.ctl_json(d2, "queue", "--min_age=2d")["messages"]), 0)
+        self.assertEqual(len(self.ctl_json(d2, "queue", "--max_age=2d")["messages"]), 3)
+        bad = d2.ternctl("queue", "--min_age=2x", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--min_age: bad duration", bad.stderr)
+
+    def test_delete_reads_ids_from_standard_input_in_batches(self):
+        d = self.start_ternd()
+        for i in range(3):
+            send(d, SENDER, [f"n{i}@example.com"], f"stdin{i}")
+        doomed = [m["id"] for m in self.ctl_json(d, "queue")["messages"]
+                  if m["recipients"][0]["address"] != "n1@example.com"]
+        self.assertEqual(len(doomed), 2)
+        # 700 ids unknown to ternd around the 2 real ones: more than one 8 KiB request.
+        absent = [f"{0xF000000000000000 + i:016X}" for i in range(700)]
+        lines = absent[:350] + ["", doomed[0], "  "] + absent[350:] + [doomed[1].lower(), ""]
+        proc = run_tool([ternd_harness.TERNCTL, f"--admin={d.admin()}", "delete", "-", "--json"],
+                        input_bytes="\n".join(lines).encode())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        answers = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        self.assertGreater(len(answers), 1, "one request per batch")
+        self.assertEqual(sum(a["matched"] for a in answers), 2)
+        self.assertEqual(sum(a["changed"] for a in answers), 2)
+        left = self.ctl_json(d, "queue")["messages"]
+        self.assertEqual([m["recipients"][0]["address"] for m in left], ["n1@example.com"])
+        bad = run_tool([ternd_harness.TERNCTL, f"--admin={d.admin()}", "delete", "-"],
+                       input_bytes=b"not-an-id\n")
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("line 1", bad.stderr.decode())
+        self.assertEqual(len(self.ctl_json(d, "queue")["messages"]), 1)
+
+    def test_show_body_prints_the_message_as_sent(self):
+        d = self.start_ternd()
+        body = make_body("body", text=".a line with a leading dot\r\n..two dots\r\nend")
+        with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
+            s.sendmail("alice@one.test", ["bob@example.com"], body)
+        qid = self.only_id(d)
+        proc = run_tool([ternd_harness.TERNCTL, f"--admin={d.admin()}", "show", qid, "--body"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(proc.stdout.endswith(body), proc.stdout)
+        # What ternd added in front is header fields only (its Received:).
+        added = proc.stdout[:len(proc.stdout) - len(body)]
+        self.assertTrue(added == b"" or added.startswith(b"Received: "), added)
+
+    def test_hold_duration_is_kept_across_kill9_then_releases(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.3.0 later")
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"timed@{DOMAIN}"], "timed")
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        out = self.ctl_json(d, "hold", qid, "--duration=1h")
+        self.assertEqual(out["changed"], 1)
+        [held] = self.ctl_json(d, "queue", qid)["messages"]
+        self.assertEqual(held["state"], "held")
+        until = held["held_until"]
+        self.assertIn(f"held until {until}", d.ternctl("show", qid).stdout)
+        self.assertIn(f"(held until {until})", d.ternctl("queue").stdout)
+        d.kill9()
+        d.restart()
+        [held] = self.ctl_json(d, "queue", qid)["messages"]
+        self.assertEqual((held["state"], held["held_until"]), ("held", until))
+        sink.clear_faults()
+        # A new, short end replaces the hour: released by ternd itself, not before 2 s.
+        held_at = time.monotonic()
+        self.assertEqual(self.ctl_json(d, "hold", qid, "--duration=2s")["changed"], 1)
+        [m] = wait_for(lambda: sink.messages(), scaled(30), what="the message released by itself")
+        self.assertGreaterEqual(m.received_at - held_at, 2.0)
+        wait_for(lambda: self.ctl_json(d, "queue")["total"] == 0, scaled(30), what="empty queue")
+        self.assertIn("hold ended, released", d.log())
+        bad = d.ternctl("release", qid, "--duration=1h", check=False)
+        self.assertEqual(bad.returncode, 2)
+
+    def test_bounce_reason_reaches_the_dsn_and_the_log(self):
+        sink = self.start_sink()
+        sink.reply_to_data("451 4.3.0 later", recipients=[f"spam@{DOMAIN}"])
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"spam@{DOMAIN}"], "spam")
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        out = self.ctl_json(d, "bounce", qid, "--reason=Campaign stopped by the postmaster")
+        self.assertEqual(out["changed"], 1)
+        [dsn] = sink.wait_for_bounces(1)
+        diagnostic = " ".join(g.get("diagnostic-code", "") for g in dsn.delivery_status())
+        self.assertIn("Campaign stopped by the postmaster", diagnostic)
+        wait_for(lambda: [e for e in d.delivery_events() if e["event"] == "bounced"],
+                 scaled(30), what="the bounced event")
+        bounced = [e for e in d.delivery_events() if e["event"] == "bounced"]
+        self.assertIn("Campaign stopped by the postmaster", bounced[0]["reply"])
+        bad = d.ternctl("bounce", "--all", "--reason=two\nlines", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("printable ASCII", bad.stderr)
+
+    def test_config_lists_the_non_default_flags(self):
+        d = self.start_ternd("--max_recipients=77")
+        text = d.ternctl("config").stdout
+        self.assertIn("--max_recipients=77\n", text)
+        self.assertNotIn("--max_message_size=", text, "defaults are not listed")
+        flags = {f["name"]: f for f in self.ctl_json(d, "config")["flags"]}
+        self.assertEqual(flags["max_recipients"]["value"], "77")
+        self.assertFalse(flags["max_recipients"]["hidden"])
+        lines = [json.loads(line) for line in d.ternctl("config", "--jsonl").stdout.splitlines()]
+        self.assertEqual({f["name"] for f in lines}, set(flags))
+        for name, flag in flags.items():
+            if ("token" in name or "password" in name) and not name.endswith("_file"):
+                self.assertEqual(flag["value"], "(hidden)", name)
+
+    def test_qshape_counts_messages_by_domain_and_age(self):
+        d = self.start_ternd()
+        send(d, SENDER, ["a1@a.test", "a2@a.test"], "q1")
+        send(d, SENDER, ["a3@a.test", "b1@b.test"], "q2")
+        send(d, SENDER, ["c1@c.test"], "q3")
+        shape = self.ctl_json(d, "qshape")
+        self.assertEqual(shape["unit"], "messages")
+        self.assertEqual(shape["buckets"][0], "5")
+        self.assertEqual(shape["buckets"][-1], "1280+")
+        self.assertEqual(shape["total"]["total"], 3)
+        self.assertEqual(shape["total"]["counts"][0], 3)
+        rows = {r["domain"]: r["total"] for r in shape["domains"]}
+        self.assertEqual(rows, {"a.test": 2, "b.test": 1, "c.test": 1})
+        top = self.ctl_json(d, "qshape", "--top=1")
+        self.assertEqual([(r["domain"], r["total"]) for r in top["domains"]],
+                         [("a.test", 2), ("(other)", 2)])
+        self.assertEqual(self.ctl_json(d, "qshape", "--min_age=2d")["total"]["total"], 0)
+        lines = [json.loads(line) for line in d.ternctl("qshape", "--jsonl").stdout.splitlines()]
+        self.assertEqual(lines[0]["domain"], "TOTAL")
+        self.assertEqual({r["domain"]: r["total"] for r in lines[1:]}, rows)
+        text = d.ternctl("qshape").stdout
+        self.assertIn("1280+", text.splitlines()[0])
+        self.assertTrue(text.splitlines()[1].lstrip().startswith("TOTAL"), text)
 
 
 if __name__ == "__main__":

@@ -50,5 +50,26 @@ TEST(QueueIndex, InsertFindRemoveAndOrder) {
   EXPECT_EQ(index.message_bytes(), 5u);
 }
 
+TEST(QueueIndex, TimedHoldsSoonestFirstAndGoneWhenReleasedOrRemoved) {
+  QueueIndex index;
+  core::ByteBuffer a = testing::MessageRecord(1, "a");
+  for (uint64_t id : {1, 2, 3}) index.Insert(id, Entry(a, {1, 0, static_cast<uint32_t>(a.size())}));
+  ASSERT_TRUE(index.SetHeld(1, true, 300));
+  ASSERT_TRUE(index.SetHeld(2, true, 100));
+  ASSERT_TRUE(index.SetHeld(3, true));  // until released
+  EXPECT_EQ(index.held_count(), 3u);
+  EXPECT_EQ(index.Find(3)->held_until_unix_us(), 0);
+  using Holds = std::set<std::pair<int64_t, uint64_t>>;
+  EXPECT_EQ(index.timed_holds(), (Holds{{100, 2}, {300, 1}}));
+  ASSERT_TRUE(index.SetHeld(1, true, 50));  // a new end replaces the old
+  EXPECT_EQ(index.timed_holds(), (Holds{{50, 1}, {100, 2}}));
+  ASSERT_TRUE(index.SetHeld(1, false));
+  EXPECT_EQ(index.Find(1)->held_until_unix_us(), 0);
+  EXPECT_EQ(index.timed_holds(), (Holds{{100, 2}}));
+  EXPECT_TRUE(index.Remove(2));
+  EXPECT_TRUE(index.timed_holds().empty());
+  EXPECT_EQ(index.held_count(), 1u);
+}
+
 }  // namespace
 }  // namespace tern::spool

@@ -3,6 +3,7 @@
 // them on decode.
 #include "spool/state_record.h"
 
+#include <algorithm>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -134,6 +135,39 @@ TEST(StateRecord, HoldAndReleaseRoundTripAndRejectTruncation) {
     RecipientResultView r;
     EXPECT_FALSE(DecodeRecipientResult(rv.type, rv.payload, &r));
   }
+}
+
+TEST(StateRecord, TimedHoldRoundTripsAndOldHoldsReadAsUntilReleased) {
+  core::ByteBuffer timed;
+  EncodeHold(5, true, 1'000, &timed, 9'000'000);
+  RecordView rv;
+  ASSERT_EQ(DecodeRecord(timed.view(), &rv), DecodeResult::kOk);
+  EXPECT_EQ(rv.payload.size(), kTimedHoldPayloadBytes);
+  bool held = false;
+  int64_t at = 0;
+  int64_t until = 0;
+  ASSERT_TRUE(DecodeHold(rv.type, rv.payload, &held, &at, &until));
+  EXPECT_TRUE(held);
+  EXPECT_EQ(at, 1'000);
+  EXPECT_EQ(until, 9'000'000);
+  for (size_t n = 0; n < rv.payload.size(); ++n) {
+    EXPECT_FALSE(DecodeHold(rv.type, rv.payload.substr(0, n), &held, &at, &until)) << n;
+  }
+  // A version 2 payload on a RELEASE, or with no end, is malformed.
+  EXPECT_FALSE(DecodeHold(RecordType::kRelease, rv.payload, &held, &at, &until));
+  std::string no_end(rv.payload);
+  std::fill(no_end.begin() + 16, no_end.end(), '\0');
+  EXPECT_FALSE(DecodeHold(rv.type, no_end, &held, &at, &until));
+
+  // A version 1 HOLD (as every earlier ternd wrote) has no end: held until released.
+  core::ByteBuffer old;
+  EncodeHold(5, true, 1'000, &old);
+  ASSERT_EQ(DecodeRecord(old.view(), &rv), DecodeResult::kOk);
+  EXPECT_EQ(rv.payload.size(), kHoldPayloadBytes);
+  until = 77;
+  ASSERT_TRUE(DecodeHold(rv.type, rv.payload, &held, &at, &until));
+  EXPECT_TRUE(held);
+  EXPECT_EQ(until, 0);
 }
 
 TEST(StateRecord, RecordTypesMapBothWays) {

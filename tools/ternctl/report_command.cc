@@ -18,7 +18,8 @@ ABSL_FLAG(std::string, until, "", "report: events before this time or this long 
 ABSL_FLAG(std::string, delivery_log, "",
           "report: ternd's --delivery_log (default /var/log/tern/delivery.jsonl when it exists, "
           "else var/log/delivery.jsonl); its rotated files FILE.1, FILE.2.gz, ... are read too");
-ABSL_FLAG(int, top, 10, "report: rows per table (the rest are summed as 'other')");
+ABSL_FLAG(int, top, 10,
+          "report: rows per table; qshape: domains shown (the rest are summed as 'other')");
 
 namespace tern::ternctl {
 

@@ -8,9 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "tools/ternd/flag_report.h"
 #include "tools/ternd/metrics_page.h"
 #include "tools/ternd/queue_filter.h"
 #include "tools/ternd/queue_report.h"
+#include "tools/ternd/queue_shape.h"
 #include "tools/ternd/status_page.h"
 
 namespace tern::ternd {
@@ -23,7 +25,29 @@ uint64_t Load(const std::atomic<uint64_t>& counter) {
 constexpr const char* kText = "text/plain; charset=utf-8";
 constexpr const char* kJson = "application/json";
 
+constexpr const char* kJsonLines = "application/jsonl";
+
 bool Text(const net::QueryParams& params) { return net::QueryValue(params, "format") == "text"; }
+bool JsonLines(const net::QueryParams& params) {
+  return net::QueryValue(params, "format") == "jsonl";
+}
+
+// The operator's bounce reason: it becomes a DSN's diagnostic line and a delivery log field,
+// so one short line of printable ASCII.
+absl::StatusOr<std::string> BounceReason(const net::QueryParams& params) {
+  static constexpr size_t kBounceReasonBytesMax = 200;
+  std::string reason = net::QueryValue(params, "reason");
+  if (reason.size() > kBounceReasonBytesMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reason: longer than ", kBounceReasonBytesMax, " bytes"));
+  }
+  for (const char c : reason) {
+    if (c < 0x20 || c > 0x7e) {
+      return absl::InvalidArgumentError("reason: printable ASCII only (one line)");
+    }
+  }
+  return reason;
+}
 
 net::HttpResponse Unavailable(int shard) {
   return {503, kText, absl::StrCat("shard ", shard, " did not answer (stopping or busy)\n")};
@@ -54,6 +78,13 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   }
   if (path == "/queue") return Queue(params);
   if (path == "/message") return Message(params);
+  if (path == "/qshape") return Shape(params);
+  if (path == "/config") {
+    const std::vector<FlagSetting> flags = NonDefaultFlags();
+    if (Text(params)) return {200, kText, FlagsText(flags)};
+    if (JsonLines(params)) return {200, kJsonLines, FlagsJsonLines(flags)};
+    return {200, kJson, FlagsJson(flags)};
+  }
   if (path == "/stats") return Stats(params);
   if (path == "/healthz") return {200, kText, "ok\n"};
   if (path == "/") return {200, "text/html; charset=utf-8", std::string(StatusPageHtml())};
@@ -104,12 +135,14 @@ net::HttpResponse AdminApi::Queue(const net::QueryParams& params) const {
   }
   const absl::Time now = absl::Now();
   if (Text(params)) return {200, kText, QueueText(listings, limit, total, bytes, now)};
+  if (JsonLines(params)) return {200, kJsonLines, QueueJsonLines(listings, limit, now)};
   return {200, kJson, QueueJson(listings, limit, total, bytes, now)};
 }
 
 net::HttpResponse AdminApi::Message(const net::QueryParams& params) const {
   std::optional<uint64_t> id = ParseQueueId(net::QueryValue(params, "id"));
   if (!id.has_value()) return {400, kText, "id: give a queue id (16 hex digits)\n"};
+  if (net::QueryValue(params, "body") == "1") return MessageBody(*id);
   for (const auto& shard : *shards_) {
     std::optional<MessageDetails> details =
         shard->Ask<MessageDetails>([id = *id](const ShardView& view, auto reply) mutable {
@@ -124,6 +157,50 @@ net::HttpResponse AdminApi::Message(const net::QueryParams& params) const {
   return {404, kText, absl::StrCat(FormatQueueId(*id), ": not in the queue\n")};
 }
 
+net::HttpResponse AdminApi::MessageBody(uint64_t id) const {
+  for (const auto& shard : *shards_) {
+    std::optional<StoredMessage> message =
+        shard->Ask<StoredMessage>([id](const ShardView& view, auto reply) mutable {
+          ReadStoredMessage(view, id, kShowMessageBytesMax, std::move(reply));
+        });
+    if (!message.has_value()) return Unavailable(shard->id());
+    if (!message->found) continue;
+    if (!message->read_error.empty()) {
+      return {500, kText,
+              absl::StrCat(FormatQueueId(id), ": unreadable: ", message->read_error, "\n")};
+    }
+    if (message->truncated) {
+      absl::StrAppend(&message->text, "\n[ternctl: truncated: first ", kShowMessageBytesMax, " of ",
+                      message->stored_bytes, " bytes shown]\n");
+    }
+    return {200, kText, std::move(message->text)};
+  }
+  return {404, kText, absl::StrCat(FormatQueueId(id), ": not in the queue\n")};
+}
+
+net::HttpResponse AdminApi::Shape(const net::QueryParams& params) const {
+  size_t top = kShapeRowsDefault;
+  if (const std::string text = net::QueryValue(params, "top");
+      !text.empty() && (!absl::SimpleAtoi(text, &top) || top == 0)) {
+    return {400, kText, "top: not a positive number\n"};
+  }
+  absl::StatusOr<QueueFilter> filter = QueueFilter::FromQuery(params);
+  if (!filter.ok()) return {400, kText, absl::StrCat(filter.status().message(), "\n")};
+  QueueShape merged;
+  for (const auto& shard : *shards_) {
+    std::optional<QueueShape> shape =
+        shard->Ask<QueueShape>([filter = *filter](const ShardView& view, auto reply) mutable {
+          ShapeQueue(view, filter, std::move(reply));
+        });
+    if (!shape.has_value()) return Unavailable(shard->id());
+    merged.Merge(*shape);
+  }
+  merged.Truncate(top);
+  if (Text(params)) return {200, kText, ShapeText(merged)};
+  if (JsonLines(params)) return {200, kJsonLines, ShapeJsonLines(merged)};
+  return {200, kJson, ShapeJson(merged)};
+}
+
 net::HttpResponse AdminApi::Action(QueueAction action, const net::QueryParams& params) const {
   absl::StatusOr<QueueFilter> filter = QueueFilter::FromQuery(params);
   if (!filter.ok()) return {400, kText, absl::StrCat(filter.status().message(), "\n")};
@@ -134,11 +211,29 @@ net::HttpResponse AdminApi::Action(QueueAction action, const net::QueryParams& p
                          ": name the messages (id, domain, sender, recipient, age, state) or "
                          "say all=1\n")};
   }
+  ActionOptions options;
+  if (net::HasQueryKey(params, "reason")) {
+    if (action != QueueAction::kBounce) return {400, kText, "reason: only for bounce\n"};
+    absl::StatusOr<std::string> reason = BounceReason(params);
+    if (!reason.ok()) return {400, kText, absl::StrCat(reason.status().message(), "\n")};
+    options.bounce_reason = *std::move(reason);
+  }
+  if (net::HasQueryKey(params, "duration")) {
+    if (action != QueueAction::kHold) return {400, kText, "duration: only for hold\n"};
+    // Seconds (ternctl converts "2h"); up to ten years.
+    static constexpr int64_t kHoldSecondsMax = int64_t{3650} * 86400;
+    int64_t seconds = 0;
+    if (!absl::SimpleAtoi(net::QueryValue(params, "duration"), &seconds) || seconds <= 0 ||
+        seconds > kHoldSecondsMax) {
+      return {400, kText, "duration: a number of seconds, 1 to 10 years\n"};
+    }
+    options.hold_until_unix_us = absl::ToUnixMicros(absl::Now() + absl::Seconds(seconds));
+  }
   std::vector<ActionOutcome> outcomes;
   for (const auto& shard : *shards_) {
     std::optional<ActionOutcome> outcome = shard->Ask<ActionOutcome>(
-        [action, filter = *filter](const ShardView& view, auto reply) mutable {
-          ApplyQueueAction(view, action, filter, std::move(reply));
+        [action, filter = *filter, options](const ShardView& view, auto reply) mutable {
+          ApplyQueueAction(view, action, filter, options, std::move(reply));
         });
     if (!outcome.has_value()) return Unavailable(shard->id());
     outcomes.push_back(*std::move(outcome));

@@ -1,11 +1,20 @@
 // AdminApi: what ternd's admin endpoint answers (runs on the admin thread). Listings and
 // reports are JSON, or aligned text with format=text (what ternctl prints without --json).
 //   GET  /metrics                    Prometheus text format (tools/ternd/metrics_page.h)
-//   GET  /queue?FILTER&limit=N       queued messages (filters: tools/ternd/queue_filter.h)
+//   GET  /queue?FILTER&limit=N       queued messages (filters: tools/ternd/queue_filter.h;
+//                                    format=jsonl: one message per line)
 //   GET  /message?id=ID              one message: envelope, headers, attempts and replies
+//   GET  /message?id=ID&body=1       the stored message itself (dot-stuffing undone, text)
+//   GET  /qshape?FILTER&top=N        messages by destination domain and age (queue_shape.h)
+//   GET  /config                     the flags that differ from their defaults
+//                                    (flag_report.h; secrets hidden)
+//                                    (/queue, /qshape, /config: format=jsonl, one object
+//                                    per line)
 //   POST /hold|/release|/flush|/delete|/bounce?FILTER
 //                                    change the selected messages (delete and bounce need a
-//                                    filter or all=1; flush without one means every message)
+//                                    filter or all=1; flush without one means every message;
+//                                    bounce takes reason=TEXT for the DSN's diagnostic;
+//                                    hold takes duration=SECONDS, then released by itself)
 //   GET  /stats                      per shard and per destination, rates over the last minute
 //   GET  /healthz                    "ok"
 //   GET  /                           the live status page (tools/ternd/status_page.h)
@@ -26,6 +35,7 @@ namespace tern::ternd {
 class AdminApi {
  public:
   static constexpr size_t kQueueRowsDefault = 10000;
+  static constexpr size_t kShapeRowsDefault = 20;
   explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards) : shards_(shards) {}
   net::HttpResponse Handle(absl::string_view method, absl::string_view target);
   // Called by the admin server's thread every ~200 ms: samples the throughput history.
@@ -34,6 +44,8 @@ class AdminApi {
  private:
   net::HttpResponse Queue(const net::QueryParams& params) const;
   net::HttpResponse Message(const net::QueryParams& params) const;
+  net::HttpResponse MessageBody(uint64_t id) const;
+  net::HttpResponse Shape(const net::QueryParams& params) const;
   net::HttpResponse Action(QueueAction action, const net::QueryParams& params) const;
   net::HttpResponse Stats(const net::QueryParams& params) const;
   net::HttpResponse StatusData(const net::QueryParams& params) const;

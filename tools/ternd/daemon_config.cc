@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "core/duration_text.h"
 #include "core/log.h"
 #include "net/admin_token.h"
 #include "spool/message_record.h"
@@ -32,7 +33,7 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
       delivery::RouteTable::Create(absl::GetFlag(FLAGS_route), absl::GetFlag(FLAGS_smarthost));
   if (!routes.ok()) return FlagError("route/--smarthost", routes.status().message());
   config.routes = *std::move(routes);
-  auto lifetime = delivery::ParseLifetime(absl::GetFlag(FLAGS_max_queue_lifetime));
+  auto lifetime = core::ParsePositiveDuration(absl::GetFlag(FLAGS_max_queue_lifetime));
   if (!lifetime.ok()) return FlagError("max_queue_lifetime", lifetime.status().message());
   auto retry = delivery::RetrySchedule::Parse(absl::GetFlag(FLAGS_retry_schedule), *lifetime);
   if (!retry.ok()) return FlagError("retry_schedule", retry.status().message());

@@ -1,10 +1,15 @@
 // Implementation of tools/ternd/queue_operations.h.
 #include "tools/ternd/queue_operations.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/log.h"
+#include "net/smtp/address.h"
+#include "net/smtp/dot_stuffing.h"
 
 namespace tern::ternd {
 namespace {
@@ -46,12 +51,26 @@ QueueRow RowOf(const ShardView& shard, uint64_t id, const spool::QueueEntry& ent
                .state = state,
                .attempts = entry.attempts(),
                .next_attempt_unix_us = entry.next_attempt_unix_us(),
+               .held_until_unix_us = entry.held_until_unix_us(),
                .sender = std::string(entry.sender())};
   row.recipients.reserve(entry.recipient_count());
   for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
     row.recipients.push_back({std::string(entry.recipient(i)), entry.recipient_state(i)});
   }
   return row;
+}
+
+// Each recipient left gets the reply of its last attempt (the history is oldest first).
+void AddLastReplies(const ShardView& shard, QueueRow* row) {
+  if (row->attempts == 0) return;
+  for (const spool::AttemptNote& note : shard.spool->index().history().Of(row->id)) {
+    if (note.recipient >= row->recipients.size()) continue;
+    QueueRow::Recipient& r = row->recipients[note.recipient];
+    if (spool::IsFinalRecipientState(r.state)) continue;
+    r.last_reply = note.destination_host.empty()
+                       ? note.reply_text
+                       : absl::StrCat(note.destination_host, " said: ", note.reply_text);
+  }
 }
 
 // The header section of a stored message: up to the first empty line.
@@ -133,7 +152,10 @@ void ListQueue(const ShardView& shard, const QueueFilter& filter, size_t limit,
   ForEachMatch(shard, filter, [&](uint64_t id, const spool::QueueEntry& entry, MessageState s) {
     ++listing.matched;
     listing.matched_bytes += entry.message_bytes();
-    if (listing.rows.size() < limit) listing.rows.push_back(RowOf(shard, id, entry, s));
+    if (listing.rows.size() < limit) {
+      listing.rows.push_back(RowOf(shard, id, entry, s));
+      AddLastReplies(shard, &listing.rows.back());
+    }
     return true;
   });
   reply(std::move(listing));
@@ -149,6 +171,7 @@ void ShowMessage(const ShardView& shard, uint64_t queue_id,
   }
   details.found = true;
   details.row = RowOf(shard, queue_id, *entry, StateOf(*entry, InDelivery(shard, queue_id)));
+  AddLastReplies(shard, &details.row);
   details.attempts = shard.spool->index().history().Of(queue_id);
   shard.spool->ReadMessage(queue_id, [details = std::move(details), reply = std::move(reply)](
                                          absl::StatusOr<spool::LoadedMessage> loaded) mutable {
@@ -170,8 +193,29 @@ void ShowMessage(const ShardView& shard, uint64_t queue_id,
   });
 }
 
+void ReadStoredMessage(const ShardView& shard, uint64_t queue_id, size_t bytes_max,
+                       absl::AnyInvocable<void(StoredMessage)> reply) {
+  if (shard.spool->index().Find(queue_id) == nullptr) {
+    reply(StoredMessage{});
+    return;
+  }
+  shard.spool->ReadMessage(queue_id, [bytes_max, reply = std::move(reply)](
+                                         absl::StatusOr<spool::LoadedMessage> loaded) mutable {
+    StoredMessage message{.found = true};
+    if (!loaded.ok()) {
+      message.read_error = std::string(loaded.status().message());
+      reply(std::move(message));
+      return;
+    }
+    message.stored_bytes = loaded->body().size();
+    message.text = smtp::Unstuffed(loaded->body().substr(0, bytes_max));
+    message.truncated = loaded->body().size() > bytes_max;
+    reply(std::move(message));
+  });
+}
+
 void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFilter& filter,
-                      absl::AnyInvocable<void(ActionOutcome)> reply) {
+                      const ActionOptions& options, absl::AnyInvocable<void(ActionOutcome)> reply) {
   struct Pending {
     ActionOutcome outcome;
     size_t left = 1;  // one for the loop below, released at its end
@@ -214,10 +258,11 @@ void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFil
     if (entry == nullptr) continue;  // finished meanwhile
     switch (action) {
       case QueueAction::kHold:
-        if (entry->held()) break;
+        // Held already: only a different end is recorded.
+        if (entry->held() && entry->held_until_unix_us() == options.hold_until_unix_us) break;
         ++pending->left;
         if (shard.agent != nullptr) shard.agent->ForgetRetry(id);
-        shard.spool->SetHeld(id, true, on_durable(id));
+        shard.spool->SetHeld(id, true, on_durable(id), options.hold_until_unix_us);
         break;
       case QueueAction::kRelease:
         if (!entry->held()) break;
@@ -239,7 +284,7 @@ void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFil
         DeleteMessage(shard, id, *entry, on_durable(id));
         break;
       case QueueAction::kBounce:
-        if (absl::Status bounced = shard.agent->Bounce(id); bounced.ok()) {
+        if (absl::Status bounced = shard.agent->Bounce(id, options.bounce_reason); bounced.ok()) {
           ++pending->outcome.changed;
         } else {
           pending->Error(id, bounced.message());
@@ -251,6 +296,27 @@ void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFil
     TERN_LOG(kInfo, "ternctl %s: %d messages matched", QueueActionName(action), ids.size());
   }
   pending->Done();
+}
+
+void ShapeQueue(const ShardView& shard, const QueueFilter& filter,
+                absl::AnyInvocable<void(QueueShape)> reply) {
+  QueueShape shape;
+  const absl::Time now = absl::Now();
+  std::vector<std::string> domains;
+  ForEachMatch(shard, filter, [&](uint64_t, const spool::QueueEntry& entry, MessageState) {
+    domains.clear();
+    for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
+      if (spool::IsFinalRecipientState(entry.recipient_state(i))) continue;
+      std::string domain = absl::AsciiStrToLower(smtp::DomainOf(entry.recipient(i)));
+      if (std::find(domains.begin(), domains.end(), domain) == domains.end()) {
+        domains.push_back(std::move(domain));
+      }
+    }
+    shape.Add(domains, now - absl::FromUnixMicros(entry.received_unix_us()));
+    return true;
+  });
+  shape.Truncate(QueueShape::kRowsPerShardMax);
+  reply(std::move(shape));
 }
 
 void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStats)> reply) {

@@ -3,9 +3,11 @@
 // through `reply` exactly once, possibly later (when the spool records it wrote are
 // durable). Every change is a spool record, so it survives a restart:
 //   hold / release   HOLD / RELEASE records (a held message is never scheduled; one being
-//                    delivered finishes its attempt)
+//                    delivered finishes its attempt); a hold may have an end, kept in its
+//                    record, when the delivery agent releases it by itself
 //   delete           a DELETED record per recipient left: no delivery, no bounce, logged
-//   bounce           the recipients left fail with 5.0.0 and a DSN, as any bounce
+//   bounce           the recipients left fail with 5.0.0 and a DSN, as any bounce (the
+//                    operator's reason, if given, is the DSN's diagnostic)
 //   flush            deferred and new messages are scheduled now (no record: the retry
 //                    time is recomputed by the attempt's result)
 // delete and bounce skip a message in delivery (reported: try again when it ends).
@@ -23,6 +25,7 @@
 #include "spool/attempt_history.h"
 #include "spool/shard_spool.h"
 #include "tools/ternd/queue_filter.h"
+#include "tools/ternd/queue_shape.h"
 
 namespace tern::ternd {
 
@@ -40,6 +43,9 @@ struct QueueRow {
   struct Recipient {
     std::string address;
     spool::RecipientState state = spool::RecipientState::kPending;
+    // A recipient left: its last attempt's reply or error ("HOST said: 450 4.2.0 ..."), from
+    // the attempt history; "" when never tried (or its notes were dropped).
+    std::string last_reply;
   };
   uint64_t id = 0;
   int shard = 0;
@@ -48,6 +54,7 @@ struct QueueRow {
   MessageState state = MessageState::kQueued;
   uint32_t attempts = 0;
   int64_t next_attempt_unix_us = 0;
+  int64_t held_until_unix_us = 0;  // held with an end (0: none)
   std::string sender;
   std::vector<Recipient> recipients;
 };
@@ -71,8 +78,25 @@ struct MessageDetails {
   std::vector<spool::AttemptNote> attempts;
 };
 
+// `show --body`: the stored message (header and body), dot-stuffing undone, at most
+// kShowMessageBytesMax bytes of it.
+struct StoredMessage {
+  bool found = false;
+  std::string text;
+  uint64_t stored_bytes = 0;  // the whole message, before any truncation
+  bool truncated = false;
+  std::string read_error;
+};
+inline constexpr size_t kShowMessageBytesMax = 64 << 20;
+
 enum class QueueAction { kHold, kRelease, kFlush, kDelete, kBounce };
 const char* QueueActionName(QueueAction action);
+
+// What an action takes beyond its filter.
+struct ActionOptions {
+  std::string bounce_reason;       // bounce: one printable line; "" for the default text
+  int64_t hold_until_unix_us = 0;  // hold: released automatically then (0: until released)
+};
 
 struct ActionOutcome {
   uint64_t matched = 0;
@@ -102,8 +126,14 @@ void ListQueue(const ShardView& shard, const QueueFilter& filter, size_t limit,
                absl::AnyInvocable<void(QueueListing)> reply);
 void ShowMessage(const ShardView& shard, uint64_t queue_id,
                  absl::AnyInvocable<void(MessageDetails)> reply);
+void ReadStoredMessage(const ShardView& shard, uint64_t queue_id, size_t bytes_max,
+                       absl::AnyInvocable<void(StoredMessage)> reply);
 void ApplyQueueAction(const ShardView& shard, QueueAction action, const QueueFilter& filter,
-                      absl::AnyInvocable<void(ActionOutcome)> reply);
+                      const ActionOptions& options, absl::AnyInvocable<void(ActionOutcome)> reply);
+// qshape: the messages `filter` selects, by destination domain and age, at most
+// QueueShape::kRowsPerShardMax rows.
+void ShapeQueue(const ShardView& shard, const QueueFilter& filter,
+                absl::AnyInvocable<void(QueueShape)> reply);
 void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStats)> reply);
 
 }  // namespace tern::ternd

@@ -46,6 +46,10 @@ void RowJson(const QueueRow& row, absl::Time now, core::JsonWriter* json) {
     json->Key("next_attempt");
     json->String(Iso8601(row.next_attempt_unix_us));
   }
+  if (row.held_until_unix_us > 0) {
+    json->Key("held_until");
+    json->String(Iso8601(row.held_until_unix_us));
+  }
   json->Key("sender");
   json->String(row.sender);
   json->Key("recipients");
@@ -56,6 +60,10 @@ void RowJson(const QueueRow& row, absl::Time now, core::JsonWriter* json) {
     json->String(r.address);
     json->Key("state");
     json->String(spool::RecipientStateName(r.state));
+    if (!r.last_reply.empty()) {
+      json->Key("last_reply");
+      json->String(r.last_reply);
+    }
     json->EndObject();
   }
   json->EndArray();
@@ -67,8 +75,13 @@ void RowText(const QueueRow& row, absl::Time now, std::string* out) {
                         MessageStateName(row.state),
                         ShortDuration(now - absl::FromUnixMicros(row.received_unix_us)), row.size,
                         row.attempts, row.sender.empty() ? "<>" : row.sender);
+  if (row.held_until_unix_us > 0) {
+    absl::StrAppendFormat(out, "%52s(held until %s)\n", "", Iso8601(row.held_until_unix_us));
+  }
   for (const QueueRow::Recipient& r : row.recipients) {
     absl::StrAppendFormat(out, "%52s%s (%s)\n", "", r.address, spool::RecipientStateName(r.state));
+    // As postqueue -p shows why a recipient is still queued.
+    if (!r.last_reply.empty()) absl::StrAppendFormat(out, "%54s(%s)\n", "", r.last_reply);
   }
 }
 
@@ -138,6 +151,16 @@ std::string QueueJson(const std::vector<QueueListing>& shards, size_t limit, uin
   json.EndArray();
   json.EndObject();
   out.push_back('\n');
+  return out;
+}
+
+std::string QueueJsonLines(const std::vector<QueueListing>& shards, size_t limit, absl::Time now) {
+  std::string out;
+  core::JsonWriter json(&out);
+  for (const QueueRow* row : MergedRows(shards, limit)) {
+    RowJson(*row, now, &json);
+    out.push_back('\n');
+  }
   return out;
 }
 
@@ -224,6 +247,9 @@ std::string DetailsText(const MessageDetails& d, absl::Time now) {
                         row.attempts);
   if (row.state == MessageState::kDeferred && row.next_attempt_unix_us > 0) {
     absl::StrAppendFormat(&out, ", next %s", Iso8601(row.next_attempt_unix_us));
+  }
+  if (row.held_until_unix_us > 0) {
+    absl::StrAppendFormat(&out, ", held until %s", Iso8601(row.held_until_unix_us));
   }
   absl::StrAppendFormat(
       &out, "\nReceived:    %s (%s ago) from %s (HELO %s)\n", Iso8601(row.received_unix_us),

@@ -2,6 +2,8 @@
 // scripts (`--json`) or aligned text for people. Pure formatting, no shard access.
 //
 //   GET /queue     {"total":N,"bytes":B,"matched":M,"messages":[{"id":..,"state":..},..]}
+//                  (format=jsonl: one message object per line); a recipient left that was
+//                  tried carries "last_reply", its last attempt's reply or error
 //   GET /message   {"id":..,"envelope":{..},"headers":"..","attempts":[..]}
 //   POST /hold ... {"action":"hold","matched":M,"changed":C,"errors":[{"id":..,"error":..}]}
 //   GET /stats     {"shards":[..],"destinations":[..],"rates":{..}}
@@ -29,6 +31,8 @@ struct Rates {
 // `total`/`total_bytes`: the whole queue; the listings: each shard's matches.
 std::string QueueJson(const std::vector<QueueListing>& shards, size_t limit, uint64_t total,
                       uint64_t total_bytes, absl::Time now);
+// JSON Lines: one message object (as in QueueJson's "messages") per line, nothing else.
+std::string QueueJsonLines(const std::vector<QueueListing>& shards, size_t limit, absl::Time now);
 std::string QueueText(const std::vector<QueueListing>& shards, size_t limit, uint64_t total,
                       uint64_t total_bytes, absl::Time now);
 

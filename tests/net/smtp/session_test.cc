@@ -122,6 +122,16 @@ TEST_F(SessionTest, SimpleCommands) {
   EXPECT_EQ(Rejects(502), 1u);
 }
 
+// RFC 5321 §4.2.4: VERB is recognized and answered 502 (not implemented), not 500; the
+// session goes on.
+TEST_F(SessionTest, VerbIsRecognizedButNotImplemented) {
+  Drain();
+  EXPECT_EQ(Send("VERB\r\n"), "502 5.5.1 VERB command not implemented\r\n");
+  EXPECT_EQ(Send("verb on\r\n"), "502 5.5.1 VERB command not implemented\r\n");
+  EXPECT_EQ(Send("NOOP\r\n"), "250 2.0.0 Ok\r\n");
+  EXPECT_FALSE(Session().wants_close());
+}
+
 TEST_F(SessionTest, SequenceErrors) {
   Drain();
   EXPECT_EQ(Send("MAIL FROM:<a@b.test>\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");

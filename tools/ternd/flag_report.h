@@ -1,0 +1,39 @@
+// FlagReport: the running ternd's flags that differ from their defaults, for `ternctl
+// config` (GET /config), like Postfix's `postconf -n`. Read from abseil's flag registry, so
+// the command line and every flagfile count. A flag whose name says it holds a secret
+// (contains "token", "password" or "secret", and is not a file name: "..._file") shows
+// "(hidden)" instead of its value.
+//
+//   std::vector<FlagSetting> flags = NonDefaultFlags();   // sorted by name
+//   Print(FlagsText(flags));
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace tern::ternd {
+
+struct FlagSetting {
+  std::string name;
+  std::string value;  // "(hidden)" for a secret
+  std::string default_value;
+  bool hidden = false;
+};
+
+inline constexpr absl::string_view kHiddenFlagValue = "(hidden)";
+
+bool IsSecretFlag(absl::string_view name);
+// Every registered flag whose current value differs from its default, by name. Flags of
+// abseil's own parsing (flagfile, fromenv, tryfromenv, undefok) are left out.
+std::vector<FlagSetting> NonDefaultFlags();
+
+// "--name=value" lines, as they would be written in a flagfile.
+std::string FlagsText(const std::vector<FlagSetting>& flags);
+// {"flags":[{"name":..,"value":..,"default":..,"hidden":false},..]}
+std::string FlagsJson(const std::vector<FlagSetting>& flags);
+// JSON Lines: one flag object per line.
+std::string FlagsJsonLines(const std::vector<FlagSetting>& flags);
+
+}  // namespace tern::ternd
