@@ -5,6 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 namespace tern::ternd {
 namespace {
@@ -165,7 +166,7 @@ void ShowMessage(const ShardView& shard, uint64_t queue_id,
     for (auto it = view.recipients(); it.Next(&r);) details.orcpts.emplace_back(r.orcpt);
     const absl::string_view headers = HeaderSection(loaded->body());
     details.headers_truncated = headers.size() > kShowHeaderBytesMax;
-    details.headers = std::string(headers.substr(0, kShowHeaderBytesMax));
+    details.headers = std::string(core::Utf8Prefix(headers, kShowHeaderBytesMax));
     reply(std::move(details));
   });
 }
