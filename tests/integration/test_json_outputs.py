@@ -19,6 +19,8 @@ import ternd_harness
 from ternd_harness import QUEUED_RE, TerndTestCase, run_tool, scaled, wait_for
 
 DOMAIN = "json.test"
+# In the routed domain: the bounce's DSN goes to the sink too (which refuses it).
+SENDER = f"sender@{DOMAIN}"
 BOUNCE_REPLY = b"550 5.7.1 bad \xfc\xff byte\r\n"
 # Two-byte characters at odd offsets: the delivery agent's cuts (200, 300 and 512 bytes)
 # fall inside one unless made on a character boundary.
@@ -168,11 +170,11 @@ class JsonOutputsTest(TerndTestCase):
         bounced_body = (b"Message-ID: " + LONG_MESSAGE_ID + b"\r\nSubject: long id\r\n\r\nx\r\n")
         with d.smtp() as c:
             c.ehlo()
-            reply = c.send_message("sender@example.com", [f"defer@{DOMAIN}"], deferred_body,
+            reply = c.send_message(SENDER, [f"defer@{DOMAIN}"], deferred_body,
                                    mail_params="BODY=8BITMIME")
             self.assertEqual(reply.code, 250, str(reply))
             deferred_id = QUEUED_RE.search(reply.text).group(1)
-            reply = c.send_message("sender@example.com", [f"bounce@{DOMAIN}"], bounced_body,
+            reply = c.send_message(SENDER, [f"bounce@{DOMAIN}"], bounced_body,
                                    mail_params="BODY=8BITMIME")
             self.assertEqual(reply.code, 250, str(reply))
             bounced_id = QUEUED_RE.search(reply.text).group(1)
