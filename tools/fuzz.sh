@@ -13,7 +13,8 @@ seconds=${1:-${SECONDS_PER_TARGET:-15}}
 shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(smtp_session smtp_client_reply address sasl dkim_canonicalization spool_record)
+  targets=(smtp_session smtp_client_reply address sasl dkim_canonicalization spool_record
+    json_writer dns_answer)
 fi
 # -O1: libFuzzer's usual level, and a quicker build than -O2.
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=None \
