@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "delivery/delivery_agent.h"
 
 namespace tern::delivery {
@@ -121,7 +122,7 @@ void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcom
       ++stats.deferred;
       break;
   }
-  stats.last_error = std::string(reply.substr(0, 300));
+  stats.last_error = std::string(core::Utf8Prefix(reply, 300));
   stats.last_error_at = loop_->now();
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "delivery/delivery_agent.h"
 
 namespace tern::delivery {
@@ -247,7 +248,7 @@ void DeliveryAgent::LogCompletion(const Completion& c) {
                                   .queue_id = c.job.queue_id,
                                   .recipient = c.addresses[i],
                                   .result = spool::RecipientStateName(c.states[i]),
-                                  .reply = o.reply.substr(0, 300),
+                                  .reply = std::string(core::Utf8Prefix(o.reply, 300)),
                                   .destination = c.destination});
     }
     if (log_ == nullptr) continue;

@@ -3,6 +3,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "core/utf8.h"
 
 namespace tern::delivery {
 
@@ -14,7 +15,7 @@ absl::string_view FindMessageId(absl::string_view stored_message) {
     if (line.empty()) return "";  // end of the header section
     if (absl::StartsWithIgnoreCase(line, "Message-ID:")) {
       absl::string_view value = absl::StripAsciiWhitespace(line.substr(11));
-      return value.substr(0, kMessageIdBytesMax);
+      return core::Utf8Prefix(value, kMessageIdBytesMax);
     }
     if (end == absl::string_view::npos) return "";
     rest.remove_prefix(end + 2);

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
+#include "core/utf8.h"
 
 namespace tern::spool {
 
@@ -14,14 +15,13 @@ AttemptNote AttemptNote::From(const RecipientResult& result, int64_t at_unix_us)
   note.state = result.state;
   note.reply_code = result.reply_code;
   note.enhanced_code = std::string(result.enhanced_code);
-  note.reply_text = std::string(result.reply_text.substr(0, kReplyTextKept));
+  note.reply_text = std::string(core::Utf8Prefix(result.reply_text, kReplyTextKept));
   note.destination_host = std::string(result.destination_host);
   return note;
 }
 
 uint32_t AttemptHistory::Intern(const AttemptNote& note) {
-  const absl::string_view text =
-      absl::string_view(note.reply_text).substr(0, AttemptNote::kReplyTextKept);
+  const absl::string_view text = core::Utf8Prefix(note.reply_text, AttemptNote::kReplyTextKept);
   // The sizes first: remote replies are untrusted bytes, no separator is safe.
   const std::string prefix = absl::StrCat(note.enhanced_code.size(), ":", text.size(), ":");
   std::string key = absl::StrCat(prefix, note.enhanced_code, text, note.destination_host);

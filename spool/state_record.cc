@@ -5,13 +5,15 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "core/utf8.h"
 #include "spool/little_endian.h"
 #include "spool/record_codec.h"
 
 namespace tern::spool {
 namespace {
 
-absl::string_view Bounded(absl::string_view s, size_t max) { return s.substr(0, max); }
+// Remote text cut to fit, on a UTF-8 character boundary (it is shown as JSON by /message).
+absl::string_view Bounded(absl::string_view s, size_t max) { return core::Utf8Prefix(s, max); }
 
 void PutStr8(core::ByteBuffer* buf, absl::string_view s) {
   DCHECK(s.size() <= UINT8_MAX);

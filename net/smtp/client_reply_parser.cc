@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
+#include "core/utf8.h"
 
 namespace tern::smtp {
 namespace {
@@ -69,7 +70,8 @@ void ServerReply::AppendSummary(size_t bytes_max, std::string* out) const {
   for (size_t i = 0; i < lines_.size() && out->size() - start < bytes_max; ++i) {
     if (!line(i).empty()) absl::StrAppend(out, " ", line(i));
   }
-  if (out->size() - start > bytes_max) out->resize(start + bytes_max);
+  // Cut on a character boundary: the summary ends up in JSON (delivery log, /message).
+  out->resize(start + core::Utf8Prefix(absl::string_view(*out).substr(start), bytes_max).size());
 }
 
 void ServerReply::Clear() {

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
+#include "core/utf8.h"
 #include "net/smtp/client_commands.h"
 #include "net/smtp/dot_stuffing.h"
 
@@ -540,7 +541,7 @@ bool SmtpClientSession::RefuseLocally(const OutboundMessage& message) {
 void SmtpClientSession::SendCommand(Span span) { output_.Append(View(commands_, span)); }
 
 SmtpClientSession::Span SmtpClientSession::StoreText(absl::string_view text) {
-  if (text.size() > kResultReplyBytesMax) text = text.substr(0, kResultReplyBytesMax);
+  text = core::Utf8Prefix(text, kResultReplyBytesMax);
   const auto offset = static_cast<uint32_t>(replies_.size());
   replies_.append(text.data(), text.size());
   return {offset, static_cast<uint32_t>(text.size())};

@@ -2,12 +2,16 @@
 #include "delivery/delivery_log.h"
 
 #include <fstream>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/core/hostile_text.h"
 
 namespace tern::delivery {
 namespace {
@@ -44,6 +48,42 @@ TEST(FormatDeliveryEvent, OneJsonObjectPerLineWithEscapes) {
       "{\"time\":\"2023-11-14T22:13:20.000Z\",\"event\":\"bounced\",\"queue_id\":"
       "\"0100C5E5DC5DADF6\",\"sender\":\"a@example.com\",\"recipient\":\"b@example.net\","
       "\"reply\":\"550 5.1.1 \\\"no\\\"\\r\\nsuch user\",\"attempts\":2,\"delay_ms\":3000}\n");
+}
+
+// Property: whatever bytes a remote server, a client or a message put into an event (reply,
+// Message-ID, addresses, host names, client address), its line is strict JSON (nlohmann
+// rejects invalid UTF-8 and raw control characters), one line, and each field decodes to its
+// bytes (valid UTF-8 unchanged, other bytes as their Latin-1 reading).
+TEST(FormatDeliveryEvent, HostileBytesInEveryFieldGiveOneStrictJsonLine) {
+  std::mt19937_64 rng(15);
+  const std::string all_bytes = testing::AllByteValues();
+  for (int iteration = 0; iteration < 5000; ++iteration) {
+    const bool every_byte = iteration < 6;  // first: all 256 byte values in each field in turn
+    std::string fields[6];
+    // Non-empty: empty fields are left out of the line.
+    for (std::string& f : fields) f = "x" + testing::HostileText(rng, 300);
+    if (every_byte) fields[iteration % 6] = all_bytes;
+    DeliveryEvent e;
+    e.event = iteration % 2 ? "deferred" : "bounced";
+    e.queue_id = rng();
+    e.message_id = fields[0];
+    e.sender = fields[1];
+    e.recipient = fields[2];
+    e.client = fields[3];
+    e.destination = fields[4];
+    e.reply = fields[5];
+    e.attempts = 1;
+    const std::string line = FormatDeliveryEvent(e);
+    ASSERT_EQ(line.back(), '\n');
+    ASSERT_EQ(line.find('\n'), line.size() - 1) << "one event, one line";
+    const std::optional<nlohmann::json> parsed = testing::ParseStrictJson(line);
+    ASSERT_TRUE(parsed.has_value()) << absl::CHexEscape(line);
+    const char* kKeys[] = {"message_id", "sender", "recipient", "client", "destination", "reply"};
+    for (int k = 0; k < 6; ++k) {
+      ASSERT_EQ((*parsed)[kKeys[k]].get<std::string>(), testing::Latin1Reading(fields[k]))
+          << kKeys[k] << ": " << absl::CHexEscape(fields[k]);
+    }
+  }
 }
 
 TEST(DeliveryLog, AppendsEveryEventAsALine) {

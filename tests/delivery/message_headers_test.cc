@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/utf8.h"
 #include "gtest/gtest.h"
 
 namespace tern::delivery {
@@ -19,6 +20,16 @@ TEST(FindMessageId, FirstHeaderInTheHeaderSectionOnly) {
 TEST(FindMessageId, BoundedScan) {
   std::string huge = "X: " + std::string(kHeaderScanBytesMax, 'a') + "\r\nMessage-ID: <late@x>\r\n";
   EXPECT_EQ(FindMessageId(huge), "");
+}
+
+// A long Message-ID of 3-byte characters is cut on a character boundary, never inside one.
+TEST(FindMessageId, LongIdCutOnACharacterBoundary) {
+  std::string id = "<";
+  while (id.size() < kMessageIdBytesMax + 10) id += "\xe2\x82\xac";  // €
+  const absl::string_view found = FindMessageId("Message-ID: " + id + "\r\n\r\n");
+  EXPECT_LE(found.size(), kMessageIdBytesMax);
+  EXPECT_GE(found.size() + 3, kMessageIdBytesMax);
+  EXPECT_TRUE(core::IsValidUtf8(found));
 }
 
 }  // namespace

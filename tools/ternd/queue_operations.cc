@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "net/smtp/address.h"
 #include "net/smtp/dot_stuffing.h"
 
@@ -188,7 +189,7 @@ void ShowMessage(const ShardView& shard, uint64_t queue_id,
     for (auto it = view.recipients(); it.Next(&r);) details.orcpts.emplace_back(r.orcpt);
     const absl::string_view headers = HeaderSection(loaded->body());
     details.headers_truncated = headers.size() > kShowHeaderBytesMax;
-    details.headers = std::string(headers.substr(0, kShowHeaderBytesMax));
+    details.headers = std::string(core::Utf8Prefix(headers, kShowHeaderBytesMax));
     reply(std::move(details));
   });
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 
 namespace tern::ternd {
 namespace {
@@ -411,9 +412,10 @@ std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates,
                         "LAST ERROR");
   for (const ShardStats& s : shards) {
     for (const auto& d : s.destinations) {
-      std::string last = d.last_error.empty() ? std::string("-")
-                                              : absl::StrCat(ShortDuration(now - d.last_error_at),
-                                                             " ago: ", d.last_error.substr(0, 80));
+      std::string last = d.last_error.empty()
+                             ? std::string("-")
+                             : absl::StrCat(ShortDuration(now - d.last_error_at),
+                                            " ago: ", core::Utf8Prefix(d.last_error, 80));
       absl::StrAppendFormat(&out, "%-32s %5d %7d %5d %6d %9d %8d %7d  %s\n", d.name, s.shard,
                             d.pending_jobs, d.connections + d.connecting, d.results_last_minute,
                             d.delivered, d.deferred, d.bounced, last);

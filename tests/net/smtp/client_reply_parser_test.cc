@@ -210,6 +210,19 @@ TEST(ReplyParser, SummaryIsBounded) {
   EXPECT_EQ(summary, "550 5.1.1");
 }
 
+TEST(ReplyParser, SummaryIsCutOnACharacterBoundary) {
+  ReplyParser parser;
+  size_t used = 0;
+  ASSERT_EQ(parser.Parse("550 5.1.1 Empf\xc3\xa4nger unbekannt\r\n", &used),
+            ReplyParseResult::kReply);
+  std::string summary = "prefix ";
+  parser.reply().AppendSummary(15, &summary);  // "550 5.1.1 Empf" + the first byte of "ä"
+  EXPECT_EQ(summary, "prefix 550 5.1.1 Empf");
+  summary.clear();
+  parser.reply().AppendSummary(16, &summary);
+  EXPECT_EQ(summary, "550 5.1.1 Empf\xc3\xa4");
+}
+
 TEST(EnhancedCode, ParseTable) {
   struct Case {
     const char* text;

@@ -1,0 +1,139 @@
+// Property test of the admin endpoint's JSON answers (tools/ternd/queue_report.h and
+// status_page.h: /queue, /message, /stats, /status.json and the queue actions), which
+// `ternctl --json` prints as they come: with hostile bytes in every string that comes from
+// a client, a message or a remote server, each answer is strict JSON (nlohmann rejects
+// invalid UTF-8) and each string decodes to its bytes' reading (core/json_writer.h).
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "gtest/gtest.h"
+#include "tests/core/hostile_text.h"
+#include "tools/ternd/queue_report.h"
+#include "tools/ternd/status_page.h"
+
+namespace tern::ternd {
+namespace {
+
+using testing::HostileText;
+using testing::Latin1Reading;
+using testing::ParseStrictJson;
+
+class JsonRenderers : public ::testing::Test {
+ protected:
+  std::string Text() { return HostileText(rng_, 120); }
+
+  QueueRow Row() {
+    QueueRow row;
+    row.id = rng_();
+    row.received_unix_us = 1'700'000'000'000'000;
+    row.state = MessageState::kDeferred;
+    row.next_attempt_unix_us = row.received_unix_us + 60'000'000;
+    row.sender = Text();
+    row.recipients = {{Text(), spool::RecipientState::kDeferred}, {Text()}};
+    return row;
+  }
+
+  delivery::DeliveryAgent::DestinationStats Destination() {
+    delivery::DeliveryAgent::DestinationStats d;
+    d.name = Text();
+    d.deferred = 1;
+    d.last_error = Text();
+    d.last_error_at = now_;
+    return d;
+  }
+
+  std::mt19937_64 rng_{1515};
+  const absl::Time now_ = absl::FromUnixSeconds(1'700'000'100);
+};
+
+constexpr int kIterations = 1000;
+
+TEST_F(JsonRenderers, QueueListingIsStrictJson) {
+  for (int i = 0; i < kIterations; ++i) {
+    QueueListing listing;
+    listing.matched = 1;
+    listing.rows = {Row()};
+    const std::string out = QueueJson({listing}, 10, 1, 100, now_);
+    const std::optional<nlohmann::json> json = ParseStrictJson(out);
+    ASSERT_TRUE(json.has_value()) << absl::CHexEscape(out);
+    const nlohmann::json& m = (*json)["messages"][0];
+    ASSERT_EQ(m["sender"].get<std::string>(), Latin1Reading(listing.rows[0].sender));
+    ASSERT_EQ(m["recipients"][1]["address"].get<std::string>(),
+              Latin1Reading(listing.rows[0].recipients[1].address));
+  }
+}
+
+TEST_F(JsonRenderers, MessageDetailsAreStrictJson) {
+  for (int i = 0; i < kIterations; ++i) {
+    MessageDetails d;
+    d.found = true;
+    d.row = Row();
+    d.client_address = Text();
+    d.helo = Text();
+    d.envid = Text();
+    d.orcpts = {Text(), ""};
+    d.headers = i == 0 ? testing::AllByteValues() : HostileText(rng_, 2000);
+    d.attempts.push_back({.at_unix_us = 1'700'000'050'000'000,
+                          .recipient = 0,
+                          .attempt = 1,
+                          .reply_code = 450,
+                          .enhanced_code = Text(),
+                          .reply_text = Text(),
+                          .destination_host = Text()});
+    const std::string out = DetailsJson(d, now_);
+    const std::optional<nlohmann::json> json = ParseStrictJson(out);
+    ASSERT_TRUE(json.has_value()) << absl::CHexEscape(out);
+    ASSERT_EQ((*json)["headers"].get<std::string>(), Latin1Reading(d.headers));
+    ASSERT_EQ((*json)["envelope"]["helo"].get<std::string>(), Latin1Reading(d.helo));
+    ASSERT_EQ((*json)["attempts"][0]["reply"].get<std::string>(),
+              Latin1Reading(d.attempts[0].reply_text));
+    ASSERT_EQ((*json)["attempts"][0]["host"].get<std::string>(),
+              Latin1Reading(d.attempts[0].destination_host));
+  }
+}
+
+TEST_F(JsonRenderers, StatsAndStatusAreStrictJson) {
+  for (int i = 0; i < kIterations; ++i) {
+    ShardStats stats;
+    stats.destinations = {Destination(), Destination()};
+    const std::string out = StatsJson({stats}, Rates{}, now_);
+    const std::optional<nlohmann::json> json = ParseStrictJson(out);
+    ASSERT_TRUE(json.has_value()) << absl::CHexEscape(out);
+    ASSERT_EQ((*json)["destinations"][1]["last_error"].get<std::string>(),
+              Latin1Reading(stats.destinations[1].last_error));
+
+    ShardStatus status{.shard = 0, .destinations = stats.destinations};
+    status.recent.push_back({.at = now_,
+                             .queue_id = rng_(),
+                             .recipient = Text(),
+                             .result = "deferred",
+                             .reply = Text(),
+                             .destination = Text()});
+    const std::string page = StatusJson(ThroughputHistory(), {status}, now_);
+    const std::optional<nlohmann::json> page_json = ParseStrictJson(page);
+    ASSERT_TRUE(page_json.has_value()) << absl::CHexEscape(page);
+    ASSERT_EQ((*page_json)["recent"][0]["reply"].get<std::string>(),
+              Latin1Reading(status.recent[0].reply));
+    const std::string first = (*page_json)["destinations"][0]["destination"].get<std::string>();
+    ASSERT_TRUE(first == Latin1Reading(stats.destinations[0].name) ||
+                first == Latin1Reading(stats.destinations[1].name));
+  }
+}
+
+TEST_F(JsonRenderers, ActionErrorsAreStrictJson) {
+  for (int i = 0; i < kIterations; ++i) {
+    ActionOutcome outcome;
+    outcome.errors = {{rng_(), Text()}};
+    const std::string out = ActionJson(QueueAction::kHold, {outcome});
+    const std::optional<nlohmann::json> json = ParseStrictJson(out);
+    ASSERT_TRUE(json.has_value()) << absl::CHexEscape(out);
+    ASSERT_EQ((*json)["errors"][0]["error"].get<std::string>(),
+              Latin1Reading(outcome.errors[0].second));
+  }
+}
+
+}  // namespace
+}  // namespace tern::ternd
