@@ -8,7 +8,7 @@ BUILD_PACKAGES=(cmake ninja-build g++ pkg-config liburing-dev libssl-dev libjema
 # Real peers the integration tests talk to.
 TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd dnsmasq-base openssl sslscan
   libnet-ssleay-perl libio-socket-ssl-perl python3-dkim python3-dnspython clang-14
-  libclang-rt-14-dev chromium systemd)
+  libclang-rt-14-dev chromium systemd lintian dpkg-dev)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "net/http_query.h"
 #include "net/listen_socket.h"
+#include "tools/program_usage.h"
 #include "tools/ternctl_passwd.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9025", "ternd's --admin_listen address");
@@ -201,7 +202,8 @@ int Main(const std::vector<char*>& args) {
 }  // namespace tern::ternctl
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(tern::ternctl::kUsage);
+  tern::tools::ConfigureProgramUsage(
+      {.program = "ternctl", .summary = tern::ternctl::kUsage, .flag_files = {"tools/ternctl.cc"}});
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   return tern::ternctl::Main(args);
 }
