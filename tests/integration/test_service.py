@@ -128,12 +128,15 @@ class StalledStderrTest(h.TerndTestCase):
         ready = os.path.join(workdir, "ready")
         read_end, write_end = os.pipe()  # nobody reads read_end until the end
         self.addCleanup(os.close, read_end)
+        # As systemd sets it when stderr is the journal: lines carry their priority.
+        status = os.fstat(write_end)
+        env = dict(os.environ, JOURNAL_STREAM=f"{status.st_dev}:{status.st_ino}")
         proc = subprocess.Popen(
             [h.TERND, "--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0", "--shards=1",
              f"--spool_dir={workdir}/spool", f"--ready_file={ready}", "--delivery_log=",
              "--deliver=false", "--relay_domains=accepted.test",
              "--relay_networks=192.0.2.0/24"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=write_end)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=write_end, env=env)
         os.close(write_end)
 
         def cleanup():
@@ -170,6 +173,12 @@ class StalledStderrTest(h.TerndTestCase):
         except BlockingIOError:
             pass
         self.assertIn(b"relay denied", data)
+        lines = data.split(b"\n")[:-1]  # the last one may be cut
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, rb"^<[3467]>[EWID] ")
+        self.assertTrue(any(line.startswith(b"<6>I ") and b"relay denied" in line
+                            for line in lines))
 
 
 if __name__ == "__main__":
