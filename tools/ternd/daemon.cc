@@ -1,6 +1,7 @@
 // The daemon's life (behaviour: tools/ternd/daemon.h): binds the listeners (one
 // SO_REUSEPORT socket per shard and address), locks the spool, starts one pinned shard per
-// core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully.
+// core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully. Tells
+// systemd each step (Type=notify: READY, RELOADING, STOPPING, and the shard watchdog).
 #include "tools/ternd/daemon.h"
 
 #include <fcntl.h>
