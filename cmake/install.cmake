@@ -21,13 +21,24 @@ install(FILES deploy/sysctl.d/60-tern.conf DESTINATION lib/sysctl.d)
 install(FILES deploy/README.md deploy/SIZING.md deploy/grafana-dashboard.json
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
-# The unit, its ExecStart pointing at the ternd this install puts in place (the file in
-# deploy/ names /usr/local/bin/ternd, where deploy/README.md's manual install copies it).
+# The unit, its ExecStart pointing at the ternd and the flagfile this install puts in place
+# (the file in deploy/ names /usr/local/bin/ternd and /etc/tern/ternd.flags, where
+# deploy/README.md's manual install copies them). Under /usr the flagfile is /etc's.
 install(CODE "
   set(unit_dir \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
+  if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
+    set(etc_dir \"/etc\")
+  else()
+    set(etc_dir \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SYSCONFDIR}\")
+  endif()
   file(READ \"${CMAKE_SOURCE_DIR}/deploy/ternd.service\" unit)
-  string(REPLACE \"ExecStart=/usr/local/bin/ternd \"
-    \"ExecStart=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/ternd \" unit \"\${unit}\")
+  string(FIND \"\${unit}\" \"ExecStart=/usr/local/bin/ternd --flagfile=/etc/tern/ternd.flags\" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR \"deploy/ternd.service: the ExecStart line install.cmake rewrites changed\")
+  endif()
+  string(REPLACE \"ExecStart=/usr/local/bin/ternd --flagfile=/etc/tern/ternd.flags\"
+    \"ExecStart=\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/ternd --flagfile=\${etc_dir}/tern/ternd.flags\"
+    unit \"\${unit}\")
   file(MAKE_DIRECTORY \"\${unit_dir}\")
   message(STATUS \"Installing: \${unit_dir}/ternd.service\")
   file(WRITE \"\${unit_dir}/ternd.service\" \"\${unit}\")
