@@ -39,6 +39,7 @@
 #include "net/admin_token.h"
 #include "net/http_query.h"
 #include "net/listen_socket.h"
+#include "tools/program_usage.h"
 #include "tools/ternctl/report_command.h"
 #include "tools/ternctl_ids.h"
 #include "tools/ternctl_passwd.h"
@@ -330,7 +331,8 @@ int Main(const std::vector<char*>& args) {
 }  // namespace tern::ternctl
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(tern::ternctl::kUsage);
+  tern::tools::ConfigureProgramUsage(
+      {.program = "ternctl", .summary = tern::ternctl::kUsage, .flag_files = {"tools/ternctl.cc"}});
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   return tern::ternctl::Main(args);
 }

@@ -66,5 +66,8 @@ std::unique_ptr<tern::spool::StorageBackend> MakeStorage(int shard, tern::core::
 
 int main(int argc, char** argv) {
   return tern::ternd::TerndMain(argc, argv,
-                                {.after_flags = CheckFaultFlags, .storage_factory = MakeStorage});
+                                {.program = "ternd-faults",
+                                 .extra_flag_files = {"tests/tools/ternd_faults_main.cc"},
+                                 .after_flags = CheckFaultFlags,
+                                 .storage_factory = MakeStorage});
 }

@@ -1,6 +1,7 @@
 // The daemon's life (behaviour: tools/ternd/daemon.h): binds the listeners (one
 // SO_REUSEPORT socket per shard and address), locks the spool, starts one pinned shard per
-// core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully.
+// core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully. Tells
+// systemd each step (Type=notify: READY, RELOADING, STOPPING, and the shard watchdog).
 #include "tools/ternd/daemon.h"
 
 #include <fcntl.h>
@@ -21,11 +22,15 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/log.h"
+#include "core/log_output.h"
+#include "core/service_notifier.h"
 #include "net/admin_server.h"
 #include "net/listen_socket.h"
 #include "spool/spool_lock.h"
+#include "tools/program_usage.h"
 #include "tools/ternd/admin_api.h"
 #include "tools/ternd/check_config.h"
 #include "tools/ternd/command_line.h"
@@ -34,6 +39,7 @@
 #include "tools/ternd/flags.h"
 #include "tools/ternd/privileges.h"
 #include "tools/ternd/shard.h"
+#include "tools/ternd/shard_watchdog.h"
 
 namespace tern::ternd {
 namespace {
@@ -140,10 +146,19 @@ void RaiseFileLimit() {
   }
 }
 
+// Bounds the wait for the log writer at exit (stderr may be a pipe nobody reads).
+constexpr absl::Duration kLogFlushAtExit = absl::Seconds(2);
+
 }  // namespace
 
 int RunDaemon(const DaemonHooks& hooks) {
   RaiseFileLimit();
+  // systemd Type=notify (a no-op without $NOTIFY_SOCKET); its socket opens before --user.
+  const core::ServiceNotifier notifier = core::ServiceNotifier::FromEnvironment();
+  auto notify = [&notifier](const std::string& state) {
+    absl::Status sent = notifier.Notify(state);
+    if (!sent.ok()) TERN_LOG(kWarning, "systemd notify: %s", sent.message());
+  };
   absl::Status level = SetLogLevelFromFlag();
   if (!level.ok()) {
     TERN_LOG(kError, "%s", level.message());
@@ -275,9 +290,11 @@ int RunDaemon(const DaemonHooks& hooks) {
     address.set_port(admin->port());
     admin_bound = net::FormatSocketAddress(address.storage);
   }
-  TERN_LOG(kInfo, "ternd ready: %d shards, smtp on %s, admin on %s, spool %s (sync=%s), tls %s",
-           shard_count, absl::StrJoin(bound_text, ","), admin_bound.empty() ? "off" : admin_bound,
-           config->spool_dir, config->spool_sync_none ? "none" : "fdatasync",
+  const std::string ready_status =
+      absl::StrFormat("%d shards, smtp on %s, admin on %s", shard_count,
+                      absl::StrJoin(bound_text, ","), admin_bound.empty() ? "off" : admin_bound);
+  TERN_LOG(kInfo, "ternd ready: %s, spool %s (sync=%s), tls %s", ready_status, config->spool_dir,
+           config->spool_sync_none ? "none" : "fdatasync",
            config->tls != nullptr ? config->tls_files.cert_file : "off");
   const std::string ready_file = absl::GetFlag(FLAGS_ready_file);
   if (!ready_file.empty()) {
@@ -291,9 +308,15 @@ int RunDaemon(const DaemonHooks& hooks) {
     std::rename(tmp.c_str(), ready_file.c_str());
   }
 
+  // Every listener is bound and every shard runs: systemd may start what depends on us.
+  notify(absl::StrCat("READY=1\nSTATUS=serving: ", ready_status));
+  ShardWatchdog watchdog(&shards, &notifier);
+  watchdog.Start();
+
   int signal_number = 0;
   // Bounded by the operator: each SIGHUP reloads, SIGTERM/SIGINT ends the loop.
   while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    notify(absl::StrCat(core::ServiceNotifier::ReloadingState(), "\nSTATUS=reloading"));
     ReloadTls(*config);
     ReloadDelivery(*config, shards);
     if (!config->delivery_log.empty()) {
@@ -301,8 +324,11 @@ int RunDaemon(const DaemonHooks& hooks) {
       for (auto& shard : shards) shard->ReopenDeliveryLog();
       TERN_LOG(kInfo, "SIGHUP: delivery log %s reopened", config->delivery_log);
     }
+    notify(absl::StrCat("READY=1\nSTATUS=serving: ", ready_status));
   }
   TERN_LOG(kInfo, "%s: stopping gracefully", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  notify("STOPPING=1\nSTATUS=stopping: finishing the sessions and deliveries in flight");
+  watchdog.Stop();
   if (admin) admin->Stop();
   for (auto& shard : shards) shard->RequestStop();
   for (auto& shard : shards) shard->Join();
@@ -311,9 +337,16 @@ int RunDaemon(const DaemonHooks& hooks) {
 }
 
 int TerndMain(int argc, char** argv, const DaemonHooks& hooks) {
-  absl::SetProgramUsageMessage(
-      "Tern SMTP relay daemon. Receives mail on --listen, stores it durably under "
-      "--spool_dir, serves /metrics and /queue on --admin_listen.");
+  std::vector<std::string> flag_files = {"tools/ternd/flags.cc"};
+  flag_files.insert(flag_files.end(), hooks.extra_flag_files.begin(), hooks.extra_flag_files.end());
+  tools::ConfigureProgramUsage(
+      {.program = hooks.program,
+       .summary = absl::StrCat(
+           "the Tern SMTP relay daemon. Receives mail on --listen, stores it durably under "
+           "--spool_dir, relays it to its destinations, serves /metrics and /queue on "
+           "--admin_listen.\n\nusage: ",
+           hooks.program, " [--flagfile=FILE] [flags]   (--version, --help)"),
+       .flag_files = std::move(flag_files)});
   StartArgs().assign(argv, argv + argc);
   // Repeated list flags (--route, --listen, ...) all count, also from flagfiles.
   absl::StatusOr<std::vector<std::string>> args = PrepareCommandLine(argc, argv, TerndListFlags());
@@ -330,7 +363,11 @@ int TerndMain(int argc, char** argv, const DaemonHooks& hooks) {
   }
   // Before anything binds, locks or writes: the check starts nothing.
   if (absl::GetFlag(FLAGS_check_config)) return RunConfigCheck(stdout, stderr);
-  return RunDaemon(hooks);
+  // From here on a full stderr pipe (a stalled journald) drops log lines, never blocks.
+  core::StartBackgroundLogWriter();
+  const int exit_code = RunDaemon(hooks);
+  core::FlushLog(kLogFlushAtExit);
+  return exit_code;
 }
 
 }  // namespace tern::ternd

@@ -8,6 +8,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/loop.h"
 #include "spool/storage.h"
@@ -15,6 +17,10 @@
 namespace tern::ternd {
 
 struct DaemonHooks {
+  // The name --version prints and the source files (beyond tools/ternd/flags.cc) whose flags
+  // --help lists; a test daemon with flags of its own names itself and them here.
+  std::string program = "ternd";
+  std::vector<std::string> extra_flag_files;
   // Called once flags are parsed, before anything starts; non-zero: exit with it.
   std::function<int()> after_flags;
   // Called on each shard's thread once its loop exists: the storage backend for its spool
