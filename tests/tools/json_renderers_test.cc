@@ -112,10 +112,11 @@ TEST_F(JsonRenderers, StatsAndStatusAreStrictJson) {
                              .result = "deferred",
                              .reply = Text(),
                              .destination = Text()});
-    const std::string page = StatusJson(ThroughputHistory(), {status}, now_);
+    const std::string page =
+        StatusJson(ThroughputHistory(), {status}, now_, /*per_shard=*/rng_() % 2 == 0);
     const std::optional<nlohmann::json> page_json = ParseStrictJson(page);
     ASSERT_TRUE(page_json.has_value()) << absl::CHexEscape(page);
-    ASSERT_EQ((*page_json)["recent"][0]["reply"].get<std::string>(),
+    ASSERT_EQ((*page_json)["failures"][0]["reply"].get<std::string>(),
               Latin1Reading(status.recent[0].reply));
     const std::string first = (*page_json)["destinations"][0]["destination"].get<std::string>();
     ASSERT_TRUE(first == Latin1Reading(stats.destinations[0].name) ||

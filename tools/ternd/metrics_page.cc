@@ -9,7 +9,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "core/log_output.h"
+#include "core/metrics_text.h"
 #include "core/process_stats.h"
+#include "tools/ternd/build_info_metric.h"
 #include "tools/ternd/delivery_metrics.h"
 #include "tools/ternd/shard_metrics.h"
 
@@ -270,6 +273,10 @@ std::string MetricsPage(const Shards& shards) {
   AppendSpoolMetrics(&text, shards);
   AppendDeliveryMetrics(&text, shards);
   AppendProcessMetrics(&text);
+  text.Family("tern_log_lines_dropped_total", kCounter,
+              "Diagnostic log lines dropped because stderr's reader fell behind.");
+  text.Sample({}, core::LogLinesDropped());
+  AppendBuildInfoMetric(&out);
   return out;
 }
 
