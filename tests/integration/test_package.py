@@ -89,7 +89,7 @@ class PackageTest(unittest.TestCase):
         # Every ternctl command and tern-bench mode has its own entry (a bold tag line).
         for page, words in (("man1/ternctl.1.gz", ("queue", "show", "hold", "release", "flush",
                                                    "delete", "bounce", "stats", "metrics",
-                                                   "passwd")),
+                                                   "passwd", "qshape", "config", "report")),
                             ("man1/tern-bench.1.gz", ("source", "sink"))):
             with gzip.open(os.path.join(self.root, "usr/share/man", page), "rt") as f:
                 man = f.read()
