@@ -3,6 +3,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "core/utf8.h"
 
 namespace tern::delivery {
 namespace {
@@ -71,7 +72,7 @@ void AppendToken(absl::string_view token, size_t index, std::string* out) {
 
 std::string ReplyPattern(absl::string_view reply) {
   const bool cut = reply.size() > kReplyPatternBytesMax;
-  reply = reply.substr(0, kReplyPatternBytesMax);
+  reply = core::Utf8Prefix(reply, kReplyPatternBytesMax);  // never half a character
   std::string out;
   out.reserve(reply.size() + 3);
   size_t tokens = 0;

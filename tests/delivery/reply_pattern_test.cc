@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/utf8.h"
 #include "gtest/gtest.h"
 
 namespace tern::delivery {
@@ -38,6 +39,17 @@ TEST(ReplyPattern, LongRepliesAreCut) {
   const std::string pattern = ReplyPattern(std::string(5000, 'x'));
   EXPECT_EQ(pattern.size(), kReplyPatternBytesMax + 3);
   EXPECT_EQ(pattern.substr(pattern.size() - 3), "...");
+}
+
+// A cut never leaves half a UTF-8 character (the pattern is shown in JSON and on the page).
+TEST(ReplyPattern, CutKeepsWholeCharacters) {
+  std::string reply = "451 4.7.1 x";
+  for (int i = 0; i < 200; ++i) reply += "\xc3\xa9";  // U+00E9, two bytes each
+  const std::string pattern = ReplyPattern(reply);
+  ASSERT_EQ(pattern.substr(pattern.size() - 3), "...");
+  const std::string kept = pattern.substr(0, pattern.size() - 3);
+  EXPECT_LE(kept.size(), kReplyPatternBytesMax);
+  EXPECT_TRUE(core::IsValidUtf8(kept));
 }
 
 }  // namespace

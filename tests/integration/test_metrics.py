@@ -13,7 +13,7 @@ import ternd_harness as h  # noqa: E402
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # Families of the whole process, without a shard label.
-PROCESS_WIDE = ("process_", "tern_build_info")
+PROCESS_WIDE = ("process_", "tern_build_info", "tern_log_lines_dropped_total")
 
 
 class MetricsTest(h.TerndTestCase):
