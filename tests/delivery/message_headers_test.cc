@@ -26,7 +26,8 @@ TEST(FindMessageId, BoundedScan) {
 TEST(FindMessageId, LongIdCutOnACharacterBoundary) {
   std::string id = "<";
   while (id.size() < kMessageIdBytesMax + 10) id += "\xe2\x82\xac";  // €
-  const absl::string_view found = FindMessageId("Message-ID: " + id + "\r\n\r\n");
+  const std::string header = "Message-ID: " + id + "\r\n\r\n";       // outlives the view
+  const absl::string_view found = FindMessageId(header);
   EXPECT_LE(found.size(), kMessageIdBytesMax);
   EXPECT_GE(found.size() + 3, kMessageIdBytesMax);
   EXPECT_TRUE(core::IsValidUtf8(found));
