@@ -51,6 +51,17 @@ class TernctlTestCase(ternd_harness.TerndTestCase):
             return m and m[0]["state"] == state
         wait_for(reached, scaled(30), what=f"{qid} {state}")
 
+    def deferred_one(self, local, reply, only_this_recipient=False):
+        """A relaying ternd holding one message to LOCAL@DOMAIN that the sink deferred with
+        REPLY (for that recipient only, or for every one): (sink, ternd, queue id)."""
+        sink = self.start_sink()
+        sink.reply_to_data(reply, recipients=[f"{local}@{DOMAIN}"] if only_this_recipient else None)
+        d = self.start_relay(sink, "--retry_schedule=1h")
+        send(d, SENDER, [f"{local}@{DOMAIN}"], local)
+        qid = self.only_id(d)
+        self.wait_state(d, qid, "deferred")
+        return sink, d, qid
+
 
 class ListingTest(TernctlTestCase):
     def test_filters_select_messages(self):
@@ -112,12 +123,7 @@ class ListingTest(TernctlTestCase):
 
 class ChangesTest(TernctlTestCase):
     def test_hold_survives_restart_and_release_delivers(self):
-        sink = self.start_sink()
-        sink.reply_to_data("451 4.3.0 sink says later")
-        d = self.start_relay(sink, "--retry_schedule=1h")
-        send(d, SENDER, [f"held@{DOMAIN}"], "held")
-        qid = self.only_id(d)
-        self.wait_state(d, qid, "deferred")
+        sink, d, qid = self.deferred_one("held", "451 4.3.0 sink says later")
         shown = self.ctl_json(d, "show", qid)
         [attempt] = shown["attempts"]
         self.assertEqual(attempt["reply_code"], 451)
@@ -175,12 +181,7 @@ class ChangesTest(TernctlTestCase):
         self.assertEqual(sink.bounces(), [], "a deleted message is not bounced")
 
     def test_bounce_returns_message_with_dsn(self):
-        sink = self.start_sink()
-        sink.reply_to_data("451 4.3.0 later", recipients=[f"returned@{DOMAIN}"])
-        d = self.start_relay(sink, "--retry_schedule=1h")
-        send(d, SENDER, [f"returned@{DOMAIN}"], "returned")
-        qid = self.only_id(d)
-        self.wait_state(d, qid, "deferred")
+        sink, d, qid = self.deferred_one("returned", "451 4.3.0 later", only_this_recipient=True)
         out = self.ctl_json(d, "bounce", f"--recipient=returned@{DOMAIN}")
         self.assertEqual((out["matched"], out["changed"]), (1, 1))
         [dsn] = sink.wait_for_bounces(1)
@@ -231,12 +232,7 @@ class StatsTest(TernctlTestCase):
 
 class OperatorToolsTest(TernctlTestCase):
     def test_queue_shows_last_reply_jsonl_and_day_durations(self):
-        sink = self.start_sink()
-        sink.reply_to_data("451 4.3.0 sink says later", recipients=[f"slow@{DOMAIN}"])
-        d = self.start_relay(sink, "--retry_schedule=1h")
-        send(d, SENDER, [f"slow@{DOMAIN}"], "slow")
-        qid = self.only_id(d)
-        self.wait_state(d, qid, "deferred")
+        sink, d, qid = self.deferred_one("slow", "451 4.3.0 sink says later", only_this_recipient=True)
         text = d.ternctl("queue").stdout
         lines = text.splitlines()
         at = next(i for i, line in enumerate(lines) if f"slow@{DOMAIN} (deferred)" in line)
@@ -300,12 +296,7 @@ class OperatorToolsTest(TernctlTestCase):
         self.assertTrue(added == b"" or added.startswith(b"Received: "), added)
 
     def test_hold_duration_is_kept_across_kill9_then_releases(self):
-        sink = self.start_sink()
-        sink.reply_to_data("451 4.3.0 later")
-        d = self.start_relay(sink, "--retry_schedule=1h")
-        send(d, SENDER, [f"timed@{DOMAIN}"], "timed")
-        qid = self.only_id(d)
-        self.wait_state(d, qid, "deferred")
+        sink, d, qid = self.deferred_one("timed", "451 4.3.0 later")
         out = self.ctl_json(d, "hold", qid, "--duration=1h")
         self.assertEqual(out["changed"], 1)
         [held] = self.ctl_json(d, "queue", qid)["messages"]
@@ -329,12 +320,7 @@ class OperatorToolsTest(TernctlTestCase):
         self.assertEqual(bad.returncode, 2)
 
     def test_bounce_reason_reaches_the_dsn_and_the_log(self):
-        sink = self.start_sink()
-        sink.reply_to_data("451 4.3.0 later", recipients=[f"spam@{DOMAIN}"])
-        d = self.start_relay(sink, "--retry_schedule=1h")
-        send(d, SENDER, [f"spam@{DOMAIN}"], "spam")
-        qid = self.only_id(d)
-        self.wait_state(d, qid, "deferred")
+        sink, d, qid = self.deferred_one("spam", "451 4.3.0 later", only_this_recipient=True)
         out = self.ctl_json(d, "bounce", qid, "--reason=Campaign stopped by the postmaster")
         self.assertEqual(out["changed"], 1)
         [dsn] = sink.wait_for_bounces(1)
