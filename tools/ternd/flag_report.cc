@@ -21,31 +21,36 @@ bool IsSecretFlag(absl::string_view name) {
   return false;
 }
 
-std::vector<FlagSetting> NonDefaultFlags() {
+std::vector<FlagSetting> NonDefault(std::vector<FlagValues> flags) {
   static constexpr absl::string_view kParsingFlags[] = {"flagfile", "fromenv", "tryfromenv",
                                                         "undefok"};
-  std::vector<FlagSetting> flags;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (std::find(std::begin(kParsingFlags), std::end(kParsingFlags), name) !=
-        std::end(kParsingFlags)) {
+  std::vector<FlagSetting> settings;
+  for (FlagValues& flag : flags) {
+    if (flag.current == flag.default_value ||
+        std::find(std::begin(kParsingFlags), std::end(kParsingFlags), flag.name) !=
+            std::end(kParsingFlags)) {
       continue;
     }
-    std::string value = flag->CurrentValue();
-    std::string default_value = flag->DefaultValue();
-    if (value == default_value) continue;
-    FlagSetting setting{.name = std::string(name),
-                        .value = std::move(value),
-                        .default_value = std::move(default_value),
-                        .hidden = IsSecretFlag(name)};
-    if (setting.hidden) {
-      setting.value = std::string(kHiddenFlagValue);
-      setting.default_value = std::string(kHiddenFlagValue);
-    }
-    flags.push_back(std::move(setting));
+    const bool hidden = IsSecretFlag(flag.name);
+    settings.push_back(FlagSetting{
+        .name = std::move(flag.name),
+        .value = hidden ? std::string(kHiddenFlagValue) : std::move(flag.current),
+        .default_value = hidden ? std::string(kHiddenFlagValue) : std::move(flag.default_value),
+        .hidden = hidden});
   }
-  std::sort(flags.begin(), flags.end(),
+  std::sort(settings.begin(), settings.end(),
             [](const FlagSetting& a, const FlagSetting& b) { return a.name < b.name; });
-  return flags;
+  return settings;
+}
+
+std::vector<FlagSetting> NonDefaultFlags() {
+  std::vector<FlagValues> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    flags.push_back(FlagValues{.name = std::string(name),
+                               .current = flag->CurrentValue(),
+                               .default_value = flag->DefaultValue()});
+  }
+  return NonDefault(std::move(flags));
 }
 
 std::string FlagsText(const std::vector<FlagSetting>& flags) {

@@ -24,9 +24,18 @@ struct FlagSetting {
 
 inline constexpr absl::string_view kHiddenFlagValue = "(hidden)";
 
+// One flag as the registry knows it.
+struct FlagValues {
+  std::string name;
+  std::string current;
+  std::string default_value;
+};
+
 bool IsSecretFlag(absl::string_view name);
-// Every registered flag whose current value differs from its default, by name. Flags of
-// abseil's own parsing (flagfile, fromenv, tryfromenv, undefok) are left out.
+// Of `flags`, those whose current value differs from their default, sorted by name, secrets
+// hidden. Flags of abseil's own parsing (flagfile, fromenv, tryfromenv, undefok) are left out.
+std::vector<FlagSetting> NonDefault(std::vector<FlagValues> flags);
+// NonDefault() of every flag registered in this program.
 std::vector<FlagSetting> NonDefaultFlags();
 
 // "--name=value" lines, as they would be written in a flagfile.
