@@ -1,7 +1,8 @@
 // ParsePositiveDuration: the durations operators type on command lines ("30s", "5m",
-// "1h30m", "5d"): abseil's duration syntax plus a whole-days form (1 to 3650 days), which
-// abseil lacks. One parser for ternd's flags (--max_queue_lifetime, --retry_schedule steps)
-// and ternctl's (--min_age, --max_age, hold --duration).
+// "1h30m", "5d", "2w"): abseil's duration syntax plus whole days (1d to 3650d) and weeks
+// (1w to 521w), which abseil lacks. One parser for ternd's flags (--max_queue_lifetime,
+// --retry_schedule steps) and ternctl's (--min_age, --max_age, hold --duration, report's
+// --since and --until).
 //
 //   absl::StatusOr<absl::Duration> d = core::ParsePositiveDuration("2d");  // 48h
 //   if (!d.ok()) Complain(d.status().message());  // "bad duration 'x' (examples: ...)"

@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/duration_text.h"
 #include "tools/ternctl/delivery_log_reader.h"
 #include "tools/ternctl/delivery_report.h"
 #include "tools/ternctl/delivery_report_format.h"
@@ -25,14 +25,11 @@ namespace tern::ternctl {
 
 absl::StatusOr<absl::Time> ParseReportTime(absl::string_view text, absl::Time now) {
   if (text.empty()) return absl::InvalidArgumentError("empty time");
-  const char unit = text.back();
-  int64_t count = 0;
-  if ((unit == 'd' || unit == 'w') && absl::SimpleAtoi(text.substr(0, text.size() - 1), &count) &&
-      count >= 0) {
-    return now - absl::Hours(24) * count * (unit == 'w' ? 7 : 1);
+  if (absl::StatusOr<absl::Duration> ago = core::ParsePositiveDuration(text); ago.ok()) {
+    return now - *ago;
   }
-  absl::Duration ago;
-  if (absl::ParseDuration(text, &ago) && ago >= absl::ZeroDuration()) return now - ago;
+  absl::Duration zero;
+  if (absl::ParseDuration(text, &zero) && zero == absl::ZeroDuration()) return now;
   absl::Time t;
   std::string error;
   if (absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return t;
