@@ -67,7 +67,8 @@ TEST(FlagReport, RegisteredFlagSetAtRunTimeIsListed) {
   absl::FlagSaver restore_flags;
   EXPECT_EQ(Find(NonDefaultFlags(), "max_recipients"), nullptr);
   absl::SetFlag(&FLAGS_max_recipients, 7);
-  const FlagSetting* listed = Find(NonDefaultFlags(), "max_recipients");
+  const std::vector<FlagSetting> flags = NonDefaultFlags();  // Find() points into it
+  const FlagSetting* listed = Find(flags, "max_recipients");
   ASSERT_NE(listed, nullptr);
   EXPECT_EQ(listed->value, "7");
   EXPECT_EQ(listed->default_value, "1000");
