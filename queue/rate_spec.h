@@ -28,7 +28,10 @@ struct RateSpec {
   static absl::StatusOr<RateSpec> Parse(absl::string_view text);
 
   // The time between two at the steady pace (period / count), at least 1 µs.
-  absl::Duration emission_interval() const;
+  absl::Duration emission_interval() const {
+    const absl::Duration d = period / static_cast<int64_t>(count == 0 ? 1 : count);
+    return d < absl::Microseconds(1) ? absl::Microseconds(1) : d;
+  }
   // Back to the policy syntax ("600/min,max_burst=1"; the burst is written only when it
   // differs from the count).
   std::string ToString() const;
