@@ -15,6 +15,15 @@
 #include "tools/ternd/status_page.h"
 
 namespace tern::ternd {
+
+using queue::ActionOutcome;
+using queue::MessageDetails;
+using queue::MessageState;
+using queue::QueueAction;
+using queue::QueueListing;
+using queue::QueueRow;
+using queue::ShardStats;
+
 namespace {
 
 using testing::HostileText;

@@ -6,6 +6,11 @@
 #include "gtest/gtest.h"
 
 namespace tern::ternd {
+
+using queue::MessageState;
+using queue::QueueListing;
+using queue::QueueRow;
+
 namespace {
 
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);

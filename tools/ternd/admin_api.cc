@@ -8,14 +8,39 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "queue/queue_filter.h"
+#include "queue/queue_shape.h"
 #include "tools/ternd/flag_report.h"
 #include "tools/ternd/metrics_page.h"
-#include "tools/ternd/queue_filter.h"
 #include "tools/ternd/queue_report.h"
-#include "tools/ternd/queue_shape.h"
 #include "tools/ternd/status_page.h"
 
 namespace tern::ternd {
+
+using queue::ActionOptions;
+using queue::ActionOutcome;
+using queue::ApplyQueueAction;
+using queue::CollectShardStats;
+using queue::FormatQueueId;
+using queue::kShowMessageBytesMax;
+using queue::ListQueue;
+using queue::MessageDetails;
+using queue::ParseQueueId;
+using queue::QueueAction;
+using queue::QueueActionName;
+using queue::QueueFilter;
+using queue::QueueListing;
+using queue::QueueShape;
+using queue::ReadStoredMessage;
+using queue::ShapeJson;
+using queue::ShapeJsonLines;
+using queue::ShapeQueue;
+using queue::ShapeText;
+using queue::ShardStats;
+using queue::ShardView;
+using queue::ShowMessage;
+using queue::StoredMessage;
+
 namespace {
 
 uint64_t Load(const std::atomic<uint64_t>& counter) {

@@ -1,7 +1,7 @@
 // AdminApi: what ternd's admin endpoint answers (runs on the admin thread). Listings and
 // reports are JSON, or aligned text with format=text (what ternctl prints without --json).
 //   GET  /metrics                    Prometheus text format (tools/ternd/metrics_page.h)
-//   GET  /queue?FILTER&limit=N       queued messages (filters: tools/ternd/queue_filter.h;
+//   GET  /queue?FILTER&limit=N       queued messages (filters: queue/queue_filter.h;
 //                                    format=jsonl: one message per line)
 //   GET  /message?id=ID              one message: envelope, headers, attempts and replies
 //   GET  /message?id=ID&body=1       the stored message itself (dot-stuffing undone, text)
@@ -46,7 +46,7 @@ class AdminApi {
   net::HttpResponse Message(const net::QueryParams& params) const;
   net::HttpResponse MessageBody(uint64_t id) const;
   net::HttpResponse Shape(const net::QueryParams& params) const;
-  net::HttpResponse Action(QueueAction action, const net::QueryParams& params) const;
+  net::HttpResponse Action(queue::QueueAction action, const net::QueryParams& params) const;
   net::HttpResponse Stats(const net::QueryParams& params) const;
   net::HttpResponse StatusData(const net::QueryParams& params) const;
   ThroughputSample Sample() const;

@@ -17,6 +17,9 @@
 #include "tools/ternd/shard_metrics.h"
 
 namespace tern::ternd {
+
+using queue::ShardView;
+
 namespace {
 
 constexpr core::MetricType kCounter = core::MetricType::kCounter;

@@ -11,6 +11,18 @@
 #include "core/utf8.h"
 
 namespace tern::ternd {
+
+using queue::ActionOutcome;
+using queue::FormatQueueId;
+using queue::MessageDetails;
+using queue::MessageState;
+using queue::MessageStateName;
+using queue::QueueAction;
+using queue::QueueActionName;
+using queue::QueueListing;
+using queue::QueueRow;
+using queue::ShardStats;
+
 namespace {
 
 std::string Iso8601(int64_t unix_us) { return FormatUtcSeconds(absl::FromUnixMicros(unix_us)); }

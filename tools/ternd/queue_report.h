@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "core/json_writer.h"
 #include "delivery/delivery_agent.h"
-#include "tools/ternd/queue_operations.h"
+#include "queue/queue_operations.h"
 
 namespace tern::ternd {
 
@@ -29,21 +29,24 @@ struct Rates {
 };
 
 // `total`/`total_bytes`: the whole queue; the listings: each shard's matches.
-std::string QueueJson(const std::vector<QueueListing>& shards, size_t limit, uint64_t total,
+std::string QueueJson(const std::vector<queue::QueueListing>& shards, size_t limit, uint64_t total,
                       uint64_t total_bytes, absl::Time now);
 // JSON Lines: one message object (as in QueueJson's "messages") per line, nothing else.
-std::string QueueJsonLines(const std::vector<QueueListing>& shards, size_t limit, absl::Time now);
-std::string QueueText(const std::vector<QueueListing>& shards, size_t limit, uint64_t total,
+std::string QueueJsonLines(const std::vector<queue::QueueListing>& shards, size_t limit,
+                           absl::Time now);
+std::string QueueText(const std::vector<queue::QueueListing>& shards, size_t limit, uint64_t total,
                       uint64_t total_bytes, absl::Time now);
 
-std::string DetailsJson(const MessageDetails& details, absl::Time now);
-std::string DetailsText(const MessageDetails& details, absl::Time now);
+std::string DetailsJson(const queue::MessageDetails& details, absl::Time now);
+std::string DetailsText(const queue::MessageDetails& details, absl::Time now);
 
-std::string ActionJson(QueueAction action, const std::vector<ActionOutcome>& shards);
-std::string ActionText(QueueAction action, const std::vector<ActionOutcome>& shards);
+std::string ActionJson(queue::QueueAction action, const std::vector<queue::ActionOutcome>& shards);
+std::string ActionText(queue::QueueAction action, const std::vector<queue::ActionOutcome>& shards);
 
-std::string StatsJson(const std::vector<ShardStats>& shards, const Rates& rates, absl::Time now);
-std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates, absl::Time now);
+std::string StatsJson(const std::vector<queue::ShardStats>& shards, const Rates& rates,
+                      absl::Time now);
+std::string StatsText(const std::vector<queue::ShardStats>& shards, const Rates& rates,
+                      absl::Time now);
 
 // "3d4h", "5m12s", "42s": a short age for listings.
 std::string ShortDuration(absl::Duration d);

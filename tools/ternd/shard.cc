@@ -10,9 +10,12 @@
 #include "core/check.h"
 #include "core/json_writer.h"
 #include "core/log.h"
-#include "tools/ternd/spool_sink.h"
+#include "queue/spool_sink.h"
 
 namespace tern::ternd {
+
+using queue::ShardView;
+using queue::SpoolSink;
 
 // Accepts connections for the shard's SMTP sessions.
 class Shard::Acceptor : public net::AcceptHandler {

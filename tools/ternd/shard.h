@@ -36,10 +36,10 @@
 #include "net/smtp/smtp_counters.h"
 #include "net/smtp_connection.h"
 #include "net/uring_transport.h"
+#include "queue/queue_operations.h"
 #include "spool/shard_spool.h"
 #include "spool/storage.h"
 #include "tools/ternd/delivery_reload.h"
-#include "tools/ternd/queue_operations.h"
 
 namespace tern::ternd {
 
@@ -88,7 +88,7 @@ class Shard {
   // answers through its reply callback, once, maybe later. Blocks for the answer; nullopt
   // when the shard is not running or took longer than `timeout`.
   template <typename T>
-  using Task = absl::AnyInvocable<void(const ShardView&, absl::AnyInvocable<void(T)> reply)>;
+  using Task = absl::AnyInvocable<void(const queue::ShardView&, absl::AnyInvocable<void(T)> reply)>;
   template <typename T>
   std::optional<T> Ask(Task<T> task, absl::Duration timeout = kAskTimeout);
   static constexpr absl::Duration kAskTimeout = absl::Seconds(30);
@@ -128,7 +128,7 @@ class Shard {
   void OnWake();
   void OnIteration();
   void BeginShutdown();
-  ShardView View();
+  queue::ShardView View();
 
   ShardConfig config_;
   std::thread thread_;

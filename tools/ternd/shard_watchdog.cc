@@ -8,6 +8,8 @@
 
 namespace tern::ternd {
 
+using queue::ShardView;
+
 ShardWatchdog::ShardWatchdog(const std::vector<std::unique_ptr<Shard>>* shards,
                              const core::ServiceNotifier* notifier)
     : shards_(shards), notifier_(notifier) {}

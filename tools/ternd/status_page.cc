@@ -5,10 +5,13 @@
 
 #include "absl/strings/str_format.h"
 #include "core/json_writer.h"
-#include "tools/ternd/queue_filter.h"
+#include "queue/queue_filter.h"
 #include "tools/ternd/queue_report.h"
 
 namespace tern::ternd {
+
+using queue::FormatQueueId;
+
 namespace {
 
 constexpr size_t kDestinationsShown = 20;

@@ -1,5 +1,5 @@
-// Implementation of tools/ternd/spool_sink.h.
-#include "tools/ternd/spool_sink.h"
+// Implementation of queue/spool_sink.h.
+#include "queue/spool_sink.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "delivery/message_headers.h"
 #include "net/smtp/client_commands.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 
 // The session's RFC 3461 values are stored as they are.
 static_assert(smtp::kDsnRetFull == 1);
@@ -80,4 +80,4 @@ void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,
       });
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

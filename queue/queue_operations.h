@@ -22,12 +22,12 @@
 #include "delivery/delivery_agent.h"
 #include "delivery/delivery_counters.h"
 #include "delivery/delivery_log.h"
+#include "queue/queue_filter.h"
+#include "queue/queue_shape.h"
 #include "spool/attempt_history.h"
 #include "spool/shard_spool.h"
-#include "tools/ternd/queue_filter.h"
-#include "tools/ternd/queue_shape.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 
 // What the operations may touch of a shard (all owned by its thread).
 struct ShardView {
@@ -136,4 +136,4 @@ void ShapeQueue(const ShardView& shard, const QueueFilter& filter,
                 absl::AnyInvocable<void(QueueShape)> reply);
 void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStats)> reply);
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

@@ -1,5 +1,5 @@
-// Implementation of tools/ternd/queue_filter.h.
-#include "tools/ternd/queue_filter.h"
+// Implementation of queue/queue_filter.h.
+#include "queue/queue_filter.h"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "net/smtp/address.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 namespace {
 
 bool DomainMatches(absl::string_view domain, absl::string_view wanted) {
@@ -135,4 +135,4 @@ bool QueueFilter::Matches(const spool::QueueEntry& entry, absl::Time now,
   return false;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

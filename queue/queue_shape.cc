@@ -1,5 +1,5 @@
-// Implementation of tools/ternd/queue_shape.h.
-#include "tools/ternd/queue_shape.h"
+// Implementation of queue/queue_shape.h.
+#include "queue/queue_shape.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "core/json_writer.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 namespace {
 
 void AddCounts(const QueueShape::Row& from, QueueShape::Row* to) {
@@ -149,4 +149,4 @@ std::string ShapeJsonLines(const QueueShape& shape) {
   return out;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

@@ -1,6 +1,6 @@
-// Tests of tools/ternd/spool_sink.h on a real ShardSpool: the envelope the SMTP session hands
+// Tests of queue/spool_sink.h on a real ShardSpool: the envelope the SMTP session hands
 // over is the one stored, RFC 3461 parameters included, and the one read back for delivery.
-#include "tools/ternd/spool_sink.h"
+#include "queue/spool_sink.h"
 
 #include <optional>
 
@@ -9,7 +9,7 @@
 #include "net/smtp/client_commands.h"
 #include "tests/spool/spool_fixture.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 namespace {
 
 class CountingListener : public net::CommitListener {
@@ -94,4 +94,4 @@ TEST_F(SpoolSinkTest, StoresTheEnvelopeWithItsDsnParametersAsReceived) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::queue

@@ -1,9 +1,9 @@
-// Tests of tools/ternd/queue_shape.h: age buckets, merging shards, top N, rendering.
-#include "tools/ternd/queue_shape.h"
+// Tests of queue/queue_shape.h: age buckets, merging shards, top N, rendering.
+#include "queue/queue_shape.h"
 
 #include "gtest/gtest.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 namespace {
 
 TEST(QueueShape, BucketsAreQshapesMinuteColumns) {
@@ -75,4 +75,4 @@ TEST(QueueShape, TextAndJson) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::queue

@@ -21,7 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 
 class QueueShape {
  public:
@@ -65,4 +65,4 @@ std::string ShapeJson(const QueueShape& shape);
 // JSON Lines: the TOTAL row, then one row per domain ({"domain":..,"total":N,"counts":[..]}).
 std::string ShapeJsonLines(const QueueShape& shape);
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

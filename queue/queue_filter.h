@@ -23,7 +23,7 @@
 #include "net/http_query.h"
 #include "spool/queue_index.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 
 enum class MessageState : uint8_t { kQueued, kDeferred, kHeld, kActive };
 
@@ -50,4 +50,4 @@ struct QueueFilter {
   bool Matches(const spool::QueueEntry& entry, absl::Time now, MessageState state) const;
 };
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

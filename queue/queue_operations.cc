@@ -1,5 +1,5 @@
-// Implementation of tools/ternd/queue_operations.h.
-#include "tools/ternd/queue_operations.h"
+// Implementation of queue/queue_operations.h.
+#include "queue/queue_operations.h"
 
 #include <algorithm>
 #include <memory>
@@ -12,7 +12,7 @@
 #include "net/smtp/address.h"
 #include "net/smtp/dot_stuffing.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 namespace {
 
 constexpr absl::string_view kDeletedReason = "deleted by the operator";
@@ -351,4 +351,4 @@ void CollectShardStats(const ShardView& shard, absl::AnyInvocable<void(ShardStat
   reply(std::move(stats));
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::queue

@@ -12,7 +12,7 @@
 #include "net/smtp_connection.h"
 #include "spool/shard_spool.h"
 
-namespace tern::ternd {
+namespace tern::queue {
 
 class SpoolSink : public smtp::MessageSink {
  public:
@@ -38,4 +38,4 @@ class SpoolSink : public smtp::MessageSink {
   std::vector<spool::RecipientEnvelope> recipients_;  // reused for every message
 };
 
-}  // namespace tern::ternd
+}  // namespace tern::queue
