@@ -1,5 +1,5 @@
-// Implementation of delivery/delivery_agent.h: scheduling, lanes and connections. Connect
-// attempts are in delivery_agent_connect.cc, results in delivery_agent_results.cc.
+// Implementation of delivery/delivery_agent.h: scheduling, lanes and connections. The
+// operator's actions and the destination rows are in delivery_agent_operator.cc.
 #include "delivery/delivery_agent.h"
 
 #include <unistd.h>
@@ -16,33 +16,37 @@
 #include "net/smtp/address.h"
 
 namespace tern::delivery {
-namespace {
-
-// Messages taken off the retry list per timer callback, so a recovered queue of millions
-// does not stall the loop in one go.
-constexpr size_t kRetriesPerTick = 4096;
-
-std::string LaneKey(const Nexthop& nexthop) {
-  return absl::StrCat(nexthop.mx_lookup ? "mx:" : "host:", nexthop.host, ":", nexthop.port);
-}
-
-}  // namespace
 
 DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* counters,
                              smtp::ClientCounters* client_counters)
     : loop_(deps.loop),
       spool_(deps.spool),
-      transport_(deps.transport),
-      resolver_(deps.resolver),
       pools_(deps.pools),
-      log_(deps.log),
       config_(*deps.config),
       counters_(counters),
-      client_counters_(client_counters),
-      bounces_(deps.spool, deps.config->reporting_mta),
       routes_(std::make_shared<const RouteTable>(deps.config->routes)),
-      dkim_(deps.config->dkim) {
-  CHECK(loop_ != nullptr && spool_ != nullptr && transport_ != nullptr && pools_ != nullptr);
+      dkim_(deps.config->dkim),
+      recorder_({.loop = deps.loop,
+                 .spool = deps.spool,
+                 .log = deps.log,
+                 .config = deps.config,
+                 .counters = counters,
+                 .stats = &stats_,
+                 .listener = this}),
+      connector_({.loop = deps.loop,
+                  .transport = deps.transport,
+                  .resolver = deps.resolver,
+                  .pools = deps.pools,
+                  .config = deps.config,
+                  .counters = counters,
+                  .client_counters = client_counters,
+                  .connection_owner = this,
+                  .owner = this}),
+      scheduled_(deps.loop, [this](uint64_t queue_id) {
+        ScheduleMessage(queue_id);
+        UpdateGauges();
+      }) {
+  CHECK(loop_ != nullptr && spool_ != nullptr && pools_ != nullptr);
 }
 
 DeliveryAgent::~DeliveryAgent() {
@@ -55,9 +59,9 @@ void DeliveryAgent::Start() {
   const int64_t now_us = absl::ToUnixMicros(loop_->now());
   for (const auto& [id, entry] : spool_->index()) {
     if (entry.held() || entry.finished()) continue;
-    AddRetry(id, std::min(entry.next_attempt_unix_us(), now_us));
+    scheduled_.Add(id, std::min(entry.next_attempt_unix_us(), now_us));
   }
-  TERN_LOG(kInfo, "delivery: %d queued messages to schedule", retries_.size());
+  TERN_LOG(kInfo, "delivery: %d queued messages to schedule", scheduled_.size());
   loop_->timers().Arm(&maintenance_timer_, loop_->now() + config_.maintenance_interval);
   UpdateGauges();
 }
@@ -70,10 +74,7 @@ void DeliveryAgent::Enqueue(uint64_t queue_id) {
 
 void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   if (stopping_ || active_.contains(queue_id)) return;
-  if (auto it = retry_due_.find(queue_id); it != retry_due_.end()) {
-    retries_.erase({it->second, queue_id});
-    retry_due_.erase(it);
-  }
+  scheduled_.Remove(queue_id);
   const spool::QueueEntry* entry = spool_->index().Find(queue_id);
   if (entry == nullptr || entry->held() || entry->finished()) return;
   DeliveryCounters::Add(counters_->messages_scheduled);
@@ -88,14 +89,15 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   if (config_.retry.Expired(received, loop_->now())) {
     // Temporary failures of an expired message become EXPIRED (with a DSN).
     active.jobs_left = 1;
-    FailJob(Job{.queue_id = queue_id, .recipients = std::move(left)},
-            smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
-            "delivery time expired (--max_queue_lifetime)", "");
+    recorder_.Fail(
+        DeliveryJob{.queue_id = queue_id, .recipients = std::move(left), .attempt = active.attempt},
+        smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+        "delivery time expired (--max_queue_lifetime)", "");
     return;
   }
 
   // Group the recipients by next hop, then split over-long lists.
-  std::vector<std::pair<Lane*, Job>> jobs;
+  std::vector<std::pair<Lane*, DeliveryJob>> jobs;
   std::vector<uint32_t> no_domain;
   for (uint32_t i : left) {
     const absl::string_view domain = smtp::DomainOf(entry->recipient(i));
@@ -108,16 +110,18 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
       return j.first == lane && j.second.recipients.size() < smtp::kTransactionRecipientsMax;
     });
     if (same == jobs.end()) {
-      jobs.push_back({lane, Job{.queue_id = queue_id}});
+      jobs.push_back({lane, DeliveryJob{.queue_id = queue_id, .attempt = active.attempt}});
       same = jobs.end() - 1;
     }
     same->second.recipients.push_back(i);
   }
   active.jobs_left = static_cast<uint32_t>(jobs.size()) + (no_domain.empty() ? 0 : 1);
   if (!no_domain.empty()) {
-    FailJob(Job{.queue_id = queue_id, .recipients = std::move(no_domain)},
-            smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2",
-            "recipient address has no domain to deliver to", "");
+    recorder_.Fail(
+        DeliveryJob{
+            .queue_id = queue_id, .recipients = std::move(no_domain), .attempt = active.attempt},
+        smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2",
+        "recipient address has no domain to deliver to", "");
   }
   std::vector<Lane*> touched;
   for (auto& [lane, job] : jobs) {
@@ -127,7 +131,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   for (Lane* lane : touched) Dispatch(lane);
 }
 
-DeliveryAgent::Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
+Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
   std::string key = LaneKey(nexthop);
   auto it = lanes_.find(key);
   if (it != lanes_.end()) return it->second.get();
@@ -143,9 +147,8 @@ DeliveryAgent::Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
 
 void DeliveryAgent::Dispatch(Lane* lane) {
   while (!lane->pending.empty() && !lane->ready.empty()) {
-    OutboundConnection* connection = lane->ready.back();
-    lane->ready.pop_back();
-    Job job = std::move(lane->pending.front());
+    OutboundConnection* connection = lane->TakeReady();
+    DeliveryJob job = std::move(lane->pending.front());
     lane->pending.pop_front();
     StartJob(connection, std::move(job));
   }
@@ -159,12 +162,12 @@ void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
   // Each connection being opened will take one pending job; busy connections take the
   // next ones as they finish.
   while (lane->pending.size() > lane->attempts && lane->connections.size() + lane->attempts < cap) {
-    BeginAttempt(lane);
+    connector_.Begin(lane);
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
   }
 }
 
-void DeliveryAgent::StartJob(OutboundConnection* connection, Job job) {
+void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
   ConnectionInfo& info = Info(connection);
   info.job = std::move(job);
   info.loading = true;
@@ -178,7 +181,7 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
                                     absl::StatusOr<spool::LoadedMessage> loaded) {
   ConnectionInfo& info = Info(connection);
   info.loading = false;
-  Job job = *std::move(info.job);
+  DeliveryJob job = *std::move(info.job);
   info.job.reset();
   Lane* lane = info.lane;
   if (info.gone) {
@@ -202,9 +205,9 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
   if (!loaded.ok()) {
     TERN_LOG(kError, "delivery of %016X: cannot read it from the spool: %s", job.queue_id,
              loaded.status().ToString());
-    FailJob(std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
-            absl::StrCat("cannot read the message from the spool: ", loaded.status().message()),
-            "");
+    recorder_.Fail(
+        std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
+        absl::StrCat("cannot read the message from the spool: ", loaded.status().message()), "");
     ReleaseConnection(connection);
     return;
   }
@@ -241,10 +244,10 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
   info.job = std::move(job);
   absl::Status sent = connection->Send(*std::move(loaded), message);
   if (!sent.ok()) {
-    Job refused = *std::move(info.job);
+    DeliveryJob refused = *std::move(info.job);
     info.job.reset();
-    FailJob(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
-            absl::StrCat("message cannot be sent: ", sent.message()), "");
+    recorder_.Fail(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
+                   absl::StrCat("message cannot be sent: ", sent.message()), "");
     ReleaseConnection(connection);
   }
 }
@@ -262,7 +265,7 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     return;
   }
   if (!lane->pending.empty()) {
-    Job job = std::move(lane->pending.front());
+    DeliveryJob job = std::move(lane->pending.front());
     lane->pending.pop_front();
     StartJob(connection, std::move(job));
     return;
@@ -280,11 +283,7 @@ void DeliveryAgent::Destroy(OutboundConnection* connection) {
   auto it = connections_.find(connection);
   CHECK(it != connections_.end());
   Lane* lane = it->second->lane;
-  if (lane != nullptr) {
-    lane->connections.erase(connection);
-    auto r = std::find(lane->ready.begin(), lane->ready.end(), connection);
-    if (r != lane->ready.end()) lane->ready.erase(r);
-  }
+  if (lane != nullptr) lane->Forget(connection);
   connections_.erase(it);  // destroys the connection (it releases its pool slot)
   UpdateGauges();
 }
@@ -307,7 +306,7 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
                                       const smtp::TransactionResult& result) {
   ConnectionInfo& info = Info(connection);
   CHECK(info.job.has_value());
-  Job job = *std::move(info.job);
+  DeliveryJob job = *std::move(info.job);
   info.job.reset();
   DeliveryCounters::Add(counters_->transactions);
   bool untouched = result.connection_failed;
@@ -321,19 +320,20 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
     info.lane->pending.push_front(std::move(job));
     return;  // the lane is dispatched when the connection is gone
   }
-  std::vector<Outcome> outcomes;
+  std::vector<RecipientOutcome> outcomes;
   outcomes.reserve(result.recipients.size());
   for (const smtp::RecipientResult& r : result.recipients) {
-    NoteDestinationResult(*info.lane, r.outcome, r.reply);
+    stats_.NoteResult(info.lane->key, info.lane->DestinationName(), r.outcome, r.reply,
+                      loop_->now());
     outcomes.push_back({.recipient = r.index,
                         .outcome = r.outcome,
                         .code = r.code,
                         .enhanced = r.enhanced.ToString(),
                         .reply = std::string(r.reply)});
   }
-  CompleteJob(std::move(job), std::move(outcomes),
-              absl::StrCat(connection->host_name, "[", connection->address, "]"), std::nullopt,
-              connection->server_offers_dsn());
+  recorder_.Complete(std::move(job), std::move(outcomes),
+                     absl::StrCat(connection->host_name, "[", connection->address, "]"),
+                     std::nullopt, connection->server_offers_dsn());
 }
 
 void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
@@ -352,15 +352,13 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
       attempt->enhanced = code;  // a TLS policy or handshake failure says so in the deferral
     }
     Destroy(connection);
-    TryNextAddress(std::move(attempt));
+    connector_.Continue(std::move(attempt));
     return;
   }
   if (info.loading) {
     info.gone = true;  // destroyed when the read completes
     ++lane->closed_while_loading;
-    lane->connections.erase(connection);
-    auto r = std::find(lane->ready.begin(), lane->ready.end(), connection);
-    if (r != lane->ready.end()) lane->ready.erase(r);
+    lane->Forget(connection);
     return;
   }
   Destroy(connection);
@@ -369,45 +367,7 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
 }
 
 void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
-  if (!lane->pending.empty() || !lane->connections.empty() || lane->attempts > 0 ||
-      lane->closed_while_loading > 0) {
-    return;
-  }
-  lanes_.erase(lane->key);
-}
-
-void DeliveryAgent::AddRetry(uint64_t queue_id, int64_t due_unix_us) {
-  if (auto it = retry_due_.find(queue_id); it != retry_due_.end()) {
-    retries_.erase({it->second, queue_id});
-  }
-  retries_.insert({due_unix_us, queue_id});
-  retry_due_[queue_id] = due_unix_us;
-  ArmRetryTimer();
-}
-
-void DeliveryAgent::ArmRetryTimer() {
-  if (retries_.empty() || stopping_) {
-    loop_->timers().Cancel(&retry_timer_);
-    return;
-  }
-  const absl::Time due = std::max(absl::FromUnixMicros(retries_.begin()->first), loop_->now());
-  if (!retry_timer_.armed() || retry_timer_.deadline() != due) {
-    loop_->timers().Arm(&retry_timer_, due);
-  }
-}
-
-void DeliveryAgent::OnRetryTimer() {
-  const int64_t now_us = absl::ToUnixMicros(loop_->now());
-  size_t taken = 0;
-  while (!retries_.empty() && retries_.begin()->first <= now_us && taken < kRetriesPerTick) {
-    const uint64_t id = retries_.begin()->second;
-    retries_.erase(retries_.begin());
-    retry_due_.erase(id);
-    ScheduleMessage(id);
-    ++taken;
-  }
-  ArmRetryTimer();
-  UpdateGauges();
+  if (lane->Unused()) lanes_.erase(lane->key);
 }
 
 void DeliveryAgent::OnMaintenance() {
@@ -447,12 +407,13 @@ void DeliveryAgent::OnMaintenance() {
 void DeliveryAgent::BeginShutdown() {
   if (stopping_) return;
   stopping_ = true;
-  loop_->timers().Cancel(&retry_timer_);
+  connector_.Stop();
+  scheduled_.Stop();
   loop_->timers().Cancel(&maintenance_timer_);
   std::vector<OutboundConnection*> idle;
   for (auto& [key, lane] : lanes_) {
     // Pending jobs stay queued in the spool; they are scheduled again after a restart.
-    for (const Job& job : lane->pending) active_.erase(job.queue_id);
+    for (const DeliveryJob& job : lane->pending) active_.erase(job.queue_id);
     lane->pending.clear();
     idle.insert(idle.end(), lane->ready.begin(), lane->ready.end());
     lane->ready.clear();
@@ -468,13 +429,92 @@ void DeliveryAgent::AbortConnections() {
 }
 
 bool DeliveryAgent::idle() const {
-  return connections_.empty() && attempts_in_dns_ == 0 && completions_ == 0;
+  return connections_.empty() && connector_.in_dns() == 0 && recorder_.in_flight() == 0;
 }
 
 void DeliveryAgent::UpdateGauges() {
   DeliveryCounters::Set(counters_->active_connections, connections_.size());
   DeliveryCounters::Set(counters_->active_messages, active_.size());
-  DeliveryCounters::Set(counters_->waiting_retry, retries_.size());
+  DeliveryCounters::Set(counters_->waiting_retry, scheduled_.size());
+}
+
+void DeliveryAgent::AdoptConnection(std::unique_ptr<OutboundConnection> connection,
+                                    std::unique_ptr<ConnectAttempt> attempt, bool reused) {
+  auto info = std::make_unique<ConnectionInfo>();
+  OutboundConnection* raw = connection.get();
+  info->connection = std::move(connection);
+  info->lane = attempt->lane;
+  info->attempt = std::move(attempt);
+  info->reused = reused;
+  connections_.emplace(raw, std::move(info));
+  UpdateGauges();
+}
+
+std::unique_ptr<ConnectAttempt> DeliveryAgent::ReclaimAttempt(OutboundConnection* connection) {
+  std::unique_ptr<ConnectAttempt> attempt = std::move(Info(connection).attempt);
+  CHECK(attempt != nullptr);
+  Destroy(connection);
+  return attempt;
+}
+
+void DeliveryAgent::OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) {
+  Lane* lane = attempt->lane;
+  DCHECK(lane->attempts > 0);
+  --lane->attempts;
+  if (stopping_) {
+    DropLaneIfUnused(lane);
+    return;
+  }
+  // Give the destination a moment before the next attempt (the maintenance timer clears it).
+  lane->no_attempt_before = loop_->now() + config_.maintenance_interval;
+  if (attempt->last_error.ok() && !attempt->hosts.empty()) {
+    // Nothing failed: every address was at its connection limit. Jobs wait for a slot.
+  } else if (lane->connections.empty() && lane->attempts == 0) {
+    absl::Status why =
+        attempt->last_error.ok()
+            ? absl::UnavailableError(absl::StrCat(lane->nexthop.host, ": no mail exchanger"))
+            : attempt->last_error;
+    TERN_LOG(kInfo, "delivery to %s failed: %s", lane->key, why.message());
+    FailLane(lane, attempt->code, attempt->enhanced, why, attempt->permanent);
+  }
+  DropLaneIfUnused(lane);
+}
+
+void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
+                             const absl::Status& why, bool permanent) {
+  std::deque<DeliveryJob> jobs = std::move(lane->pending);
+  lane->pending.clear();
+  const std::string reason(why.message());
+  const smtp::DeliveryOutcome outcome =
+      permanent ? smtp::DeliveryOutcome::kPermFailed : smtp::DeliveryOutcome::kTempFailed;
+  const std::string name = lane->DestinationName();
+  for (const DeliveryJob& job : jobs) {
+    for (size_t i = 0; i < job.recipients.size(); ++i) {
+      stats_.NoteResult(lane->key, name, outcome, reason, loop_->now());
+    }
+  }
+  for (DeliveryJob& job : jobs) {
+    recorder_.Fail(std::move(job), outcome, code, enhanced, reason, lane->nexthop.host);
+  }
+}
+
+void DeliveryAgent::OnDsnSpooled(uint64_t dsn_queue_id) { ScheduleMessage(dsn_queue_id); }
+
+void DeliveryAgent::JobFinished(uint64_t queue_id) {
+  auto active = active_.find(queue_id);
+  if (active == active_.end()) return;
+  DCHECK(active->second.jobs_left > 0);
+  if (--active->second.jobs_left > 0) return;
+  active_.erase(active);
+  UpdateGauges();
+  if (stopping_) return;
+  const spool::QueueEntry* entry = spool_->index().Find(queue_id);
+  if (entry == nullptr || entry->held() || entry->finished()) return;
+  // Something is left (deferred, or a result that could not be recorded): try again at
+  // its time, never sooner than a second from now.
+  const int64_t soonest = absl::ToUnixMicros(loop_->now() + absl::Seconds(1));
+  scheduled_.Add(queue_id, std::max(entry->next_attempt_unix_us(), soonest));
+  UpdateGauges();
 }
 
 }  // namespace tern::delivery

@@ -1,5 +1,5 @@
-// DeliveryAgent's operator actions and per-destination stats (delivery/delivery_agent.h):
-// what `ternctl flush`, `bounce` and `stats` ask of a shard's agent, on the shard's thread.
+// DeliveryAgent's operator actions and destination rows (delivery/delivery_agent.h): what
+// `ternctl flush`, `bounce` and `stats` ask of a shard's agent, on the shard's thread.
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -9,22 +9,6 @@
 #include "delivery/delivery_agent.h"
 
 namespace tern::delivery {
-namespace {
-
-std::string DestinationName(const Nexthop& nexthop) {
-  if (!nexthop.mx_lookup) return absl::StrCat("[", nexthop.host, "]:", nexthop.port);
-  if (nexthop.port != 25) return absl::StrCat(nexthop.host, ":", nexthop.port, " (MX)");
-  return absl::StrCat(nexthop.host, " (MX)");
-}
-
-}  // namespace
-
-void DeliveryAgent::DestinationStats::RollToMinute(int64_t now_minute) {
-  if (now_minute == minute) return;
-  results_last_minute = now_minute == minute + 1 ? results_this_minute : 0;
-  results_this_minute = 0;
-  minute = now_minute;
-}
 
 bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
   if (!started_ || stopping_ || active_.contains(queue_id)) return false;
@@ -54,9 +38,10 @@ absl::Status DeliveryAgent::Bounce(uint64_t queue_id, absl::string_view reason) 
   active.jobs_left = 1;
   TERN_LOG(kInfo, "%016X: returned to its sender by the operator (%d recipients)", queue_id,
            left.size());
-  FailJob(Job{.queue_id = queue_id, .recipients = std::move(left)},
-          smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
-          reason.empty() ? absl::string_view("message returned by the operator") : reason, "");
+  recorder_.Fail(
+      DeliveryJob{.queue_id = queue_id, .recipients = std::move(left), .attempt = active.attempt},
+      smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
+      reason.empty() ? absl::string_view("message returned by the operator") : reason, "");
   UpdateGauges();
   return absl::OkStatus();
 }
@@ -86,11 +71,7 @@ void DeliveryAgent::ReleaseDueHolds(absl::Time now) {
 }
 
 void DeliveryAgent::ForgetRetry(uint64_t queue_id) {
-  if (auto it = retry_due_.find(queue_id); it != retry_due_.end()) {
-    retries_.erase({it->second, queue_id});
-    retry_due_.erase(it);
-    UpdateGauges();
-  }
+  if (scheduled_.Remove(queue_id)) UpdateGauges();
 }
 
 void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
@@ -100,49 +81,19 @@ void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
   dkim_ = std::move(dkim);
 }
 
-void DeliveryAgent::NoteDestinationResult(const Lane& lane, smtp::DeliveryOutcome outcome,
-                                          absl::string_view reply) {
-  auto it = destination_stats_.find(lane.key);
-  if (it == destination_stats_.end()) {
-    if (destination_stats_.size() >= kDestinationStatsMax) return;
-    it = destination_stats_.emplace(lane.key, DestinationStats{}).first;
-    it->second.name = DestinationName(lane.nexthop);
-  }
-  DestinationStats& stats = it->second;
-  stats.RollToMinute(absl::ToUnixSeconds(loop_->now()) / 60);
-  ++stats.results_this_minute;
-  switch (outcome) {
-    case smtp::DeliveryOutcome::kDelivered:
-      ++stats.delivered;
-      return;
-    case smtp::DeliveryOutcome::kPermFailed:
-      ++stats.bounced;
-      break;
-    case smtp::DeliveryOutcome::kTempFailed:
-      ++stats.deferred;
-      break;
-  }
-  stats.last_error = std::string(core::Utf8Prefix(reply, 300));
-  stats.last_error_at = loop_->now();
-}
-
-std::vector<DeliveryAgent::DestinationStats> DeliveryAgent::Destinations() const {
-  std::vector<DestinationStats> out;
-  out.reserve(destination_stats_.size());
-  const int64_t minute = absl::ToUnixSeconds(loop_->now()) / 60;
-  for (const auto& [key, stats] : destination_stats_) {
-    DestinationStats row = stats;
-    row.RollToMinute(minute);  // minutes without a result may have passed since
-    if (auto lane = lanes_.find(key); lane != lanes_.end()) {
-      row.pending_jobs = lane->second->pending.size();
-      row.connections = lane->second->connections.size();
-      row.connecting = lane->second->attempts;
+std::vector<DestinationStats> DeliveryAgent::Destinations() const {
+  std::vector<std::string> keys;
+  std::vector<DestinationStats> out = stats_.Rows(loop_->now(), &keys);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (auto lane = lanes_.find(keys[i]); lane != lanes_.end()) {
+      out[i].pending_jobs = lane->second->pending.size();
+      out[i].connections = lane->second->connections.size();
+      out[i].connecting = lane->second->attempts;
     }
-    out.push_back(std::move(row));
   }
   for (const auto& [key, lane] : lanes_) {
-    if (destination_stats_.contains(key)) continue;
-    out.push_back({.name = DestinationName(lane->nexthop),
+    if (stats_.Contains(key)) continue;
+    out.push_back({.name = lane->DestinationName(),
                    .pending_jobs = lane->pending.size(),
                    .connections = lane->connections.size(),
                    .connecting = lane->attempts});

@@ -116,7 +116,7 @@ struct ShardStats {
   uint64_t recipients_left = 0;
   uint64_t smtp_connections = 0;
   uint64_t outbound_connections = 0;
-  std::vector<delivery::DeliveryAgent::DestinationStats> destinations;
+  std::vector<delivery::DestinationStats> destinations;
 };
 
 // Headers shown by `show` at most.

@@ -1,13 +1,14 @@
-// DeliveryAgent::DestinationStats::RollToMinute: `ternctl stats`'s results per destination
+// DestinationStats::RollToMinute: `ternctl stats`'s results per destination
 // in the last whole minute.
-#include "delivery/delivery_agent.h"
+#include "delivery/destination_stats.h"
+
 #include "gtest/gtest.h"
 
 namespace tern::delivery {
 namespace {
 
 TEST(DestinationStatsTest, TheLastWholeMinuteCounts) {
-  DeliveryAgent::DestinationStats stats;
+  DestinationStats stats;
   stats.RollToMinute(100);
   stats.results_this_minute = 7;
   stats.RollToMinute(100);  // same minute: nothing moves

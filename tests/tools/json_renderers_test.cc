@@ -45,8 +45,8 @@ class JsonRenderers : public ::testing::Test {
     return row;
   }
 
-  delivery::DeliveryAgent::DestinationStats Destination() {
-    delivery::DeliveryAgent::DestinationStats d;
+  delivery::DestinationStats Destination() {
+    delivery::DestinationStats d;
     d.name = Text();
     d.deferred = 1;
     d.last_error = Text();

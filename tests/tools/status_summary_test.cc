@@ -7,8 +7,8 @@
 namespace tern::ternd {
 namespace {
 
-using Stats = delivery::DeliveryAgent::DestinationStats;
-using Failure = delivery::DeliveryAgent::RecentFailure;
+using Stats = delivery::DestinationStats;
+using Failure = delivery::RecentFailure;
 
 const absl::Time kT = absl::FromUnixSeconds(1796000000);
 

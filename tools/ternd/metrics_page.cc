@@ -117,7 +117,7 @@ void AppendSpoolMetrics(core::MetricsText* text, const Shards& shards) {
 // busiest first, each appearing once it has been used (not from start).
 void AppendDestinationMetrics(core::MetricsText* text, const Shards& shards) {
   static constexpr size_t kDestinationsExported = 100;
-  using Destinations = std::vector<delivery::DeliveryAgent::DestinationStats>;
+  using Destinations = std::vector<delivery::DestinationStats>;
   std::vector<std::pair<std::string, Destinations>> per_shard;
   for (const auto& shard : shards) {
     std::optional<Destinations> destinations = shard->Ask<Destinations>(

@@ -104,8 +104,8 @@ std::string FormatUtcSeconds(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-void AppendDestinationJson(int shard, const delivery::DeliveryAgent::DestinationStats& d,
-                           absl::Time now, core::JsonWriter* json) {
+void AppendDestinationJson(int shard, const delivery::DestinationStats& d, absl::Time now,
+                           core::JsonWriter* json) {
   json->BeginObject();
   json->Key("shard");
   json->Number(static_cast<int64_t>(shard));

@@ -53,7 +53,7 @@ std::string ShortDuration(absl::Duration d);
 // "2026-12-02T16:04:21Z".
 std::string FormatUtcSeconds(absl::Time t);
 // One destination as a JSON object (for /stats and /status.json).
-void AppendDestinationJson(int shard, const delivery::DeliveryAgent::DestinationStats& d,
-                           absl::Time now, core::JsonWriter* json);
+void AppendDestinationJson(int shard, const delivery::DestinationStats& d, absl::Time now,
+                           core::JsonWriter* json);
 
 }  // namespace tern::ternd

@@ -9,12 +9,11 @@
 namespace tern::ternd {
 namespace {
 
-uint64_t Busy(const delivery::DeliveryAgent::DestinationStats& d) {
+uint64_t Busy(const delivery::DestinationStats& d) {
   return d.pending_jobs + d.connections + d.connecting + d.deferred + d.delivered + d.bounced;
 }
 
-void AddInto(const delivery::DeliveryAgent::DestinationStats& d,
-             delivery::DeliveryAgent::DestinationStats* sum) {
+void AddInto(const delivery::DestinationStats& d, delivery::DestinationStats* sum) {
   sum->delivered += d.delivered;
   sum->deferred += d.deferred;
   sum->bounced += d.bounced;

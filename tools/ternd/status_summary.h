@@ -22,13 +22,13 @@ namespace tern::ternd {
 // What one shard contributes to /status.json.
 struct ShardStatus {
   int shard = 0;
-  std::vector<delivery::DeliveryAgent::DestinationStats> destinations;
-  std::vector<delivery::DeliveryAgent::RecentFailure> recent;
+  std::vector<delivery::DestinationStats> destinations;
+  std::vector<delivery::RecentFailure> recent;
 };
 
 struct DestinationTotal {
-  delivery::DeliveryAgent::DestinationStats sum;  // last_error: the latest over the shards
-  std::vector<std::pair<int, const delivery::DeliveryAgent::DestinationStats*>> shards;
+  delivery::DestinationStats sum;  // last_error: the latest over the shards
+  std::vector<std::pair<int, const delivery::DestinationStats*>> shards;
 };
 
 // The `rows_max` busiest destinations (pending, connections and results), busiest first.

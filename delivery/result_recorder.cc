@@ -1,20 +1,19 @@
-// Results of delivery/delivery_agent.h: what a job's outcome means for each recipient
-// (DELIVERED, DEFERRED with the next attempt, BOUNCED, or EXPIRED once the queue lifetime is
-// over), the DSN to the sender (spooled before the records that cause it), the spool's
-// state records, the delivery log, and the retry of what is left.
+// Implementation of delivery/result_recorder.h.
+#include "delivery/result_recorder.h"
+
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/check.h"
 #include "core/log.h"
-#include "core/utf8.h"
-#include "delivery/delivery_agent.h"
 
 namespace tern::delivery {
 
-struct DeliveryAgent::Completion {
-  Job job;
-  std::vector<Outcome> outcomes;
+struct ResultRecorder::Completion {
+  DeliveryJob job;
+  std::vector<RecipientOutcome> outcomes;
   std::string destination;  // "mx.example.com[192.0.2.1:25]", a host, or empty
   std::optional<spool::LoadedMessage> loaded;
   absl::Time now;
@@ -40,10 +39,23 @@ bool NotifyOnFailure(uint8_t notify) {
 
 }  // namespace
 
-void DeliveryAgent::FailJob(Job job, smtp::DeliveryOutcome outcome, int code,
-                            absl::string_view enhanced, absl::string_view reason,
-                            absl::string_view destination) {
-  std::vector<Outcome> outcomes;
+ResultRecorder::ResultRecorder(const ResultRecorderDeps& deps)
+    : loop_(deps.loop),
+      spool_(deps.spool),
+      log_(deps.log),
+      config_(*deps.config),
+      counters_(deps.counters),
+      stats_(deps.stats),
+      listener_(deps.listener),
+      bounces_(deps.spool, deps.config->reporting_mta) {
+  CHECK(loop_ != nullptr && spool_ != nullptr && counters_ != nullptr);
+  CHECK(stats_ != nullptr && listener_ != nullptr);
+}
+
+void ResultRecorder::Fail(DeliveryJob job, smtp::DeliveryOutcome outcome, int code,
+                          absl::string_view enhanced, absl::string_view reason,
+                          absl::string_view destination) {
+  std::vector<RecipientOutcome> outcomes;
   outcomes.reserve(job.recipients.size());
   const std::string reply = absl::StrCat(code, " ", enhanced, " ", reason);
   for (uint32_t recipient : job.recipients) {
@@ -53,27 +65,28 @@ void DeliveryAgent::FailJob(Job job, smtp::DeliveryOutcome outcome, int code,
                         .enhanced = std::string(enhanced),
                         .reply = reply});
   }
-  CompleteJob(std::move(job), std::move(outcomes), std::string(destination), std::nullopt);
+  Complete(std::move(job), std::move(outcomes), std::string(destination), std::nullopt);
 }
 
-void DeliveryAgent::CompleteJob(Job job, std::vector<Outcome> outcomes, std::string destination,
-                                std::optional<spool::LoadedMessage> loaded, bool next_hop_has_dsn) {
+void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> outcomes,
+                              std::string destination, std::optional<spool::LoadedMessage> loaded,
+                              bool next_hop_has_dsn) {
   const spool::QueueEntry* entry = spool_->index().Find(job.queue_id);
   if (entry == nullptr || outcomes.empty()) {
-    JobFinished(job.queue_id);  // deleted meanwhile: nothing to record
+    listener_->OnJobRecorded(job.queue_id);  // deleted meanwhile: nothing to record
     return;
   }
-  ++completions_;
+  DCHECK(job.attempt >= 1);
+  ++in_flight_;
   auto c = std::make_unique<Completion>();
   c->now = loop_->now();
-  auto active = active_.find(job.queue_id);
-  c->attempt = active != active_.end() ? active->second.attempt : entry->attempts() + 1;
+  c->attempt = job.attempt;
   c->sender = std::string(entry->sender());
   c->received = absl::FromUnixMicros(entry->received_unix_us());
   const bool expired = config_.retry.Expired(c->received, c->now);
   const int64_t next_us =
       absl::ToUnixMicros(config_.retry.NextAttempt(c->received, c->attempt, c->now));
-  for (const Outcome& o : outcomes) {
+  for (const RecipientOutcome& o : outcomes) {
     spool::RecipientState state = spool::RecipientState::kDeferred;
     if (o.outcome == smtp::DeliveryOutcome::kDelivered) {
       state = spool::RecipientState::kDelivered;
@@ -109,16 +122,16 @@ void DeliveryAgent::CompleteJob(Job job, std::vector<Outcome> outcomes, std::str
                             TERN_LOG(kError, "bounce of %016X without its content: %s",
                                      c->job.queue_id, m.status().ToString());
                           }
-                          ContinueCompletion(std::move(c));
+                          Continue(std::move(c));
                         });
     return;
   }
-  ContinueCompletion(std::move(c));
+  Continue(std::move(c));
 }
 
-void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
+void ResultRecorder::Continue(std::unique_ptr<Completion> c) {
   if (!c->dsn_needed) {
-    RecordCompletion(std::move(c));
+    Record(std::move(c));
     return;
   }
   // The recipients' ORCPT values, from the stored envelope.
@@ -139,7 +152,7 @@ void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
   std::vector<DsnRecipient> recipients;
   for (size_t i = 0; i < c->outcomes.size(); ++i) {
     if (!c->wants_dsn[i]) continue;
-    const Outcome& o = c->outcomes[i];
+    const RecipientOutcome& o = c->outcomes[i];
     // An expired recipient failed for good, whatever its last temporary reply said
     // (RFC 3463 X.4.7: delivery time expired).
     const bool expired = c->states[i] == spool::RecipientState::kExpired;
@@ -166,7 +179,7 @@ void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
                       .client = client,
                       .time = done->now});
       }
-      ScheduleMessage(*dsn_id);
+      listener_->OnDsnSpooled(*dsn_id);
     } else {
       // Without its bounce a failure is not recorded: the recipients are tried again (a
       // success report that cannot be spooled is given up: the mail itself went out).
@@ -180,18 +193,18 @@ void DeliveryAgent::ContinueCompletion(std::unique_ptr<Completion> c) {
         done->next_attempt_us[i] = retry_us;
       }
     }
-    RecordCompletion(std::move(done));
+    Record(std::move(done));
   };
   Completion* raw = holder->get();
   absl::Status spooled = bounces_.Spool(message, recipients, raw->now, on_spooled);
   if (!spooled.ok()) on_spooled(spooled);
 }
 
-void DeliveryAgent::RecordCompletion(std::unique_ptr<Completion> c) {
+void ResultRecorder::Record(std::unique_ptr<Completion> c) {
   std::vector<spool::RecipientResult> results;
   results.reserve(c->outcomes.size());
   for (size_t i = 0; i < c->outcomes.size(); ++i) {
-    const Outcome& o = c->outcomes[i];
+    const RecipientOutcome& o = c->outcomes[i];
     results.push_back({.recipient = o.recipient,
                        .state = c->states[i],
                        .attempts = c->attempt,
@@ -203,19 +216,21 @@ void DeliveryAgent::RecordCompletion(std::unique_ptr<Completion> c) {
   }
   const uint64_t id = c->job.queue_id;
   spool_->RecordRecipientResults(id, results, [this, c = std::move(c)](absl::Status status) {
-    --completions_;
+    DCHECK(in_flight_ > 0);
+    --in_flight_;
+    ++jobs_recorded_;
     if (!status.ok()) {
       // Not recorded: the recipients keep their state and are tried again.
       DeliveryCounters::Add(counters_->results_record_failures);
       TERN_LOG(kError, "results of %016X not recorded: %s", c->job.queue_id, status.ToString());
     } else {
-      LogCompletion(*c);
+      Log(*c);
     }
-    JobFinished(c->job.queue_id);
+    listener_->OnJobRecorded(c->job.queue_id);
   });
 }
 
-void DeliveryAgent::LogCompletion(const Completion& c) {
+void ResultRecorder::Log(const Completion& c) {
   for (size_t i = 0; i < c.outcomes.size(); ++i) {
     switch (c.states[i]) {
       case spool::RecipientState::kDelivered: {
@@ -239,17 +254,16 @@ void DeliveryAgent::LogCompletion(const Completion& c) {
       case spool::RecipientState::kPending:
         break;
     }
-    const Outcome& o = c.outcomes[i];
+    const RecipientOutcome& o = c.outcomes[i];
     if (c.states[i] == spool::RecipientState::kDeferred ||
         c.states[i] == spool::RecipientState::kBounced ||
         c.states[i] == spool::RecipientState::kExpired) {
-      if (recent_failures_.size() == kRecentFailuresKept) recent_failures_.pop_front();
-      recent_failures_.push_back({.at = c.now,
-                                  .queue_id = c.job.queue_id,
-                                  .recipient = c.addresses[i],
-                                  .result = spool::RecipientStateName(c.states[i]),
-                                  .reply = std::string(core::Utf8Prefix(o.reply, 300)),
-                                  .destination = c.destination});
+      stats_->NoteFailure({.at = c.now,
+                           .queue_id = c.job.queue_id,
+                           .recipient = c.addresses[i],
+                           .result = spool::RecipientStateName(c.states[i]),
+                           .reply = o.reply,
+                           .destination = c.destination});
     }
     if (log_ == nullptr) continue;
     log_->Append({.event = spool::RecipientStateName(c.states[i]),
@@ -263,22 +277,6 @@ void DeliveryAgent::LogCompletion(const Completion& c) {
                   .delay = c.now - c.received,
                   .time = c.now});
   }
-}
-
-void DeliveryAgent::JobFinished(uint64_t queue_id) {
-  auto active = active_.find(queue_id);
-  if (active == active_.end()) return;
-  if (--active->second.jobs_left > 0) return;
-  active_.erase(active);
-  UpdateGauges();
-  if (stopping_) return;
-  const spool::QueueEntry* entry = spool_->index().Find(queue_id);
-  if (entry == nullptr || entry->held() || entry->finished()) return;
-  // Something is left (deferred, or a result that could not be recorded): try again at
-  // its time, never sooner than a second from now.
-  const int64_t soonest = absl::ToUnixMicros(loop_->now() + absl::Seconds(1));
-  AddRetry(queue_id, std::max(entry->next_attempt_unix_us(), soonest));
-  UpdateGauges();
 }
 
 }  // namespace tern::delivery

@@ -1,0 +1,31 @@
+// DeliveryJob: the unit of delivery work. A message being delivered is split into jobs, one
+// per next hop (at most smtp::kTransactionRecipientsMax recipients each); a job is sent in
+// one SMTP transaction, and its outcome is one RecipientOutcome per recipient.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/smtp/client_session.h"
+
+namespace tern::delivery {
+
+struct DeliveryJob {
+  uint64_t queue_id = 0;
+  std::vector<uint32_t> recipients;  // indexes into the message's recipients, increasing
+  uint32_t attempt = 1;              // this attempt's number (1 = the first)
+  bool stale_retry_done = false;     // already re-sent once after a reused connection died
+  std::string message_id;            // known once the message was read
+};
+
+// A job's outcome for one recipient.
+struct RecipientOutcome {
+  uint32_t recipient = 0;
+  smtp::DeliveryOutcome outcome = smtp::DeliveryOutcome::kTempFailed;
+  int code = 0;
+  std::string enhanced;  // "4.4.1"
+  std::string reply;     // the remote reply or our reason
+};
+
+}  // namespace tern::delivery

@@ -1,0 +1,61 @@
+// Lane: one next hop's share of a shard's delivery: the jobs waiting for it, its ready
+// (idle, established) connections, every connection it opened, and the connect attempts
+// running. The delivery agent dispatches a lane's pending jobs to its ready connections
+// and asks the connector for more connections while jobs outnumber the attempts.
+//
+//   lane.pending.push_back(job);            // scheduled
+//   OutboundConnection* c = lane.TakeReady(); // an idle connection, or null
+//   lane.Forget(c);                          // closed: no longer ready nor counted
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "delivery/delivery_job.h"
+#include "delivery/outbound_connection.h"
+#include "delivery/route_table.h"
+#include "net/smtp/client_session.h"
+
+namespace tern::delivery {
+
+struct Lane {
+  std::string key;  // "mx:example.com:25", "host:127.0.0.1:2600"
+  Nexthop nexthop;
+  smtp::StartTlsPolicy tls = smtp::StartTlsPolicy::kOpportunistic;
+  std::deque<DeliveryJob> pending;
+  std::vector<OutboundConnection*> ready;                // idle, waiting for a job
+  absl::flat_hash_set<OutboundConnection*> connections;  // every one of this lane, opened
+  size_t attempts = 0;                                   // connect attempts running
+  size_t closed_while_loading = 0;  // connections gone, still owned until their read ends
+  absl::Time no_attempt_before = absl::InfinitePast();  // after a failed or blocked one
+
+  // The most recently idle connection (the warmest), or null.
+  OutboundConnection* TakeReady() {
+    if (ready.empty()) return nullptr;
+    OutboundConnection* c = ready.back();
+    ready.pop_back();
+    return c;
+  }
+  // `connection` is no longer this lane's: out of `ready` and `connections`.
+  void Forget(OutboundConnection* connection) {
+    connections.erase(connection);
+    auto r = std::find(ready.begin(), ready.end(), connection);
+    if (r != ready.end()) ready.erase(r);
+  }
+  // Nothing waits, runs or is owned: the lane may be dropped.
+  bool Unused() const {
+    return pending.empty() && connections.empty() && attempts == 0 && closed_while_loading == 0;
+  }
+  // What `ternctl stats` calls this destination.
+  std::string DestinationName() const;
+};
+
+// The key of the lane of `nexthop`.
+std::string LaneKey(const Nexthop& nexthop);
+
+}  // namespace tern::delivery
