@@ -13,7 +13,7 @@ import time
 
 import ternd_harness
 from recording_sink import RecordingSink
-from ternd_harness import SmtpClient, make_body, scaled, wait_for
+from ternd_harness import make_body, scaled, wait_for
 
 DOMAIN = "dead.test"
 MESSAGES = 200
