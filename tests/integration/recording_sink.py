@@ -5,7 +5,9 @@ loopback port, running in-process on its own asyncio loop in a background thread
 records every message exactly as it arrived (envelope, ESMTP parameters, the body bytes
 after dot-unstuffing, which connection it came on) and lets each test inject faults:
 replies to MAIL / RCPT / the end of DATA, a delay before a reply, a dropped connection
-instead of a reply, and which extensions the EHLO reply advertises.
+instead of a reply, a refusal at the greeting, and which extensions the EHLO reply
+advertises. Each connection record says who connected (peer address, EHLO name) and when,
+so tests can check egress source binding, connection counts and arrival times.
 
     with RecordingSink() as sink:                       # 127.0.0.1, port chosen by the kernel
         sink.reply_to_data("451 4.3.0 try later", times=2)  # the first 2 get 451, then 250
@@ -14,6 +16,14 @@ instead of a reply, and which extensions the EHLO reply advertises.
         [msg] = sink.wait_for_messages(1, timeout=30)   # AssertionError on the bound
         assert msg.body == expected_bytes and msg.connection == 2
         [dsn] = sink.wait_for_bounces(1)                # messages from the null sender <>
+        sink.reply_to_greeting("421 4.7.0 try later")   # every later connection, until
+        sink.clear_faults("connect")                    # ... the sink recovers
+        [c.peer_ip for c in sink.connections()]         # e.g. "127.0.0.2" (egress source)
+
+Standalone, for bench scripts (SIGTERM writes the counts as JSON to --stats-file):
+
+    python3 tests/integration/recording_sink.py --port 2525 --greeting "421 4.7.0 go away" \
+        --stats-file /tmp/sink.json
 
 Every knob and every accessor is thread-safe (one lock; the SMTP side runs on the sink's
 loop thread). Waits are bounded and multiplied by $TERN_TIMEOUT_SCALE like the harness's.
@@ -96,6 +106,12 @@ class Message:
     received_at: float = 0.0  # time.monotonic() at the end of DATA
     tls: str = ""             # the TLS version the message came over ("TLSv1.3"), "" if none
     tls_resumed: bool = False  # that TLS session was resumed (a ticket from an earlier one)
+    size: int = 0             # len(body) (also when the sink does not keep bodies)
+
+    @property
+    def peer_ip(self):
+        """The client's address as the sink saw it, e.g. "127.0.0.2"."""
+        return self.peer[0] if self.peer else ""
 
     @property
     def is_bounce(self):
@@ -152,15 +168,30 @@ class Message:
 
 @dataclasses.dataclass
 class Connection:
-    """One accepted TCP connection."""
+    """One accepted TCP connection, whether or not it ever sent mail."""
 
     number: int              # 1-based, in accept order
-    peer: tuple
-    helo: str = ""
+    peer: tuple              # the client's (host, port) as the sink saw it
+    helo: str = ""           # the name the client gave in EHLO/HELO ("" before one)
     commands: list = dataclasses.field(default_factory=list)  # "MAIL FROM:<a@b> ..." lines
     transactions: int = 0    # ends of DATA on this connection
     messages: int = 0        # of which accepted
     open: bool = True
+    opened_at: float = 0.0   # time.monotonic() when the sink accepted it
+    closed_at: float = 0.0   # time.monotonic() when it closed (0.0 while open)
+    # The reply the sink sent instead of its 220 greeting (then it closed the connection),
+    # DISCONNECT when it dropped the connection instead, None for the normal greeting.
+    greeting_reply: object = None
+
+    @property
+    def peer_ip(self):
+        """The client's address as the sink saw it, e.g. "127.0.0.2"."""
+        return self.peer[0] if self.peer else ""
+
+    @property
+    def refused_at_greeting(self):
+        """The sink answered the connection with a fault instead of its greeting."""
+        return self.greeting_reply is not None
 
 
 @dataclasses.dataclass
@@ -169,6 +200,7 @@ class Event:
 
     stage: str               # one of STAGES
     connection: int
+    peer: tuple = ()          # the client's (host, port)
     helo: str = ""
     mail_from: object = None  # None before MAIL; "" for the null sender
     mail_options: list = dataclasses.field(default_factory=list)
@@ -186,6 +218,10 @@ class _Rule:
     times: object            # uses left; None: unlimited
     match: object            # None, a set of lower-cased addresses, or a callable(Event)
     delay: float
+    until: object = None     # time.monotonic() after which it no longer applies; None: never
+
+    def expired(self, now):
+        return self.times == 0 or (self.until is not None and now >= self.until)
 
     def matches(self, event):
         if self.match is None:
@@ -261,7 +297,14 @@ class _SinkSMTP(SMTP):
         super().connection_lost(error)
 
     async def _handle_client(self):
-        reply = await self._apply(self._event("connect"))
+        event = self._event("connect")
+        reply, delay = self.sink._decide(event)
+        if reply is not None:
+            self.sink._set_greeting_reply(self.conn, reply)
+        if delay:
+            await asyncio.sleep(delay)  # cancelled if the client goes away meanwhile
+        if reply is DISCONNECT:
+            await self._drop()
         if reply is not None:  # a fault instead of the greeting: say it and hang up
             await self.push(reply)
             self.transport.close()
@@ -276,7 +319,7 @@ class _SinkSMTP(SMTP):
                      mail_options=list(envelope.mail_options) if envelope else [],
                      rcpt_tos=list(envelope.rcpt_tos) if envelope else [])
         state.update(fields)
-        return Event(stage=stage, connection=self.conn.number, **state)
+        return Event(stage=stage, connection=self.conn.number, peer=self.conn.peer, **state)
 
     async def _apply(self, event):
         """Runs the sink's fault decision for `event`: waits its delay, drops the
@@ -495,12 +538,17 @@ class RecordingSink:
     (aiosmtpd's implementation) and each Message says which TLS version it came over.
     `policy`: optional callable(Event) -> None | reply line | DISCONNECT, asked before the
     rules (see add_rule). `line_length_limit`: longest body line accepted (aiosmtpd's
-    default, RFC 5321's 1000 + CRLF + a stuffed dot); longer lines get 500 at the end."""
+    default, RFC 5321's 1000 + CRLF + a stuffed dot); longer lines get 500 at the end.
+    `host`: any local address, e.g. another loopback one ("127.0.0.5").
+    `keep_bodies`: False records b"" as each Message's body (its size stays): for long
+    benchmark runs, whose bodies would otherwise all stay in memory."""
 
     def __init__(self, host="127.0.0.1", port=0, hostname="sink.test", *, smtputf8=True,
                  eightbitmime=True, dsn=True, pipelining=True, size=None, policy=None,
-                 line_length_limit=1001, idle_timeout=300, tls_context=None):
+                 line_length_limit=1001, idle_timeout=300, tls_context=None,
+                 keep_bodies=True):
         self.host = host
+        self._keep_bodies = keep_bodies
         self._tls_context = tls_context  # ssl.SSLContext: STARTTLS offered (aiosmtpd's)
         self.requested_port = port
         self.hostname = hostname
@@ -612,9 +660,11 @@ class RecordingSink:
         with self._lock:
             self._policy = fn
 
-    def add_rule(self, stage, reply=None, *, times=None, match=None, delay=0.0):
+    def add_rule(self, stage, reply=None, *, times=None, match=None, delay=0.0,
+                 duration=None):
         """A fault at `stage` (see STAGES). Rules are tried in the order added; the first
-        that matches and has uses left applies: it waits `delay` seconds, then sends
+        that matches, has uses left and has not outlived `duration` (seconds from now;
+        None: no end) applies: it waits `delay` seconds, then sends
         `reply` (a full reply line, e.g. "451 4.3.0 try later"; None: the normal reply) or,
         for DISCONNECT, drops the connection without a reply. `times`: how many events it
         applies to (None: all). `match`: None (any), an address or list of addresses
@@ -628,24 +678,38 @@ class RecordingSink:
                 raise ValueError(f"not an SMTP reply line: {reply!r}")
         if match is not None and not callable(match):
             match = {match.lower()} if isinstance(match, str) else {m.lower() for m in match}
+        until = None if duration is None else time.monotonic() + float(duration)
         with self._lock:
-            self._rules.append(_Rule(stage, reply, times, match, float(delay)))
+            self._rules.append(_Rule(stage, reply, times, match, float(delay), until))
 
-    def reply_to_connect(self, reply, *, times=None):
+    def reply_to_connect(self, reply, *, times=None, duration=None):
         """E.g. "421 4.3.2 not now" instead of the greeting (then the connection closes)."""
-        self.add_rule("connect", reply, times=times)
+        self.add_rule("connect", reply, times=times, duration=duration)
 
-    def reply_to_mail(self, reply, *, times=None, senders=None):
-        self.add_rule("mail", reply, times=times, match=senders)
+    def reply_to_greeting(self, reply, times=None, *, duration=None):
+        """A receiver that refuses at the greeting, e.g. reply_to_greeting("421 4.7.0 try
+        later"): each of the next `times` connections (None: every one, until
+        clear_faults("connect") or `duration` seconds) gets that reply instead of the 220
+        greeting, then the sink closes it. Connection.greeting_reply records it."""
+        self.reply_to_connect(reply, times=times, duration=duration)
+
+    def reply_to_mail(self, reply, *, times=None, senders=None, duration=None):
+        """The reply to MAIL FROM, e.g. reply_to_mail("451 4.7.650 throttled",
+        duration=5): every sender (or only `senders`) for the next `times` MAIL commands
+        (None: all) or `duration` seconds (None: until clear_faults)."""
+        self.add_rule("mail", reply, times=times, match=senders, duration=duration)
 
     def reply_to_rcpt(self, reply, recipients=None, *, times=None):
         """E.g. reply_to_rcpt("550 5.1.1 no such user", ["nobody@example.test"])."""
         self.add_rule("rcpt", reply, times=times, match=recipients)
 
-    def reply_to_data(self, reply, *, times=None, delay=0.0, recipients=None):
+    def reply_to_data(self, reply, *, times=None, delay=0.0, recipients=None,
+                      duration=None):
         """The reply at the end of DATA, e.g. reply_to_data("451 4.3.0 try later", times=2)
-        for the first two messages, then the normal 250."""
-        self.add_rule("data", reply, times=times, delay=delay, match=recipients)
+        for the first two messages, then the normal 250; reply_to_data("421 4.7.28 ...
+        unusual rate", times=1) for exactly one message (or the one for `recipients`)."""
+        self.add_rule("data", reply, times=times, delay=delay, match=recipients,
+                      duration=duration)
 
     def disconnect_after_data(self, *, times=None, recipients=None):
         """Drop the connection once the body is received, without replying."""
@@ -655,11 +719,17 @@ class RecordingSink:
         """Wait `seconds` after the body before the (normal) reply."""
         self.add_rule("data", None, times=times, delay=seconds)
 
-    def clear_faults(self):
-        """Removes every rule and the policy."""
+    def clear_faults(self, stage=None):
+        """Removes every rule and the policy; with a `stage` (see STAGES), only that stage's
+        rules (e.g. clear_faults("connect"): a refusing receiver recovers)."""
+        if stage is not None and stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
         with self._lock:
-            self._rules.clear()
-            self._policy = None
+            if stage is None:
+                self._rules.clear()
+                self._policy = None
+            else:
+                self._rules = [r for r in self._rules if r.stage != stage]
 
     # -- what was recorded --------------------------------------------------------------------
 
@@ -679,16 +749,37 @@ class RecordingSink:
         return [m for m in self.messages() if m.is_bounce]
 
     def connections(self):
+        """Copies of every Connection accepted so far (those that never sent mail and those
+        refused at the greeting included), in accept order: number, peer / peer_ip, helo,
+        opened_at, closed_at, greeting_reply, commands, transactions, messages, open."""
+        with self._lock:
+            return [dataclasses.replace(c, commands=list(c.commands))
+                    for c in self._connections]
+
+    def connection_log(self):
+        """The same as connections() (its older name)."""
+        return self.connections()
+
+    def connection_count(self):
         """How many connections were accepted so far."""
         with self._lock:
             return len(self._connections)
 
-    def connection_log(self):
-        """Copies of every Connection (number, peer, helo, commands, transactions,
-        messages, open), in accept order."""
+    def stats(self):
+        """Counts as a dict (what the standalone sink writes to --stats-file):
+        connections, refused_at_greeting, transactions, messages (accepted), rejected,
+        and connections per peer address."""
         with self._lock:
-            return [dataclasses.replace(c, commands=list(c.commands))
-                    for c in self._connections]
+            peers = collections.Counter(c.peer_ip for c in self._connections)
+            return {
+                "connections": len(self._connections),
+                "refused_at_greeting": sum(1 for c in self._connections
+                                           if c.greeting_reply is not None),
+                "transactions": len(self._transactions),
+                "messages": sum(1 for m in self._transactions if m.outcome == "accepted"),
+                "rejected": sum(1 for m in self._transactions if m.outcome == "rejected"),
+                "connections_per_peer": dict(sorted(peers.items())),
+            }
 
     def messages_per_connection(self):
         """{connection number: accepted messages}, every connection included."""
@@ -759,9 +850,10 @@ class RecordingSink:
                 reply = policy(event)
                 if reply is not None:
                     return reply, 0.0
+            now = time.monotonic()
             with self._lock:
                 for rule in self._rules:
-                    if rule.stage != event.stage or rule.times == 0:
+                    if rule.stage != event.stage or rule.expired(now):
                         continue
                     if not rule.matches(event):
                         continue
@@ -777,7 +869,8 @@ class RecordingSink:
 
     def _connection_opened(self, protocol, peer):
         with self._changed:
-            conn = Connection(number=len(self._connections) + 1, peer=peer)
+            conn = Connection(number=len(self._connections) + 1, peer=tuple(peer or ()),
+                              opened_at=time.monotonic())
             self._connections.append(conn)
             self._protocols.add(protocol)
             self._changed.notify_all()
@@ -786,9 +879,14 @@ class RecordingSink:
     def _connection_closed(self, protocol):
         with self._changed:
             self._protocols.discard(protocol)
-            if protocol.conn is not None:
+            if protocol.conn is not None and protocol.conn.open:
                 protocol.conn.open = False
+                protocol.conn.closed_at = time.monotonic()
             self._changed.notify_all()
+
+    def _set_greeting_reply(self, conn, reply):
+        with self._lock:
+            conn.greeting_reply = reply
 
     def _set_helo(self, conn, name):
         with self._lock:
@@ -810,9 +908,10 @@ class RecordingSink:
             self._sequence += 1
             conn = protocol.conn
             conn.transactions += 1
+            body = bytes(envelope.original_content)
             return Message(
                 mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos),
-                body=bytes(envelope.original_content),
+                body=body if self._keep_bodies else b"", size=len(body),
                 mail_options=list(envelope.mail_options),
                 rcpt_options=[list(o) for o in envelope.rcpt_option_lists],
                 smtputf8=bool(envelope.smtp_utf8), connection=conn.number,
@@ -828,3 +927,67 @@ class RecordingSink:
                 conn.messages += 1
             self._transactions.append(message)
             self._changed.notify_all()
+
+
+# ---------------------------------------------------------------------------------------
+# Standalone: one sink process for bench scripts.
+
+def _write_json_atomically(path, value):
+    import json
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(value, f, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    """Runs one sink until SIGTERM or SIGINT, then writes sink.stats() (JSON) to
+    --stats-file and exits 0. Prints "listening HOST:PORT" once it accepts connections.
+    Bodies are not kept (only their sizes)."""
+    import argparse
+    import signal
+    import sys
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="0: chosen by the kernel")
+    parser.add_argument("--hostname", default="sink.test", help="name in greeting and EHLO")
+    parser.add_argument("--greeting", metavar="REPLY",
+                        help='refuse every connection with this reply instead of the 220 '
+                        'greeting, e.g. "421 4.7.0 go away"')
+    parser.add_argument("--mail-reply", metavar="REPLY", help="the reply to every MAIL FROM")
+    parser.add_argument("--data-reply", metavar="REPLY",
+                        help="the reply at the end of every DATA")
+    parser.add_argument("--stats-file", metavar="FILE",
+                        help="where to write the counts (JSON) on SIGTERM / SIGINT")
+    args = parser.parse_args(argv)
+    sink = RecordingSink(args.host, args.port, args.hostname, keep_bodies=False)
+    try:
+        if args.greeting:
+            sink.reply_to_greeting(args.greeting)
+        if args.mail_reply:
+            sink.reply_to_mail(args.mail_reply)
+        if args.data_reply:
+            sink.reply_to_data(args.data_reply)
+    except ValueError as e:
+        parser.error(str(e))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    sink.start()
+    try:
+        print(f"listening {sink.host}:{sink.port}", flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        stats = sink.stats()
+        sink.stop()
+        if args.stats_file:
+            _write_json_atomically(args.stats_file, stats)
+        sys.stderr.write(f"recording_sink: {stats['connections']} connection(s), "
+                         f"{stats['messages']} message(s) accepted\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,10 +6,15 @@ can run this like the other integration scripts.
     /usr/bin/python3 tests/integration/test_recording_sink.py [SinkFaultTest.test_...]
 """
 
+import json
 import os
+import shutil
+import signal
 import smtplib
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -163,7 +168,7 @@ class SinkRecordingTest(SinkTestCase):
         self.assertEqual([(m.connection, m.number_in_connection, m.sequence)
                           for m in messages], [(1, 1, 1), (1, 2, 2), (2, 1, 3)])
         self.assertEqual(self.sink.wait_for_connections(3), 3)
-        self.assertEqual(self.sink.connections(), 3)
+        self.assertEqual(self.sink.connection_count(), 3)
         self.assertEqual(self.sink.messages_per_connection(), {1: 2, 2: 1, 3: 0})
         log = self.sink.connection_log()
         self.assertEqual(log[0].helo, "client.test")
@@ -266,7 +271,7 @@ class SinkFaultTest(SinkTestCase):
         self.assertEqual(ctx.exception.smtp_code, 421)
         with smtp(self.sink) as c:
             self.assertEqual(c.noop()[0], 250)
-        self.assertEqual(self.sink.connections(), 2)
+        self.assertEqual(self.sink.connection_count(), 2)
 
     def test_connect_disconnect_without_a_greeting(self):
         self.sink.add_rule("connect", DISCONNECT, times=1)
@@ -357,6 +362,255 @@ class SinkFaultTest(SinkTestCase):
             self.sink.reply_to_data("try later")
         with self.assertRaises(TypeError):
             self.sink.advertise(chunking=True)
+
+
+class SinkConnectionRecordTest(SinkTestCase):
+    """Per connection: who (peer address, EHLO name) and when; per message: the same."""
+
+    def test_peer_address_ehlo_name_and_times_are_recorded(self):
+        before = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", self.sink.port, local_hostname="egress3.test",
+                          timeout=IO_TIMEOUT_S, source_address=("127.0.0.3", 0)) as c:
+            c.sendmail("a@example.test", ["b@example.test"], b"Subject: 1\r\n\r\n")
+            after_data = time.monotonic()
+        with smtp(self.sink) as c:  # from 127.0.0.1, no mail
+            c.ehlo("idle.test")
+        [m] = self.sink.wait_for_messages(1)
+        wait_for_closed = time.monotonic() + IO_TIMEOUT_S
+        while any(c.open for c in self.sink.connections()) and \
+                time.monotonic() < wait_for_closed:
+            time.sleep(0.02)
+        first, second = self.sink.connections()
+        self.assertEqual(first.peer_ip, "127.0.0.3")
+        self.assertEqual(first.peer[0], "127.0.0.3")
+        self.assertEqual(first.helo, "egress3.test")
+        self.assertFalse(first.refused_at_greeting)
+        self.assertIsNone(first.greeting_reply)
+        self.assertLessEqual(before, first.opened_at)
+        self.assertLessEqual(first.opened_at, m.received_at)
+        self.assertLessEqual(m.received_at, after_data)
+        self.assertLessEqual(m.received_at, first.closed_at)
+        self.assertFalse(first.open)
+        self.assertEqual(m.peer_ip, "127.0.0.3")
+        self.assertEqual(m.peer, first.peer)
+        self.assertEqual(m.helo, "egress3.test")
+        self.assertEqual(m.connection, first.number)
+        # A connection that never sent mail is listed too.
+        self.assertEqual(second.peer_ip, "127.0.0.1")
+        self.assertEqual(second.helo, "idle.test")
+        self.assertEqual((second.transactions, second.messages), (0, 0))
+        self.assertLessEqual(first.opened_at, second.opened_at)
+        self.assertEqual(self.sink.connection_count(), 2)
+        self.assertEqual(self.sink.connection_log(), self.sink.connections())
+
+    def test_records_are_copies(self):
+        with smtp(self.sink) as c:
+            c.ehlo()
+        self.sink.wait_for_connections(1)
+        [conn] = self.sink.connections()
+        conn.commands.append("TAMPERED")
+        conn.helo = "tampered"
+        [again] = self.sink.connections()
+        self.assertNotIn("TAMPERED", again.commands)
+        self.assertEqual(again.helo, "client.test")
+
+    def test_policy_sees_the_peer(self):
+        self.sink.policy = lambda e: ("550 5.7.1 not from you"
+                                      if e.stage == "mail" and e.peer[0] == "127.0.0.4"
+                                      else None)
+        with smtplib.SMTP("127.0.0.1", self.sink.port, timeout=IO_TIMEOUT_S,
+                          source_address=("127.0.0.4", 0)) as c:
+            c.ehlo()
+            self.assertEqual(c.mail("a@example.test")[0], 550)
+        with smtp(self.sink) as c:
+            c.ehlo()
+            self.assertEqual(c.mail("a@example.test")[0], 250)
+
+    def test_listens_on_another_loopback_address(self):
+        with RecordingSink(host="127.0.0.5") as sink:
+            self.assertEqual(sink.address, f"127.0.0.5:{sink.port}")
+            with smtplib.SMTP("127.0.0.5", sink.port, timeout=IO_TIMEOUT_S) as c:
+                c.sendmail("a@example.test", ["b@example.test"], b"Subject: 5\r\n\r\n")
+            [m] = sink.wait_for_messages(1)
+            self.assertEqual(m.peer_ip, "127.0.0.1")
+            # Nothing listens on 127.0.0.1 at that port.
+            with self.assertRaises(OSError):
+                socket.create_connection(("127.0.0.1", sink.port), timeout=5).close()
+
+    def test_without_bodies_only_sizes_are_kept(self):
+        with RecordingSink(keep_bodies=False) as sink:
+            with smtplib.SMTP("127.0.0.1", sink.port, timeout=IO_TIMEOUT_S) as c:
+                c.sendmail("a@example.test", ["b@example.test"], b"Subject: s\r\n\r\nbody\r\n")
+            [m] = sink.wait_for_messages(1)
+            self.assertEqual(m.body, b"")
+            self.assertEqual(m.size, len(b"Subject: s\r\n\r\nbody\r\n"))
+
+    def test_stats(self):
+        self.sink.reply_to_greeting("421 4.7.0 try later", times=1)
+        self.sink.reply_to_data("451 4.3.0 later", times=1)
+        with self.assertRaises(smtplib.SMTPConnectError):
+            smtp(self.sink)
+        with smtplib.SMTP("127.0.0.1", self.sink.port, timeout=IO_TIMEOUT_S,
+                          source_address=("127.0.0.2", 0)) as c:
+            with self.assertRaises(smtplib.SMTPDataError):
+                c.sendmail("a@example.test", ["b@example.test"], b"Subject: 1\r\n\r\n")
+            c.sendmail("a@example.test", ["b@example.test"], b"Subject: 2\r\n\r\n")
+        self.sink.wait_for_messages(1)
+        self.assertEqual(self.sink.stats(), {
+            "connections": 2, "refused_at_greeting": 1, "transactions": 2, "messages": 1,
+            "rejected": 1, "connections_per_peer": {"127.0.0.1": 1, "127.0.0.2": 1}})
+
+
+class SinkPushbackTest(SinkTestCase):
+    """A receiver pushing back: refusing at the greeting, at MAIL, at one message's DATA."""
+
+    def assertRefusedAtGreeting(self, code=421):
+        with self.assertRaises(smtplib.SMTPConnectError) as ctx:
+            smtp(self.sink)
+        self.assertEqual(ctx.exception.smtp_code, code)
+        return ctx.exception
+
+    def test_greeting_refused_for_the_next_n_connections(self):
+        self.sink.reply_to_greeting("421 4.7.0 try later", times=2)
+        error = self.assertRefusedAtGreeting()
+        self.assertIn(b"4.7.0 try later", error.smtp_error)
+        self.assertRefusedAtGreeting()
+        with smtp(self.sink) as c:
+            self.assertEqual(c.noop()[0], 250)
+        conns = self.sink.connections()
+        self.assertEqual(len(conns), 3)
+        self.assertEqual([c.greeting_reply for c in conns],
+                         ["421 4.7.0 try later", "421 4.7.0 try later", None])
+        self.assertEqual([c.refused_at_greeting for c in conns], [True, True, False])
+        self.assertEqual(conns[0].commands, [])  # nothing was read after the refusal
+
+    def test_greeting_refused_until_the_sink_recovers(self):
+        self.sink.reply_to_greeting("421 4.7.0 try later")
+        self.sink.reply_to_data("452 4.3.1 full", times=1)
+        for _ in range(5):
+            self.assertRefusedAtGreeting()
+        self.sink.clear_faults("connect")  # only the greeting rule goes
+        with smtp(self.sink) as c:
+            with self.assertRaises(smtplib.SMTPDataError) as ctx:
+                c.sendmail("a@example.test", ["b@example.test"], b"Subject: 1\r\n\r\n")
+            self.assertEqual(ctx.exception.smtp_code, 452)
+        self.assertEqual(self.sink.connection_count(), 6)
+        self.assertEqual(self.sink.stats()["refused_at_greeting"], 5)
+
+    def test_greeting_refused_for_a_duration(self):
+        duration_s = 3.0
+        added = time.monotonic()
+        self.sink.reply_to_greeting("554 5.7.1 go away", duration=duration_s)
+        if time.monotonic() - added < duration_s / 2:  # else the machine is too slow to tell
+            self.assertRefusedAtGreeting(554)
+        time.sleep(max(0.0, added + duration_s + 0.05 - time.monotonic()))
+        with smtp(self.sink) as c:
+            self.assertEqual(c.noop()[0], 250)
+
+    def test_greeting_can_be_dropped_without_a_reply(self):
+        self.sink.reply_to_greeting(DISCONNECT, times=1)
+        with SmtpClient(self.sink.port, read_greeting=False) as c:
+            self.assertEqual(c.wait_eof(), b"")
+        self.sink.wait_for_connections(1)
+        self.assertIs(self.sink.connections()[0].greeting_reply, DISCONNECT)
+
+    def test_mail_refused_for_every_message_until_cleared(self):
+        self.sink.reply_to_mail("451 4.7.650 throttled")
+        for _ in range(2):
+            with smtp(self.sink) as c:
+                c.ehlo()
+                for sender in ("a@example.test", "b@example.test", "<>"):
+                    code, text = c.mail(sender)
+                    self.assertEqual((code, text), (451, b"4.7.650 throttled"))
+                    c.rset()
+        self.sink.clear_faults("mail")
+        with smtp(self.sink) as c:
+            c.sendmail("a@example.test", ["b@example.test"], b"Subject: ok\r\n\r\n")
+        self.assertEqual(len(self.sink.wait_for_messages(1)), 1)
+
+    def test_mail_refused_for_a_duration(self):
+        duration_s = 3.0
+        added = time.monotonic()
+        self.sink.reply_to_mail("451 4.7.0 slow down", duration=duration_s)
+        with smtp(self.sink) as c:
+            c.ehlo()
+            code = c.mail("a@example.test")[0]
+            if time.monotonic() - added < duration_s / 2:  # else too slow to tell
+                self.assertEqual(code, 451)
+            c.rset()
+            time.sleep(max(0.0, added + duration_s + 0.05 - time.monotonic()))
+            self.assertEqual(c.mail("a@example.test")[0], 250)
+
+    def test_one_message_gets_the_rate_reply(self):
+        self.sink.reply_to_data("421 4.7.28 Our system has detected an unusual rate", times=1)
+        with smtp(self.sink) as c:
+            with self.assertRaises(smtplib.SMTPDataError) as ctx:
+                c.sendmail("a@example.test", ["b@example.test"], b"Subject: 1\r\n\r\n")
+            self.assertEqual(ctx.exception.smtp_code, 421)
+        with smtp(self.sink) as c:
+            c.sendmail("a@example.test", ["b@example.test"], b"Subject: 2\r\n\r\n")
+            c.sendmail("a@example.test", ["b@example.test"], b"Subject: 3\r\n\r\n")
+        transactions = self.sink.wait_for_transactions(3)
+        self.assertEqual([t.outcome for t in transactions], ["rejected", "accepted", "accepted"])
+        self.assertTrue(transactions[0].reply.startswith("421 4.7.28 "))
+
+
+class StandaloneSinkTest(unittest.TestCase):
+    """python3 recording_sink.py --port P --greeting R --stats-file F, stopped by SIGTERM."""
+
+    def start(self, *args):
+        self.workdir = tempfile.mkdtemp(prefix="tern-sink-")
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        stats = os.path.join(self.workdir, "stats.json")
+        proc = subprocess.Popen(
+            [sys.executable, recording_sink.__file__, "--port", "0", "--stats-file", stats]
+            + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(self.stop, proc)
+        line = proc.stdout.readline()  # bounded: the process exits (EOF) if it fails
+        if not line.startswith("listening 127.0.0.1:"):
+            self.fail(f"no 'listening' line: {line!r}; stderr: {proc.stderr.read()}")
+        return proc, int(line.rsplit(":", 1)[1]), stats
+
+    def stop(self, proc):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=IO_TIMEOUT_S)
+        proc.stdout.close()
+        proc.stderr.close()
+
+    def terminate(self, proc, stats):
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=IO_TIMEOUT_S)
+        self.assertEqual(rc, 0, proc.stderr.read())
+        with open(stats) as f:
+            return json.load(f)
+
+    def test_greeting_refusals_are_counted(self):
+        proc, port, stats = self.start("--greeting", "421 4.7.0 go away")
+        for _ in range(3):
+            with self.assertRaises(smtplib.SMTPConnectError) as ctx:
+                smtplib.SMTP("127.0.0.1", port, timeout=IO_TIMEOUT_S)
+            self.assertEqual(ctx.exception.smtp_code, 421)
+        counts = self.terminate(proc, stats)
+        self.assertEqual(counts["connections"], 3)
+        self.assertEqual(counts["refused_at_greeting"], 3)
+        self.assertEqual(counts["messages"], 0)
+        self.assertEqual(counts["connections_per_peer"], {"127.0.0.1": 3})
+
+    def test_messages_are_counted(self):
+        proc, port, stats = self.start()
+        with smtplib.SMTP("127.0.0.1", port, timeout=IO_TIMEOUT_S) as c:
+            for i in range(4):
+                c.sendmail("a@example.test", ["b@example.test"], f"Subject: {i}\r\n\r\n".encode())
+        counts = self.terminate(proc, stats)
+        self.assertEqual((counts["connections"], counts["messages"], counts["transactions"]),
+                         (1, 4, 4))
+
+    def test_bad_reply_is_a_usage_error(self):
+        done = subprocess.run([sys.executable, recording_sink.__file__, "--greeting", "hello"],
+                              capture_output=True, text=True, timeout=IO_TIMEOUT_S)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("not an SMTP reply line", done.stderr)
 
 
 class SinkAdvertisementTest(SinkTestCase):

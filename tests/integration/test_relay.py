@@ -134,7 +134,7 @@ class BodiesTest(RelayTestCase):
             # Idle for more than a maintenance interval: the connection goes to the shared
             # pool, and the next message (on either shard) continues it.
             time.sleep(2.2)
-        self.assertEqual(sink.connections(), 1, sink.messages_per_connection())
+        self.assertEqual(sink.connection_count(), 1, sink.messages_per_connection())
         m = d.metrics()
         self.assertGreaterEqual(m.total("tern_delivery_connections_total", result="reused"), 1)
         self.assertEqual(m.total("tern_delivery_connections_total", result="opened"), 1)
