@@ -80,6 +80,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   DeliveryCounters::Add(counters_->messages_scheduled);
   ActiveMessage& active = active_[queue_id];
   active.attempt = entry->attempts() + 1;
+  active.generation = next_generation_++;
 
   std::vector<uint32_t> left;
   for (uint32_t i = 0; i < entry->recipient_count(); ++i) {
@@ -110,7 +111,9 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
       return j.first == lane && j.second.recipients.size() < smtp::kTransactionRecipientsMax;
     });
     if (same == jobs.end()) {
-      jobs.push_back({lane, DeliveryJob{.queue_id = queue_id, .attempt = active.attempt}});
+      jobs.push_back({lane, DeliveryJob{.queue_id = queue_id,
+                                        .attempt = active.attempt,
+                                        .generation = active.generation}});
       same = jobs.end() - 1;
     }
     same->second.recipients.push_back(i);
@@ -125,7 +128,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   }
   std::vector<Lane*> touched;
   for (auto& [lane, job] : jobs) {
-    lane->pending.push_back(std::move(job));
+    QueueOnLane(lane, std::move(job));
     if (std::find(touched.begin(), touched.end(), lane) == touched.end()) touched.push_back(lane);
   }
   for (Lane* lane : touched) Dispatch(lane);
@@ -147,12 +150,42 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
 
 void DeliveryAgent::Dispatch(Lane* lane) {
   while (!lane->pending.empty() && !lane->ready.empty()) {
-    OutboundConnection* connection = lane->TakeReady();
-    DeliveryJob job = std::move(lane->pending.front());
-    lane->pending.pop_front();
-    StartJob(connection, std::move(job));
+    std::optional<DeliveryJob> job = TakePending(lane);
+    if (!job.has_value()) break;
+    StartJob(lane->TakeReady(), *std::move(job));
   }
   MaybeOpenConnections(lane);
+}
+
+void DeliveryAgent::QueueOnLane(Lane* lane, DeliveryJob job, bool front) {
+  auto active = active_.find(job.queue_id);
+  CHECK(active != active_.end());
+  DCHECK(active->second.generation == job.generation);
+  ++active->second.jobs_waiting;
+  DCHECK(active->second.jobs_waiting <= active->second.jobs_left);
+  if (front) {
+    lane->pending.push_front(std::move(job));
+  } else {
+    lane->pending.push_back(std::move(job));
+  }
+}
+
+std::optional<DeliveryJob> DeliveryAgent::TakePending(Lane* lane) {
+  while (!lane->pending.empty()) {
+    DeliveryJob job = std::move(lane->pending.front());
+    lane->pending.pop_front();
+    auto active = active_.find(job.queue_id);
+    if (active == active_.end() || active->second.generation != job.generation) continue;
+    DCHECK(active->second.jobs_waiting > 0);
+    --active->second.jobs_waiting;
+    return job;
+  }
+  return std::nullopt;
+}
+
+bool DeliveryAgent::IsLive(const DeliveryJob& job) const {
+  auto active = active_.find(job.queue_id);
+  return active != active_.end() && active->second.generation == job.generation;
 }
 
 void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
@@ -193,7 +226,7 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
       JobFinished(job.queue_id);
       return;
     }
-    lane->pending.push_front(std::move(job));
+    QueueOnLane(lane, std::move(job), /*front=*/true);
     Dispatch(lane);
     return;
   }
@@ -264,10 +297,8 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     connection->Quit();  // its replacement is opened when it is gone
     return;
   }
-  if (!lane->pending.empty()) {
-    DeliveryJob job = std::move(lane->pending.front());
-    lane->pending.pop_front();
-    StartJob(connection, std::move(job));
+  if (std::optional<DeliveryJob> job = TakePending(lane)) {
+    StartJob(connection, *std::move(job));
     return;
   }
   lane->ready.push_back(connection);
@@ -317,7 +348,7 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
     // A connection that carried mail before died under this one without a reply: the
     // server most likely dropped it while idle. Send it once more on another connection.
     job.stale_retry_done = true;
-    info.lane->pending.push_front(std::move(job));
+    QueueOnLane(info.lane, std::move(job), /*front=*/true);
     return;  // the lane is dispatched when the connection is gone
   }
   std::vector<RecipientOutcome> outcomes;
@@ -413,7 +444,9 @@ void DeliveryAgent::BeginShutdown() {
   std::vector<OutboundConnection*> idle;
   for (auto& [key, lane] : lanes_) {
     // Pending jobs stay queued in the spool; they are scheduled again after a restart.
-    for (const DeliveryJob& job : lane->pending) active_.erase(job.queue_id);
+    for (const DeliveryJob& job : lane->pending) {
+      if (IsLive(job)) active_.erase(job.queue_id);
+    }
     lane->pending.clear();
     idle.insert(idle.end(), lane->ready.begin(), lane->ready.end());
     lane->ready.clear();
@@ -482,8 +515,8 @@ void DeliveryAgent::OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) {
 
 void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
                              const absl::Status& why, bool permanent) {
-  std::deque<DeliveryJob> jobs = std::move(lane->pending);
-  lane->pending.clear();
+  std::vector<DeliveryJob> jobs;
+  while (std::optional<DeliveryJob> job = TakePending(lane)) jobs.push_back(*std::move(job));
   const std::string reason(why.message());
   const smtp::DeliveryOutcome outcome =
       permanent ? smtp::DeliveryOutcome::kPermFailed : smtp::DeliveryOutcome::kTempFailed;

@@ -91,8 +91,13 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   bool idle() const;
 
   // Operator actions (delivery_agent_operator.cc), run for ternctl. A message is "in
-  // delivery" from its scheduling until its results are recorded.
-  bool InDelivery(uint64_t queue_id) const { return active_.contains(queue_id); }
+  // delivery" while one of its jobs is on a connection (being read, sent) or having its
+  // results recorded; jobs only waiting in their lane (for a connection, a throttle or a
+  // delayed site) do not count: Withdraw() takes them back.
+  bool InDelivery(uint64_t queue_id) const;
+  // Scheduled (waiting in lanes or for its time) but not in delivery: now neither. False
+  // when a job of it is in delivery (nothing changes then).
+  bool Withdraw(uint64_t queue_id);
   // flush: a waiting message (deferred or new) is scheduled now. False when it is held,
   // in delivery already, finished or unknown.
   bool DeliverNow(uint64_t queue_id);
@@ -101,7 +106,8 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // `reason` (the operator's words; empty: "message returned by the operator") is the DSN's
   // diagnostic and the delivery log's reply; the caller keeps it to one printable line.
   absl::Status Bounce(uint64_t queue_id, absl::string_view reason = {});
-  // The message is no longer scheduled (it was deleted or held).
+  // The message is no longer scheduled (it was deleted or held): out of the scheduled
+  // queue, and its jobs waiting in lanes withdrawn (those in delivery finish).
   void ForgetRetry(uint64_t queue_id);
   // SIGHUP: messages scheduled from now on use these routes and DKIM keys (null: no
   // signing); jobs already waiting in a lane keep their next hop.
@@ -122,8 +128,10 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
  private:
   // A message in delivery: from its scheduling until every job's results are recorded.
   struct ActiveMessage {
-    uint32_t jobs_left = 0;
-    uint32_t attempt = 0;  // this attempt's number (1 = the first)
+    uint32_t jobs_left = 0;     // not yet recorded
+    uint32_t jobs_waiting = 0;  // of those, waiting in a lane's pending queue
+    uint32_t attempt = 0;       // this attempt's number (1 = the first)
+    uint64_t generation = 0;    // its jobs carry it (DeliveryJob::generation)
   };
   // What the agent keeps per outbound connection; owns it.
   struct ConnectionInfo {
@@ -153,6 +161,12 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   void ReleaseDueHolds(absl::Time now);
   Lane* LaneFor(const Nexthop& nexthop);
   void Dispatch(Lane* lane);
+  // Puts `job` in the lane's pending queue (at the front: it was taken and comes back).
+  void QueueOnLane(Lane* lane, DeliveryJob job, bool front = false);
+  // The lane's first pending job whose message was not withdrawn meanwhile (stale ones are
+  // dropped), or nullopt.
+  std::optional<DeliveryJob> TakePending(Lane* lane);
+  bool IsLive(const DeliveryJob& job) const;
   void MaybeOpenConnections(Lane* lane);
   void StartJob(OutboundConnection* connection, DeliveryJob job);
   void OnMessageLoaded(OutboundConnection* connection, absl::StatusOr<spool::LoadedMessage> m);
@@ -200,6 +214,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   queue::ScheduledQueue scheduled_;
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<uint64_t, ActiveMessage> active_;
+  uint64_t next_generation_ = 1;
   absl::flat_hash_map<OutboundConnection*, std::unique_ptr<ConnectionInfo>> connections_;
   MaintenanceTimer maintenance_timer_{this};
   absl::flat_hash_set<uint64_t> releasing_;  // RELEASE records of due holds in flight

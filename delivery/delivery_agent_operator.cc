@@ -10,6 +10,22 @@
 
 namespace tern::delivery {
 
+bool DeliveryAgent::InDelivery(uint64_t queue_id) const {
+  auto active = active_.find(queue_id);
+  return active != active_.end() && active->second.jobs_left > active->second.jobs_waiting;
+}
+
+bool DeliveryAgent::Withdraw(uint64_t queue_id) {
+  scheduled_.Remove(queue_id);
+  auto active = active_.find(queue_id);
+  if (active == active_.end()) return true;
+  if (active->second.jobs_left > active->second.jobs_waiting) return false;
+  // Its jobs stay in their lanes' queues, stale: dropped when reached (TakePending).
+  active_.erase(active);
+  UpdateGauges();
+  return true;
+}
+
 bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
   if (!started_ || stopping_ || active_.contains(queue_id)) return false;
   const spool::QueueEntry* entry = spool_->index().Find(queue_id);
@@ -21,7 +37,7 @@ bool DeliveryAgent::DeliverNow(uint64_t queue_id) {
 
 absl::Status DeliveryAgent::Bounce(uint64_t queue_id, absl::string_view reason) {
   if (!started_ || stopping_) return absl::UnavailableError("delivery is stopping");
-  if (active_.contains(queue_id)) {
+  if (!Withdraw(queue_id)) {
     return absl::FailedPreconditionError("in delivery now (try again when the attempt ends)");
   }
   const spool::QueueEntry* entry = spool_->index().Find(queue_id);
@@ -31,17 +47,20 @@ absl::Status DeliveryAgent::Bounce(uint64_t queue_id, absl::string_view reason) 
     if (!spool::IsFinalRecipientState(entry->recipient_state(i))) left.push_back(i);
   }
   if (left.empty()) return absl::NotFoundError("no recipient left");
-  ForgetRetry(queue_id);
   DeliveryCounters::Add(counters_->recipients_bounced_by_operator, left.size());
   ActiveMessage& active = active_[queue_id];
   active.attempt = entry->attempts() + 1;
+  active.generation = next_generation_++;
   active.jobs_left = 1;
   TERN_LOG(kInfo, "%016X: returned to its sender by the operator (%d recipients)", queue_id,
            left.size());
-  recorder_.Fail(
-      DeliveryJob{.queue_id = queue_id, .recipients = std::move(left), .attempt = active.attempt},
-      smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
-      reason.empty() ? absl::string_view("message returned by the operator") : reason, "");
+  recorder_.Fail(DeliveryJob{.queue_id = queue_id,
+                             .recipients = std::move(left),
+                             .attempt = active.attempt,
+                             .generation = active.generation},
+                 smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
+                 reason.empty() ? absl::string_view("message returned by the operator") : reason,
+                 "");
   UpdateGauges();
   return absl::OkStatus();
 }
@@ -71,7 +90,8 @@ void DeliveryAgent::ReleaseDueHolds(absl::Time now) {
 }
 
 void DeliveryAgent::ForgetRetry(uint64_t queue_id) {
-  if (scheduled_.Remove(queue_id)) UpdateGauges();
+  Withdraw(queue_id);
+  UpdateGauges();
 }
 
 void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,

@@ -15,8 +15,11 @@ struct DeliveryJob {
   uint64_t queue_id = 0;
   std::vector<uint32_t> recipients;  // indexes into the message's recipients, increasing
   uint32_t attempt = 1;              // this attempt's number (1 = the first)
-  bool stale_retry_done = false;     // already re-sent once after a reused connection died
-  std::string message_id;            // known once the message was read
+  // Which scheduling of the message this job belongs to: a job left waiting in a lane after
+  // its message was withdrawn (held, deleted, bounced) is stale and dropped when reached.
+  uint64_t generation = 0;
+  bool stale_retry_done = false;  // already re-sent once after a reused connection died
+  std::string message_id;         // known once the message was read
 };
 
 // A job's outcome for one recipient.
