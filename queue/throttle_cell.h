@@ -42,16 +42,36 @@ class ThrottleCell {
   ThrottleCell(const ThrottleCell&) = delete;
   ThrottleCell& operator=(const ThrottleCell&) = delete;
 
+  // A RateSpec in the form the cell computes with (interval and burst window in ns). The
+  // RateSpec overloads convert on every call; ThrottlePath keeps a Pace per step, so the
+  // per-message path does no division.
+  struct Pace {
+    int64_t interval_ns = 1;  // > 0
+    int64_t window_ns = 1;    // burst × interval, ≤ kWindowMaxNs
+    static Pace Of(const RateSpec& rate);
+  };
+
   // How long until one take would be allowed (zero: now). Changes nothing.
-  absl::Duration Check(absl::Time now, const RateSpec& rate) const;
+  absl::Duration Check(absl::Time now, const Pace& pace) const;
   // Takes one when allowed (returns zero); otherwise returns the wait and changes nothing,
   // except for storing a cut of old debt to the current window (see above).
-  absl::Duration TryTake(absl::Time now, const RateSpec& rate);
-  // Undoes one take made with `rate` (a later limit on the path refused). Best effort under
+  absl::Duration TryTake(absl::Time now, const Pace& pace);
+  // Undoes one take made with `pace` (a later limit on the path refused). Best effort under
   // a rate change in between: it moves the TAT back by one current interval.
-  void GiveBack(const RateSpec& rate);
+  void GiveBack(const Pace& pace);
   // Takes available at once at `now` (0 when the next one must wait), for `ternctl shaping`.
-  uint64_t Available(absl::Time now, const RateSpec& rate) const;
+  uint64_t Available(absl::Time now, const Pace& pace) const;
+
+  absl::Duration Check(absl::Time now, const RateSpec& rate) const {
+    return Check(now, Pace::Of(rate));
+  }
+  absl::Duration TryTake(absl::Time now, const RateSpec& rate) {
+    return TryTake(now, Pace::Of(rate));
+  }
+  void GiveBack(const RateSpec& rate) { GiveBack(Pace::Of(rate)); }
+  uint64_t Available(absl::Time now, const RateSpec& rate) const {
+    return Available(now, Pace::Of(rate));
+  }
   // True when the bucket is full at `now` (the cell is as if new: it may be forgotten).
   bool Full(absl::Time now) const;
 
@@ -62,7 +82,7 @@ class ThrottleCell {
     int64_t wait_ns;     // > 0: refused, wait this long
     bool cut;            // the debt was cut to the window (stored even when refused)
   };
-  static Step Compute(int64_t tat_ns, int64_t now_ns, const RateSpec& rate);
+  static Step Compute(int64_t tat_ns, int64_t now_ns, const Pace& pace);
 
   // 0 (the epoch): a full bucket.
   std::atomic<int64_t> tat_ns_{0};

@@ -24,7 +24,12 @@ void ConnectionLease::Reset() {
 void ThrottlePath::Add(std::shared_ptr<ScopeThrottle> scope, const Limits& limits) {
   CHECK(scope != nullptr);
   CHECK_LT(steps_.size(), kStepsMax);
-  steps_.push_back(Step{std::move(scope), limits});
+  Step step{std::move(scope), limits, std::nullopt, std::nullopt};
+  if (limits.message_rate) step.message_pace = ThrottleCell::Pace::Of(*limits.message_rate);
+  if (limits.connection_rate) {
+    step.connection_pace = ThrottleCell::Pace::Of(*limits.connection_rate);
+  }
+  steps_.push_back(std::move(step));
   blocked_step_.reset();
 }
 
@@ -42,8 +47,8 @@ const std::string& ThrottlePath::blocked_by() const {
 absl::Duration ThrottlePath::CheckAll(absl::Time now) const {
   absl::Duration longest = absl::ZeroDuration();
   for (const Step& step : steps_) {
-    if (!step.limits.message_rate.has_value()) continue;
-    longest = std::max(longest, step.scope->message_rate.Check(now, *step.limits.message_rate));
+    if (!step.message_pace.has_value()) continue;
+    longest = std::max(longest, step.scope->message_rate.Check(now, *step.message_pace));
   }
   return longest;
 }
@@ -55,8 +60,8 @@ absl::Duration ThrottlePath::TryTakeAll(absl::Time now) {
   size_t longest_step = 0;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& step = steps_[i];
-    if (!step.limits.message_rate.has_value()) continue;
-    const absl::Duration wait = step.scope->message_rate.Check(now, *step.limits.message_rate);
+    if (!step.message_pace.has_value()) continue;
+    const absl::Duration wait = step.scope->message_rate.Check(now, *step.message_pace);
     if (wait > longest) {
       longest = wait;
       longest_step = i;
@@ -66,12 +71,12 @@ absl::Duration ThrottlePath::TryTakeAll(absl::Time now) {
   // Second pass: take; another shard may have taken the last token meanwhile.
   for (size_t i = 0; i < steps_.size(); ++i) {
     Step& step = steps_[i];
-    if (!step.limits.message_rate.has_value()) continue;
-    const absl::Duration wait = step.scope->message_rate.TryTake(now, *step.limits.message_rate);
+    if (!step.message_pace.has_value()) continue;
+    const absl::Duration wait = step.scope->message_rate.TryTake(now, *step.message_pace);
     if (wait == absl::ZeroDuration()) continue;
     for (size_t j = 0; j < i; ++j) {
-      if (steps_[j].limits.message_rate.has_value()) {
-        steps_[j].scope->message_rate.GiveBack(*steps_[j].limits.message_rate);
+      if (steps_[j].message_pace.has_value()) {
+        steps_[j].scope->message_rate.GiveBack(*steps_[j].message_pace);
       }
     }
     return Refuse(i, wait);
@@ -92,9 +97,8 @@ absl::Duration ThrottlePath::TryOpenConnection(absl::Time now, ConnectionLease* 
         step.scope->connections.open() >= *step.limits.connection_limit) {
       return Refuse(i, ConnectionLimitWait());
     }
-    if (!step.limits.connection_rate.has_value()) continue;
-    const absl::Duration wait =
-        step.scope->connection_rate.Check(now, *step.limits.connection_rate);
+    if (!step.connection_pace.has_value()) continue;
+    const absl::Duration wait = step.scope->connection_rate.Check(now, *step.connection_pace);
     if (wait > longest) {
       longest = wait;
       longest_step = i;
@@ -117,9 +121,8 @@ absl::Duration ThrottlePath::TryOpenConnection(absl::Time now, ConnectionLease* 
   }
   for (size_t i = 0; i < steps_.size() && refused == absl::ZeroDuration(); ++i) {
     Step& step = steps_[i];
-    if (!step.limits.connection_rate.has_value()) continue;
-    const absl::Duration wait =
-        step.scope->connection_rate.TryTake(now, *step.limits.connection_rate);
+    if (!step.connection_pace.has_value()) continue;
+    const absl::Duration wait = step.scope->connection_rate.TryTake(now, *step.connection_pace);
     if (wait == absl::ZeroDuration()) {
       rate_taken[i] = true;
     } else {
@@ -129,7 +132,7 @@ absl::Duration ThrottlePath::TryOpenConnection(absl::Time now, ConnectionLease* 
   }
   if (refused == absl::ZeroDuration()) return absl::ZeroDuration();
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (rate_taken[i]) steps_[i].scope->connection_rate.GiveBack(*steps_[i].limits.connection_rate);
+    if (rate_taken[i]) steps_[i].scope->connection_rate.GiveBack(*steps_[i].connection_pace);
   }
   lease->Reset();
   return Refuse(refused_step, refused);

@@ -86,6 +86,9 @@ class ThrottlePath {
   struct Step {
     std::shared_ptr<ScopeThrottle> scope;
     Limits limits;
+    // The rates in the cells' form, computed once here rather than per message.
+    std::optional<ThrottleCell::Pace> message_pace;
+    std::optional<ThrottleCell::Pace> connection_pace;
   };
   absl::Duration Refuse(size_t step, absl::Duration wait);
 
