@@ -82,3 +82,27 @@ TEST(ReplyRuleMatcher, NoRulesMatchesNothingAndHostileRepliesAreFine) {
 
 }  // namespace
 }  // namespace tern::queue
+
+namespace tern::queue {
+namespace {
+
+TEST(ReplyRuleMatcher, KeepsEachRuleWhole) {
+  ReplyRule rule = Rule("provider.google.automation[0]", {"unusual rate"});
+  ShapingOptions slow;
+  slow.max_message_rate = RateSpec{100, absl::Hours(1), 100};
+  rule.trigger = ReplyRule::Threshold{10, absl::Minutes(5)};
+  rule.actions = {ReplyRule::Suspend{absl::Minutes(30)},
+                  ReplyRule::SetOptions{slow, absl::Hours(2)}, ReplyRule::Bounce{}};
+  rule.ramp_up = RampUp{4, absl::Hours(1)};
+  const ReplyRule copy = rule;
+  auto m = Make({rule});
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->size(), 1u);
+  EXPECT_EQ(m->rule(0).name, copy.name);
+  EXPECT_EQ(m->rule(0).actions, copy.actions);
+  EXPECT_EQ(m->rule(0).trigger, copy.trigger);
+  EXPECT_EQ(m->rule(0).ramp_up, copy.ramp_up);
+}
+
+}  // namespace
+}  // namespace tern::queue
