@@ -3,6 +3,10 @@
 // honour a lowered limit without closing anything.
 #include "queue/throttle_registry.h"
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace tern::queue {
@@ -50,6 +54,36 @@ TEST(ThrottleRegistry, SweepKeepsHeldAndBusyEntriesDropsIdleOnes) {
   EXPECT_EQ(registry.Sweep(kStart + absl::Minutes(1)), 1u);
   EXPECT_EQ(registry.size(), 1u);
   EXPECT_EQ(registry.Get("held").get(), held.get());
+}
+
+// Shards get and drop entries while a maintenance thread sweeps: a held entry is never
+// dropped, so every Get of a held key returns the held state.
+TEST(ThrottleRegistry, SweepNeverDropsWhatAShardHolds) {
+  ThrottleRegistry registry;
+  std::atomic<bool> stop{false};
+  std::atomic<int> mismatches{0};
+  auto shard = [&](int id) {
+    for (int round = 0; round < 2000; ++round) {
+      const std::string key = absl::StrCat("site:", round % 7);
+      auto held = registry.Get(key);
+      for (int i = 0; i < 3; ++i) {
+        if (registry.Get(key).get() != held.get()) ++mismatches;
+      }
+      if (round % 3 == id) registry.Get(absl::StrCat("transient:", round));
+    }
+  };
+  std::thread sweeper([&] {
+    while (!stop.load()) registry.Sweep(kStart);
+  });
+  std::thread a(shard, 0);
+  std::thread b(shard, 1);
+  a.join();
+  b.join();
+  stop = true;
+  sweeper.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  registry.Sweep(kStart);
+  EXPECT_EQ(registry.size(), 0u);
 }
 
 TEST(ConnectionSlots, LoweredLimitKeepsOpenOnesRefusesNewUntilUnder) {
