@@ -214,5 +214,24 @@ TEST(ShapingOverrides, MissingFileIsEmptyStateCorruptFileIsAnErrorNamingTheLine)
   std::remove(path.c_str());
 }
 
+TEST(ShapingOverrides, SaveToAnUnwritablePlaceNamesTheFileAndLeavesNothing) {
+  ShapingOverrides overrides;
+  ASSERT_TRUE(overrides.Suspend("ip2", "x", kNow + absl::Hours(1), "", "").ok());
+  const std::string dir = TempPath("no-such-dir");
+  const absl::Status status = overrides.SaveTo(dir + "/state.jsonl", kNow);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("open " + dir + "/state.jsonl.tmp."), std::string::npos)
+      << status;
+  // A second save over a first replaces it whole.
+  const std::string path = TempPath("shaping-replace");
+  ASSERT_TRUE(overrides.SaveTo(path, kNow).ok());
+  ASSERT_TRUE(overrides.Resume("ip2", "x"));
+  ASSERT_TRUE(overrides.SaveTo(path, kNow).ok());
+  ShapingOverrides loaded;
+  ASSERT_TRUE(loaded.LoadFrom(path, kNow).ok());
+  EXPECT_EQ(loaded.size(), 0u);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace tern::queue
