@@ -26,6 +26,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
       counters_(counters),
       routes_(std::make_shared<const RouteTable>(deps.config->routes)),
       dkim_(deps.config->dkim),
+      site_health_(deps.site_health != nullptr ? deps.site_health : &own_site_health_),
       recorder_({.loop = deps.loop,
                  .spool = deps.spool,
                  .log = deps.log,
@@ -143,6 +144,7 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
   lane->nexthop = nexthop;
   lane->tls = config_.tls_client == nullptr ? smtp::StartTlsPolicy::kNever
                                             : config_.tls_policies.Lookup(nexthop.host);
+  lane->health = site_health_->Get(lane->key);
   Lane* raw = lane.get();
   lanes_.emplace(std::move(key), std::move(lane));
   return raw;
@@ -195,6 +197,15 @@ void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
   // Each connection being opened will take one pending job; busy connections take the
   // next ones as they finish.
   while (lane->pending.size() > lane->attempts && lane->connections.size() + lane->attempts < cap) {
+    // A site that keeps failing is delayed, and an untested one gets a few attempts at once,
+    // not one per queued message (queue/site_health.h).
+    const queue::SiteHealth::Admission admission = lane->health->Admit(loop_->now());
+    if (admission.verdict == queue::SiteHealth::Verdict::kWait) {
+      if (admission.delayed && lane->connections.empty() && lane->attempts == 0) {
+        DeferForDelayedSite(lane, admission.until);
+      }
+      return;  // else the attempts running decide; the maintenance tick looks again
+    }
     connector_.Begin(lane);
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
   }
@@ -326,6 +337,7 @@ void DeliveryAgent::OnConnectionReady(OutboundConnection* connection) {
     Lane* lane = info.lane;
     --lane->attempts;
     info.attempt.reset();
+    lane->health->NoteAttemptEnded(loop_->now(), /*ok=*/true, lane->options, "");
     lane->connections.insert(connection);
     if (!info.reused) DeliveryCounters::Add(counters_->connections_opened);
     UpdateGauges();
@@ -494,27 +506,60 @@ void DeliveryAgent::OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) {
   Lane* lane = attempt->lane;
   DCHECK(lane->attempts > 0);
   --lane->attempts;
+  const bool at_limit_only = attempt->last_error.ok() && !attempt->hosts.empty();
+  if (stopping_ || at_limit_only || attempt->permanent) {
+    // Nothing learnt about the site's health (the domain itself cannot receive mail, or
+    // every address was at its connection limit).
+    lane->health->NoteAttemptAbandoned();
+  }
   if (stopping_) {
     DropLaneIfUnused(lane);
     return;
   }
+  const absl::Time now = loop_->now();
   // Give the destination a moment before the next attempt (the maintenance timer clears it).
-  lane->no_attempt_before = loop_->now() + config_.maintenance_interval;
-  if (attempt->last_error.ok() && !attempt->hosts.empty()) {
+  lane->no_attempt_before = now + config_.maintenance_interval;
+  if (at_limit_only) {
     // Nothing failed: every address was at its connection limit. Jobs wait for a slot.
-  } else if (lane->connections.empty() && lane->attempts == 0) {
-    absl::Status why =
-        attempt->last_error.ok()
-            ? absl::UnavailableError(absl::StrCat(lane->nexthop.host, ": no mail exchanger"))
-            : attempt->last_error;
+    DropLaneIfUnused(lane);
+    return;
+  }
+  absl::Status why =
+      attempt->last_error.ok()
+          ? absl::UnavailableError(absl::StrCat(lane->nexthop.host, ": no mail exchanger"))
+          : attempt->last_error;
+  if (!attempt->permanent &&
+      lane->health->NoteAttemptEnded(now, /*ok=*/false, lane->options, why.message())) {
+    DeliveryCounters::Add(counters_->site_delays);
+    const queue::SiteHealth::Snapshot health = lane->health->Read();
+    TERN_LOG(kWarning,
+             "delivery: %s delayed for %s after %d connection failures in a row (last: %s)",
+             lane->DestinationName(), absl::FormatDuration(health.next_delay),
+             health.consecutive_failures, health.last_failure);
+  }
+  if (lane->connections.empty() && lane->attempts == 0) {
     TERN_LOG(kInfo, "delivery to %s failed: %s", lane->key, why.message());
-    FailLane(lane, attempt->code, attempt->enhanced, why, attempt->permanent);
+    const queue::SiteHealth::Snapshot health = lane->health->Read();
+    FailLane(lane, attempt->code, attempt->enhanced, why, attempt->permanent,
+             health.delayed_until > now ? health.delayed_until : absl::InfinitePast());
   }
   DropLaneIfUnused(lane);
 }
 
+void DeliveryAgent::DeferForDelayedSite(Lane* lane, absl::Time until) {
+  const queue::SiteHealth::Snapshot health = lane->health->Read();
+  const size_t before = lane->pending.size();
+  FailLane(lane, 451, "4.4.1",
+           absl::UnavailableError(
+               absl::StrCat(lane->DestinationName(), " delayed until ", absl::FormatTime(until),
+                            " after ", health.consecutive_failures,
+                            " connection failures in a row (last: ", health.last_failure, ")")),
+           /*permanent=*/false, until);
+  DeliveryCounters::Add(counters_->jobs_deferred_site_delayed, before - lane->pending.size());
+}
+
 void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
-                             const absl::Status& why, bool permanent) {
+                             const absl::Status& why, bool permanent, absl::Time retry_not_before) {
   std::vector<DeliveryJob> jobs;
   while (std::optional<DeliveryJob> job = TakePending(lane)) jobs.push_back(*std::move(job));
   const std::string reason(why.message());
@@ -527,6 +572,7 @@ void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
     }
   }
   for (DeliveryJob& job : jobs) {
+    job.retry_not_before = retry_not_before;
     recorder_.Fail(std::move(job), outcome, code, enhanced, reason, lane->nexthop.host);
   }
 }

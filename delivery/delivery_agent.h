@@ -54,6 +54,7 @@
 #include "net/smtp/client_counters.h"
 #include "net/transport.h"
 #include "queue/scheduled_queue.h"
+#include "queue/site_health.h"
 #include "spool/shard_spool.h"
 
 namespace tern::delivery {
@@ -66,6 +67,8 @@ struct DeliveryAgentDeps {
   net::DestinationPools* pools = nullptr;
   DeliveryLog* log = nullptr;  // may be null
   const DeliveryConfig* config = nullptr;
+  // Site health shared by all shards (null: this agent keeps its own).
+  queue::SiteHealthTable* site_health = nullptr;
 };
 
 class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, public ResultListener {
@@ -177,7 +180,10 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   void UpdateGauges();
   // The lane's pending jobs all fail with the attempt's error (every host failed).
   void FailLane(Lane* lane, int code, absl::string_view enhanced, const absl::Status& why,
-                bool permanent);
+                bool permanent, absl::Time retry_not_before = absl::InfinitePast());
+  // The lane's site is delayed until `until`: its pending jobs are deferred to then,
+  // without a connection each.
+  void DeferForDelayedSite(Lane* lane, absl::Time until);
   // A job done with (recorded, or dropped): the message is finished or rescheduled.
   void JobFinished(uint64_t queue_id);
 
@@ -206,6 +212,8 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   std::shared_ptr<const RouteTable> routes_;
   std::shared_ptr<const DkimSigner> dkim_;
 
+  queue::SiteHealthTable own_site_health_;
+  queue::SiteHealthTable* const site_health_;
   bool started_ = false;
   bool stopping_ = false;
   DestinationStatsBook stats_;

@@ -37,6 +37,9 @@ struct DeliveryCounters {
   std::atomic<uint64_t> dkim_signed{0};                     // messages sent with a DKIM-Signature
   std::atomic<uint64_t> connect_failures{0};                // TCP, greeting or EHLO failed
   std::atomic<uint64_t> results_record_failures{0};         // the spool could not record a result
+  std::atomic<uint64_t> site_delays{0};  // a site was delayed after connection failures
+  // Jobs deferred without a connection because their site was delayed.
+  std::atomic<uint64_t> jobs_deferred_site_delayed{0};
   // Delivered recipients by delay since the message arrived (kDeliveryDelayBoundsSeconds).
   std::array<std::atomic<uint64_t>, kDeliveryDelayBuckets> delivery_delay_histogram{};
   std::atomic<uint64_t> delivery_delay_sum_ms{0};

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "net/smtp/client_session.h"
 
 namespace tern::delivery {
@@ -18,6 +19,8 @@ struct DeliveryJob {
   // Which scheduling of the message this job belongs to: a job left waiting in a lane after
   // its message was withdrawn (held, deleted, bounced) is stale and dropped when reached.
   uint64_t generation = 0;
+  // A deferral's next attempt is not before this (its site is delayed until then).
+  absl::Time retry_not_before = absl::InfinitePast();
   bool stale_retry_done = false;  // already re-sent once after a reused connection died
   std::string message_id;         // known once the message was read
 };

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@
 #include "delivery/outbound_connection.h"
 #include "delivery/route_table.h"
 #include "net/smtp/client_session.h"
+#include "queue/shaping_options.h"
+#include "queue/site_health.h"
 
 namespace tern::delivery {
 
@@ -33,6 +36,10 @@ struct Lane {
   size_t attempts = 0;                                   // connect attempts running
   size_t closed_while_loading = 0;  // connections gone, still owned until their read ends
   absl::Time no_attempt_before = absl::InfinitePast();  // after a failed or blocked one
+  // The lane's shaping (queue/shaping_options.h): every field set.
+  queue::ShapingOptions options = queue::ShapingOptions::BuiltInDefaults();
+  // Shared by every shard's lane to the same site: healthy, untested or delayed.
+  std::shared_ptr<queue::SiteHealth> health;
 
   // The most recently idle connection (the warmest), or null.
   OutboundConnection* TakeReady() {

@@ -18,6 +18,7 @@
 #include "net/smtp_connection.h"
 #include "net/tls/tls_context.h"
 #include "net/tls/tls_context_slot.h"
+#include "queue/site_health.h"
 #include "tools/ternd/shard.h"
 
 namespace tern::ternd {
@@ -44,6 +45,7 @@ struct DaemonConfig {
   // Delivery (null when --deliver=false).
   std::unique_ptr<delivery::DeliveryConfig> delivery;
   std::unique_ptr<net::DestinationPools> pools;
+  std::unique_ptr<queue::SiteHealthTable> site_health;  // shared by every shard's lanes
   std::vector<std::string> dns_servers;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;

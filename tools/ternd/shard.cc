@@ -142,7 +142,8 @@ absl::Status Shard::Setup() {
                                      .resolver = resolver_.get(),
                                      .pools = config_.pools,
                                      .log = delivery_log_.get(),
-                                     .config = config_.delivery};
+                                     .config = config_.delivery,
+                                     .site_health = config_.site_health};
     agent_ =
         std::make_unique<delivery::DeliveryAgent>(deps, &delivery_counters_, &client_counters_);
     delivery::DeliveryAgent* agent = agent_.get();

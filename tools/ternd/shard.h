@@ -63,6 +63,7 @@ struct ShardConfig {
   // Delivery: null config means accept only (--deliver=false).
   const delivery::DeliveryConfig* delivery = nullptr;
   net::DestinationPools* pools = nullptr;
+  queue::SiteHealthTable* site_health = nullptr;
   std::vector<std::string> dns_servers;
   // Tests only (tools/ternd/daemon.h): the spool's storage backend. Empty: the ring backend.
   std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;

@@ -1,0 +1,132 @@
+// SiteHealth (queue/site_health.h): a dead site is delayed after a few failed attempts in a
+// row, the delay doubles per failed probe up to its maximum, one probe at a time tests
+// recovery, and an untested site gets only a few attempts at once.
+#include "queue/site_health.h"
+
+#include "gtest/gtest.h"
+
+namespace tern::queue {
+namespace {
+
+using Verdict = SiteHealth::Verdict;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+ShapingOptions Options() {
+  ShapingOptions o = ShapingOptions::BuiltInDefaults();
+  o.consecutive_connection_failures_before_delay = 3;
+  o.connection_failure_delay = absl::Minutes(1);
+  o.connection_failure_delay_max = absl::Minutes(4);
+  return o;
+}
+
+TEST(SiteHealth, UntestedSiteGetsAFewAttemptsAtOnce) {
+  SiteHealth health("mx:example.com:25");
+  for (uint32_t i = 0; i < SiteHealth::kUntestedAttemptsMax; ++i) {
+    EXPECT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+  }
+  const SiteHealth::Admission more = health.Admit(kStart);
+  EXPECT_EQ(more.verdict, Verdict::kWait);
+  EXPECT_FALSE(more.delayed);
+  health.NoteAttemptEnded(kStart, /*ok=*/true, Options(), "");
+  // Tested: no cap on attempts any more.
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+}
+
+TEST(SiteHealth, ConsecutiveFailuresDelayThenOneProbeDecides) {
+  SiteHealth health("mx:dead.example:25");
+  absl::Time now = kStart;
+  ASSERT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  EXPECT_FALSE(health.NoteAttemptEnded(now, false, Options(), "421 busy"));
+  // After a failure, one attempt at a time.
+  ASSERT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  EXPECT_EQ(health.Admit(now).verdict, Verdict::kWait);
+  EXPECT_FALSE(health.NoteAttemptEnded(now, false, Options(), "421 busy"));
+  ASSERT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  EXPECT_TRUE(health.NoteAttemptEnded(now, false, Options(), "421 4.7.0 go away"));
+
+  SiteHealth::Admission a = health.Admit(now + absl::Seconds(59));
+  EXPECT_EQ(a.verdict, Verdict::kWait);
+  EXPECT_TRUE(a.delayed);
+  EXPECT_EQ(a.until, now + absl::Minutes(1));
+  SiteHealth::Snapshot s = health.Read();
+  EXPECT_EQ(s.consecutive_failures, 3u);
+  EXPECT_EQ(s.last_failure, "421 4.7.0 go away");
+  EXPECT_EQ(s.delays, 1u);
+
+  // The delay is over: exactly one probe, for every shard.
+  now += absl::Minutes(1);
+  EXPECT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  EXPECT_EQ(health.Admit(now).verdict, Verdict::kWait);
+  // It fails: the delay doubles, 2 then 4 (the maximum), then stays.
+  EXPECT_TRUE(health.NoteAttemptEnded(now, false, Options(), "refused"));
+  EXPECT_EQ(health.Admit(now).until, now + absl::Minutes(2));
+  now += absl::Minutes(2);
+  ASSERT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  health.NoteAttemptEnded(now, false, Options(), "refused");
+  EXPECT_EQ(health.Admit(now).until, now + absl::Minutes(4));
+  now += absl::Minutes(4);
+  ASSERT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  health.NoteAttemptEnded(now, false, Options(), "refused");
+  EXPECT_EQ(health.Admit(now).until, now + absl::Minutes(4));
+  EXPECT_EQ(health.Read().delays, 4u);
+
+  // Recovery: a probe gets through, the site is healthy and the delay starts over.
+  now += absl::Minutes(4);
+  ASSERT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+  EXPECT_FALSE(health.NoteAttemptEnded(now, true, Options(), ""));
+  s = health.Read();
+  EXPECT_FALSE(s.delayed);
+  EXPECT_EQ(s.consecutive_failures, 0u);
+  EXPECT_EQ(health.Admit(now).verdict, Verdict::kOpen);
+}
+
+TEST(SiteHealth, FailuresOfAttemptsStartedBeforeTheDelayDoNotExtendIt) {
+  SiteHealth health("mx:example.net:25");
+  ShapingOptions o = Options();
+  o.consecutive_connection_failures_before_delay = 1;
+  ASSERT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+  ASSERT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+  EXPECT_TRUE(health.NoteAttemptEnded(kStart, false, o, "refused"));
+  EXPECT_FALSE(health.NoteAttemptEnded(kStart + absl::Seconds(5), false, o, "refused"));
+  EXPECT_EQ(health.Admit(kStart).until, kStart + absl::Minutes(1));
+  EXPECT_EQ(health.Read().delays, 1u);
+}
+
+TEST(SiteHealth, AbandonedAttemptsCountNothing) {
+  SiteHealth health("mx:example.org:25");
+  ASSERT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+  ASSERT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+  health.NoteAttemptAbandoned();
+  health.NoteAttemptAbandoned();
+  EXPECT_EQ(health.Read().consecutive_failures, 0u);
+  EXPECT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+}
+
+TEST(SiteHealth, AProbeNeverReportedIsGivenUp) {
+  SiteHealth health("mx:example.com:25");
+  ASSERT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);
+  health.NoteAttemptEnded(kStart, false, Options(), "refused");
+  ASSERT_EQ(health.Admit(kStart).verdict, Verdict::kOpen);  // its shard stops, never reports
+  EXPECT_EQ(health.Admit(kStart + absl::Minutes(1)).verdict, Verdict::kWait);
+  EXPECT_EQ(health.Admit(kStart + SiteHealth::kProbeTimeout + absl::Seconds(1)).verdict,
+            Verdict::kOpen);
+}
+
+TEST(SiteHealthTable, SharedPerKeyTroubledListedAndSwept) {
+  SiteHealthTable table;
+  std::shared_ptr<SiteHealth> a = table.Get("mx:a.example:25");
+  EXPECT_EQ(table.Get("mx:a.example:25"), a);
+  std::shared_ptr<SiteHealth> b = table.Get("mx:b.example:25");
+  ASSERT_EQ(b->Admit(kStart).verdict, Verdict::kOpen);
+  b->NoteAttemptEnded(kStart, false, Options(), "refused");
+  ASSERT_EQ(table.Troubled().size(), 1u);
+  EXPECT_EQ(table.Troubled()[0].key, "mx:b.example:25");
+  a.reset();
+  b.reset();
+  EXPECT_EQ(table.Sweep(), 1u);  // a: healthy and unheld; b remembers its failure
+  EXPECT_EQ(table.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tern::queue
