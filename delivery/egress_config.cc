@@ -130,11 +130,19 @@ absl::Status EgressConfig::ParseSource(absl::string_view item) {
 }
 
 absl::Status EgressConfig::ParsePools(const std::vector<std::string>& items) {
-  for (const std::string& item_text : items) {
-    // abseil has split at commas already; a value handed over whole is split here.
-    const absl::string_view item = item_text;
-    for (absl::string_view part : absl::StrSplit(item, ',')) {
-      RETURN_IF_ERROR(ParsePoolPart(item, absl::StripAsciiWhitespace(part)));
+  // abseil has split the value at commas: put each pool's definition back together, so
+  // that errors name all of it ("--egress_pool=bulk=ip1,ip7: ...").
+  std::vector<std::string> definitions;
+  for (const std::string& item : items) {
+    if (definitions.empty() || item.find('=') != std::string::npos) {
+      definitions.push_back(item);
+    } else {
+      absl::StrAppend(&definitions.back(), ",", item);
+    }
+  }
+  for (const std::string& definition : definitions) {
+    for (absl::string_view part : absl::StrSplit(definition, ',')) {
+      RETURN_IF_ERROR(ParsePoolPart(definition, absl::StripAsciiWhitespace(part)));
     }
   }
   for (const EgressPool& pool : pools_) {

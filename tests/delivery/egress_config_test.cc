@@ -108,6 +108,10 @@ TEST(EgressConfig, ErrorsNameFlagAndValue) {
        "--egress_pool=bulk=ip2: pool 'bulk' defined twice"},
       {"source twice in pool", with([](EgressFlags& f) { f.pools = {"bulk=ip1,ip1:2"}; }),
        "source 'ip1' twice in pool 'bulk'"},
+      {"split by abseil", with([](EgressFlags& f) {
+         f.pools = {"bulk=ip1", "ip7:2"};
+       }),
+       "--egress_pool=bulk=ip1,ip7:2: unknown source 'ip7' in pool 'bulk'"},
       {"member without pool", with([](EgressFlags& f) { f.pools = {"ip1"}; }),
        "--egress_pool=ip1: want POOL=NAME"},
       {"unknown default", with([](EgressFlags& f) { f.default_pool = "nope"; }),
