@@ -45,6 +45,8 @@ struct DaemonConfig {
   std::unique_ptr<delivery::DeliveryConfig> delivery;
   std::unique_ptr<net::DestinationPools> pools;
   std::vector<std::string> dns_servers;
+  // Egress sources and pools (never null; without pools when none are configured).
+  std::shared_ptr<const delivery::EgressConfig> egress;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;
