@@ -4,7 +4,7 @@ and value of every bad one (a bad IP, an unknown source in a pool, a bad weight,
 pool, an address not on this host); ternd refuses to start with a source it cannot bind.
 At reception the X-Tern-Pool header is read and removed: relayed to the recording sink the
 message arrives without it and otherwise byte-identical; a header naming no configured pool
-is refused with 554 5.3.0."""
+is refused with 554 5.3.0, and a users file pool=NAME must name a configured pool."""
 import os
 import shutil
 import smtplib
@@ -77,6 +77,25 @@ class CheckConfigTest(h.TerndTestCase):
         for extra, line in cases:
             with self.subTest(extra=extra):
                 self.assertProblem(GOOD + extra, line)
+
+    def test_a_users_pool_must_be_configured(self):
+        cert, key = h.make_certificate(self.dir, name="egress")
+        users = os.path.join(self.dir, "users")
+        done = h.run_tool([h.TERNCTL, "passwd", "news", f"--users_file={users}"],
+                          input_bytes=b"news-secret\n")
+        self.assertEqual(done.returncode, 0, done.stderr.decode())
+        with open(users) as f:
+            line = f.read().strip()
+        tls = [f"--tls_cert={cert}", f"--tls_key={key}", f"--auth_users_file={users}"]
+        for pool, problem in (("bulk", None), ("nope", "pool=nope is no --egress_pool")):
+            with open(users, "w") as f:
+                f.write(f"{line}:@news.example.com,pool={pool}\n")
+            if problem is None:
+                rc, err = self.check(*GOOD, *tls)
+                self.assertEqual(rc, 0, "\n".join(err))
+            else:
+                self.assertProblem(GOOD + tls,
+                                   f"ternd: config: --auth_users_file={users}: {problem}")
 
     def test_all_weights_zero_is_a_warning(self):
         rc, err = self.check(*GOOD, "--egress_pool=drained=ip2:0,ip3:0")
