@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "delivery/dkim_signer.h"
+#include "delivery/egress_config.h"
 #include "delivery/retry_schedule.h"
 #include "delivery/route_table.h"
 #include "delivery/tls_policy_table.h"
@@ -32,6 +33,8 @@ struct DeliveryConfig {
   absl::Duration connection_idle_timeout = absl::Seconds(30);
   // How often lanes without connections are looked at again, idle connections expired.
   absl::Duration maintenance_interval = absl::Seconds(1);
+  // Egress sources and pools (--egress_source, --egress_pool, ...); null: none configured.
+  std::shared_ptr<const EgressConfig> egress;
 };
 
 }  // namespace tern::delivery

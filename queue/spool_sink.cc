@@ -49,8 +49,20 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
   body_offset_ = record->size();
   sender_.assign(envelope.sender.data(), envelope.sender.size());
   client_.assign(envelope.client_address.data(), envelope.client_address.size());
+  auth_pool_.assign(envelope.auth_pool.data(), envelope.auth_pool.size());
   recipient_count_ = static_cast<int>(envelope.recipients.size());
   return queue_id;
+}
+
+absl::Status SpoolSink::OnHeaderSection(core::ByteBuffer* record, size_t body_begin,
+                                        size_t header_end) {
+  absl::StatusOr<absl::string_view> pool =
+      pools_->Resolve(record, body_begin, &header_end, sender_, auth_pool_);
+  if (!pool.ok() || pool->empty()) return pool.status();
+  const size_t before = record->size();
+  if (absl::Status set = spool::SetPendingMessagePool(record, *pool); !set.ok()) return set;
+  body_offset_ += record->size() - before;  // the envelope grew
+  return absl::OkStatus();
 }
 
 void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,

@@ -1,13 +1,16 @@
 // SpoolSink: the smtp::MessageSink of one SMTP connection, on top of its shard's spool. It
 // turns the session's envelope into the spool's MESSAGE record, tells the connection
 // (net::CommitListener) when a message's fdatasync completed so the reply goes out, and
-// writes the "received" event of every acknowledged message to the delivery log.
+// writes the "received" event of every acknowledged message to the delivery log. With egress
+// pools configured it also has the message's pool decided (delivery/message_pool_resolver.h)
+// once the header section has arrived, and put into the envelope.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "delivery/delivery_log.h"
+#include "delivery/message_pool_resolver.h"
 #include "net/smtp/message_sink.h"
 #include "net/smtp_connection.h"
 #include "spool/shard_spool.h"
@@ -16,13 +19,17 @@ namespace tern::queue {
 
 class SpoolSink : public smtp::MessageSink {
  public:
-  // `log` may be null (no delivery log).
-  SpoolSink(spool::ShardSpool* spool, delivery::DeliveryLog* log, net::CommitListener* listener)
-      : spool_(spool), log_(log), listener_(listener) {}
+  // `log` may be null (no delivery log), `pools` too (no egress pools).
+  SpoolSink(spool::ShardSpool* spool, delivery::DeliveryLog* log, net::CommitListener* listener,
+            const delivery::MessagePoolResolver* pools = nullptr)
+      : spool_(spool), log_(log), listener_(listener), pools_(pools) {}
 
   absl::Status CheckAcceptingMail() override;
   absl::StatusOr<uint64_t> BeginMessage(const smtp::EnvelopeView& envelope,
                                         core::ByteBuffer* record) override;
+  bool WantsHeaderSection() const override { return pools_ != nullptr && pools_->active(); }
+  absl::Status OnHeaderSection(core::ByteBuffer* record, size_t body_begin,
+                               size_t header_end) override;
   void CommitMessage(uint64_t queue_id, core::ByteBuffer record,
                      smtp::CommitWaiter* waiter) override;
 
@@ -30,6 +37,8 @@ class SpoolSink : public smtp::MessageSink {
   spool::ShardSpool* spool_;
   delivery::DeliveryLog* log_;
   net::CommitListener* listener_;
+  const delivery::MessagePoolResolver* pools_;
+  std::string auth_pool_;  // the message's AUTH user's pool, for OnHeaderSection
   // The message being received, for its "received" log line.
   size_t body_offset_ = 0;  // where the body starts in the record
   std::string sender_;

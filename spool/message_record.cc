@@ -1,6 +1,7 @@
 // MESSAGE envelope encoding and parsing (layout: spool/message_record.h).
 #include "spool/message_record.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -56,12 +57,14 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
     return absl::InvalidArgumentError("message envelope: recipient count out of range");
   }
   if (TooLong(envelope.client_address) || TooLong(envelope.helo) || TooLong(envelope.sender) ||
-      TooLong(envelope.envid)) {
+      TooLong(envelope.envid) || envelope.pool.size() > kEnvelopePoolBytesMax) {
     return absl::InvalidArgumentError("message envelope: field too long");
   }
   size_t envelope_bytes = kEnvelopeFixedBytes + kEnvelopeScheduleBytes + 2 * 4 +
                           envelope.client_address.size() + envelope.helo.size() +
                           envelope.sender.size() + envelope.envid.size() + 4;
+  const bool has_pool = !envelope.pool.empty();
+  if (has_pool) envelope_bytes += 2 + envelope.pool.size();
   for (const RecipientEnvelope& r : envelope.recipients) {
     if (TooLong(r.address) || TooLong(r.orcpt)) {
       return absl::InvalidArgumentError("message envelope: recipient too long");
@@ -78,7 +81,7 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
   const size_t start = record->size();
   char* fixed = record->Extend(kEnvelopeFixedBytes);
   StoreLE32(fixed, static_cast<uint32_t>(envelope_bytes));
-  fixed[4] = static_cast<char>(kEnvelopeVersion);
+  fixed[4] = static_cast<char>(has_pool ? kEnvelopeVersionPool : kEnvelopeVersion);
   fixed[5] = static_cast<char>(envelope.body_type);
   fixed[6] = static_cast<char>(envelope.smtputf8 ? kEnvelopeFlagSmtputf8 : 0);
   fixed[7] = static_cast<char>(envelope.dsn_ret);
@@ -92,6 +95,7 @@ absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelo
   PutStr16(record, envelope.helo);
   PutStr16(record, envelope.sender);
   PutStr16(record, envelope.envid);
+  if (has_pool) PutStr16(record, envelope.pool);
   StoreLE32(record->Extend(4), static_cast<uint32_t>(envelope.recipients.size()));
   for (const RecipientEnvelope& r : envelope.recipients) {
     char* b = record->Extend(2);
@@ -127,6 +131,7 @@ absl::Status BuildMessageCopy(uint64_t queue_id, const MessageRecordView& source
   envelope.smtputf8 = source.smtputf8();
   envelope.dsn_ret = source.dsn_ret();
   envelope.envid = source.envid();
+  envelope.pool = source.pool();
   envelope.schedule = schedule;
   const absl::Status begun = BeginMessageRecord(queue_id, envelope, record);
   if (!begun.ok()) return begun;
@@ -136,6 +141,41 @@ absl::Status BuildMessageCopy(uint64_t queue_id, const MessageRecordView& source
   }
   record->Append(source.body());
   FinishRecord(record);
+  return absl::OkStatus();
+}
+
+absl::Status SetPendingMessagePool(core::ByteBuffer* record, absl::string_view pool) {
+  CHECK(!pool.empty());
+  if (pool.size() > kEnvelopePoolBytesMax) {
+    return absl::InvalidArgumentError("message envelope: pool name too long");
+  }
+  CHECK_GE(record->size(), kRecordHeaderBytes + kEnvelopeFixedBytes + kEnvelopeScheduleBytes);
+  char* envelope = record->data() + kRecordHeaderBytes;
+  if (static_cast<uint8_t>(envelope[4]) != kEnvelopeVersion) {
+    return absl::InvalidArgumentError("message envelope: has a pool already");
+  }
+  const uint32_t envelope_bytes = LoadLE32(envelope);
+  CHECK_LE(kRecordHeaderBytes + size_t{envelope_bytes}, record->size());
+  // Skip the four strings before the pool's place; this record was written by
+  // BeginMessageRecord, so they are well-formed.
+  absl::string_view rest(envelope + kEnvelopeFixedBytes + kEnvelopeScheduleBytes,
+                         envelope_bytes - kEnvelopeFixedBytes - kEnvelopeScheduleBytes);
+  absl::string_view skipped;
+  for (int i = 0; i < 4; ++i) CHECK(GetStr16(&rest, &skipped));
+  const size_t insert_at = static_cast<size_t>(rest.data() - record->data());
+  const size_t added = 2 + pool.size();
+  if (size_t{envelope_bytes} + added > kRecordPayloadBytesMax) {
+    return absl::InvalidArgumentError("message envelope: too large");
+  }
+  core::ByteBuffer moved(std::max(record->capacity(), record->size() + added));
+  moved.Append(record->view().substr(0, insert_at));
+  PutStr16(&moved, pool);
+  moved.Append(record->view().substr(insert_at));
+  char* moved_envelope = moved.data() + kRecordHeaderBytes;
+  StoreLE32(moved_envelope, static_cast<uint32_t>(envelope_bytes + added));
+  moved_envelope[4] = static_cast<char>(kEnvelopeVersionPool);
+  CHECK_EQ(moved.size(), record->size() + added);
+  *record = std::move(moved);
   return absl::OkStatus();
 }
 
@@ -155,7 +195,10 @@ bool MessageRecordView::Parse(absl::string_view payload) {
   const uint32_t envelope_bytes = LoadLE32(payload.data());
   if (envelope_bytes < kEnvelopeFixedBytes || envelope_bytes > payload.size()) return false;
   const uint8_t version = static_cast<uint8_t>(payload[4]);
-  if (version != kEnvelopeVersion && version != kEnvelopeVersionFirst) return false;
+  if (version != kEnvelopeVersion && version != kEnvelopeVersionFirst &&
+      version != kEnvelopeVersionPool) {
+    return false;
+  }
   const uint8_t body_type = static_cast<uint8_t>(payload[5]);
   if (body_type > static_cast<uint8_t>(BodyType::kBinaryMime)) return false;
   body_type_ = static_cast<BodyType>(body_type);
@@ -165,7 +208,7 @@ bool MessageRecordView::Parse(absl::string_view payload) {
   absl::string_view rest =
       payload.substr(kEnvelopeFixedBytes, envelope_bytes - kEnvelopeFixedBytes);
   schedule_ = MessageSchedule{};
-  if (version == kEnvelopeVersion) {
+  if (version >= kEnvelopeVersion) {
     if (rest.size() < kEnvelopeScheduleBytes) return false;
     schedule_.attempts = LoadLE32(rest.data());
     schedule_.held = (rest[4] & kScheduleFlagHeld) != 0;
@@ -174,6 +217,11 @@ bool MessageRecordView::Parse(absl::string_view payload) {
   }
   if (!GetStr16(&rest, &client_address_) || !GetStr16(&rest, &helo_) ||
       !GetStr16(&rest, &sender_) || !GetStr16(&rest, &envid_)) {
+    return false;
+  }
+  pool_ = absl::string_view();
+  if (version == kEnvelopeVersionPool &&
+      (!GetStr16(&rest, &pool_) || pool_.empty() || pool_.size() > kEnvelopePoolBytesMax)) {
     return false;
   }
   if (rest.size() < 4) return false;

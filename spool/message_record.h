@@ -12,6 +12,8 @@
 //   +--------------------------------------------------------------------------------+
 //   | client_address str16 | helo str16 | sender str16 | envid str16                  |
 //   +--------------------------------------------------------------------------------+
+//   | version 3 only: pool str16                                                      |
+//   +--------------------------------------------------------------------------------+
 //   | recipient count u32 | recipient * count: state u8, notify u8, address str16,    |
 //   |                     |                    orcpt str16                            |
 //   +---------------------+-----------------------------------------------------------+
@@ -22,15 +24,19 @@
 //   payload[envelope_bytes:]. flags bit 0: SMTPUTF8. ret/notify/envid/orcpt are the DSN
 //   (RFC 3461) parameters, zero/empty when absent. Schedule flags bit 0: held.
 //   Version 1 (the first format, 16 fixed bytes, no schedule block) is still read; version
-//   2 is written. A new message's recipients are kPending with a zero schedule; state
-//   changes are later records (spool/state_record.h), folded in by recovery. A copy made
-//   by garbage collection stores the folded recipient states and schedule in its envelope.
+//   2 is written for a message without an egress pool, version 3 (version 2 plus the pool
+//   name, delivery/egress_config.h) for one with a pool: records of mail that names no pool
+//   stay readable by a ternd from before pools. A new message's recipients are kPending with a zero
+//   schedule; state changes are later records (spool/state_record.h), folded in by recovery. A copy
+//   made by garbage collection stores the folded recipient states and schedule in its envelope.
 //
 // Writing (the SMTP glue does this through ShardSpool):
 //   core::ByteBuffer record;
 //   RETURN_IF_ERROR(BeginMessageRecord(queue_id, envelope, &record));  // header + envelope
 //   record.Append(body_bytes);                                          // as it arrives
 //   FinishRecord(&record);                                              // length + crc
+// The egress pool is known only once the body's header section has arrived; it is put into
+// the envelope then, with SetPendingMessagePool(&record, pool), before FinishRecord.
 //
 // Reading (recovery, delivery):
 //   MessageRecordView view;
@@ -47,12 +53,14 @@
 
 namespace tern::spool {
 
-inline constexpr uint8_t kEnvelopeVersion = 2;        // written
+inline constexpr uint8_t kEnvelopeVersion = 2;        // written without a pool
+inline constexpr uint8_t kEnvelopeVersionPool = 3;    // written with a pool
 inline constexpr uint8_t kEnvelopeVersionFirst = 1;   // still read: no schedule block
 inline constexpr size_t kEnvelopeFixedBytes = 16;     // up to and including received_us
 inline constexpr size_t kEnvelopeScheduleBytes = 16;  // version 2: attempts .. next attempt
 inline constexpr uint8_t kScheduleFlagHeld = 1;
 inline constexpr size_t kEnvelopeStringBytesMax = 65535;  // str16
+inline constexpr size_t kEnvelopePoolBytesMax = 255;      // a pool name, at most
 // More than RFC 5321 §4.5.3.1.8's minimum of 100; the session enforces its own lower limit.
 inline constexpr size_t kEnvelopeRecipientsMax = 100'000;
 inline constexpr uint8_t kEnvelopeFlagSmtputf8 = 1;
@@ -112,6 +120,7 @@ struct MessageEnvelope {
   bool smtputf8 = false;
   uint8_t dsn_ret = 0;       // RFC 3461 RET: 0 absent, 1 FULL, 2 HDRS
   absl::string_view envid;   // RFC 3461 ENVID (empty: absent)
+  absl::string_view pool;    // egress pool name (empty: none, the kernel picks the source)
   MessageSchedule schedule;  // copies only
 };
 
@@ -120,6 +129,13 @@ struct MessageEnvelope {
 // recipients; `record` is then left empty.
 absl::Status BeginMessageRecord(uint64_t queue_id, const MessageEnvelope& envelope,
                                 core::ByteBuffer* record);
+
+// Puts `pool` (not empty) into the envelope of a record begun by BeginMessageRecord without
+// one, whose body may have been appended in part: the envelope grows by 2 + pool.size()
+// bytes and everything after it moves (one copy of the bytes so far). InvalidArgument when
+// the record already has a pool or the name is longer than kEnvelopePoolBytesMax; `record` is then
+// unchanged.
+absl::Status SetPendingMessagePool(core::ByteBuffer* record, absl::string_view pool);
 
 class MessageRecordView;
 
@@ -160,6 +176,7 @@ class MessageRecordView {
   absl::string_view helo() const { return helo_; }
   absl::string_view sender() const { return sender_; }
   absl::string_view envid() const { return envid_; }
+  absl::string_view pool() const { return pool_; }  // empty: none
   BodyType body_type() const { return body_type_; }
   bool smtputf8() const { return smtputf8_; }
   uint8_t dsn_ret() const { return dsn_ret_; }
@@ -171,7 +188,7 @@ class MessageRecordView {
 
  private:
   int64_t received_unix_us_ = 0;
-  absl::string_view client_address_, helo_, sender_, envid_;
+  absl::string_view client_address_, helo_, sender_, envid_, pool_;
   BodyType body_type_ = BodyType::kSevenBit;
   bool smtputf8_ = false;
   uint8_t dsn_ret_ = 0;

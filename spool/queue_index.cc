@@ -19,13 +19,17 @@ QueueEntry QueueEntry::FromMessage(RecordLocation location, const MessageRecordV
   e.next_attempt_unix_us_ = view.schedule().next_attempt_unix_us;
   e.held_ = view.schedule().held;
   e.sender_bytes_ = static_cast<uint32_t>(view.sender().size());
-  size_t bytes = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_;
+  static_assert(kEnvelopePoolBytesMax <= UINT8_MAX);
+  CHECK_LE(view.pool().size(), kEnvelopePoolBytesMax);  // Parse() refuses longer
+  e.pool_bytes_ = static_cast<uint8_t>(view.pool().size());
+  size_t bytes = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_ + e.pool_bytes_;
   RecipientView r;
   for (auto it = view.recipients(); it.Next(&r);) bytes += r.address.size();
   e.block_ = std::make_unique_for_overwrite<char[]>(std::max<size_t>(bytes, 1));
   char* strings = e.block_.get() + sizeof(RecipientSlot) * e.recipient_count_;
   std::memcpy(strings, view.sender().data(), e.sender_bytes_);
-  size_t at = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_;
+  if (e.pool_bytes_ > 0) std::memcpy(strings + e.sender_bytes_, view.pool().data(), e.pool_bytes_);
+  size_t at = sizeof(RecipientSlot) * e.recipient_count_ + e.sender_bytes_ + e.pool_bytes_;
   uint32_t i = 0;
   for (auto it = view.recipients(); it.Next(&r); ++i) {
     RecipientSlot slot{static_cast<uint32_t>(at), static_cast<uint16_t>(r.address.size()),
@@ -38,6 +42,11 @@ QueueEntry QueueEntry::FromMessage(RecordLocation location, const MessageRecordV
   CHECK_EQ(i, e.recipient_count_);
   CHECK_EQ(at, bytes);
   return e;
+}
+
+absl::string_view QueueEntry::pool() const {
+  return absl::string_view(block_.get() + sizeof(RecipientSlot) * recipient_count_ + sender_bytes_,
+                           pool_bytes_);
 }
 
 const QueueEntry::RecipientSlot* QueueEntry::slots() const {

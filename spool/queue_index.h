@@ -39,6 +39,8 @@ class QueueEntry {
   int64_t received_unix_us() const { return received_unix_us_; }
   uint64_t message_bytes() const { return message_bytes_; }
   absl::string_view sender() const;
+  // The egress pool named at reception (empty: none).
+  absl::string_view pool() const;
   uint32_t recipient_count() const { return recipient_count_; }
   absl::string_view recipient(uint32_t i) const;
   uint8_t recipient_notify(uint32_t i) const;
@@ -80,11 +82,12 @@ class QueueEntry {
   int64_t next_attempt_unix_us_ = 0;
   uint32_t attempts_ = 0;
   bool held_ = false;
+  uint8_t pool_bytes_ = 0;  // kEnvelopePoolBytesMax fits; in the padding after held_
   int64_t held_until_unix_us_ = 0;
   uint32_t final_recipients_ = 0;  // recipients in a final state
   uint32_t recipient_count_ = 0;
   uint32_t sender_bytes_ = 0;
-  // [RecipientSlot * recipient_count][sender][recipient addresses...]
+  // [RecipientSlot * recipient_count][sender][pool][recipient addresses...]
   std::unique_ptr<char[]> block_;
 };
 

@@ -25,6 +25,8 @@ class AuthBackend {
   virtual void Check(absl::string_view client_address, std::string user, std::string password,
                      absl::AnyInvocable<void(Result)> done) = 0;
   virtual bool OwnsSender(absl::string_view user, absl::string_view sender) const = 0;
+  // The egress pool the users file gives `user` (empty: none); valid as long as the backend.
+  virtual absl::string_view PoolOf(absl::string_view /*user*/) const { return {}; }
 };
 
 }  // namespace tern::smtp

@@ -1,6 +1,7 @@
 // Implementation of net/smtp/auth_users.h.
 #include "net/smtp/auth_users.h"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "net/smtp/password_hash.h"
 #include "net/smtp/sasl.h"
 
@@ -70,10 +72,25 @@ std::vector<std::string> AuthUsers::ParseLines(absl::string_view text, absl::str
       bad(format.message());
       continue;
     }
+    bool bad_pool = false;
     if (fields.size() == 3) {
-      for (absl::string_view sender : absl::StrSplit(fields[2], ',', absl::SkipWhitespace())) {
-        entry.senders.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(sender)));
+      for (absl::string_view item : absl::StrSplit(fields[2], ',', absl::SkipWhitespace())) {
+        item = absl::StripAsciiWhitespace(item);
+        if (absl::ConsumePrefix(&item, "pool=")) {
+          if (!entry.pool.empty() || item.empty() ||
+              item.find_first_of(" \t@") != absl::string_view::npos) {
+            bad_pool = true;
+            break;
+          }
+          entry.pool = std::string(item);
+          continue;
+        }
+        entry.senders.push_back(absl::AsciiStrToLower(item));
       }
+    }
+    if (bad_pool) {
+      bad("want at most one pool=NAME (a --egress_pool name) among the senders");
+      continue;
     }
     users_.emplace(user, std::move(entry));
   }
@@ -85,6 +102,28 @@ bool AuthUsers::Verify(absl::string_view user, absl::string_view password) const
   const bool known = it != users_.end();
   absl::StatusOr<bool> ok = VerifyPassword(password, known ? it->second.hash : dummy_hash_);
   return known && ok.ok() && *ok;
+}
+
+absl::string_view AuthUsers::PoolOf(absl::string_view user) const {
+  auto it = users_.find(user);
+  return it == users_.end() ? absl::string_view() : absl::string_view(it->second.pool);
+}
+
+std::vector<std::string> AuthUsers::FindPoolNames(absl::string_view text, absl::string_view name) {
+  AuthUsers scratch;
+  scratch.ParseLines(text, name, std::numeric_limits<size_t>::max());
+  return scratch.PoolNames();
+}
+
+std::vector<std::string> AuthUsers::PoolNames() const {
+  std::vector<std::string> names;
+  for (const auto& [user, entry] : users_) {
+    if (!entry.pool.empty() && std::find(names.begin(), names.end(), entry.pool) == names.end()) {
+      names.push_back(entry.pool);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 bool AuthUsers::OwnsSender(absl::string_view user, absl::string_view sender) const {

@@ -3,10 +3,13 @@
 //   # comment
 //   alice:$scrypt$ln=14,r=8,p=1$...$...:alice@example.com,@sales.example.com
 //   bob@example.com:$scrypt$...
+//   news:$scrypt$...:@news.example.com,pool=bulk
 //
 // user : password hash (net/smtp/password_hash.h, written by `ternctl passwd`) : optionally
-// the senders the user owns for --sender_login_match (addresses, or "@domain" for any
-// address of a domain). A user whose name is an address always owns that address.
+// a comma-separated list of the senders the user owns for --sender_login_match (addresses,
+// or "@domain" for any address of a domain) and at most one "pool=NAME", the egress pool of
+// the user's mail (--egress_pool; used when no pool header or --sender_pool decides). A
+// user whose name is an address always owns that address.
 //
 //   ASSIGN_OR_RETURN(auto users, AuthUsers::Load(path));
 //   bool ok = users->Verify("alice", "secret");          // slow: never on a shard's loop
@@ -38,12 +41,19 @@ class AuthUsers {
 
   bool Verify(absl::string_view user, absl::string_view password) const;
   bool OwnsSender(absl::string_view user, absl::string_view sender) const;
+  // The user's "pool=NAME" (empty: none, or no such user); valid as long as this object.
+  absl::string_view PoolOf(absl::string_view user) const;
+  // Every pool named in the file, once each, sorted.
+  std::vector<std::string> PoolNames() const;
+  // The same for `text`'s good lines, without hashing anything (for --check_config).
+  static std::vector<std::string> FindPoolNames(absl::string_view text, absl::string_view name);
   size_t size() const { return users_.size(); }
 
  private:
   struct Entry {
     std::string hash;
     std::vector<std::string> senders;  // lower-cased addresses or "@domain"
+    std::string pool;                  // empty: none
   };
   // Parses the lines into users_, stopping after `problems_max` bad lines; returns them.
   std::vector<std::string> ParseLines(absl::string_view text, absl::string_view name,

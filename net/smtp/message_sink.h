@@ -8,6 +8,12 @@
 //      envelope into `record` and returns the queue id. The session then appends the body
 //      to `record` as it arrives: first its Received: header, then the body, CRLF line
 //      endings, dot-stuffed, without the terminating ".\r\n".
+//   2b. Only for a sink whose WantsHeaderSection() is true: once the body's header section
+//      is in `record` (up to its empty line, or the whole body when it has none), the session
+//      calls OnHeaderSection(&record, body_begin, header_end) once, so that the sink can
+//      look at the header fields and rewrite that part of the record (the egress pool
+//      header, delivery/message_pool_resolver.h). Later body bytes are appended after
+//      whatever the record then holds. A refusal is answered at the end of the data.
 //   3. End of data: CommitMessage(queue_id, std::move(record), waiter). The sink finalizes
 //      the record and puts it in the current group commit; waiter->OnCommitted(status) is
 //      called later, on the same thread, once the fdatasync covering it completed (OK) or
@@ -15,6 +21,7 @@
 //   A message rejected or abandoned before step 3 is simply dropped with its buffer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -48,6 +55,8 @@ struct EnvelopeView {
   // what the client side sends on); the same values as spool::MessageEnvelope's.
   uint8_t dsn_ret = 0;
   absl::string_view envid;  // empty if absent
+  // The authenticated user's egress pool (AuthBackend::PoolOf); empty: none or no AUTH.
+  absl::string_view auth_pool;
 };
 
 class CommitWaiter {
@@ -67,6 +76,18 @@ class MessageSink {
   // empty) and returns the message's queue id.
   virtual absl::StatusOr<uint64_t> BeginMessage(const EnvelopeView& envelope,
                                                 core::ByteBuffer* record) = 0;
+  // Whether the session should call OnHeaderSection() for every message (read once per
+  // message, at BeginMessage). False costs the session nothing per byte.
+  virtual bool WantsHeaderSection() const { return false; }
+  // record[body_begin, header_end) is the header section of the body (the session's
+  // Received: first, the empty line included); bytes after header_end are body received
+  // so far. The sink may change the record anywhere (it stays a begun message record). OK,
+  // or InvalidArgument with the reason: the message is then refused with "554 5.3.0
+  // REASON" at the end of its data, and `record` is dropped.
+  virtual absl::Status OnHeaderSection(core::ByteBuffer* /*record*/, size_t /*body_begin*/,
+                                       size_t /*header_end*/) {
+    return absl::OkStatus();
+  }
   // Finishes the message whose body is now complete in `record`. `waiter` must stay alive
   // until its OnCommitted() has been called, which is never before CommitMessage returns.
   virtual void CommitMessage(uint64_t queue_id, core::ByteBuffer record, CommitWaiter* waiter) = 0;

@@ -43,6 +43,7 @@ class PasswordChecker {
   bool OwnsSender(absl::string_view user, absl::string_view sender) const {
     return users_->OwnsSender(user, sender);
   }
+  absl::string_view PoolOf(absl::string_view user) const { return users_->PoolOf(user); }
 
  private:
   struct Request {
@@ -76,6 +77,7 @@ class LoopAuthBackend : public AuthBackend {
   bool OwnsSender(absl::string_view user, absl::string_view sender) const override {
     return checker_->OwnsSender(user, sender);
   }
+  absl::string_view PoolOf(absl::string_view user) const override { return checker_->PoolOf(user); }
 
  private:
   PasswordChecker* checker_;

@@ -2,12 +2,14 @@
 // bodies), the command handlers and the message life cycle through the MessageSink.
 #include "net/smtp/session.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -413,6 +415,7 @@ size_t SmtpSession::ConsumeDataBytes(absl::string_view in) {
     record_ = core::ByteBuffer();
     storing_ = false;
   }
+  if (storing_ && header_section_pending_) ScanHeaderSection(/*at_end=*/false);
   if (data_reader_.done()) FinishData();
   return used;
 }
@@ -427,6 +430,7 @@ size_t SmtpSession::ConsumeChunkBytes(absl::string_view in) {
       record_ = core::ByteBuffer();
       storing_ = false;
     }
+    if (storing_ && header_section_pending_) ScanHeaderSection(/*at_end=*/false);
   }
   chunk_remaining_ -= n;
   if (chunk_remaining_ == 0) FinishChunk();
@@ -791,6 +795,9 @@ absl::Status SmtpSession::BeginMessage() {
   envelope.declared_size = declared_size_;
   envelope.dsn_ret = dsn_ret_;
   envelope.envid = ArenaView(envid_);
+  if (authenticated_ && config_.auth != nullptr) {
+    envelope.auth_pool = config_.auth->PoolOf(auth_user_);
+  }
   record_ = core::ByteBuffer();
   absl::StatusOr<uint64_t> queue_id = sink_->BeginMessage(envelope, &record_);
   if (!queue_id.ok()) {
@@ -801,6 +808,10 @@ absl::Status SmtpSession::BeginMessage() {
   }
   queue_id_ = *queue_id;
   storing_ = true;
+  body_begin_ = record_.size();
+  header_scan_from_ = body_begin_;
+  header_section_pending_ = sink_->WantsHeaderSection();
+  sink_refusal_.clear();
   AppendReceivedHeader();
   return absl::OkStatus();
 }
@@ -832,6 +843,37 @@ void SmtpSession::AppendReceivedHeader() {
   record_.Append(
       absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", config_.clock(), absl::UTCTimeZone()));
   record_.Append("\r\n");
+}
+
+void SmtpSession::ScanHeaderSection(bool at_end) {
+  CHECK(storing_ && header_section_pending_);
+  const absl::string_view bytes = record_.view();
+  CHECK_LE(header_scan_from_, bytes.size());
+  // RFC 5322 §2.1: the header section ends at the first empty line. The Received: header
+  // ends with CRLF, so an empty line right at the start of the client's data is found too.
+  const size_t empty_line = bytes.find("\r\n\r\n", header_scan_from_);
+  size_t header_end = 0;
+  if (empty_line != absl::string_view::npos) {
+    header_end = empty_line + 4;
+  } else if (at_end) {
+    header_end = bytes.size();
+  } else {
+    // Resume where a CRLF CRLF split across reads can still start: each byte is looked at
+    // a bounded number of times, the body after the header section never.
+    header_scan_from_ = std::max(body_begin_, bytes.size() >= 3 ? bytes.size() - 3 : 0);
+    return;
+  }
+  header_section_pending_ = false;
+  const absl::Status looked = sink_->OnHeaderSection(&record_, body_begin_, header_end);
+  if (looked.ok()) return;
+  // The reason goes into a reply line: printable ASCII only, bounded.
+  std::string reason(looked.message().substr(0, kSinkReasonBytesMax));
+  for (char& c : reason) {
+    if (c < 32 || c > 126) c = '?';
+  }
+  sink_refusal_ = absl::StrCat("554 5.3.0 ", reason, "\r\n");
+  record_ = core::ByteBuffer();  // read on to the end without keeping the bytes
+  storing_ = false;
 }
 
 void SmtpSession::FinishData() {
@@ -867,7 +909,13 @@ void SmtpSession::EndMessage(const BodyFlaws& flaws, uint64_t body_bytes) {
   if (config_.max_message_size != 0 && body_bytes > config_.max_message_size) {
     return RejectMessage(kTooBig, "message too big");
   }
-  CHECK(storing_);  // the body was dropped only for a flaw or its size
+  if (storing_ && header_section_pending_) ScanHeaderSection(/*at_end=*/true);
+  if (!sink_refusal_.empty()) {
+    const std::string reply = std::move(sink_refusal_);
+    sink_refusal_.clear();
+    return RejectMessage(reply, "refused by the spool sink");
+  }
+  CHECK(storing_);  // the body was dropped only for a flaw, its size or the sink's refusal
   if (pending_commits_ >= kPendingCommitsMax) {
     return RejectMessage(kTooManyInFlight, "too many commits in flight");
   }
@@ -932,6 +980,8 @@ void SmtpSession::ResetTransaction() {
   body_type_ = BodyType::kSevenBit;
   smtputf8_ = false;
   declared_size_ = 0;
+  header_section_pending_ = false;
+  sink_refusal_.clear();
   if (storing_) {
     record_ = core::ByteBuffer();  // abandoned: the sink forgets a message never committed
     storing_ = false;

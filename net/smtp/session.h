@@ -212,6 +212,9 @@ class SmtpSession {
   // OK, or why the sink could not start the message (ResourceExhausted: the disk is full).
   absl::Status BeginMessage();
   void AppendReceivedHeader();
+  // Calls sink_->OnHeaderSection once record_ holds the header section (at_end: the data
+  // ended, the whole body is the section).
+  void ScanHeaderSection(bool at_end);
   void FinishData();
   void FinishChunk();
   // Commits the record or refuses the message; ends the transaction either way.
@@ -268,6 +271,13 @@ class SmtpSession {
   // The message being received.
   core::ByteBuffer record_;
   bool storing_ = false;  // record_ holds a begun message that is still wanted
+  // MessageSink::OnHeaderSection: whether it is still to be called for this message, where
+  // the body starts in record_, and where the search for the header section's end resumes.
+  bool header_section_pending_ = false;
+  size_t body_begin_ = 0;
+  size_t header_scan_from_ = 0;
+  static constexpr size_t kSinkReasonBytesMax = 400;  // of a 512-byte reply line
+  std::string sink_refusal_;  // the sink's reason to refuse this message; empty: none
   uint64_t queue_id_ = 0;
   DataBodyReader data_reader_;
   ChunkBodyReader chunk_reader_;

@@ -93,5 +93,106 @@ TEST_F(SpoolSinkTest, StoresTheEnvelopeWithItsDsnParametersAsReceived) {
   EXPECT_EQ(view.body(), "Subject: dsn\r\n\r\nbody\r\n");
 }
 
+TEST_F(SpoolSinkTest, StoresTheEgressPoolDecidedAtReceptionWithoutItsHeader) {
+  delivery::EgressFlags flags;
+  flags.sources = {"ip2=127.0.0.2"};
+  flags.pools = {"bulk=ip2", "trans=ip2"};
+  flags.sender_pools = {"news.example=trans"};
+  auto egress = delivery::EgressConfig::Parse(flags);
+  ASSERT_TRUE(egress.ok()) << egress.status();
+  const delivery::MessagePoolResolver pools(*egress);
+
+  // One message naming its pool in the header, one getting it from its sender's domain.
+  struct Case {
+    const char* sender;
+    const char* data;
+    const char* pool;
+    const char* body;
+  };
+  const Case cases[] = {
+      {"a@b.test", "X-Tern-Pool: bulk\r\nSubject: p\r\n\r\nbody\r\n", "bulk",
+       "Subject: p\r\n\r\nbody\r\n"},
+      {"a@news.example", "Subject: q\r\n\r\nbody\r\n", "trans", "Subject: q\r\n\r\nbody\r\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.pool);
+    auto loop = NewLoop();  // a spool per message: Run() shuts it down
+    auto spool = Open(loop.get(), Options());
+    CountingListener listener;
+    SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &pools);
+    ASSERT_TRUE(sink.WantsHeaderSection());
+    const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+    smtp::EnvelopeView envelope;
+    envelope.helo = "client.example";
+    envelope.client_address = "192.0.2.9";
+    envelope.sender = c.sender;
+    envelope.recipients = recipients;
+    core::ByteBuffer record;
+    absl::StatusOr<uint64_t> id = sink.BeginMessage(envelope, &record);
+    ASSERT_TRUE(id.ok()) << id.status();
+    const size_t body_begin = record.size();
+    record.Append(c.data);
+    const size_t header_end = body_begin + absl::string_view(c.data).find("\r\n\r\n") + 4;
+    ASSERT_TRUE(sink.OnHeaderSection(&record, body_begin, header_end).ok());
+    RecordingWaiter waiter;
+    sink.CommitMessage(*id, std::move(record), &waiter);
+    bool read_requested = false;
+    std::optional<absl::StatusOr<spool::LoadedMessage>> loaded;
+    Run(loop.get(), spool.get(),
+        {[&] { return waiter.status.has_value(); },
+         [&] {
+           if (!read_requested) {
+             read_requested = true;
+             spool->ReadMessage(
+                 *id, [&](absl::StatusOr<spool::LoadedMessage> m) { loaded = std::move(m); });
+           }
+           return loaded.has_value();
+         }});
+    ASSERT_TRUE(waiter.status.has_value() && waiter.status->ok());
+    ASSERT_TRUE(loaded.has_value() && loaded->ok());
+    EXPECT_EQ((*loaded)->view().pool(), c.pool);
+    EXPECT_EQ((*loaded)->view().sender(), c.sender);
+    EXPECT_EQ((*loaded)->body(), c.body);
+    const spool::QueueEntry* entry = spool->index().Find(*id);
+    ASSERT_NE(entry, nullptr);
+    EXPECT_EQ(entry->pool(), c.pool);
+  }
+}
+
+TEST_F(SpoolSinkTest, UnknownPoolInTheHeaderIsRefused) {
+  delivery::EgressFlags flags;
+  flags.sources = {"ip2=127.0.0.2"};
+  flags.pools = {"bulk=ip2"};
+  auto egress = delivery::EgressConfig::Parse(flags);
+  ASSERT_TRUE(egress.ok());
+  const delivery::MessagePoolResolver pools(*egress);
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  CountingListener listener;
+  SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &pools);
+  const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+  smtp::EnvelopeView envelope;
+  envelope.sender = "a@b.test";
+  envelope.recipients = recipients;
+  core::ByteBuffer record;
+  ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
+  const size_t body_begin = record.size();
+  record.Append("X-Tern-Pool: nope\r\n\r\n");
+  const absl::Status refused = sink.OnHeaderSection(&record, body_begin, record.size());
+  EXPECT_TRUE(absl::IsInvalidArgument(refused));
+  EXPECT_EQ(refused.message(), "unknown egress pool \"nope\" (X-Tern-Pool)");
+  Run(loop.get(), spool.get(), {});  // the message is dropped with its buffer
+}
+
+TEST_F(SpoolSinkTest, WithoutPoolsTheHeaderIsNotLookedAt) {
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  CountingListener listener;
+  const delivery::MessagePoolResolver none(nullptr);
+  EXPECT_FALSE(SpoolSink(spool.get(), nullptr, &listener, &none).WantsHeaderSection());
+  EXPECT_FALSE(SpoolSink(spool.get(), nullptr, &listener).WantsHeaderSection());
+  Run(loop.get(), spool.get(), {});
+}
+
 }  // namespace
 }  // namespace tern::queue

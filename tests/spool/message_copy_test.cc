@@ -77,7 +77,7 @@ TEST(MessageCopy, FirstFormatEnvelopesStillParse) {
   EXPECT_EQ(m.recipient_count(), 2u);
   EXPECT_EQ(m.schedule().attempts, 0u);
   EXPECT_FALSE(m.schedule().held);
-  payload[4] = 3;  // an unknown version is not
+  payload[4] = 4;  // an unknown version is not
   EXPECT_FALSE(m.Parse(payload));
 }
 

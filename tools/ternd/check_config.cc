@@ -26,12 +26,14 @@
 #include "core/log.h"
 #include "delivery/dkim_signer.h"
 #include "delivery/route_table.h"
+#include "delivery/source_bind_check.h"
 #include "net/admin_access.h"
 #include "net/admin_token.h"
 #include "net/smtp/auth_users.h"
 #include "net/tls/tls_context.h"
 #include "spool/spool_lock.h"
 #include "tools/ternd/daemon_config.h"
+#include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
 
 namespace tern::ternd {
@@ -344,6 +346,39 @@ void CheckDkimKeys(ConfigReport* report) {
       absl::string_view why = signer.status().message();
       absl::ConsumePrefix(&why, absl::StrCat("'", spec, "': "));
       report->Problem(Flag("dkim_key", spec), std::string(why));
+    }
+  }
+}
+
+void CheckEgress(ConfigReport* report) {
+  auto egress = delivery::EgressConfig::Parse(EgressFlagsFromCommandLine());
+  if (!egress.ok()) {
+    // "--egress_pool=VALUE: why" -> what "--egress_pool=VALUE", why "why".
+    const std::vector<std::string> parts =
+        absl::StrSplit(egress.status().message(), absl::MaxSplits(": ", 1));
+    report->Problem(parts[0], parts.size() > 1 ? parts[1] : "");
+    return;
+  }
+  for (const std::string& warning : (*egress)->warnings()) {
+    const std::vector<std::string> parts = absl::StrSplit(warning, absl::MaxSplits(": ", 1));
+    report->Warning(parts[0], parts.size() > 1 ? parts[1] : "");
+  }
+  for (const delivery::EgressSource& source : (*egress)->sources()) {
+    if (absl::Status bindable = delivery::CheckSourceBindable(source); !bindable.ok()) {
+      report->Problem(Flag("egress_source",
+                           absl::StrCat(source.name, "=", net::FormatIpAddress(source.address))),
+                      std::string(bindable.message()));
+    }
+  }
+  // A users file's pool=NAME must name a pool too (found at reception otherwise: 554 5.3.0).
+  const std::string users_path = absl::GetFlag(FLAGS_auth_users_file);
+  if (users_path.empty()) return;
+  absl::StatusOr<std::string> text = ReadSmallFile(users_path, kUsersFileBytesMax);
+  if (!text.ok()) return;  // CheckAuthUsersFile says why
+  for (const std::string& pool : smtp::AuthUsers::FindPoolNames(*text, users_path)) {
+    if ((*egress)->FindPool(pool) == nullptr) {
+      report->Problem(Flag("auth_users_file", users_path),
+                      absl::StrCat("pool=", pool, " is no --egress_pool"));
     }
   }
 }
@@ -663,6 +698,7 @@ int RunConfigCheck(std::FILE* out, std::FILE* err) {
   CheckAdminAccess(&report);
   CheckDkimKeys(&report);
   CheckRoutes(&report);
+  CheckEgress(&report);
   CheckDnsServers(kResolvConf, &report);
   CheckUser(&report);
   CheckSpoolDir(kProcLocks, &report);

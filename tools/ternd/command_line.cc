@@ -71,8 +71,11 @@ absl::Status Expand(const std::vector<std::string>& in, int depth, std::vector<s
 }  // namespace
 
 std::vector<absl::string_view> TerndListFlags() {
-  return {"listen", "submission_listen", "smtps_listen",        "relay_networks", "relay_domains",
-          "route",  "dns_servers",       "outbound_tls_policy", "dkim_key",       "admin_hosts"};
+  return {"listen",         "submission_listen",   "smtps_listen",
+          "relay_networks", "relay_domains",       "route",
+          "dns_servers",    "outbound_tls_policy", "dkim_key",
+          "admin_hosts",    "egress_source",       "egress_pool",
+          "sender_pool"};
 }
 
 absl::StatusOr<std::vector<std::string>> PrepareCommandLine(

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "net/admin_token.h"
 #include "spool/message_record.h"
+#include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
 
 namespace tern::ternd {
@@ -237,10 +238,18 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     return FlagError("recv_buffer_size", "must be at least 1024");
   }
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  // Pools are decided at reception, so they are read with --deliver=false too.
+  auto egress = BuildEgressConfig();
+  if (!egress.ok()) return egress.status();
+  config.egress = *std::move(egress);
+  for (const std::string& warning : config.egress->warnings()) {
+    TERN_LOG(kWarning, "%s", warning);
+  }
   if (absl::GetFlag(FLAGS_deliver)) {
     auto delivery = BuildDeliveryConfig(config.session.hostname);
     if (!delivery.ok()) return delivery.status();
     config.delivery = std::make_unique<delivery::DeliveryConfig>(*std::move(delivery));
+    config.delivery->egress = config.egress;
     net::DestinationLimits limits;
     limits.max_connections = config.delivery->max_connections_per_destination;
     limits.max_messages_per_connection = config.delivery->max_messages_per_connection;
@@ -271,6 +280,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.pools = pools.get();
   shard.site_health = site_health.get();
   shard.dns_servers = dns_servers;
+  shard.egress = egress;
   shard.tls = tls.get();
   shard.auth = auth.get();
   shard.tls_handshake_timeout = tls_handshake_timeout;

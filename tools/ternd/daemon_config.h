@@ -47,6 +47,8 @@ struct DaemonConfig {
   std::unique_ptr<net::DestinationPools> pools;
   std::unique_ptr<queue::SiteHealthTable> site_health;  // shared by every shard's lanes
   std::vector<std::string> dns_servers;
+  // Egress sources and pools (never null; without pools when none are configured).
+  std::shared_ptr<const delivery::EgressConfig> egress;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;

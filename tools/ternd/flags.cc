@@ -85,7 +85,8 @@ ABSL_FLAG(std::string, delivery_log, "var/log/delivery.jsonl",
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(bool, check_config, false,
           "verify the configuration and exit, starting nothing: every flag, the certificate "
-          "(and its expiry), keys, users file, routes, whether the addresses can be bound and "
+          "(and its expiry), keys, users file, routes, egress sources and pools, whether the "
+          "addresses can be bound and "
           "the spool and delivery log written; prints every problem, exits 1 if any, 0 if none");
 
 // Delivery.
@@ -125,3 +126,22 @@ ABSL_FLAG(std::vector<std::string>, dkim_key, {},
 ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
           "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
           "after the data)");
+
+// Egress sources and pools.
+ABSL_FLAG(std::vector<std::string>, egress_source, {},
+          "NAME=IP[@EHLO_NAME], repeatable: a source address delivery may send from (IPv4 or "
+          "IPv6, [v6] accepted), with the EHLO name said from it (default: --hostname); must "
+          "be an address of this host");
+ABSL_FLAG(std::vector<std::string>, egress_pool, {},
+          "POOL=NAME[:WEIGHT][,NAME[:WEIGHT]...], repeatable: a pool of --egress_source "
+          "names; each attempt picks one by smooth weighted round robin (weight 0..1000, "
+          "default 1; 0 drains a source)");
+ABSL_FLAG(std::string, default_pool, "",
+          "egress pool of mail nothing else assigns one (empty: none, the kernel picks the "
+          "source address)");
+ABSL_FLAG(std::vector<std::string>, sender_pool, {},
+          "DOMAIN=POOL, repeatable: the egress pool of mail whose envelope sender is in DOMAIN "
+          "(exact match, case-insensitive), unless the pool header names one");
+ABSL_FLAG(std::string, pool_header, "X-Tern-Pool",
+          "header naming a message's egress pool, read and removed at reception when pools "
+          "are configured (an unknown pool: 554 5.3.0); empty: no header is looked at");

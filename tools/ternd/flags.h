@@ -58,3 +58,8 @@ ABSL_DECLARE_FLAG(uint32_t, max_messages_per_connection);
 ABSL_DECLARE_FLAG(absl::Duration, connection_idle_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, connect_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, outbound_reply_timeout);
+ABSL_DECLARE_FLAG(std::vector<std::string>, egress_source);
+ABSL_DECLARE_FLAG(std::vector<std::string>, egress_pool);
+ABSL_DECLARE_FLAG(std::string, default_pool);
+ABSL_DECLARE_FLAG(std::vector<std::string>, sender_pool);
+ABSL_DECLARE_FLAG(std::string, pool_header);

@@ -162,8 +162,10 @@ absl::Status Shard::Setup() {
   smtp_context_.limiter = config_.limiter;
   spool::ShardSpool* spool_ptr = spool_.get();
   delivery::DeliveryLog* log_ptr = delivery_log_.get();
-  smtp_context_.make_sink = [spool_ptr, log_ptr](net::CommitListener* listener) {
-    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener);
+  message_pools_ = std::make_unique<delivery::MessagePoolResolver>(config_.egress);
+  const delivery::MessagePoolResolver* pools_ptr = message_pools_.get();
+  smtp_context_.make_sink = [spool_ptr, log_ptr, pools_ptr](net::CommitListener* listener) {
+    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener, pools_ptr);
   };
   smtp_context_.tls = config_.tls;
   smtp_context_.tls_handshake_timeout = config_.tls_handshake_timeout;

@@ -26,6 +26,8 @@
 #include "delivery/delivery_config.h"
 #include "delivery/delivery_counters.h"
 #include "delivery/delivery_log.h"
+#include "delivery/egress_config.h"
+#include "delivery/message_pool_resolver.h"
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
@@ -65,6 +67,8 @@ struct ShardConfig {
   net::DestinationPools* pools = nullptr;
   queue::SiteHealthTable* site_health = nullptr;
   std::vector<std::string> dns_servers;
+  // Egress sources and pools (null or without pools: messages get no pool).
+  std::shared_ptr<const delivery::EgressConfig> egress;
   // Tests only (tools/ternd/daemon.h): the spool's storage backend. Empty: the ring backend.
   std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;
 };
@@ -148,6 +152,7 @@ class Shard {
   bool agent_aborted_ = false;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;  // one per listener kind in use
   std::unique_ptr<smtp::LoopAuthBackend> auth_backend_;
+  std::unique_ptr<delivery::MessagePoolResolver> message_pools_;  // the sinks' (never null)
   net::SmtpServerContext smtp_context_;
   bool shutting_down_ = false;
   bool spool_closed_ = false;

@@ -87,6 +87,32 @@ TEST(AuthUsers, ParsesVerifiesAndOwnsSenders) {
   EXPECT_FALSE((*users)->OwnsSender("carol", "carol"));
 }
 
+TEST(AuthUsers, PoolFieldAmongTheSenders) {
+  const std::string hash = *HashPassword("x", kCheap);
+  auto users = AuthUsers::Parse("news:" + hash + ":@news.example.com, pool=bulk\n" +
+                                    "solo:" + hash + ":pool=trans\nplain:" + hash + "\n",
+                                "users");
+  ASSERT_TRUE(users.ok()) << users.status();
+  EXPECT_EQ((*users)->PoolOf("news"), "bulk");
+  EXPECT_EQ((*users)->PoolOf("solo"), "trans");
+  EXPECT_EQ((*users)->PoolOf("plain"), "");
+  EXPECT_EQ((*users)->PoolOf("nobody"), "");
+  // The pool item is not a sender.
+  EXPECT_TRUE((*users)->OwnsSender("news", "a@news.example.com"));
+  EXPECT_FALSE((*users)->OwnsSender("news", "pool=bulk"));
+  EXPECT_EQ((*users)->PoolNames(), (std::vector<std::string>{"bulk", "trans"}));
+  EXPECT_EQ(AuthUsers::FindPoolNames("x:" + hash + ":pool=b\ny:" + hash + ":pool=a\n", "f"),
+            (std::vector<std::string>{"a", "b"}));
+  for (const char* bad : {"pool=", "pool=a,pool=b", "pool=a b"}) {
+    const std::string text = "u:" + hash + ":" + bad + "\n";
+    auto refused = AuthUsers::Parse(text, "users.txt");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("users.txt:1: want at most one pool=NAME"),
+              std::string::npos)
+        << refused.status();
+  }
+}
+
 TEST(AuthUsers, BadLinesAreNamed) {
   const std::string hash = *HashPassword("x", kCheap);
   for (const std::string& text :
