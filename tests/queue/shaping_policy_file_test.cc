@@ -138,6 +138,11 @@ TEST(ShapingPolicyFile, EveryMalformedFileNamesFileLineAndKey) {
   const Malformed cases[] = {
       {"syntax", "[default]\nconnection_limit = \n", "p.toml:2:"},
       {"unclosed table", "[default\n", "p.toml:1:"},
+      {"bad header character", "[*default]\n", "p.toml:1:2: syntax error"},
+      {"non-ASCII outside a comment", "[domain.\"\xc3\xa9.com\"]\n",
+       "p.toml:1:10: syntax error: non-ASCII text is allowed only in comments"},
+      {"control character", "[default]\nconnection_limit = 1\x01\n",
+       "p.toml:2:21: syntax error: a control character"},
       {"unknown top table", "[defaults]\nx = 1\n", "p.toml:1: defaults: unknown table"},
       {"top key not a table", "connection_limit = 3\n", "p.toml:1: connection_limit: must be"},
       {"unknown block key", "[default]\nconection_limit = 3\n",
@@ -212,6 +217,31 @@ TEST(ShapingPolicyFile, EveryMalformedFileNamesFileLineAndKey) {
     EXPECT_NE(policy.status().message().find(c.expected), absl::string_view::npos)
         << c.what << ": " << policy.status().message();
   }
+}
+
+TEST(ShapingPolicyFile, NonAsciiCommentsAndEscapesAreFine) {
+  auto policy = ParseShapingPolicy(
+      "# Jos\xc3\xa9's policy\n[default] # \xc3\xbc\nconnection_limit = 1 # ok \xe2\x9c\x93\n"
+      "[[default.automation]]\nregex = ['caf\\x{e9}', \"\\u00e9t\\u00e9\"] # '\xc3\xa9\n"
+      "action = 'bounce'\n",
+      "p.toml");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->default_block().automation[0].regex[1], "\xc3\xa9t\xc3\xa9");
+  // "#" inside a string is not a comment: the non-ASCII after it is refused.
+  EXPECT_FALSE(ParseShapingPolicy("[[default.automation]]\nregex = '# \xc3\xa9'\n", "p.toml").ok());
+  const std::string nul("[default]\0\n", 11);
+  auto with_nul = ParseShapingPolicy(nul, "p.toml");
+  ASSERT_FALSE(with_nul.ok());
+  EXPECT_NE(with_nul.status().message().find("p.toml:1:10: syntax error: a control character"),
+            absl::string_view::npos);
+}
+
+TEST(ShapingPolicyFile, SyntaxErrorIsOneLine) {
+  auto policy = ParseShapingPolicy("[default]\nconnection_limit = tr\nue\n", "p.toml");
+  ASSERT_FALSE(policy.ok());
+  EXPECT_EQ(policy.status().message().find('\n'), absl::string_view::npos)
+      << policy.status().message();
+  EXPECT_EQ(policy.status().message().rfind("p.toml:2:", 0), 0u) << policy.status().message();
 }
 
 TEST(ShapingPolicyFile, ListsEveryProblemOnePerLineInLineOrder) {
