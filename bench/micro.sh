@@ -2,7 +2,7 @@
 # Runs Tern's Google Benchmark micro-benchmarks in one go: JSON string escaping (core_bench),
 # the SMTP parser and session
 # (smtp_session_bench), the spool's record codec, group commit and reads (spool_bench) and
-# the shared throttle cells (queue_bench).
+# the shared throttle cells and the shaping policy's Resolve (queue_bench).
 # Builds them first in build/ (Release flags of the project: RelWithDebInfo).
 #
 #   bench/micro.sh                       # everything

@@ -9,17 +9,17 @@
 #include "absl/time/time.h"
 #include "delivery/dkim_signer.h"
 #include "delivery/egress_config.h"
-#include "delivery/retry_schedule.h"
 #include "delivery/route_table.h"
 #include "delivery/tls_policy_table.h"
 #include "net/smtp/client_session.h"
 #include "net/tls/tls_context.h"
+#include "queue/retry_schedule.h"
 
 namespace tern::delivery {
 
 struct DeliveryConfig {
   RouteTable routes;
-  RetrySchedule retry;
+  queue::RetrySchedule retry;
   smtp::ClientConfig client;  // HELO name and RFC 5321 timeouts
   std::string reporting_mta;  // this relay's name in DSNs
   // Outbound STARTTLS: the client context (null: never) and the policy per next hop.

@@ -1,7 +1,7 @@
 // RateSpec: a rate limit as operators write it in the shaping policy, "N/period" with an
-// optional burst: "2000/s", "3000/min", "500/day", "600/min,max_burst=1". Period units: s,
-// sec, min, h, hour, day (a bare unit is one of it; "N/5min" is allowed). The burst is how
-// many may go at once after a quiet spell; it defaults to N. Enforced as GCRA
+// optional burst: "2000/s", "3000/min", "500/day", "600/min,max_burst=1". Period units: ms,
+// s, sec, m, min, h, hour, day (a bare unit is one of it; "N/5min" and "N/5m" are allowed). The
+// burst is how many may go at once after a quiet spell; it defaults to N. Enforced as GCRA
 // (queue/throttle_cell.h): one every period/N, at most `burst` ahead of that pace.
 //
 //   ASSIGN_OR_RETURN(RateSpec r, RateSpec::Parse("600/min,max_burst=1"));

@@ -14,7 +14,7 @@ shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(smtp_session smtp_client_reply address sasl dkim_canonicalization spool_record
-    http_request_head delivery_log_report json_writer dns_answer shaping_state)
+    http_request_head delivery_log_report json_writer dns_answer shaping_state shaping_policy)
 fi
 # -O1: libFuzzer's usual level, and a quicker build than -O2.
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=None \

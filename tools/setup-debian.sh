@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(cmake ninja-build g++ pkg-config liburing-dev libssl-dev libjemalloc-dev
   libc-ares-dev libabsl-dev libgtest-dev googletest libbenchmark-dev
-  nlohmann-json3-dev zlib1g-dev libre2-dev)
+  nlohmann-json3-dev zlib1g-dev libtomlplusplus-dev libre2-dev)
 # Real peers the integration tests talk to.
 TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd dnsmasq-base openssl sslscan
   libnet-ssleay-perl libio-socket-ssl-perl python3-dkim python3-dnspython clang-14

@@ -36,7 +36,7 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
   config.routes = *std::move(routes);
   auto lifetime = core::ParsePositiveDuration(absl::GetFlag(FLAGS_max_queue_lifetime));
   if (!lifetime.ok()) return FlagError("max_queue_lifetime", lifetime.status().message());
-  auto retry = delivery::RetrySchedule::Parse(absl::GetFlag(FLAGS_retry_schedule), *lifetime);
+  auto retry = queue::RetrySchedule::Parse(absl::GetFlag(FLAGS_retry_schedule), *lifetime);
   if (!retry.ok()) return FlagError("retry_schedule", retry.status().message());
   config.retry = *std::move(retry);
   config.client.helo_name = hostname;

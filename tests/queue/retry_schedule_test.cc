@@ -1,9 +1,9 @@
-// Tests of delivery/retry_schedule.h.
-#include "delivery/retry_schedule.h"
+// Tests of queue/retry_schedule.h.
+#include "queue/retry_schedule.h"
 
 #include "gtest/gtest.h"
 
-namespace tern::delivery {
+namespace tern::queue {
 namespace {
 
 const absl::Time kReceived = absl::FromUnixSeconds(1'700'000'000);
@@ -51,4 +51,4 @@ TEST(RetrySchedule, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace tern::delivery
+}  // namespace tern::queue

@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace tern::delivery {
+namespace tern::queue {
 
 class RetrySchedule {
  public:
@@ -41,4 +41,4 @@ class RetrySchedule {
   absl::Duration max_queue_lifetime_;
 };
 
-}  // namespace tern::delivery
+}  // namespace tern::queue

@@ -1,5 +1,5 @@
-// Implementation of delivery/retry_schedule.h.
-#include "delivery/retry_schedule.h"
+// Implementation of queue/retry_schedule.h.
+#include "queue/retry_schedule.h"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 #include "core/check.h"
 #include "core/duration_text.h"
 
-namespace tern::delivery {
+namespace tern::queue {
 
 absl::StatusOr<RetrySchedule> RetrySchedule::Parse(absl::string_view steps,
                                                    absl::Duration max_queue_lifetime) {
@@ -50,4 +50,4 @@ bool RetrySchedule::Expired(absl::Time received, absl::Time now) const {
   return now >= received + max_queue_lifetime_;
 }
 
-}  // namespace tern::delivery
+}  // namespace tern::queue
