@@ -320,6 +320,28 @@ TEST_F(ConnectorTest, StoppedConnectorTriesNoAddress) {
   EXPECT_EQ(connector_->addresses_tried(), 0u);
 }
 
+TEST_F(ConnectorTest, AddressAtItsConnectionLimitIsSkipped) {
+  Listener listener;
+  Lane lane = RouteLane(listener.port);
+  // Other shards hold every slot to this address.
+  std::shared_ptr<net::Destination> destination =
+      pools_.Get({.host = "127.0.0.1", .port = listener.port, .tls = smtp::StartTlsPolicy::kNever});
+  uint32_t held = 0;
+  while (destination->TryReserveConnection()) ++held;
+  ASSERT_EQ(held, net::DestinationLimits{}.max_connections);
+
+  connector_->Begin(&lane);
+  ASSERT_EQ(owner_->finished.size(), 1u);
+  const ConnectAttempt& attempt = *owner_->finished[0];
+  EXPECT_TRUE(attempt.at_limit);
+  EXPECT_TRUE(attempt.last_error.ok()) << "nothing failed: jobs wait for a slot";
+  EXPECT_EQ(owner_->adopted, 0);
+  EXPECT_EQ(lane.attempts, 0u);
+  EXPECT_EQ(connector_->addresses_tried(), 1u);
+  EXPECT_EQ(destination->open_connections(), held);
+  for (uint32_t i = 0; i < held; ++i) destination->ConnectionClosed();
+}
+
 // The MX walk, with a real resolver asking a real DNS server (dnsmasq): the first MX host's
 // address refuses, so the owner's Continue moves on to the second MX host, which answers.
 TEST_F(ConnectorTest, MxWalkMovesOnToTheNextHostWhenOneRefuses) {
