@@ -39,7 +39,7 @@ class RecordingListener final : public ResultListener {
 class ResultRecorderTest : public spool::testing::SpoolFixture {
  protected:
   void SetUp() override {
-    auto retry = RetrySchedule::Parse("1m,5m", absl::Hours(24));
+    auto retry = queue::RetrySchedule::Parse("1m,5m", absl::Hours(24));
     ASSERT_TRUE(retry.ok()) << retry.status();
     config_.retry = *std::move(retry);
     config_.reporting_mta = "relay.test";
