@@ -26,7 +26,9 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
       counters_(counters),
       routes_(std::make_shared<const RouteTable>(deps.config->routes)),
       dkim_(deps.config->dkim),
-      site_health_(deps.site_health != nullptr ? deps.site_health : &own_site_health_),
+      own_shaping_(deps.shaping != nullptr ? nullptr
+                                           : std::make_unique<queue::ShapingState>(nullptr, "")),
+      shaping_(deps.shaping != nullptr ? deps.shaping : own_shaping_.get()),
       recorder_({.loop = deps.loop,
                  .spool = deps.spool,
                  .log = deps.log,
@@ -144,7 +146,7 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
   lane->nexthop = nexthop;
   lane->tls = config_.tls_client == nullptr ? smtp::StartTlsPolicy::kNever
                                             : config_.tls_policies.Lookup(nexthop.host);
-  lane->health = site_health_->Get(lane->key);
+  lane->health = shaping_->site_health().Get(lane->key);
   Lane* raw = lane.get();
   lanes_.emplace(std::move(key), std::move(lane));
   return raw;

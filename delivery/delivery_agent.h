@@ -54,7 +54,7 @@
 #include "net/smtp/client_counters.h"
 #include "net/transport.h"
 #include "queue/scheduled_queue.h"
-#include "queue/site_health.h"
+#include "queue/shaping_state.h"
 #include "spool/shard_spool.h"
 
 namespace tern::delivery {
@@ -67,8 +67,8 @@ struct DeliveryAgentDeps {
   net::DestinationPools* pools = nullptr;
   DeliveryLog* log = nullptr;  // may be null
   const DeliveryConfig* config = nullptr;
-  // Site health shared by all shards (null: this agent keeps its own).
-  queue::SiteHealthTable* site_health = nullptr;
+  // Traffic shaping shared by all shards (null: this agent keeps its own, no policy).
+  queue::ShapingState* shaping = nullptr;
 };
 
 class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, public ResultListener {
@@ -212,8 +212,8 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   std::shared_ptr<const RouteTable> routes_;
   std::shared_ptr<const DkimSigner> dkim_;
 
-  queue::SiteHealthTable own_site_health_;
-  queue::SiteHealthTable* const site_health_;
+  std::unique_ptr<queue::ShapingState> own_shaping_;
+  queue::ShapingState* const shaping_;
   bool started_ = false;
   bool stopping_ = false;
   DestinationStatsBook stats_;

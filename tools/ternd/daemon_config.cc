@@ -255,7 +255,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     limits.max_messages_per_connection = config.delivery->max_messages_per_connection;
     limits.idle_timeout = config.delivery->connection_idle_timeout;
     config.pools = std::make_unique<net::DestinationPools>(limits);
-    config.site_health = std::make_unique<queue::SiteHealthTable>();
+    config.shaping = std::make_unique<queue::ShapingState>(nullptr, "");
     config.dns_servers = absl::GetFlag(FLAGS_dns_servers);
   }
   return config;
@@ -278,7 +278,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.delivery_log = delivery_log;
   shard.delivery = delivery.get();
   shard.pools = pools.get();
-  shard.site_health = site_health.get();
+  shard.shaping = shaping.get();
   shard.dns_servers = dns_servers;
   shard.egress = egress;
   shard.tls = tls.get();

@@ -18,7 +18,7 @@
 #include "net/smtp_connection.h"
 #include "net/tls/tls_context.h"
 #include "net/tls/tls_context_slot.h"
-#include "queue/site_health.h"
+#include "queue/shaping_state.h"
 #include "tools/ternd/shard.h"
 
 namespace tern::ternd {
@@ -45,7 +45,8 @@ struct DaemonConfig {
   // Delivery (null when --deliver=false).
   std::unique_ptr<delivery::DeliveryConfig> delivery;
   std::unique_ptr<net::DestinationPools> pools;
-  std::unique_ptr<queue::SiteHealthTable> site_health;  // shared by every shard's lanes
+  // Traffic shaping shared by every shard (policy, throttles, site health, overrides).
+  std::unique_ptr<queue::ShapingState> shaping;
   std::vector<std::string> dns_servers;
   // Egress sources and pools (never null; without pools when none are configured).
   std::shared_ptr<const delivery::EgressConfig> egress;

@@ -143,7 +143,7 @@ absl::Status Shard::Setup() {
                                      .pools = config_.pools,
                                      .log = delivery_log_.get(),
                                      .config = config_.delivery,
-                                     .site_health = config_.site_health};
+                                     .shaping = config_.shaping};
     agent_ =
         std::make_unique<delivery::DeliveryAgent>(deps, &delivery_counters_, &client_counters_);
     delivery::DeliveryAgent* agent = agent_.get();

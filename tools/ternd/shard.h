@@ -65,7 +65,7 @@ struct ShardConfig {
   // Delivery: null config means accept only (--deliver=false).
   const delivery::DeliveryConfig* delivery = nullptr;
   net::DestinationPools* pools = nullptr;
-  queue::SiteHealthTable* site_health = nullptr;
+  queue::ShapingState* shaping = nullptr;
   std::vector<std::string> dns_servers;
   // Egress sources and pools (null or without pools: messages get no pool).
   std::shared_ptr<const delivery::EgressConfig> egress;
