@@ -62,11 +62,12 @@ Connector::Connector(const ConnectorDeps& deps)
   CHECK(counters_ != nullptr && connection_owner_ != nullptr && owner_ != nullptr);
 }
 
-void Connector::Begin(Lane* lane) {
+void Connector::Begin(Lane* lane, queue::ConnectionLease lease) {
   ++lane->attempts;
   ++attempts_begun_;
   auto attempt = std::make_unique<ConnectAttempt>();
   attempt->lane = lane;
+  attempt->lease = std::move(lease);
   if (!lane->nexthop.mx_lookup) {
     attempt->hosts.push_back(lane->nexthop.host);
     TryNextHost(std::move(attempt));

@@ -32,6 +32,7 @@
 #include "net/dns/resolver.h"
 #include "net/smtp/client_counters.h"
 #include "net/transport.h"
+#include "queue/throttle_path.h"
 
 namespace tern::delivery {
 
@@ -48,6 +49,9 @@ struct ConnectAttempt {
   bool at_limit = false;    // some address was skipped for its connection limit
   int code = 451;           // the reply the lane's jobs get if every host failed
   std::string enhanced = "4.4.1";
+  // The connection slots the lane's throttle path granted this attempt (kept by the
+  // connection it makes, released when that closes or the attempt fails).
+  queue::ConnectionLease lease;
 };
 
 class ConnectorOwner {
@@ -81,8 +85,8 @@ class Connector {
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
 
-  // Starts an attempt for `lane` (++lane->attempts).
-  void Begin(Lane* lane);
+  // Starts an attempt for `lane` (++lane->attempts), holding `lease` (its connection slots).
+  void Begin(Lane* lane, queue::ConnectionLease lease = {});
   // The connection of `attempt` failed before it was ready: the next address or host.
   void Continue(std::unique_ptr<ConnectAttempt> attempt);
   // Shutdown: running attempts finish without trying further addresses.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/check.h"
@@ -21,6 +22,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                              smtp::ClientCounters* client_counters)
     : loop_(deps.loop),
       spool_(deps.spool),
+      resolver_(deps.resolver),
       pools_(deps.pools),
       config_(*deps.config),
       counters_(counters),
@@ -45,6 +47,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                   .client_counters = client_counters,
                   .connection_owner = this,
                   .owner = this}),
+      shaper_(shaping_),
       scheduled_(deps.loop, [this](uint64_t queue_id) {
         ScheduleMessage(queue_id);
         UpdateGauges();
@@ -55,6 +58,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
 DeliveryAgent::~DeliveryAgent() {
   // The shard destroys the agent once idle(): no connection or callback refers to it.
   DCHECK(connections_.empty());
+  for (auto& [key, lane] : lanes_) loop_->timers().Cancel(lane->wake.get());
 }
 
 void DeliveryAgent::Start() {
@@ -147,15 +151,89 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
   lane->tls = config_.tls_client == nullptr ? smtp::StartTlsPolicy::kNever
                                             : config_.tls_policies.Lookup(nexthop.host);
   lane->health = shaping_->site_health().Get(lane->key);
+  lane->domain = nexthop.mx_lookup ? nexthop.host : "";
+  lane->wake = std::make_unique<LaneWakeTimer>(this, lane.get());
   Lane* raw = lane.get();
   lanes_.emplace(std::move(key), std::move(lane));
+  if (nexthop.mx_lookup && resolver_ != nullptr) {
+    // Its site (the MX set) decides its shaping: jobs wait for the lookup, which the
+    // connector's own lookup then finds in the resolver's cache.
+    raw->resolving = true;
+    ++lanes_resolving_;
+    resolver_->ResolveMx(raw->domain, [this, raw](absl::StatusOr<dns::MxResult> mx) {
+      --lanes_resolving_;
+      raw->resolving = false;
+      OnLaneSiteKnown(raw, std::move(mx));
+    });
+  } else {
+    shaper_.Resolve(raw, loop_->now());
+  }
   return raw;
 }
 
+void DeliveryAgent::OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx) {
+  lane->mx_hosts.clear();
+  if (mx.ok() && !mx->null_mx && !mx->implicit) {
+    for (const dns::MxHost& host : mx->hosts) {
+      lane->mx_hosts.push_back(absl::AsciiStrToLower(absl::StripSuffix(host.host, ".")));
+    }
+    std::sort(lane->mx_hosts.begin(), lane->mx_hosts.end());
+    lane->mx_hosts.erase(std::unique(lane->mx_hosts.begin(), lane->mx_hosts.end()),
+                         lane->mx_hosts.end());
+  }
+  shaper_.Resolve(lane, loop_->now());
+  if (stopping_) {
+    DropLaneIfUnused(lane);
+    return;
+  }
+  Dispatch(lane);
+  DropLaneIfUnused(lane);
+}
+
+void DeliveryAgent::WakeLaneAt(Lane* lane, absl::Time when) {
+  if (lane->wake->armed() && lane->wake_at <= when) return;
+  lane->wake_at = when;
+  loop_->timers().Arm(lane->wake.get(), std::max(when, loop_->now()));
+}
+
+void DeliveryAgent::OnLaneWake(Lane* lane) {
+  lane->wake_at = absl::InfiniteFuture();
+  Dispatch(lane);
+  DropLaneIfUnused(lane);
+}
+
+void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
+  static constexpr size_t kExpiryChecksPerLane = 1000;
+  for (size_t checked = 0; checked < kExpiryChecksPerLane && !lane->pending.empty(); ++checked) {
+    const DeliveryJob& front = lane->pending.front();
+    if (IsLive(front)) {
+      const spool::QueueEntry* entry = spool_->index().Find(front.queue_id);
+      if (entry == nullptr ||
+          !config_.retry.Expired(absl::FromUnixMicros(entry->received_unix_us()), now)) {
+        return;
+      }
+    }
+    std::optional<DeliveryJob> job = TakePending(lane);
+    if (!job.has_value()) return;
+    recorder_.Fail(*std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+                   "delivery time expired (--max_queue_lifetime) while waiting for its site",
+                   lane->nexthop.host);
+  }
+}
+
 void DeliveryAgent::Dispatch(Lane* lane) {
+  if (lane->resolving) return;  // OnLaneSiteKnown dispatches it
+  const absl::Time now = loop_->now();
+  shaper_.RefreshIfStale(lane, now);
   while (!lane->pending.empty() && !lane->ready.empty()) {
     std::optional<DeliveryJob> job = TakePending(lane);
     if (!job.has_value()) break;
+    // A throttled job waits in the lane, at its head: no spool I/O, no attempt counted.
+    if (const absl::Duration wait = shaper_.AdmitMessage(lane, now); wait > absl::ZeroDuration()) {
+      QueueOnLane(lane, *std::move(job), /*front=*/true);
+      WakeLaneAt(lane, now + wait);
+      return;
+    }
     StartJob(lane->TakeReady(), *std::move(job));
   }
   MaybeOpenConnections(lane);
@@ -193,22 +271,35 @@ bool DeliveryAgent::IsLive(const DeliveryJob& job) const {
 }
 
 void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
-  if (stopping_ || lane->pending.empty()) return;
-  if (loop_->now() < lane->no_attempt_before) return;
-  const size_t cap = std::max<uint32_t>(1, config_.max_connections_per_destination);
+  if (stopping_ || lane->pending.empty() || lane->resolving) return;
+  const absl::Time now = loop_->now();
+  if (now < lane->no_attempt_before) return;
+  const size_t cap = std::max<uint32_t>(
+      1,
+      std::min(config_.max_connections_per_destination,
+               lane->options.connection_limit.value_or(config_.max_connections_per_destination)));
   // Each connection being opened will take one pending job; busy connections take the
   // next ones as they finish.
   while (lane->pending.size() > lane->attempts && lane->connections.size() + lane->attempts < cap) {
     // A site that keeps failing is delayed, and an untested one gets a few attempts at once,
     // not one per queued message (queue/site_health.h).
-    const queue::SiteHealth::Admission admission = lane->health->Admit(loop_->now());
+    const queue::SiteHealth::Admission admission = lane->health->Admit(now);
     if (admission.verdict == queue::SiteHealth::Verdict::kWait) {
       if (admission.delayed && lane->connections.empty() && lane->attempts == 0) {
         DeferForDelayedSite(lane, admission.until);
       }
       return;  // else the attempts running decide; the maintenance tick looks again
     }
-    connector_.Begin(lane);
+    // The lane's connection rate and limits, all shards together.
+    queue::ConnectionLease lease;
+    if (const absl::Duration wait = shaper_.AdmitConnection(lane, now, &lease);
+        wait > absl::ZeroDuration()) {
+      lane->health->NoteAttemptAbandoned();
+      // A full connection limit waits for a close (which dispatches the lane again).
+      if (wait != absl::InfiniteDuration()) WakeLaneAt(lane, now + wait);
+      return;
+    }
+    connector_.Begin(lane, std::move(lease));
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
   }
 }
@@ -306,13 +397,25 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     connection->Quit();
     return;
   }
-  if (connection->transactions() >= config_.max_messages_per_connection) {
+  if (connection->transactions() >= std::min(config_.max_messages_per_connection,
+                                             lane->options.max_deliveries_per_connection.value_or(
+                                                 config_.max_messages_per_connection))) {
     connection->Quit();  // its replacement is opened when it is gone
     return;
   }
-  if (std::optional<DeliveryJob> job = TakePending(lane)) {
-    StartJob(connection, *std::move(job));
-    return;
+  if (!lane->resolving) {
+    const absl::Time now = loop_->now();
+    shaper_.RefreshIfStale(lane, now);
+    if (std::optional<DeliveryJob> job = TakePending(lane)) {
+      if (const absl::Duration wait = shaper_.AdmitMessage(lane, now);
+          wait > absl::ZeroDuration()) {
+        QueueOnLane(lane, *std::move(job), /*front=*/true);
+        WakeLaneAt(lane, now + wait);
+      } else {
+        StartJob(connection, *std::move(job));
+        return;
+      }
+    }
   }
   lane->ready.push_back(connection);
 }
@@ -338,6 +441,7 @@ void DeliveryAgent::OnConnectionReady(OutboundConnection* connection) {
     // A new connection made it through the greeting and EHLO: it joins its lane.
     Lane* lane = info.lane;
     --lane->attempts;
+    info.lease = std::move(info.attempt->lease);
     info.attempt.reset();
     lane->health->NoteAttemptEnded(loop_->now(), /*ok=*/true, lane->options, "");
     lane->connections.insert(connection);
@@ -412,7 +516,9 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
 }
 
 void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
-  if (lane->Unused()) lanes_.erase(lane->key);
+  if (!lane->Unused()) return;
+  loop_->timers().Cancel(lane->wake.get());
+  lanes_.erase(lane->key);
 }
 
 void DeliveryAgent::OnMaintenance() {
@@ -432,6 +538,7 @@ void DeliveryAgent::OnMaintenance() {
       c->Park();
     }
     lane->no_attempt_before = absl::InfinitePast();
+    ExpireWaitingJobs(lane, now);
     Dispatch(lane);
   }
   for (Lane* lane : lanes) DropLaneIfUnused(lane);
@@ -462,6 +569,7 @@ void DeliveryAgent::BeginShutdown() {
       if (IsLive(job)) active_.erase(job.queue_id);
     }
     lane->pending.clear();
+    loop_->timers().Cancel(lane->wake.get());
     idle.insert(idle.end(), lane->ready.begin(), lane->ready.end());
     lane->ready.clear();
   }
@@ -476,7 +584,8 @@ void DeliveryAgent::AbortConnections() {
 }
 
 bool DeliveryAgent::idle() const {
-  return connections_.empty() && connector_.in_dns() == 0 && recorder_.in_flight() == 0;
+  return connections_.empty() && connector_.in_dns() == 0 && recorder_.in_flight() == 0 &&
+         lanes_resolving_ == 0;
 }
 
 void DeliveryAgent::UpdateGauges() {

@@ -47,6 +47,7 @@
 #include "delivery/delivery_log.h"
 #include "delivery/destination_stats.h"
 #include "delivery/lane.h"
+#include "delivery/lane_shaper.h"
 #include "delivery/outbound_connection.h"
 #include "delivery/result_recorder.h"
 #include "net/destination_pool.h"
@@ -145,6 +146,16 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
     bool loading = false;                     // its message is being read
     bool reused = false;                      // continued from the pool
     bool gone = false;                        // closed while its message was being read
+    queue::ConnectionLease lease;             // its slots under the lane's connection limits
+  };
+  class LaneWakeTimer final : public core::Timer {
+   public:
+    LaneWakeTimer(DeliveryAgent* agent, Lane* lane) : agent_(agent), lane_(lane) {}
+    void OnTimer() override { agent_->OnLaneWake(lane_); }
+
+   private:
+    DeliveryAgent* agent_;
+    Lane* lane_;
   };
 
   class MaintenanceTimer final : public core::Timer {
@@ -163,6 +174,14 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // scheduled (delivery_agent_operator.cc). Runs every maintenance interval.
   void ReleaseDueHolds(absl::Time now);
   Lane* LaneFor(const Nexthop& nexthop);
+  // The lane's site is known (MX looked up, or a route): its shaping, then dispatch.
+  void OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx);
+  // Wakes the lane (dispatches it) at `when` at the latest.
+  void WakeLaneAt(Lane* lane, absl::Time when);
+  void OnLaneWake(Lane* lane);
+  // Jobs at the front of a waiting lane whose message is past its queue lifetime expire
+  // (at most kExpiryChecksPerLane per maintenance pass).
+  void ExpireWaitingJobs(Lane* lane, absl::Time now);
   void Dispatch(Lane* lane);
   // Puts `job` in the lane's pending queue (at the front: it was taken and comes back).
   void QueueOnLane(Lane* lane, DeliveryJob job, bool front = false);
@@ -205,6 +224,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
 
   core::Loop* const loop_;
   spool::ShardSpool* const spool_;
+  dns::Resolver* const resolver_;
   net::DestinationPools* const pools_;
   const DeliveryConfig& config_;
   DeliveryCounters* const counters_;
@@ -219,6 +239,8 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   DestinationStatsBook stats_;
   ResultRecorder recorder_;
   Connector connector_;
+  LaneShaper shaper_;
+  size_t lanes_resolving_ = 0;
   queue::ScheduledQueue scheduled_;
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<uint64_t, ActiveMessage> active_;

@@ -17,12 +17,14 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "core/timer_wheel.h"
 #include "delivery/delivery_job.h"
 #include "delivery/outbound_connection.h"
 #include "delivery/route_table.h"
 #include "net/smtp/client_session.h"
 #include "queue/shaping_options.h"
 #include "queue/site_health.h"
+#include "queue/throttle_path.h"
 
 namespace tern::delivery {
 
@@ -36,10 +38,27 @@ struct Lane {
   size_t attempts = 0;                                   // connect attempts running
   size_t closed_while_loading = 0;  // connections gone, still owned until their read ends
   absl::Time no_attempt_before = absl::InfinitePast();  // after a failed or blocked one
-  // The lane's shaping (queue/shaping_options.h): every field set.
-  queue::ShapingOptions options = queue::ShapingOptions::BuiltInDefaults();
   // Shared by every shard's lane to the same site: healthy, untested or delayed.
   std::shared_ptr<queue::SiteHealth> health;
+
+  // Shaping (delivery/lane_shaper.h): what the policy and the overrides in force say for
+  // this lane, resolved once its site is known (after its MX lookup) and again when the
+  // policy or an override changes.
+  std::string domain;                        // the recipient domain of an MX lane; "" for a route
+  std::string source;                        // egress source name; "" for the kernel's address
+  std::vector<std::string> mx_hosts;         // its site: the MX hosts, sorted ("" entries none)
+  std::string site_scope;                    // "site:...", "domain:..." or "route:..."
+  std::string provider;                      // the matching provider block's name, or ""
+  std::vector<std::string> override_scopes;  // least specific first
+  queue::ShapingOptions options = queue::ShapingOptions::BuiltInDefaults();  // in force
+  queue::ThrottlePath throttle;
+  bool resolving = false;  // its MX lookup runs: jobs wait for it
+  bool shaped = false;     // resolved at least once
+  absl::Time suspended_until = absl::InfinitePast();
+  uint64_t shaping_version = 0;
+  absl::Time shaping_next_change = absl::InfiniteFuture();
+  std::unique_ptr<core::Timer> wake;  // armed while a throttle or suspension makes it wait
+  absl::Time wake_at = absl::InfiniteFuture();
 
   // The most recently idle connection (the warmest), or null.
   OutboundConnection* TakeReady() {
@@ -56,7 +75,8 @@ struct Lane {
   }
   // Nothing waits, runs or is owned: the lane may be dropped.
   bool Unused() const {
-    return pending.empty() && connections.empty() && attempts == 0 && closed_while_loading == 0;
+    return pending.empty() && connections.empty() && attempts == 0 && closed_while_loading == 0 &&
+           !resolving;
   }
   // What `ternctl stats` calls this destination.
   std::string DestinationName() const;

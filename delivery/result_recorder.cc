@@ -84,8 +84,11 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
   c->sender = std::string(entry->sender());
   c->received = absl::FromUnixMicros(entry->received_unix_us());
   const bool expired = config_.retry.Expired(c->received, c->now);
+  // A delayed site pushes the next attempt to the delay's end, never past the expiry.
+  const absl::Time not_before =
+      std::min(job.retry_not_before, c->received + config_.retry.max_queue_lifetime());
   const int64_t next_us = absl::ToUnixMicros(
-      std::max(config_.retry.NextAttempt(c->received, c->attempt, c->now), job.retry_not_before));
+      std::max(config_.retry.NextAttempt(c->received, c->attempt, c->now), not_before));
   for (const RecipientOutcome& o : outcomes) {
     spool::RecipientState state = spool::RecipientState::kDeferred;
     if (o.outcome == smtp::DeliveryOutcome::kDelivered) {

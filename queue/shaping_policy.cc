@@ -155,7 +155,7 @@ ResolvedShaping ShapingPolicy::Resolve(const SiteIdentity& site) const {
   std::string domain_storage;
   const absl::string_view domain = Folded(site.domain, domain_storage);
   ResolvedShaping r;
-  r.lane = ShapingOptions::BuiltInDefaults();
+  r.lane = base_;
   r.lane.MergeFrom(default_.options);
 
   r.provider = MatchProvider(domain, site.mx_hosts);

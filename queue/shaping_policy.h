@@ -198,6 +198,11 @@ class ShapingPolicy {
   const SourceBlock* FindSource(absl::string_view source) const;
   const SourceBlock* FindDomainSource(absl::string_view domain, absl::string_view source) const;
   size_t block_count() const;
+  // What every lane starts from before the policy's blocks: the built-in defaults, with
+  // ternd's flags laid over them (--max_connections_per_destination,
+  // --max_messages_per_connection) by the composition root.
+  void set_base(const ShapingOptions& base) { base_ = base; }
+  const ShapingOptions& base() const { return base_; }
 
  private:
   struct DomainEntry {
@@ -210,6 +215,7 @@ class ShapingPolicy {
   const ProviderBlock* MatchProvider(absl::string_view domain,
                                      std::span<const std::string> mx_hosts) const;
 
+  ShapingOptions base_ = ShapingOptions::BuiltInDefaults();
   DestinationBlock default_;
   std::vector<ProviderBlock> providers_;  // file order
   absl::flat_hash_map<std::string, size_t> provider_by_name_;

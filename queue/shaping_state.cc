@@ -20,9 +20,17 @@ std::string ForSource(absl::string_view scope, absl::string_view source) {
   return absl::StrCat(scope, "@", source);
 }
 
-ShapingState::ShapingState(std::shared_ptr<const ShapingPolicy> policy, std::string state_file)
-    : policy_(policy != nullptr ? std::move(policy) : std::make_shared<const ShapingPolicy>()),
-      state_file_(std::move(state_file)) {}
+ShapingState::ShapingState(std::shared_ptr<const ShapingPolicy> policy, std::string state_file,
+                           const ShapingOptions& base)
+    : base_(base), policy_(WithBase(std::move(policy))), state_file_(std::move(state_file)) {}
+
+std::shared_ptr<const ShapingPolicy> ShapingState::WithBase(
+    std::shared_ptr<const ShapingPolicy> policy) const {
+  auto copy = policy != nullptr ? std::make_shared<ShapingPolicy>(*policy)
+                                : std::make_shared<ShapingPolicy>();
+  copy->set_base(base_);
+  return copy;
+}
 
 std::shared_ptr<const ShapingPolicy> ShapingState::policy() const {
   absl::MutexLock lock(&mutex_);
@@ -32,7 +40,7 @@ std::shared_ptr<const ShapingPolicy> ShapingState::policy() const {
 void ShapingState::SetPolicy(std::shared_ptr<const ShapingPolicy> policy) {
   {
     absl::MutexLock lock(&mutex_);
-    policy_ = policy != nullptr ? std::move(policy) : std::make_shared<const ShapingPolicy>();
+    policy_ = WithBase(std::move(policy));
   }
   policy_version_.fetch_add(1, std::memory_order_acq_rel);
 }

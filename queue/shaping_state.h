@@ -47,9 +47,11 @@ std::string ForSource(absl::string_view scope, absl::string_view source);
 
 class ShapingState {
  public:
-  // `policy` null: an empty policy (built-in defaults). `state_file` empty: overrides are
-  // not persisted.
-  ShapingState(std::shared_ptr<const ShapingPolicy> policy, std::string state_file);
+  // `policy` null: an empty policy. `state_file` empty: overrides are not persisted.
+  // `base`: what every lane starts from before the policy's blocks (the built-in defaults
+  // with ternd's flags laid over them); every policy set here gets it.
+  ShapingState(std::shared_ptr<const ShapingPolicy> policy, std::string state_file,
+               const ShapingOptions& base = ShapingOptions::BuiltInDefaults());
   ShapingState(const ShapingState&) = delete;
   ShapingState& operator=(const ShapingState&) = delete;
 
@@ -74,6 +76,9 @@ class ShapingState {
   absl::Status SaveIfChanged(absl::Time now, bool force = false);
 
  private:
+  std::shared_ptr<const ShapingPolicy> WithBase(std::shared_ptr<const ShapingPolicy> policy) const;
+
+  const ShapingOptions base_;
   mutable absl::Mutex mutex_;
   std::shared_ptr<const ShapingPolicy> policy_ ABSL_GUARDED_BY(mutex_);
   std::atomic<uint64_t> policy_version_{1};

@@ -255,7 +255,11 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     limits.max_messages_per_connection = config.delivery->max_messages_per_connection;
     limits.idle_timeout = config.delivery->connection_idle_timeout;
     config.pools = std::make_unique<net::DestinationPools>(limits);
-    config.shaping = std::make_unique<queue::ShapingState>(nullptr, "");
+    // Lanes start from the built-in shaping defaults with the flags laid over them.
+    queue::ShapingOptions base = queue::ShapingOptions::BuiltInDefaults();
+    base.connection_limit = config.delivery->max_connections_per_destination;
+    base.max_deliveries_per_connection = config.delivery->max_messages_per_connection;
+    config.shaping = std::make_unique<queue::ShapingState>(nullptr, "", base);
     config.dns_servers = absl::GetFlag(FLAGS_dns_servers);
   }
   return config;

@@ -1,0 +1,101 @@
+// Implementation of delivery/lane_shaper.h.
+#include "delivery/lane_shaper.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_join.h"
+#include "core/check.h"
+
+namespace tern::delivery {
+namespace {
+
+queue::ThrottlePath::Limits LimitsOf(const queue::ShapingOptions& o) {
+  return {.message_rate = o.max_message_rate,
+          .connection_rate = o.max_connection_rate,
+          .connection_limit = o.connection_limit};
+}
+
+}  // namespace
+
+LaneShaper::LaneShaper(queue::ShapingState* state) : state_(state) { CHECK(state_ != nullptr); }
+
+void LaneShaper::Resolve(Lane* lane, absl::Time now) {
+  ++resolves_;
+  const uint64_t version = state_->version();
+  std::shared_ptr<const queue::ShapingPolicy> policy = state_->policy();
+  const std::string site_key = absl::StrJoin(lane->mx_hosts, ",");
+  queue::SiteIdentity identity{.domain = lane->domain,
+                               .site_key = site_key,
+                               .mx_hosts = lane->mx_hosts,
+                               .source = lane->source};
+  const queue::ResolvedShaping resolved = policy->Resolve(identity);
+  lane->provider = resolved.provider_name;
+  // The lane's site: a route is its own; a domain with its own block, or without MX hosts,
+  // too; otherwise the MX set (domains with the same MX hosts share it).
+  if (!lane->nexthop.mx_lookup) {
+    lane->site_scope = queue::RouteScope(lane->nexthop.host, lane->nexthop.port);
+  } else if (resolved.own_site || site_key.empty()) {
+    lane->site_scope = queue::DomainScope(lane->domain);
+  } else {
+    lane->site_scope = queue::SiteScope(site_key);
+  }
+  lane->override_scopes.clear();
+  if (!lane->provider.empty()) {
+    lane->override_scopes.push_back(queue::ProviderScope(lane->provider));
+  }
+  lane->override_scopes.push_back(lane->site_scope);
+  if (lane->nexthop.mx_lookup && lane->site_scope != queue::DomainScope(lane->domain)) {
+    lane->override_scopes.push_back(queue::DomainScope(lane->domain));
+  }
+  const queue::EffectiveShaping effective =
+      state_->overrides().Effective(lane->source, lane->override_scopes, now, resolved.lane);
+  lane->options = effective.options;
+  lane->suspended_until = effective.suspended ? effective.until : absl::InfinitePast();
+  lane->shaping_next_change = effective.next_change;
+  lane->shaping_version = version;
+
+  lane->throttle.Clear();
+  lane->throttle.Add(state_->throttles().Get(queue::ForSource(lane->site_scope, lane->source)),
+                     LimitsOf(lane->options));
+  for (const queue::ThrottleScope& shared : resolved.shared) {
+    if (lane->throttle.size() == queue::ThrottlePath::kStepsMax) break;
+    lane->throttle.Add(state_->throttles().Get(shared.key),
+                       {.message_rate = shared.max_message_rate,
+                        .connection_rate = shared.max_connection_rate,
+                        .connection_limit = shared.connection_limit});
+  }
+  lane->shaped = true;
+}
+
+void LaneShaper::RefreshIfStale(Lane* lane, absl::Time now) {
+  if (!lane->shaped) return;
+  if (lane->shaping_version != state_->version() || now >= lane->shaping_next_change) {
+    Resolve(lane, now);
+  }
+}
+
+absl::Duration LaneShaper::AdmitMessage(Lane* lane, absl::Time now) {
+  DCHECK(lane->shaped);
+  if (now < lane->suspended_until) {
+    ++messages_throttled_;
+    return lane->suspended_until - now;
+  }
+  const absl::Duration wait = lane->throttle.TryTakeAll(now);
+  if (wait > absl::ZeroDuration()) ++messages_throttled_;
+  return wait;
+}
+
+absl::Duration LaneShaper::AdmitConnection(Lane* lane, absl::Time now,
+                                           queue::ConnectionLease* lease) {
+  DCHECK(lane->shaped);
+  if (now < lane->suspended_until) {
+    ++connections_throttled_;
+    return lane->suspended_until - now;
+  }
+  const absl::Duration wait = lane->throttle.TryOpenConnection(now, lease);
+  if (wait > absl::ZeroDuration()) ++connections_throttled_;
+  return wait;
+}
+
+}  // namespace tern::delivery

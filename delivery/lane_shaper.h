@@ -1,0 +1,54 @@
+// LaneShaper: applies the shaping policy to a lane. Resolve() asks the policy for the
+// lane's site and egress source (queue::ShapingPolicy::Resolve), lays the overrides in
+// force over it (suspension, `set`, ramp-up: queue::ShapingOverrides), and builds the
+// lane's throttle path: its own scope ("<site scope>@<source>", limits from the merged
+// options) and the shared ones (provider, source), cells from the process-wide registry,
+// so every shard's lanes to a site, provider or source draw from the same cells.
+// AdmitMessage() and AdmitConnection() take a token through the whole path, or none.
+//
+//   shaper.Resolve(lane, now);                        // when the lane's site is known
+//   shaper.RefreshIfStale(lane, now);                  // before dispatching (cheap)
+//   if (absl::Duration wait = shaper.AdmitMessage(lane, now); wait > absl::ZeroDuration())
+//     ... leave the job queued, wake the lane after `wait` ...
+//
+// Single-threaded per lane (the shard's loop); the state it reads is shared and
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "delivery/lane.h"
+#include "queue/shaping_state.h"
+#include "queue/throttle_path.h"
+
+namespace tern::delivery {
+
+class LaneShaper {
+ public:
+  explicit LaneShaper(queue::ShapingState* state);
+
+  // (Re)resolves `lane` from its domain, source and MX hosts (lane->mx_hosts, sorted).
+  void Resolve(Lane* lane, absl::Time now);
+  // Resolve() again when the policy or the overrides changed, or one of them ended.
+  void RefreshIfStale(Lane* lane, absl::Time now);
+  // Zero: a message may start now (its tokens are taken). Otherwise how long to wait
+  // (InfiniteDuration: suspended with no end known; never happens today).
+  absl::Duration AdmitMessage(Lane* lane, absl::Time now);
+  // Zero: a connection may open now, `lease` holds its slots until it closes. Otherwise how
+  // long to wait (InfiniteDuration: a connection limit is full, wait for a close).
+  absl::Duration AdmitConnection(Lane* lane, absl::Time now, queue::ConnectionLease* lease);
+
+  // Counters, for tests and metrics.
+  uint64_t resolves() const { return resolves_; }
+  uint64_t messages_throttled() const { return messages_throttled_; }
+  uint64_t connections_throttled() const { return connections_throttled_; }
+
+ private:
+  queue::ShapingState* const state_;
+  uint64_t resolves_ = 0;
+  uint64_t messages_throttled_ = 0;
+  uint64_t connections_throttled_ = 0;
+};
+
+}  // namespace tern::delivery
