@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "core/check.h"
 #include "core/log.h"
@@ -48,6 +48,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                   .connection_owner = this,
                   .owner = this}),
       shaper_(shaping_),
+      reactor_(shaping_),
       scheduled_(deps.loop, [this](uint64_t queue_id) {
         ScheduleMessage(queue_id);
         UpdateGauges();
@@ -471,11 +472,25 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
   }
   std::vector<RecipientOutcome> outcomes;
   outcomes.reserve(result.recipients.size());
+  // Failure replies meet the lane's automation rules, each distinct reply once per
+  // transaction (a MAIL-stage refusal is every recipient's reply).
+  std::vector<std::pair<absl::string_view, bool>> reacted;  // reply, bounce
+  const absl::Time now = loop_->now();
   for (const smtp::RecipientResult& r : result.recipients) {
-    stats_.NoteResult(info.lane->key, info.lane->DestinationName(), r.outcome, r.reply,
-                      loop_->now());
+    smtp::DeliveryOutcome outcome = r.outcome;
+    if (outcome != smtp::DeliveryOutcome::kDelivered) {
+      auto seen = std::find_if(reacted.begin(), reacted.end(),
+                               [&](const auto& e) { return e.first == r.reply; });
+      if (seen == reacted.end()) {
+        const bool internal = r.stage == smtp::ReplyStage::kConnection;
+        reacted.push_back({r.reply, reactor_.OnReply(*info.lane, r.reply, internal, now)});
+        seen = reacted.end() - 1;
+      }
+      if (seen->second) outcome = smtp::DeliveryOutcome::kPermFailed;  // a rule bounces it
+    }
+    stats_.NoteResult(info.lane->key, info.lane->DestinationName(), outcome, r.reply, now);
     outcomes.push_back({.recipient = r.index,
-                        .outcome = r.outcome,
+                        .outcome = outcome,
                         .code = r.code,
                         .enhanced = r.enhanced.ToString(),
                         .reply = std::string(r.reply)});
@@ -639,6 +654,9 @@ void DeliveryAgent::OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) {
       attempt->last_error.ok()
           ? absl::UnavailableError(absl::StrCat(lane->nexthop.host, ": no mail exchanger"))
           : attempt->last_error;
+  // Our own failure (refused, timeout, greeting or TLS before the session was ready) meets
+  // the rules that match internal failures.
+  const bool rule_bounces = reactor_.OnReply(*lane, why.message(), /*internal=*/true, now);
   if (!attempt->permanent &&
       lane->health->NoteAttemptEnded(now, /*ok=*/false, lane->options, why.message())) {
     DeliveryCounters::Add(counters_->site_delays);
@@ -651,7 +669,8 @@ void DeliveryAgent::OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) {
   if (lane->connections.empty() && lane->attempts == 0) {
     TERN_LOG(kInfo, "delivery to %s failed: %s", lane->key, why.message());
     const queue::SiteHealth::Snapshot health = lane->health->Read();
-    FailLane(lane, attempt->code, attempt->enhanced, why, attempt->permanent,
+    FailLane(lane, rule_bounces ? 554 : attempt->code, rule_bounces ? "5.4.0" : attempt->enhanced,
+             why, attempt->permanent || rule_bounces,
              health.delayed_until > now ? health.delayed_until : absl::InfinitePast());
   }
   DropLaneIfUnused(lane);

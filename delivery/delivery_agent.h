@@ -49,6 +49,7 @@
 #include "delivery/lane.h"
 #include "delivery/lane_shaper.h"
 #include "delivery/outbound_connection.h"
+#include "delivery/reply_reactor.h"
 #include "delivery/result_recorder.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
@@ -240,6 +241,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   ResultRecorder recorder_;
   Connector connector_;
   LaneShaper shaper_;
+  ReplyReactor reactor_;
   size_t lanes_resolving_ = 0;
   queue::ScheduledQueue scheduled_;
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_;

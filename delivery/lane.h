@@ -22,6 +22,7 @@
 #include "delivery/outbound_connection.h"
 #include "delivery/route_table.h"
 #include "net/smtp/client_session.h"
+#include "queue/reply_rule_matcher.h"
 #include "queue/shaping_options.h"
 #include "queue/site_health.h"
 #include "queue/throttle_path.h"
@@ -52,8 +53,9 @@ struct Lane {
   std::vector<std::string> override_scopes;  // least specific first
   queue::ShapingOptions options = queue::ShapingOptions::BuiltInDefaults();  // in force
   queue::ThrottlePath throttle;
-  bool resolving = false;  // its MX lookup runs: jobs wait for it
-  bool shaped = false;     // resolved at least once
+  std::shared_ptr<const queue::ReplyRuleMatcher> rules;  // its automation rules, or null
+  bool resolving = false;                                // its MX lookup runs: jobs wait for it
+  bool shaped = false;                                   // resolved at least once
   absl::Time suspended_until = absl::InfinitePast();
   uint64_t shaping_version = 0;
   absl::Time shaping_next_change = absl::InfiniteFuture();

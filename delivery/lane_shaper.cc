@@ -31,6 +31,11 @@ void LaneShaper::Resolve(Lane* lane, absl::Time now) {
                                .source = lane->source};
   const queue::ResolvedShaping resolved = policy->Resolve(identity);
   lane->provider = resolved.provider_name;
+  if (rules_policy_ != policy) {
+    rules_cache_.Clear();
+    rules_policy_ = policy;
+  }
+  lane->rules = rules_cache_.Get(resolved.rules);
   // The lane's site: a route is its own; a domain with its own block, or without MX hosts,
   // too; otherwise the MX set (domains with the same MX hosts share it).
   if (!lane->nexthop.mx_lookup) {

@@ -19,6 +19,7 @@
 
 #include "absl/time/time.h"
 #include "delivery/lane.h"
+#include "queue/automation_rules.h"
 #include "queue/shaping_state.h"
 #include "queue/throttle_path.h"
 
@@ -46,6 +47,9 @@ class LaneShaper {
 
  private:
   queue::ShapingState* const state_;
+  // Compiled rule lists of the policy they were compiled from (kept alive with it).
+  std::shared_ptr<const queue::ShapingPolicy> rules_policy_;
+  queue::AutomationRuleCache rules_cache_;
   uint64_t resolves_ = 0;
   uint64_t messages_throttled_ = 0;
   uint64_t connections_throttled_ = 0;

@@ -34,6 +34,7 @@
 #include "queue/shaping_policy.h"
 #include "queue/site_health.h"
 #include "queue/throttle_registry.h"
+#include "queue/trigger_counters.h"
 
 namespace tern::queue {
 
@@ -66,6 +67,8 @@ class ShapingState {
   ThrottleRegistry& throttles() { return throttles_; }
   SiteHealthTable& site_health() { return site_health_; }
   ShapingOverrides& overrides() { return overrides_; }
+  // Threshold triggers of automation rules, counted for all shards.
+  TriggerCounters& triggers() { return triggers_; }
   const ShapingOverrides& overrides() const { return overrides_; }
   const std::string& state_file() const { return state_file_; }
 
@@ -85,6 +88,7 @@ class ShapingState {
   ThrottleRegistry throttles_;
   SiteHealthTable site_health_;
   ShapingOverrides overrides_;
+  TriggerCounters triggers_;
   const std::string state_file_;
   absl::Mutex save_mutex_;
   uint64_t saved_version_ ABSL_GUARDED_BY(save_mutex_) = 0;
