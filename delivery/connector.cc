@@ -156,17 +156,23 @@ void Connector::TryNextHost(std::unique_ptr<ConnectAttempt> attempt) {
 void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
   while (!stopping_ && attempt->next_address < attempt->addresses.size()) {
     const sockaddr_storage& to = attempt->addresses[attempt->next_address++];
+    const EgressSource* egress = attempt->lane->egress;
+    if (egress != nullptr && egress->address.ss_family != to.ss_family) {
+      continue;  // the source has no address of this family
+    }
     ++addresses_tried_;
     const smtp::StartTlsPolicy tls = attempt->lane->tls;
-    net::DestinationKey key{
-        .host = AddressText(to), .port = attempt->lane->nexthop.port, .tls = tls};
+    net::DestinationKey key{.host = AddressText(to),
+                            .port = attempt->lane->nexthop.port,
+                            .tls = tls,
+                            .source = egress != nullptr ? AddressText(egress->address) : ""};
     std::shared_ptr<net::Destination> destination = pools_->Get(key);
     if (ResumeParked(destination, &attempt)) return;
     if (!destination->TryReserveConnection()) {
       attempt->at_limit = true;  // every shard together has enough open to it
       continue;
     }
-    auto owned = std::make_unique<OutboundConnection>(loop_, transport_, config_.client,
+    auto owned = std::make_unique<OutboundConnection>(loop_, transport_, attempt->lane->client,
                                                       connection_owner_, client_counters_);
     OutboundConnection* connection = owned.get();
     // An opportunistic destination whose last handshake failed gets plaintext for a while.
@@ -181,6 +187,10 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     request.to = to;
     request.to_length = to.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     request.timeout = config_.connect_timeout;
+    if (egress != nullptr) {
+      request.from = egress->address;
+      request.from_length = egress->address_length;
+    }
     connection->Connect(request);
     return;
   }
@@ -204,8 +214,9 @@ bool Connector::ResumeParked(const std::shared_ptr<net::Destination>& destinatio
       destination->ConnectionClosed();
       continue;
     }
-    auto owned = std::make_unique<OutboundConnection>(
-        loop_, transport_, config_.client, connection_owner_, client_counters_, *capabilities);
+    auto owned =
+        std::make_unique<OutboundConnection>(loop_, transport_, (*attempt)->lane->client,
+                                             connection_owner_, client_counters_, *capabilities);
     OutboundConnection* connection = owned.get();
     connection->set_destination(destination);
     connection->host_name = (*attempt)->host;

@@ -28,6 +28,8 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
       counters_(counters),
       routes_(std::make_shared<const RouteTable>(deps.config->routes)),
       dkim_(deps.config->dkim),
+      egress_(deps.config->egress),
+      selector_(egress_ != nullptr ? std::make_unique<SourceSelector>(egress_) : nullptr),
       own_shaping_(deps.shaping != nullptr ? nullptr
                                            : std::make_unique<queue::ShapingState>(nullptr, "")),
       shaping_(deps.shaping != nullptr ? deps.shaping : own_shaping_.get()),
@@ -108,13 +110,31 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   // Group the recipients by next hop, then split over-long lists.
   std::vector<std::pair<Lane*, DeliveryJob>> jobs;
   std::vector<uint32_t> no_domain;
+  // The message's egress pool (decided at reception), and the source picked from it per
+  // next hop for this attempt (smooth weighted round robin per pool and site).
+  const EgressPool* pool = PoolOf(*entry);
+  std::vector<std::pair<std::string, const EgressSource*>> picked;
   for (uint32_t i : left) {
     const absl::string_view domain = smtp::DomainOf(entry->recipient(i));
     if (domain.empty()) {
       no_domain.push_back(i);
       continue;
     }
-    Lane* lane = LaneFor(routes_->Lookup(absl::AsciiStrToLower(domain)));
+    const std::string lower = absl::AsciiStrToLower(domain);
+    const Nexthop nexthop = routes_->Lookup(lower);
+    const EgressSource* source = nullptr;
+    if (pool != nullptr) {
+      std::string site = LaneKey(nexthop);
+      auto it = std::find_if(picked.begin(), picked.end(),
+                             [&](const auto& p) { return p.first == site; });
+      if (it == picked.end()) {
+        source = selector_->Pick(*pool, site, [](const EgressSource&) { return true; });
+        picked.push_back({std::move(site), source});
+      } else {
+        source = it->second;
+      }
+    }
+    Lane* lane = LaneFor(nexthop, lower, source);
     auto same = std::find_if(jobs.begin(), jobs.end(), [&](const auto& j) {
       return j.first == lane && j.second.recipients.size() < smtp::kTransactionRecipientsMax;
     });
@@ -142,8 +162,27 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   for (Lane* lane : touched) Dispatch(lane);
 }
 
-Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
-  std::string key = LaneKey(nexthop);
+const EgressPool* DeliveryAgent::PoolOf(const spool::QueueEntry& entry) const {
+  if (egress_ == nullptr) return nullptr;
+  if (const absl::string_view name = entry.pool(); !name.empty()) {
+    if (const EgressPool* pool = egress_->FindPool(name)) return pool;
+    // Its pool is gone from the flags since it was received: the default pool then.
+  }
+  return egress_->default_pool();
+}
+
+Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop, absl::string_view domain,
+                             const EgressSource* source) {
+  // A routed domain with a block of its own in the policy gets a lane of its own (its
+  // limits are its own); other routed domains share the route's lane.
+  if (shaping_->version() != policy_version_) {
+    policy_version_ = shaping_->version();
+    policy_ = shaping_->policy();
+  }
+  const bool own_route_lane = !nexthop.mx_lookup && policy_->HasDomainBlocks(domain);
+  std::string key =
+      own_route_lane ? absl::StrCat("domain:", domain, "|", LaneKey(nexthop)) : LaneKey(nexthop);
+  if (source != nullptr) absl::StrAppend(&key, "@", source->name);
   auto it = lanes_.find(key);
   if (it != lanes_.end()) return it->second.get();
   auto lane = std::make_unique<Lane>();
@@ -152,8 +191,14 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop) {
   lane->tls = config_.tls_client == nullptr ? smtp::StartTlsPolicy::kNever
                                             : config_.tls_policies.Lookup(nexthop.host);
   lane->health = shaping_->site_health().Get(lane->key);
-  lane->domain = nexthop.mx_lookup ? nexthop.host : "";
+  lane->domain = nexthop.mx_lookup ? nexthop.host : own_route_lane ? std::string(domain) : "";
   lane->wake = std::make_unique<LaneWakeTimer>(this, lane.get());
+  lane->client = config_.client;
+  if (source != nullptr) {
+    lane->source = source->name;
+    lane->egress = source;
+    if (!source->ehlo_name.empty()) lane->client.helo_name = source->ehlo_name;
+  }
   Lane* raw = lane.get();
   lanes_.emplace(std::move(key), std::move(lane));
   if (nexthop.mx_lookup && resolver_ != nullptr) {

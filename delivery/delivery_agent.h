@@ -46,11 +46,13 @@
 #include "delivery/delivery_job.h"
 #include "delivery/delivery_log.h"
 #include "delivery/destination_stats.h"
+#include "delivery/egress_config.h"
 #include "delivery/lane.h"
 #include "delivery/lane_shaper.h"
 #include "delivery/outbound_connection.h"
 #include "delivery/reply_reactor.h"
 #include "delivery/result_recorder.h"
+#include "delivery/source_selector.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
 #include "net/smtp/client_counters.h"
@@ -174,7 +176,11 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // Holds given an end (`ternctl hold --duration`) that are due: RELEASE records, then
   // scheduled (delivery_agent_operator.cc). Runs every maintenance interval.
   void ReleaseDueHolds(absl::Time now);
-  Lane* LaneFor(const Nexthop& nexthop);
+  // The lane of `nexthop` for recipients at `domain` (lowercase), sending from `source`
+  // (null: the kernel's address).
+  Lane* LaneFor(const Nexthop& nexthop, absl::string_view domain, const EgressSource* source);
+  // The message's egress pool: its own (from reception) or the default; null: none.
+  const EgressPool* PoolOf(const spool::QueueEntry& entry) const;
   // The lane's site is known (MX looked up, or a route): its shaping, then dispatch.
   void OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx);
   // Wakes the lane (dispatches it) at `when` at the latest.
@@ -232,6 +238,8 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // From config_ at start; replaced by Reconfigure().
   std::shared_ptr<const RouteTable> routes_;
   std::shared_ptr<const DkimSigner> dkim_;
+  std::shared_ptr<const EgressConfig> egress_;  // null: no egress sources configured
+  std::unique_ptr<SourceSelector> selector_;
 
   std::unique_ptr<queue::ShapingState> own_shaping_;
   queue::ShapingState* const shaping_;
@@ -243,6 +251,9 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   LaneShaper shaper_;
   ReplyReactor reactor_;
   size_t lanes_resolving_ = 0;
+  // The policy in force, re-read when the shaping state's version moves.
+  std::shared_ptr<const queue::ShapingPolicy> policy_;
+  uint64_t policy_version_ = 0;
   queue::ScheduledQueue scheduled_;
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<uint64_t, ActiveMessage> active_;

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "core/timer_wheel.h"
 #include "delivery/delivery_job.h"
+#include "delivery/egress_config.h"
 #include "delivery/outbound_connection.h"
 #include "delivery/route_table.h"
 #include "net/smtp/client_session.h"
@@ -45,8 +46,12 @@ struct Lane {
   // Shaping (delivery/lane_shaper.h): what the policy and the overrides in force say for
   // this lane, resolved once its site is known (after its MX lookup) and again when the
   // policy or an override changes.
-  std::string domain;                        // the recipient domain of an MX lane; "" for a route
-  std::string source;                        // egress source name; "" for the kernel's address
+  std::string domain;                    // the recipient domain of an MX lane; "" for a route
+  std::string source;                    // egress source name; "" for the kernel's address
+  const EgressSource* egress = nullptr;  // that source (null: the kernel's address)
+  // The SMTP client settings of its connections: the global ones, with the source's EHLO
+  // name when it has one. Outlives its connections (a lane is dropped only without any).
+  smtp::ClientConfig client;
   std::vector<std::string> mx_hosts;         // its site: the MX hosts, sorted ("" entries none)
   std::string site_scope;                    // "site:...", "domain:..." or "route:..."
   std::string provider;                      // the matching provider block's name, or ""

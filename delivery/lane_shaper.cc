@@ -38,7 +38,7 @@ void LaneShaper::Resolve(Lane* lane, absl::Time now) {
   lane->rules = rules_cache_.Get(resolved.rules);
   // The lane's site: a route is its own; a domain with its own block, or without MX hosts,
   // too; otherwise the MX set (domains with the same MX hosts share it).
-  if (!lane->nexthop.mx_lookup) {
+  if (!lane->nexthop.mx_lookup && lane->domain.empty()) {
     lane->site_scope = queue::RouteScope(lane->nexthop.host, lane->nexthop.port);
   } else if (resolved.own_site || site_key.empty()) {
     lane->site_scope = queue::DomainScope(lane->domain);
@@ -50,7 +50,7 @@ void LaneShaper::Resolve(Lane* lane, absl::Time now) {
     lane->override_scopes.push_back(queue::ProviderScope(lane->provider));
   }
   lane->override_scopes.push_back(lane->site_scope);
-  if (lane->nexthop.mx_lookup && lane->site_scope != queue::DomainScope(lane->domain)) {
+  if (!lane->domain.empty() && lane->site_scope != queue::DomainScope(lane->domain)) {
     lane->override_scopes.push_back(queue::DomainScope(lane->domain));
   }
   const queue::EffectiveShaping effective =

