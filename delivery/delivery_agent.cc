@@ -141,7 +141,8 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     if (same == jobs.end()) {
       jobs.push_back({lane, DeliveryJob{.queue_id = queue_id,
                                         .attempt = active.attempt,
-                                        .generation = active.generation}});
+                                        .generation = active.generation,
+                                        .pool = pool != nullptr ? pool->name : ""}});
       same = jobs.end() - 1;
     }
     same->second.recipients.push_back(i);
@@ -276,6 +277,7 @@ void DeliveryAgent::Dispatch(Lane* lane) {
     if (!job.has_value()) break;
     // A throttled job waits in the lane, at its head: no spool I/O, no attempt counted.
     if (const absl::Duration wait = shaper_.AdmitMessage(lane, now); wait > absl::ZeroDuration()) {
+      if (job->throttled_since == absl::InfinitePast()) job->throttled_since = now;
       QueueOnLane(lane, *std::move(job), /*front=*/true);
       WakeLaneAt(lane, now + wait);
       return;
@@ -352,6 +354,11 @@ void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
 
 void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
   ConnectionInfo& info = Info(connection);
+  job.labels = info.lane->labels;
+  if (job.throttled_since != absl::InfinitePast()) {
+    job.throttled += loop_->now() - job.throttled_since;
+    job.throttled_since = absl::InfinitePast();
+  }
   info.job = std::move(job);
   info.loading = true;
   spool_->ReadMessage(info.job->queue_id,
@@ -455,6 +462,7 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     if (std::optional<DeliveryJob> job = TakePending(lane)) {
       if (const absl::Duration wait = shaper_.AdmitMessage(lane, now);
           wait > absl::ZeroDuration()) {
+        if (job->throttled_since == absl::InfinitePast()) job->throttled_since = now;
         QueueOnLane(lane, *std::move(job), /*front=*/true);
         WakeLaneAt(lane, now + wait);
       } else {
@@ -748,6 +756,7 @@ void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
   }
   for (DeliveryJob& job : jobs) {
     job.retry_not_before = retry_not_before;
+    job.labels = lane->labels;
     recorder_.Fail(std::move(job), outcome, code, enhanced, reason, lane->nexthop.host);
   }
 }

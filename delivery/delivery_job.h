@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,13 @@
 #include "net/smtp/client_session.h"
 
 namespace tern::delivery {
+
+// What the delivery log says about the lane a job went through.
+struct LaneLabels {
+  std::string source;    // egress source name
+  std::string site;      // site scope
+  std::string provider;  // provider block
+};
 
 struct DeliveryJob {
   uint64_t queue_id = 0;
@@ -21,6 +29,11 @@ struct DeliveryJob {
   uint64_t generation = 0;
   // A deferral's next attempt is not before this (its site is delayed until then).
   absl::Time retry_not_before = absl::InfinitePast();
+  // The lane's names for the delivery log (shared by its jobs; null: none known).
+  std::shared_ptr<const LaneLabels> labels;
+  std::string pool;  // the egress pool its source was picked from ("" none)
+  absl::Time throttled_since = absl::InfinitePast();  // waiting for a throttle since
+  absl::Duration throttled = absl::ZeroDuration();    // waited for throttles in all
   bool stale_retry_done = false;  // already re-sent once after a reused connection died
   std::string message_id;         // known once the message was read
 };

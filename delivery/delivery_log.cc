@@ -48,6 +48,18 @@ std::string FormatDeliveryEvent(const DeliveryEvent& e) {
     json.Key("reply");
     json.String(e.reply);
   }
+  for (const auto& [key, value] : {std::pair<const char*, absl::string_view>{"source", e.source},
+                                   {"pool", e.pool},
+                                   {"site", e.site},
+                                   {"provider", e.provider}}) {
+    if (value.empty()) continue;
+    json.Key(key);
+    json.String(value);
+  }
+  if (e.throttled > absl::ZeroDuration()) {
+    json.Key("throttled_ms");
+    json.Number(absl::ToInt64Milliseconds(e.throttled));
+  }
   if (e.attempts > 0) {
     json.Key("attempts");
     json.Number(static_cast<int64_t>(e.attempts));

@@ -33,6 +33,14 @@ struct DeliveryEvent {
   absl::string_view client;       // for "received": the client address
   absl::string_view destination;  // the MX host (or route) tried
   absl::string_view reply;        // the remote reply, or our own reason
+  // Shaping (results only; empty when none): the egress source and pool, the site scope
+  // ("site:mx1,mx2", "domain:D", "route:H:P"), the provider block, and how long the job
+  // waited for its throttles.
+  absl::string_view source;
+  absl::string_view pool;
+  absl::string_view site;
+  absl::string_view provider;
+  absl::Duration throttled = absl::ZeroDuration();
   int attempts = 0;
   absl::Duration delay = absl::ZeroDuration();  // since the message was received
   absl::Time time = absl::Now();

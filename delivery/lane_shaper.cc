@@ -70,6 +70,11 @@ void LaneShaper::Resolve(Lane* lane, absl::Time now) {
                         .connection_rate = shared.max_connection_rate,
                         .connection_limit = shared.connection_limit});
   }
+  auto labels = std::make_shared<LaneLabels>();
+  labels->source = lane->source;
+  labels->site = lane->site_scope;
+  labels->provider = lane->provider;
+  lane->labels = std::move(labels);
   lane->shaped = true;
 }
 

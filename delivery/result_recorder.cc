@@ -234,6 +234,7 @@ void ResultRecorder::Record(std::unique_ptr<Completion> c) {
 }
 
 void ResultRecorder::Log(const Completion& c) {
+  const LaneLabels* labels = c.job.labels.get();
   for (size_t i = 0; i < c.outcomes.size(); ++i) {
     switch (c.states[i]) {
       case spool::RecipientState::kDelivered: {
@@ -276,6 +277,11 @@ void ResultRecorder::Log(const Completion& c) {
                   .recipient = c.addresses[i],
                   .destination = c.destination,
                   .reply = o.reply,
+                  .source = labels != nullptr ? absl::string_view(labels->source) : "",
+                  .pool = c.job.pool,
+                  .site = labels != nullptr ? absl::string_view(labels->site) : "",
+                  .provider = labels != nullptr ? absl::string_view(labels->provider) : "",
+                  .throttled = c.job.throttled,
                   .attempts = static_cast<int>(c.attempt),
                   .delay = c.now - c.received,
                   .time = c.now});
