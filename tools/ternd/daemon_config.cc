@@ -8,12 +8,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/duration_text.h"
 #include "core/log.h"
 #include "net/admin_token.h"
 #include "spool/message_record.h"
 #include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
+#include "tools/ternd/shaping_setup.h"
 
 namespace tern::ternd {
 namespace {
@@ -255,9 +257,22 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     limits.max_messages_per_connection = config.delivery->max_messages_per_connection;
     limits.idle_timeout = config.delivery->connection_idle_timeout;
     config.pools = std::make_unique<net::DestinationPools>(limits);
-    config.shaping = std::make_unique<queue::ShapingState>(nullptr, "");
     config.dns_servers = absl::GetFlag(FLAGS_dns_servers);
   }
+  config.shaping_file = absl::GetFlag(FLAGS_shaping);
+  std::shared_ptr<const queue::ShapingPolicy> shaping_policy;
+  if (!config.shaping_file.empty()) {
+    auto policy = ReadShapingPolicyFile(config.shaping_file, *config.egress);
+    if (!policy.ok()) {
+      const std::vector<std::string> problems = ProblemLines(policy.status());
+      return FlagError(
+          absl::StrCat("shaping=", config.shaping_file),
+          absl::StrCat(problems.size(), " problem(s):\n  ", absl::StrJoin(problems, "\n  ")));
+    }
+    shaping_policy = *std::move(policy);
+  }
+  config.shaping = std::make_unique<queue::ShapingState>(std::move(shaping_policy),
+                                                         ShapingStateFile(config.spool_dir));
   return config;
 }
 
