@@ -104,6 +104,19 @@ class ShapingControlTest(h.TerndTestCase):
         self.assertGreater(before[0]["seconds_left"], 29 * 60)
         self.assertLessEqual(before[0]["seconds_left"], 30 * 60)
 
+        # Metrics and the status page show it too.
+        m = d.metrics()
+        self.assertEqual(m.total("tern_shaping_policy_blocks"), 3)
+        self.assertEqual(m.total("tern_shaping_overrides"), 1)
+        self.assertEqual(m.total("tern_shaping_suspended", scope="domain:example.com", source=""), 1)
+        self.assertEqual(m.total("tern_site_delayed_omitted"), 0)
+        status, body = d.http_get("/status.json")
+        self.assertEqual(status, 200)
+        self.assertEqual([(o["scope"], o["kind"], o["reason"]) for o in json.loads(body)["overrides"]],
+                         [("domain:example.com", "suspend", "test")])
+        status, page = d.http_get("/")
+        self.assertIn("Suspensions and overrides", page)
+
         # --destination: the domain's own settings and its suspension.
         dest = self.shaping_json(d, "--destination=Example.COM")["destination"]
         self.assertEqual(dest["domain"], "example.com")

@@ -102,7 +102,7 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
     return Action(action, params);
   }
   if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", MetricsPage(*shards_)};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", MetricsPage(*shards_, shaping_.state)};
   }
   if (path == "/queue") return Queue(params);
   if (path == "/message") return Message(params);
@@ -292,7 +292,13 @@ net::HttpResponse AdminApi::StatusData(const net::QueryParams& params) const {
     shards.push_back(*std::move(status));
   }
   const bool per_shard = net::QueryValue(params, "shards") == "1";
-  return {200, kJson, StatusJson(history_, shards, absl::Now(), per_shard)};
+  const absl::Time now = absl::Now();
+  std::optional<ShapingReport> shaping;
+  if (shaping_.state != nullptr) {
+    shaping = CollectShapingReport(*shaping_.state, shaping_.policy_file, {}, now);
+  }
+  return {200, kJson,
+          StatusJson(history_, shards, now, per_shard, shaping.has_value() ? &*shaping : nullptr)};
 }
 
 net::HttpResponse AdminApi::Stats(const net::QueryParams& params) const {
