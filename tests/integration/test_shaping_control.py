@@ -138,6 +138,16 @@ class ShapingControlTest(h.TerndTestCase):
         self.assertEqual(bad.returncode, 2)
         status, body, _ = d.http("GET", "/suspend?domain=example.org&duration=60&reason=x")
         self.assertEqual(status, 405, body)
+        for target in ("/suspend?domain=a%20b.example&duration=60&reason=x",
+                       "/suspend?domain=example.org&duration=60&reason=x%0Ay",
+                       "/suspend?domain=example.org&duration=0&reason=x",
+                       "/suspend?domain=example.org&source=a%3Cb&duration=60&reason=x",
+                       "/suspend?domain=example.org&site=mx.example&duration=60&reason=x"):
+            status, body, _ = d.http("POST", target)
+            self.assertEqual(status, 400, (target, body))
+        status, body, _ = d.http("POST", "/suspend?domain=example.org&duration=60&reason=x",
+                                 headers={"X-Tern-Request": None})
+        self.assertNotEqual(status, 200, body)
         self.assertEqual(len(self.shaping_json(d)["overrides"]), 1)
 
         # The state file holds it within about a second; kill -9 loses nothing then.

@@ -77,6 +77,19 @@ absl::StatusOr<std::string> BounceReason(const net::QueryParams& params) {
   return reason;
 }
 
+// A domain, MX host list or egress source name as a scope part: letters, digits, '.', '-',
+// '_' (and ',' between MX hosts), at most ShapingOverride::kKeyBytesMax bytes.
+bool ScopeNameOk(absl::string_view name, bool commas) {
+  if (name.empty() || name.size() > queue::ShapingOverride::kKeyBytesMax) return false;
+  for (const char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+        !(commas && c == ',')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 net::HttpResponse Unavailable(int shard) {
   return {503, kText, absl::StrCat("shard ", shard, " did not answer (stopping or busy)\n")};
 }
@@ -336,7 +349,9 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
   int scopes = 0;
   if (const std::string domain = net::QueryValue(params, "domain"); !domain.empty()) {
     ++scopes;
-    scope = queue::DomainScope(absl::AsciiStrToLower(absl::StripSuffix(domain, ".")));
+    const std::string name = absl::AsciiStrToLower(absl::StripSuffix(domain, "."));
+    if (!ScopeNameOk(name, false)) return {400, kText, "domain: not a domain name\n"};
+    scope = queue::DomainScope(name);
   }
   if (const std::string provider = net::QueryValue(params, "provider"); !provider.empty()) {
     ++scopes;
@@ -348,7 +363,9 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
   }
   if (const std::string site = net::QueryValue(params, "site"); !site.empty()) {
     ++scopes;
-    scope = queue::SiteScope(queue::ShapingPolicy::NormalizeSiteKey(site));
+    const std::string key = queue::ShapingPolicy::NormalizeSiteKey(site);
+    if (!ScopeNameOk(key, true)) return {400, kText, "site: MX host names, comma-separated\n"};
+    scope = queue::SiteScope(key);
   }
   if (scopes != 1) {
     return {400, kText,
@@ -356,8 +373,9 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
   }
   if (scope.size() > queue::ShapingOverride::kKeyBytesMax) return {400, kText, "scope: too long\n"};
   const std::string source = net::QueryValue(params, "source");
-  if (source.size() > queue::ShapingOverride::kKeyBytesMax)
-    return {400, kText, "source: too long\n"};
+  if (!source.empty() && !ScopeNameOk(source, false)) {
+    return {400, kText, "source: not an egress source name\n"};
+  }
   const std::string who = absl::StrCat(scope, " (source ", source.empty() ? "every" : source, ")");
   if (resume) {
     const bool resumed = shaping_.state->overrides().Resume(source, scope);

@@ -157,9 +157,19 @@ int WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
   return number > 0 ? number : 0;  // EAGAIN (timeout) and EINTR: nothing
 }
 
+// Logs a failure once (not every second while it lasts), and the recovery. Main thread only.
 void SaveShapingState(queue::ShapingState& shaping, bool force) {
+  static std::string last_error;
   absl::Status saved = shaping.SaveIfChanged(absl::Now(), force);
-  if (!saved.ok()) TERN_LOG(kError, "shaping state: %s", saved.message());
+  if (saved.ok()) {
+    if (!last_error.empty()) {
+      TERN_LOG(kInfo, "shaping state: %s written again", shaping.state_file());
+    }
+    last_error.clear();
+  } else if (saved.message() != last_error || force) {
+    last_error = std::string(saved.message());
+    TERN_LOG(kError, "shaping state: not written (retried each second): %s", last_error);
+  }
 }
 
 // Bounds the wait for the log writer at exit (stderr may be a pipe nobody reads).
