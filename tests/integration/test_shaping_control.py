@@ -176,6 +176,22 @@ class ShapingControlTest(h.TerndTestCase):
         said = d.ternctl("resume", "example.com").stdout
         self.assertIn("neither suspended nor overridden", said)
         # Resumed for good: after a clean stop and start it stays gone.
+        # The other scopes: a provider of the policy, a site (any order and case), a source.
+        said = d.ternctl("suspend", "--provider=google", "--duration=1h", "--reason=busy").stdout
+        self.assertIn("provider:google (source every): suspended", said)
+        said = d.ternctl("suspend", "--site=MX2.example.net,mx1.example.net", "--duration=1h",
+                         "--reason=down").stdout
+        self.assertIn("site:mx1.example.net,mx2.example.net", said)
+        bad = d.ternctl("suspend", "--site=mx1.example.net", "--source=ip7", "--duration=1h",
+                        "--reason=x", check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("ip7", bad.stderr)
+        self.assertEqual(sorted(o["scope"] for o in self.shaping_json(d)["overrides"]),
+                         ["provider:google", "site:mx1.example.net,mx2.example.net"])
+        self.assertIn("resumed", d.ternctl("resume", "--provider=google").stdout)
+        self.assertIn("resumed",
+                      d.ternctl("resume", "--site=mx1.example.net,mx2.example.net").stdout)
+        self.assertEqual(self.shaping_json(d)["overrides"], [])
         d.restart()
         self.assertEqual(self.shaping_json(d)["overrides"], [])
 

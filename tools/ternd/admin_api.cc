@@ -377,6 +377,11 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
     return {400, kText, "source: not an egress source name\n"};
   }
   const std::string who = absl::StrCat(scope, " (source ", source.empty() ? "every" : source, ")");
+  // Resume takes any source: an entry may outlive its source's --egress_source.
+  if (!resume && !source.empty() && shaping_.egress != nullptr &&
+      shaping_.egress->FindSource(source) == nullptr) {
+    return {400, kText, absl::StrCat("source: '", source, "' is no --egress_source\n")};
+  }
   if (resume) {
     const bool resumed = shaping_.state->overrides().Resume(source, scope);
     TERN_LOG(kInfo, "admin: resume %s: %s", who, resumed ? "resumed" : "nothing to resume");

@@ -309,7 +309,9 @@ int RunDaemon(const DaemonHooks& hooks) {
   }
   TERN_LOG(kInfo, "io_uring: %s", shards[0]->features());
 
-  AdminApi api(&shards, {.state = config->shaping.get(), .policy_file = config->shaping_file});
+  AdminApi api(&shards, {.state = config->shaping.get(),
+                         .policy_file = config->shaping_file,
+                         .egress = config->egress});
   std::unique_ptr<net::AdminServer> admin;
   std::string admin_bound;
   if (config->admin.has_value()) {

@@ -12,12 +12,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "delivery/egress_config.h"
 #include "queue/shaping_override.h"
 #include "queue/shaping_policy.h"
 #include "queue/shaping_state.h"
@@ -31,6 +33,8 @@ inline constexpr size_t kShapingRowsMax = 1000;
 struct ShapingAccess {
   queue::ShapingState* state = nullptr;
   std::string policy_file;  // --shaping; "" for the built-in defaults
+  // The configured egress sources (a suspension must name one of them; null: not checked).
+  std::shared_ptr<const delivery::EgressConfig> egress;
 };
 
 // One throttle scope in use: its cells read with the limits the policy gives its key.
