@@ -12,6 +12,11 @@
 //   ternctl metrics                           the Prometheus metrics
 //   ternctl passwd USER --users_file=F [--senders=a@x,@y]   set an AUTH password
 //   ternctl report [--since=24h] [--until=T] [--delivery_log=F] [--top=N]   the sending report
+//   ternctl shaping [--destination=D] [--source=NAME]   shaping policy, suspensions, overrides,
+//                                             troubled sites, throttles (D: what applies to it)
+//   ternctl suspend DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME] --duration=30m
+//           --reason=TEXT                     no deliveries there until the duration ends
+//   ternctl resume DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME]
 // FILTERS: --domain=D --sender=S --recipient=R --min_age=DURATION --max_age=DURATION
 // --state=queued|deferred|held|active (durations as ternd's: 30s, 5m, 1h30m, 2d). Every
 // command takes --admin=HOST:PORT and --json.
@@ -25,6 +30,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/declare.h"
@@ -69,6 +75,14 @@ ABSL_FLAG(std::string, reason, "",
 ABSL_FLAG(std::string, state, "", "queued (never tried), deferred, held or active");
 ABSL_FLAG(bool, all, false,
           "delete / bounce: every message (without it a filter or ids are needed)");
+ABSL_FLAG(std::string, destination, "",
+          "shaping: also show what the policy gives this recipient domain (no MX lookup)");
+ABSL_FLAG(std::string, provider, "", "suspend / resume: a provider block of the shaping policy");
+ABSL_FLAG(std::string, site, "",
+          "suspend / resume: a site, its MX host names comma-separated (mx1.example.net,...)");
+ABSL_FLAG(std::string, source, "",
+          "shaping, suspend, resume: one egress source (--egress_source NAME); default: every "
+          "source");
 ABSL_FLAG(std::string, users_file, "", "passwd: ternd's --auth_users_file");
 ABSL_FLAG(std::string, senders, "",
           "passwd: the senders USER owns for --sender_login_match (addresses or @domain, "
@@ -249,6 +263,51 @@ int Act(const std::string& admin, const std::string& command, const std::string&
   return 0;
 }
 
+// suspend, resume: the scope (DOMAIN, --provider or --site) and --source as a query.
+absl::StatusOr<std::string> ScopeQuery(const std::vector<char*>& args) {
+  std::vector<std::pair<const char*, std::string>> scopes;
+  if (args.size() > 3) return absl::InvalidArgumentError("one DOMAIN at most");
+  if (args.size() == 3) scopes.emplace_back("domain", args[2]);
+  if (!absl::GetFlag(FLAGS_provider).empty()) {
+    scopes.emplace_back("provider", absl::GetFlag(FLAGS_provider));
+  }
+  if (!absl::GetFlag(FLAGS_site).empty()) scopes.emplace_back("site", absl::GetFlag(FLAGS_site));
+  if (scopes.size() != 1) {
+    return absl::InvalidArgumentError("name one of DOMAIN, --provider=NAME or --site=MX1,MX2");
+  }
+  std::string query = absl::StrCat(scopes[0].first, "=", net::QueryEscape(scopes[0].second));
+  if (!absl::GetFlag(FLAGS_source).empty()) {
+    absl::StrAppend(&query, "&source=", net::QueryEscape(absl::GetFlag(FLAGS_source)));
+  }
+  return query;
+}
+
+// suspend: POST /suspend with the scope, the duration in seconds and the reason.
+int SuspendOrResume(const std::string& admin, const std::string& command,
+                    const std::vector<char*>& args) {
+  absl::StatusOr<std::string> query = ScopeQuery(args);
+  if (!query.ok()) return Fail(query.status(), 2);
+  if (command == "suspend") {
+    const std::string text = absl::GetFlag(FLAGS_duration);
+    if (text.empty() || absl::GetFlag(FLAGS_reason).empty()) {
+      fputs("ternctl: suspend needs --duration=30m and --reason=TEXT\n", stderr);
+      return 2;
+    }
+    absl::StatusOr<absl::Duration> duration = core::ParsePositiveDuration(text);
+    if (!duration.ok()) {
+      return Fail(
+          absl::InvalidArgumentError(absl::StrCat("--duration: ", duration.status().message())), 2);
+    }
+    absl::StrAppend(query.operator->(),
+                    "&duration=", std::max<int64_t>(1, absl::ToInt64Seconds(*duration)),
+                    "&reason=", net::QueryEscape(absl::GetFlag(FLAGS_reason)));
+  } else if (!absl::GetFlag(FLAGS_duration).empty() || !absl::GetFlag(FLAGS_reason).empty()) {
+    fputs("ternctl: resume takes no --duration or --reason\n", stderr);
+    return 2;
+  }
+  return Print(HttpRequest(admin, "POST", absl::StrCat("/", command, "?", *query))) ? 0 : 1;
+}
+
 constexpr const char* kUsage =
     "usage: ternctl [--admin=HOST:PORT] [--json] COMMAND\n"
     "  queue [FILTERS] [--limit=N] [--jsonl]\n"
@@ -262,6 +321,10 @@ constexpr const char* kUsage =
     "  stats | metrics\n"
     "  passwd USER --users_file=FILE [--senders=LIST]\n"
     "  report [--since=24h] [--until=TIME] [--delivery_log=FILE] [--top=N]   (from the log)\n"
+    "  shaping [--destination=D] [--source=NAME]   policy, suspensions, overrides, throttles\n"
+    "  suspend DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME] --duration=30m "
+    "--reason=TEXT\n"
+    "  resume DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME]\n"
     "FILTERS: --domain=D --sender=S --recipient=R --min_age=2d --max_age=10m "
     "--state=queued|deferred|held|active\n";
 
@@ -320,6 +383,20 @@ int Main(const std::vector<char*>& args) {
     target = absl::StrCat("/stats?", format);
   } else if (command == "metrics") {
     target = "/metrics";
+  } else if (command == "shaping") {
+    if (args.size() != 2) {
+      fputs("usage: ternctl shaping [--destination=D] [--source=NAME] [--json]\n", stderr);
+      return 2;
+    }
+    target = absl::StrCat("/shaping?", format);
+    if (!absl::GetFlag(FLAGS_destination).empty()) {
+      absl::StrAppend(&target, "&destination=", net::QueryEscape(absl::GetFlag(FLAGS_destination)));
+    }
+    if (!absl::GetFlag(FLAGS_source).empty()) {
+      absl::StrAppend(&target, "&source=", net::QueryEscape(absl::GetFlag(FLAGS_source)));
+    }
+  } else if (command == "suspend" || command == "resume") {
+    return SuspendOrResume(admin, command, args);
   } else {
     fprintf(stderr, "ternctl: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;

@@ -13,7 +13,10 @@ import ternd_harness as h  # noqa: E402
 TYPES = {"counter", "gauge", "histogram", "summary", "untyped"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # Families of the whole process, without a shard label.
-PROCESS_WIDE = ("process_", "tern_build_info", "tern_log_lines_dropped_total")
+# Families of the whole process, without a shard label (the shaping state is shared by all
+# shards).
+PROCESS_WIDE = ("process_", "tern_build_info", "tern_log_lines_dropped_total", "tern_shaping_",
+                "tern_site_delayed")
 
 
 class MetricsTest(h.TerndTestCase):

@@ -431,5 +431,40 @@ TEST_F(CheckConfigTest, MoreShardsThanCpusIsAWarning) {
   EXPECT_EQ(report.problem_count(), 0);
 }
 
+TEST_F(CheckConfigTest, ShapingProblemsAreNamedOneEachWithFileLineAndKey) {
+  ScratchDir dir;
+  absl::SetFlag(&FLAGS_egress_source, std::vector<std::string>{"ip2=127.0.0.2"});
+  const std::string good = dir.Write(
+      "good.toml", "[default]\nconnection_limit = 20\n[source.ip2]\nconnection_limit = 5\n");
+  absl::SetFlag(&FLAGS_shaping, good);
+  ConfigReport report;
+  CheckShaping(&report);
+  EXPECT_THAT(report.findings(), ::testing::IsEmpty());
+
+  // Parse problems, every one (source names are checked once the file parses).
+  const std::string bad = dir.Write("bad.toml", "[default]\nconnection_limit = -1\nbogus = 2\n");
+  absl::SetFlag(&FLAGS_shaping, bad);
+  report = ConfigReport();
+  CheckShaping(&report);
+  EXPECT_THAT(report.findings(), ElementsAre(IsFinding(Severity::kProblem, "--shaping=" + bad,
+                                                       bad + ":2: default.connection_limit: "),
+                                             IsFinding(Severity::kProblem, "--shaping=" + bad,
+                                                       bad + ":3: default.bogus: unknown key")));
+  const std::string unknown_source = dir.Write(
+      "source.toml", "[default]\nconnection_limit = 1\n[source.ip9]\nconnection_limit = 5\n");
+  absl::SetFlag(&FLAGS_shaping, unknown_source);
+  report = ConfigReport();
+  CheckShaping(&report);
+  EXPECT_THAT(
+      report.findings(),
+      ElementsAre(IsFinding(Severity::kProblem, "--shaping=" + unknown_source,
+                            unknown_source + ":3: source.ip9: 'ip9' is not an egress source")));
+
+  absl::SetFlag(&FLAGS_shaping, "");
+  report = ConfigReport();
+  CheckShaping(&report);
+  EXPECT_THAT(report.findings(), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace tern::ternd

@@ -1,5 +1,6 @@
-// Property test of the admin endpoint's JSON answers (tools/ternd/queue_report.h and
-// status_page.h: /queue, /message, /stats, /status.json and the queue actions), which
+// Property test of the admin endpoint's JSON answers (tools/ternd/queue_report.h,
+// status_page.h and shaping_report.h: /queue, /message, /stats, /status.json, /shaping and
+// the queue actions), which
 // `ternctl --json` prints as they come: with hostile bytes in every string that comes from
 // a client, a message or a remote server, each answer is strict JSON (nlohmann rejects
 // invalid UTF-8) and each string decodes to its bytes' reading (core/json_writer.h).
@@ -12,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/core/hostile_text.h"
 #include "tools/ternd/queue_report.h"
+#include "tools/ternd/shaping_report.h"
 #include "tools/ternd/status_page.h"
 
 namespace tern::ternd {
@@ -142,6 +144,56 @@ TEST_F(JsonRenderers, ActionErrorsAreStrictJson) {
     ASSERT_TRUE(json.has_value()) << absl::CHexEscape(out);
     ASSERT_EQ((*json)["errors"][0]["error"].get<std::string>(),
               Latin1Reading(outcome.errors[0].second));
+  }
+}
+
+TEST_F(JsonRenderers, ShapingIsStrictJson) {
+  for (int i = 0; i < kIterations; ++i) {
+    ShapingReport report;
+    report.policy_file = Text();
+    report.policy_blocks = rng_() % 100;
+    queue::ShapingOverride entry{.source = Text(),
+                                 .scope = Text(),
+                                 .kind = rng_() % 2 == 0 ? queue::ShapingOverride::Kind::kSuspend
+                                                         : queue::ShapingOverride::Kind::kSet,
+                                 .until = now_ + absl::Minutes(30),
+                                 .reason = Text(),
+                                 .cause = Text()};
+    entry.options.max_message_rate = queue::RateSpec{.count = 100, .burst = 100};
+    entry.ramp_up = queue::RampUp{.steps = 4, .over = absl::Hours(1)};
+    report.overrides = {entry};
+    report.troubled_sites = {{.key = Text(),
+                              .delayed = true,
+                              .delayed_until = now_ + absl::Minutes(2),
+                              .consecutive_failures = 3,
+                              .last_failure = Text()}};
+    report.throttles = {{.key = Text(), .message_rate = queue::RateSpec{.count = 5, .burst = 1}}};
+    DestinationShaping destination{.domain = Text(), .source = Text(), .provider = Text()};
+    destination.lane = queue::ShapingOptions::BuiltInDefaults();
+    destination.shared = {{.key = Text(), .connection_limit = 3}};
+    destination.rules = {Text()};
+    destination.overrides = {entry};
+    report.destination = destination;
+
+    const std::string out = ShapingJson(report, now_);
+    const std::optional<nlohmann::json> json = ParseStrictJson(out);
+    ASSERT_TRUE(json.has_value()) << absl::CHexEscape(out);
+    ASSERT_EQ((*json)["policy_file"].get<std::string>(), Latin1Reading(report.policy_file));
+    ASSERT_EQ((*json)["overrides"][0]["reason"].get<std::string>(), Latin1Reading(entry.reason));
+    ASSERT_EQ((*json)["overrides"][0]["seconds_left"].get<int64_t>(), 1800);
+    ASSERT_EQ((*json)["troubled_sites"][0]["last_failure"].get<std::string>(),
+              Latin1Reading(report.troubled_sites[0].last_failure));
+    ASSERT_EQ((*json)["throttles"][0]["max_message_rate"].get<std::string>(), "5/s,max_burst=1");
+    ASSERT_EQ((*json)["destination"]["rules"][0].get<std::string>(),
+              Latin1Reading(destination.rules[0]));
+
+    const std::string page =
+        StatusJson(ThroughputHistory(), {}, now_, /*per_shard=*/false, &report);
+    const std::optional<nlohmann::json> page_json = ParseStrictJson(page);
+    ASSERT_TRUE(page_json.has_value()) << absl::CHexEscape(page);
+    ASSERT_EQ((*page_json)["overrides"][0]["cause"].get<std::string>(), Latin1Reading(entry.cause));
+    ASSERT_EQ((*page_json)["delayed_sites"][0]["site"].get<std::string>(),
+              Latin1Reading(report.troubled_sites[0].key));
   }
 }
 

@@ -4,10 +4,13 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/log.h"
 #include "queue/queue_filter.h"
 #include "queue/queue_shape.h"
 #include "tools/ternd/flag_report.h"
@@ -57,8 +60,8 @@ bool JsonLines(const net::QueryParams& params) {
   return net::QueryValue(params, "format") == "jsonl";
 }
 
-// The operator's bounce reason: it becomes a DSN's diagnostic line and a delivery log field,
-// so one short line of printable ASCII.
+// The operator's bounce or suspend reason: it becomes a DSN's diagnostic line, a delivery
+// log field or a state file field, so one short line of printable ASCII.
 absl::StatusOr<std::string> BounceReason(const net::QueryParams& params) {
   static constexpr size_t kBounceReasonBytesMax = 200;
   std::string reason = net::QueryValue(params, "reason");
@@ -72,6 +75,19 @@ absl::StatusOr<std::string> BounceReason(const net::QueryParams& params) {
     }
   }
   return reason;
+}
+
+// A domain, MX host list or egress source name as a scope part: letters, digits, '.', '-',
+// '_' (and ',' between MX hosts), at most ShapingOverride::kKeyBytesMax bytes.
+bool ScopeNameOk(absl::string_view name, bool commas) {
+  if (name.empty() || name.size() > queue::ShapingOverride::kKeyBytesMax) return false;
+  for (const char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+        !(commas && c == ',')) {
+      return false;
+    }
+  }
+  return true;
 }
 
 net::HttpResponse Unavailable(int shard) {
@@ -99,7 +115,7 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
     return Action(action, params);
   }
   if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", MetricsPage(*shards_)};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", MetricsPage(*shards_, shaping_.state)};
   }
   if (path == "/queue") return Queue(params);
   if (path == "/message") return Message(params);
@@ -114,6 +130,11 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   if (path == "/healthz") return {200, kText, "ok\n"};
   if (path == "/") return {200, "text/html; charset=utf-8", std::string(StatusPageHtml())};
   if (path == "/status.json") return StatusData(params);
+  if (path == "/shaping") return Shaping(params);
+  if (path == "/suspend" || path == "/resume") {
+    if (method != "POST") return {405, kText, "changes need POST\n"};
+    return Suspend(params, path == "/resume");
+  }
   return {404, kText, "not found\n"};
 }
 
@@ -284,7 +305,13 @@ net::HttpResponse AdminApi::StatusData(const net::QueryParams& params) const {
     shards.push_back(*std::move(status));
   }
   const bool per_shard = net::QueryValue(params, "shards") == "1";
-  return {200, kJson, StatusJson(history_, shards, absl::Now(), per_shard)};
+  const absl::Time now = absl::Now();
+  std::optional<ShapingReport> shaping;
+  if (shaping_.state != nullptr) {
+    shaping = CollectShapingReport(*shaping_.state, shaping_.policy_file, {}, now);
+  }
+  return {200, kJson,
+          StatusJson(history_, shards, now, per_shard, shaping.has_value() ? &*shaping : nullptr)};
 }
 
 net::HttpResponse AdminApi::Stats(const net::QueryParams& params) const {
@@ -299,6 +326,85 @@ net::HttpResponse AdminApi::Stats(const net::QueryParams& params) const {
   const absl::Time now = absl::Now();
   if (Text(params)) return {200, kText, StatsText(stats, rates, now)};
   return {200, kJson, StatsJson(stats, rates, now)};
+}
+
+net::HttpResponse AdminApi::Shaping(const net::QueryParams& params) const {
+  if (shaping_.state == nullptr) return {503, kText, "shaping: not available\n"};
+  const absl::Time now = absl::Now();
+  const ShapingReport report =
+      CollectShapingReport(*shaping_.state, shaping_.policy_file,
+                           {.domain = net::QueryValue(params, "destination"),
+                            .source = net::QueryValue(params, "source")},
+                           now);
+  if (Text(params)) return {200, kText, ShapingText(report, now)};
+  return {200, kJson, ShapingJson(report, now)};
+}
+
+net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume) const {
+  if (shaping_.state == nullptr) return {503, kText, "shaping: not available\n"};
+  const char* verb = resume ? "resume" : "suspend";
+  // Exactly one scope: domain:D, provider:NAME or site:MX1,MX2 (the scope-key vocabulary of
+  // queue/shaping_state.h).
+  std::string scope;
+  int scopes = 0;
+  if (const std::string domain = net::QueryValue(params, "domain"); !domain.empty()) {
+    ++scopes;
+    const std::string name = absl::AsciiStrToLower(absl::StripSuffix(domain, "."));
+    if (!ScopeNameOk(name, false)) return {400, kText, "domain: not a domain name\n"};
+    scope = queue::DomainScope(name);
+  }
+  if (const std::string provider = net::QueryValue(params, "provider"); !provider.empty()) {
+    ++scopes;
+    if (shaping_.state->policy()->FindProvider(provider) == nullptr) {
+      return {400, kText,
+              absl::StrCat("provider: '", provider, "' is no provider block of the policy\n")};
+    }
+    scope = queue::ProviderScope(provider);
+  }
+  if (const std::string site = net::QueryValue(params, "site"); !site.empty()) {
+    ++scopes;
+    const std::string key = queue::ShapingPolicy::NormalizeSiteKey(site);
+    if (!ScopeNameOk(key, true)) return {400, kText, "site: MX host names, comma-separated\n"};
+    scope = queue::SiteScope(key);
+  }
+  if (scopes != 1) {
+    return {400, kText,
+            absl::StrCat(verb, ": name one of domain=D, provider=NAME or site=MX1,MX2\n")};
+  }
+  if (scope.size() > queue::ShapingOverride::kKeyBytesMax) return {400, kText, "scope: too long\n"};
+  const std::string source = net::QueryValue(params, "source");
+  if (!source.empty() && !ScopeNameOk(source, false)) {
+    return {400, kText, "source: not an egress source name\n"};
+  }
+  const std::string who = absl::StrCat(scope, " (source ", source.empty() ? "every" : source, ")");
+  // Resume takes any source: an entry may outlive its source's --egress_source.
+  if (!resume && !source.empty() && shaping_.egress != nullptr &&
+      shaping_.egress->FindSource(source) == nullptr) {
+    return {400, kText, absl::StrCat("source: '", source, "' is no --egress_source\n")};
+  }
+  if (resume) {
+    const bool resumed = shaping_.state->overrides().Resume(source, scope);
+    TERN_LOG(kInfo, "admin: resume %s: %s", who, resumed ? "resumed" : "nothing to resume");
+    return {
+        200, kText,
+        absl::StrCat(who, resumed ? ": resumed\n" : ": was neither suspended nor overridden\n")};
+  }
+  // Seconds (ternctl converts "30m"); up to a year.
+  static constexpr int64_t kSuspendSecondsMax = int64_t{366} * 86400;
+  int64_t seconds = 0;
+  if (!absl::SimpleAtoi(net::QueryValue(params, "duration"), &seconds) || seconds <= 0 ||
+      seconds > kSuspendSecondsMax) {
+    return {400, kText, "duration: a number of seconds, 1 to 366 days\n"};
+  }
+  absl::StatusOr<std::string> reason = BounceReason(params);
+  if (!reason.ok()) return {400, kText, absl::StrCat(reason.status().message(), "\n")};
+  if (reason->empty()) return {400, kText, "reason: say why (one line)\n"};
+  const absl::Time until = absl::Now() + absl::Seconds(seconds);
+  absl::Status suspended =
+      shaping_.state->overrides().Suspend(source, scope, until, *reason, "ternctl");
+  if (!suspended.ok()) return {503, kText, absl::StrCat(suspended.message(), "\n")};
+  TERN_LOG(kInfo, "admin: suspend %s until %s: %s", who, FormatUtcSeconds(until), *reason);
+  return {200, kText, absl::StrCat(who, ": suspended until ", FormatUtcSeconds(until), "\n")};
 }
 
 }  // namespace tern::ternd

@@ -19,14 +19,21 @@
 //   GET  /healthz                    "ok"
 //   GET  /                           the live status page (tools/ternd/status_page.h)
 //   GET  /status.json[?shards=1]     what it draws (shards=1: each destination's per-shard split)
+//   GET  /shaping[?destination=D][&source=S]   the shaping policy, suspensions, overrides,
+//                                    troubled sites, throttles (tools/ternd/shaping_report.h)
+//   POST /suspend?domain=D|provider=P|site=S[&source=X]&duration=SECONDS&reason=TEXT
+//   POST /resume?domain=D|provider=P|site=S[&source=X]
+//                                    suspend or resume that scope (cause "ternctl")
 #pragma once
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "net/admin_server.h"
 #include "net/http_query.h"
+#include "tools/ternd/shaping_report.h"
 #include "tools/ternd/shard.h"
 #include "tools/ternd/throughput_history.h"
 
@@ -36,7 +43,8 @@ class AdminApi {
  public:
   static constexpr size_t kQueueRowsDefault = 10000;
   static constexpr size_t kShapeRowsDefault = 20;
-  explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards) : shards_(shards) {}
+  explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards, ShapingAccess shaping = {})
+      : shards_(shards), shaping_(std::move(shaping)) {}
   net::HttpResponse Handle(absl::string_view method, absl::string_view target);
   // Called by the admin server's thread every ~200 ms: samples the throughput history.
   void Tick();
@@ -50,9 +58,12 @@ class AdminApi {
   net::HttpResponse Stats(const net::QueryParams& params) const;
   net::HttpResponse StatusData(const net::QueryParams& params) const;
   ThroughputSample Sample() const;
+  net::HttpResponse Shaping(const net::QueryParams& params) const;
+  net::HttpResponse Suspend(const net::QueryParams& params, bool resume) const;
 
   const std::vector<std::unique_ptr<Shard>>* shards_;
   ThroughputHistory history_;
+  ShapingAccess shaping_;
 };
 
 }  // namespace tern::ternd

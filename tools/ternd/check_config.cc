@@ -31,10 +31,12 @@
 #include "net/admin_token.h"
 #include "net/smtp/auth_users.h"
 #include "net/tls/tls_context.h"
+#include "queue/shaping_policy_file.h"
 #include "spool/spool_lock.h"
 #include "tools/ternd/daemon_config.h"
 #include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
+#include "tools/ternd/shaping_setup.h"
 
 namespace tern::ternd {
 namespace {
@@ -168,6 +170,10 @@ std::string SummaryLine(const DaemonConfig& config, int shards) {
   }
   parts.push_back(config.tls != nullptr ? "TLS on" : "TLS off");
   parts.push_back(config.auth != nullptr ? "AUTH on" : "AUTH off");
+  if (!config.shaping_file.empty()) {
+    parts.push_back(absl::StrCat("shaping ", config.shaping_file, " (",
+                                 config.shaping->policy()->block_count(), " blocks)"));
+  }
   parts.push_back(absl::StrCat(shards, " shard", shards == 1 ? "" : "s"));
   parts.push_back(absl::StrCat("spool ", config.spool_dir));
   return absl::StrJoin(parts, ", ");
@@ -380,6 +386,21 @@ void CheckEgress(ConfigReport* report) {
       report->Problem(Flag("auth_users_file", users_path),
                       absl::StrCat("pool=", pool, " is no --egress_pool"));
     }
+  }
+}
+
+void CheckShaping(ConfigReport* report) {
+  const std::string path = absl::GetFlag(FLAGS_shaping);
+  if (path.empty()) return;
+  absl::Status problems;
+  if (auto egress = delivery::EgressConfig::Parse(EgressFlagsFromCommandLine()); egress.ok()) {
+    problems = ReadShapingPolicyFile(path, **egress).status();
+  } else {
+    // The egress flags are reported by CheckEgress; the file is read without its sources.
+    problems = queue::LoadShapingPolicy(path).status();
+  }
+  for (std::string& line : ProblemLines(problems)) {
+    report->Problem(Flag("shaping", path), std::move(line));
   }
 }
 
@@ -699,6 +720,7 @@ int RunConfigCheck(std::FILE* out, std::FILE* err) {
   CheckDkimKeys(&report);
   CheckRoutes(&report);
   CheckEgress(&report);
+  CheckShaping(&report);
   CheckDnsServers(kResolvConf, &report);
   CheckUser(&report);
   CheckSpoolDir(kProcLocks, &report);

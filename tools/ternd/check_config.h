@@ -101,6 +101,9 @@ void CheckUser(ConfigReport* report);
 void CheckSpoolDir(const std::string& proc_locks, ConfigReport* report);
 // --delivery_log: writable, or its directory can be created.
 void CheckDeliveryLog(ConfigReport* report);
+// --shaping: the policy file reads, and every source it names is an --egress_source; each
+// problem is its own finding ("--shaping=FILE", "FILE:LINE: KEY: what").
+void CheckShaping(ConfigReport* report);
 // --shards beyond the CPUs ternd may run on (warning).
 void CheckShards(int allowed_cpus, ConfigReport* report);
 // What BuildDaemonConfig refused, unless already reported for the flag its error names.

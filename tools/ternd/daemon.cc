@@ -38,6 +38,7 @@
 #include "tools/ternd/delivery_reload.h"
 #include "tools/ternd/flags.h"
 #include "tools/ternd/privileges.h"
+#include "tools/ternd/shaping_setup.h"
 #include "tools/ternd/shard.h"
 #include "tools/ternd/shard_watchdog.h"
 
@@ -146,6 +147,31 @@ void RaiseFileLimit() {
   }
 }
 
+// How often the shaping state file is brought up to date (when the overrides changed).
+constexpr absl::Duration kShapingSaveInterval = absl::Seconds(1);
+
+// The next of `signals` (blocked in every thread), or 0 when none came within `timeout`.
+int WaitForSignal(const sigset_t& signals, absl::Duration timeout) {
+  const timespec wait = absl::ToTimespec(timeout);
+  const int number = sigtimedwait(&signals, nullptr, &wait);
+  return number > 0 ? number : 0;  // EAGAIN (timeout) and EINTR: nothing
+}
+
+// Logs a failure once (not every second while it lasts), and the recovery. Main thread only.
+void SaveShapingState(queue::ShapingState& shaping, bool force) {
+  static std::string last_error;
+  absl::Status saved = shaping.SaveIfChanged(absl::Now(), force);
+  if (saved.ok()) {
+    if (!last_error.empty()) {
+      TERN_LOG(kInfo, "shaping state: %s written again", shaping.state_file());
+    }
+    last_error.clear();
+  } else if (saved.message() != last_error || force) {
+    last_error = std::string(saved.message());
+    TERN_LOG(kError, "shaping state: not written (retried each second): %s", last_error);
+  }
+}
+
 // Bounds the wait for the log writer at exit (stderr may be a pipe nobody reads).
 constexpr absl::Duration kLogFlushAtExit = absl::Seconds(2);
 
@@ -242,6 +268,19 @@ int RunDaemon(const DaemonHooks& hooks) {
     return 1;
   }
 
+  // Suspensions and overrides from before the restart. A corrupt state file stops the start:
+  // the operator must look (it names file and line; moving it away starts empty).
+  if (absl::Status loaded = config->shaping->Load(absl::Now()); !loaded.ok()) {
+    TERN_LOG(kError, "shaping state: %s (move the file away to start without it)",
+             loaded.message());
+    return 1;
+  }
+  if (!config->shaping_file.empty()) {
+    TERN_LOG(kInfo, "shaping policy %s (%d blocks), %d suspension(s) and override(s) restored",
+             config->shaping_file, config->shaping->policy()->block_count(),
+             config->shaping->overrides().size());
+  }
+
   std::vector<std::unique_ptr<Shard>> shards;
   for (int s = 0; s < shard_count; ++s) {
     ShardConfig shard_config = config->MakeShardConfig(s);
@@ -270,7 +309,9 @@ int RunDaemon(const DaemonHooks& hooks) {
   }
   TERN_LOG(kInfo, "io_uring: %s", shards[0]->features());
 
-  AdminApi api(&shards);
+  AdminApi api(&shards, {.state = config->shaping.get(),
+                         .policy_file = config->shaping_file,
+                         .egress = config->egress});
   std::unique_ptr<net::AdminServer> admin;
   std::string admin_bound;
   if (config->admin.has_value()) {
@@ -314,11 +355,19 @@ int RunDaemon(const DaemonHooks& hooks) {
   watchdog.Start();
 
   int signal_number = 0;
-  // Bounded by the operator: each SIGHUP reloads, SIGTERM/SIGINT ends the loop.
-  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+  // Bounded by the operator: each SIGHUP reloads, SIGTERM/SIGINT ends the loop. Between
+  // signals, once a second, the shaping state file is written when the overrides changed.
+  while (true) {
+    signal_number = WaitForSignal(stop_signals, kShapingSaveInterval);
+    if (signal_number == 0) {
+      SaveShapingState(*config->shaping, /*force=*/false);
+      continue;
+    }
+    if (signal_number != SIGHUP) break;
     notify(absl::StrCat(core::ServiceNotifier::ReloadingState(), "\nSTATUS=reloading"));
     ReloadTls(*config);
     ReloadDelivery(*config, shards);
+    ReloadShapingPolicy(config->shaping_file, *config->egress, config->shaping.get());
     if (!config->delivery_log.empty()) {
       // logrotate renamed it (its `create` makes the new one, owned by --user if set).
       for (auto& shard : shards) shard->ReopenDeliveryLog();
@@ -332,6 +381,7 @@ int RunDaemon(const DaemonHooks& hooks) {
   if (admin) admin->Stop();
   for (auto& shard : shards) shard->RequestStop();
   for (auto& shard : shards) shard->Join();
+  SaveShapingState(*config->shaping, /*force=*/true);
   TERN_LOG(kInfo, "ternd stopped");
   return 0;
 }

@@ -8,12 +8,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/duration_text.h"
 #include "core/log.h"
 #include "net/admin_token.h"
 #include "spool/message_record.h"
 #include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
+#include "tools/ternd/shaping_setup.h"
 
 namespace tern::ternd {
 namespace {
@@ -245,6 +247,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   for (const std::string& warning : config.egress->warnings()) {
     TERN_LOG(kWarning, "%s", warning);
   }
+  queue::ShapingOptions shaping_base = queue::ShapingOptions::BuiltInDefaults();
   if (absl::GetFlag(FLAGS_deliver)) {
     auto delivery = BuildDeliveryConfig(config.session.hostname);
     if (!delivery.ok()) return delivery.status();
@@ -256,12 +259,24 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     limits.idle_timeout = config.delivery->connection_idle_timeout;
     config.pools = std::make_unique<net::DestinationPools>(limits);
     // Lanes start from the built-in shaping defaults with the flags laid over them.
-    queue::ShapingOptions base = queue::ShapingOptions::BuiltInDefaults();
-    base.connection_limit = config.delivery->max_connections_per_destination;
-    base.max_deliveries_per_connection = config.delivery->max_messages_per_connection;
-    config.shaping = std::make_unique<queue::ShapingState>(nullptr, "", base);
+    shaping_base.connection_limit = config.delivery->max_connections_per_destination;
+    shaping_base.max_deliveries_per_connection = config.delivery->max_messages_per_connection;
     config.dns_servers = absl::GetFlag(FLAGS_dns_servers);
   }
+  config.shaping_file = absl::GetFlag(FLAGS_shaping);
+  std::shared_ptr<const queue::ShapingPolicy> shaping_policy;
+  if (!config.shaping_file.empty()) {
+    auto policy = ReadShapingPolicyFile(config.shaping_file, *config.egress);
+    if (!policy.ok()) {
+      const std::vector<std::string> problems = ProblemLines(policy.status());
+      return FlagError(
+          absl::StrCat("shaping=", config.shaping_file),
+          absl::StrCat(problems.size(), " problem(s):\n  ", absl::StrJoin(problems, "\n  ")));
+    }
+    shaping_policy = *std::move(policy);
+  }
+  config.shaping = std::make_unique<queue::ShapingState>(
+      std::move(shaping_policy), ShapingStateFile(config.spool_dir), shaping_base);
   return config;
 }
 

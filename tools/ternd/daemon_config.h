@@ -45,8 +45,11 @@ struct DaemonConfig {
   // Delivery (null when --deliver=false).
   std::unique_ptr<delivery::DeliveryConfig> delivery;
   std::unique_ptr<net::DestinationPools> pools;
-  // Traffic shaping shared by every shard (policy, throttles, site health, overrides).
+  // Traffic shaping shared by every shard (policy, throttles, site health, overrides); made
+  // with --deliver=false too (the admin endpoint shows it). shaping_file: --shaping ("":
+  // built-in defaults); the state file is ShapingStateFile(spool_dir).
   std::unique_ptr<queue::ShapingState> shaping;
+  std::string shaping_file;
   std::vector<std::string> dns_servers;
   // Egress sources and pools (never null; without pools when none are configured).
   std::shared_ptr<const delivery::EgressConfig> egress;

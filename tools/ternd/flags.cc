@@ -145,3 +145,10 @@ ABSL_FLAG(std::vector<std::string>, sender_pool, {},
 ABSL_FLAG(std::string, pool_header, "X-Tern-Pool",
           "header naming a message's egress pool, read and removed at reception when pools "
           "are configured (an unknown pool: 554 5.3.0); empty: no header is looked at");
+
+// Traffic shaping.
+ABSL_FLAG(std::string, shaping, "",
+          "traffic shaping policy (TOML: rates, connection limits, automatic backoff per "
+          "provider, site, domain and egress source; README \"Shaping policy\"), re-read on "
+          "SIGHUP (a bad file keeps the running policy); empty: built-in defaults. Suspensions "
+          "and overrides are kept in <spool_dir>/shaping-state.jsonl");

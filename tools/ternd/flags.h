@@ -63,3 +63,4 @@ ABSL_DECLARE_FLAG(std::vector<std::string>, egress_pool);
 ABSL_DECLARE_FLAG(std::string, default_pool);
 ABSL_DECLARE_FLAG(std::vector<std::string>, sender_pool);
 ABSL_DECLARE_FLAG(std::string, pool_header);
+ABSL_DECLARE_FLAG(std::string, shaping);

@@ -14,6 +14,7 @@
 #include "core/process_stats.h"
 #include "tools/ternd/build_info_metric.h"
 #include "tools/ternd/delivery_metrics.h"
+#include "tools/ternd/shaping_metrics.h"
 #include "tools/ternd/shard_metrics.h"
 
 namespace tern::ternd {
@@ -266,7 +267,7 @@ void AppendProcessMetrics(core::MetricsText* text) {
 
 }  // namespace
 
-std::string MetricsPage(const Shards& shards) {
+std::string MetricsPage(const Shards& shards, queue::ShapingState* shaping) {
   std::string out;
   core::MetricsText text(&out);
   AppendSmtpMetrics(&text, shards);
@@ -275,6 +276,7 @@ std::string MetricsPage(const Shards& shards) {
   AppendDestinationMetrics(&text, shards);
   AppendSpoolMetrics(&text, shards);
   AppendDeliveryMetrics(&text, shards);
+  if (shaping != nullptr) AppendShapingMetrics(&text, *shaping, absl::Now());
   AppendProcessMetrics(&text);
   text.Family("tern_log_lines_dropped_total", kCounter,
               "Diagnostic log lines dropped because stderr's reader fell behind.");

@@ -4,17 +4,20 @@
 // (core/process_stats.h). Runs on the admin thread; counters are read with relaxed loads,
 // destinations are asked of each shard.
 //
-//   std::string body = MetricsPage(shards);
+//   std::string body = MetricsPage(shards, shaping);
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "queue/shaping_state.h"
 #include "tools/ternd/shard.h"
 
 namespace tern::ternd {
 
-std::string MetricsPage(const std::vector<std::unique_ptr<Shard>>& shards);
+// `shaping` null: no tern_shaping_* families (tools/ternd/shaping_metrics.h).
+std::string MetricsPage(const std::vector<std::unique_ptr<Shard>>& shards,
+                        queue::ShapingState* shaping = nullptr);
 
 }  // namespace tern::ternd

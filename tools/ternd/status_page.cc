@@ -2,6 +2,8 @@
 #include "tools/ternd/status_page.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "core/json_writer.h"
@@ -48,6 +50,12 @@ td.n{text-align:right} .err{color:#a00} tr.shard td{color:#777;font-size:.9em} #
 <h2>Recent deferrals and bounces</h2>
 <table id="recent"><thead><tr><th>Last time</th><th>Count</th><th>Destination</th><th>Result</th>
 <th>Reply</th><th>Last recipient</th><th>Queue ID</th></tr></thead><tbody></tbody></table>
+<h2>Suspensions and overrides</h2>
+<table id="overrides"><thead><tr><th>Scope</th><th>Source</th><th>Kind</th><th>Until</th>
+<th>Left</th><th>Reason</th><th>Cause</th></tr></thead><tbody></tbody></table>
+<h2>Delayed sites</h2>
+<table id="delayed"><thead><tr><th>Site</th><th>Delayed until</th><th>Failures</th>
+<th>Last failure</th></tr></thead><tbody></tbody></table>
 <script>
 "use strict";
 // Each value of rates() belongs to the later of the two samples it spans.
@@ -156,6 +164,19 @@ function render(s) {
     cell(r, f.last_time); cell(r, f.count, "n"); cell(r, f.destination);
     cell(r, f.result, "err"); cell(r, f.reply); cell(r, f.recipient); cell(r, f.id);
   }
+  const overrides = document.querySelector("#overrides tbody");
+  overrides.replaceChildren();
+  for (const o of s.overrides || []) {
+    const r = overrides.insertRow();
+    cell(r, o.scope); cell(r, o.source || "every"); cell(r, o.kind, o.kind === "suspend" ? "err" : "");
+    cell(r, o.until); cell(r, o.left, "n"); cell(r, o.reason); cell(r, o.cause);
+  }
+  const delayed = document.querySelector("#delayed tbody");
+  delayed.replaceChildren();
+  for (const d of s.delayed_sites || []) {
+    const r = delayed.insertRow();
+    cell(r, d.site); cell(r, d.until); cell(r, d.failures, "n"); cell(r, d.last_failure, "err");
+  }
   const u = document.getElementById("updated");
   u.textContent = "updated " + s.now + ", " + samples.length + " samples, queue " +
       (samples.length ? samples[samples.length - 1].queue : 0) + " messages";
@@ -217,7 +238,7 @@ void AppendDestinationTotalJson(const DestinationTotal& d, absl::Time now, bool 
 absl::string_view StatusPageHtml() { return kPage; }
 
 std::string StatusJson(const ThroughputHistory& history, const std::vector<ShardStatus>& shards,
-                       absl::Time now, bool per_shard) {
+                       absl::Time now, bool per_shard, const ShapingReport* shaping) {
   std::string out;
   core::JsonWriter json(&out);
   json.BeginObject();
@@ -271,6 +292,48 @@ std::string StatusJson(const ThroughputHistory& history, const std::vector<Shard
     json.Key("id");
     json.String(FormatQueueId(g.last_queue_id));
     json.EndObject();
+  }
+  json.EndArray();
+  json.Key("overrides");
+  json.BeginArray();
+  if (shaping != nullptr) {
+    size_t shown = 0;
+    for (const queue::ShapingOverride& o : shaping->overrides) {
+      if (shown++ == kShapingRowsShown) break;
+      json.BeginObject();
+      for (const auto& [key, value] :
+           {std::pair<const char*, std::string>{"scope", o.scope},
+            {"source", o.source},
+            {"kind", std::string(queue::KindName(o.kind))},
+            {"until", FormatUtcSeconds(o.until)},
+            {"left", o.until > now ? ShortDuration(o.until - now) : "0s"},
+            {"reason", o.reason},
+            {"cause", o.cause}}) {
+        json.Key(key);
+        json.String(value);
+      }
+      json.EndObject();
+    }
+  }
+  json.EndArray();
+  json.Key("delayed_sites");
+  json.BeginArray();
+  if (shaping != nullptr) {
+    size_t shown = 0;
+    for (const queue::SiteHealth::Snapshot& site : shaping->troubled_sites) {
+      if (!site.delayed || site.delayed_until <= now) continue;
+      if (shown++ == kShapingRowsShown) break;
+      json.BeginObject();
+      json.Key("site");
+      json.String(site.key);
+      json.Key("until");
+      json.String(FormatUtcSeconds(site.delayed_until));
+      json.Key("failures");
+      json.Number(uint64_t{site.consecutive_failures});
+      json.Key("last_failure");
+      json.String(site.last_failure);
+      json.EndObject();
+    }
   }
   json.EndArray();
   json.EndObject();
