@@ -106,6 +106,14 @@ void TimerWheel::Advance(absl::Time now) {
     Unlink(t);
     t->OnTimer();
   }
+  // The next deadline within one poll interval, so that a timer armed before this call
+  // and due shortly after it (a throttled lane's wake-up, ms apart) fires on time rather
+  // than at the next poll. Timers beyond are found by the polls.
+  for (int64_t tick = current_tick_; tick <= current_tick_ + kPollMs / kTickMs; ++tick) {
+    for (Timer* t = slots_[static_cast<size_t>(tick) % kSlots]; t != nullptr; t = t->next_) {
+      earliest_armed_ = std::min(earliest_armed_, t->deadline_);
+    }
+  }
 }
 
 }  // namespace tern::core

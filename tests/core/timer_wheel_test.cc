@@ -90,6 +90,23 @@ TEST(TimerWheel, NextDeadlinePollsWhileArmed) {
   EXPECT_EQ(wheel.NextDeadline(), kStart + absl::Milliseconds(30));
 }
 
+TEST(TimerWheel, TimersArmedBeforeAnAdvanceKeepTheirDeadlineAfterIt) {
+  // A throttled lane arms its wake-up a few ms ahead, then the loop advances the wheel
+  // before sleeping: the loop must sleep until that deadline, not a whole poll interval.
+  TimerWheel wheel;
+  wheel.Advance(kStart);
+  std::vector<int> fired;
+  RecordingTimer soon(&fired, 1);
+  RecordingTimer later(&fired, 2);
+  wheel.Arm(&soon, kStart + absl::Milliseconds(7));
+  wheel.Arm(&later, kStart + absl::Milliseconds(23));
+  wheel.Advance(kStart + absl::Milliseconds(1));
+  EXPECT_EQ(wheel.NextDeadline(), kStart + absl::Milliseconds(7));
+  wheel.Advance(kStart + absl::Milliseconds(7));
+  EXPECT_EQ(fired, std::vector<int>({1}));
+  EXPECT_EQ(wheel.NextDeadline(), kStart + absl::Milliseconds(23));
+}
+
 TEST(TimerWheel, ManyTimersFireInOneAdvanceAfterAStall) {
   TimerWheel wheel;
   wheel.Advance(kStart);
