@@ -535,7 +535,9 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
       auto seen = std::find_if(reacted.begin(), reacted.end(),
                                [&](const auto& e) { return e.first == r.reply; });
       if (seen == reacted.end()) {
-        const bool internal = r.stage == smtp::ReplyStage::kConnection;
+        // Our own words (451 4.4.x: the connection failed under the transaction), unless
+        // the server closed it with a reply of its own (421), which is quoted.
+        const bool internal = r.stage == smtp::ReplyStage::kConnection && r.code != 421;
         reacted.push_back({r.reply, reactor_.OnReply(*info.lane, r.reply, internal, now)});
         seen = reacted.end() - 1;
       }

@@ -399,14 +399,18 @@ void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* repl
   failure_enhanced_ = enhanced;
   const bool had_transaction = in_flight_;
   if (had_transaction) {
-    // At least once: whatever the server may have done, nothing counts as delivered.
-    const Span text = StoreText(
-        absl::StrCat(kConnectionFailureCode, " ", enhanced.ToString(), " ", status.message()));
+    // At least once: whatever the server may have done, nothing counts as delivered. A
+    // server that closed with a reply (421, RFC 5321 §3.8) is quoted: its words ("421
+    // 4.7.28 ... unusual rate") are what the log and the shaping rules need.
+    const bool closing = reply != nullptr && reply->code() == 421;
+    const Span text = closing ? StoreReply(*reply)
+                              : StoreText(absl::StrCat(kConnectionFailureCode, " ",
+                                                       enhanced.ToString(), " ", status.message()));
     for (Recipient& recipient : recipients_) {
       recipient.outcome = DeliveryOutcome::kTempFailed;
       recipient.stage = ReplyStage::kConnection;
-      recipient.code = kConnectionFailureCode;
-      recipient.enhanced = enhanced;
+      recipient.code = closing ? reply->code() : kConnectionFailureCode;
+      recipient.enhanced = closing && reply->enhanced().present() ? reply->enhanced() : enhanced;
       recipient.reply = text;
     }
   }

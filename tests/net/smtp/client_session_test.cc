@@ -1010,9 +1010,10 @@ TEST_F(ClientSessionTest, ServerShutdown421FailsTheConnection) {
   Connect();
   Start();
   EXPECT_EQ(Server("250 Ok\r\n421 4.3.2 shutting down\r\n"), "");
+  // The server's own 421 is every recipient's reply (the log and shaping rules see it).
   EXPECT_EQ(LastTransaction(),
-            "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
-            "2:temp:connection:451:4.4.2 [connection failed]");
+            "0:temp:connection:421:4.3.2 1:temp:connection:421:4.3.2 "
+            "2:temp:connection:421:4.3.2 [connection failed]");
   EXPECT_EQ(handler_.failure_reply_code, 421);
 }
 
