@@ -49,7 +49,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                   .client_counters = client_counters,
                   .connection_owner = this,
                   .owner = this}),
-      shaper_(shaping_),
+      shaper_(shaping_, &deps.config->retry),
       reactor_(shaping_),
       scheduled_(deps.loop, [this](uint64_t queue_id) {
         ScheduleMessage(queue_id);
@@ -157,6 +157,14 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   }
   std::vector<Lane*> touched;
   for (auto& [lane, job] : jobs) {
+    // A lane whose policy gives a shorter lifetime than the flags: expired there already.
+    if (lane->retry != nullptr && lane->retry->Expired(received, loop_->now())) {
+      job.retry = lane->retry;
+      recorder_.Fail(std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+                     "delivery time expired (max_queue_lifetime of the shaping policy)",
+                     lane->nexthop.host);
+      continue;
+    }
     QueueOnLane(lane, std::move(job));
     if (std::find(touched.begin(), touched.end(), lane) == touched.end()) touched.push_back(lane);
   }
@@ -233,6 +241,7 @@ void DeliveryAgent::OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx
     DropLaneIfUnused(lane);
     return;
   }
+  ExpireWaitingJobs(lane, loop_->now());  // its own lifetime may be shorter
   Dispatch(lane);
   DropLaneIfUnused(lane);
 }
@@ -255,13 +264,15 @@ void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
     const DeliveryJob& front = lane->pending.front();
     if (IsLive(front)) {
       const spool::QueueEntry* entry = spool_->index().Find(front.queue_id);
+      const queue::RetrySchedule& retry = lane->retry != nullptr ? *lane->retry : config_.retry;
       if (entry == nullptr ||
-          !config_.retry.Expired(absl::FromUnixMicros(entry->received_unix_us()), now)) {
+          !retry.Expired(absl::FromUnixMicros(entry->received_unix_us()), now)) {
         return;
       }
     }
     std::optional<DeliveryJob> job = TakePending(lane);
     if (!job.has_value()) return;
+    job->retry = lane->retry;
     recorder_.Fail(*std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
                    "delivery time expired (--max_queue_lifetime) while waiting for its site",
                    lane->nexthop.host);
@@ -355,6 +366,7 @@ void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
 void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
   ConnectionInfo& info = Info(connection);
   job.labels = info.lane->labels;
+  job.retry = info.lane->retry;
   if (job.throttled_since != absl::InfinitePast()) {
     job.throttled += loop_->now() - job.throttled_since;
     job.throttled_since = absl::InfinitePast();
@@ -759,6 +771,7 @@ void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
   for (DeliveryJob& job : jobs) {
     job.retry_not_before = retry_not_before;
     job.labels = lane->labels;
+    job.retry = lane->retry;
     recorder_.Fail(std::move(job), outcome, code, enhanced, reason, lane->nexthop.host);
   }
 }

@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "net/smtp/client_session.h"
+#include "queue/retry_schedule.h"
 
 namespace tern::delivery {
 
@@ -32,6 +33,8 @@ struct DeliveryJob {
   // The lane's names for the delivery log (shared by its jobs; null: none known).
   std::shared_ptr<const LaneLabels> labels;
   std::string pool;  // the egress pool its source was picked from ("" none)
+  // Its lane's retry schedule and lifetime from the shaping policy (null: the flags').
+  std::shared_ptr<const queue::RetrySchedule> retry;
   absl::Time throttled_since = absl::InfinitePast();  // waiting for a throttle since
   absl::Duration throttled = absl::ZeroDuration();    // waited for throttles in all
   bool stale_retry_done = false;  // already re-sent once after a reused connection died

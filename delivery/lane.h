@@ -58,7 +58,9 @@ struct Lane {
   std::vector<std::string> override_scopes;  // least specific first
   queue::ShapingOptions options = queue::ShapingOptions::BuiltInDefaults();  // in force
   queue::ThrottlePath throttle;
-  std::shared_ptr<const LaneLabels> labels;              // for its jobs' delivery log lines
+  std::shared_ptr<const LaneLabels> labels;  // for its jobs' delivery log lines
+  // The policy's retry_schedule / max_queue_lifetime for it (null: the flags').
+  std::shared_ptr<const queue::RetrySchedule> retry;
   std::shared_ptr<const queue::ReplyRuleMatcher> rules;  // its automation rules, or null
   bool resolving = false;                                // its MX lookup runs: jobs wait for it
   bool shaped = false;                                   // resolved at least once

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/check.h"
 
@@ -18,7 +19,35 @@ queue::ThrottlePath::Limits LimitsOf(const queue::ShapingOptions& o) {
 
 }  // namespace
 
-LaneShaper::LaneShaper(queue::ShapingState* state) : state_(state) { CHECK(state_ != nullptr); }
+LaneShaper::LaneShaper(queue::ShapingState* state, const queue::RetrySchedule* flags_retry)
+    : state_(state), flags_retry_(flags_retry) {
+  CHECK(state_ != nullptr && flags_retry_ != nullptr);
+}
+
+std::shared_ptr<const queue::RetrySchedule> LaneShaper::RetryFor(
+    const queue::ShapingOptions& options) {
+  if (!options.retry_schedule.has_value() && !options.max_queue_lifetime.has_value()) {
+    return nullptr;  // the flags'
+  }
+  std::string steps;
+  if (options.retry_schedule.has_value()) {
+    steps = *options.retry_schedule;
+  } else {
+    for (const absl::Duration step : flags_retry_->steps()) {
+      absl::StrAppend(&steps, steps.empty() ? "" : ",", absl::FormatDuration(step));
+    }
+  }
+  const absl::Duration lifetime =
+      options.max_queue_lifetime.value_or(flags_retry_->max_queue_lifetime());
+  std::string key = absl::StrCat(steps, "|", absl::FormatDuration(lifetime));
+  if (auto it = retries_.find(key); it != retries_.end()) return it->second;
+  absl::StatusOr<queue::RetrySchedule> parsed = queue::RetrySchedule::Parse(steps, lifetime);
+  if (!parsed.ok()) return nullptr;  // the policy reader checked it: cannot happen
+  if (retries_.size() >= kRetrySchedulesMax) retries_.clear();
+  auto shared = std::make_shared<const queue::RetrySchedule>(*std::move(parsed));
+  retries_.emplace(std::move(key), shared);
+  return shared;
+}
 
 void LaneShaper::Resolve(Lane* lane, absl::Time now) {
   ++resolves_;
@@ -56,6 +85,7 @@ void LaneShaper::Resolve(Lane* lane, absl::Time now) {
   const queue::EffectiveShaping effective =
       state_->overrides().Effective(lane->source, lane->override_scopes, now, resolved.lane);
   lane->options = effective.options;
+  lane->retry = RetryFor(lane->options);
   lane->suspended_until = effective.suspended ? effective.until : absl::InfinitePast();
   lane->shaping_next_change = effective.next_change;
   lane->shaping_version = version;

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "delivery/lane.h"
 #include "queue/automation_rules.h"
@@ -27,7 +28,9 @@ namespace tern::delivery {
 
 class LaneShaper {
  public:
-  explicit LaneShaper(queue::ShapingState* state);
+  // `flags_retry`: --retry_schedule and --max_queue_lifetime, what lanes use unless the
+  // policy gives them their own.
+  LaneShaper(queue::ShapingState* state, const queue::RetrySchedule* flags_retry);
 
   // (Re)resolves `lane` from its domain, source and MX hosts (lane->mx_hosts, sorted).
   void Resolve(Lane* lane, absl::Time now);
@@ -40,16 +43,24 @@ class LaneShaper {
   // long to wait (InfiniteDuration: a connection limit is full, wait for a close).
   absl::Duration AdmitConnection(Lane* lane, absl::Time now, queue::ConnectionLease* lease);
 
+  // Distinct retry schedules kept (beyond: the cache starts over).
+  static constexpr size_t kRetrySchedulesMax = 1000;
+
   // Counters, for tests and metrics.
   uint64_t resolves() const { return resolves_; }
   uint64_t messages_throttled() const { return messages_throttled_; }
   uint64_t connections_throttled() const { return connections_throttled_; }
 
  private:
+  std::shared_ptr<const queue::RetrySchedule> RetryFor(const queue::ShapingOptions& options);
+
   queue::ShapingState* const state_;
   // Compiled rule lists of the policy they were compiled from (kept alive with it).
   std::shared_ptr<const queue::ShapingPolicy> rules_policy_;
   queue::AutomationRuleCache rules_cache_;
+  const queue::RetrySchedule* const flags_retry_;
+  // Parsed retry schedules by "steps|lifetime", shared by the lanes that use them.
+  absl::flat_hash_map<std::string, std::shared_ptr<const queue::RetrySchedule>> retries_;
   uint64_t resolves_ = 0;
   uint64_t messages_throttled_ = 0;
   uint64_t connections_throttled_ = 0;

@@ -83,12 +83,13 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
   c->attempt = job.attempt;
   c->sender = std::string(entry->sender());
   c->received = absl::FromUnixMicros(entry->received_unix_us());
-  const bool expired = config_.retry.Expired(c->received, c->now);
+  const queue::RetrySchedule& retry = job.retry != nullptr ? *job.retry : config_.retry;
+  const bool expired = retry.Expired(c->received, c->now);
   // A delayed site pushes the next attempt to the delay's end, never past the expiry.
   const absl::Time not_before =
-      std::min(job.retry_not_before, c->received + config_.retry.max_queue_lifetime());
-  const int64_t next_us = absl::ToUnixMicros(
-      std::max(config_.retry.NextAttempt(c->received, c->attempt, c->now), not_before));
+      std::min(job.retry_not_before, c->received + retry.max_queue_lifetime());
+  const int64_t next_us =
+      absl::ToUnixMicros(std::max(retry.NextAttempt(c->received, c->attempt, c->now), not_before));
   for (const RecipientOutcome& o : outcomes) {
     spool::RecipientState state = spool::RecipientState::kDeferred;
     if (o.outcome == smtp::DeliveryOutcome::kDelivered) {
@@ -188,8 +189,9 @@ void ResultRecorder::Continue(std::unique_ptr<Completion> c) {
       // success report that cannot be spooled is given up: the mail itself went out).
       TERN_LOG(kError, "bounce of %016X could not be spooled: %s; deferring it", done->job.queue_id,
                dsn_id.status().ToString());
-      const int64_t retry_us =
-          absl::ToUnixMicros(done->now + config_.retry.DelayAfter(done->attempt));
+      const int64_t retry_us = absl::ToUnixMicros(
+          done->now + (done->job.retry != nullptr ? *done->job.retry : config_.retry)
+                          .DelayAfter(done->attempt));
       for (size_t i = 0; i < done->outcomes.size(); ++i) {
         if (!done->wants_dsn[i] || done->states[i] == spool::RecipientState::kDelivered) continue;
         done->states[i] = spool::RecipientState::kDeferred;

@@ -104,6 +104,9 @@ class Message:
     # during a reply delay; `reply` is what it would have got).
     outcome: str = "pending"
     received_at: float = 0.0  # time.monotonic() at the end of DATA
+    # time.monotonic() when its MAIL command arrived: when the client started it (what a
+    # sender's rate limit spaces; the end of DATA adds the body's own timing).
+    mail_at: float = 0.0
     tls: str = ""             # the TLS version the message came over ("TLSv1.3"), "" if none
     tls_resumed: bool = False  # that TLS session was resumed (a ticket from an earlier one)
     size: int = 0             # len(body) (also when the sink does not keep bodies)
@@ -457,6 +460,7 @@ class _SinkSMTP(SMTP):
 
     @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_MAIL(self, arg):
+        self._mail_at = time.monotonic()
         if await self.check_helo_needed():
             return
         if self.envelope.mail_from is not None:
@@ -916,7 +920,8 @@ class RecordingSink:
                 rcpt_options=[list(o) for o in envelope.rcpt_option_lists],
                 smtputf8=bool(envelope.smtp_utf8), connection=conn.number,
                 number_in_connection=conn.transactions, sequence=self._sequence,
-                helo=conn.helo, peer=conn.peer, received_at=time.monotonic(), tls=tls,
+                helo=conn.helo, peer=conn.peer, received_at=time.monotonic(),
+                mail_at=getattr(protocol, "_mail_at", 0.0), tls=tls,
                 tls_resumed=resumed)
 
     def _finish_transaction(self, conn, message, reply, outcome):

@@ -60,8 +60,9 @@ class ShapingTest(ternd_harness.TerndTestCase):
                              deliver=True)
         self.send_many(d, "spaced.test", 20)
         messages = sink.wait_for_messages(20, timeout=60)
-        times = [m.received_at for m in messages]
-        # One every 100 ms; 5 ms for the sink's own clock reading.
+        # Transactions start one every 100 ms (their MAIL commands; 5 ms for the sink's own
+        # reading of the clock on a loaded machine).
+        times = [m.mail_at for m in messages]
         arrival_times.assert_min_spacing(times, 0.095)
 
     def test_two_shards_hold_one_global_rate(self):
@@ -101,6 +102,22 @@ class ShapingTest(ternd_harness.TerndTestCase):
         messages = sink.wait_for_messages(6, timeout=60)
         self.assertGreaterEqual(min(m.received_at for m in messages) - suspended_at, 3.5)
         self.assertIn("suspended", d.log_tail())
+
+    def test_domain_lifetime_expires_before_the_flags_one(self):
+        sink = self.sink()
+        dead = RecordingSink().start()
+        dead_port = dead.port
+        dead.stop()
+        path = self.policy('[domain."short.test"]\nmax_queue_lifetime = "3s"\n'
+                           'retry_schedule = "1s"\n')
+        d = self.start_ternd(f"--route=short.test=[127.0.0.1]:{dead_port}",
+                             f"--route=client.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             "--max_queue_lifetime=5d", "--retry_schedule=1h", deliver=True)
+        started = time.monotonic()
+        self.send_many(d, "short.test", 1)
+        (bounce,) = sink.wait_for_bounces(1, timeout=60)
+        self.assertRegex(bounce.body.decode(errors="replace"), r"[45]\.4\.7")
+        self.assertLess(time.monotonic() - started, scaled(30))
 
     def test_bounce_rule_returns_the_message_with_the_reply(self):
         sink = self.sink()
