@@ -17,6 +17,7 @@ import time
 
 import arrival_times
 import ternd_harness
+from dnsmasq_server import DnsmasqServer
 from recording_sink import RecordingSink
 from ternd_harness import make_body, scaled, wait_for
 
@@ -64,6 +65,31 @@ class ShapingTest(ternd_harness.TerndTestCase):
         # reading of the clock on a loaded machine).
         times = [m.mail_at for m in messages]
         arrival_times.assert_min_spacing(times, 0.095)
+
+    def test_domains_with_the_same_mx_set_share_one_limit(self):
+        # MX rollup: a.test and b.test have the same MX host, so one site and one rate
+        # (one every 100 ms for both together), though each is looked up on its own.
+        sink = self.sink()
+        dns = DnsmasqServer(mx_records=[("a.test", "mx.shared.test", 10),
+                                        ("b.test", "mx.shared.test", 10)],
+                            a_records=[("mx.shared.test", "127.0.0.1")]).start()
+        self.addCleanup(dns.cleanup)
+        path = self.policy('[default]\nmax_message_rate = "10/s,max_burst=1"\n')
+        d = self.start_ternd(f"--route=a.test=a.test:{sink.port}",
+                             f"--route=b.test=b.test:{sink.port}",
+                             f"--dns_servers={dns.address}", f"--shaping={path}",
+                             deliver=True)
+        with d.smtp() as c:
+            c.ehlo("client.test")
+            for i in range(10):
+                for domain in ("a.test", "b.test"):
+                    self.assertQueued(c.send_message("sender@client.test",
+                                                     [f"r{i}@{domain}"], make_body(f"{i}")))
+        messages = sink.wait_for_messages(20, timeout=60)
+        self.assertEqual({m.rcpt_tos[0].split("@")[1] for m in messages}, {"a.test", "b.test"})
+        arrival_times.assert_min_spacing([m.mail_at for m in messages], 0.095)
+        # One throttle scope for the site, shown by ternctl shaping.
+        self.assertIn("site:mx.shared.test@", d.ternctl("shaping", "--json").stdout)
 
     def test_two_shards_hold_one_global_rate(self):
         sink = self.sink()
