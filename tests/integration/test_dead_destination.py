@@ -4,11 +4,14 @@ site is delayed after a few consecutive connection-level failures, its queued me
 wait without a connection each, and one probe connection tests recovery). Once the
 receiver recovers, every message is delivered by retry within a bound.
 
-Registered DISABLED in CTest until the scheduler change lands (today ternd opens one
-connection per message and retry). bench/dead_destination.py measures the same against
-Postfix.
+The site's first delay is shortened to 10 s by a shaping policy (the built-in default is
+1 minute) so that recovery is seen sooner. bench/dead_destination.py measures the same
+against Postfix.
 """
 
+import os
+import shutil
+import tempfile
 import time
 
 import ternd_harness
@@ -28,12 +31,20 @@ FLAGS = ["--retry_schedule=1s", "--connection_idle_timeout=30s"]
 
 
 class DeadDestinationTest(ternd_harness.TerndTestCase):
+    def workdir(self):
+        d = tempfile.mkdtemp(prefix="tern-dead-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
     def test_refusing_receiver_gets_a_handful_of_connections_then_the_mail(self):
         sink = RecordingSink().start()
         self.addCleanup(sink.stop)
         sink.reply_to_greeting("421 4.7.0 dead.test: try again later")
+        policy = os.path.join(self.workdir(), "shaping.toml")
+        with open(policy, "w", encoding="utf-8") as f:
+            f.write('[default]\nconnection_failure_delay = "10s"\n')
         d = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}", *FLAGS,
-                             deliver=True)
+                             f"--shaping={policy}", deliver=True)
 
         started = time.monotonic()
         message_ids = set()
