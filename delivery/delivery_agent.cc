@@ -368,8 +368,10 @@ void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
   job.labels = info.lane->labels;
   job.retry = info.lane->retry;
   if (job.throttled_since != absl::InfinitePast()) {
-    job.throttled += loop_->now() - job.throttled_since;
+    const absl::Duration waited = loop_->now() - job.throttled_since;
+    job.throttled += waited;
     job.throttled_since = absl::InfinitePast();
+    stats_.NoteThrottled(info.lane->key, info.lane->DestinationName(), waited);
   }
   info.job = std::move(job);
   info.loading = true;

@@ -102,21 +102,28 @@ void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
 }
 
 std::vector<DestinationStats> DeliveryAgent::Destinations() const {
+  const absl::Time now = loop_->now();
+  // What a lane holds now, and its shaping.
+  auto add_lane = [now](const Lane& lane, DestinationStats* row) {
+    row->pending_jobs = lane.pending.size();
+    row->connections = lane.connections.size();
+    row->connecting = lane.attempts;
+    row->source = lane.source;
+    row->site = lane.site_scope;
+    const std::optional<uint64_t> tokens = lane.throttle.MessageTokens(now, 0);
+    row->tokens = tokens.has_value() ? static_cast<int64_t>(*tokens) : -1;
+    row->suspended = now < lane.suspended_until;
+  };
   std::vector<std::string> keys;
-  std::vector<DestinationStats> out = stats_.Rows(loop_->now(), &keys);
+  std::vector<DestinationStats> out = stats_.Rows(now, &keys);
   for (size_t i = 0; i < out.size(); ++i) {
-    if (auto lane = lanes_.find(keys[i]); lane != lanes_.end()) {
-      out[i].pending_jobs = lane->second->pending.size();
-      out[i].connections = lane->second->connections.size();
-      out[i].connecting = lane->second->attempts;
-    }
+    if (auto lane = lanes_.find(keys[i]); lane != lanes_.end()) add_lane(*lane->second, &out[i]);
   }
   for (const auto& [key, lane] : lanes_) {
     if (stats_.Contains(key)) continue;
-    out.push_back({.name = lane->DestinationName(),
-                   .pending_jobs = lane->pending.size(),
-                   .connections = lane->connections.size(),
-                   .connecting = lane->attempts});
+    DestinationStats row{.name = lane->DestinationName()};
+    add_lane(*lane, &row);
+    out.push_back(std::move(row));
   }
   std::sort(out.begin(), out.end(), [](const DestinationStats& a, const DestinationStats& b) {
     return a.pending_jobs + a.deferred > b.pending_jobs + b.deferred ||

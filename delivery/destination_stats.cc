@@ -42,6 +42,17 @@ void DestinationStatsBook::NoteResult(absl::string_view key, absl::string_view n
   stats.last_error_at = now;
 }
 
+void DestinationStatsBook::NoteThrottled(absl::string_view key, absl::string_view name,
+                                         absl::Duration waited) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) {
+    if (by_key_.size() >= kDestinationsMax) return;
+    it = by_key_.emplace(std::string(key), DestinationStats{}).first;
+    it->second.name = std::string(name);
+  }
+  it->second.throttled_ms += static_cast<uint64_t>(absl::ToInt64Milliseconds(waited));
+}
+
 void DestinationStatsBook::NoteFailure(RecentFailure failure) {
   if (recent_failures_.size() == kRecentFailuresKept) recent_failures_.pop_front();
   failure.reply = std::string(core::Utf8Prefix(failure.reply, kReplyBytesKept));

@@ -39,6 +39,13 @@ struct DestinationStats {
   size_t pending_jobs = 0;
   size_t connections = 0;
   size_t connecting = 0;
+  // Shaping (from the lane): its egress source and site scope, time its jobs waited for
+  // throttles since start, message tokens available now (-1: no rate limit), suspended.
+  std::string source;
+  std::string site;
+  uint64_t throttled_ms = 0;
+  int64_t tokens = -1;
+  bool suspended = false;
 
   // Moves the per-minute count on to `now_minute`: the minute counted so far becomes the
   // last whole one if it was the one before, else no result came in the last minute.
@@ -65,6 +72,8 @@ class DestinationStatsBook {
   // One recipient's result at the destination `key` (named `name` when first seen).
   void NoteResult(absl::string_view key, absl::string_view name, smtp::DeliveryOutcome outcome,
                   absl::string_view reply, absl::Time now);
+  // A job of destination `key` waited `waited` for its throttles.
+  void NoteThrottled(absl::string_view key, absl::string_view name, absl::Duration waited);
   // A deferral, bounce or expiry; the oldest is dropped beyond kRecentFailuresKept.
   void NoteFailure(RecentFailure failure);
 

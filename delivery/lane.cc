@@ -6,9 +6,18 @@
 namespace tern::delivery {
 
 std::string Lane::DestinationName() const {
-  if (!nexthop.mx_lookup) return absl::StrCat("[", nexthop.host, "]:", nexthop.port);
-  if (nexthop.port != 25) return absl::StrCat(nexthop.host, ":", nexthop.port, " (MX)");
-  return absl::StrCat(nexthop.host, " (MX)");
+  std::string name;
+  if (!nexthop.mx_lookup) {
+    name = absl::StrCat("[", nexthop.host, "]:", nexthop.port);
+  } else if (nexthop.port != 25) {
+    name = absl::StrCat(nexthop.host, ":", nexthop.port, " (MX)");
+  } else {
+    name = absl::StrCat(nexthop.host, " (MX)");
+  }
+  // A routed domain with a lane of its own, and a source other than the kernel's address.
+  if (!nexthop.mx_lookup && !domain.empty()) absl::StrAppend(&name, " for ", domain);
+  if (!source.empty()) absl::StrAppend(&name, " from ", source);
+  return name;
 }
 
 std::string LaneKey(const Nexthop& nexthop) {

@@ -53,6 +53,11 @@ absl::Duration ThrottlePath::CheckAll(absl::Time now) const {
   return longest;
 }
 
+std::optional<uint64_t> ThrottlePath::MessageTokens(absl::Time now, size_t step) const {
+  if (step >= steps_.size() || !steps_[step].message_pace.has_value()) return std::nullopt;
+  return steps_[step].scope->message_rate.Available(now, *steps_[step].message_pace);
+}
+
 absl::Duration ThrottlePath::TryTakeAll(absl::Time now) {
   blocked_step_.reset();
   // First pass: the longest wait, without touching any cell.

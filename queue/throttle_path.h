@@ -78,6 +78,8 @@ class ThrottlePath {
   // Zero: granted, `lease` holds the slots. Otherwise the wait (ConnectionLimitWait() when a
   // connection limit is full) and `lease` is left empty.
   absl::Duration TryOpenConnection(absl::Time now, ConnectionLease* lease);
+  // Message tokens step `step` could give at `now` (nullopt: no message rate there).
+  std::optional<uint64_t> MessageTokens(absl::Time now, size_t step) const;
   // The scope key of the limit that refused the last TryTakeAll or TryOpenConnection
   // ("" when it was granted), for logs and metrics.
   const std::string& blocked_by() const;

@@ -30,6 +30,26 @@ TEST(DestinationStatsTest, TheLastWholeMinuteCounts) {
   EXPECT_EQ(stats.minute, 105);
 }
 
+TEST(DestinationStatsBookTest, ThrottledTimeAddsUpPerDestination) {
+  DestinationStatsBook book;
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  book.NoteThrottled("mx:example.com:25@ip2", "example.com (MX) from ip2", absl::Milliseconds(250));
+  book.NoteThrottled("mx:example.com:25@ip2", "", absl::Milliseconds(1500));
+  book.NoteThrottled("mx:example.com:25@ip3", "example.com (MX) from ip3", absl::Milliseconds(5));
+  std::vector<std::string> keys;
+  std::vector<DestinationStats> rows = book.Rows(now, &keys);
+  ASSERT_EQ(rows.size(), 2u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (keys[i] == "mx:example.com:25@ip2") {
+      EXPECT_EQ(rows[i].throttled_ms, 1750u);
+      EXPECT_EQ(rows[i].name, "example.com (MX) from ip2");
+      EXPECT_EQ(rows[i].delivered + rows[i].deferred + rows[i].bounced, 0u);
+    } else {
+      EXPECT_EQ(rows[i].throttled_ms, 5u);
+    }
+  }
+}
+
 TEST(DestinationStatsBookTest, CountsEachOutcome) {
   DestinationStatsBook book;
   const absl::Time now = absl::FromUnixSeconds(1'700'000'000);

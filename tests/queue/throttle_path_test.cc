@@ -28,6 +28,18 @@ ThrottlePath::Limits MessageRate(const RateSpec& rate) {
   return l;
 }
 
+TEST(ThrottlePath, MessageTokensOfAStep) {
+  ThrottleRegistry registry;
+  ThrottlePath path;
+  path.Add(registry.Get("site:mx.example@"), MessageRate(Rate(10, absl::Seconds(1), 3)));
+  path.Add(registry.Get("route:127.0.0.1:25@"), ThrottlePath::Limits{});
+  EXPECT_EQ(path.MessageTokens(kStart, 0), 3u);            // a full bucket: the burst
+  EXPECT_EQ(path.MessageTokens(kStart, 1), std::nullopt);  // no message rate there
+  EXPECT_EQ(path.MessageTokens(kStart, 2), std::nullopt);  // no such step
+  ASSERT_EQ(path.TryTakeAll(kStart), absl::ZeroDuration());
+  EXPECT_EQ(path.MessageTokens(kStart, 0), 2u);
+}
+
 TEST(ThrottlePath, RefusalByALaterLimitDoesNotBurnTheEarlierOnes) {
   ThrottleRegistry registry;
   auto provider = registry.Get("provider:google");

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/log_output.h"
 #include "core/metrics_text.h"
 #include "core/process_stats.h"
@@ -148,6 +149,37 @@ void AppendDestinationMetrics(core::MetricsText* text, const Shards& shards) {
                                       {"bounced", d.bounced}}) {
         text->Sample({{"shard", shard}, {"destination", d.name}, {"result", result}}, n);
       }
+    }
+  }
+  // Shaping per destination (a lane: one site from one egress source).
+  text->Family("tern_destination_throttled_seconds_total", kCounter,
+               "Time jobs waited for their throttles (rate limits) before being sent, per "
+               "destination and egress source (the busiest 100 of each shard).");
+  for (const auto& [shard, destinations] : per_shard) {
+    for (const auto& d : destinations) {
+      text->Sample(
+          {{"shard", shard}, {"destination", d.name}, {"source", d.source}, {"site", d.site}},
+          absl::StrFormat("%.3f", static_cast<double>(d.throttled_ms) / 1000.0));
+    }
+  }
+  text->Family("tern_destination_message_tokens", kGauge,
+               "Messages the destination's own rate limit would let go at once now (only "
+               "destinations with a rate limit).");
+  for (const auto& [shard, destinations] : per_shard) {
+    for (const auto& d : destinations) {
+      if (d.tokens < 0) continue;
+      text->Sample(
+          {{"shard", shard}, {"destination", d.name}, {"source", d.source}, {"site", d.site}},
+          static_cast<uint64_t>(d.tokens));
+    }
+  }
+  text->Family("tern_destination_suspended", kGauge,
+               "1 while the destination is suspended by an automation rule or ternctl suspend.");
+  for (const auto& [shard, destinations] : per_shard) {
+    for (const auto& d : destinations) {
+      text->Sample(
+          {{"shard", shard}, {"destination", d.name}, {"source", d.source}, {"site", d.site}},
+          uint64_t{d.suspended ? 1u : 0u});
     }
   }
 }
