@@ -14,9 +14,10 @@
 //   ternctl report [--since=24h] [--until=T] [--delivery_log=F] [--top=N]   the sending report
 //   ternctl shaping [--destination=D] [--source=NAME]   shaping policy, suspensions, overrides,
 //                                             troubled sites, throttles (D: what applies to it)
-//   ternctl suspend DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME] --duration=30m
+//   ternctl suspend DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]
+//   --duration=30m
 //           --reason=TEXT                     no deliveries there until the duration ends
-//   ternctl resume DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME]
+//   ternctl resume DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]
 // FILTERS: --domain=D --sender=S --recipient=R --min_age=DURATION --max_age=DURATION
 // --state=queued|deferred|held|active (durations as ternd's: 30s, 5m, 1h30m, 2d). Every
 // command takes --admin=HOST:PORT and --json.
@@ -78,6 +79,8 @@ ABSL_FLAG(bool, all, false,
 ABSL_FLAG(std::string, destination, "",
           "shaping: also show what the policy gives this recipient domain (no MX lookup)");
 ABSL_FLAG(std::string, provider, "", "suspend / resume: a provider block of the shaping policy");
+ABSL_FLAG(std::string, route, "",
+          "suspend / resume: a --route or --smarthost next hop, HOST:PORT (127.0.0.1:2525)");
 ABSL_FLAG(std::string, site, "",
           "suspend / resume: a site, its MX host names comma-separated (mx1.example.net,...)");
 ABSL_FLAG(std::string, source, "",
@@ -272,8 +275,12 @@ absl::StatusOr<std::string> ScopeQuery(const std::vector<char*>& args) {
     scopes.emplace_back("provider", absl::GetFlag(FLAGS_provider));
   }
   if (!absl::GetFlag(FLAGS_site).empty()) scopes.emplace_back("site", absl::GetFlag(FLAGS_site));
+  if (!absl::GetFlag(FLAGS_route).empty()) {
+    scopes.emplace_back("route", absl::GetFlag(FLAGS_route));
+  }
   if (scopes.size() != 1) {
-    return absl::InvalidArgumentError("name one of DOMAIN, --provider=NAME or --site=MX1,MX2");
+    return absl::InvalidArgumentError(
+        "name one of DOMAIN, --provider=NAME, --site=MX1,MX2 or --route=HOST:PORT");
   }
   std::string query = absl::StrCat(scopes[0].first, "=", net::QueryEscape(scopes[0].second));
   if (!absl::GetFlag(FLAGS_source).empty()) {
@@ -322,9 +329,10 @@ constexpr const char* kUsage =
     "  passwd USER --users_file=FILE [--senders=LIST]\n"
     "  report [--since=24h] [--until=TIME] [--delivery_log=FILE] [--top=N]   (from the log)\n"
     "  shaping [--destination=D] [--source=NAME]   policy, suspensions, overrides, throttles\n"
-    "  suspend DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME] --duration=30m "
+    "  suspend DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME] "
+    "--duration=30m "
     "--reason=TEXT\n"
-    "  resume DOMAIN | --provider=NAME | --site=MX1,MX2 [--source=NAME]\n"
+    "  resume DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]\n"
     "FILTERS: --domain=D --sender=S --recipient=R --min_age=2d --max_age=10m "
     "--state=queued|deferred|held|active\n";
 

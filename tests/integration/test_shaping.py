@@ -11,6 +11,7 @@ The policy is a file (--shaping), as an operator writes it.
 """
 
 import concurrent.futures
+import json
 import os
 import signal
 import time
@@ -144,6 +145,40 @@ class ShapingTest(ternd_harness.TerndTestCase):
         (bounce,) = sink.wait_for_bounces(1, timeout=60)
         self.assertRegex(bounce.body.decode(errors="replace"), r"[45]\.4\.7")
         self.assertLess(time.monotonic() - started, scaled(30))
+
+    def test_rule_suspension_survives_kill_9_and_holds_until_resumed(self):
+        sink = self.sink()
+        sink.reply_to_data("421 4.7.28 Our system has detected an unusual rate", times=1)
+        path = self.policy(
+            '[[default.automation]]\n'
+            "regex = ['^421 4\\.7\\.28 ']\n"
+            'action = [{ suspend = "1h" }]\n'
+            'ramp_up = "4 steps over 1h"\n')
+        d = self.start_ternd(f"--route=k9.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             "--retry_schedule=1s", deliver=True)
+        self.send_many(d, "k9.test", 1, prefix="k9")
+        state_file = os.path.join(d.spool_dir, "shaping-state.jsonl")
+
+        def saved():
+            try:
+                with open(state_file, encoding="utf-8") as f:
+                    return "route:127.0.0.1:" in f.read()
+            except OSError:
+                return False
+        wait_for(saved, 30, what="the rule's suspension in the state file")
+        d.kill9()
+        d.start()
+        overrides = json.loads(d.ternctl("shaping", "--json").stdout)["overrides"]
+        self.assertEqual(len(overrides), 1, overrides)
+        self.assertTrue(overrides[0]["scope"].startswith("route:127.0.0.1:"), overrides)
+        self.assertIn("4.7.28", json.dumps(overrides[0]))
+        # Still suspended after the restart: the deferred message waits (it retries every
+        # second, so 3 s would have sent it), then flows once resumed.
+        time.sleep(3)
+        self.assertEqual(sink.stats()["transactions"], 1)
+        host_port = overrides[0]["scope"][len("route:"):]
+        self.assertIn("resumed", d.ternctl("resume", f"--route={host_port}").stdout)
+        sink.wait_for_messages(1, timeout=60)
 
     def test_bounce_rule_returns_the_message_with_the_reply(self):
         sink = self.sink()

@@ -1,6 +1,7 @@
 // Implementation of tools/ternd/admin_api.h.
 #include "tools/ternd/admin_api.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -367,9 +368,25 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
     if (!ScopeNameOk(key, true)) return {400, kText, "site: MX host names, comma-separated\n"};
     scope = queue::SiteScope(key);
   }
+  if (const std::string route = net::QueryValue(params, "route"); !route.empty()) {
+    ++scopes;
+    // HOST:PORT as in --route (brackets allowed): the scope a routed lane's rules suspend.
+    std::string text = absl::AsciiStrToLower(route);
+    text.erase(std::remove(text.begin(), text.end(), '['), text.end());
+    text.erase(std::remove(text.begin(), text.end(), ']'), text.end());
+    const size_t colon = text.rfind(':');
+    uint32_t port = 0;
+    if (colon == std::string::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
+        port == 0 || port > 65535 || !ScopeNameOk(text.substr(0, colon), false)) {
+      return {400, kText, "route: HOST:PORT, as in --route\n"};
+    }
+    scope = queue::RouteScope(text.substr(0, colon), static_cast<uint16_t>(port));
+  }
   if (scopes != 1) {
     return {400, kText,
-            absl::StrCat(verb, ": name one of domain=D, provider=NAME or site=MX1,MX2\n")};
+            absl::StrCat(verb,
+                         ": name one of domain=D, provider=NAME, site=MX1,MX2 or "
+                         "route=HOST:PORT\n")};
   }
   if (scope.size() > queue::ShapingOverride::kKeyBytesMax) return {400, kText, "scope: too long\n"};
   const std::string source = net::QueryValue(params, "source");
