@@ -281,7 +281,9 @@ void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
 
 void DeliveryAgent::Dispatch(Lane* lane) {
   if (lane->resolving) return;  // OnLaneSiteKnown dispatches it
-  const absl::Time now = loop_->now();
+  // The clock itself, not the loop's time of this turn: a rate's spacing is measured by
+  // the receiver, and a turn may have run for milliseconds already.
+  const absl::Time now = absl::Now();
   shaper_.RefreshIfStale(lane, now);
   while (!lane->pending.empty() && !lane->ready.empty()) {
     std::optional<DeliveryJob> job = TakePending(lane);
@@ -471,7 +473,9 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     return;
   }
   if (!lane->resolving) {
-    const absl::Time now = loop_->now();
+    // The clock itself, not the loop's time of this turn: a rate's spacing is measured by
+    // the receiver, and a turn may have run for milliseconds already.
+    const absl::Time now = absl::Now();
     shaper_.RefreshIfStale(lane, now);
     if (std::optional<DeliveryJob> job = TakePending(lane)) {
       if (const absl::Duration wait = shaper_.AdmitMessage(lane, now);
