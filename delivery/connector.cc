@@ -62,6 +62,13 @@ Connector::Connector(const ConnectorDeps& deps)
   CHECK(counters_ != nullptr && connection_owner_ != nullptr && owner_ != nullptr);
 }
 
+bool Connector::FinishedWithoutResolver(std::unique_ptr<ConnectAttempt>* attempt) {
+  if (resolver_ != nullptr) return false;
+  (*attempt)->last_error = absl::FailedPreconditionError("no DNS resolver");
+  Finish(std::move(*attempt));
+  return true;
+}
+
 void Connector::Begin(Lane* lane, queue::ConnectionLease lease) {
   ++lane->attempts;
   ++attempts_begun_;
@@ -73,11 +80,7 @@ void Connector::Begin(Lane* lane, queue::ConnectionLease lease) {
     TryNextHost(std::move(attempt));
     return;
   }
-  if (resolver_ == nullptr) {
-    attempt->last_error = absl::FailedPreconditionError("no DNS resolver");
-    Finish(std::move(attempt));
-    return;
-  }
+  if (FinishedWithoutResolver(&attempt)) return;
   ++in_dns_;
   const std::string domain = lane->nexthop.host;
   resolver_->ResolveMx(
@@ -132,11 +135,7 @@ void Connector::TryNextHost(std::unique_ptr<ConnectAttempt> attempt) {
     TryNextAddress(std::move(attempt));
     return;
   }
-  if (resolver_ == nullptr) {
-    attempt->last_error = absl::FailedPreconditionError("no DNS resolver");
-    Finish(std::move(attempt));
-    return;
-  }
+  if (FinishedWithoutResolver(&attempt)) return;
   ++in_dns_;
   const std::string host = attempt->host;
   resolver_->ResolveAddresses(host, [this, port, attempt = std::move(attempt)](

@@ -107,6 +107,9 @@ class Connector {
   bool ResumeParked(const std::shared_ptr<net::Destination>& destination,
                     std::unique_ptr<ConnectAttempt>* attempt);
   void Finish(std::unique_ptr<ConnectAttempt> attempt);
+  // Without a resolver (every route an IP literal) a name cannot be looked up: finishes
+  // the attempt with that error and returns true.
+  bool FinishedWithoutResolver(std::unique_ptr<ConnectAttempt>* attempt);
 
   core::Loop* const loop_;
   net::Transport* const transport_;

@@ -281,23 +281,34 @@ void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
 
 void DeliveryAgent::Dispatch(Lane* lane) {
   if (lane->resolving) return;  // OnLaneSiteKnown dispatches it
+  while (!lane->pending.empty() && !lane->ready.empty()) {
+    bool throttled = false;
+    std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled);
+    if (throttled) return;  // no new connection either: the lane's timer comes back
+    if (!job.has_value()) break;
+    StartJob(lane->TakeReady(), *std::move(job));
+  }
+  MaybeOpenConnections(lane);
+}
+
+std::optional<DeliveryJob> DeliveryAgent::TakeAdmittedJob(Lane* lane, bool* throttled) {
+  *throttled = false;
+  if (lane->resolving) return std::nullopt;
   // The clock itself, not the loop's time of this turn: a rate's spacing is measured by
   // the receiver, and a turn may have run for milliseconds already.
   const absl::Time now = absl::Now();
   shaper_.RefreshIfStale(lane, now);
-  while (!lane->pending.empty() && !lane->ready.empty()) {
-    std::optional<DeliveryJob> job = TakePending(lane);
-    if (!job.has_value()) break;
-    // A throttled job waits in the lane, at its head: no spool I/O, no attempt counted.
-    if (const absl::Duration wait = shaper_.AdmitMessage(lane, now); wait > absl::ZeroDuration()) {
-      if (job->throttled_since == absl::InfinitePast()) job->throttled_since = now;
-      QueueOnLane(lane, *std::move(job), /*front=*/true);
-      WakeLaneAt(lane, now + wait);
-      return;
-    }
-    StartJob(lane->TakeReady(), *std::move(job));
+  std::optional<DeliveryJob> job = TakePending(lane);
+  if (!job.has_value()) return std::nullopt;
+  // A throttled job waits in the lane, at its head: no spool I/O, no attempt counted.
+  if (const absl::Duration wait = shaper_.AdmitMessage(lane, now); wait > absl::ZeroDuration()) {
+    if (job->throttled_since == absl::InfinitePast()) job->throttled_since = now;
+    QueueOnLane(lane, *std::move(job), /*front=*/true);
+    WakeLaneAt(lane, now + wait);
+    *throttled = true;
+    return std::nullopt;
   }
-  MaybeOpenConnections(lane);
+  return job;
 }
 
 void DeliveryAgent::QueueOnLane(Lane* lane, DeliveryJob job, bool front) {
@@ -335,6 +346,7 @@ void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
   if (stopping_ || lane->pending.empty() || lane->resolving) return;
   const absl::Time now = loop_->now();
   if (now < lane->no_attempt_before) return;
+  shaper_.RefreshIfStale(lane, now);  // a suspension or new limits since the last look
   const size_t cap = std::max<uint32_t>(
       1,
       std::min(config_.max_connections_per_destination,
@@ -472,22 +484,10 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     connection->Quit();  // its replacement is opened when it is gone
     return;
   }
-  if (!lane->resolving) {
-    // The clock itself, not the loop's time of this turn: a rate's spacing is measured by
-    // the receiver, and a turn may have run for milliseconds already.
-    const absl::Time now = absl::Now();
-    shaper_.RefreshIfStale(lane, now);
-    if (std::optional<DeliveryJob> job = TakePending(lane)) {
-      if (const absl::Duration wait = shaper_.AdmitMessage(lane, now);
-          wait > absl::ZeroDuration()) {
-        if (job->throttled_since == absl::InfinitePast()) job->throttled_since = now;
-        QueueOnLane(lane, *std::move(job), /*front=*/true);
-        WakeLaneAt(lane, now + wait);
-      } else {
-        StartJob(connection, *std::move(job));
-        return;
-      }
-    }
+  bool throttled = false;
+  if (std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled)) {
+    StartJob(connection, *std::move(job));
+    return;
   }
   lane->ready.push_back(connection);
 }

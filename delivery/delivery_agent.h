@@ -195,6 +195,9 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // The lane's first pending job whose message was not withdrawn meanwhile (stale ones are
   // dropped), or nullopt.
   std::optional<DeliveryJob> TakePending(Lane* lane);
+  // TakePending, then the lane's throttles: a refused job goes back to the head of the lane
+  // (its wait counted, the lane's timer armed) and `*throttled` is set.
+  std::optional<DeliveryJob> TakeAdmittedJob(Lane* lane, bool* throttled);
   bool IsLive(const DeliveryJob& job) const;
   void MaybeOpenConnections(Lane* lane);
   void StartJob(OutboundConnection* connection, DeliveryJob job);

@@ -18,13 +18,9 @@ void DestinationStats::RollToMinute(int64_t now_minute) {
 void DestinationStatsBook::NoteResult(absl::string_view key, absl::string_view name,
                                       smtp::DeliveryOutcome outcome, absl::string_view reply,
                                       absl::Time now) {
-  auto it = by_key_.find(key);
-  if (it == by_key_.end()) {
-    if (by_key_.size() >= kDestinationsMax) return;
-    it = by_key_.emplace(std::string(key), DestinationStats{}).first;
-    it->second.name = std::string(name);
-  }
-  DestinationStats& stats = it->second;
+  DestinationStats* found = Find(key, name);
+  if (found == nullptr) return;
+  DestinationStats& stats = *found;
   stats.RollToMinute(absl::ToUnixSeconds(now) / 60);
   ++stats.results_this_minute;
   switch (outcome) {
@@ -44,13 +40,19 @@ void DestinationStatsBook::NoteResult(absl::string_view key, absl::string_view n
 
 void DestinationStatsBook::NoteThrottled(absl::string_view key, absl::string_view name,
                                          absl::Duration waited) {
+  if (DestinationStats* stats = Find(key, name)) {
+    stats->throttled_ms += static_cast<uint64_t>(absl::ToInt64Milliseconds(waited));
+  }
+}
+
+DestinationStats* DestinationStatsBook::Find(absl::string_view key, absl::string_view name) {
   auto it = by_key_.find(key);
   if (it == by_key_.end()) {
-    if (by_key_.size() >= kDestinationsMax) return;
+    if (by_key_.size() >= kDestinationsMax) return nullptr;
     it = by_key_.emplace(std::string(key), DestinationStats{}).first;
     it->second.name = std::string(name);
   }
-  it->second.throttled_ms += static_cast<uint64_t>(absl::ToInt64Milliseconds(waited));
+  return &it->second;
 }
 
 void DestinationStatsBook::NoteFailure(RecentFailure failure) {

@@ -85,6 +85,10 @@ class DestinationStatsBook {
   const std::deque<RecentFailure>& recent_failures() const { return recent_failures_; }
 
  private:
+  // The destination `key`'s entry, made (named `name`) when first seen; null beyond
+  // kDestinationsMax.
+  DestinationStats* Find(absl::string_view key, absl::string_view name);
+
   absl::flat_hash_map<std::string, DestinationStats> by_key_;
   std::deque<RecentFailure> recent_failures_;
 };
