@@ -300,15 +300,29 @@ std::optional<DeliveryJob> DeliveryAgent::TakeAdmittedJob(Lane* lane, bool* thro
   shaper_.RefreshIfStale(lane, now);
   std::optional<DeliveryJob> job = TakePending(lane);
   if (!job.has_value()) return std::nullopt;
-  // A throttled job waits in the lane, at its head: no spool I/O, no attempt counted.
-  if (const absl::Duration wait = shaper_.AdmitMessage(lane, now); wait > absl::ZeroDuration()) {
+  // A throttled job waits in the lane, at its head: no spool I/O, no attempt counted. Its
+  // tokens are taken after its read, right before MAIL (SendWhenAdmitted).
+  if (const absl::Duration wait = shaper_.AdmitRead(lane, now); wait > absl::ZeroDuration()) {
     if (job->throttled_since == absl::InfinitePast()) job->throttled_since = now;
     QueueOnLane(lane, *std::move(job), /*front=*/true);
-    WakeLaneAt(lane, now + wait);
+    // Infinite: jobs being read hold the tokens in sight; the next take wakes the lane.
+    if (wait != absl::InfiniteDuration()) WakeLaneAt(lane, now + wait);
     *throttled = true;
     return std::nullopt;
   }
   return job;
+}
+
+void DeliveryAgent::WakeIfReadBlocked(Lane* lane) {
+  if (std::exchange(lane->read_blocked, false)) WakeLaneAt(lane, loop_->now());
+}
+
+void DeliveryAgent::EndThrottledWait(Lane* lane, DeliveryJob* job, absl::Time now) {
+  if (job->throttled_since == absl::InfinitePast()) return;
+  const absl::Duration waited = std::max(now - job->throttled_since, absl::ZeroDuration());
+  job->throttled += waited;
+  job->throttled_since = absl::InfinitePast();
+  stats_.NoteThrottled(lane->key, lane->DestinationName(), waited);
 }
 
 void DeliveryAgent::QueueOnLane(Lane* lane, DeliveryJob job, bool front) {
@@ -381,12 +395,7 @@ void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
   ConnectionInfo& info = Info(connection);
   job.labels = info.lane->labels;
   job.retry = info.lane->retry;
-  if (job.throttled_since != absl::InfinitePast()) {
-    const absl::Duration waited = loop_->now() - job.throttled_since;
-    job.throttled += waited;
-    job.throttled_since = absl::InfinitePast();
-    stats_.NoteThrottled(info.lane->key, info.lane->DestinationName(), waited);
-  }
+  EndThrottledWait(info.lane, &job, loop_->now());
   info.job = std::move(job);
   info.loading = true;
   spool_->ReadMessage(info.job->queue_id,
@@ -398,12 +407,118 @@ void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
 void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
                                     absl::StatusOr<spool::LoadedMessage> loaded) {
   ConnectionInfo& info = Info(connection);
+  DCHECK(info.loading && info.job.has_value());
+  if (info.gone || stopping_) {
+    AbandonJob(connection);
+    return;
+  }
+  if (!loaded.ok()) {
+    DeliveryJob job = *std::move(info.job);
+    info.job.reset();
+    info.loading = false;
+    shaper_.CancelRead(info.lane);
+    WakeIfReadBlocked(info.lane);
+    TERN_LOG(kError, "delivery of %016X: cannot read it from the spool: %s", job.queue_id,
+             loaded.status().ToString());
+    recorder_.Fail(
+        std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
+        absl::StrCat("cannot read the message from the spool: ", loaded.status().message()), "");
+    ReleaseConnection(connection);
+    return;
+  }
+  DeliveryJob& job = *info.job;
+  auto ready = std::make_unique<LoadedJob>(*std::move(loaded));
+  const spool::MessageRecordView& view = ready->message.view();
+  job.message_id = std::string(FindMessageId(ready->message.body()));
+  ready->recipients.reserve(job.recipients.size());
+  {
+    spool::RecipientView r;
+    uint32_t index = 0;
+    size_t next = 0;  // job.recipients is in increasing order
+    for (auto it = view.recipients(); it.Next(&r) && next < job.recipients.size(); ++index) {
+      if (job.recipients[next] != index) continue;
+      ready->recipients.push_back(
+          {.address = r.address, .index = index, .notify = r.notify, .orcpt = r.orcpt});
+      ++next;
+    }
+  }
+  if (dkim_ != nullptr) {
+    ready->signature = dkim_->Sign(ready->message.body(), absl::Now());
+    if (!ready->signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
+  }
+  ready->outbound = smtp::OutboundMessage{
+      .sender = view.sender(),
+      .recipients = ready->recipients,
+      .body = ready->message.body(),
+      .needs_smtputf8 = view.smtputf8(),
+      .eight_bit = view.body_type() != spool::BodyType::kSevenBit,
+      .dsn_ret = view.dsn_ret(),
+      .envid = view.envid(),
+      .prefix = ready->signature,  // copied by the session
+  };
+  info.loaded = std::move(ready);
+  SendWhenAdmitted(connection);
+}
+
+void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  CHECK(info.loading && info.loaded != nullptr && info.job.has_value());
+  if (info.gone || stopping_) {
+    AbandonJob(connection);
+    return;
+  }
+  Lane* lane = info.lane;
+  // The clock itself: the receiver measures the spacing of what follows the take.
+  const absl::Time now = absl::Now();
+  shaper_.RefreshIfStale(lane, now);
+  if (const absl::Duration wait = shaper_.TakeMessageToken(lane, now);
+      wait > absl::ZeroDuration()) {
+    if (info.job->throttled_since == absl::InfinitePast()) info.job->throttled_since = now;
+    if (wait <= kTokenWaitOnConnectionMax) {
+      if (info.token_wait == nullptr) {
+        info.token_wait = std::make_unique<TokenWaitTimer>(this, connection);
+      }
+      loop_->timers().Arm(info.token_wait.get(), std::max(now + wait, loop_->now()));
+      return;
+    }
+    // Suspended (or slowed) since it was read: it waits in its lane, not on a connection.
+    DeliveryJob job = *std::move(info.job);
+    info.job.reset();
+    info.loaded.reset();
+    info.loading = false;
+    shaper_.CancelRead(lane);
+    QueueOnLane(lane, std::move(job), /*front=*/true);
+    WakeIfReadBlocked(lane);
+    ReleaseConnection(connection);  // its lane's timer is armed by the refused admission
+    return;
+  }
+  WakeIfReadBlocked(lane);
+  EndThrottledWait(lane, &*info.job, now);
+  std::unique_ptr<LoadedJob> ready = std::move(info.loaded);
   info.loading = false;
+  absl::Status sent = connection->Send(std::move(ready->message), ready->outbound);
+  if (!sent.ok()) {
+    DeliveryJob refused = *std::move(info.job);
+    info.job.reset();
+    recorder_.Fail(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
+                   absl::StrCat("message cannot be sent: ", sent.message()), "");
+    ReleaseConnection(connection);
+  }
+}
+
+void DeliveryAgent::AbandonJob(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  CHECK(info.loading && info.job.has_value());
   DeliveryJob job = *std::move(info.job);
   info.job.reset();
+  info.loaded.reset();
+  info.loading = false;
+  if (info.token_wait != nullptr) loop_->timers().Cancel(info.token_wait.get());
   Lane* lane = info.lane;
+  shaper_.CancelRead(lane);
+  WakeIfReadBlocked(lane);
   if (info.gone) {
-    // The connection closed while the message was read: the job goes back to its lane.
+    // The connection closed under the job: it goes back to its lane.
     DCHECK(lane->closed_while_loading > 0);
     --lane->closed_while_loading;
     Destroy(connection);
@@ -415,59 +530,9 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
     Dispatch(lane);
     return;
   }
-  if (stopping_) {
-    JobFinished(job.queue_id);
-    ReleaseConnection(connection);
-    return;
-  }
-  if (!loaded.ok()) {
-    TERN_LOG(kError, "delivery of %016X: cannot read it from the spool: %s", job.queue_id,
-             loaded.status().ToString());
-    recorder_.Fail(
-        std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
-        absl::StrCat("cannot read the message from the spool: ", loaded.status().message()), "");
-    ReleaseConnection(connection);
-    return;
-  }
-  const spool::MessageRecordView& view = loaded->view();
-  job.message_id = std::string(FindMessageId(loaded->body()));
-  std::vector<smtp::OutboundRecipient> recipients;
-  recipients.reserve(job.recipients.size());
-  {
-    spool::RecipientView r;
-    uint32_t index = 0;
-    size_t next = 0;  // job.recipients is in increasing order
-    for (auto it = view.recipients(); it.Next(&r) && next < job.recipients.size(); ++index) {
-      if (job.recipients[next] != index) continue;
-      recipients.push_back(
-          {.address = r.address, .index = index, .notify = r.notify, .orcpt = r.orcpt});
-      ++next;
-    }
-  }
-  smtp::OutboundMessage message{
-      .sender = view.sender(),
-      .recipients = recipients,
-      .body = loaded->body(),
-      .needs_smtputf8 = view.smtputf8(),
-      .eight_bit = view.body_type() != spool::BodyType::kSevenBit,
-      .dsn_ret = view.dsn_ret(),
-      .envid = view.envid(),
-  };
-  std::string signature;
-  if (dkim_ != nullptr) {
-    signature = dkim_->Sign(loaded->body(), absl::Now());
-    if (!signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
-    message.prefix = signature;  // copied by the session
-  }
-  info.job = std::move(job);
-  absl::Status sent = connection->Send(*std::move(loaded), message);
-  if (!sent.ok()) {
-    DeliveryJob refused = *std::move(info.job);
-    info.job.reset();
-    recorder_.Fail(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
-                   absl::StrCat("message cannot be sent: ", sent.message()), "");
-    ReleaseConnection(connection);
-  }
+  DCHECK(stopping_);
+  JobFinished(job.queue_id);
+  ReleaseConnection(connection);
 }
 
 void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
@@ -596,6 +661,7 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
     info.gone = true;  // destroyed when the read completes
     ++lane->closed_while_loading;
     lane->Forget(connection);
+    if (info.loaded != nullptr) AbandonJob(connection);  // read: it waited for its tokens
     return;
   }
   Destroy(connection);
@@ -605,6 +671,7 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
 
 void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
   if (!lane->Unused()) return;
+  DCHECK(lane->messages_reading == 0);
   loop_->timers().Cancel(lane->wake.get());
   lanes_.erase(lane->key);
 }
@@ -662,6 +729,12 @@ void DeliveryAgent::BeginShutdown() {
     lane->ready.clear();
   }
   for (OutboundConnection* c : idle) c->Quit();
+  // Jobs read and waiting for their tokens stay queued in the spool too.
+  std::vector<OutboundConnection*> waiting;
+  for (auto& [connection, info] : connections_) {
+    if (info->loaded != nullptr) waiting.push_back(connection);
+  }
+  for (OutboundConnection* c : waiting) AbandonJob(c);
   TERN_LOG(kInfo, "delivery: stopping, %d connections to close", connections_.size());
 }
 

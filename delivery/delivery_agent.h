@@ -141,15 +141,41 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
     uint64_t generation = 0;    // its jobs carry it (DeliveryJob::generation)
   };
   // What the agent keeps per outbound connection; owns it.
+  // The longest a read job waits on its connection for its rate tokens; beyond, it goes
+  // back to its lane and the connection is free (a suspension since it was read).
+  static constexpr absl::Duration kTokenWaitOnConnectionMax = absl::Seconds(1);
+
+  // A job's message read from the spool, ready to send once its rate tokens are taken.
+  struct LoadedJob {
+    explicit LoadedJob(spool::LoadedMessage loaded) : message(std::move(loaded)) {}
+    spool::LoadedMessage message;
+    std::vector<smtp::OutboundRecipient> recipients;  // point into `message`
+    std::string signature;                            // DKIM-Signature header, or ""
+    smtp::OutboundMessage outbound;                   // points into the three above
+  };
+  class TokenWaitTimer final : public core::Timer {
+   public:
+    TokenWaitTimer(DeliveryAgent* agent, OutboundConnection* connection)
+        : agent_(agent), connection_(connection) {}
+    void OnTimer() override { agent_->SendWhenAdmitted(connection_); }
+
+   private:
+    DeliveryAgent* agent_;
+    OutboundConnection* connection_;
+  };
   struct ConnectionInfo {
     std::unique_ptr<OutboundConnection> connection;
     Lane* lane = nullptr;
     std::unique_ptr<ConnectAttempt> attempt;  // set until the session is ready
     std::optional<DeliveryJob> job;           // the job being sent (or loaded)
-    bool loading = false;                     // its message is being read
-    bool reused = false;                      // continued from the pool
-    bool gone = false;                        // closed while its message was being read
-    queue::ConnectionLease lease;             // its slots under the lane's connection limits
+    // Its message is being read, or was read and waits for its tokens (`loaded`, with
+    // `token_wait` armed).
+    bool loading = false;
+    std::unique_ptr<LoadedJob> loaded;
+    std::unique_ptr<TokenWaitTimer> token_wait;
+    bool reused = false;           // continued from the pool
+    bool gone = false;             // closed while its message was being read
+    queue::ConnectionLease lease;  // its slots under the lane's connection limits
   };
   class LaneWakeTimer final : public core::Timer {
    public:
@@ -202,6 +228,18 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   void MaybeOpenConnections(Lane* lane);
   void StartJob(OutboundConnection* connection, DeliveryJob job);
   void OnMessageLoaded(OutboundConnection* connection, absl::StatusOr<spool::LoadedMessage> m);
+  // The loaded job takes its message tokens and is sent; refused, it waits on its
+  // connection for a short wait (the token wait timer calls this again), or goes back to
+  // its lane for a long one (a suspension since it was read).
+  void SendWhenAdmitted(OutboundConnection* connection);
+  // The job of `connection`, read or being read, is not sent on it: the connection went
+  // (the job goes back to the head of its lane) or ternd is stopping. Its read admission
+  // is given back (LaneShaper::CancelRead).
+  void AbandonJob(OutboundConnection* connection);
+  // A read admission was given back or used: a lane that waited for one looks again.
+  void WakeIfReadBlocked(Lane* lane);
+  // The job's time waiting for throttles ends (counted in its log line and the stats).
+  void EndThrottledWait(Lane* lane, DeliveryJob* job, absl::Time now);
   void ReleaseConnection(OutboundConnection* connection);
   ConnectionInfo& Info(OutboundConnection* connection);
   void Destroy(OutboundConnection* connection);

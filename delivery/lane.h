@@ -67,6 +67,10 @@ struct Lane {
   absl::Time suspended_until = absl::InfinitePast();
   uint64_t shaping_version = 0;
   absl::Time shaping_next_change = absl::InfiniteFuture();
+  // Jobs read (or being read) for this lane that have not taken their message tokens yet
+  // (LaneShaper::AdmitRead); read_blocked: a job waits for them to take theirs.
+  uint32_t messages_reading = 0;
+  bool read_blocked = false;
   std::unique_ptr<core::Timer> wake;  // armed while a throttle or suspension makes it wait
   absl::Time wake_at = absl::InfiniteFuture();
 

@@ -115,15 +115,37 @@ void LaneShaper::RefreshIfStale(Lane* lane, absl::Time now) {
   }
 }
 
-absl::Duration LaneShaper::AdmitMessage(Lane* lane, absl::Time now) {
+absl::Duration LaneShaper::AdmitRead(Lane* lane, absl::Time now) {
   DCHECK(lane->shaped);
   if (now < lane->suspended_until) {
     ++messages_throttled_;
     return lane->suspended_until - now;
   }
+  if (lane->throttle.MessageTokensAll(now + kReadAhead) > lane->messages_reading) {
+    ++lane->messages_reading;
+    return absl::ZeroDuration();
+  }
+  ++messages_throttled_;
+  if (lane->messages_reading > 0) {
+    lane->read_blocked = true;
+    return absl::InfiniteDuration();
+  }
+  // No token in sight: come back kReadAhead before the next one.
+  return std::max(lane->throttle.CheckAll(now) - kReadAhead, absl::Milliseconds(1));
+}
+
+absl::Duration LaneShaper::TakeMessageToken(Lane* lane, absl::Time now) {
+  DCHECK(lane->shaped);
+  CHECK(lane->messages_reading > 0);
+  if (now < lane->suspended_until) return lane->suspended_until - now;
   const absl::Duration wait = lane->throttle.TryTakeAll(now);
-  if (wait > absl::ZeroDuration()) ++messages_throttled_;
+  if (wait == absl::ZeroDuration()) --lane->messages_reading;
   return wait;
+}
+
+void LaneShaper::CancelRead(Lane* lane) {
+  CHECK(lane->messages_reading > 0);
+  --lane->messages_reading;
 }
 
 absl::Duration LaneShaper::AdmitConnection(Lane* lane, absl::Time now,

@@ -4,12 +4,22 @@
 // lane's throttle path: its own scope ("<site scope>@<source>", limits from the merged
 // options) and the shared ones (provider, source), cells from the process-wide registry,
 // so every shard's lanes to a site, provider or source draw from the same cells.
-// AdmitMessage() and AdmitConnection() take a token through the whole path, or none.
+// AdmitConnection() takes a connection token through the whole path, or none.
+//
+// A message's rate tokens are taken right before its MAIL, after its message was read, so
+// the spacing a receiver sees is the spacing of the takes (not of the dispatches, which a
+// slow read or a busy loop turn would skew). The lane decides when to read one with
+// AdmitRead(): only while the path will have a token for every job already being read (and
+// this one) within kReadAhead; a read job then takes its tokens with TakeMessageToken(), or
+// gives its place back with CancelRead().
 //
 //   shaper.Resolve(lane, now);                        // when the lane's site is known
 //   shaper.RefreshIfStale(lane, now);                  // before dispatching (cheap)
-//   if (absl::Duration wait = shaper.AdmitMessage(lane, now); wait > absl::ZeroDuration())
-//     ... leave the job queued, wake the lane after `wait` ...
+//   if (absl::Duration wait = shaper.AdmitRead(lane, now); wait > absl::ZeroDuration())
+//     ... leave the job queued, wake the lane after `wait` (infinite: at the next take) ...
+//   ... read the message ...
+//   if (absl::Duration wait = shaper.TakeMessageToken(lane, absl::Now()); wait > zero)
+//     ... hold it on its connection for `wait`, or CancelRead() and queue it again ...
 //
 // Single-threaded per lane (the shard's loop); the state it reads is shared and
 // thread-safe.
@@ -36,9 +46,20 @@ class LaneShaper {
   void Resolve(Lane* lane, absl::Time now);
   // Resolve() again when the policy or the overrides changed, or one of them ended.
   void RefreshIfStale(Lane* lane, absl::Time now);
-  // Zero: a message may start now (its tokens are taken). Otherwise how long to wait
-  // (InfiniteDuration: suspended with no end known; never happens today).
-  absl::Duration AdmitMessage(Lane* lane, absl::Time now);
+  // How long before its tokens are due a job may be read (the time a read takes, with room).
+  static constexpr absl::Duration kReadAhead = absl::Milliseconds(10);
+
+  // Zero: a job may be read now (counted in lane->messages_reading until it takes its tokens
+  // or cancels). Otherwise how long to wait; InfiniteDuration: the tokens in sight are for
+  // the jobs being read, and lane->read_blocked is set (the lane is woken by a take or a
+  // cancel).
+  absl::Duration AdmitRead(Lane* lane, absl::Time now);
+  // A job admitted by AdmitRead() takes its message tokens through the whole path. Zero:
+  // taken (it no longer counts as being read). Otherwise how long to wait (still counted).
+  absl::Duration TakeMessageToken(Lane* lane, absl::Time now);
+  // A job admitted by AdmitRead() will not take its tokens (its connection went, the read
+  // failed, shutdown, or it waits in the lane again).
+  void CancelRead(Lane* lane);
   // Zero: a connection may open now, `lease` holds its slots until it closes. Otherwise how
   // long to wait (InfiniteDuration: a connection limit is full, wait for a close).
   absl::Duration AdmitConnection(Lane* lane, absl::Time now, queue::ConnectionLease* lease);

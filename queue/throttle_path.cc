@@ -1,7 +1,9 @@
 // Implementation of queue/throttle_path.h.
 #include "queue/throttle_path.h"
 
+#include <algorithm>
 #include <array>
+#include <limits>
 
 #include "core/check.h"
 
@@ -51,6 +53,15 @@ absl::Duration ThrottlePath::CheckAll(absl::Time now) const {
     longest = std::max(longest, step.scope->message_rate.Check(now, *step.message_pace));
   }
   return longest;
+}
+
+uint64_t ThrottlePath::MessageTokensAll(absl::Time at) const {
+  uint64_t fewest = std::numeric_limits<uint64_t>::max();
+  for (const Step& step : steps_) {
+    if (!step.message_pace.has_value()) continue;
+    fewest = std::min(fewest, step.scope->message_rate.Available(at, *step.message_pace));
+  }
+  return fewest;
 }
 
 std::optional<uint64_t> ThrottlePath::MessageTokens(absl::Time now, size_t step) const {

@@ -4,6 +4,7 @@
 #include "queue/throttle_path.h"
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -38,6 +39,23 @@ TEST(ThrottlePath, MessageTokensOfAStep) {
   EXPECT_EQ(path.MessageTokens(kStart, 2), std::nullopt);  // no such step
   ASSERT_EQ(path.TryTakeAll(kStart), absl::ZeroDuration());
   EXPECT_EQ(path.MessageTokens(kStart, 0), 2u);
+}
+
+TEST(ThrottlePath, MessageTokensAllIsTheFewestOfAnyStep) {
+  ThrottleRegistry registry;
+  ThrottlePath path;
+  EXPECT_EQ(path.MessageTokensAll(kStart), std::numeric_limits<uint64_t>::max());  // no rate
+  path.Add(registry.Get("site:mx.example@"), MessageRate(Rate(10, absl::Seconds(1), 3)));
+  path.Add(registry.Get("route:127.0.0.1:25@"), ThrottlePath::Limits{});
+  path.Add(registry.Get("provider:p"), MessageRate(Rate(10, absl::Seconds(1), 2)));
+  EXPECT_EQ(path.MessageTokensAll(kStart), 2u);
+  ASSERT_EQ(path.TryTakeAll(kStart), absl::ZeroDuration());
+  ASSERT_EQ(path.TryTakeAll(kStart), absl::ZeroDuration());
+  EXPECT_EQ(path.MessageTokensAll(kStart), 0u);
+  // One interval (100 ms) later each cell has given one back; asked ahead of time too.
+  EXPECT_EQ(path.MessageTokensAll(kStart + absl::Milliseconds(99)), 0u);
+  EXPECT_EQ(path.MessageTokensAll(kStart + absl::Milliseconds(100)), 1u);
+  EXPECT_EQ(path.CheckAll(kStart), absl::Milliseconds(100));
 }
 
 TEST(ThrottlePath, RefusalByALaterLimitDoesNotBurnTheEarlierOnes) {
