@@ -136,6 +136,38 @@ class ShapingTest(ternd_harness.TerndTestCase):
         self.assertGreaterEqual(min(m.received_at for m in messages) - suspended_at, 3.5)
         self.assertIn("suspended", d.log_tail())
 
+    def test_rate_ramps_back_up_in_steps_after_a_suspension(self):
+        sink = self.sink()
+        sink.reply_to_data("421 4.7.28 Our system has detected an unusual rate", times=1)
+        # 20/s, one every 50 ms; after the 2 s suspension, 10/s for 2 s, then 20/s again.
+        path = self.policy(
+            '[default]\nmax_message_rate = "20/s,max_burst=1"\n'
+            '[[default.automation]]\n'
+            "regex = ['^421 4\\.7\\.28 ']\n"
+            'action = [{ suspend = "2s" }]\n'
+            'ramp_up = "2 steps over 4s"\n')
+        d = self.start_ternd(f"--route=ramp.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
+                             "--retry_schedule=1s", deliver=True)
+        self.send_many(d, "ramp.test", 1, prefix="first")
+        wait_for(lambda: sink.stats()["transactions"] >= 1, 30, what="the refused transaction")
+        self.send_many(d, "ramp.test", 60, prefix="ramp")
+        # While suspended nothing goes; the first step then shows in ternctl.
+        wait_for(lambda: sink.stats()["transactions"] >= 2, 30, what="the end of the suspension")
+        self.assertIn("ramping up: step 1/2", d.ternctl("shaping").stdout)
+        (entry,) = json.loads(d.ternctl("shaping", "--json").stdout)["overrides"]
+        self.assertEqual(entry["ramp_up"], {"steps": 2, "over_seconds": 4, "step_now": 1})
+        messages = sink.wait_for_messages(61, timeout=60)
+        times = sorted(m.mail_at for m in messages)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # Step 1 (10/s) for 2 s after the suspension: 100 ms apart; step 2 (the configured
+        # 20/s, the ramp's last step) from then on: 50 ms apart.
+        first_step = sorted(gaps[1:15])
+        self.assertGreaterEqual(first_step[0], 0.095, first_step)
+        ended = [g for a, g in zip(times, gaps) if a - times[0] > 2.5]
+        self.assertGreaterEqual(len(ended), 10, gaps)
+        self.assertLess(sorted(ended)[len(ended) // 2], 0.07, ended)
+        self.assertGreaterEqual(min(ended), 0.045, ended)
+
     def test_domain_lifetime_expires_before_the_flags_one(self):
         sink = self.sink()
         dead = RecordingSink().start()

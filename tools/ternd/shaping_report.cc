@@ -111,9 +111,21 @@ std::string TimeLeft(absl::Time until, absl::Time now) {
   return until > now ? ShortDuration(until - now) : "0s";
 }
 
-std::string RampText(const ShapingOverride& entry) {
+// The ramp step in force (1..steps) once the override has ended and until its ramp is
+// over; 0 before it ended or without a ramp.
+uint32_t RampStepNow(const ShapingOverride& entry, absl::Time now) {
+  if (!entry.ramp_up.has_value() || now < entry.until || now >= entry.end()) return 0;
+  return entry.ramp_up->StepAt(now - entry.until);
+}
+
+std::string RampText(const ShapingOverride& entry, absl::Time now) {
   if (!entry.ramp_up.has_value()) return "-";
-  return absl::StrCat(entry.ramp_up->steps, " steps over ", ShortDuration(entry.ramp_up->over));
+  std::string text =
+      absl::StrCat(entry.ramp_up->steps, " steps over ", ShortDuration(entry.ramp_up->over));
+  if (const uint32_t step = RampStepNow(entry, now); step > 0) {
+    absl::StrAppend(&text, ", ramping up: step ", step, "/", entry.ramp_up->steps);
+  }
+  return text;
 }
 
 std::string RateText(const std::optional<RateSpec>& rate) {
@@ -130,7 +142,7 @@ void AppendOverridesText(const std::vector<ShapingOverride>& entries, absl::Time
     absl::StrAppendFormat(out, "%-36s %-10s %-8s %-20s %-8s %-16s %-12s %s\n", e.scope,
                           e.source.empty() ? "*" : e.source, queue::KindName(e.kind),
                           FormatUtcSeconds(e.until), TimeLeft(e.until, now), OrDash(e.cause),
-                          RampText(e), OrDash(e.reason));
+                          RampText(e, now), OrDash(e.reason));
   }
 }
 
@@ -166,6 +178,8 @@ void AppendOverrideJson(const ShapingOverride& e, absl::Time now, core::JsonWrit
     json->Number(uint64_t{e.ramp_up->steps});
     json->Key("over_seconds");
     json->Number(absl::ToInt64Seconds(e.ramp_up->over));
+    json->Key("step_now");  // 0: not ramping (the override runs, or the ramp is over)
+    json->Number(uint64_t{RampStepNow(e, now)});
     json->EndObject();
   }
   json->EndObject();
