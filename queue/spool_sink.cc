@@ -50,6 +50,7 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
   sender_.assign(envelope.sender.data(), envelope.sender.size());
   client_.assign(envelope.client_address.data(), envelope.client_address.size());
   auth_pool_.assign(envelope.auth_pool.data(), envelope.auth_pool.size());
+  pool_.clear();
   recipient_count_ = static_cast<int>(envelope.recipients.size());
   return queue_id;
 }
@@ -61,6 +62,7 @@ absl::Status SpoolSink::OnHeaderSection(core::ByteBuffer* record, size_t body_be
   if (!pool.ok() || pool->empty()) return pool.status();
   const size_t before = record->size();
   if (absl::Status set = spool::SetPendingMessagePool(record, *pool); !set.ok()) return set;
+  pool_.assign(pool->data(), pool->size());
   body_offset_ += record->size() - before;  // the envelope grew
   return absl::OkStatus();
 }
@@ -79,6 +81,7 @@ void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,
     event.recipients = recipient_count_;
     event.size = body.size();
     event.client = client_;
+    event.pool = pool_;
     received_line = delivery::FormatDeliveryEvent(event);
   }
   delivery::DeliveryLog* log = log_;

@@ -43,6 +43,7 @@ class SpoolSink : public smtp::MessageSink {
   size_t body_offset_ = 0;  // where the body starts in the record
   std::string sender_;
   std::string client_;
+  std::string pool_;  // its egress pool, once the header section decided it ("" none)
   int recipient_count_ = 0;
   std::vector<spool::RecipientEnvelope> recipients_;  // reused for every message
 };

@@ -5,10 +5,11 @@ source's EHLO name; a message without a pool uses the default pool.
 """
 
 import collections
+import json
 
 import ternd_harness
 from recording_sink import RecordingSink
-from ternd_harness import make_body
+from ternd_harness import make_body, wait_for
 
 MESSAGES = 300
 
@@ -53,6 +54,13 @@ class EgressDeliveryTest(ternd_harness.TerndTestCase):
         peers = {m.rcpt_tos[0]: m.peer_ip for m in messages}
         self.assertEqual(peers, {"a@egress.test": "127.0.0.4", "b@egress.test": "127.0.0.2"})
         self.assertTrue(all(m.header("X-Tern-Pool") is None for m in messages))
+        # The delivery log names each message's pool from its reception on.
+        def pools():
+            with open(d.delivery_log, encoding="utf-8") as f:
+                return {(e["event"], e.get("pool")) for e in map(json.loads, f)}
+        expected = {("received", "vip"), ("received", "bulk"), ("delivered", "vip"),
+                    ("delivered", "bulk")}
+        wait_for(lambda: pools() == expected, 30, what=f"log lines {expected}")
 
 
 if __name__ == "__main__":
