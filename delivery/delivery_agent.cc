@@ -237,6 +237,7 @@ void DeliveryAgent::OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx
                          lane->mx_hosts.end());
   }
   shaper_.Resolve(lane, loop_->now());
+  SyncRollup(lane);
   if (stopping_) {
     DropLaneIfUnused(lane);
     return;
@@ -281,14 +282,37 @@ void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
 
 void DeliveryAgent::Dispatch(Lane* lane) {
   if (lane->resolving) return;  // OnLaneSiteKnown dispatches it
+  // Throttled: no new connection either, the lane's timer comes back.
+  if (!DispatchToReady(lane)) return;
+  // Connections borrowed from sibling lanes of its site are ready at once.
+  if (MaybeOpenConnections(lane)) DispatchToReady(lane);
+}
+
+bool DeliveryAgent::DispatchToReady(Lane* lane) {
   while (!lane->pending.empty() && !lane->ready.empty()) {
     bool throttled = false;
     std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled);
-    if (throttled) return;  // no new connection either: the lane's timer comes back
+    if (throttled) return false;
     if (!job.has_value()) break;
     StartJob(lane->TakeReady(), *std::move(job));
   }
-  MaybeOpenConnections(lane);
+  return true;
+}
+
+void DeliveryAgent::SyncRollup(Lane* lane) {
+  if (!lane->shaped || lane->rollup_version == lane->shaping_version) return;
+  rollup_.Place(lane, RollupGroup(*lane));
+  lane->rollup_version = lane->shaping_version;
+}
+
+void DeliveryAgent::MoveConnection(OutboundConnection* connection, Lane* to) {
+  ConnectionInfo& info = Info(connection);
+  DCHECK(!info.job.has_value() && info.attempt == nullptr && !info.gone);
+  DCHECK(info.lane->rollup_group == to->rollup_group);
+  info.lane->Forget(connection);
+  info.lane = to;
+  to->connections.insert(connection);
+  DeliveryCounters::Add(counters_->connections_lent);
 }
 
 std::optional<DeliveryJob> DeliveryAgent::TakeAdmittedJob(Lane* lane, bool* throttled) {
@@ -356,11 +380,13 @@ bool DeliveryAgent::IsLive(const DeliveryJob& job) const {
   return active != active_.end() && active->second.generation == job.generation;
 }
 
-void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
-  if (stopping_ || lane->pending.empty() || lane->resolving) return;
+bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
+  if (stopping_ || lane->pending.empty() || lane->resolving) return false;
   const absl::Time now = loop_->now();
-  if (now < lane->no_attempt_before) return;
+  if (now < lane->no_attempt_before) return false;
   shaper_.RefreshIfStale(lane, now);  // a suspension or new limits since the last look
+  SyncRollup(lane);
+  bool borrowed = false;
   const size_t cap = std::max<uint32_t>(
       1,
       std::min(config_.max_connections_per_destination,
@@ -375,20 +401,34 @@ void DeliveryAgent::MaybeOpenConnections(Lane* lane) {
       if (admission.delayed && lane->connections.empty() && lane->attempts == 0) {
         DeferForDelayedSite(lane, admission.until);
       }
-      return;  // else the attempts running decide; the maintenance tick looks again
+      return borrowed;  // else the attempts running decide; the maintenance tick looks again
     }
     // The lane's connection rate and limits, all shards together.
     queue::ConnectionLease lease;
     if (const absl::Duration wait = shaper_.AdmitConnection(lane, now, &lease);
         wait > absl::ZeroDuration()) {
       lane->health->NoteAttemptAbandoned();
-      // A full connection limit waits for a close (which dispatches the lane again).
-      if (wait != absl::InfiniteDuration()) WakeLaneAt(lane, now + wait);
-      return;
+      if (wait != absl::InfiniteDuration()) {
+        WakeLaneAt(lane, now + wait);
+        return borrowed;
+      }
+      // The connection limit is full: an idle connection of a sibling lane of the same
+      // site serves this one (MX rollup); else the lane waits for a close or for a
+      // sibling's connection to come free.
+      if (Lane* sibling = rollup_.SiblingWithIdle(lane)) {
+        OutboundConnection* idle = sibling->TakeReady();
+        MoveConnection(idle, lane);
+        lane->ready.push_back(idle);
+        borrowed = true;
+        continue;
+      }
+      rollup_.NoteWaiting(lane);
+      return borrowed;
     }
     connector_.Begin(lane, std::move(lease));
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
   }
+  return borrowed;
 }
 
 void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
@@ -549,12 +589,21 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     connection->Quit();  // its replacement is opened when it is gone
     return;
   }
+  // MX rollup: a sibling lane of the same site waiting for a connection gets this one
+  // (this lane, if it still has jobs, waits its turn behind it).
+  SyncRollup(lane);
+  if (Lane* sibling = rollup_.WaitingSibling(lane)) {
+    if (!lane->pending.empty()) rollup_.NoteWaiting(lane);
+    MoveConnection(connection, sibling);
+    lane = sibling;
+  }
   bool throttled = false;
   if (std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled)) {
     StartJob(connection, *std::move(job));
     return;
   }
   lane->ready.push_back(connection);
+  rollup_.NoteIdle(lane);
 }
 
 DeliveryAgent::ConnectionInfo& DeliveryAgent::Info(OutboundConnection* connection) {
@@ -666,12 +715,15 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
   }
   Destroy(connection);
   Dispatch(lane);
+  // Its slot under the site's connection limit is free: a sibling lane waiting for one.
+  if (Lane* sibling = rollup_.WaitingSibling(lane)) Dispatch(sibling);
   DropLaneIfUnused(lane);
 }
 
 void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
   if (!lane->Unused()) return;
   DCHECK(lane->messages_reading == 0);
+  rollup_.Leave(lane);
   loop_->timers().Cancel(lane->wake.get());
   lanes_.erase(lane->key);
 }

@@ -52,6 +52,7 @@
 #include "delivery/outbound_connection.h"
 #include "delivery/reply_reactor.h"
 #include "delivery/result_recorder.h"
+#include "delivery/site_rollup.h"
 #include "delivery/source_selector.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
@@ -216,6 +217,12 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // (at most kExpiryChecksPerLane per maintenance pass).
   void ExpireWaitingJobs(Lane* lane, absl::Time now);
   void Dispatch(Lane* lane);
+  // Jobs to the lane's ready connections; false when throttled (its timer comes back).
+  bool DispatchToReady(Lane* lane);
+  // The lane's MX rollup group follows its site (placed again when its shaping changed).
+  void SyncRollup(Lane* lane);
+  // An idle connection of one lane becomes another's of the same rollup group.
+  void MoveConnection(OutboundConnection* connection, Lane* to);
   // Puts `job` in the lane's pending queue (at the front: it was taken and comes back).
   void QueueOnLane(Lane* lane, DeliveryJob job, bool front = false);
   // The lane's first pending job whose message was not withdrawn meanwhile (stale ones are
@@ -225,7 +232,9 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // (its wait counted, the lane's timer armed) and `*throttled` is set.
   std::optional<DeliveryJob> TakeAdmittedJob(Lane* lane, bool* throttled);
   bool IsLive(const DeliveryJob& job) const;
-  void MaybeOpenConnections(Lane* lane);
+  // Opens connections while jobs outnumber them, within the limits; true when it borrowed
+  // an idle connection of a sibling lane (on lane->ready, for DispatchToReady).
+  bool MaybeOpenConnections(Lane* lane);
   void StartJob(OutboundConnection* connection, DeliveryJob job);
   void OnMessageLoaded(OutboundConnection* connection, absl::StatusOr<spool::LoadedMessage> m);
   // The loaded job takes its message tokens and is sent; refused, it waits on its
@@ -291,6 +300,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   Connector connector_;
   LaneShaper shaper_;
   ReplyReactor reactor_;
+  SiteRollup rollup_;
   size_t lanes_resolving_ = 0;
   // The policy in force, re-read when the shaping state's version moves.
   std::shared_ptr<const queue::ShapingPolicy> policy_;

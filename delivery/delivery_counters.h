@@ -34,10 +34,12 @@ struct DeliveryCounters {
   std::atomic<uint64_t> dsns_queued{0};                     // bounces spooled to senders
   std::atomic<uint64_t> connections_opened{0};              // TCP connections that reached EHLO
   std::atomic<uint64_t> connections_reused{0};              // parked connections continued here
-  std::atomic<uint64_t> dkim_signed{0};                     // messages sent with a DKIM-Signature
-  std::atomic<uint64_t> connect_failures{0};                // TCP, greeting or EHLO failed
-  std::atomic<uint64_t> results_record_failures{0};         // the spool could not record a result
-  std::atomic<uint64_t> site_delays{0};  // a site was delayed after connection failures
+  // Idle connections passed between lanes of domains sharing a site (MX rollup).
+  std::atomic<uint64_t> connections_lent{0};
+  std::atomic<uint64_t> dkim_signed{0};              // messages sent with a DKIM-Signature
+  std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
+  std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
+  std::atomic<uint64_t> site_delays{0};              // a site was delayed after connection failures
   // Jobs deferred without a connection because their site was delayed.
   std::atomic<uint64_t> jobs_deferred_site_delayed{0};
   // Delivered recipients by delay since the message arrived (kDeliveryDelayBoundsSeconds).

@@ -71,6 +71,11 @@ struct Lane {
   // (LaneShaper::AdmitRead); read_blocked: a job waits for them to take theirs.
   uint32_t messages_reading = 0;
   bool read_blocked = false;
+  // MX rollup (delivery/site_rollup.h): the group of lanes it shares connections with
+  // ("" none), whether it waits for one there, and the shaping version it was placed at.
+  std::string rollup_group;
+  bool rollup_waiting = false;
+  uint64_t rollup_version = 0;
   std::unique_ptr<core::Timer> wake;  // armed while a throttle or suspension makes it wait
   absl::Time wake_at = absl::InfiniteFuture();
 

@@ -98,6 +98,32 @@ class ShapingTest(ternd_harness.TerndTestCase):
         # One throttle scope for the site, shown by ternctl shaping.
         self.assertIn("site:mx.shared.test@", d.ternctl("shaping", "--json").stdout)
 
+    def test_domains_of_one_site_share_its_connections(self):
+        # MX rollup of connections: 100 domains with one message each and the same MX host,
+        # under a connection limit of 2 for the site. The two connections serve every
+        # domain as one ready queue (they pass from one domain's lane to the next), where
+        # each domain would otherwise wait for the other domains' idle connections to be
+        # parked and taken over (1.5 s a message: 147 s for these 100).
+        sink = self.sink()
+        domains = [f"d{i}.rollup.test" for i in range(100)]
+        dns = DnsmasqServer(mx_records=[(x, "mx.rollup.test", 10) for x in domains],
+                            a_records=[("mx.rollup.test", "127.0.0.1")]).start()
+        self.addCleanup(dns.cleanup)
+        path = self.policy('[default]\nconnection_limit = 2\n')
+        # Each domain's own MX looked up (as without a route), at the sink's port.
+        d = self.start_ternd(*[f"--route={x}={x}:{sink.port}" for x in domains],
+                             f"--dns_servers={dns.address}", f"--shaping={path}", deliver=True)
+        started = time.monotonic()
+        with d.smtp() as c:
+            c.ehlo("client.test")
+            for x in domains:
+                self.assertQueued(c.send_message("sender@client.test", [f"r@{x}"],
+                                                 make_body(x)))
+        sink.wait_for_messages(len(domains), timeout=120)
+        self.assertLess(time.monotonic() - started, scaled(20))
+        self.assertLessEqual(sink.stats()["connections"], 2)
+        self.assertGreater(d.metrics().total("tern_delivery_connections_lent_total"), 0)
+
     def test_two_shards_hold_one_global_rate(self):
         sink = self.sink()
         path = self.policy('[default]\nmax_message_rate = "100/s,max_burst=5"\n')

@@ -37,6 +37,10 @@ constexpr CounterField<D> kDeliveryFields[] = {
      &D::connections_opened, "result", "opened"},
     {"tern_delivery_connections_total", kCounter, "", &D::connections_reused, "result", "reused"},
     {"tern_delivery_connections_total", kCounter, "", &D::connect_failures, "result", "failed"},
+    {"tern_delivery_connections_lent_total", kCounter,
+     "Idle outbound connections passed from one domain's lane to another's of the same site "
+     "(same MX hosts, source, port and TLS policy: MX rollup).",
+     &D::connections_lent},
     {"tern_delivery_dkim_signed_total", kCounter,
      "Messages sent with a DKIM-Signature (each attempt signs anew).", &D::dkim_signed},
     {"tern_delivery_record_failures_total", kCounter,
