@@ -241,7 +241,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   }
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   // Pools are decided at reception, so they are read with --deliver=false too.
-  auto egress = BuildEgressConfig();
+  auto egress = BuildEgressConfig(EgressFlagsFromCommandLine());
   if (!egress.ok()) return egress.status();
   config.egress = *std::move(egress);
   for (const std::string& warning : config.egress->warnings()) {
