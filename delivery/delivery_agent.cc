@@ -204,8 +204,10 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop, absl::string_view domain,
   lane->wake = std::make_unique<LaneWakeTimer>(this, lane.get());
   lane->client = config_.client;
   if (source != nullptr) {
+    CHECK(egress_ != nullptr && egress_->FindSource(source->name) == source);  // egress_'s own
     lane->source = source->name;
     lane->egress = source;
+    lane->egress_config = egress_;
     if (!source->ehlo_name.empty()) lane->client.helo_name = source->ehlo_name;
   }
   Lane* raw = lane.get();

@@ -121,6 +121,13 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // signing); jobs already waiting in a lane keep their next hop.
   void Reconfigure(std::shared_ptr<const RouteTable> routes,
                    std::shared_ptr<const DkimSigner> dkim);
+  // SIGHUP: messages scheduled from now on take their pool and source from `egress` (never
+  // null). Jobs already waiting in a lane keep their lane's source: a lane whose source is
+  // the same in `egress` (name, address, EHLO name) goes on with it; any other lane is
+  // retired (its key gets a "~N" suffix, out of the way of the new lanes), sends what it
+  // has from its old source and goes when unused. A lane holds the configuration its source
+  // belongs to, so the old one lives as long as such a lane.
+  void ReconfigureEgress(std::shared_ptr<const EgressConfig> egress);
 
   // What `ternctl stats` shows per destination (a next hop: the recipient domain's MX, a
   // route's or the smarthost's host), since start, with what each lane holds now.
@@ -289,7 +296,8 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   std::shared_ptr<const RouteTable> routes_;
   std::shared_ptr<const DkimSigner> dkim_;
   std::shared_ptr<const EgressConfig> egress_;  // null: no egress sources configured
-  std::unique_ptr<SourceSelector> selector_;
+  std::unique_ptr<SourceSelector> selector_;    // picks from egress_ (null with it)
+  uint64_t egress_reloads_ = 0;                 // ReconfigureEgress() calls: retired keys
 
   std::unique_ptr<queue::ShapingState> own_shaping_;
   queue::ShapingState* const shaping_;

@@ -1,6 +1,10 @@
 // DeliveryAgent's operator actions and destination rows (delivery/delivery_agent.h): what
 // `ternctl flush`, `bounce` and `stats` ask of a shard's agent, on the shard's thread.
 #include <algorithm>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
@@ -99,6 +103,52 @@ void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
   CHECK(routes != nullptr);
   routes_ = std::move(routes);
   dkim_ = std::move(dkim);
+}
+
+namespace {
+
+// Whether a lane sending from `was` may go on as one sending from `now` (of another
+// configuration): the same name, address and EHLO name.
+bool SameSource(const EgressSource& was, const EgressSource& now) {
+  return was.name == now.name && was.address_length == now.address_length &&
+         std::memcmp(&was.address, &now.address, was.address_length) == 0 &&
+         was.ehlo_name == now.ehlo_name;
+}
+
+}  // namespace
+
+void DeliveryAgent::ReconfigureEgress(std::shared_ptr<const EgressConfig> egress) {
+  CHECK(egress != nullptr);
+  egress_ = std::move(egress);
+  selector_ = std::make_unique<SourceSelector>(egress_);
+  ++egress_reloads_;
+  std::vector<Lane*> retired;
+  for (auto& [key, lane] : lanes_) {
+    if (lane->egress == nullptr) continue;  // the kernel's address: nothing to keep alive
+    CHECK(lane->egress_config != nullptr);
+    const EgressSource* now = egress_->FindSource(lane->source);
+    if (now != nullptr && SameSource(*lane->egress, *now)) {
+      lane->egress = now;
+      lane->egress_config = egress_;
+    } else {
+      retired.push_back(lane.get());
+    }
+  }
+  for (Lane* lane : retired) {
+    auto it = lanes_.find(lane->key);
+    CHECK(it != lanes_.end() && it->second.get() == lane);
+    std::unique_ptr<Lane> owned = std::move(it->second);
+    lanes_.erase(it);
+    lane->key = absl::StrCat(lane->key, "~", egress_reloads_);
+    const bool inserted = lanes_.emplace(lane->key, std::move(owned)).second;
+    CHECK(inserted);
+  }
+  if (!retired.empty()) {
+    TERN_LOG(kInfo,
+             "delivery: %d lane(s) retired: the jobs and connections they hold keep their old "
+             "egress source",
+             retired.size());
+  }
 }
 
 std::vector<DestinationStats> DeliveryAgent::Destinations() const {

@@ -49,6 +49,9 @@ struct Lane {
   std::string domain;                    // the recipient domain of an MX lane; "" for a route
   std::string source;                    // egress source name; "" for the kernel's address
   const EgressSource* egress = nullptr;  // that source (null: the kernel's address)
+  // The configuration `egress` points into, kept alive by the lane (SIGHUP may replace the
+  // agent's); set exactly when `egress` is.
+  std::shared_ptr<const EgressConfig> egress_config;
   // The SMTP client settings of its connections: the global ones, with the source's EHLO
   // name when it has one. Outlives its connections (a lane is dropped only without any).
   smtp::ClientConfig client;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
+#include "core/check.h"
 #include "delivery/message_headers.h"
 #include "net/smtp/client_commands.h"
 
@@ -51,14 +52,16 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
   client_.assign(envelope.client_address.data(), envelope.client_address.size());
   auth_pool_.assign(envelope.auth_pool.data(), envelope.auth_pool.size());
   pool_.clear();
+  message_pools_ = pools_in_force_ != nullptr ? *pools_in_force_ : nullptr;
   recipient_count_ = static_cast<int>(envelope.recipients.size());
   return queue_id;
 }
 
 absl::Status SpoolSink::OnHeaderSection(core::ByteBuffer* record, size_t body_begin,
                                         size_t header_end) {
+  CHECK(message_pools_ != nullptr);  // WantsHeaderSection() said so
   absl::StatusOr<absl::string_view> pool =
-      pools_->Resolve(record, body_begin, &header_end, sender_, auth_pool_);
+      message_pools_->Resolve(record, body_begin, &header_end, sender_, auth_pool_);
   if (!pool.ok() || pool->empty()) return pool.status();
   const size_t before = record->size();
   if (absl::Status set = spool::SetPendingMessagePool(record, *pool); !set.ok()) return set;

@@ -6,6 +6,7 @@
 // once the header section has arrived, and put into the envelope.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,15 +20,20 @@ namespace tern::queue {
 
 class SpoolSink : public smtp::MessageSink {
  public:
-  // `log` may be null (no delivery log), `pools` too (no egress pools).
+  // `log` may be null (no delivery log). `pools`: the shard's resolver in force, read at
+  // each message's start (SIGHUP may replace it between two messages of a session; the
+  // message keeps the one it started with); it must outlive the sink, and may be null or
+  // hold null (no egress pools).
   SpoolSink(spool::ShardSpool* spool, delivery::DeliveryLog* log, net::CommitListener* listener,
-            const delivery::MessagePoolResolver* pools = nullptr)
-      : spool_(spool), log_(log), listener_(listener), pools_(pools) {}
+            const std::shared_ptr<const delivery::MessagePoolResolver>* pools = nullptr)
+      : spool_(spool), log_(log), listener_(listener), pools_in_force_(pools) {}
 
   absl::Status CheckAcceptingMail() override;
   absl::StatusOr<uint64_t> BeginMessage(const smtp::EnvelopeView& envelope,
                                         core::ByteBuffer* record) override;
-  bool WantsHeaderSection() const override { return pools_ != nullptr && pools_->active(); }
+  bool WantsHeaderSection() const override {
+    return message_pools_ != nullptr && message_pools_->active();
+  }
   absl::Status OnHeaderSection(core::ByteBuffer* record, size_t body_begin,
                                size_t header_end) override;
   void CommitMessage(uint64_t queue_id, core::ByteBuffer record,
@@ -37,7 +43,9 @@ class SpoolSink : public smtp::MessageSink {
   spool::ShardSpool* spool_;
   delivery::DeliveryLog* log_;
   net::CommitListener* listener_;
-  const delivery::MessagePoolResolver* pools_;
+  const std::shared_ptr<const delivery::MessagePoolResolver>* pools_in_force_;
+  // The resolver of the message being received (taken from *pools_in_force_ at its start).
+  std::shared_ptr<const delivery::MessagePoolResolver> message_pools_;
   std::string auth_pool_;  // the message's AUTH user's pool, for OnHeaderSection
   // The message being received, for its "received" log line.
   size_t body_offset_ = 0;  // where the body starts in the record

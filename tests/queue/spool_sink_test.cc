@@ -2,6 +2,7 @@
 // over is the one stored, RFC 3461 parameters included, and the one read back for delivery.
 #include "queue/spool_sink.h"
 
+#include <memory>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -100,7 +101,7 @@ TEST_F(SpoolSinkTest, StoresTheEgressPoolDecidedAtReceptionWithoutItsHeader) {
   flags.sender_pools = {"news.example=trans"};
   auto egress = delivery::EgressConfig::Parse(flags);
   ASSERT_TRUE(egress.ok()) << egress.status();
-  const delivery::MessagePoolResolver pools(*egress);
+  const auto pools = std::make_shared<const delivery::MessagePoolResolver>(*egress);
 
   // One message naming its pool in the header, one getting it from its sender's domain.
   struct Case {
@@ -120,7 +121,6 @@ TEST_F(SpoolSinkTest, StoresTheEgressPoolDecidedAtReceptionWithoutItsHeader) {
     auto spool = Open(loop.get(), Options());
     CountingListener listener;
     SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &pools);
-    ASSERT_TRUE(sink.WantsHeaderSection());
     const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
     smtp::EnvelopeView envelope;
     envelope.helo = "client.example";
@@ -130,6 +130,7 @@ TEST_F(SpoolSinkTest, StoresTheEgressPoolDecidedAtReceptionWithoutItsHeader) {
     core::ByteBuffer record;
     absl::StatusOr<uint64_t> id = sink.BeginMessage(envelope, &record);
     ASSERT_TRUE(id.ok()) << id.status();
+    ASSERT_TRUE(sink.WantsHeaderSection());
     const size_t body_begin = record.size();
     record.Append(c.data);
     const size_t header_end = body_begin + absl::string_view(c.data).find("\r\n\r\n") + 4;
@@ -165,7 +166,7 @@ TEST_F(SpoolSinkTest, UnknownPoolInTheHeaderIsRefused) {
   flags.pools = {"bulk=ip2"};
   auto egress = delivery::EgressConfig::Parse(flags);
   ASSERT_TRUE(egress.ok());
-  const delivery::MessagePoolResolver pools(*egress);
+  const auto pools = std::make_shared<const delivery::MessagePoolResolver>(*egress);
   auto loop = NewLoop();
   auto spool = Open(loop.get(), Options());
   CountingListener listener;
@@ -188,10 +189,53 @@ TEST_F(SpoolSinkTest, WithoutPoolsTheHeaderIsNotLookedAt) {
   auto loop = NewLoop();
   auto spool = Open(loop.get(), Options());
   CountingListener listener;
-  const delivery::MessagePoolResolver none(nullptr);
-  EXPECT_FALSE(SpoolSink(spool.get(), nullptr, &listener, &none).WantsHeaderSection());
-  EXPECT_FALSE(SpoolSink(spool.get(), nullptr, &listener).WantsHeaderSection());
-  Run(loop.get(), spool.get(), {});
+  const auto none = std::make_shared<const delivery::MessagePoolResolver>(nullptr);
+  const std::shared_ptr<const delivery::MessagePoolResolver> null_slot;
+  const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+  smtp::EnvelopeView envelope;
+  envelope.sender = "a@b.test";
+  envelope.recipients = recipients;
+  for (const auto* pools :
+       {&none, &null_slot,
+        static_cast<const std::shared_ptr<const delivery::MessagePoolResolver>*>(nullptr)}) {
+    SpoolSink sink(spool.get(), nullptr, &listener, pools);
+    core::ByteBuffer record;
+    ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
+    EXPECT_FALSE(sink.WantsHeaderSection());
+  }
+  Run(loop.get(), spool.get(), {});  // the messages are dropped with their buffers
+}
+
+// SIGHUP replaces the shard's resolver: a message keeps the one in force at its start, the
+// next message of the same session takes the new one.
+TEST_F(SpoolSinkTest, EachMessageTakesTheResolverInForceAtItsStart) {
+  delivery::EgressFlags flags;
+  flags.sources = {"ip2=127.0.0.2"};
+  flags.pools = {"bulk=ip2"};
+  auto egress = delivery::EgressConfig::Parse(flags);
+  ASSERT_TRUE(egress.ok());
+  std::shared_ptr<const delivery::MessagePoolResolver> in_force =
+      std::make_shared<const delivery::MessagePoolResolver>(*egress);
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  CountingListener listener;
+  SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &in_force);
+  const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+  smtp::EnvelopeView envelope;
+  envelope.sender = "a@b.test";
+  envelope.recipients = recipients;
+  core::ByteBuffer record;
+  ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
+  ASSERT_TRUE(sink.WantsHeaderSection());
+  in_force = std::make_shared<const delivery::MessagePoolResolver>(nullptr);  // reloaded
+  const size_t body_begin = record.size();
+  record.Append("X-Tern-Pool: bulk\r\n\r\n");
+  EXPECT_TRUE(sink.OnHeaderSection(&record, body_begin, record.size()).ok())
+      << "the message keeps the resolver it started with";
+  core::ByteBuffer next;
+  ASSERT_TRUE(sink.BeginMessage(envelope, &next).ok());
+  EXPECT_FALSE(sink.WantsHeaderSection()) << "the next message has the new one (no pools)";
+  Run(loop.get(), spool.get(), {});  // the messages are dropped with their buffers
 }
 
 }  // namespace

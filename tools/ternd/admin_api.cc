@@ -396,7 +396,7 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
   const std::string who = absl::StrCat(scope, " (source ", source.empty() ? "every" : source, ")");
   // Resume takes any source: an entry may outlive its source's --egress_source.
   if (!resume && !source.empty() && shaping_.egress != nullptr &&
-      shaping_.egress->FindSource(source) == nullptr) {
+      shaping_.egress->Get()->FindSource(source) == nullptr) {
     return {400, kText, absl::StrCat("source: '", source, "' is no --egress_source\n")};
   }
   if (resume) {

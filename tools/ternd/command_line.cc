@@ -129,8 +129,17 @@ absl::StatusOr<std::vector<std::string>> PrepareCommandLine(
   return out;
 }
 
-std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name) {
-  std::string value;
+absl::StatusOr<std::vector<std::string>> PrepareSavedCommandLine(
+    const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  argv.reserve(args.size());
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  return PrepareCommandLine(static_cast<int>(argv.size()), argv.data(), TerndListFlags());
+}
+
+std::optional<std::string> FindLastFlagValue(const std::vector<std::string>& prepared,
+                                             absl::string_view name) {
+  std::optional<std::string> value;
   for (size_t i = 1; i < prepared.size(); ++i) {
     if (prepared[i] == "--") break;
     std::optional<FlagArg> flag = SplitFlag(prepared[i]);
@@ -139,9 +148,15 @@ std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string
       value = *flag->value;
     } else if (i + 1 < prepared.size()) {
       value = prepared[++i];
+    } else {
+      value = "";
     }
   }
   return value;
+}
+
+std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name) {
+  return FindLastFlagValue(prepared, name).value_or("");
 }
 
 }  // namespace tern::ternd

@@ -12,6 +12,7 @@
 //                    PrepareCommandLine(argc, argv, {"route", "listen"}));
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,16 @@ std::vector<absl::string_view> TerndListFlags();
 absl::StatusOr<std::vector<std::string>> PrepareCommandLine(
     int argc, const char* const* argv, absl::Span<const absl::string_view> list_flags);
 
+// The command line as given at start (`args`, argv[0] first, saved for SIGHUP) prepared
+// again with TerndListFlags(): flagfiles are read anew.
+absl::StatusOr<std::vector<std::string>> PrepareSavedCommandLine(
+    const std::vector<std::string>& args);
+
 // In a prepared command line (argv[0] first): the value of the last --`name` ("--name=V"
-// or "--name V"; a list flag's merged "a,b"), or empty when it is absent.
+// or "--name V"; a list flag's merged "a,b"), or nullopt when it is absent.
+std::optional<std::string> FindLastFlagValue(const std::vector<std::string>& prepared,
+                                             absl::string_view name);
+// FindLastFlagValue, empty when the flag is absent.
 std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name);
 
 }  // namespace tern::ternd

@@ -36,6 +36,7 @@
 #include "tools/ternd/command_line.h"
 #include "tools/ternd/daemon_config.h"
 #include "tools/ternd/delivery_reload.h"
+#include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
 #include "tools/ternd/privileges.h"
 #include "tools/ternd/shaping_setup.h"
@@ -108,6 +109,33 @@ void ReloadDelivery(const DaemonConfig& config, std::vector<std::unique_ptr<Shar
   for (auto& shard : shards) shard->ApplyDeliveryReload(*reload);
   TERN_LOG(kInfo, "SIGHUP: %d routes%s and %d DKIM keys reloaded", reload->routes->size(),
            reload->routes->has_smarthost() ? " (and a smarthost)" : "", reload->dkim_keys);
+}
+
+// SIGHUP: the egress flags (--egress_source, --egress_pool, --default_pool, --sender_pool,
+// --pool_header) from the command line and flagfiles again, every source bound once as at
+// start. Refused (the running ones stay) when they do not load, or when the shaping policy
+// in force after this SIGHUP would name a source they lack (CheckShapingKeepsEgressSources).
+// Runs before the shaping policy's reload, which checks against the sources then in force.
+void ReloadEgress(const DaemonConfig& config, std::vector<std::unique_ptr<Shard>>& shards) {
+  absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> egress =
+      ReadEgressReload(StartArgs());
+  absl::Status fits = egress.ok() ? CheckShapingKeepsEgressSources(
+                                        config.shaping_file, *config.shaping->policy(), **egress)
+                                  : egress.status();
+  if (!fits.ok()) {
+    TERN_LOG(kError, "SIGHUP: egress sources and pools not reloaded, the current ones stay: %s",
+             fits.message());
+    return;
+  }
+  for (const std::string& warning : (*egress)->warnings()) {
+    TERN_LOG(kWarning, "SIGHUP: %s", warning);
+  }
+  config.egress->Set(*egress);
+  for (auto& shard : shards) shard->ApplyEgressReload(*egress);
+  const delivery::EgressPool* default_pool = (*egress)->default_pool();
+  TERN_LOG(kInfo, "SIGHUP: egress: %d sources, %d pools (default pool %s) reloaded",
+           (*egress)->sources().size(), (*egress)->pools().size(),
+           default_pool != nullptr ? default_pool->name : "none");
 }
 
 int AllowedCpus(std::vector<int>* cpus) {
@@ -311,7 +339,7 @@ int RunDaemon(const DaemonHooks& hooks) {
 
   AdminApi api(&shards, {.state = config->shaping.get(),
                          .policy_file = config->shaping_file,
-                         .egress = config->egress});
+                         .egress = config->egress.get()});
   std::unique_ptr<net::AdminServer> admin;
   std::string admin_bound;
   if (config->admin.has_value()) {
@@ -367,7 +395,8 @@ int RunDaemon(const DaemonHooks& hooks) {
     notify(absl::StrCat(core::ServiceNotifier::ReloadingState(), "\nSTATUS=reloading"));
     ReloadTls(*config);
     ReloadDelivery(*config, shards);
-    ReloadShapingPolicy(config->shaping_file, *config->egress, config->shaping.get());
+    ReloadEgress(*config, shards);
+    ReloadShapingPolicy(config->shaping_file, *config->egress->Get(), config->shaping.get());
     if (!config->delivery_log.empty()) {
       // logrotate renamed it (its `create` makes the new one, owned by --user if set).
       for (auto& shard : shards) shard->ReopenDeliveryLog();

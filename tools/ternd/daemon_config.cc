@@ -241,10 +241,9 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   }
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   // Pools are decided at reception, so they are read with --deliver=false too.
-  auto egress = BuildEgressConfig();
+  auto egress = BuildEgressConfig(EgressFlagsFromCommandLine());
   if (!egress.ok()) return egress.status();
-  config.egress = *std::move(egress);
-  for (const std::string& warning : config.egress->warnings()) {
+  for (const std::string& warning : (*egress)->warnings()) {
     TERN_LOG(kWarning, "%s", warning);
   }
   queue::ShapingOptions shaping_base = queue::ShapingOptions::BuiltInDefaults();
@@ -252,7 +251,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     auto delivery = BuildDeliveryConfig(config.session.hostname);
     if (!delivery.ok()) return delivery.status();
     config.delivery = std::make_unique<delivery::DeliveryConfig>(*std::move(delivery));
-    config.delivery->egress = config.egress;
+    config.delivery->egress = *egress;
     net::DestinationLimits limits;
     limits.max_connections = config.delivery->max_connections_per_destination;
     limits.max_messages_per_connection = config.delivery->max_messages_per_connection;
@@ -266,7 +265,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   config.shaping_file = absl::GetFlag(FLAGS_shaping);
   std::shared_ptr<const queue::ShapingPolicy> shaping_policy;
   if (!config.shaping_file.empty()) {
-    auto policy = ReadShapingPolicyFile(config.shaping_file, *config.egress);
+    auto policy = ReadShapingPolicyFile(config.shaping_file, **egress);
     if (!policy.ok()) {
       const std::vector<std::string> problems = ProblemLines(policy.status());
       return FlagError(
@@ -277,6 +276,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   }
   config.shaping = std::make_unique<queue::ShapingState>(
       std::move(shaping_policy), ShapingStateFile(config.spool_dir), shaping_base);
+  config.egress = std::make_unique<delivery::EgressConfigSlot>(*std::move(egress));
   return config;
 }
 
@@ -299,7 +299,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.pools = pools.get();
   shard.shaping = shaping.get();
   shard.dns_servers = dns_servers;
-  shard.egress = egress;
+  shard.egress = egress->Get();
   shard.tls = tls.get();
   shard.auth = auth.get();
   shard.tls_handshake_timeout = tls_handshake_timeout;

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "delivery/delivery_config.h"
+#include "delivery/egress_config_slot.h"
 #include "net/admin_access.h"
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
@@ -51,8 +52,9 @@ struct DaemonConfig {
   std::unique_ptr<queue::ShapingState> shaping;
   std::string shaping_file;
   std::vector<std::string> dns_servers;
-  // Egress sources and pools (never null; without pools when none are configured).
-  std::shared_ptr<const delivery::EgressConfig> egress;
+  // Egress sources and pools in force (never null; without pools when none are
+  // configured); SIGHUP replaces the configuration in it.
+  std::unique_ptr<delivery::EgressConfigSlot> egress;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;

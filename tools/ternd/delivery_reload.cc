@@ -16,10 +16,7 @@ std::vector<std::string> ListValue(const std::vector<std::string>& prepared,
 }  // namespace
 
 absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  absl::StatusOr<std::vector<std::string>> prepared =
-      PrepareCommandLine(static_cast<int>(argv.size()), argv.data(), TerndListFlags());
+  absl::StatusOr<std::vector<std::string>> prepared = PrepareSavedCommandLine(args);
   if (!prepared.ok()) return prepared.status();
   DeliveryReload reload;
   absl::StatusOr<delivery::RouteTable> routes = delivery::RouteTable::Create(

@@ -1,13 +1,31 @@
 // Implementation of tools/ternd/egress_flags.h.
 #include "tools/ternd/egress_flags.h"
 
+#include <optional>
+#include <utility>
+
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "delivery/source_bind_check.h"
 #include "net/listen_socket.h"
+#include "tools/ternd/command_line.h"
 #include "tools/ternd/flags.h"
 
 namespace tern::ternd {
+namespace {
+
+// A list flag's value split as abseil splits it for a std::vector<std::string> flag.
+std::vector<std::string> ListValue(const std::vector<std::string>& prepared,
+                                   absl::string_view name) {
+  std::vector<std::string> items;
+  std::string error;
+  // Never fails: every text is a list of strings.
+  if (!absl::ParseFlag(LastFlagValue(prepared, name), &items, &error)) items.clear();
+  return items;
+}
+
+}  // namespace
 
 delivery::EgressFlags EgressFlagsFromCommandLine() {
   delivery::EgressFlags flags;
@@ -19,9 +37,22 @@ delivery::EgressFlags EgressFlagsFromCommandLine() {
   return flags;
 }
 
-absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> BuildEgressConfig() {
+delivery::EgressFlags EgressFlagsFromPrepared(const std::vector<std::string>& prepared) {
+  delivery::EgressFlags flags;
+  flags.sources = ListValue(prepared, "egress_source");
+  flags.pools = ListValue(prepared, "egress_pool");
+  flags.default_pool = LastFlagValue(prepared, "default_pool");
+  flags.sender_pools = ListValue(prepared, "sender_pool");
+  if (std::optional<std::string> header = FindLastFlagValue(prepared, "pool_header")) {
+    flags.pool_header = *std::move(header);
+  }
+  return flags;
+}
+
+absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> BuildEgressConfig(
+    const delivery::EgressFlags& flags) {
   absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> egress =
-      delivery::EgressConfig::Parse(EgressFlagsFromCommandLine());
+      delivery::EgressConfig::Parse(flags);
   if (!egress.ok()) return egress.status();
   for (const delivery::EgressSource& source : (*egress)->sources()) {
     if (absl::Status bindable = delivery::CheckSourceBindable(source); !bindable.ok()) {
@@ -31,6 +62,13 @@ absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> BuildEgressConfig(
     }
   }
   return egress;
+}
+
+absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> ReadEgressReload(
+    const std::vector<std::string>& args) {
+  absl::StatusOr<std::vector<std::string>> prepared = PrepareSavedCommandLine(args);
+  if (!prepared.ok()) return prepared.status();
+  return BuildEgressConfig(EgressFlagsFromPrepared(*prepared));
 }
 
 }  // namespace tern::ternd

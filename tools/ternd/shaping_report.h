@@ -20,6 +20,7 @@
 
 #include "absl/time/time.h"
 #include "delivery/egress_config.h"
+#include "delivery/egress_config_slot.h"
 #include "queue/shaping_override.h"
 #include "queue/shaping_policy.h"
 #include "queue/shaping_state.h"
@@ -33,8 +34,9 @@ inline constexpr size_t kShapingRowsMax = 1000;
 struct ShapingAccess {
   queue::ShapingState* state = nullptr;
   std::string policy_file;  // --shaping; "" for the built-in defaults
-  // The configured egress sources (a suspension must name one of them; null: not checked).
-  std::shared_ptr<const delivery::EgressConfig> egress;
+  // The egress sources in force (a suspension must name one of them; null: not checked).
+  // SIGHUP may replace the configuration in it.
+  const delivery::EgressConfigSlot* egress = nullptr;
 };
 
 // One throttle scope in use: its cells read with the limits the policy gives its key.

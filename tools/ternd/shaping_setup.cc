@@ -11,6 +11,16 @@
 
 namespace tern::ternd {
 
+namespace {
+
+absl::flat_hash_set<std::string> SourceNames(const delivery::EgressConfig& egress) {
+  absl::flat_hash_set<std::string> names;
+  for (const delivery::EgressSource& source : egress.sources()) names.insert(source.name);
+  return names;
+}
+
+}  // namespace
+
 std::string ShapingStateFile(absl::string_view spool_dir) {
   return absl::StrCat(spool_dir, "/shaping-state.jsonl");
 }
@@ -19,14 +29,25 @@ absl::StatusOr<std::shared_ptr<const queue::ShapingPolicy>> ReadShapingPolicyFil
     const std::string& path, const delivery::EgressConfig& egress) {
   absl::StatusOr<queue::ShapingPolicy> policy = queue::LoadShapingPolicy(path);
   if (!policy.ok()) return policy.status();
-  absl::flat_hash_set<std::string> sources;
-  for (const delivery::EgressSource& source : egress.sources()) sources.insert(source.name);
-  if (absl::Status valid = policy->Validate(sources); !valid.ok()) return valid;
+  if (absl::Status valid = policy->Validate(SourceNames(egress)); !valid.ok()) return valid;
   return std::make_shared<const queue::ShapingPolicy>(*std::move(policy));
 }
 
 std::vector<std::string> ProblemLines(const absl::Status& status) {
   return absl::StrSplit(status.message(), '\n', absl::SkipWhitespace());
+}
+
+absl::Status CheckShapingKeepsEgressSources(const std::string& path,
+                                            const queue::ShapingPolicy& running,
+                                            const delivery::EgressConfig& egress) {
+  if (path.empty() || ReadShapingPolicyFile(path, egress).ok()) return absl::OkStatus();
+  const absl::Status kept = running.Validate(SourceNames(egress));
+  if (kept.ok()) return absl::OkStatus();
+  const std::vector<std::string> lines = ProblemLines(kept);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the shaping policy in force (", path, ") would name egress sources the new flags lack (",
+      lines.size(), " problem(s)), and its file does not load against them either: ",
+      lines.empty() ? "" : lines.front()));
 }
 
 bool ReloadShapingPolicy(const std::string& path, const delivery::EgressConfig& egress,

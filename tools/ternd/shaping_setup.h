@@ -30,6 +30,16 @@ absl::StatusOr<std::shared_ptr<const queue::ShapingPolicy>> ReadShapingPolicyFil
 // The lines of a multi-line error message, empty ones dropped.
 std::vector<std::string> ProblemLines(const absl::Status& status);
 
+// SIGHUP, before egress sources read again (`egress`) replace the running ones: OK when
+// the shaping policy in force after this SIGHUP names only sources of `egress`, that is
+// when the file at `path` read again loads against them (it will replace the running
+// policy), or else when `running` (which then stays) does. Otherwise InvalidArgument naming
+// the first source of `running` that `egress` lacks: the new sources are refused together
+// with the file. OK without a policy file (`path` empty).
+absl::Status CheckShapingKeepsEgressSources(const std::string& path,
+                                            const queue::ShapingPolicy& running,
+                                            const delivery::EgressConfig& egress);
+
 // SIGHUP: reads `path` again. A bad file keeps the running policy and logs every problem
 // (kError, one line each); a good one replaces the policy ("SIGHUP: shaping policy FILE
 // reloaded (N blocks)"). Returns whether the policy was replaced.

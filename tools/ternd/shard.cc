@@ -76,6 +76,15 @@ void Shard::ApplyDeliveryReload(const DeliveryReload& reload) {
   });
 }
 
+void Shard::ApplyEgressReload(std::shared_ptr<const delivery::EgressConfig> egress) {
+  CHECK(egress != nullptr);
+  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return;
+  loop_->mailbox()->Post([this, egress = std::move(egress)] {
+    message_pools_ = std::make_shared<const delivery::MessagePoolResolver>(egress);
+    if (agent_ != nullptr) agent_->ReconfigureEgress(egress);
+  });
+}
+
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -162,10 +171,10 @@ absl::Status Shard::Setup() {
   smtp_context_.limiter = config_.limiter;
   spool::ShardSpool* spool_ptr = spool_.get();
   delivery::DeliveryLog* log_ptr = delivery_log_.get();
-  message_pools_ = std::make_unique<delivery::MessagePoolResolver>(config_.egress);
-  const delivery::MessagePoolResolver* pools_ptr = message_pools_.get();
-  smtp_context_.make_sink = [spool_ptr, log_ptr, pools_ptr](net::CommitListener* listener) {
-    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener, pools_ptr);
+  message_pools_ = std::make_shared<const delivery::MessagePoolResolver>(config_.egress);
+  const std::shared_ptr<const delivery::MessagePoolResolver>* pools_in_force = &message_pools_;
+  smtp_context_.make_sink = [spool_ptr, log_ptr, pools_in_force](net::CommitListener* listener) {
+    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener, pools_in_force);
   };
   smtp_context_.tls = config_.tls;
   smtp_context_.tls_handshake_timeout = config_.tls_handshake_timeout;

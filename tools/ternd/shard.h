@@ -88,6 +88,9 @@ class Shard {
   void ReopenDeliveryLog();
   // Thread-safe: SIGHUP hands the delivery agent routes and DKIM keys read again.
   void ApplyDeliveryReload(const DeliveryReload& reload);
+  // Thread-safe: SIGHUP's egress sources and pools (never null): messages starting from
+  // then on get their pool from them, the delivery agent picks sources from them.
+  void ApplyEgressReload(std::shared_ptr<const delivery::EgressConfig> egress);
   void Join();
   // Thread-safe: runs `task` on the shard's thread with what it may touch there; the task
   // answers through its reply callback, once, maybe later. Blocks for the answer; nullopt
@@ -152,7 +155,9 @@ class Shard {
   bool agent_aborted_ = false;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;  // one per listener kind in use
   std::unique_ptr<smtp::LoopAuthBackend> auth_backend_;
-  std::unique_ptr<delivery::MessagePoolResolver> message_pools_;  // the sinks' (never null)
+  // The sinks' resolver in force (never null; SIGHUP replaces it, each message holds the
+  // one it started with). Outlives every sink: the connections go before the shard.
+  std::shared_ptr<const delivery::MessagePoolResolver> message_pools_;
   net::SmtpServerContext smtp_context_;
   bool shutting_down_ = false;
   bool spool_closed_ = false;
