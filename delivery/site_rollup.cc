@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
@@ -11,9 +12,18 @@ namespace tern::delivery {
 
 std::string RollupGroup(const Lane& lane) {
   if (!lane.nexthop.mx_lookup || !absl::StartsWith(lane.site_scope, "site:")) return "";
-  // Connections are interchangeable only with the same source address, port and TLS
-  // policy (a domain with a TLS policy of its own shares only with its equals).
-  return absl::StrCat(lane.site_scope, "@", lane.source, "|", lane.nexthop.port, "|",
+  // Connections are interchangeable only with the same source (name, address and EHLO
+  // name: a lane retired by an egress reload keeps its old ones), port and TLS policy (a
+  // domain with a TLS policy of its own shares only with its equals).
+  std::string source = lane.source;
+  if (lane.egress != nullptr) {
+    absl::StrAppend(
+        &source, "=",
+        absl::BytesToHexString(absl::string_view(
+            reinterpret_cast<const char*>(&lane.egress->address), lane.egress->address_length)),
+        "@", lane.egress->ehlo_name);
+  }
+  return absl::StrCat(lane.site_scope, "@", source, "|", lane.nexthop.port, "|",
                       static_cast<int>(lane.tls));
 }
 
