@@ -3,15 +3,15 @@
 one run (issue 16: "with a policy of 10,000 domain blocks and 100 providers and no limit
 reached, relay throughput within 5% of running without a policy").
 
-Each run starts a fresh ternd (harness defaults: 2 shards, its own spool, delivery log off)
-relaying every `.example` domain to a fresh `tern-bench sink` through a wildcard route
-(--route=.example=[127.0.0.1]:PORT), and a fresh sink that exits once it has answered 250
-to every message (--exit_after). The clock runs from the start of the generators to the
-sink's exit: first message sent to last one counted at the next hop. The messages go to
---domains recipient domains, one `tern-bench source` per domain (started together, the
-connections split between them); half of the domains (rounded up) have a domain block of
-their own in the policy (so they get a lane and a site of their own, resolved through the
-10,000 blocks), the others share the route's lane.
+The messages go to --domains recipient domains, one `tern-bench source` per domain
+(started together, the connections split between them). Each run starts a fresh ternd
+(harness defaults: 2 shards, its own spool, delivery log off) and a fresh `tern-bench sink`
+per domain that exits once it has answered 250 to its share (--exit_after); each domain is
+routed to its own sink (--route=DOMAIN=[127.0.0.1]:PORT), so both sides have the same
+lanes (one per domain) and the same connection limits. The clock runs from the start of the
+generators to the last sink's exit: first message sent to last one counted at the next
+hop. Half of the domains (rounded up) have a domain block of their own in the policy
+(their lanes resolve to it through the 10,000 blocks); the others fall to [default].
 
   A  no --shaping: the built-in defaults
   B  --shaping=FILE: [default] plus --providers `[provider.pN]` blocks (an mx_suffix and a
@@ -31,6 +31,7 @@ Loopback only; every process it starts is stopped, bounded.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,13 +81,18 @@ def write_policy(path, domain_blocks, providers):
         f.write("\n".join(lines))
 
 
+def shares(args, domains):
+    """Messages per domain (the first takes the remainder)."""
+    per_domain = args.messages // len(domains)
+    return [per_domain + (args.messages % len(domains) if i == 0 else 0)
+            for i in range(len(domains))]
+
+
 def run_sources(args, port, domains):
     """Starts one tern-bench source per domain, together; returns their processes."""
     procs = []
-    per_domain = args.messages // len(domains)
     connections = max(1, args.connections // len(domains))
-    for i, domain in enumerate(domains):
-        messages = per_domain + (args.messages % len(domains) if i == 0 else 0)
+    for domain, messages in zip(domains, shares(args, domains)):
         cmd = [args.tern_bench, "source", f"--target=127.0.0.1:{port}",
                f"--connections={connections}", f"--messages={messages}", f"--size={args.size}",
                f"--to=user@{domain}", "--sender=bench@sender.test", "--quiet", "--json"]
@@ -97,12 +103,15 @@ def run_sources(args, port, domains):
 
 def one_run(args, label, policy_path, domains):
     """One relay run; returns its result dict."""
-    sink = BenchSink(flags=[f"--exit_after={args.messages}"], record=False)
+    sinks = [BenchSink(flags=[f"--exit_after={n}"], record=False)
+             for n in shares(args, domains)]
     d = None
     sources = []
     try:
-        sink.start()
-        flags = [f"--route=.example=[127.0.0.1]:{sink.port}"] + args.ternd_flags.split()
+        for sink in sinks:
+            sink.start()
+        flags = [f"--route={domain}=[127.0.0.1]:{sink.port}"
+                 for domain, sink in zip(domains, sinks)] + args.ternd_flags.split()
         if policy_path:
             flags.append(f"--shaping={policy_path}")
         d = ternd_harness.Ternd(flags, deliver=True, shards=args.shards, binary=args.ternd)
@@ -110,11 +119,13 @@ def one_run(args, label, policy_path, domains):
         d.start()
         started = time.monotonic()
         sources = run_sources(args, d.smtp_port, domains)
-        try:
-            sink.proc.wait(timeout=RUN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise SystemExit(f"{label}: the sink did not count {args.messages} messages in "
-                             f"{RUN_TIMEOUT_S}s\n{d.log_tail(4000)}")
+        deadline = started + RUN_TIMEOUT_S
+        for sink in sinks:
+            try:
+                sink.proc.wait(timeout=max(1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise SystemExit(f"{label}: the sinks did not count {args.messages} messages "
+                                 f"in {RUN_TIMEOUT_S}s\n{d.log_tail(4000)}")
         seconds = time.monotonic() - started
         failed = 0
         for p in sources:
@@ -122,15 +133,17 @@ def one_run(args, label, policy_path, domains):
             if p.returncode != 0:
                 failed += 1
                 log(f"{label}: tern-bench source exited {p.returncode}: {err[-1000:]}")
-        summary = parse_summary(sink.stdout())
+        summaries = [parse_summary(sink.stdout()) for sink in sinks]
         metrics = d.metrics()
         rc = d.stop(timeout_s=STOP_TIMEOUT_S)
         if rc != 0:
             log(f"{label}: ternd exited {rc} on SIGTERM:\n{d.log_tail(4000)}")
         return {"run": label, "policy": bool(policy_path), "messages": args.messages,
                 "seconds": round(seconds, 3), "msgs_per_s": round(args.messages / seconds, 1),
-                "sink_messages": summary["messages"], "sink_verified": summary["verified"],
-                "sink_connections": summary["connections"], "sources_failed": failed,
+                "sink_messages": sum(s["messages"] for s in summaries),
+                "sink_verified": sum(s["verified"] for s in summaries),
+                "sink_connections": sum(s["connections"] for s in summaries),
+                "sources_failed": failed,
                 "policy_blocks": int(metrics.total("tern_shaping_policy_blocks"))}
     except BaseException:
         if d is not None:
@@ -143,20 +156,23 @@ def one_run(args, label, policy_path, domains):
                 p.wait(timeout=30)
         if d is not None:
             d.cleanup()
-        sink.cleanup()
+        for sink in sinks:
+            sink.cleanup()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3, help="A/B pairs")
-    parser.add_argument("--messages", type=int, default=20000, help="messages per run")
+    parser.add_argument("--rounds", type=int, default=5, help="A/B pairs")
+    parser.add_argument("--messages", type=int, default=50000, help="messages per run")
     parser.add_argument("--connections", type=int, default=40,
                         help="generator connections per run (split over the domains)")
     parser.add_argument("--size", default="4k", help="message size (tern-bench --size)")
     parser.add_argument("--domains", type=int, default=4, help="recipient domains sent to")
     parser.add_argument("--domain_blocks", type=int, default=10000)
     parser.add_argument("--providers", type=int, default=100)
+    parser.add_argument("--policy", default="",
+                        help="use this policy file for B instead of the generated one")
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--ternd", default=os.path.join(REPO, "build", "bin", "ternd"))
     parser.add_argument("--tern_bench",
@@ -177,7 +193,10 @@ def main():
     domains = sent_domains(args.domains, args.domain_blocks)
     workdir = tempfile.mkdtemp(prefix="tern-shaping-overhead-")
     policy = os.path.join(workdir, "shaping.toml")
-    write_policy(policy, args.domain_blocks, args.providers)
+    if args.policy:
+        shutil.copyfile(args.policy, policy)
+    else:
+        write_policy(policy, args.domain_blocks, args.providers)
     log(f"policy {policy}: {args.domain_blocks} domain blocks, {args.providers} providers "
         f"({os.path.getsize(policy)} bytes); sending to {', '.join(domains)}")
     check = subprocess.run([args.ternd, f"--shaping={policy}", "--check_config"],
