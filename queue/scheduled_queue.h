@@ -9,7 +9,7 @@
 //   scheduled.Remove(id);              // held, deleted, flushed
 //   scheduled.Stop();                  // shutdown: nothing more is handed out
 //
-// Single-threaded: everything runs on the shard's loop. Memory: about 55 bytes a message
+// Single-threaded: everything runs on the shard's loop. Memory: about 60 bytes a message
 // (bench/queue/queue_memory_bench.cc).
 #pragma once
 
