@@ -55,7 +55,7 @@ void AttemptHistory::Release(uint32_t reply) {
 }
 
 void AttemptHistory::Add(uint64_t queue_id, const AttemptNote& note) {
-  std::vector<Note>& notes = notes_[queue_id];
+  absl::InlinedVector<Note, 1>& notes = notes_[queue_id];
   if (notes.size() == kNotesPerMessage) {
     Release(notes.front().reply);
     notes.erase(notes.begin());

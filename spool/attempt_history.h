@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "spool/message_record.h"
 #include "spool/state_record.h"
 
@@ -70,7 +71,9 @@ class AttemptHistory {
   uint32_t Intern(const AttemptNote& note);
   void Release(uint32_t reply);
 
-  absl::flat_hash_map<uint64_t, std::vector<Note>> notes_;
+  // One note in the map's slot itself (most deferred messages have one): no block of its
+  // own per message.
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<Note, 1>> notes_;
   std::vector<Reply> replies_;
   std::vector<uint32_t> free_replies_;
   absl::flat_hash_map<std::string, uint32_t> reply_ids_;

@@ -18,7 +18,8 @@ QueueEntry QueueEntry::FromMessage(RecordLocation location, const MessageRecordV
   e.attempts_ = view.schedule().attempts;
   e.next_attempt_unix_us_ = view.schedule().next_attempt_unix_us;
   e.held_ = view.schedule().held;
-  e.sender_bytes_ = static_cast<uint32_t>(view.sender().size());
+  CHECK_LE(view.sender().size(), kEnvelopeStringBytesMax);  // Parse() refuses longer
+  e.sender_bytes_ = static_cast<uint16_t>(view.sender().size());
   static_assert(kEnvelopePoolBytesMax <= UINT8_MAX);
   CHECK_LE(view.pool().size(), kEnvelopePoolBytesMax);  // Parse() refuses longer
   e.pool_bytes_ = static_cast<uint8_t>(view.pool().size());

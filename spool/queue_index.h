@@ -76,20 +76,22 @@ class QueueEntry {
   const RecipientSlot* slots() const;
   RecipientSlot* slots();
 
+  // Ordered for no padding: 80 bytes (a million queued messages hold one each in the map).
   RecordLocation location_;
   int64_t received_unix_us_ = 0;
   uint64_t message_bytes_ = 0;  // body bytes
   int64_t next_attempt_unix_us_ = 0;
-  uint32_t attempts_ = 0;
-  bool held_ = false;
-  uint8_t pool_bytes_ = 0;  // kEnvelopePoolBytesMax fits; in the padding after held_
   int64_t held_until_unix_us_ = 0;
-  uint32_t final_recipients_ = 0;  // recipients in a final state
-  uint32_t recipient_count_ = 0;
-  uint32_t sender_bytes_ = 0;
   // [RecipientSlot * recipient_count][sender][pool][recipient addresses...]
   std::unique_ptr<char[]> block_;
+  uint32_t attempts_ = 0;
+  uint32_t final_recipients_ = 0;  // recipients in a final state
+  uint32_t recipient_count_ = 0;
+  uint16_t sender_bytes_ = 0;  // kEnvelopeStringBytesMax fits
+  bool held_ = false;
+  uint8_t pool_bytes_ = 0;  // kEnvelopePoolBytesMax fits
 };
+static_assert(kEnvelopeStringBytesMax <= UINT16_MAX);
 
 class QueueIndex {
  public:
