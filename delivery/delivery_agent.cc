@@ -264,8 +264,8 @@ void DeliveryAgent::OnLaneWake(Lane* lane) {
 void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
   static constexpr size_t kExpiryChecksPerLane = 1000;
   for (size_t checked = 0; checked < kExpiryChecksPerLane && !lane->pending.empty(); ++checked) {
-    const DeliveryJob& front = lane->pending.front();
-    if (IsLive(front)) {
+    const WaitingJob& front = lane->pending.front();
+    if (IsLive(front.queue_id, front.generation)) {
       const spool::QueueEntry* entry = spool_->index().Find(front.queue_id);
       const queue::RetrySchedule& retry = lane->retry != nullptr ? *lane->retry : config_.retry;
       if (entry == nullptr ||
@@ -357,29 +357,34 @@ void DeliveryAgent::QueueOnLane(Lane* lane, DeliveryJob job, bool front) {
   DCHECK(active->second.generation == job.generation);
   ++active->second.jobs_waiting;
   DCHECK(active->second.jobs_waiting <= active->second.jobs_left);
+  const std::string* pool = job.pool.empty() ? nullptr : InternPoolName(job.pool);
   if (front) {
-    lane->pending.push_front(std::move(job));
+    lane->pending.push_front(WaitingJob::From(std::move(job), pool));
   } else {
-    lane->pending.push_back(std::move(job));
+    lane->pending.push_back(WaitingJob::From(std::move(job), pool));
   }
 }
 
 std::optional<DeliveryJob> DeliveryAgent::TakePending(Lane* lane) {
   while (!lane->pending.empty()) {
-    DeliveryJob job = std::move(lane->pending.front());
+    WaitingJob job = std::move(lane->pending.front());
     lane->pending.pop_front();
     auto active = active_.find(job.queue_id);
     if (active == active_.end() || active->second.generation != job.generation) continue;
     DCHECK(active->second.jobs_waiting > 0);
     --active->second.jobs_waiting;
-    return job;
+    return std::move(job).Take();
   }
   return std::nullopt;
 }
 
-bool DeliveryAgent::IsLive(const DeliveryJob& job) const {
-  auto active = active_.find(job.queue_id);
-  return active != active_.end() && active->second.generation == job.generation;
+bool DeliveryAgent::IsLive(uint64_t queue_id, uint64_t generation) const {
+  auto active = active_.find(queue_id);
+  return active != active_.end() && active->second.generation == generation;
+}
+
+const std::string* DeliveryAgent::InternPoolName(absl::string_view name) {
+  return &*pool_names_.emplace(name).first;
 }
 
 bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
@@ -774,8 +779,8 @@ void DeliveryAgent::BeginShutdown() {
   std::vector<OutboundConnection*> idle;
   for (auto& [key, lane] : lanes_) {
     // Pending jobs stay queued in the spool; they are scheduled again after a restart.
-    for (const DeliveryJob& job : lane->pending) {
-      if (IsLive(job)) active_.erase(job.queue_id);
+    for (const WaitingJob& job : lane->pending) {
+      if (IsLive(job.queue_id, job.generation)) active_.erase(job.queue_id);
     }
     lane->pending.clear();
     loop_->timers().Cancel(lane->wake.get());

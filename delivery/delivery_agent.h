@@ -35,6 +35,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -238,7 +239,10 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // TakePending, then the lane's throttles: a refused job goes back to the head of the lane
   // (its wait counted, the lane's timer armed) and `*throttled` is set.
   std::optional<DeliveryJob> TakeAdmittedJob(Lane* lane, bool* throttled);
-  bool IsLive(const DeliveryJob& job) const;
+  bool IsLive(uint64_t queue_id, uint64_t generation) const;
+  // The pool names of waiting jobs, kept once (names come from the egress configuration,
+  // so they are few; kept across reloads, as jobs may wait with an old one).
+  const std::string* InternPoolName(absl::string_view name);
   // Opens connections while jobs outnumber them, within the limits; true when it borrowed
   // an idle connection of a sibling lane (on lane->ready, for DispatchToReady).
   bool MaybeOpenConnections(Lane* lane);
@@ -309,6 +313,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   LaneShaper shaper_;
   ReplyReactor reactor_;
   SiteRollup rollup_;
+  absl::node_hash_set<std::string> pool_names_;
   size_t lanes_resolving_ = 0;
   // The policy in force, re-read when the shaping state's version moves.
   std::shared_ptr<const queue::ShapingPolicy> policy_;

@@ -22,6 +22,7 @@
 #include "delivery/egress_config.h"
 #include "delivery/outbound_connection.h"
 #include "delivery/route_table.h"
+#include "delivery/waiting_job.h"
 #include "net/smtp/client_session.h"
 #include "queue/reply_rule_matcher.h"
 #include "queue/shaping_options.h"
@@ -34,7 +35,7 @@ struct Lane {
   std::string key;  // "mx:example.com:25", "host:127.0.0.1:2600"
   Nexthop nexthop;
   smtp::StartTlsPolicy tls = smtp::StartTlsPolicy::kOpportunistic;
-  std::deque<DeliveryJob> pending;
+  std::deque<WaitingJob> pending;
   std::vector<OutboundConnection*> ready;                // idle, waiting for a job
   absl::flat_hash_set<OutboundConnection*> connections;  // every one of this lane, opened
   size_t attempts = 0;                                   // connect attempts running

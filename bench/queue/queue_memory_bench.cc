@@ -8,7 +8,8 @@
 //                   deferred:  its ScheduledQueue entry (the retry timer) and one attempt
 //                              note in the index's AttemptHistory (the reply interned once
 //                              per destination), or
-//                   throttled: its DeliveryJob waiting in its lane's pending queue and the
+//                   throttled: its job waiting in its lane's pending queue (as a WaitingJob,
+//                              delivery/waiting_job.h) and the
 //                              agent's per-message record (DeliveryAgent::ActiveMessage,
 //                              private, mirrored here with the same members)
 //   per destination  its Lane as DeliveryAgent::NewLane and LaneShaper::Resolve build it (in
@@ -50,6 +51,7 @@
 #include "delivery/destination_stats.h"
 #include "delivery/lane.h"
 #include "delivery/lane_shaper.h"
+#include "delivery/waiting_job.h"
 #include "queue/retry_schedule.h"
 #include "queue/scheduled_queue.h"
 #include "queue/shaping_state.h"
@@ -204,7 +206,7 @@ void BM_QueueMemory(benchmark::State& state) {
       job.labels = lane->labels;
       job.retry = lane->retry;
       job.throttled_since = now;
-      lane->pending.push_back(std::move(job));
+      lane->pending.push_back(delivery::WaitingJob::From(std::move(job), /*pool=*/nullptr));
     }
     const size_t after_jobs = AllocatedBytes();
 

@@ -83,7 +83,7 @@ TEST_F(LaneTest, UnusedOnlyWhenNothingWaitsRunsOrIsOwned) {
   Lane lane;
   EXPECT_TRUE(lane.Unused());
 
-  lane.pending.push_back(DeliveryJob{.queue_id = 7, .recipients = {0}});
+  lane.pending.push_back(WaitingJob{.queue_id = 7, .recipients = {0}});
   EXPECT_FALSE(lane.Unused()) << "a job waits";
   lane.pending.clear();
 
