@@ -1,6 +1,8 @@
 // Implementation of spool/attempt_history.h.
 #include "spool/attempt_history.h"
 
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/utf8.h"
@@ -55,24 +57,29 @@ void AttemptHistory::Release(uint32_t reply) {
 }
 
 void AttemptHistory::Add(uint64_t queue_id, const AttemptNote& note) {
-  absl::InlinedVector<Note, 1>& notes = notes_[queue_id];
-  if (notes.size() == kNotesPerMessage) {
-    Release(notes.front().reply);
-    notes.erase(notes.begin());
+  auto [first, end] = notes_.equal_range(queue_id);
+  const size_t held = static_cast<size_t>(std::distance(first, end));
+  DCHECK(held <= kNotesPerMessage);
+  if (held == 0) ++messages_;
+  if (held == kNotesPerMessage) {
+    Release(first->second.reply);
+    notes_.erase(first);
   }
-  notes.push_back({.at_unix_us = note.at_unix_us,
-                   .recipient = note.recipient,
-                   .attempt = note.attempt,
-                   .reply = Intern(note),
-                   .reply_code = note.reply_code,
-                   .state = note.state});
+  // After the message's other notes (a multimap inserts at the end of the equal range).
+  notes_.insert({queue_id,
+                 {.at_unix_us = note.at_unix_us,
+                  .recipient = note.recipient,
+                  .attempt = note.attempt,
+                  .reply = Intern(note),
+                  .reply_code = note.reply_code,
+                  .state = note.state}});
 }
 
 std::vector<AttemptNote> AttemptHistory::Of(uint64_t queue_id) const {
   std::vector<AttemptNote> out;
-  auto it = notes_.find(queue_id);
-  if (it == notes_.end()) return out;
-  for (const Note& n : it->second) {
+  auto [it, end] = notes_.equal_range(queue_id);
+  for (; it != end; ++it) {
+    const Note& n = it->second;
     const Reply& r = replies_[n.reply];
     const absl::string_view key = r.key;
     out.push_back(
@@ -89,10 +96,12 @@ std::vector<AttemptNote> AttemptHistory::Of(uint64_t queue_id) const {
 }
 
 void AttemptHistory::Erase(uint64_t queue_id) {
-  auto it = notes_.find(queue_id);
-  if (it == notes_.end()) return;
-  for (const Note& n : it->second) Release(n.reply);
-  notes_.erase(it);
+  auto [first, end] = notes_.equal_range(queue_id);
+  if (first == end) return;
+  for (auto it = first; it != end; ++it) Release(it->second.reply);
+  notes_.erase(first, end);
+  DCHECK(messages_ > 0);
+  --messages_;
 }
 
 }  // namespace tern::spool

@@ -6,8 +6,8 @@
 // nothing here.
 //
 // Memory stays small when it matters, in an outage with a million messages deferred with
-// the same few replies: a note is 24 bytes, and its reply (enhanced code, text, host) is
-// interned once per shard with a reference count.
+// the same few replies: a note is 24 bytes (about 40 in its B-tree), and its reply (enhanced code,
+// text, host) is interned once per shard with a reference count.
 //
 //   history.Add(queue_id, AttemptNote::From(result, now_us));
 //   for (const AttemptNote& note : history.Of(queue_id)) Print(note);
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/inlined_vector.h"
 #include "spool/message_record.h"
 #include "spool/state_record.h"
 
@@ -46,7 +46,7 @@ class AttemptHistory {
   // Oldest first; empty when the message has none.
   std::vector<AttemptNote> Of(uint64_t queue_id) const;
   void Erase(uint64_t queue_id);
-  size_t messages() const { return notes_.size(); }
+  size_t messages() const { return messages_; }
   // Distinct replies held (for tests and memory accounting).
   size_t replies() const { return reply_ids_.size(); }
 
@@ -71,9 +71,10 @@ class AttemptHistory {
   uint32_t Intern(const AttemptNote& note);
   void Release(uint32_t reply);
 
-  // One note in the map's slot itself (most deferred messages have one): no block of its
-  // own per message.
-  absl::flat_hash_map<uint64_t, absl::InlinedVector<Note, 1>> notes_;
+  // Every note keyed by its message, oldest first within one: a B-tree packs them (about
+  // 40 bytes a note) without a hash table's doubling, nor a block per message.
+  absl::btree_multimap<uint64_t, Note> notes_;
+  size_t messages_ = 0;  // distinct keys in notes_
   std::vector<Reply> replies_;
   std::vector<uint32_t> free_replies_;
   absl::flat_hash_map<std::string, uint32_t> reply_ids_;
