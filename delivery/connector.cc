@@ -171,7 +171,7 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
       attempt->at_limit = true;  // every shard together has enough open to it
       continue;
     }
-    auto owned = std::make_unique<OutboundConnection>(loop_, transport_, attempt->lane->client,
+    auto owned = std::make_unique<OutboundConnection>(loop_, transport_, *attempt->lane->client,
                                                       connection_owner_, client_counters_);
     OutboundConnection* connection = owned.get();
     // An opportunistic destination whose last handshake failed gets plaintext for a while.
@@ -214,7 +214,7 @@ bool Connector::ResumeParked(const std::shared_ptr<net::Destination>& destinatio
       continue;
     }
     auto owned =
-        std::make_unique<OutboundConnection>(loop_, transport_, (*attempt)->lane->client,
+        std::make_unique<OutboundConnection>(loop_, transport_, *(*attempt)->lane->client,
                                              connection_owner_, client_counters_, *capabilities);
     OutboundConnection* connection = owned.get();
     connection->set_destination(destination);

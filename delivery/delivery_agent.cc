@@ -202,13 +202,12 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop, absl::string_view domain,
   lane->health = shaping_->site_health().Get(lane->key);
   lane->domain = nexthop.mx_lookup ? nexthop.host : own_route_lane ? std::string(domain) : "";
   lane->wake = std::make_unique<LaneWakeTimer>(this, lane.get());
-  lane->client = config_.client;
+  lane->client = ClientConfigFor(source);
   if (source != nullptr) {
     CHECK(egress_ != nullptr && egress_->FindSource(source->name) == source);  // egress_'s own
     lane->source = source->name;
     lane->egress = source;
     lane->egress_config = egress_;
-    if (!source->ehlo_name.empty()) lane->client.helo_name = source->ehlo_name;
   }
   Lane* raw = lane.get();
   lanes_.emplace(std::move(key), std::move(lane));
@@ -381,6 +380,13 @@ std::optional<DeliveryJob> DeliveryAgent::TakePending(Lane* lane) {
 bool DeliveryAgent::IsLive(uint64_t queue_id, uint64_t generation) const {
   auto active = active_.find(queue_id);
   return active != active_.end() && active->second.generation == generation;
+}
+
+const smtp::ClientConfig* DeliveryAgent::ClientConfigFor(const EgressSource* source) {
+  const std::string ehlo_name = source != nullptr ? source->ehlo_name : "";
+  auto [it, fresh] = client_configs_.try_emplace(ehlo_name, config_.client);
+  if (fresh && !ehlo_name.empty()) it->second.helo_name = ehlo_name;
+  return &it->second;
 }
 
 const std::string* DeliveryAgent::InternPoolName(absl::string_view name) {

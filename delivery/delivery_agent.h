@@ -35,6 +35,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/container/node_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -243,6 +244,10 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // The pool names of waiting jobs, kept once (names come from the egress configuration,
   // so they are few; kept across reloads, as jobs may wait with an old one).
   const std::string* InternPoolName(absl::string_view name);
+  // The SMTP client settings of connections from `source` (null: the kernel's address):
+  // the flags' with the source's EHLO name. Kept for the agent's life (connections refer to
+  // them), one per EHLO name.
+  const smtp::ClientConfig* ClientConfigFor(const EgressSource* source);
   // Opens connections while jobs outnumber them, within the limits; true when it borrowed
   // an idle connection of a sibling lane (on lane->ready, for DispatchToReady).
   bool MaybeOpenConnections(Lane* lane);
@@ -314,6 +319,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   ReplyReactor reactor_;
   SiteRollup rollup_;
   absl::node_hash_set<std::string> pool_names_;
+  absl::node_hash_map<std::string, smtp::ClientConfig> client_configs_;
   size_t lanes_resolving_ = 0;
   // The policy in force, re-read when the shaping state's version moves.
   std::shared_ptr<const queue::ShapingPolicy> policy_;

@@ -54,8 +54,9 @@ struct Lane {
   // agent's); set exactly when `egress` is.
   std::shared_ptr<const EgressConfig> egress_config;
   // The SMTP client settings of its connections: the global ones, with the source's EHLO
-  // name when it has one. Outlives its connections (a lane is dropped only without any).
-  smtp::ClientConfig client;
+  // name when it has one. Kept by the delivery agent for its whole life (one per EHLO
+  // name), as connections outlive lanes (MX rollup passes them between lanes).
+  const smtp::ClientConfig* client = nullptr;
   std::vector<std::string> mx_hosts;         // its site: the MX hosts, sorted ("" entries none)
   std::string site_scope;                    // "site:...", "domain:..." or "route:..."
   std::string provider;                      // the matching provider block's name, or ""

@@ -211,7 +211,7 @@ class ConnectorTest : public ::testing::Test {
     lane.nexthop = Nexthop{.host = "127.0.0.1", .port = port, .mx_lookup = false};
     lane.key = LaneKey(lane.nexthop);
     lane.tls = smtp::StartTlsPolicy::kNever;
-    lane.client = config_.client;
+    lane.client = &config_.client;
     return lane;
   }
 
@@ -365,7 +365,7 @@ TEST_F(ConnectorTest, MxWalkMovesOnToTheNextHostWhenOneRefuses) {
   lane.nexthop = Nexthop{.host = "walk.test", .port = listener.port, .mx_lookup = true};
   lane.key = LaneKey(lane.nexthop);
   lane.tls = smtp::StartTlsPolicy::kNever;
-  lane.client = config_.client;
+  lane.client = &config_.client;
   // Until the resolver is idle too: its sockets' polls come back before it is destroyed.
   owner_->done = [&] { return owner_->ready == 1 && owner_->gone == 2 && resolver_->idle(); };
 
