@@ -6,41 +6,13 @@
 #include <memory>
 #include <vector>
 
-#include "delivery/outbound_connection.h"
 #include "gtest/gtest.h"
-#include "net/smtp/client_counters.h"
-#include "tests/net/loopback_test_util.h"
+#include "tests/delivery/unconnected_connections.h"
 
 namespace tern::delivery {
 namespace {
 
-class NoOwner final : public OutboundConnectionOwner {
- public:
-  void OnConnectionReady(OutboundConnection*) override { ADD_FAILURE() << "ready"; }
-  void OnTransactionDone(OutboundConnection*, const smtp::TransactionResult&) override {
-    ADD_FAILURE() << "transaction";
-  }
-  void OnConnectionGone(OutboundConnection*) override { ADD_FAILURE() << "gone"; }
-};
-
-class LaneTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto shard = net::testing::Shard::Create();
-    if (!shard.ok()) GTEST_SKIP() << shard.status();
-    shard_ = *std::move(shard);
-    for (int i = 0; i < 3; ++i) {
-      connections_.push_back(std::make_unique<OutboundConnection>(
-          shard_.loop.get(), shard_.transport.get(), smtp::ClientConfig{}, &owner_, &counters_));
-    }
-  }
-  OutboundConnection* c(int i) { return connections_[i].get(); }
-
-  NoOwner owner_;
-  smtp::ClientCounters counters_;
-  net::testing::Shard shard_;
-  std::vector<std::unique_ptr<OutboundConnection>> connections_;
-};
+class LaneTest : public testing::UnconnectedConnections<3> {};
 
 TEST_F(LaneTest, TakeReadyGivesTheMostRecentlyIdleFirst) {
   Lane lane;

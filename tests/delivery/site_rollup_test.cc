@@ -8,22 +8,11 @@
 #include <memory>
 #include <vector>
 
-#include "delivery/outbound_connection.h"
 #include "gtest/gtest.h"
-#include "net/smtp/client_counters.h"
-#include "tests/net/loopback_test_util.h"
+#include "tests/delivery/unconnected_connections.h"
 
 namespace tern::delivery {
 namespace {
-
-class NoOwner final : public OutboundConnectionOwner {
- public:
-  void OnConnectionReady(OutboundConnection*) override { ADD_FAILURE() << "ready"; }
-  void OnTransactionDone(OutboundConnection*, const smtp::TransactionResult&) override {
-    ADD_FAILURE() << "transaction";
-  }
-  void OnConnectionGone(OutboundConnection*) override { ADD_FAILURE() << "gone"; }
-};
 
 Lane MxLane(const std::string& domain, const std::string& site_scope) {
   Lane lane;
@@ -33,21 +22,10 @@ Lane MxLane(const std::string& domain, const std::string& site_scope) {
   return lane;
 }
 
-class SiteRollupTest : public ::testing::Test {
+class SiteRollupTest : public testing::UnconnectedConnections<1> {
  protected:
-  void SetUp() override {
-    auto shard = net::testing::Shard::Create();
-    if (!shard.ok()) GTEST_SKIP() << shard.status();
-    shard_ = *std::move(shard);
-    connection_ = std::make_unique<OutboundConnection>(shard_.loop.get(), shard_.transport.get(),
-                                                       smtp::ClientConfig{}, &owner_, &counters_);
-  }
   void WithJob(Lane* lane) { lane->pending.emplace_back(); }
 
-  NoOwner owner_;
-  smtp::ClientCounters counters_;
-  net::testing::Shard shard_;
-  std::unique_ptr<OutboundConnection> connection_;
   SiteRollup rollup_;
 };
 
@@ -117,11 +95,11 @@ TEST_F(SiteRollupTest, OnlyASiblingWithAnIdleConnectionLends) {
   Lane b = MxLane("b.example", "site:mx.example");
   Lane elsewhere = MxLane("c.example", "site:mx.elsewhere.example");
   for (Lane* lane : {&a, &b, &elsewhere}) rollup_.Place(lane, RollupGroup(*lane));
-  elsewhere.ready.push_back(connection_.get());
+  elsewhere.ready.push_back(c(0));
   rollup_.NoteIdle(&elsewhere);
   EXPECT_EQ(rollup_.SiblingWithIdle(&a), nullptr) << "another site's connection";
   elsewhere.ready.clear();
-  b.ready.push_back(connection_.get());
+  b.ready.push_back(c(0));
   rollup_.NoteIdle(&b);
   EXPECT_EQ(rollup_.SiblingWithIdle(&a), &b);
   EXPECT_EQ(rollup_.SiblingWithIdle(&b), nullptr) << "not its own";

@@ -23,6 +23,13 @@ from recording_sink import RecordingSink
 from ternd_harness import make_body, scaled, wait_for
 
 
+# A default rule: Gmail's "unusual rate" reply suspends the site, then the rate ramps back.
+SUSPEND_ON_4_7_28 = ('[[default.automation]]\n'
+                     "regex = ['^421 4\\.7\\.28 ']\n"
+                     'action = [{{ suspend = "{suspend}" }}]\n'
+                     'ramp_up = "{ramp_up}"\n')
+
+
 class ShapingTest(ternd_harness.TerndTestCase):
     def policy(self, text):
         path = os.path.join(self.make_tempdir(), "shaping.toml")
@@ -166,12 +173,8 @@ class ShapingTest(ternd_harness.TerndTestCase):
         sink = self.sink()
         sink.reply_to_data("421 4.7.28 Our system has detected an unusual rate", times=1)
         # 20/s, one every 50 ms; after the 2 s suspension, 10/s for 2 s, then 20/s again.
-        path = self.policy(
-            '[default]\nmax_message_rate = "20/s,max_burst=1"\n'
-            '[[default.automation]]\n'
-            "regex = ['^421 4\\.7\\.28 ']\n"
-            'action = [{ suspend = "2s" }]\n'
-            'ramp_up = "2 steps over 4s"\n')
+        path = self.policy('[default]\nmax_message_rate = "20/s,max_burst=1"\n' +
+                           SUSPEND_ON_4_7_28.format(suspend="2s", ramp_up="2 steps over 4s"))
         d = self.start_ternd(f"--route=ramp.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
                              "--retry_schedule=1s", deliver=True)
         self.send_many(d, "ramp.test", 1, prefix="first")
@@ -213,11 +216,7 @@ class ShapingTest(ternd_harness.TerndTestCase):
     def test_rule_suspension_survives_kill_9_and_holds_until_resumed(self):
         sink = self.sink()
         sink.reply_to_data("421 4.7.28 Our system has detected an unusual rate", times=1)
-        path = self.policy(
-            '[[default.automation]]\n'
-            "regex = ['^421 4\\.7\\.28 ']\n"
-            'action = [{ suspend = "1h" }]\n'
-            'ramp_up = "4 steps over 1h"\n')
+        path = self.policy(SUSPEND_ON_4_7_28.format(suspend="1h", ramp_up="4 steps over 1h"))
         d = self.start_ternd(f"--route=k9.test=[127.0.0.1]:{sink.port}", f"--shaping={path}",
                              "--retry_schedule=1s", deliver=True)
         self.send_many(d, "k9.test", 1, prefix="k9")

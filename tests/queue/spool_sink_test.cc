@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
+#include "core/check.h"
 #include "gtest/gtest.h"
 #include "net/smtp/client_commands.h"
 #include "tests/spool/spool_fixture.h"
@@ -26,6 +27,24 @@ class RecordingWaiter : public smtp::CommitWaiter {
 };
 
 class SpoolSinkTest : public spool::testing::SpoolFixture {};
+
+// The resolver of one source ip2 in one pool "bulk".
+std::shared_ptr<const delivery::MessagePoolResolver> BulkPoolResolver() {
+  delivery::EgressFlags flags;
+  flags.sources = {"ip2=127.0.0.2"};
+  flags.pools = {"bulk=ip2"};
+  auto egress = delivery::EgressConfig::Parse(flags);
+  CHECK(egress.ok());
+  return std::make_shared<const delivery::MessagePoolResolver>(*egress);
+}
+
+// An envelope from a@b.test to x@example.com (`recipients` holds its recipient).
+smtp::EnvelopeView OneRecipientEnvelope(const smtp::EnvelopeRecipient (&recipients)[1]) {
+  smtp::EnvelopeView envelope;
+  envelope.sender = "a@b.test";
+  envelope.recipients = recipients;
+  return envelope;
+}
 
 TEST_F(SpoolSinkTest, StoresTheEnvelopeWithItsDsnParametersAsReceived) {
   auto loop = NewLoop();
@@ -161,20 +180,13 @@ TEST_F(SpoolSinkTest, StoresTheEgressPoolDecidedAtReceptionWithoutItsHeader) {
 }
 
 TEST_F(SpoolSinkTest, UnknownPoolInTheHeaderIsRefused) {
-  delivery::EgressFlags flags;
-  flags.sources = {"ip2=127.0.0.2"};
-  flags.pools = {"bulk=ip2"};
-  auto egress = delivery::EgressConfig::Parse(flags);
-  ASSERT_TRUE(egress.ok());
-  const auto pools = std::make_shared<const delivery::MessagePoolResolver>(*egress);
+  const auto pools = BulkPoolResolver();
   auto loop = NewLoop();
   auto spool = Open(loop.get(), Options());
   CountingListener listener;
   SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &pools);
   const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-  smtp::EnvelopeView envelope;
-  envelope.sender = "a@b.test";
-  envelope.recipients = recipients;
+  const smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
   core::ByteBuffer record;
   ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
   const size_t body_begin = record.size();
@@ -192,9 +204,7 @@ TEST_F(SpoolSinkTest, WithoutPoolsTheHeaderIsNotLookedAt) {
   const auto none = std::make_shared<const delivery::MessagePoolResolver>(nullptr);
   const std::shared_ptr<const delivery::MessagePoolResolver> null_slot;
   const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-  smtp::EnvelopeView envelope;
-  envelope.sender = "a@b.test";
-  envelope.recipients = recipients;
+  const smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
   for (const auto* pools :
        {&none, &null_slot,
         static_cast<const std::shared_ptr<const delivery::MessagePoolResolver>*>(nullptr)}) {
@@ -209,21 +219,13 @@ TEST_F(SpoolSinkTest, WithoutPoolsTheHeaderIsNotLookedAt) {
 // SIGHUP replaces the shard's resolver: a message keeps the one in force at its start, the
 // next message of the same session takes the new one.
 TEST_F(SpoolSinkTest, EachMessageTakesTheResolverInForceAtItsStart) {
-  delivery::EgressFlags flags;
-  flags.sources = {"ip2=127.0.0.2"};
-  flags.pools = {"bulk=ip2"};
-  auto egress = delivery::EgressConfig::Parse(flags);
-  ASSERT_TRUE(egress.ok());
-  std::shared_ptr<const delivery::MessagePoolResolver> in_force =
-      std::make_shared<const delivery::MessagePoolResolver>(*egress);
+  std::shared_ptr<const delivery::MessagePoolResolver> in_force = BulkPoolResolver();
   auto loop = NewLoop();
   auto spool = Open(loop.get(), Options());
   CountingListener listener;
   SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &in_force);
   const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-  smtp::EnvelopeView envelope;
-  envelope.sender = "a@b.test";
-  envelope.recipients = recipients;
+  const smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
   core::ByteBuffer record;
   ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
   ASSERT_TRUE(sink.WantsHeaderSection());
