@@ -309,7 +309,7 @@ void DeliveryAgent::SyncRollup(Lane* lane) {
 void DeliveryAgent::MoveConnection(OutboundConnection* connection, Lane* to) {
   ConnectionInfo& info = Info(connection);
   DCHECK(!info.job.has_value() && info.attempt == nullptr && !info.gone);
-  DCHECK(info.lane->rollup_group == to->rollup_group);
+  DCHECK(info.lane->rollup_group != nullptr && info.lane->rollup_group == to->rollup_group);
   info.lane->Forget(connection);
   info.lane = to;
   to->connections.insert(connection);

@@ -78,8 +78,9 @@ struct Lane {
   bool read_blocked = false;
   // MX rollup (delivery/site_rollup.h): the group of lanes it shares connections with
   // ("" none), whether it waits for one there, and the shaping version it was placed at.
-  std::string rollup_group;
+  const std::string* rollup_group = nullptr;  // the SiteRollup's key, null: none
   bool rollup_waiting = false;
+  bool rollup_idle = false;  // on its group's list of lanes that may lend a connection
   uint64_t rollup_version = 0;
   std::unique_ptr<core::Timer> wake;  // armed while a throttle or suspension makes it wait
   absl::Time wake_at = absl::InfiniteFuture();

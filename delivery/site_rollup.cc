@@ -28,75 +28,96 @@ std::string RollupGroup(const Lane& lane) {
 }
 
 void SiteRollup::Place(Lane* lane, absl::string_view group) {
-  if (lane->rollup_group == group) return;
-  if (!lane->rollup_group.empty()) {
-    auto it = groups_.find(lane->rollup_group);
-    CHECK(it != groups_.end());
+  const absl::string_view now = lane->rollup_group != nullptr ? *lane->rollup_group : "";
+  if (now == group) return;
+  if (lane->rollup_group != nullptr) {
+    auto it = groups_.find(*lane->rollup_group);
+    CHECK(it != groups_.end() && &it->first == lane->rollup_group);
     Group& old = it->second;
-    old.members.erase(lane);
-    old.maybe_idle.erase(lane);
+    old.members.erase(std::find(old.members.begin(), old.members.end(), lane));
+    if (lane->rollup_idle) {
+      old.maybe_idle.erase(std::find(old.maybe_idle.begin(), old.maybe_idle.end(), lane));
+      lane->rollup_idle = false;
+    }
     if (lane->rollup_waiting) {
       old.waiting.erase(std::find(old.waiting.begin(), old.waiting.end(), lane));
       lane->rollup_waiting = false;
     }
+    lane->rollup_group = nullptr;
     if (old.members.empty()) groups_.erase(it);
   }
-  lane->rollup_group = std::string(group);
-  if (!group.empty()) groups_[group].members.insert(lane);
+  if (group.empty()) return;
+  auto [it, fresh] = groups_.try_emplace(group);
+  it->second.members.push_back(lane);
+  lane->rollup_group = &it->first;
+}
+
+SiteRollup::Group* SiteRollup::GroupOf(const Lane& lane) {
+  if (lane.rollup_group == nullptr) return nullptr;
+  auto it = groups_.find(*lane.rollup_group);
+  CHECK(it != groups_.end());
+  return &it->second;
 }
 
 void SiteRollup::NoteIdle(Lane* lane) {
-  if (lane->rollup_group.empty()) return;
-  groups_[lane->rollup_group].maybe_idle.insert(lane);
+  Group* group = GroupOf(*lane);
+  if (group == nullptr || lane->rollup_idle) return;
+  group->maybe_idle.push_back(lane);
+  lane->rollup_idle = true;
 }
 
 void SiteRollup::NoteWaiting(Lane* lane) {
-  if (lane->rollup_group.empty() || lane->rollup_waiting) return;
-  Group& group = groups_[lane->rollup_group];
-  DCHECK(group.members.contains(lane));
-  group.waiting.push_back(lane);
+  Group* group = GroupOf(*lane);
+  if (group == nullptr || lane->rollup_waiting) return;
+  group->waiting.push_back(lane);
   lane->rollup_waiting = true;
 }
 
 Lane* SiteRollup::WaitingSibling(Lane* lane) {
-  if (lane->rollup_group.empty()) return nullptr;
-  auto it = groups_.find(lane->rollup_group);
-  CHECK(it != groups_.end());
-  std::deque<Lane*>& waiting = it->second.waiting;
-  // Lanes that stopped waiting (served, or their jobs left) are dropped on the way; `lane`
-  // itself stays where it is.
-  for (size_t looked = 0, n = waiting.size(); looked < n && !waiting.empty(); ++looked) {
-    Lane* candidate = waiting.front();
-    waiting.pop_front();
+  Group* group = GroupOf(*lane);
+  if (group == nullptr) return nullptr;
+  std::vector<Lane*>& waiting = group->waiting;
+  // The oldest sibling that still has jobs; the lanes passed over on the way (no jobs left)
+  // stop waiting; `lane` itself keeps its place.
+  Lane* found = nullptr;
+  size_t kept = 0;
+  size_t i = 0;
+  for (; i < waiting.size() && found == nullptr; ++i) {
+    Lane* candidate = waiting[i];
     if (candidate == lane) {
-      waiting.push_back(candidate);
+      waiting[kept++] = candidate;
       continue;
     }
     candidate->rollup_waiting = false;
-    if (!candidate->pending.empty()) return candidate;
+    if (!candidate->pending.empty()) found = candidate;
   }
-  return nullptr;
+  waiting.erase(waiting.begin() + static_cast<ptrdiff_t>(kept),
+                waiting.begin() + static_cast<ptrdiff_t>(i));
+  return found;
 }
 
 Lane* SiteRollup::SiblingWithIdle(Lane* lane) {
-  if (lane->rollup_group.empty()) return nullptr;
-  auto it = groups_.find(lane->rollup_group);
-  CHECK(it != groups_.end());
-  absl::flat_hash_set<Lane*>& maybe_idle = it->second.maybe_idle;
-  for (auto c = maybe_idle.begin(); c != maybe_idle.end();) {
-    Lane* candidate = *c;
+  Group* group = GroupOf(*lane);
+  if (group == nullptr) return nullptr;
+  std::vector<Lane*>& maybe_idle = group->maybe_idle;
+  // Lanes found without idle connections leave the list (their place taken by its last).
+  for (size_t i = 0; i < maybe_idle.size();) {
+    Lane* candidate = maybe_idle[i];
     if (candidate->ready.empty()) {
-      maybe_idle.erase(c++);
+      candidate->rollup_idle = false;
+      maybe_idle[i] = maybe_idle.back();
+      maybe_idle.pop_back();
       continue;
     }
     if (candidate != lane) return candidate;
-    ++c;
+    ++i;
   }
   return nullptr;
 }
 
-size_t SiteRollup::lanes_in(absl::string_view group) const {
-  auto it = groups_.find(group);
+size_t SiteRollup::lanes_in(const Lane& lane) const {
+  if (lane.rollup_group == nullptr) return 0;
+  auto it = groups_.find(*lane.rollup_group);
   return it == groups_.end() ? 0 : it->second.members.size();
 }
 

@@ -17,11 +17,10 @@
 // shard's loop).
 #pragma once
 
-#include <deque>
 #include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "delivery/lane.h"
 
@@ -33,7 +32,8 @@ std::string RollupGroup(const Lane& lane);
 
 class SiteRollup {
  public:
-  // `lane` belongs to `group` from now on ("": to none), leaving the group it was in.
+  // `lane` belongs to `group` from now on ("": to none), leaving the group it was in;
+  // lane->rollup_group points to the group's key (null for none).
   void Place(Lane* lane, absl::string_view group);
   void Leave(Lane* lane) { Place(lane, ""); }
   // `lane` has an idle connection (on lane->ready) a sibling may borrow.
@@ -47,15 +47,19 @@ class SiteRollup {
   Lane* SiblingWithIdle(Lane* lane);
 
   size_t groups() const { return groups_.size(); }
-  size_t lanes_in(absl::string_view group) const;
+  size_t lanes_in(const Lane& lane) const;  // in the lane's group (0: none)
 
  private:
+  // Vectors, not deques: a group costs nothing for what it does not hold (a std::deque
+  // holds 576 bytes from its construction), and most sites have one domain.
   struct Group {
-    absl::flat_hash_set<Lane*> members;
-    std::deque<Lane*> waiting;              // each at most once (Lane::rollup_waiting)
-    absl::flat_hash_set<Lane*> maybe_idle;  // may have idle connections (checked on use)
+    std::vector<Lane*> members;
+    std::vector<Lane*> waiting;     // oldest first, each at most once (Lane::rollup_waiting)
+    std::vector<Lane*> maybe_idle;  // may have idle connections (checked on use), each once
   };
-  absl::flat_hash_map<std::string, Group> groups_;
+  Group* GroupOf(const Lane& lane);  // null: in none
+  // Keys stay where they are: lanes point to theirs (Lane::rollup_group).
+  absl::node_hash_map<std::string, Group> groups_;
 };
 
 }  // namespace tern::delivery

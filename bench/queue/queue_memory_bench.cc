@@ -22,7 +22,8 @@
 // Per destination is split as lane_B_per_dest (the Lane and what NewLane gives it; note
 // that an empty std::deque, its pending queue, already holds a 512-byte block and a 64-byte
 // map in libstdc++), resolve_B_per_dest (LaneShaper::Resolve: throttle path and cells,
-// labels, scopes) and stats_B_per_dest. Not counted: the DNS cache and outbound connection
+// labels, scopes), rollup_B_per_dest (its MX rollup group, delivery/site_rollup.h) and
+// stats_B_per_dest. Not counted: the DNS cache and outbound connection
 // pools (per address, not per queued message), and the body (on disk). One benchmark run
 // builds everything once; the figures are counters: B_per_msg_deferred,
 // B_per_msg_throttled, B_per_destination, each part, and the sizeof of the main structs.
@@ -51,6 +52,7 @@
 #include "delivery/destination_stats.h"
 #include "delivery/lane.h"
 #include "delivery/lane_shaper.h"
+#include "delivery/site_rollup.h"
 #include "delivery/waiting_job.h"
 #include "queue/retry_schedule.h"
 #include "queue/scheduled_queue.h"
@@ -186,6 +188,10 @@ void BM_QueueMemory(benchmark::State& state) {
     const size_t after_lane_objects = AllocatedBytes();
     for (delivery::Lane* lane : lane_of) shaper.Resolve(lane, now);
     const size_t after_resolve = AllocatedBytes();
+    // MX rollup: each lane in its site's group (a group of one here: every site differs).
+    delivery::SiteRollup rollup;
+    for (delivery::Lane* lane : lane_of) rollup.Place(lane, delivery::RollupGroup(*lane));
+    const size_t after_rollup = AllocatedBytes();
     for (delivery::Lane* lane : lane_of) {
       stats.NoteResult(lane->key, lane->DestinationName(), smtp::DeliveryOutcome::kTempFailed,
                        "451 4.7.1 Try again later, too many messages", now);
@@ -230,7 +236,8 @@ void BM_QueueMemory(benchmark::State& state) {
         static_cast<double>(after_lane_objects - before_lanes) / dests;
     state.counters["resolve_B_per_dest"] =
         static_cast<double>(after_resolve - after_lane_objects) / dests;
-    state.counters["stats_B_per_dest"] = static_cast<double>(after_lanes - after_resolve) / dests;
+    state.counters["rollup_B_per_dest"] = static_cast<double>(after_rollup - after_resolve) / dests;
+    state.counters["stats_B_per_dest"] = static_cast<double>(after_lanes - after_rollup) / dests;
     state.counters["sizeof_ShapingOptions"] = sizeof(queue::ShapingOptions);
     state.counters["sizeof_ClientConfig"] = sizeof(smtp::ClientConfig);
     state.counters["sizeof_ScopeThrottle"] = sizeof(queue::ScopeThrottle);

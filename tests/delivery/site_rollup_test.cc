@@ -55,7 +55,8 @@ TEST_F(SiteRollupTest, WaitingSiblingsAreServedLongestFirstAndOnce) {
   Lane c = MxLane("c.example", "site:mx.example");
   for (Lane* lane : {&a, &b, &c}) rollup_.Place(lane, RollupGroup(*lane));
   EXPECT_EQ(rollup_.groups(), 1u);
-  EXPECT_EQ(rollup_.lanes_in(a.rollup_group), 3u);
+  EXPECT_EQ(rollup_.lanes_in(a), 3u);
+  EXPECT_EQ(a.rollup_group, c.rollup_group) << "one key for the group";
   EXPECT_EQ(rollup_.WaitingSibling(&a), nullptr);
   WithJob(&b);
   WithJob(&c);
@@ -83,7 +84,7 @@ TEST_F(SiteRollupTest, LanesWhoseJobsLeftOrThatLeftAreSkipped) {
   b.pending.clear();  // delivered over a connection of its own meanwhile
   rollup_.Leave(&c);
   EXPECT_FALSE(c.rollup_waiting);
-  EXPECT_EQ(c.rollup_group, "");
+  EXPECT_EQ(c.rollup_group, nullptr);
   EXPECT_EQ(rollup_.WaitingSibling(&a), nullptr);
   rollup_.Leave(&a);
   rollup_.Leave(&b);
@@ -114,7 +115,7 @@ TEST_F(SiteRollupTest, PlacingAgainMovesTheLaneBetweenGroups) {
   rollup_.NoteWaiting(&a);
   a.site_scope = "domain:a.example";  // the policy gave it a block of its own
   rollup_.Place(&a, RollupGroup(a));
-  EXPECT_EQ(a.rollup_group, "");
+  EXPECT_EQ(a.rollup_group, nullptr);
   EXPECT_FALSE(a.rollup_waiting);
   EXPECT_EQ(rollup_.groups(), 0u);
 }
