@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 
+#include "absl/flags/marshalling.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -157,6 +158,15 @@ std::optional<std::string> FindLastFlagValue(const std::vector<std::string>& pre
 
 std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name) {
   return FindLastFlagValue(prepared, name).value_or("");
+}
+
+std::vector<std::string> ListFlagValue(const std::vector<std::string>& prepared,
+                                       absl::string_view name) {
+  std::vector<std::string> items;
+  std::string error;
+  // Never fails: every text is a list of strings.
+  if (!absl::ParseFlag(LastFlagValue(prepared, name), &items, &error)) items.clear();
+  return items;
 }
 
 }  // namespace tern::ternd

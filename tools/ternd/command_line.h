@@ -42,5 +42,9 @@ std::optional<std::string> FindLastFlagValue(const std::vector<std::string>& pre
                                              absl::string_view name);
 // FindLastFlagValue, empty when the flag is absent.
 std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string_view name);
+// A list flag's items, split as abseil splits a std::vector<std::string> flag (what ternd
+// got at start-up); empty when the flag is absent.
+std::vector<std::string> ListFlagValue(const std::vector<std::string>& prepared,
+                                       absl::string_view name);
 
 }  // namespace tern::ternd

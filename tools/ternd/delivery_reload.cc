@@ -2,31 +2,22 @@
 #include "tools/ternd/delivery_reload.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "tools/ternd/command_line.h"
 
 namespace tern::ternd {
-namespace {
-
-std::vector<std::string> ListValue(const std::vector<std::string>& prepared,
-                                   absl::string_view name) {
-  return absl::StrSplit(LastFlagValue(prepared, name), ',', absl::SkipEmpty());
-}
-
-}  // namespace
 
 absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>& args) {
   absl::StatusOr<std::vector<std::string>> prepared = PrepareSavedCommandLine(args);
   if (!prepared.ok()) return prepared.status();
   DeliveryReload reload;
   absl::StatusOr<delivery::RouteTable> routes = delivery::RouteTable::Create(
-      ListValue(*prepared, "route"), LastFlagValue(*prepared, "smarthost"));
+      ListFlagValue(*prepared, "route"), LastFlagValue(*prepared, "smarthost"));
   if (!routes.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--route/--smarthost: ", routes.status().message()));
   }
   reload.routes = std::make_shared<const delivery::RouteTable>(*std::move(routes));
-  const std::vector<std::string> keys = ListValue(*prepared, "dkim_key");
+  const std::vector<std::string> keys = ListFlagValue(*prepared, "dkim_key");
   reload.dkim_keys = keys.size();
   if (!keys.empty()) {
     absl::StatusOr<std::unique_ptr<const delivery::DkimSigner>> dkim =

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/marshalling.h"
 #include "absl/strings/str_cat.h"
 #include "delivery/source_bind_check.h"
 #include "net/listen_socket.h"
@@ -13,19 +12,6 @@
 #include "tools/ternd/flags.h"
 
 namespace tern::ternd {
-namespace {
-
-// A list flag's value split as abseil splits it for a std::vector<std::string> flag.
-std::vector<std::string> ListValue(const std::vector<std::string>& prepared,
-                                   absl::string_view name) {
-  std::vector<std::string> items;
-  std::string error;
-  // Never fails: every text is a list of strings.
-  if (!absl::ParseFlag(LastFlagValue(prepared, name), &items, &error)) items.clear();
-  return items;
-}
-
-}  // namespace
 
 delivery::EgressFlags EgressFlagsFromCommandLine() {
   delivery::EgressFlags flags;
@@ -39,10 +25,10 @@ delivery::EgressFlags EgressFlagsFromCommandLine() {
 
 delivery::EgressFlags EgressFlagsFromPrepared(const std::vector<std::string>& prepared) {
   delivery::EgressFlags flags;
-  flags.sources = ListValue(prepared, "egress_source");
-  flags.pools = ListValue(prepared, "egress_pool");
+  flags.sources = ListFlagValue(prepared, "egress_source");
+  flags.pools = ListFlagValue(prepared, "egress_pool");
   flags.default_pool = LastFlagValue(prepared, "default_pool");
-  flags.sender_pools = ListValue(prepared, "sender_pool");
+  flags.sender_pools = ListFlagValue(prepared, "sender_pool");
   if (std::optional<std::string> header = FindLastFlagValue(prepared, "pool_header")) {
     flags.pool_header = *std::move(header);
   }
