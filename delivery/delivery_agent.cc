@@ -113,7 +113,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   // The message's egress pool (decided at reception), and the source picked from it per
   // next hop for this attempt (smooth weighted round robin per pool and site).
   const EgressPool* pool = PoolOf(*entry);
-  std::vector<std::pair<std::string, const EgressSource*>> picked;
+  std::vector<std::pair<Nexthop, const EgressSource*>> picked;
   for (uint32_t i : left) {
     const absl::string_view domain = smtp::DomainOf(entry->recipient(i));
     if (domain.empty()) {
@@ -124,12 +124,11 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     const Nexthop nexthop = routes_->Lookup(lower);
     const EgressSource* source = nullptr;
     if (pool != nullptr) {
-      std::string site = LaneKey(nexthop);
       auto it = std::find_if(picked.begin(), picked.end(),
-                             [&](const auto& p) { return p.first == site; });
+                             [&](const auto& p) { return p.first == nexthop; });
       if (it == picked.end()) {
-        source = selector_->Pick(*pool, site, [](const EgressSource&) { return true; });
-        picked.push_back({std::move(site), source});
+        source = selector_->Pick(*pool, LaneKey(nexthop), [](const EgressSource&) { return true; });
+        picked.push_back({nexthop, source});
       } else {
         source = it->second;
       }
@@ -466,11 +465,7 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
     return;
   }
   if (!loaded.ok()) {
-    DeliveryJob job = *std::move(info.job);
-    info.job.reset();
-    info.loading = false;
-    shaper_.CancelRead(info.lane);
-    WakeIfReadBlocked(info.lane);
+    DeliveryJob job = TakeBackUnsentJob(info);
     TERN_LOG(kError, "delivery of %016X: cannot read it from the spool: %s", job.queue_id,
              loaded.status().ToString());
     recorder_.Fail(
@@ -535,13 +530,7 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
       return;
     }
     // Suspended (or slowed) since it was read: it waits in its lane, not on a connection.
-    DeliveryJob job = *std::move(info.job);
-    info.job.reset();
-    info.loaded.reset();
-    info.loading = false;
-    shaper_.CancelRead(lane);
-    QueueOnLane(lane, std::move(job), /*front=*/true);
-    WakeIfReadBlocked(lane);
+    QueueOnLane(lane, TakeBackUnsentJob(info), /*front=*/true);
     ReleaseConnection(connection);  // its lane's timer is armed by the refused admission
     return;
   }
@@ -559,17 +548,22 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
   }
 }
 
-void DeliveryAgent::AbandonJob(OutboundConnection* connection) {
-  ConnectionInfo& info = Info(connection);
+DeliveryJob DeliveryAgent::TakeBackUnsentJob(ConnectionInfo& info) {
   CHECK(info.loading && info.job.has_value());
   DeliveryJob job = *std::move(info.job);
   info.job.reset();
   info.loaded.reset();
   info.loading = false;
   if (info.token_wait != nullptr) loop_->timers().Cancel(info.token_wait.get());
+  shaper_.CancelRead(info.lane);
+  WakeIfReadBlocked(info.lane);
+  return job;
+}
+
+void DeliveryAgent::AbandonJob(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
   Lane* lane = info.lane;
-  shaper_.CancelRead(lane);
-  WakeIfReadBlocked(lane);
+  DeliveryJob job = TakeBackUnsentJob(info);
   if (info.gone) {
     // The connection closed under the job: it goes back to its lane.
     DCHECK(lane->closed_while_loading > 0);
@@ -581,6 +575,8 @@ void DeliveryAgent::AbandonJob(OutboundConnection* connection) {
     }
     QueueOnLane(lane, std::move(job), /*front=*/true);
     Dispatch(lane);
+    // Its slot under the site's connection limit is free: a sibling lane waiting for one.
+    if (Lane* sibling = rollup_.WaitingSibling(lane)) Dispatch(sibling);
     return;
   }
   DCHECK(stopping_);

@@ -261,6 +261,9 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   // (the job goes back to the head of its lane) or ternd is stopping. Its read admission
   // is given back (LaneShaper::CancelRead).
   void AbandonJob(OutboundConnection* connection);
+  // The job of a connection leaves it before its MAIL (its read failed, it goes back to its
+  // lane, or it is abandoned): its read admission is given back, its token wait cancelled.
+  DeliveryJob TakeBackUnsentJob(ConnectionInfo& info);
   // A read admission was given back or used: a lane that waited for one looks again.
   void WakeIfReadBlocked(Lane* lane);
   // The job's time waiting for throttles ends (counted in its log line and the stats).
