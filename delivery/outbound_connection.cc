@@ -231,18 +231,7 @@ void OutboundConnection::Pump() {
       return;
     }
   }
-  if (!connection_->sending() && !output.empty()) {
-    absl::string_view front = output.Front();
-    send_bytes_ = front.size();
-    if (output.FrontIsExternal()) {
-      connection_->Send(front);  // the stored message, in place
-    } else {
-      // Commands live in the session's queue, which may grow (and move) while this send
-      // is in flight: send a copy.
-      send_copy_.assign(front.data(), front.size());
-      connection_->Send(send_copy_);
-    }
-  }
+  if (!connection_->sending() && !output.empty()) SendPending(output);
   const absl::Duration timeout = session_.current_timeout();
   if (timeout == absl::InfiniteDuration()) {
     loop_->timers().Cancel(this);
@@ -254,6 +243,35 @@ void OutboundConnection::Pump() {
     previous_.reset();
     if (!session_.in_transaction()) current_.reset();
   }
+}
+
+void OutboundConnection::SendPending(const smtp::ClientOutput& output) {
+  smtp::ClientOutput::Range ranges[net::Connection::kMaxSendPieces];
+  const size_t count = output.Peek(std::span<smtp::ClientOutput::Range>(ranges));
+  CHECK_GT(count, 0u);
+  // Commands live in the session's queue, which may grow (and move) while this send is in
+  // flight: they go as a copy. The stored message goes in place.
+  size_t copied_bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (!ranges[i].external) copied_bytes += ranges[i].bytes.size();
+  }
+  send_copy_.clear();
+  send_copy_.reserve(copied_bytes);  // never reallocated below: views into it stay valid
+  absl::string_view pieces[net::Connection::kMaxSendPieces];
+  send_bytes_ = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const absl::string_view bytes = ranges[i].bytes;
+    if (ranges[i].external) {
+      pieces[i] = bytes;
+    } else {
+      const size_t at = send_copy_.size();
+      send_copy_.append(bytes.data(), bytes.size());
+      pieces[i] = absl::string_view(send_copy_.data() + at, bytes.size());
+    }
+    send_bytes_ += bytes.size();
+  }
+  CHECK_LE(send_copy_.size(), copied_bytes);
+  connection_->SendPieces(std::span<const absl::string_view>(pieces, count));
 }
 
 void OutboundConnection::StartTls() {

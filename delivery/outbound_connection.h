@@ -138,6 +138,9 @@ class OutboundConnection final : public net::ConnectHandler,
 
   // Sends what the session queued, re-arms the timer, closes when the session is done.
   void Pump();
+  // Sends every pending range the transport takes at once: one gathered send for a
+  // transaction's commands, the message and its terminator.
+  void SendPending(const smtp::ClientOutput& output);
   void StartTls();
   void OnTlsHandshake(const net::tls::TlsEngine& engine, const absl::Status& result);
   // Offers this connection's TLS session to the destination's next connections (once).
@@ -163,7 +166,7 @@ class OutboundConnection final : public net::ConnectHandler,
   bool parked_ = false;  // the socket went to the pool, still counted there
   bool ever_ready_ = false;
   size_t send_bytes_ = 0;  // of the send in flight
-  std::string send_copy_;  // the command bytes of the send in flight
+  std::string send_copy_;  // the command bytes of the send in flight, one after the other
   uint32_t transactions_ = 0;
   absl::Status failure_;
   absl::Time idle_since_ = absl::InfinitePast();

@@ -21,8 +21,10 @@
 
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -51,9 +53,15 @@ class Connection {
   virtual void SetHandler(ConnectionHandler* handler) = 0;
   // Starts receiving (call once, after SetHandler).
   virtual void StartReceiving() = 0;
-  // Sends `bytes` in place: they must stay valid and unchanged until OnSendDone(). One send
-  // at a time.
-  virtual void Send(absl::string_view bytes) = 0;
+  // The most pieces one SendPieces() takes (a gathered send of more goes in several).
+  static constexpr size_t kMaxSendPieces = 64;
+  // Sends `pieces`, in order, as one gathered send (sendmsg with one iovec per piece), in
+  // place: the bytes must stay valid and unchanged until OnSendDone(), which comes once
+  // every byte of every piece was written. 1..kMaxSendPieces pieces, none empty; the span
+  // itself may go away when this returns. One send at a time.
+  virtual void SendPieces(std::span<const absl::string_view> pieces) = 0;
+  // Sends one piece (see SendPieces).
+  void Send(absl::string_view bytes) { SendPieces(std::span<const absl::string_view>(&bytes, 1)); }
   virtual bool sending() const = 0;
   // Cancels what is in flight and closes the socket; OnClosed() follows.
   virtual void Close() = 0;

@@ -75,28 +75,67 @@ void UringConnection::OnReceiveComplete(int32_t res, uint32_t flags) {
   MaybeFinishClose();
 }
 
-void UringConnection::Send(absl::string_view bytes) {
+void UringConnection::SendPieces(std::span<const absl::string_view> pieces) {
   CHECK(!send_in_flight_);
-  CHECK(!bytes.empty());
+  CHECK(!pieces.empty());
+  CHECK_LE(pieces.size(), kMaxSendPieces);
   if (closing_) return;
-  send_remaining_ = bytes;
   send_in_flight_ = true;
+  gather_in_flight_ = pieces.size() > 1;
+  if (!gather_in_flight_) {
+    CHECK(!pieces[0].empty());
+    send_remaining_ = pieces[0];
+  } else {
+    if (gather_ == nullptr) gather_ = std::make_unique<GatherSend>();
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      CHECK(!pieces[i].empty());
+      gather_->pieces[i].iov_base = const_cast<char*>(pieces[i].data());
+      gather_->pieces[i].iov_len = pieces[i].size();
+    }
+    gather_->next = 0;
+    gather_->count = pieces.size();
+  }
   SubmitSend();
 }
 
 void UringConnection::SubmitSend() {
   io_uring_sqe* sqe = transport_->loop()->PrepareSqe(&send_op_);
-  io_uring_prep_send(sqe, fd_, send_remaining_.data(), send_remaining_.size(), MSG_NOSIGNAL);
+  if (!gather_in_flight_) {
+    io_uring_prep_send(sqe, fd_, send_remaining_.data(), send_remaining_.size(), MSG_NOSIGNAL);
+    return;
+  }
+  gather_->message = msghdr{};
+  gather_->message.msg_iov = gather_->pieces + gather_->next;
+  gather_->message.msg_iovlen = gather_->count - gather_->next;
+  io_uring_prep_sendmsg(sqe, fd_, &gather_->message, MSG_NOSIGNAL);
+}
+
+bool UringConnection::ConsumeSent(size_t bytes) {
+  if (!gather_in_flight_) {
+    CHECK_LE(bytes, send_remaining_.size());
+    send_remaining_.remove_prefix(bytes);
+    return send_remaining_.empty();
+  }
+  while (bytes > 0) {
+    CHECK_LT(gather_->next, gather_->count);
+    iovec& piece = gather_->pieces[gather_->next];
+    const size_t used = bytes < piece.iov_len ? bytes : piece.iov_len;
+    piece.iov_base = static_cast<char*>(piece.iov_base) + used;
+    piece.iov_len -= used;
+    bytes -= used;
+    if (piece.iov_len == 0) ++gather_->next;
+  }
+  return gather_->next == gather_->count;
 }
 
 void UringConnection::OnSendComplete(int32_t res, uint32_t flags) {
   CHECK(send_in_flight_);
-  if (res > 0 && static_cast<size_t>(res) < send_remaining_.size() && !closing_) {
-    send_remaining_.remove_prefix(static_cast<size_t>(res));
-    SubmitSend();
+  if (res > 0 && !ConsumeSent(static_cast<size_t>(res)) && !closing_) {
+    SubmitSend();  // a short write: the rest
     return;
   }
   send_in_flight_ = false;
+  gather_in_flight_ = false;
   send_remaining_ = {};
   if (!closing_) {
     handler_->OnSendDone(res >= 0 ? absl::OkStatus()

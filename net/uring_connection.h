@@ -5,6 +5,9 @@
 #pragma once
 
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <memory>
 
 #include "core/loop.h"
 #include "net/transport.h"
@@ -20,7 +23,7 @@ class UringConnection : public Connection {
 
   void SetHandler(ConnectionHandler* handler) override { handler_ = handler; }
   void StartReceiving() override;
-  void Send(absl::string_view bytes) override;
+  void SendPieces(std::span<const absl::string_view> pieces) override;
   bool sending() const override { return send_in_flight_; }
   void Close() override;
   void Release(absl::AnyInvocable<void(int fd)> done) override;
@@ -45,6 +48,8 @@ class UringConnection : public Connection {
 
   void ArmReceive();
   void SubmitSend();
+  // Counts `bytes` of the send in flight as written; true when all of it was.
+  bool ConsumeSent(size_t bytes);
   void OnReceiveComplete(int32_t res, uint32_t flags);
   void OnSendComplete(int32_t res, uint32_t flags);
   void OnCancelComplete(int32_t res, uint32_t flags);
@@ -72,7 +77,18 @@ class UringConnection : public Connection {
   bool closing_ = false;
   bool close_submitted_ = false;
   bool peer_closed_ = false;
+  // The send in flight: one piece (send), or several (sendmsg over gather_'s iovecs, the
+  // first `gather_->next` of them written). The iovecs are allocated on the first gathered
+  // send, so a connection that only ever sends one piece (an inbound one) does not carry them.
+  struct GatherSend {
+    msghdr message{};
+    iovec pieces[kMaxSendPieces];
+    size_t next = 0;
+    size_t count = 0;
+  };
   absl::string_view send_remaining_;
+  std::unique_ptr<GatherSend> gather_;
+  bool gather_in_flight_ = false;
   // Release(): who gets the socket, and whether it may still be handed over (false once
   // anything arrived or a send was cut short).
   absl::AnyInvocable<void(int fd)> release_done_;

@@ -41,6 +41,14 @@ size_t ClientOutput::Peek(std::span<absl::string_view> out) const {
   return n;
 }
 
+size_t ClientOutput::Peek(std::span<Range> out) const {
+  size_t n = 0;
+  for (size_t i = head_; i < pieces_.size() && n < out.size(); ++i) {
+    out[n++] = Range{View(pieces_[i]), pieces_[i].external != nullptr};
+  }
+  return n;
+}
+
 absl::string_view ClientOutput::Front() const {
   if (head_ == pieces_.size()) return absl::string_view();
   return View(pieces_[head_]);

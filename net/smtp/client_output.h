@@ -35,8 +35,15 @@ class ClientOutput {
   // Queues `bytes` by reference: they must stay valid and unchanged until consumed.
   void AppendExternal(absl::string_view bytes);
 
+  // A pending range, and whether it is caller-owned bytes (AppendExternal), which stay put.
+  // Otherwise it points into the queue's own storage, which a later Append() may move.
+  struct Range {
+    absl::string_view bytes;
+    bool external = false;
+  };
   // Fills `out` with the first pending ranges, in order; returns how many (0: empty).
   size_t Peek(std::span<absl::string_view> out) const;
+  size_t Peek(std::span<Range> out) const;
   // The first pending range (empty when nothing is pending).
   absl::string_view Front() const;
   // Whether the first pending range is caller-owned bytes (AppendExternal), which stay put.

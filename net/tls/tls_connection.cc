@@ -36,12 +36,22 @@ void TlsConnection::StartReceiving() {
   Process();  // a client's ClientHello; a server's answer to early bytes
 }
 
-void TlsConnection::Send(absl::string_view bytes) {
+void TlsConnection::SendPieces(std::span<const absl::string_view> pieces) {
   CHECK(!upper_send_pending_);
-  CHECK(!bytes.empty());
+  CHECK(!pieces.empty());
+  CHECK_LE(pieces.size(), kMaxSendPieces);
   if (closing_) return;
   upper_send_pending_ = true;
-  held_plaintext_ = bytes;
+  if (pieces.size() == 1) {
+    held_plaintext_ = pieces[0];
+  } else {
+    gathered_plaintext_.clear();
+    for (absl::string_view piece : pieces) {
+      gathered_plaintext_.append(piece.data(), piece.size());
+    }
+    held_plaintext_ = gathered_plaintext_;
+  }
+  CHECK(!held_plaintext_.empty());
   WriteHeldPlaintext();
   PumpOutput();
 }

@@ -11,10 +11,11 @@
 //   TlsConnection* tls = TlsConnection::Wrap(plain, std::move(engine), {.already_receiving =
 //                                             true, .early_ciphertext = bytes});
 //
-// Send() before the handshake completed is held and encrypted once it has (a server's
-// greeting, a client's EHLO). OnSendDone() comes once every ciphertext byte of that Send()
-// was written to the socket. A close_notify from the peer is OnPeerClosed(OK); anything
-// after it is ignored. A handshake or record failure is OnPeerClosed(Unavailable) with
+// A gathered send (SendPieces) is written to the engine as one plaintext, so it goes out in
+// as few records as its size allows. Send() before the handshake completed is held and encrypted
+// once it has (a server's greeting, a client's EHLO). OnSendDone() comes once every ciphertext byte
+// of that Send() was written to the socket. A close_notify from the peer is OnPeerClosed(OK);
+// anything after it is ignored. A handshake or record failure is OnPeerClosed(Unavailable) with
 // OpenSSL's reason. Close() closes the socket at once (no close_notify wait); Release()
 // never hands a TLS socket over (done(-1)), ReleaseWithEngine() hands it over together with
 // its TLS session (a parked outbound connection: wrap the adopted socket with that engine
@@ -46,7 +47,7 @@ class TlsConnection : public Connection, public ConnectionHandler {
   // Connection (what the handler above uses).
   void SetHandler(ConnectionHandler* handler) override { upper_ = handler; }
   void StartReceiving() override;
-  void Send(absl::string_view bytes) override;
+  void SendPieces(std::span<const absl::string_view> pieces) override;
   bool sending() const override { return upper_send_pending_; }
   void Close() override;
   void Release(absl::AnyInvocable<void(int fd)> done) override;
@@ -90,8 +91,9 @@ class TlsConnection : public Connection, public ConnectionHandler {
   // ends at upper_send_goal_ bytes taken from the engine in all) was written.
   bool upper_send_pending_ = false;
   absl::string_view held_plaintext_;
-  uint64_t taken_ = 0;  // ciphertext bytes taken from the engine to send
-  uint64_t sent_ = 0;   // of those, written to the socket
+  std::string gathered_plaintext_;  // the pieces of a gathered Send, as one record's input
+  uint64_t taken_ = 0;              // ciphertext bytes taken from the engine to send
+  uint64_t sent_ = 0;               // of those, written to the socket
   uint64_t upper_send_goal_ = 0;
   std::string in_flight_;  // ciphertext being sent below
   absl::AnyInvocable<void(int fd)> release_done_;

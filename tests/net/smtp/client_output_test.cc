@@ -75,6 +75,25 @@ TEST(ClientOutput, PeekIsBoundedByTheSpan) {
 namespace tern::smtp {
 namespace {
 
+TEST(ClientOutputPeekTest, RangesSayWhichAreExternal) {
+  ClientOutput out;
+  const std::string body = "Subject: x\r\n\r\nbody\r\n";
+  out.Append("MAIL FROM:<a@b>\r\n");
+  out.Append("BDAT 22 LAST\r\n");  // joins the piece before
+  out.AppendExternal(body);
+  out.Append("QUIT\r\n");
+  ClientOutput::Range ranges[8];
+  ASSERT_EQ(out.Peek(std::span<ClientOutput::Range>(ranges)), 3u);
+  EXPECT_EQ(ranges[0].bytes, "MAIL FROM:<a@b>\r\nBDAT 22 LAST\r\n");
+  EXPECT_FALSE(ranges[0].external);
+  EXPECT_EQ(ranges[1].bytes.data(), body.data());  // in place, never copied
+  EXPECT_TRUE(ranges[1].external);
+  EXPECT_EQ(ranges[2].bytes, "QUIT\r\n");
+  EXPECT_FALSE(ranges[2].external);
+  ClientOutput::Range one[1];
+  EXPECT_EQ(out.Peek(std::span<ClientOutput::Range>(one)), 1u);  // never more than asked
+}
+
 TEST(ClientOutputFrontTest, TellsWhetherTheFrontIsExternal) {
   ClientOutput out;
   EXPECT_FALSE(out.FrontIsExternal());  // empty

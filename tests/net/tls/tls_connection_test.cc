@@ -32,6 +32,11 @@ class EchoHandler : public ConnectionHandler {
     out_ = std::string(greeting);
     connection_->Send(out_);
   }
+  // A gathered greeting: the pieces must stay valid until sent, the views need not.
+  void GreetInPieces(const std::vector<std::string>& pieces) {
+    std::vector<absl::string_view> views(pieces.begin(), pieces.end());
+    connection_->SendPieces(views);
+  }
   void OnReceive(absl::string_view bytes) override {
     received.append(bytes.data(), bytes.size());
     pending_.append(bytes.data(), bytes.size());
@@ -164,6 +169,28 @@ TEST_F(TlsConnectionTest, ServerGreetsEchoesAndSeesCloseNotify) {
   EXPECT_TRUE(handler.peer_closed_seen);
   EXPECT_TRUE(handler.peer_closed.ok()) << handler.peer_closed;  // close_notify
   EXPECT_TRUE(handler.closed);
+}
+
+TEST_F(TlsConnectionTest, GatheredSendHeldForTheHandshakeArrivesWholeAndInOrder) {
+  TcpPair pair = ConnectedPair();
+  absl::Status handshake = absl::UnknownError("not yet");
+  std::string described;
+  TlsConnection* tls = WrapServer(pair.local, &handshake, &described);
+  EchoHandler handler(shard_->loop.get(), tls);
+  tls->SetHandler(&handler);
+  tls->StartReceiving();
+  const std::vector<std::string> greeting = {"220 mx.test", std::string(40'000, 'g'),
+                                             " ESMTP Tern\r\n"};
+  handler.GreetInPieces(greeting);  // held until the handshake completes
+  const size_t greeting_bytes = greeting[0].size() + greeting[1].size() + greeting[2].size();
+  std::string transcript;
+  std::thread client(
+      [&] { transcript = RunBlockingClient(pair.remote, {"QUIT\r\n"}, greeting_bytes); });
+  EXPECT_TRUE(shard_->Run());
+  client.join();
+  close(pair.remote);
+  EXPECT_TRUE(handshake.ok()) << handshake;
+  EXPECT_EQ(transcript, greeting[0] + greeting[1] + greeting[2] + "QUIT\r\n");
 }
 
 TEST_F(TlsConnectionTest, PlaintextClientFailsTheHandshake) {
