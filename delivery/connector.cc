@@ -53,6 +53,7 @@ Connector::Connector(const ConnectorDeps& deps)
       transport_(deps.transport),
       resolver_(deps.resolver),
       pools_(deps.pools),
+      shard_(deps.shard),
       config_(*deps.config),
       counters_(deps.counters),
       client_counters_(deps.client_counters),
@@ -167,7 +168,7 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
                             .source = egress != nullptr ? AddressText(egress->address) : ""};
     std::shared_ptr<net::Destination> destination = pools_->Get(key);
     if (ResumeParked(destination, &attempt)) return;
-    if (!destination->TryReserveConnection()) {
+    if (!destination->TryReserveConnection(shard_)) {
       attempt->at_limit = true;  // every shard together has enough open to it
       continue;
     }
@@ -178,7 +179,7 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     const bool tls_broken =
         tls == smtp::StartTlsPolicy::kOpportunistic && destination->TlsBroken(absl::Now());
     connection->set_tls(config_.tls_client, tls_broken ? smtp::StartTlsPolicy::kNever : tls);
-    connection->set_destination(std::move(destination));
+    connection->set_destination(std::move(destination), shard_);
     connection->host_name = attempt->host;
     connection->address = absl::StrCat(key.host, ":", key.port);
     owner_->AdoptConnection(std::move(owned), std::move(attempt), /*reused=*/false);
@@ -199,25 +200,20 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
 bool Connector::ResumeParked(const std::shared_ptr<net::Destination>& destination,
                              std::unique_ptr<ConnectAttempt>* attempt) {
   while (true) {
-    std::vector<int> expired;
-    std::optional<net::ParkedConnection> parked = destination->TakeIdle(absl::Now(), &expired);
-    for (int fd : expired) {
-      ::close(fd);
-      destination->ConnectionClosed();
-    }
+    std::optional<net::ParkedConnection> parked = destination->TakeIdle(absl::Now(), shard_);
     if (!parked.has_value()) return false;
     absl::StatusOr<smtp::ServerCapabilities> capabilities =
         smtp::ServerCapabilities::Parse(parked->capabilities);
     if (!capabilities.ok()) {
       ::close(parked->fd);
-      destination->ConnectionClosed();
+      destination->ConnectionClosed(shard_);
       continue;
     }
     auto owned =
         std::make_unique<OutboundConnection>(loop_, transport_, *(*attempt)->lane->client,
                                              connection_owner_, client_counters_, *capabilities);
     OutboundConnection* connection = owned.get();
-    connection->set_destination(destination);
+    connection->set_destination(destination, shard_);
     connection->host_name = (*attempt)->host;
     connection->address = absl::StrCat(destination->key().host, ":", destination->key().port);
     owner_->AdoptConnection(std::move(owned), std::move(*attempt), /*reused=*/true);

@@ -72,6 +72,7 @@ struct ConnectorDeps {
   net::Transport* transport = nullptr;
   dns::Resolver* resolver = nullptr;  // may be null when every route is an IP literal
   net::DestinationPools* pools = nullptr;
+  uint32_t shard = 0;  // this shard's number in the pools' connection shares
   const DeliveryConfig* config = nullptr;
   DeliveryCounters* counters = nullptr;
   smtp::ClientCounters* client_counters = nullptr;
@@ -115,6 +116,7 @@ class Connector {
   net::Transport* const transport_;
   dns::Resolver* const resolver_;
   net::DestinationPools* const pools_;
+  const uint32_t shard_;
   const DeliveryConfig& config_;
   DeliveryCounters* const counters_;
   smtp::ClientCounters* const client_counters_;

@@ -44,6 +44,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                   .transport = deps.transport,
                   .resolver = deps.resolver,
                   .pools = deps.pools,
+                  .shard = deps.shard,
                   .config = deps.config,
                   .counters = counters,
                   .client_counters = client_counters,
@@ -51,10 +52,12 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                   .owner = this}),
       shaper_(shaping_, &deps.config->retry),
       reactor_(shaping_),
-      scheduled_(deps.loop, [this](uint64_t queue_id) {
-        ScheduleMessage(queue_id);
-        UpdateGauges();
-      }) {
+      scheduled_(deps.loop,
+                 [this](uint64_t queue_id) {
+                   ScheduleMessage(queue_id);
+                   UpdateGauges();
+                 }),
+      pool_wake_(deps.loop, &deps.pools->wakeups(), deps.shard, this) {
   CHECK(loop_ != nullptr && spool_ != nullptr && pools_ != nullptr);
 }
 
@@ -415,6 +418,13 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
       }
       return borrowed;  // else the attempts running decide; the maintenance tick looks again
     }
+    // While another shard waits for the site's connections, this one stays within its share.
+    net::SlotWaitBoard& board = pools_->slot_board();
+    if (!board.MayAdd(lane->site_scope, pool_wake_.shard())) {
+      board.Wait(lane->site_scope, pool_wake_.shard(), static_cast<uint32_t>(cap));
+      pool_wake_.NoteLaneAtLimit(lane);
+      return borrowed;
+    }
     // The lane's connection rate and limits, all shards together.
     queue::ConnectionLease lease;
     if (const absl::Duration wait = shaper_.AdmitConnection(lane, now, &lease);
@@ -435,7 +445,17 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
         continue;
       }
       rollup_.NoteWaiting(lane);
+      // Other shards may hold the site's connections: they are told, give back their idle
+      // ones (and beyond their share), and this shard is woken when one closes.
+      pools_->slot_board().Wait(lane->site_scope, pool_wake_.shard(), static_cast<uint32_t>(cap));
+      pool_wake_.NoteLaneAtLimit(lane);
       return borrowed;
+    }
+    if (lease.held()) {
+      net::SlotWaitBoard* board = &pools_->slot_board();
+      const uint32_t shard = pool_wake_.shard();
+      board->Added(lane->site_scope, shard);
+      lease.OnRelease([board, shard, scope = lane->site_scope] { board->Removed(scope, shard); });
     }
     connector_.Begin(lane, std::move(lease));
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
@@ -606,13 +626,73 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     MoveConnection(connection, sibling);
     lane = sibling;
   }
+  // Another shard waits for this destination: over its share, this shard gives the
+  // connection back; idle, it does not keep it.
+  if (ShouldYield(*lane, connection, /*has_job=*/!lane->pending.empty())) {
+    Yield(connection);
+    return;
+  }
   bool throttled = false;
   if (std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled)) {
     StartJob(connection, *std::move(job));
     return;
   }
+  if (!throttled && ShouldYield(*lane, connection, /*has_job=*/false)) {
+    Yield(connection);
+    return;
+  }
+  if (!throttled) StopWaitingForSlots(*lane, connection);  // it has more than it needs
   lane->ready.push_back(connection);
   rollup_.NoteIdle(lane);
+}
+
+bool DeliveryAgent::ShouldYield(const Lane& lane, OutboundConnection* connection,
+                                bool has_job) const {
+  const uint32_t shard = pool_wake_.shard();
+  // The site's shaping limit, all shards together.
+  net::SlotWaitBoard& board = pools_->slot_board();
+  if (has_job ? board.ShouldYield(lane.site_scope, shard)
+              : board.OthersWait(lane.site_scope, shard)) {
+    return true;
+  }
+  // The address's own limit (--max_connections_per_destination).
+  const std::shared_ptr<net::Destination>& destination = connection->destination();
+  if (destination == nullptr) return false;
+  return has_job ? destination->ShouldYield(shard) : destination->OthersWait(shard);
+}
+
+void DeliveryAgent::StopWaitingForSlots(const Lane& lane, OutboundConnection* connection) {
+  const uint32_t shard = pool_wake_.shard();
+  pools_->slot_board().StopWaiting(lane.site_scope, shard);
+  if (connection->destination() != nullptr) connection->destination()->StopWaiting(shard);
+}
+
+void DeliveryAgent::Yield(OutboundConnection* connection) {
+  DeliveryCounters::Add(counters_->connections_yielded);
+  connection->Park();  // OnConnectionGone() follows, which dispatches the lane
+}
+
+void DeliveryAgent::RetryLaneAtLimit(Lane* lane) {
+  if (stopping_) return;
+  lane->no_attempt_before = absl::InfinitePast();
+  Dispatch(lane);
+  DropLaneIfUnused(lane);
+}
+
+void DeliveryAgent::YieldIdleConnections() {
+  if (stopping_) return;
+  std::vector<OutboundConnection*> yielded;
+  for (auto& [key, lane] : lanes_) {
+    if (lane->ready.empty() || !lane->pending.empty()) continue;
+    for (OutboundConnection* c : lane->ready) {
+      if (ShouldYield(*lane, c, /*has_job=*/false)) yielded.push_back(c);
+    }
+  }
+  for (OutboundConnection* c : yielded) {
+    Lane* lane = Info(c).lane;
+    lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
+    Yield(c);
+  }
 }
 
 DeliveryAgent::ConnectionInfo& DeliveryAgent::Info(OutboundConnection* connection) {
@@ -733,6 +813,7 @@ void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
   if (!lane->Unused()) return;
   DCHECK(lane->messages_reading == 0);
   rollup_.Leave(lane);
+  pool_wake_.Forget(lane);
   loop_->timers().Cancel(lane->wake.get());
   lanes_.erase(lane->key);
 }
@@ -761,10 +842,7 @@ void DeliveryAgent::OnMaintenance() {
   ReleaseDueHolds(absl::Now());
   // Parked connections past their idle timeout, whichever shard parked them.
   for (const std::shared_ptr<net::Destination>& destination : pools_->Snapshot()) {
-    for (int fd : destination->ExpireIdle(absl::Now())) {
-      ::close(fd);
-      destination->ConnectionClosed();
-    }
+    destination->ExpireIdle(absl::Now());  // closed and counted out there
   }
   if (!stopping_) {
     loop_->timers().Arm(&maintenance_timer_, now + config_.maintenance_interval);
@@ -853,7 +931,9 @@ void DeliveryAgent::OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) {
   // Give the destination a moment before the next attempt (the maintenance timer clears it).
   lane->no_attempt_before = now + config_.maintenance_interval;
   if (at_limit_only) {
-    // Nothing failed: every address was at its connection limit. Jobs wait for a slot.
+    // Nothing failed: every address was at its connection limit. Jobs wait for a slot: the
+    // lane is retried as soon as any shard frees one (or at the maintenance tick).
+    if (!lane->pending.empty()) pool_wake_.NoteLaneAtLimit(lane);
     DropLaneIfUnused(lane);
     return;
   }

@@ -52,6 +52,7 @@
 #include "delivery/lane.h"
 #include "delivery/lane_shaper.h"
 #include "delivery/outbound_connection.h"
+#include "delivery/pool_wake_listener.h"
 #include "delivery/reply_reactor.h"
 #include "delivery/result_recorder.h"
 #include "delivery/site_rollup.h"
@@ -72,13 +73,17 @@ struct DeliveryAgentDeps {
   net::Transport* transport = nullptr;
   dns::Resolver* resolver = nullptr;  // may be null when every route is an IP literal
   net::DestinationPools* pools = nullptr;
+  uint32_t shard = 0;          // this shard's number in the pools' connection shares
   DeliveryLog* log = nullptr;  // may be null
   const DeliveryConfig* config = nullptr;
   // Traffic shaping shared by all shards (null: this agent keeps its own, no policy).
   queue::ShapingState* shaping = nullptr;
 };
 
-class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, public ResultListener {
+class DeliveryAgent : public OutboundConnectionOwner,
+                      public ConnectorOwner,
+                      public ResultListener,
+                      public PoolWakeOwner {
  public:
   DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* counters,
                 smtp::ClientCounters* client_counters);
@@ -294,6 +299,20 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   std::unique_ptr<ConnectAttempt> ReclaimAttempt(OutboundConnection* connection) override;
   void OnAttemptFinished(std::unique_ptr<ConnectAttempt> attempt) override;
 
+  // PoolWakeOwner.
+  void RetryLaneAtLimit(Lane* lane) override;
+  void YieldIdleConnections() override;
+  // Whether `connection` (of `lane`) should go back to the shared pool instead of taking
+  // another job (`has_job`) or waiting idle on this shard: another shard waits for its
+  // site's or its address's connection limit, and this shard holds more than its share (or,
+  // idle, any).
+  bool ShouldYield(const Lane& lane, OutboundConnection* connection, bool has_job) const;
+  // A connection of `lane` goes idle: this shard waits for no more slots of its site or
+  // address (a stale wait would hold the other shards to their shares).
+  void StopWaitingForSlots(const Lane& lane, OutboundConnection* connection);
+  // Parks an idle connection of `lane` (not on its ready list) for the waiting shard.
+  void Yield(OutboundConnection* connection);
+
   // ResultListener.
   void OnDsnSpooled(uint64_t dsn_queue_id) override;
   void OnJobRecorded(uint64_t queue_id) override { JobFinished(queue_id); }
@@ -334,6 +353,7 @@ class DeliveryAgent : public OutboundConnectionOwner, public ConnectorOwner, pub
   absl::flat_hash_map<OutboundConnection*, std::unique_ptr<ConnectionInfo>> connections_;
   MaintenanceTimer maintenance_timer_{this};
   absl::flat_hash_set<uint64_t> releasing_;  // RELEASE records of due holds in flight
+  PoolWakeListener pool_wake_;               // last: it registers `this` with the pools
 };
 
 }  // namespace tern::delivery

@@ -36,6 +36,8 @@ struct DeliveryCounters {
   std::atomic<uint64_t> connections_reused{0};              // parked connections continued here
   // Idle connections passed between lanes of domains sharing a site (MX rollup).
   std::atomic<uint64_t> connections_lent{0};
+  // Connections parked for another shard waiting for the destination (its fair share).
+  std::atomic<uint64_t> connections_yielded{0};
   std::atomic<uint64_t> dkim_signed{0};              // messages sent with a DKIM-Signature
   std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
   std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result

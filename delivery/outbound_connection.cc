@@ -43,7 +43,7 @@ OutboundConnection::~OutboundConnection() {
   // The owner destroys a connection only after OnConnectionGone() (or a failed Resume()):
   // nothing is in flight.
   DCHECK(gone_ || (!connecting_ && connection_ == nullptr));
-  if (destination_ != nullptr && !parked_) destination_->ConnectionClosed();
+  if (destination_ != nullptr && !parked_) destination_->ConnectionClosed(shard_);
 }
 
 absl::Status OutboundConnection::Resume(net::ParkedConnection parked) {
@@ -83,7 +83,7 @@ void OutboundConnection::Park() {
     if (fd < 0) return;  // not reusable: closed; counted out by the destructor
     parked.fd = fd;
     parked.parked_at = absl::Now();
-    if (destination_->Park(std::move(parked))) {
+    if (destination_->Park(std::move(parked), shard_)) {
       parked_ = true;  // the pool keeps it counted until it is taken or expires
     } else {
       ::close(fd);  // over the pool's bounds: the destructor counts it out

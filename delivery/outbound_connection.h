@@ -97,7 +97,11 @@ class OutboundConnection final : public net::ConnectHandler,
   static constexpr absl::Duration kTlsBrokenFor = absl::Minutes(30);
 
   // The shared pool entry this connection counts against (set by the owner).
-  void set_destination(std::shared_ptr<net::Destination> d) { destination_ = std::move(d); }
+  // The destination whose slot (counted for `shard`) this connection holds.
+  void set_destination(std::shared_ptr<net::Destination> d, uint32_t shard) {
+    destination_ = std::move(d);
+    shard_ = shard;
+  }
   const std::shared_ptr<net::Destination>& destination() const { return destination_; }
   // What the owner wants to remember about it.
   void* owner_data = nullptr;
@@ -159,6 +163,7 @@ class OutboundConnection final : public net::ConnectHandler,
   smtp::StartTlsPolicy starttls_ = smtp::StartTlsPolicy::kNever;
   net::Connection* connection_ = nullptr;
   std::shared_ptr<net::Destination> destination_;
+  uint32_t shard_ = 0;
   bool connecting_ = false;
   bool closing_ = false;
   bool gone_ = false;

@@ -1,6 +1,8 @@
 // Implementation of net/destination_pool.h.
 #include "net/destination_pool.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -15,64 +17,120 @@ std::string DestinationKey::ToString() const {
   return text;
 }
 
-std::optional<ParkedConnection> Destination::TakeIdle(absl::Time now, std::vector<int>* expired) {
-  absl::MutexLock lock(&mu_);
-  while (!idle_.empty()) {
-    ParkedConnection newest = std::move(idle_.back());
-    idle_.pop_back();
-    if (now - newest.parked_at < limits_.idle_timeout) return newest;
-    expired->push_back(newest.fd);
+std::optional<ParkedConnection> Destination::TakeIdle(absl::Time now, uint32_t shard) {
+  std::vector<int> expired;
+  std::vector<uint32_t> holders;
+  std::optional<ParkedConnection> taken;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time clock = absl::Now();
+    while (!idle_.empty() && !taken.has_value()) {
+      if (!shares_.MayAdd(shard, clock)) {
+        // Another shard waits and this one has its share: the parked ones are for it.
+        if (!shares_.waiting(shard, clock)) holders = shares_.HoldersOtherThan(shard);
+        shares_.Wait(shard, clock);
+        break;
+      }
+      ParkedConnection newest = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - newest.parked_at < limits_.idle_timeout) {
+        shares_.Add(shard);
+        taken = std::move(newest);
+      } else {
+        expired.push_back(newest.fd);
+        CHECK_GT(open_, 0u);
+        --open_;
+      }
+    }
   }
-  return std::nullopt;
+  for (int fd : expired) ::close(fd);
+  Tell(holders, PoolWakeups::Reason::kSomeoneWaits);
+  return taken;
 }
 
-bool Destination::TryReserveConnection() {
-  absl::MutexLock lock(&mu_);
-  if (open_ >= limits_.max_connections) return false;
-  ++open_;
-  return true;
+bool Destination::TryReserveConnection(uint32_t shard) {
+  std::vector<uint32_t> holders;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time clock = absl::Now();
+    if (open_ < limits_.max_connections && shares_.MayAdd(shard, clock)) {
+      ++open_;
+      shares_.Add(shard);
+      return true;
+    }
+    // A new wait: the shards holding connections learn that someone waits (one may have
+    // idle connections to give back, or more than its share).
+    if (!shares_.waiting(shard, clock)) holders = shares_.HoldersOtherThan(shard);
+    shares_.Wait(shard, clock);
+  }
+  Tell(holders, PoolWakeups::Reason::kSomeoneWaits);
+  return false;
 }
 
-void Destination::ConnectionClosed() {
-  absl::MutexLock lock(&mu_);
-  CHECK_GT(open_, 0u);
-  --open_;
+void Destination::ConnectionClosed(uint32_t shard) {
+  std::vector<uint32_t> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    CHECK_GT(open_, 0u);
+    --open_;
+    shares_.Remove(shard);
+    waiters = shares_.Waiters(absl::Now());
+  }
+  Tell(waiters, PoolWakeups::Reason::kSlotMayBeFree);
 }
 
-bool Destination::Park(ParkedConnection connection) {
+bool Destination::Park(ParkedConnection connection, uint32_t shard) {
   CHECK_GE(connection.fd, 0);
   if (connection.messages_sent >= limits_.max_messages_per_connection) return false;
-  absl::MutexLock lock(&mu_);
-  if (idle_.size() >= limits_.max_idle) return false;
-  idle_.push_back(std::move(connection));
-  return true;
-}
-
-bool Destination::TryTakeSendToken(absl::Time now) {
-  if (limits_.max_messages_per_second <= 0) return true;
-  absl::MutexLock lock(&mu_);
-  const double burst = std::max(1.0, limits_.max_messages_per_second);
-  if (tokens_ < 0) {
-    tokens_ = burst;
-    tokens_at_ = now;
+  std::vector<uint32_t> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    if (idle_.size() >= limits_.max_idle) return false;
+    idle_.push_back(std::move(connection));
+    shares_.Remove(shard);  // still open, but nobody's until taken
+    waiters = shares_.Waiters(absl::Now());
   }
-  const double elapsed = absl::ToDoubleSeconds(std::max(now - tokens_at_, absl::ZeroDuration()));
-  tokens_ = std::min(burst, tokens_ + elapsed * limits_.max_messages_per_second);
-  tokens_at_ = now;
-  if (tokens_ < 1.0) return false;
-  tokens_ -= 1.0;
+  Tell(waiters, PoolWakeups::Reason::kSlotMayBeFree);
   return true;
 }
 
-std::vector<int> Destination::ExpireIdle(absl::Time now) {
+bool Destination::ShouldYield(uint32_t shard) const {
+  absl::MutexLock lock(&mu_);
+  return shares_.ShouldYield(shard, absl::Now());
+}
+
+bool Destination::OthersWait(uint32_t shard) const {
+  absl::MutexLock lock(&mu_);
+  return shares_.OthersWait(shard, absl::Now());
+}
+
+void Destination::StopWaiting(uint32_t shard) {
+  absl::MutexLock lock(&mu_);
+  shares_.StopWaiting(shard);
+}
+
+void Destination::Tell(const std::vector<uint32_t>& shards, PoolWakeups::Reason why) const {
+  if (wakeups_ == nullptr) return;
+  for (uint32_t shard : shards) wakeups_->Tell(shard, why);
+}
+
+size_t Destination::ExpireIdle(absl::Time now) {
   std::vector<int> expired;
-  absl::MutexLock lock(&mu_);
-  // Oldest first: the deque is in park order.
-  while (!idle_.empty() && now - idle_.front().parked_at >= limits_.idle_timeout) {
-    expired.push_back(idle_.front().fd);
-    idle_.pop_front();
+  std::vector<uint32_t> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    // Oldest first: the deque is in park order.
+    while (!idle_.empty() && now - idle_.front().parked_at >= limits_.idle_timeout) {
+      expired.push_back(idle_.front().fd);
+      idle_.pop_front();
+      CHECK_GT(open_, 0u);
+      --open_;
+    }
+    if (!expired.empty()) waiters = shares_.Waiters(absl::Now());
   }
-  return expired;
+  for (int fd : expired) ::close(fd);
+  Tell(waiters, PoolWakeups::Reason::kSlotMayBeFree);
+  return expired.size();
 }
 
 uint32_t Destination::open_connections() const {
@@ -121,7 +179,7 @@ std::shared_ptr<Destination> DestinationPools::Get(const DestinationKey& key) {
       i = next;
     }
   }
-  auto entry = std::make_shared<Destination>(key, limits_);
+  auto entry = std::make_shared<Destination>(key, limits_, &wakeups_);
   map_.emplace(key, entry);
   return entry;
 }

@@ -10,11 +10,19 @@
 // of destinations has its own mutex, held only to find or create an entry. Nothing here
 // blocks on I/O.
 //
+// Each shard's part of a destination's limit is kept by net::ConnectionShares: while one
+// shard waits for a slot the others hold at most their fair share, and a waiting shard is
+// woken (net::PoolWakeups) as soon as a slot frees or a connection is parked, not at its
+// next maintenance tick.
+//
 //   DestinationPools pools(limits);
+//   pools.wakeups().Register(shard, wake);
 //   std::shared_ptr<Destination> d = pools.Get(key);
-//   if (auto idle = d->TakeIdle(now)) { adopt idle->fd ... }
-//   else if (d->TryReserveConnection()) { connect ... on failure: d->ConnectionClosed(); }
-//   ... after the transaction: d->Park(std::move(connection)) or d->ConnectionClosed();
+//   if (auto idle = d->TakeIdle(now, shard)) { adopt idle->fd ... }
+//   else if (d->TryReserveConnection(shard)) { connect ... on failure: d->ConnectionClosed(shard);
+//   } else { the shard waits: wake runs when a slot may be free }
+//   ... after the transaction: d->Park(std::move(connection), shard) or d->ConnectionClosed(shard);
+//   ... d->ShouldYield(shard): another shard waits and this one holds more than its share.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +36,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "net/connection_shares.h"
+#include "net/pool_wakeups.h"
+#include "net/slot_wait_board.h"
 #include "net/smtp/client_session.h"
 #include "net/tls/tls_engine.h"
 
@@ -50,7 +61,6 @@ struct DestinationLimits {
   uint32_t max_connections = 20;  // open at once, all shards together
   uint32_t max_messages_per_connection = 1000;
   absl::Duration idle_timeout = absl::Seconds(30);  // a parked connection is closed after
-  double max_messages_per_second = 0;               // 0: unlimited; token bucket, burst = 1 s worth
   uint32_t max_idle = 64;                           // parked connections kept at most
 };
 
@@ -65,29 +75,37 @@ struct ParkedConnection {
 
 class Destination {
  public:
-  Destination(DestinationKey key, const DestinationLimits& limits)
-      : key_(std::move(key)), limits_(limits) {}
+  // `wakeups` (may be null: nobody is woken) must outlive the destination.
+  Destination(DestinationKey key, const DestinationLimits& limits,
+              const PoolWakeups* wakeups = nullptr)
+      : key_(std::move(key)), limits_(limits), wakeups_(wakeups), shares_(limits.max_connections) {}
 
   const DestinationKey& key() const { return key_; }
   const DestinationLimits& limits() const { return limits_; }
 
-  // Takes the most recently parked connection that is not past its idle timeout. Expired
-  // ones found on the way are returned through `expired` (the caller closes them and calls
-  // ConnectionClosed() for each).
-  std::optional<ParkedConnection> TakeIdle(absl::Time now, std::vector<int>* expired);
-  // True: a new connection may be opened (counted from now on).
-  bool TryReserveConnection();
-  // A connection (reserved or parked) is gone.
-  void ConnectionClosed();
-  // Parks an idle connection for any shard. False when it should be closed instead (the
-  // per-connection message limit is reached or too many are parked): the caller closes it
-  // and calls ConnectionClosed().
-  bool Park(ParkedConnection connection);
-  // Token bucket: true if one more message may start now.
-  bool TryTakeSendToken(absl::Time now);
-  // Closes idle connections past their timeout: returns their fds (caller closes and calls
-  // ConnectionClosed() for each).
-  std::vector<int> ExpireIdle(absl::Time now);
+  // For `shard`: the most recently parked connection that is not past its idle timeout
+  // (expired ones found on the way are closed and counted out). None when nothing is parked,
+  // or when `shard` holds its fair share while another shard waits (then it waits too).
+  std::optional<ParkedConnection> TakeIdle(absl::Time now, uint32_t shard);
+  // True: `shard` may open a new connection (counted from now on). False: the limit (or,
+  // while another shard waits, this shard's share) is reached; `shard` waits and is woken
+  // when a slot may be free.
+  bool TryReserveConnection(uint32_t shard);
+  // A connection of `shard` (reserved, opened or taken) is gone.
+  void ConnectionClosed(uint32_t shard);
+  // Parks an idle connection of `shard` for any shard. False when it should be closed
+  // instead (the per-connection message limit is reached or too many are parked): the
+  // caller closes it and calls ConnectionClosed(shard).
+  bool Park(ParkedConnection connection, uint32_t shard);
+  // Whether another shard waits and `shard` holds more than its fair share: it should park
+  // a connection at its next chance.
+  bool ShouldYield(uint32_t shard) const;
+  // Whether a shard other than `shard` waits for a slot.
+  bool OthersWait(uint32_t shard) const;
+  // `shard` needs no more connections to it for now.
+  void StopWaiting(uint32_t shard);
+  // Closes idle connections past their timeout and counts them out; returns how many.
+  size_t ExpireIdle(absl::Time now);
 
   uint32_t open_connections() const;
   size_t idle_connections() const;
@@ -103,13 +121,15 @@ class Destination {
   bool TlsBroken(absl::Time now) const;
 
  private:
+  void Tell(const std::vector<uint32_t>& shards, PoolWakeups::Reason why) const;
+
   const DestinationKey key_;
   const DestinationLimits limits_;
+  const PoolWakeups* const wakeups_;
   mutable absl::Mutex mu_;
-  uint32_t open_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t open_ ABSL_GUARDED_BY(mu_) = 0;        // the shards' and the parked ones
+  ConnectionShares shares_ ABSL_GUARDED_BY(mu_);  // the shards' only
   std::deque<ParkedConnection> idle_ ABSL_GUARDED_BY(mu_);
-  double tokens_ ABSL_GUARDED_BY(mu_) = -1;  // -1: bucket not started
-  absl::Time tokens_at_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<SSL_SESSION> tls_session_ ABSL_GUARDED_BY(mu_);
   absl::Time tls_broken_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
@@ -125,9 +145,15 @@ class DestinationPools {
   size_t size() const;
   // Every destination's entry (for metrics and ternctl stats).
   std::vector<std::shared_ptr<Destination>> Snapshot() const;
+  // How destinations wake the shards (each shard registers itself).
+  PoolWakeups& wakeups() { return wakeups_; }
+  // The shards' shares of shaping scopes' connection limits (they wake through wakeups()).
+  SlotWaitBoard& slot_board() { return slot_board_; }
 
  private:
   const DestinationLimits limits_;
+  PoolWakeups wakeups_;
+  SlotWaitBoard slot_board_{&wakeups_};
   mutable absl::Mutex mu_;
   absl::flat_hash_map<DestinationKey, std::shared_ptr<Destination>> map_ ABSL_GUARDED_BY(mu_);
 };

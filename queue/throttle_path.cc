@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <utility>
 
 #include "core/check.h"
 
@@ -14,6 +15,8 @@ ConnectionLease& ConnectionLease::operator=(ConnectionLease&& other) noexcept {
     Reset();
     scopes_ = std::move(other.scopes_);
     other.scopes_.clear();
+    on_release_ = std::move(other.on_release_);
+    other.on_release_ = nullptr;
   }
   return *this;
 }
@@ -21,6 +24,12 @@ ConnectionLease& ConnectionLease::operator=(ConnectionLease&& other) noexcept {
 void ConnectionLease::Reset() {
   for (const auto& scope : scopes_) scope->connections.Release();
   scopes_.clear();
+  if (on_release_) std::exchange(on_release_, nullptr)();
+}
+
+void ConnectionLease::OnRelease(absl::AnyInvocable<void()> hook) {
+  CHECK(held());
+  on_release_ = std::move(hook);
 }
 
 void ThrottlePath::Add(std::shared_ptr<ScopeThrottle> scope, const Limits& limits) {

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "queue/rate_spec.h"
 #include "queue/scope_throttle.h"
@@ -38,7 +39,7 @@ namespace tern::queue {
 class ConnectionLease {
  public:
   ConnectionLease() = default;
-  ConnectionLease(ConnectionLease&& other) noexcept = default;
+  ConnectionLease(ConnectionLease&& other) noexcept { *this = std::move(other); }
   ConnectionLease& operator=(ConnectionLease&& other) noexcept;
   ConnectionLease(const ConnectionLease&) = delete;
   ConnectionLease& operator=(const ConnectionLease&) = delete;
@@ -46,10 +47,14 @@ class ConnectionLease {
 
   void Reset();
   bool held() const { return !scopes_.empty(); }
+  // Runs once, when the slots are released (Reset, destruction, or assignment over it): the
+  // holder counts its connections elsewhere too (net/slot_wait_board.h). Only on a held lease.
+  void OnRelease(absl::AnyInvocable<void()> hook);
 
  private:
   friend class ThrottlePath;
   std::vector<std::shared_ptr<ScopeThrottle>> scopes_;
+  absl::AnyInvocable<void()> on_release_;
 };
 
 class ThrottlePath {

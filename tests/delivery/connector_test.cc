@@ -329,7 +329,7 @@ TEST_F(ConnectorTest, AddressAtItsConnectionLimitIsSkipped) {
   std::shared_ptr<net::Destination> destination =
       pools_.Get({.host = "127.0.0.1", .port = listener.port, .tls = smtp::StartTlsPolicy::kNever});
   uint32_t held = 0;
-  while (destination->TryReserveConnection()) ++held;
+  while (destination->TryReserveConnection(/*shard=*/5)) ++held;
   ASSERT_EQ(held, net::DestinationLimits{}.max_connections);
 
   connector_->Begin(&lane);
@@ -341,7 +341,7 @@ TEST_F(ConnectorTest, AddressAtItsConnectionLimitIsSkipped) {
   EXPECT_EQ(lane.attempts, 0u);
   EXPECT_EQ(connector_->addresses_tried(), 1u);
   EXPECT_EQ(destination->open_connections(), held);
-  for (uint32_t i = 0; i < held; ++i) destination->ConnectionClosed();
+  for (uint32_t i = 0; i < held; ++i) destination->ConnectionClosed(/*shard=*/5);
 }
 
 // The MX walk, with a real resolver asking a real DNS server (dnsmasq): the first MX host's

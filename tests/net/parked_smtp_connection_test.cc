@@ -154,7 +154,7 @@ TEST(ParkedSmtpConnection, GreetedOnOneShardDeliversOnAnother) {
   smtp::ClientCounters counters_a;
   {
     std::shared_ptr<Destination> destination = pools.Get(key);
-    ASSERT_TRUE(destination->TryReserveConnection());
+    ASSERT_TRUE(destination->TryReserveConnection(/*shard=*/0));
     auto connection = a->transport->Adopt(pair.local);
     ASSERT_TRUE(connection.ok()) << connection.status();
     SessionDriver driver(*connection, config, &counters_a, nullptr);
@@ -163,7 +163,7 @@ TEST(ParkedSmtpConnection, GreetedOnOneShardDeliversOnAnother) {
       const std::string capabilities = driver.session().capabilities().Serialize();
       driver.Release([&, destination, capabilities](int fd) {
         ASSERT_GE(fd, 0);
-        parked = destination->Park({fd, 0, capabilities, absl::Now()});
+        parked = destination->Park({fd, 0, capabilities, absl::Now()}, /*shard=*/0);
       });
     };
     driver.on_closed = [&] { a->loop->Stop(); };
@@ -184,10 +184,8 @@ TEST(ParkedSmtpConnection, GreetedOnOneShardDeliversOnAnother) {
     auto b = Shard::Create();
     ASSERT_TRUE(b.ok()) << b.status();
     std::shared_ptr<Destination> destination = pools.Get(key);
-    std::vector<int> expired;
-    std::optional<ParkedConnection> parked = destination->TakeIdle(absl::Now(), &expired);
+    std::optional<ParkedConnection> parked = destination->TakeIdle(absl::Now(), /*shard=*/1);
     ASSERT_TRUE(parked.has_value());
-    EXPECT_TRUE(expired.empty());
     auto capabilities = smtp::ServerCapabilities::Parse(parked->capabilities);
     ASSERT_TRUE(capabilities.ok()) << capabilities.status();
     EXPECT_TRUE(capabilities->pipelining);
@@ -210,7 +208,7 @@ TEST(ParkedSmtpConnection, GreetedOnOneShardDeliversOnAnother) {
       }
     };
     driver.on_closed = [&] {
-      destination->ConnectionClosed();
+      destination->ConnectionClosed(/*shard=*/1);
       b->loop->Stop();
     };
     (*connection)->StartReceiving();

@@ -41,6 +41,11 @@ constexpr CounterField<D> kDeliveryFields[] = {
      "Idle outbound connections passed from one domain's lane to another's of the same site "
      "(same MX hosts, source, port and TLS policy: MX rollup).",
      &D::connections_lent},
+    {"tern_delivery_connections_yielded_total", kCounter,
+     "Outbound connections parked for another shard that waited for their destination (a "
+     "shard holds at most its fair share of a destination's connection limit while another "
+     "waits).",
+     &D::connections_yielded},
     {"tern_delivery_dkim_signed_total", kCounter,
      "Messages sent with a DKIM-Signature (each attempt signs anew).", &D::dkim_signed},
     {"tern_delivery_record_failures_total", kCounter,

@@ -150,6 +150,7 @@ absl::Status Shard::Setup() {
                                      .transport = transport_.get(),
                                      .resolver = resolver_.get(),
                                      .pools = config_.pools,
+                                     .shard = static_cast<uint32_t>(config_.id),
                                      .log = delivery_log_.get(),
                                      .config = config_.delivery,
                                      .shaping = config_.shaping};

@@ -1,0 +1,90 @@
+// Implementation of net/slot_wait_board.h.
+#include "net/slot_wait_board.h"
+
+#include <vector>
+
+namespace tern::net {
+
+bool SlotWaitBoard::AnyRecentWait() const {
+  const int64_t last = last_wait_unix_ns_.load(std::memory_order_relaxed);
+  return last != 0 && absl::Now() - absl::FromUnixNanos(last) < ConnectionShares::kWaitFresh;
+}
+
+void SlotWaitBoard::Added(absl::string_view scope, uint32_t shard) {
+  absl::MutexLock lock(&mu_);
+  auto [it, fresh] = shares_.try_emplace(scope, ConnectionShares(0));
+  it->second.Add(shard);
+}
+
+void SlotWaitBoard::Removed(absl::string_view scope, uint32_t shard) {
+  std::vector<uint32_t> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = shares_.find(scope);
+    if (it == shares_.end()) return;
+    it->second.Remove(shard);
+    const absl::Time now = absl::Now();
+    waiters = it->second.Waiters(now);
+    if (it->second.held() == 0 && waiters.empty()) shares_.erase(it);
+  }
+  Tell(waiters, PoolWakeups::Reason::kSlotMayBeFree);
+}
+
+void SlotWaitBoard::Wait(absl::string_view scope, uint32_t shard, uint32_t limit) {
+  std::vector<uint32_t> holders;
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, fresh] = shares_.try_emplace(scope, ConnectionShares(limit));
+    it->second.set_limit(limit);
+    if (!it->second.waiting(shard, now)) holders = it->second.HoldersOtherThan(shard);
+    it->second.Wait(shard, now);
+  }
+  last_wait_unix_ns_.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+  Tell(holders, PoolWakeups::Reason::kSomeoneWaits);
+}
+
+void SlotWaitBoard::StopWaiting(absl::string_view scope, uint32_t shard) {
+  if (!AnyRecentWait()) return;
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  if (it == shares_.end()) return;
+  it->second.StopWaiting(shard);
+  if (it->second.held() == 0 && it->second.Waiters(absl::Now()).empty()) shares_.erase(it);
+}
+
+bool SlotWaitBoard::MayAdd(absl::string_view scope, uint32_t shard) const {
+  if (!AnyRecentWait()) return true;
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  if (it == shares_.end()) return true;
+  const absl::Time now = absl::Now();
+  return !it->second.OthersWait(shard, now) ||
+         it->second.held_by(shard) < it->second.FairShare(now, shard);
+}
+
+bool SlotWaitBoard::OthersWait(absl::string_view scope, uint32_t shard) const {
+  if (!AnyRecentWait()) return false;
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  return it != shares_.end() && it->second.OthersWait(shard, absl::Now());
+}
+
+bool SlotWaitBoard::ShouldYield(absl::string_view scope, uint32_t shard) const {
+  if (!AnyRecentWait()) return false;
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  return it != shares_.end() && it->second.ShouldYield(shard, absl::Now());
+}
+
+size_t SlotWaitBoard::scopes() const {
+  absl::MutexLock lock(&mu_);
+  return shares_.size();
+}
+
+void SlotWaitBoard::Tell(const std::vector<uint32_t>& shards, PoolWakeups::Reason why) const {
+  if (wakeups_ == nullptr) return;
+  for (uint32_t shard : shards) wakeups_->Tell(shard, why);
+}
+
+}  // namespace tern::net
