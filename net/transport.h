@@ -83,6 +83,10 @@ class Connection {
 class AcceptHandler {
  public:
   virtual ~AcceptHandler() = default;
+  // First, the bare accepted socket (TCP_NODELAY set), before the transport wraps it: true
+  // takes `fd` (the handler owns it from then on, to hand it to another shard's Adopt(),
+  // see net/inbound_balance.h) and OnAccept() does not follow. Every transport calls it.
+  virtual bool TakeAcceptedSocket(int fd) { return false; }
   // The handler must SetHandler() and StartReceiving(), or Close() the connection.
   virtual void OnAccept(Connection* connection) = 0;
 };

@@ -121,6 +121,7 @@ void UringTransport::Accepted(Listener* listener, int fd) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (listener->handler()->TakeAcceptedSocket(fd)) return;  // handed to another shard
   listener->handler()->OnAccept(AddConnection(fd, peer));
 }
 

@@ -322,5 +322,64 @@ TEST(TransportAdopt, RejectsWhatIsNotAConnectedStreamSocketAndClosesIt) {
   EXPECT_EQ(a->transport->connection_count(), 0u);
 }
 
+// An accept handler may take the bare socket (net/inbound_balance.h's hand-off): the
+// transport then neither wraps it nor calls OnAccept(), and another loop adopts it with the
+// client's first bytes still waiting on it.
+TEST(ConnectionHandOver, AcceptedSocketTakenByTheHandlerIsAdoptedElsewhere) {
+  auto a = Shard::Create();
+  if (!a.ok()) GTEST_SKIP() << a.status();
+  auto address = ParseSocketAddress("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  auto listener = OpenListener(*address, 4);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  address->set_port(*BoundPort(*listener));
+  struct TakingAcceptor : AcceptHandler {
+    bool TakeAcceptedSocket(int fd) override {
+      taken = fd;
+      loop->Stop();
+      return true;
+    }
+    void OnAccept(Connection* connection) override { ++accepted; }
+    core::Loop* loop = nullptr;
+    int taken = -1;
+    int accepted = 0;
+  } acceptor;
+  acceptor.loop = a->loop.get();
+  ASSERT_TRUE(a->transport->Listen(*listener, &acceptor).ok());
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(client, reinterpret_cast<const sockaddr*>(&address->storage), address->length),
+            0);
+  timeval timeout{10, 0};
+  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  WriteAll(client, "early\r\n");
+  ASSERT_TRUE(a->Run());
+  ASSERT_GE(acceptor.taken, 0);
+  EXPECT_EQ(acceptor.accepted, 0);
+  EXPECT_EQ(a->transport->connection_count(), 0u);
+
+  std::string received_b;
+  std::thread shard_b([&, fd = acceptor.taken] {
+    auto b = Shard::Create();
+    ASSERT_TRUE(b.ok()) << b.status();
+    auto adopted = b->transport->Adopt(fd);
+    ASSERT_TRUE(adopted.ok()) << adopted.status();
+    Connection* c = *adopted;
+    ScriptedHandler handler;
+    handler.on_receive = [&] {
+      if (handler.received == "early\r\n") c->Send("220 here\r\n");
+    };
+    handler.on_send_done = [&](absl::Status status) { c->Close(); };
+    handler.on_closed = [&] { b->loop->Stop(); };
+    c->SetHandler(&handler);
+    c->StartReceiving();
+    EXPECT_TRUE(b->Run());
+    received_b = handler.received;
+  });
+  EXPECT_EQ(ReadExactly(client, 10), "220 here\r\n");
+  shard_b.join();
+  EXPECT_EQ(received_b, "early\r\n");
+  close(client);
+}
+
 }  // namespace
 }  // namespace tern::net

@@ -1,7 +1,8 @@
 // The daemon's life (behaviour: tools/ternd/daemon.h): binds the listeners (one
 // SO_REUSEPORT socket per shard and address), locks the spool, starts one pinned shard per
-// core and the admin endpoint, then waits for SIGTERM/SIGINT and stops gracefully. Tells
-// systemd each step (Type=notify: READY, RELOADING, STOPPING, and the shard watchdog).
+// core (handing accepted connections between them, net/inbound_balance.h) and the admin
+// endpoint, then waits for SIGTERM/SIGINT and stops gracefully. Tells systemd each step
+// (Type=notify: READY, RELOADING, STOPPING, and the shard watchdog).
 #include "tools/ternd/daemon.h"
 
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include "core/log_output.h"
 #include "core/service_notifier.h"
 #include "net/admin_server.h"
+#include "net/inbound_balance.h"
 #include "net/listen_socket.h"
 #include "spool/spool_lock.h"
 #include "tools/program_usage.h"
@@ -309,11 +311,24 @@ int RunDaemon(const DaemonHooks& hooks) {
              config->shaping->overrides().size());
   }
 
+  // Declared before the shards: sockets on their way between shards refer to it until the
+  // last shard is gone.
+  std::unique_ptr<net::InboundBalance> balance;
+  if (config->inbound_handoff && shard_count > 1) {
+    balance = std::make_unique<net::InboundBalance>(shard_count);
+  }
   std::vector<std::unique_ptr<Shard>> shards;
   for (int s = 0; s < shard_count; ++s) {
     ShardConfig shard_config = config->MakeShardConfig(s);
     shard_config.cpu = cpus[static_cast<size_t>(s) % cpus.size()];
     shard_config.listen_fds = shard_fds[s];
+    if (balance != nullptr) {
+      shard_config.balance = balance.get();
+      // `shards` is complete before any shard starts, and outlives them.
+      shard_config.hand_off = [&shards](int owner, int fd, net::ListenerKind kind) {
+        return shards[static_cast<size_t>(owner)]->TakeHandedOff(fd, kind);
+      };
+    }
     if (hooks.storage_factory) {
       shard_config.storage_factory = [&hooks, s](core::Loop* loop) {
         return hooks.storage_factory(s, loop);

@@ -197,6 +197,12 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   } else if (sync != "fdatasync") {
     return FlagError("spool_sync", absl::StrCat("'", sync, "' is not fdatasync or none"));
   }
+  const std::string balance = absl::GetFlag(FLAGS_inbound_balance);
+  if (balance == "kernel") {
+    config.inbound_handoff = false;
+  } else if (balance != "handoff") {
+    return FlagError("inbound_balance", absl::StrCat("'", balance, "' is not handoff or kernel"));
+  }
   config.segment_bytes = absl::GetFlag(FLAGS_segment_size);
   const uint64_t max_message = absl::GetFlag(FLAGS_max_message_size);
   // A message record is the body plus the envelope and headers: keep room for both.

@@ -37,6 +37,8 @@ struct DaemonConfig {
   std::string spool_dir;
   std::string delivery_log;  // empty: none
   bool spool_sync_none = false;
+  // --inbound_balance=handoff: shards hand accepted connections to less loaded ones.
+  bool inbound_handoff = true;
   uint64_t segment_bytes = 0;
   smtp::SessionConfig session;
   std::unique_ptr<smtp::RelayPolicy> relay_policy;

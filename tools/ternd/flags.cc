@@ -43,6 +43,10 @@ ABSL_FLAG(std::string, spool_sync, "fdatasync",
 ABSL_FLAG(uint64_t, segment_size, 64ull << 20,
           "spool segment file size in bytes (preallocated); must hold the largest message");
 ABSL_FLAG(int, shards, 0, "number of shards (threads, one per core); 0: the CPUs we may run on");
+ABSL_FLAG(std::string, inbound_balance, "handoff",
+          "how SMTP connections are spread over the shards: handoff (a shard passes a "
+          "connection it accepted to a shard with fewer open connections) or kernel (where "
+          "the SO_REUSEPORT hash puts it)");
 ABSL_FLAG(std::string, hostname, "", "name in the greeting and Received: (default: gethostname)");
 ABSL_FLAG(uint64_t, max_message_size, 35ull << 20,
           "largest message accepted, in bytes (advertised as SIZE; 552 5.3.4 beyond)");

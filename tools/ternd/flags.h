@@ -31,6 +31,7 @@ ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(std::string, spool_sync);
 ABSL_DECLARE_FLAG(uint64_t, segment_size);
 ABSL_DECLARE_FLAG(int, shards);
+ABSL_DECLARE_FLAG(std::string, inbound_balance);
 ABSL_DECLARE_FLAG(std::string, hostname);
 ABSL_DECLARE_FLAG(uint64_t, max_message_size);
 ABSL_DECLARE_FLAG(uint32_t, max_recipients);

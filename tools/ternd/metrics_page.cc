@@ -213,6 +213,10 @@ void AppendSmtpMetrics(core::MetricsText* text, const Shards& shards) {
                  [](const Shard& s) { return s.connections_total(); });
   AppendPerShard(text, shards, "tern_smtp_open_connections", kGauge, "SMTP connections open now.",
                  [](const Shard& s) { return s.open_connections(); });
+  AppendPerShard(text, shards, "tern_smtp_connections_handed_off_total", kCounter,
+                 "SMTP connections this shard accepted and handed to a shard with fewer open "
+                 "(--inbound_balance=handoff); the receiving shard counts them as accepted.",
+                 [](const Shard& s) { return s.connections_handed_off(); });
   AppendPerShard(text, shards, "tern_smtp_commands_total", kCounter, "SMTP command lines received.",
                  [](const Shard& s) { return Load(s.smtp_counters().commands); });
   using C = smtp::SmtpCounters;

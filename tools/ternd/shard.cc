@@ -3,6 +3,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
+
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,11 +20,29 @@ namespace tern::ternd {
 using queue::ShardView;
 using queue::SpoolSink;
 
-// Accepts connections for the shard's SMTP sessions.
+// Accepts connections for the shard's SMTP sessions, those of its own listener of one kind
+// and those other shards hand it (which come in through OnAccept() too).
 class Shard::Acceptor : public net::AcceptHandler {
  public:
   Acceptor(Shard* shard, net::ListenerKind kind) : shard_(shard), kind_(kind) {}
   net::ListenerKind kind() const { return kind_; }
+
+  // A less loaded shard serves the connection when there is one (net/inbound_balance.h).
+  // Before anything else looks at it: the client is counted against
+  // --max_connections_per_ip and in tern_smtp_connections_total once, by the serving shard.
+  bool TakeAcceptedSocket(int fd) override {
+    const ShardConfig& config = shard_->config_;
+    if (config.balance == nullptr) return false;
+    const int owner = config.balance->Place(config.id);
+    if (owner == config.id) return false;
+    if (!config.hand_off(owner, fd, kind_)) {
+      config.balance->HandOffEnded(owner);
+      return false;
+    }
+    shard_->connections_handed_off_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
   void OnAccept(net::Connection* connection) override {
     net::SmtpServerContext* context = &shard_->smtp_context_;
     const sockaddr_storage& peer = connection->peer_address();
@@ -34,11 +55,36 @@ class Shard::Acceptor : public net::AcceptHandler {
     }
     shard_->connections_total_.fetch_add(1, std::memory_order_relaxed);
     net::SmtpConnection::Accept(context, connection, admission, kind_);
+    shard_->PublishInboundLoad();
   }
 
  private:
   Shard* shard_;
   net::ListenerKind kind_;
+};
+
+// A socket on its way from the shard that accepted it to the one that serves it: closed,
+// and the balance told, if it is dropped on the way (the shard stopped).
+class Shard::HandedOffSocket {
+ public:
+  HandedOffSocket(int fd, net::InboundBalance* balance, int shard)
+      : fd_(fd), balance_(balance), shard_(shard) {}
+  HandedOffSocket(HandedOffSocket&& other)
+      : fd_(std::exchange(other.fd_, -1)),
+        balance_(std::exchange(other.balance_, nullptr)),
+        shard_(other.shard_) {}
+  HandedOffSocket& operator=(HandedOffSocket&&) = delete;
+  // The hand-off ends here: adopted (counted by SetOpen() before) or dropped.
+  ~HandedOffSocket() {
+    if (fd_ >= 0) close(fd_);
+    if (balance_ != nullptr) balance_->HandOffEnded(shard_);
+  }
+  int Release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+  net::InboundBalance* balance_;
+  int shard_;
 };
 
 Shard::Shard(ShardConfig config) : config_(std::move(config)) {}
@@ -85,6 +131,38 @@ void Shard::ApplyEgressReload(std::shared_ptr<const delivery::EgressConfig> egre
   });
 }
 
+bool Shard::TakeHandedOff(int fd, net::ListenerKind kind) {
+  if (!ready_.HasBeenNotified() || !setup_status_.ok() || stop_requested_.load()) return false;
+  HandedOffSocket socket(fd, config_.balance, config_.id);
+  // Fails only once the loop is gone: the socket is then closed with the dropped task.
+  mailbox_->Post([this, socket = std::move(socket), kind]() mutable {
+    AdoptHandedOff(std::move(socket), kind);
+  });
+  return true;
+}
+
+void Shard::AdoptHandedOff(HandedOffSocket socket, net::ListenerKind kind) {
+  if (shutting_down_) return;  // closed as listeners close their backlog
+  Acceptor* acceptor = nullptr;
+  for (const auto& existing : acceptors_) {
+    if (existing->kind() == kind) acceptor = existing.get();
+  }
+  CHECK(acceptor != nullptr);  // every shard listens on every address
+  absl::StatusOr<net::Connection*> connection = transport_->Adopt(socket.Release());
+  if (!connection.ok()) {  // the client left already
+    TERN_LOG(kDebug, "connection handed over from another shard: %s",
+             connection.status().message());
+    return;
+  }
+  acceptor->OnAccept(*connection);
+}
+
+void Shard::PublishInboundLoad() {
+  if (config_.balance != nullptr) {
+    config_.balance->SetOpen(config_.id, smtp_context_.connections.size());
+  }
+}
+
 void Shard::Join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -124,6 +202,7 @@ absl::Status Shard::Setup() {
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
   features_ = loop_->features().Describe();
+  mailbox_ = loop_->mailbox();
   if (config_.storage_factory) {
     storage_ = config_.storage_factory(loop_.get());
     config_.spool.storage = storage_.get();
@@ -197,6 +276,7 @@ absl::Status Shard::Setup() {
   loop_->SetWakeHandler([this] { OnWake(); });
   loop_->AddIterationHook([this] { OnIteration(); });
   OnIteration();
+  if (config_.balance != nullptr) config_.balance->SetAccepting(config_.id, true);
   return absl::OkStatus();
 }
 
@@ -206,6 +286,7 @@ void Shard::OnWake() {
 
 void Shard::BeginShutdown() {
   shutting_down_ = true;
+  if (config_.balance != nullptr) config_.balance->SetAccepting(config_.id, false);
   shutdown_deadline_ = absl::Now() + config_.shutdown_grace;
   TERN_LOG(kInfo, "stopping: no new connections, %d sessions to finish",
            smtp_context_.connections.size());
@@ -227,6 +308,7 @@ void Shard::OnIteration() {
   queue_bytes_.store(spool_->index().message_bytes(), std::memory_order_relaxed);
   queue_held_.store(spool_->index().held_count(), std::memory_order_relaxed);
   open_connections_.store(smtp_context_.connections.size(), std::memory_order_relaxed);
+  PublishInboundLoad();
   if (!shutting_down_) return;
   if (!smtp_context_.connections.empty() && absl::Now() < shutdown_deadline_) return;
   if (agent_ != nullptr && !agent_->idle()) {

@@ -31,6 +31,7 @@
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
+#include "net/inbound_balance.h"
 #include "net/smtp/client_counters.h"
 #include "net/smtp/password_checker.h"
 #include "net/smtp/relay_policy.h"
@@ -60,6 +61,11 @@ struct ShardConfig {
   smtp::SessionConfig session;
   const smtp::RelayPolicy* relay_policy = nullptr;
   net::ConnectionLimiter* limiter = nullptr;
+  // --inbound_balance=handoff with more than one shard (null otherwise: the kernel's
+  // SO_REUSEPORT spread stands): the shards' shared loads, and how to give an accepted
+  // socket to shard N (Shard::TakeHandedOff of that shard; false: the caller keeps it).
+  net::InboundBalance* balance = nullptr;
+  std::function<bool(int shard, int fd, net::ListenerKind kind)> hand_off;
   absl::Duration shutdown_grace = absl::Seconds(10);
   std::string delivery_log;  // path; empty: none
   // Delivery: null config means accept only (--deliver=false).
@@ -91,6 +97,12 @@ class Shard {
   // Thread-safe: SIGHUP's egress sources and pools (never null): messages starting from
   // then on get their pool from them, the delivery agent picks sources from them.
   void ApplyEgressReload(std::shared_ptr<const delivery::EgressConfig> egress);
+  // Thread-safe: a socket another shard accepted on a listener of `kind` and handed here
+  // (net/inbound_balance.h). True: taken, served on this shard's loop as if its own
+  // listener had accepted it (closed instead when the shard stops first), and
+  // config.balance->HandOffEnded(id) follows once. False: the shard is not running (not
+  // started, or stopping); the caller keeps `fd`.
+  bool TakeHandedOff(int fd, net::ListenerKind kind);
   void Join();
   // Thread-safe: runs `task` on the shard's thread with what it may touch there; the task
   // answers through its reply callback, once, maybe later. Blocks for the answer; nullopt
@@ -114,10 +126,15 @@ class Shard {
   uint64_t queue_held() const { return queue_held_.load(std::memory_order_relaxed); }
   uint64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   uint64_t connections_total() const { return connections_total_.load(std::memory_order_relaxed); }
+  // Connections this shard accepted and handed to a less loaded shard.
+  uint64_t connections_handed_off() const {
+    return connections_handed_off_.load(std::memory_order_relaxed);
+  }
   std::string features() const { return features_; }
 
  private:
   class Acceptor;
+  class HandedOffSocket;
   // While stopping, keeps the loop iterating so the shutdown steps are re-checked even when
   // no I/O completes.
   class ShutdownTicker : public core::Timer {
@@ -136,6 +153,10 @@ class Shard {
   void OnWake();
   void OnIteration();
   void BeginShutdown();
+  // On the shard's thread: serves a socket TakeHandedOff() took.
+  void AdoptHandedOff(HandedOffSocket socket, net::ListenerKind kind);
+  // The balance's count of this shard's sessions (after each accept and iteration).
+  void PublishInboundLoad();
   queue::ShardView View();
 
   ShardConfig config_;
@@ -143,6 +164,9 @@ class Shard {
   absl::Notification ready_;
   absl::Status setup_status_;
   std::atomic<bool> stop_requested_{false};
+  // The loop's mailbox, set before ready_ and kept after the loop is gone (Post() then
+  // fails): other threads post through it without touching loop_.
+  std::shared_ptr<core::Mailbox> mailbox_;
 
   // Owned and used by the shard's thread only.
   std::unique_ptr<core::Loop> loop_;
@@ -174,6 +198,7 @@ class Shard {
   std::atomic<uint64_t> queue_held_{0};
   std::atomic<uint64_t> open_connections_{0};
   std::atomic<uint64_t> connections_total_{0};
+  std::atomic<uint64_t> connections_handed_off_{0};
 };
 
 template <typename T>
