@@ -24,6 +24,10 @@ void ReserveSqes(core::Loop* loop, unsigned sqes) {
   CHECK_GE(io_uring_sq_space_left(ring), sqes);
 }
 
+// What WriteZeros writes from: never written to, shared by every ring of the process (not
+// const, so that it lives in .bss rather than as 1 MiB of zeros in the binary).
+alignas(4096) char zero_buffer[kZeroWriteBytesMax];
+
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -155,6 +159,14 @@ class RingStorage::WriteOp {
  public:
   WriteOp(std::string path, Done done) : path_(std::move(path)), done_(std::move(done)) {}
 
+  // `bytes` zero bytes from zero_buffer (no write at all for 0: the sync alone).
+  void SubmitZeros(core::Loop* loop, FileHandle file, uint64_t offset, uint64_t bytes,
+                   SyncMode sync) {
+    CHECK_LE(bytes, kZeroWriteBytesMax);
+    zero_iov_ = iovec{zero_buffer, static_cast<size_t>(bytes)};
+    Submit(loop, file, offset, std::span<const iovec>(&zero_iov_, bytes > 0 ? 1 : 0), sync);
+  }
+
   void Submit(core::Loop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
               SyncMode sync) {
     const size_t writes = (iov.size() + IOV_MAX - 1) / IOV_MAX;
@@ -214,6 +226,7 @@ class RingStorage::WriteOp {
   std::string path_;
   Done done_;
   std::vector<Part> parts_;
+  iovec zero_iov_{};  // SubmitZeros' one iovec: must live as long as the writev
   size_t pending_ = 0;
   bool cancelled_ = false;
   absl::Status status_;
@@ -232,6 +245,12 @@ void RingStorage::WriteAndSync(FileHandle file, uint64_t offset, std::span<const
                                SyncMode sync, Done done) {
   CHECK(!iov.empty());
   (new WriteOp(PathOf(file), std::move(done)))->Submit(loop_, file, offset, iov, sync);
+}
+
+void RingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+                             Done done) {
+  CHECK(bytes > 0 || sync == SyncMode::kFdatasync);
+  (new WriteOp(PathOf(file), std::move(done)))->SubmitZeros(loop_, file, offset, bytes, sync);
 }
 
 void RingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {

@@ -2,6 +2,8 @@
 //
 //   WriteAndSync  -> WRITEV (one per IOV_MAX iovecs, each IOSQE_IO_LINK'ed to the next)
 //                    -> FSYNC(IORING_FSYNC_DATASYNC); the chain is always submitted whole.
+//   WriteZeros    -> WRITEV of one iovec into a static zero buffer, linked to the fdatasync
+//                    under kFdatasync (or the fdatasync alone for 0 bytes).
 //   CreateSegment -> OPENAT(O_CREAT) -> FALLOCATE -> FSYNC(file) -> OPENAT(dir) -> FSYNC(dir)
 //                    -> CLOSE(dir), one step per completion.
 //   Close         -> CLOSE.
@@ -36,6 +38,8 @@ class RingStorage final : public StorageBackend {
   void CreateSegment(std::string path, uint64_t bytes, Created done) override;
   void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
                     Done done) override;
+  void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+                  Done done) override;
   void Truncate(FileHandle file, uint64_t bytes, Done done) override;
   void Close(FileHandle file, Done done) override;
   void OpenForRead(std::string path, Created done) override;
