@@ -38,6 +38,7 @@ struct DaemonConfig {
   std::string delivery_log;  // empty: none
   bool spool_sync_none = false;
   uint64_t segment_bytes = 0;
+  spool::SegmentPrefill segment_prefill = spool::SegmentPrefill::kZero;  // --segment_prefill
   smtp::SessionConfig session;
   std::unique_ptr<smtp::RelayPolicy> relay_policy;
   std::unique_ptr<net::ConnectionLimiter> limiter;
