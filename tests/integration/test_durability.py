@@ -206,8 +206,10 @@ class DurabilityTest(h.TerndTestCase):
         d.kill9()
         d.start()
         self.assert_all_acked_listed(d, acked)
-        self.assertNotIn("torn tail", d.log())
-        self.assertNotIn("quarantined", d.log())
+        recovered = d.log().split("==== start 2")[1]
+        self.assertIn(f"messages={len(acked)} ", recovered)
+        self.assertIn("torn_tails_truncated=0 corrupt_ranges_quarantined=0 ", recovered)
+        self.assertNotIn("torn tail", recovered)
 
     def test_acknowledged_messages_survive_sigterm(self):
         d = self.start_ternd("--shutdown_grace=5s")
