@@ -1,4 +1,4 @@
-// SegmentZeroFill: one zero write in flight at a time, then one fdatasync (behaviour:
+// SegmentZeroFill: one zero piece (write + fdatasync) in flight at a time (behaviour:
 // spool/segment_zero_fill.h).
 #include "spool/segment_zero_fill.h"
 
@@ -21,26 +21,21 @@ void SegmentZeroFill::Start(FileHandle file, uint64_t bytes, Done done) {
 }
 
 void SegmentZeroFill::Next() {
+  CHECK(!busy());
+  if (offset_ == bytes_) return Finish(absl::OkStatus());
   if (stopping_) return Finish(absl::CancelledError("zero fill stopped: segment needed"));
-  if (offset_ < bytes_) {
-    const uint64_t piece = std::min(kZeroWriteBytesMax, bytes_ - offset_);
-    stage_ = Stage::kWriting;
-    storage_->WriteZeros(file_, offset_, piece, SyncMode::kNone, [this, piece](absl::Status s) {
-      if (!s.ok()) return Finish(std::move(s));
-      offset_ += piece;
-      SpoolCounters::Add(counters_->prefill_bytes, piece);
-      Next();
-    });
-    return;
-  }
-  CHECK_EQ(offset_, bytes_);
-  stage_ = Stage::kSyncing;
-  storage_->WriteZeros(file_, bytes_, 0, SyncMode::kFdatasync,
-                       [this](absl::Status s) { Finish(std::move(s)); });
+  const uint64_t piece = std::min(kZeroWriteBytesMax, bytes_ - offset_);
+  in_flight_ = true;
+  storage_->WriteZeros(file_, offset_, piece, SyncMode::kFdatasync, [this, piece](absl::Status s) {
+    in_flight_ = false;
+    if (!s.ok()) return Finish(std::move(s));
+    offset_ += piece;
+    SpoolCounters::Add(counters_->prefill_bytes, piece);
+    Next();
+  });
 }
 
 void SegmentZeroFill::Finish(absl::Status status) {
-  stage_ = Stage::kIdle;
   Done done = std::move(done_);
   done_ = nullptr;
   done(std::move(status));

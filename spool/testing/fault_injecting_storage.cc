@@ -187,15 +187,18 @@ void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_
         });
     return;
   }
-  if (prefill_hold_ == PrefillHold::kAll || (prefill_hold_ == PrefillHold::kSyncs && bytes == 0)) {
-    parked_.push_back({file, offset, bytes, sync, std::move(done)});
-    return;
+  if (prefill_held_) {
+    if (prefill_passes_ == 0) {
+      parked_.push_back({file, offset, bytes, sync, std::move(done)});
+      return;
+    }
+    --prefill_passes_;
   }
   ring_.WriteZeros(file, offset, bytes, sync, std::move(done));
 }
 
 void FaultInjectingStorage::ReleasePrefill() {
-  prefill_hold_ = PrefillHold::kNone;
+  prefill_held_ = false;
   std::vector<ParkedZeros> parked = std::move(parked_);
   parked_.clear();
   for (ParkedZeros& call : parked) {

@@ -58,13 +58,6 @@ struct Fault {
   bool tear = false;   // kWrite: a random prefix of the data reaches the file first
 };
 
-// Which WriteZeros calls are parked (not handed to the ring) until ReleasePrefill().
-enum class PrefillHold {
-  kNone,
-  kAll,    // zero pieces and the zero fill's fdatasync
-  kSyncs,  // only the fdatasync (bytes == 0): the zero pieces are written
-};
-
 enum class CrashPoint {
   kWriteSubmitted,
   kWriteDurable,
@@ -96,8 +89,12 @@ class FaultInjectingStorage final : public StorageBackend {
   // the ones deleted) would exceed this many bytes. 0: no limit.
   void set_capacity_bytes(uint64_t bytes) { capacity_bytes_ = bytes; }
   uint64_t used_bytes() const { return used_bytes_; }
-  // Parks the WriteZeros calls `hold` names, to make a zero fill as slow as a test needs.
-  void set_prefill_hold(PrefillHold hold) { prefill_hold_ = hold; }
+  // Parks every WriteZeros call after the next `passed` ones (not handed to the ring) until
+  // ReleasePrefill(), to make a zero fill as slow as a test needs.
+  void HoldPrefillAfter(uint64_t passed) {
+    prefill_held_ = true;
+    prefill_passes_ = passed;
+  }
   size_t parked_prefills() const { return parked_.size(); }
   // Stops holding and hands the parked calls to the ring, in order.
   void ReleasePrefill();
@@ -165,7 +162,8 @@ class FaultInjectingStorage final : public StorageBackend {
   uint64_t capacity_bytes_ = 0;
   uint64_t used_bytes_ = 0;
   bool corrupt_reads_ = false;
-  PrefillHold prefill_hold_ = PrefillHold::kNone;
+  bool prefill_held_ = false;
+  uint64_t prefill_passes_ = 0;  // calls still let through while held
   std::vector<ParkedZeros> parked_;
   uint64_t next_write_id_ = 1;
   absl::flat_hash_map<uint64_t, UnsyncedWrite> unsynced_;

@@ -65,8 +65,8 @@ constexpr CounterField<S> kSpoolFields[] = {
      "Segments zero-filled and synced ahead of use (--segment_prefill=zero).",
      &S::segments_prefilled},
     {"tern_spool_segments_prefill_late_total", kCounter,
-     "Segments needed before their zero fill finished: the rotation waited for the zero write or "
-     "fdatasync in flight, and the rest stayed as preallocated.",
+     "Segments needed before their zero fill finished: the rotation waited for the zero piece in "
+     "flight, and the rest stayed as preallocated.",
      &S::segments_prefill_late},
     {"tern_spool_prefill_errors_total", kCounter,
      "Zero fills that failed (the segment was used as preallocated).", &S::prefill_errors},
