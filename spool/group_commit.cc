@@ -130,10 +130,10 @@ bool GroupCommit::EnsureRoomFor(uint64_t bytes) {
         SpoolCounters::Add(counters_->segments_prefill_late, 1);
         zero_fill_.Stop();
       }
-      // Wait for the piece in flight (its completion runs the loop, and so Flush, again):
-      // its zeros could land over the records, and its fdatasync failing on pages that hold
-      // records would report their error to the fill, not to their commit (one error report
-      // per open file).
+      // Wait for the operation in flight (its completion runs the loop, and so Flush,
+      // again): a zero piece could land over the records, and the fill's fdatasync failing
+      // on pages that hold records would report their error to the fill, not to their
+      // commit (one error report per open file).
       if (zero_fill_.busy()) return false;
       [[fallthrough]];
     case NextState::kReady:

@@ -20,10 +20,10 @@
 // Segments: the first one is prepared (created + fallocate'd + synced, through the backend)
 // at construction; the next is prepared once the current one is half full, so rotation never
 // waits on the disk unless the shard writes half a segment faster than a preallocation.
-// With prefill kZero (and kFdatasync), a segment prepared ahead is then zero-filled
-// (SegmentZeroFill: 1 MiB pieces, each written and fdatasync'ed, one in flight at a time)
-// before it becomes current, so that commits there convert no unwritten extents. If the
-// current segment fills up first, the fill stops, the piece in flight is waited for, and the
+// With prefill kZero (and kFdatasync), a segment prepared ahead is then zero-filled and
+// synced (SegmentZeroFill: 1 MiB pieces, one in flight at a time, then one fdatasync) before
+// it becomes current, so that commits there convert no unwritten extents. If the current
+// segment fills up first, the fill stops, the operation in flight is waited for, and the
 // rest of the segment stays as preallocated (segments_prefill_late); a failed fill likewise
 // (prefill_errors). Segments prepared because one is needed now (the first,
 // after an error) are not zero-filled.

@@ -27,6 +27,9 @@ void ReserveSqes(core::Loop* loop, unsigned sqes) {
 // What WriteZeros writes from: never written to, shared by every ring of the process (not
 // const, so that it lives in .bss rather than as 1 MiB of zeros in the binary).
 alignas(4096) char zero_buffer[kZeroWriteBytesMax];
+// O_DIRECT wants offsets and lengths in logical blocks: 4 KiB covers the usual 512 and 4096.
+constexpr uint64_t kDirectAlignBytes = 4096;
+static_assert(kZeroWriteBytesMax % kDirectAlignBytes == 0);
 
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -73,6 +76,11 @@ class RingStorage::CreateOp final : public core::Completion {
   }
 
   void OnComplete(int32_t res, uint32_t flags) override {
+    if (stage_ == Stage::kOpenDirect) {
+      // Optional: a file system without O_DIRECT (tmpfs) gets buffered zero writes.
+      if (res >= 0) storage_->direct_fds_[fd_] = res;
+      return Finish(fd_);
+    }
     if (res < 0) return Fail(res);
     core::Loop* loop = storage_->loop_;
     switch (stage_) {
@@ -97,14 +105,17 @@ class RingStorage::CreateOp final : public core::Completion {
         return;
       case Stage::kSyncDir:
         CloseDir();
-        return Finish(fd_);
+        stage_ = Stage::kOpenDirect;
+        io_uring_prep_openat(loop->PrepareSqe(this), AT_FDCWD, path_.c_str(),
+                             O_WRONLY | O_DIRECT | O_CLOEXEC, 0);
+        return;
       default:
         CHECK(false);
     }
   }
 
  private:
-  enum class Stage { kIdle, kOpenFile, kFallocate, kSyncFile, kOpenDir, kSyncDir };
+  enum class Stage { kIdle, kOpenFile, kFallocate, kSyncFile, kOpenDir, kSyncDir, kOpenDirect };
 
   static const char* CallName(Stage stage) {
     switch (stage) {
@@ -250,7 +261,17 @@ void RingStorage::WriteAndSync(FileHandle file, uint64_t offset, std::span<const
 void RingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
                              Done done) {
   CHECK(bytes > 0 || sync == SyncMode::kFdatasync);
-  (new WriteOp(PathOf(file), std::move(done)))->SubmitZeros(loop_, file, offset, bytes, sync);
+  FileHandle to = file;
+  if (bytes > 0) {
+    auto direct = direct_fds_.find(file);
+    if (direct != direct_fds_.end() && offset % kDirectAlignBytes == 0 &&
+        bytes % kDirectAlignBytes == 0) {
+      to = direct->second;
+    } else {
+      sync = SyncMode::kFdatasync;  // buffered: never leave more than `bytes` dirty behind
+    }
+  }
+  (new WriteOp(PathOf(file), std::move(done)))->SubmitZeros(loop_, to, offset, bytes, sync);
 }
 
 void RingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
@@ -266,6 +287,10 @@ void RingStorage::Close(FileHandle file, Done done) {
   auto it = paths_.find(file);
   std::string path = it == paths_.end() ? absl::StrCat("fd ", file) : it->second;
   if (it != paths_.end()) paths_.erase(it);
+  if (auto direct = direct_fds_.find(file); direct != direct_fds_.end()) {
+    io_uring_prep_close(loop_->PrepareSqe(nullptr), direct->second);
+    direct_fds_.erase(direct);
+  }
   auto* op = new SimpleOp("close", std::move(path), std::move(done), absl::OkStatus());
   io_uring_prep_close(loop_->PrepareSqe(op), file);
 }

@@ -1,4 +1,4 @@
-// SegmentZeroFill: one zero piece (write + fdatasync) in flight at a time (behaviour:
+// SegmentZeroFill: one zero piece in flight at a time, then one fdatasync (behaviour:
 // spool/segment_zero_fill.h).
 #include "spool/segment_zero_fill.h"
 
@@ -22,11 +22,18 @@ void SegmentZeroFill::Start(FileHandle file, uint64_t bytes, Done done) {
 
 void SegmentZeroFill::Next() {
   CHECK(!busy());
-  if (offset_ == bytes_) return Finish(absl::OkStatus());
   if (stopping_) return Finish(absl::CancelledError("zero fill stopped: segment needed"));
-  const uint64_t piece = std::min(kZeroWriteBytesMax, bytes_ - offset_);
   in_flight_ = true;
-  storage_->WriteZeros(file_, offset_, piece, SyncMode::kFdatasync, [this, piece](absl::Status s) {
+  if (offset_ == bytes_) {
+    // Makes the extent conversions durable (one journal commit for the segment).
+    storage_->WriteZeros(file_, bytes_, 0, SyncMode::kFdatasync, [this](absl::Status s) {
+      in_flight_ = false;
+      Finish(std::move(s));
+    });
+    return;
+  }
+  const uint64_t piece = std::min(kZeroWriteBytesMax, bytes_ - offset_);
+  storage_->WriteZeros(file_, offset_, piece, SyncMode::kNone, [this, piece](absl::Status s) {
     in_flight_ = false;
     if (!s.ok()) return Finish(std::move(s));
     offset_ += piece;

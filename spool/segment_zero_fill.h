@@ -1,14 +1,15 @@
-// SegmentZeroFill: writes zeros over a freshly preallocated segment, each piece made durable
-// before the next, ahead of the segment's use, so that the group commit's fdatasyncs there
-// are pure data writes. (ext4 and xfs mark fallocate'd extents "unwritten"; the first write
-// to one makes the next fdatasync convert it, a journal commit on the commit's path.)
+// SegmentZeroFill: writes zeros over a freshly preallocated segment, then fdatasyncs it once,
+// ahead of the segment's use, so that the group commit's fdatasyncs there are pure data
+// writes. (ext4 and xfs mark fallocate'd extents "unwritten"; the first write to one makes
+// the next fdatasync convert it, a journal commit on the commit's path.)
 //
-// Pacing: one piece of kZeroWriteBytesMax, written and fdatasync'ed as one linked
-// WriteZeros, in flight at a time, so that a commit of the current segment never queues
-// behind more than 1 MiB of zeros on the disk. (Writing the whole segment first and syncing
-// it once put 64 MiB of dirty pages ahead of the commits for ~30 ms per segment: p99 of end
-// of data to 250 went up 5x; figures in bench/README.md.) Everything goes through the
-// StorageBackend; nothing blocks the loop.
+// Pacing: one WriteZeros of kZeroWriteBytesMax in flight at a time, so that a commit of the
+// current segment never queues behind more than 1 MiB of zeros; the backend writes them past
+// the page cache (RingStorage: O_DIRECT) or syncs each piece, so the final fdatasync has no
+// pages to flush, only the extent conversions to commit. (A buffered fill synced once at the
+// end put 64 MiB of dirty pages ahead of the commits, ~30 ms per segment; a fill syncing
+// each piece paid a journal commit per MiB; figures in bench/README.md.) Everything goes
+// through the StorageBackend; nothing blocks the loop.
 //
 // Zeros are what a preallocated segment reads as anyway, so a fill that fails or is cut
 // short leaves a segment exactly as usable as a fallocate'd one (recovery reads zeros as the
@@ -18,10 +19,10 @@
 //   fill.Start(file, segment_bytes, [](absl::Status s) { /* OK: zeroed and synced */ });
 //   ...
 //   fill.Stop();                         // the segment is needed now: no further piece
-//   if (!fill.busy()) UseSegment(file);  // else wait for `done` (the piece in flight)
+//   if (!fill.busy()) UseSegment(file);  // else wait for `done` (the operation in flight)
 //
 // `done` runs once per Start, from a backend completion: OK (zeroed and synced, even if
-// Stop() came during the last piece), the backend's error, or Cancelled after Stop(). Its
+// Stop() came during the fdatasync), the backend's error, or Cancelled after Stop(). Its
 // owner must not be destroyed while busy().
 #pragma once
 
@@ -50,15 +51,15 @@ class SegmentZeroFill {
   SegmentZeroFill(const SegmentZeroFill&) = delete;
   SegmentZeroFill& operator=(const SegmentZeroFill&) = delete;
 
-  // Zero-fills [0, bytes) of `file`, each piece fdatasync'ed. Not while busy().
+  // Zero-fills [0, bytes) of `file`, then fdatasyncs it. Not while busy().
   void Start(FileHandle file, uint64_t bytes, Done done);
-  // Issues nothing more; `done` runs once the piece in flight completes.
+  // Issues nothing more; `done` runs once the operation in flight completes.
   void Stop() { stopping_ = true; }
 
   bool stopping() const { return stopping_; }
-  // A piece is in flight: nobody else may write the file until `done` runs (the zeros could
-  // land over their bytes; a failing fdatasync would report their pages' error here rather
-  // than to them, one error report per open file).
+  // A zero piece or the fdatasync is in flight: nobody else may write the file until `done`
+  // runs (the zeros could land over their bytes; a failing fdatasync would report their
+  // pages' error here rather than to them, one error report per open file).
   bool busy() const { return in_flight_; }
 
  private:
@@ -69,7 +70,7 @@ class SegmentZeroFill {
   SpoolCounters* counters_;
   FileHandle file_ = -1;
   uint64_t bytes_ = 0;
-  uint64_t offset_ = 0;  // zeros durable below this
+  uint64_t offset_ = 0;  // zeros written below this
   bool in_flight_ = false;
   bool stopping_ = false;
   Done done_;

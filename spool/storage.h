@@ -58,9 +58,11 @@ class StorageBackend {
 
   // Writes `bytes` (at most kZeroWriteBytesMax) zero bytes at `offset` of `file` from a
   // buffer the backend shares between calls, then, under kFdatasync, fdatasyncs the file, as
-  // one linked sequence. `bytes` may be 0 with kFdatasync: the fdatasync alone. Used to
-  // zero-fill a preallocated segment ahead of use (spool/segment_zero_fill.h), so that its
-  // extents are written, not "unwritten", before commits land in it.
+  // one linked sequence. A backend that cannot write them past the page cache syncs them
+  // with the write even under kNone, so that zeros never pile up as dirty pages. `bytes` may be 0
+  // with kFdatasync: the fdatasync alone. Used to zero-fill a preallocated segment ahead of use
+  // (spool/segment_zero_fill.h), so that its extents are written, not "unwritten", before commits
+  // land in it.
   virtual void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
                           Done done) = 0;
 

@@ -95,7 +95,7 @@ TEST_F(SegmentZeroFillTest, WritesZerosInPiecesThenSyncsAndLeavesNoUnwrittenExte
   EXPECT_TRUE(status.ok()) << status;
   EXPECT_FALSE(fill.busy());
   EXPECT_EQ(counters.prefill_bytes.load(), kFillSegmentBytes);
-  EXPECT_EQ(storage.calls(FaultOp::kPrefill), 3u);  // 1 MiB + 1 MiB + 0.5 MiB, each synced
+  EXPECT_EQ(storage.calls(FaultOp::kPrefill), 4u);  // 1 MiB + 1 MiB + 0.5 MiB + fdatasync
   EXPECT_EQ(storage.calls(FaultOp::kWrite), 0u);    // commits' counts are left alone
   EXPECT_EQ(storage.calls(FaultOp::kSync), 0u);
   const std::string bytes = ReadFile(path);
@@ -273,10 +273,10 @@ TEST_F(SpoolZeroFillTest, FailedFirstZeroPieceFallsBackToThePreallocatedSegment)
   ExpectEverythingRecovered();
 }
 
-TEST_F(SpoolZeroFillTest, FailedLastZeroPieceFallsBackToThePreallocatedSegment) {
+TEST_F(SpoolZeroFillTest, FailedFillSyncFallsBackToThePreallocatedSegment) {
   auto loop = NewLoop();
   FaultInjectingStorage storage(loop.get(), /*seed=*/1);
-  storage.Inject({.op = FaultOp::kPrefill, .nth = 2, .error = EIO});  // of 2 pieces
+  storage.Inject({.op = FaultOp::kPrefill, .nth = 3, .error = EIO});  // 2 pieces, then sync
   auto spool = Open(loop.get(), SmallSegments(&storage));
   Run(loop.get(), spool.get(),
       CommitOneByOne(spool.get(), 40, FillsFinished(spool.get(), &storage)));
@@ -327,20 +327,20 @@ TEST_F(SpoolZeroFillTest, SegmentNeededWhileAZeroPieceIsInFlightWaitsForThatPiec
   ExpectEverythingRecovered();  // the piece landed before the records, never over them
 }
 
-TEST_F(SpoolZeroFillTest, SegmentNeededWhileTheLastPieceIsInFlightWaitsAndIsFilled) {
+TEST_F(SpoolZeroFillTest, SegmentNeededWhileTheFillSyncIsInFlightWaitsForIt) {
   auto loop = NewLoop();
   FaultInjectingStorage storage(loop.get(), /*seed=*/1);
-  storage.HoldPrefillAfter(1);  // the first piece lands, the last one waits...
+  storage.HoldPrefillAfter(2);  // both pieces land, the fdatasync waits...
   auto spool = Open(loop.get(), SmallSegments(&storage));
   constexpr int kMessages = 18;  // a few into the second segment, not half of it
-  // Into the second segment only once its first piece is durable and its last is parked.
+  // Into the second segment only once its zeros are written and its fdatasync is parked.
   ShardSpool* raw = spool.get();
   std::vector<std::function<bool()>> steps = CommitOneByOne(spool.get(), kMessages, [&, raw] {
     return raw->counters().segments_created.load() < 2 || storage.parked_prefills() == 1 ||
            raw->counters().segments_prefill_late.load() > 0;
   });
   bool released = false;
-  // ... until the segment is needed: nothing is written there before that piece is done.
+  // ... until the segment is needed: nothing is written there before the sync completes.
   std::vector<std::function<bool()>> guarded;
   for (auto& step : steps) {
     guarded.push_back([&, step]() mutable {
@@ -350,7 +350,7 @@ TEST_F(SpoolZeroFillTest, SegmentNeededWhileTheLastPieceIsInFlightWaitsAndIsFill
           const QueueEntry* e = raw->index().Find(id);
           EXPECT_NE(e, nullptr);
           if (e == nullptr) continue;
-          EXPECT_EQ(e->location().segment, 1u) << "written while a zero piece was in flight";
+          EXPECT_EQ(e->location().segment, 1u) << "written while the fill's sync was in flight";
         }
         released = true;
         storage.ReleasePrefill();
@@ -364,7 +364,7 @@ TEST_F(SpoolZeroFillTest, SegmentNeededWhileTheLastPieceIsInFlightWaitsAndIsFill
   const SpoolCounters& c = spool->counters();
   EXPECT_EQ(LastSegmentUsed(*spool), 2u);
   EXPECT_EQ(c.segments_prefill_late.load(), 1u);
-  EXPECT_EQ(c.segments_prefilled.load(), 1u);  // its last piece finished: zeroed and synced
+  EXPECT_EQ(c.segments_prefilled.load(), 1u);  // its sync finished: zeroed and synced
   EXPECT_EQ(c.prefill_errors.load(), 0u);
   EXPECT_EQ(c.prefill_bytes.load(), kSpoolSegmentBytes);
   spool.reset();
