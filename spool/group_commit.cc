@@ -28,6 +28,7 @@ GroupCommit::GroupCommit(core::Loop* loop, StorageBackend* storage, GroupCommitO
       options_(std::move(options)),
       counters_(counters),
       hook_cell_(std::make_shared<GroupCommit*>(this)),
+      zero_fill_(storage, counters),
       next_number_(options_.first_segment) {
   CHECK_GE(options_.segment_bytes, kSegmentBytesMin);
   CHECK_LE(options_.segment_bytes, kSegmentBytesMax);
@@ -38,12 +39,13 @@ GroupCommit::GroupCommit(core::Loop* loop, StorageBackend* storage, GroupCommitO
   loop_->AddIterationHook([cell = hook_cell_] {
     if (*cell != nullptr) (*cell)->Flush();
   });
-  PrepareNext();
+  PrepareNext(/*ahead=*/false);
 }
 
 GroupCommit::~GroupCommit() {
   CHECK_EQ(ops_in_flight_, 0);
   CHECK(in_flight_ == nullptr);
+  CHECK(!zero_fill_.busy());
   *hook_cell_ = nullptr;
 }
 
@@ -123,6 +125,17 @@ void GroupCommit::Flush() {
 bool GroupCommit::EnsureRoomFor(uint64_t bytes) {
   if (current_ && current_->offset + bytes <= options_.segment_bytes) return true;
   switch (next_state_) {
+    case NextState::kFilling:
+      if (!zero_fill_.stopping()) {
+        SpoolCounters::Add(counters_->segments_prefill_late, 1);
+        zero_fill_.Stop();
+      }
+      // Wait for the operation in flight (its completion runs the loop, and so Flush,
+      // again): a zero piece could land over the records, and the fill's fdatasync failing
+      // on pages that hold records would report their error to the fill, not to their
+      // commit (one error report per open file).
+      if (zero_fill_.busy()) return false;
+      [[fallthrough]];
     case NextState::kReady:
       if (current_) CloseSegment(*current_);
       current_ = next_;
@@ -131,7 +144,7 @@ bool GroupCommit::EnsureRoomFor(uint64_t bytes) {
       CHECK_LE(bytes, options_.segment_bytes);
       return true;
     case NextState::kNone:
-      PrepareNext();
+      PrepareNext(/*ahead=*/false);
       return false;
     case NextState::kPreparing:
     case NextState::kFailed:
@@ -160,7 +173,7 @@ void GroupCommit::StartCommit() {
                            OnCommitDone(std::move(status), segment, offset);
                          });
   if (current_->offset > options_.segment_bytes / 2 && next_state_ == NextState::kNone) {
-    PrepareNext();
+    PrepareNext(/*ahead=*/true);
   }
 }
 
@@ -207,18 +220,19 @@ void GroupCommit::FailBatch(Batch& batch, const absl::Status& status) {
   for (auto& waiter : batch.waiters) waiter(status, RecordLocation{});
 }
 
-void GroupCommit::PrepareNext() {
+void GroupCommit::PrepareNext(bool ahead) {
   CHECK(next_state_ == NextState::kNone || next_state_ == NextState::kFailed);
   CHECK_LE(next_number_, kSegmentNumberMax);
   next_state_ = NextState::kPreparing;
   ++ops_in_flight_;
   const uint64_t number = next_number_;
-  storage_->CreateSegment(
-      SegmentPath(options_.shard_dir, number), options_.segment_bytes,
-      [this, number](absl::StatusOr<FileHandle> file) { OnPrepared(number, std::move(file)); });
+  storage_->CreateSegment(SegmentPath(options_.shard_dir, number), options_.segment_bytes,
+                          [this, number, ahead](absl::StatusOr<FileHandle> file) {
+                            OnPrepared(number, ahead, std::move(file));
+                          });
 }
 
-void GroupCommit::OnPrepared(uint64_t number, absl::StatusOr<FileHandle> file) {
+void GroupCommit::OnPrepared(uint64_t number, bool ahead, absl::StatusOr<FileHandle> file) {
   --ops_in_flight_;
   CHECK(next_state_ == NextState::kPreparing);
   if (!file.ok()) {
@@ -244,10 +258,36 @@ void GroupCommit::OnPrepared(uint64_t number, absl::StatusOr<FileHandle> file) {
   next_ = Segment{number, *file, 0};
   next_number_ = number + 1;
   next_state_ = NextState::kReady;
+  if (!ahead || options_.prefill != SegmentPrefill::kZero ||
+      options_.sync != SyncMode::kFdatasync || shutting_down_) {
+    return;
+  }
+  // The previous fill finished before its segment became current, and this one is created
+  // only after that.
+  CHECK(!zero_fill_.busy());
+  next_state_ = NextState::kFilling;
+  zero_fill_.Start(*file, options_.segment_bytes, [this, number](absl::Status status) {
+    OnZeroFilled(number, std::move(status));
+  });
+}
+
+void GroupCommit::OnZeroFilled(uint64_t number, absl::Status status) {
+  CHECK(next_state_ == NextState::kFilling);
+  CHECK(next_.has_value());
+  CHECK_EQ(next_->number, number);
+  if (status.ok()) {
+    SpoolCounters::Add(counters_->segments_prefilled, 1);
+  } else if (!absl::IsCancelled(status)) {
+    SpoolCounters::Add(counters_->prefill_errors, 1);
+    TERN_LOG(kWarning, "spool zero fill of segment %s failed, using it as preallocated: %s",
+             SegmentFileName(number), status.ToString());
+  }
+  next_state_ = NextState::kReady;
+  MaybeFinishShutdown();
 }
 
 void GroupCommit::OnRetryTimer() {
-  if (next_state_ == NextState::kFailed && !shutting_down_) PrepareNext();
+  if (next_state_ == NextState::kFailed && !shutting_down_) PrepareNext(/*ahead=*/false);
 }
 
 void GroupCommit::CloseSegment(Segment segment) {
@@ -278,6 +318,10 @@ void GroupCommit::MaybeFinishShutdown() {
     return;
   }
   if (next_state_ == NextState::kPreparing) return;
+  if (zero_fill_.busy()) {
+    zero_fill_.Stop();  // its completion calls this again
+    return;
+  }
   if (!closed_) {
     closed_ = true;
     if (current_) CloseSegment(*current_);

@@ -20,6 +20,13 @@
 // Segments: the first one is prepared (created + fallocate'd + synced, through the backend)
 // at construction; the next is prepared once the current one is half full, so rotation never
 // waits on the disk unless the shard writes half a segment faster than a preallocation.
+// With prefill kZero (and kFdatasync), a segment prepared ahead is then zero-filled and
+// synced (SegmentZeroFill: 1 MiB pieces, one in flight at a time, then one fdatasync) before
+// it becomes current, so that commits there convert no unwritten extents. If the current
+// segment fills up first, the fill stops, the operation in flight is waited for, and the
+// rest of the segment stays as preallocated (segments_prefill_late); a failed fill likewise
+// (prefill_errors). Segments prepared because one is needed now (the first,
+// after an error) are not zero-filled.
 //
 // Failures:
 //   - write or fdatasync error: every waiter of that batch gets the error (Unavailable /
@@ -57,6 +64,7 @@
 #include "core/loop.h"
 #include "core/timer_wheel.h"
 #include "spool/record_location.h"
+#include "spool/segment_zero_fill.h"
 #include "spool/spool_counters.h"
 #include "spool/storage.h"
 
@@ -71,7 +79,8 @@ struct GroupCommitOptions {
   uint64_t first_segment = 1;  // number of the first segment to create
   uint64_t segment_bytes = 0;
   SyncMode sync = SyncMode::kFdatasync;
-  uint64_t batch_bytes_max = kBatchBytesMax;  // clamped to segment_bytes
+  SegmentPrefill prefill = SegmentPrefill::kZero;  // kZero is skipped under SyncMode::kNone
+  uint64_t batch_bytes_max = kBatchBytesMax;       // clamped to segment_bytes
   uint64_t backlog_bytes_max = kBacklogBytesMaxDefault;
   absl::Duration prepare_retry_interval = absl::Seconds(1);
   // Told (on the loop) of every segment file created and preallocated, e.g. for accounting.
@@ -133,7 +142,8 @@ class GroupCommit {
     FileHandle file = -1;
     uint64_t offset = 0;  // next byte to write
   };
-  enum class NextState { kNone, kPreparing, kReady, kFailed };
+  // kFilling: next_ is created, and zero_fill_ works on it.
+  enum class NextState { kNone, kPreparing, kFilling, kReady, kFailed };
   class RetryTimer final : public core::Timer {
    public:
     explicit RetryTimer(GroupCommit* owner) : owner_(owner) {}
@@ -149,8 +159,10 @@ class GroupCommit {
   void StartCommit();
   void OnCommitDone(absl::Status status, uint64_t segment, uint64_t offset);
   void FailBatch(Batch& batch, const absl::Status& status);
-  void PrepareNext();
-  void OnPrepared(uint64_t number, absl::StatusOr<FileHandle> file);
+  // `ahead`: the current segment still has room, so the new one may be zero-filled.
+  void PrepareNext(bool ahead);
+  void OnPrepared(uint64_t number, bool ahead, absl::StatusOr<FileHandle> file);
+  void OnZeroFilled(uint64_t number, absl::Status status);
   void OnRetryTimer();
   void CloseSegment(Segment segment);
   void MaybeFinishShutdown();
@@ -170,6 +182,7 @@ class GroupCommit {
   std::optional<Segment> current_;
   std::optional<Segment> next_;
   NextState next_state_ = NextState::kNone;
+  SegmentZeroFill zero_fill_;
   uint64_t next_number_;
   absl::Status prepare_error_;
   RetryTimer retry_timer_{this};

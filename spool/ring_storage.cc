@@ -24,6 +24,13 @@ void ReserveSqes(core::Loop* loop, unsigned sqes) {
   CHECK_GE(io_uring_sq_space_left(ring), sqes);
 }
 
+// What WriteZeros writes from: never written to, shared by every ring of the process (not
+// const, so that it lives in .bss rather than as 1 MiB of zeros in the binary).
+alignas(4096) char zero_buffer[kZeroWriteBytesMax];
+// O_DIRECT wants offsets and lengths in logical blocks: 4 KiB covers the usual 512 and 4096.
+constexpr uint64_t kDirectAlignBytes = 4096;
+static_assert(kZeroWriteBytesMax % kDirectAlignBytes == 0);
+
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -69,6 +76,11 @@ class RingStorage::CreateOp final : public core::Completion {
   }
 
   void OnComplete(int32_t res, uint32_t flags) override {
+    if (stage_ == Stage::kOpenDirect) {
+      // Optional: a file system without O_DIRECT (tmpfs) gets buffered zero writes.
+      if (res >= 0) storage_->direct_fds_[fd_] = res;
+      return Finish(fd_);
+    }
     if (res < 0) return Fail(res);
     core::Loop* loop = storage_->loop_;
     switch (stage_) {
@@ -93,14 +105,17 @@ class RingStorage::CreateOp final : public core::Completion {
         return;
       case Stage::kSyncDir:
         CloseDir();
-        return Finish(fd_);
+        stage_ = Stage::kOpenDirect;
+        io_uring_prep_openat(loop->PrepareSqe(this), AT_FDCWD, path_.c_str(),
+                             O_WRONLY | O_DIRECT | O_CLOEXEC, 0);
+        return;
       default:
         CHECK(false);
     }
   }
 
  private:
-  enum class Stage { kIdle, kOpenFile, kFallocate, kSyncFile, kOpenDir, kSyncDir };
+  enum class Stage { kIdle, kOpenFile, kFallocate, kSyncFile, kOpenDir, kSyncDir, kOpenDirect };
 
   static const char* CallName(Stage stage) {
     switch (stage) {
@@ -154,6 +169,14 @@ class RingStorage::CreateOp final : public core::Completion {
 class RingStorage::WriteOp {
  public:
   WriteOp(std::string path, Done done) : path_(std::move(path)), done_(std::move(done)) {}
+
+  // `bytes` zero bytes from zero_buffer (no write at all for 0: the sync alone).
+  void SubmitZeros(core::Loop* loop, FileHandle file, uint64_t offset, uint64_t bytes,
+                   SyncMode sync) {
+    CHECK_LE(bytes, kZeroWriteBytesMax);
+    zero_iov_ = iovec{zero_buffer, static_cast<size_t>(bytes)};
+    Submit(loop, file, offset, std::span<const iovec>(&zero_iov_, bytes > 0 ? 1 : 0), sync);
+  }
 
   void Submit(core::Loop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
               SyncMode sync) {
@@ -214,6 +237,7 @@ class RingStorage::WriteOp {
   std::string path_;
   Done done_;
   std::vector<Part> parts_;
+  iovec zero_iov_{};  // SubmitZeros' one iovec: must live as long as the writev
   size_t pending_ = 0;
   bool cancelled_ = false;
   absl::Status status_;
@@ -234,6 +258,22 @@ void RingStorage::WriteAndSync(FileHandle file, uint64_t offset, std::span<const
   (new WriteOp(PathOf(file), std::move(done)))->Submit(loop_, file, offset, iov, sync);
 }
 
+void RingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+                             Done done) {
+  CHECK(bytes > 0 || sync == SyncMode::kFdatasync);
+  FileHandle to = file;
+  if (bytes > 0) {
+    auto direct = direct_fds_.find(file);
+    if (direct != direct_fds_.end() && offset % kDirectAlignBytes == 0 &&
+        bytes % kDirectAlignBytes == 0) {
+      to = direct->second;
+    } else {
+      sync = SyncMode::kFdatasync;  // buffered: never leave more than `bytes` dirty behind
+    }
+  }
+  (new WriteOp(PathOf(file), std::move(done)))->SubmitZeros(loop_, to, offset, bytes, sync);
+}
+
 void RingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
   absl::Status status;
   if (::ftruncate(file, static_cast<off_t>(bytes)) != 0) {
@@ -247,6 +287,10 @@ void RingStorage::Close(FileHandle file, Done done) {
   auto it = paths_.find(file);
   std::string path = it == paths_.end() ? absl::StrCat("fd ", file) : it->second;
   if (it != paths_.end()) paths_.erase(it);
+  if (auto direct = direct_fds_.find(file); direct != direct_fds_.end()) {
+    io_uring_prep_close(loop_->PrepareSqe(nullptr), direct->second);
+    direct_fds_.erase(direct);
+  }
   auto* op = new SimpleOp("close", std::move(path), std::move(done), absl::OkStatus());
   io_uring_prep_close(loop_->PrepareSqe(op), file);
 }

@@ -2,9 +2,16 @@
 //
 //   WriteAndSync  -> WRITEV (one per IOV_MAX iovecs, each IOSQE_IO_LINK'ed to the next)
 //                    -> FSYNC(IORING_FSYNC_DATASYNC); the chain is always submitted whole.
+//   WriteZeros    -> WRITEV of one iovec from a static zero buffer, linked to the fdatasync
+//                    under kFdatasync (or the fdatasync alone for 0 bytes). Through the
+//                    segment's O_DIRECT descriptor when it has one and the range is 4 KiB
+//                    aligned (no page cache: nothing to flush later, no copy); otherwise
+//                    buffered and always linked to an fdatasync, so that zeros never pile up
+//                    as dirty pages ahead of the commits.
 //   CreateSegment -> OPENAT(O_CREAT) -> FALLOCATE -> FSYNC(file) -> OPENAT(dir) -> FSYNC(dir)
-//                    -> CLOSE(dir), one step per completion.
-//   Close         -> CLOSE.
+//                    -> CLOSE(dir) -> OPENAT(O_DIRECT, optional: kept for WriteZeros), one
+//                    step per completion.
+//   Close         -> CLOSE (and of the O_DIRECT descriptor).
 //   OpenForRead   -> OPENAT(O_RDONLY).
 //   Read          -> READ at the offset, resubmitted for the rest after a short read
 //                    (a read of 0 bytes: end of file, DataLoss).
@@ -36,6 +43,8 @@ class RingStorage final : public StorageBackend {
   void CreateSegment(std::string path, uint64_t bytes, Created done) override;
   void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
                     Done done) override;
+  void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+                  Done done) override;
   void Truncate(FileHandle file, uint64_t bytes, Done done) override;
   void Close(FileHandle file, Done done) override;
   void OpenForRead(std::string path, Created done) override;
@@ -57,6 +66,7 @@ class RingStorage final : public StorageBackend {
 
   core::Loop* loop_;
   absl::flat_hash_map<FileHandle, std::string> paths_;
+  absl::flat_hash_map<FileHandle, int> direct_fds_;  // segment -> its O_DIRECT descriptor
 };
 
 }  // namespace tern::spool

@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<ShardSpool>> ShardSpool::Open(core::Loop* loop,
   commit_options.first_segment = stats.last_segment + 1;
   commit_options.segment_bytes = options.segment_bytes;
   commit_options.sync = options.sync;
+  commit_options.prefill = options.prefill;
   commit_options.prepare_retry_interval = options.prepare_retry_interval;
   ShardSpool* raw = spool.get();
   commit_options.on_segment_created = [raw](uint64_t segment, uint64_t file_bytes) {

@@ -48,6 +48,11 @@ struct SpoolCounters {
   std::atomic<uint64_t> segments_created{0};    // preallocated and ready
   std::atomic<uint64_t> segments_abandoned{0};  // closed early after a write error
   std::atomic<uint64_t> prepare_errors{0};      // failed segment creations (ENOSPC...)
+  // Zero fill ahead of use (--segment_prefill=zero, spool/segment_zero_fill.h).
+  std::atomic<uint64_t> segments_prefilled{0};     // zero-filled and synced before their use
+  std::atomic<uint64_t> segments_prefill_late{0};  // needed before their zero fill finished
+  std::atomic<uint64_t> prefill_errors{0};         // zero fills failed (segment used as is)
+  std::atomic<uint64_t> prefill_bytes{0};          // zero bytes written
   // Delivery state and garbage collection.
   std::atomic<uint64_t> state_records{0};            // results and holds made durable
   std::atomic<uint64_t> messages_finished{0};        // left the index: all recipients final

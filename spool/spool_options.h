@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "spool/record_format.h"
+#include "spool/segment_zero_fill.h"
 #include "spool/storage.h"
 
 namespace tern::spool {
@@ -29,6 +30,9 @@ struct SpoolOptions {
   uint64_t segment_bytes = kSegmentBytesDefault;
   uint64_t record_bytes_max = kRecordBytesMaxDefault;  // must fit in a segment
   SyncMode sync = SyncMode::kFdatasync;
+  // Segments prepared ahead are zero-filled before use (spool/segment_zero_fill.h), or only
+  // fallocate'd.
+  SegmentPrefill prefill = SegmentPrefill::kZero;
   absl::Duration prepare_retry_interval = absl::Seconds(1);
   // How often garbage collection looks for segments to delete or compact (one bounded run
   // at a time, spool/segment_gc.h). Zero: never at run time (recovery still cleans).

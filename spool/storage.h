@@ -10,6 +10,7 @@
 //   backend->OpenForRead(path, [](absl::StatusOr<FileHandle> file) {...});
 //   backend->Read(file, offset, n, &buffer, [](absl::Status s) { /* buffer holds n bytes */ });
 //   backend->DeleteFile(path, [](absl::Status s) { /* unlinked, directory synced */ });
+//   backend->WriteZeros(file, offset, 1 << 20, SyncMode::kNone, [](absl::Status s) {...});
 #pragma once
 
 #include <sys/uio.h>
@@ -27,6 +28,9 @@ namespace tern::spool {
 
 // An open file of the backend (a file descriptor for RingStorage).
 using FileHandle = int;
+
+// The most one WriteZeros call writes (the size of the backend's shared zero buffer).
+inline constexpr uint64_t kZeroWriteBytesMax = uint64_t{1} << 20;
 
 enum class SyncMode {
   kFdatasync,  // every commit is made durable before its waiters are told
@@ -51,6 +55,16 @@ class StorageBackend {
   // must stay valid until `done` runs. `iov` may be longer than IOV_MAX.
   virtual void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov,
                             SyncMode sync, Done done) = 0;
+
+  // Writes `bytes` (at most kZeroWriteBytesMax) zero bytes at `offset` of `file` from a
+  // buffer the backend shares between calls, then, under kFdatasync, fdatasyncs the file, as
+  // one linked sequence. A backend that cannot write them past the page cache syncs them
+  // with the write even under kNone, so that zeros never pile up as dirty pages. `bytes` may be 0
+  // with kFdatasync: the fdatasync alone. Used to zero-fill a preallocated segment ahead of use
+  // (spool/segment_zero_fill.h), so that its extents are written, not "unwritten", before commits
+  // land in it.
+  virtual void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+                          Done done) = 0;
 
   // Shrinks (or extends with zeros) `file` to `bytes`.
   virtual void Truncate(FileHandle file, uint64_t bytes, Done done) = 0;

@@ -177,6 +177,35 @@ void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
                      });
 }
 
+void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes,
+                                       SyncMode sync, Done done) {
+  const MatchedFault fault = Match(FaultOp::kPrefill);
+  if (fault.fail) {
+    loop_->RunSoon(
+        [done = std::move(done), path = ring_.PathOf(file), bytes, error = fault.error]() mutable {
+          done(ErrnoStatus(bytes > 0 ? "write" : "fdatasync", path, error));
+        });
+    return;
+  }
+  if (prefill_held_) {
+    if (prefill_passes_ == 0) {
+      parked_.push_back({file, offset, bytes, sync, std::move(done)});
+      return;
+    }
+    --prefill_passes_;
+  }
+  ring_.WriteZeros(file, offset, bytes, sync, std::move(done));
+}
+
+void FaultInjectingStorage::ReleasePrefill() {
+  prefill_held_ = false;
+  std::vector<ParkedZeros> parked = std::move(parked_);
+  parked_.clear();
+  for (ParkedZeros& call : parked) {
+    ring_.WriteZeros(call.file, call.offset, call.bytes, call.sync, std::move(call.done));
+  }
+}
+
 void FaultInjectingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
   ring_.Truncate(file, bytes, std::move(done));
 }

@@ -44,7 +44,10 @@
 
 namespace tern::spool::testing {
 
-enum class FaultOp { kWrite, kSync, kCreate, kRead, kDelete };
+// kPrefill: a WriteZeros call (a zero piece or the zero fill's fdatasync), counted apart from
+// the commits' writes and syncs.
+enum class FaultOp { kWrite, kSync, kCreate, kRead, kDelete, kPrefill };
+inline constexpr size_t kFaultOps = 6;
 
 struct Fault {
   FaultOp op = FaultOp::kWrite;
@@ -86,6 +89,15 @@ class FaultInjectingStorage final : public StorageBackend {
   // the ones deleted) would exceed this many bytes. 0: no limit.
   void set_capacity_bytes(uint64_t bytes) { capacity_bytes_ = bytes; }
   uint64_t used_bytes() const { return used_bytes_; }
+  // Parks every WriteZeros call after the next `passed` ones (not handed to the ring) until
+  // ReleasePrefill(), to make a zero fill as slow as a test needs.
+  void HoldPrefillAfter(uint64_t passed) {
+    prefill_held_ = true;
+    prefill_passes_ = passed;
+  }
+  size_t parked_prefills() const { return parked_.size(); }
+  // Stops holding and hands the parked calls to the ring, in order.
+  void ReleasePrefill();
   // Flips a bit in the last byte of every successful read (corruption on the medium).
   void set_corrupt_reads(bool corrupt) { corrupt_reads_ = corrupt; }
 
@@ -105,6 +117,10 @@ class FaultInjectingStorage final : public StorageBackend {
   void CreateSegment(std::string path, uint64_t bytes, Created done) override;
   void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
                     Done done) override;
+  // Zeros go only over zeros (a fresh preallocated segment), so a power cut cannot undo
+  // anything they change: they are not kept as unsynced writes.
+  void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+                  Done done) override;
   void Truncate(FileHandle file, uint64_t bytes, Done done) override;
   void Close(FileHandle file, Done done) override;
   void OpenForRead(std::string path, Created done) override;
@@ -118,6 +134,13 @@ class FaultInjectingStorage final : public StorageBackend {
     uint64_t offset = 0;
     std::string old_bytes;  // what the range held before the write
     std::string new_bytes;  // what the write puts there
+  };
+  struct ParkedZeros {
+    FileHandle file = -1;
+    uint64_t offset = 0;
+    uint64_t bytes = 0;
+    SyncMode sync = SyncMode::kNone;
+    Done done;
   };
   struct MatchedFault {
     bool fail = false;
@@ -134,11 +157,14 @@ class FaultInjectingStorage final : public StorageBackend {
   RingStorage ring_;
   std::mt19937_64 random_;
   std::vector<Fault> faults_;
-  uint64_t calls_[5] = {};
+  uint64_t calls_[kFaultOps] = {};
   uint64_t injected_ = 0;
   uint64_t capacity_bytes_ = 0;
   uint64_t used_bytes_ = 0;
   bool corrupt_reads_ = false;
+  bool prefill_held_ = false;
+  uint64_t prefill_passes_ = 0;  // calls still let through while held
+  std::vector<ParkedZeros> parked_;
   uint64_t next_write_id_ = 1;
   absl::flat_hash_map<uint64_t, UnsyncedWrite> unsynced_;
   absl::flat_hash_map<std::string, uint64_t> created_bytes_;  // for the capacity

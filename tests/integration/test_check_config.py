@@ -119,7 +119,7 @@ class CheckConfigTest(h.TerndTestCase):
         self.assertEqual(rc, 0, "\n".join(err))
         self.assertEqual(
             out, "ternd: configuration OK (2 listeners, admin 127.0.0.1:0, 1 route, MX delivery, "
-            f"1 DKIM key, TLS on, AUTH on, 1 shard, spool {self.spool})\n")
+            f"1 DKIM key, TLS on, AUTH on, 1 shard, spool {self.spool}, segment prefill zero)\n")
         self.assertEqual([e for e in err if e.startswith("ternd: config:")], [])
         self.assertIn(f"ternd: info: --spool_dir={self.spool}: does not exist yet: ternd will "
                       f"create it in {self.dir}", err)
@@ -219,6 +219,16 @@ class CheckConfigTest(h.TerndTestCase):
             self.check("--route=example.net"),
             "ternd: config: --route=example.net: route 'example.net' is not DOMAIN=[HOST]:PORT",
             count=1)
+
+    def test_an_unknown_segment_prefill(self):
+        self.assertProblems(
+            self.check("--segment_prefill=ones"),
+            "ternd: config: --segment_prefill: 'ones' is not zero or fallocate", count=1)
+
+    def test_segment_prefill_fallocate_is_shown(self):
+        rc, out, err = self.check("--segment_prefill=fallocate")
+        self.assertEqual(rc, 0, "\n".join(err))
+        self.assertTrue(out.endswith(f"spool {self.spool}, segment prefill fallocate)\n"), out)
 
     def test_a_spool_that_cannot_be_created(self):
         a_file = os.path.join(self.dir, "file")

@@ -182,6 +182,35 @@ class DurabilityTest(h.TerndTestCase):
                     if f.endswith(".seg")]
         self.assertGreater(len(segments), 2, segments)
 
+    def test_zero_filled_segments_keep_acknowledged_messages_across_kill9(self):
+        # --segment_prefill=zero (the default) with small segments: each next segment is
+        # written with zeros and synced before use; the records land over those zeros and a
+        # restart reads the zeros after them as the end of the records, as it reads a
+        # fallocate'd tail.
+        d = self.start_ternd("--segment_size=1572864", "--max_message_size=262144", shards=1)
+        acked = {}
+        body = h.make_body("zero filled", text="\r\n".join(["z" * 78] * 1250))
+        with d.smtp() as c:
+            c.ehlo()
+            for i in range(40):  # ~4 MB: past three segments of 1.5 MiB
+                sender, recipients = f"zero{i}@example.com", [f"r{i}@example.net"]
+                acked[self.assertQueued(c.send_message(sender, recipients, body))] = (
+                    sender, recipients)
+        h.wait_for(lambda: d.metrics().total("tern_spool_segments_prefilled_total") >= 1,
+                   timeout_s=30, what="a segment zero-filled")
+        m = d.metrics()
+        self.assertGreaterEqual(m.total("tern_spool_segments_created_total"), 3)
+        self.assertGreaterEqual(m.total("tern_spool_prefill_bytes_total"),
+                                1572864 * m.total("tern_spool_segments_prefilled_total"))
+        self.assertEqual(m.total("tern_spool_prefill_errors_total"), 0)
+        d.kill9()
+        d.start()
+        self.assert_all_acked_listed(d, acked)
+        recovered = d.log().split("==== start 2")[1]
+        self.assertIn(f"messages={len(acked)} ", recovered)
+        self.assertIn("torn_tails_truncated=0 corrupt_ranges_quarantined=0 ", recovered)
+        self.assertNotIn("torn tail", recovered)
+
     def test_acknowledged_messages_survive_sigterm(self):
         d = self.start_ternd("--shutdown_grace=5s")
 

@@ -387,10 +387,9 @@ void CrashPointMatrix(PowerCutLoss loss, uint64_t seed) {
       if (const QueueEntry* e = spool->index().Find(id)) image.located[id] = e->location();
     }
     std::filesystem::create_directories(image.root);
-    ASSERT_TRUE(
-        storage
-            .TakeCrashImage(ShardDirectory(root, kShard), ShardDirectory(image.root, kShard), loss)
-            .ok());
+    const absl::Status taken = storage.TakeCrashImage(ShardDirectory(root, kShard),
+                                                      ShardDirectory(image.root, kShard), loss);
+    ASSERT_TRUE(taken.ok()) << image.where << ": " << taken;
     images.push_back(std::move(image));
   };
   std::filesystem::create_directories(root);

@@ -176,6 +176,9 @@ std::string SummaryLine(const DaemonConfig& config, int shards) {
   }
   parts.push_back(absl::StrCat(shards, " shard", shards == 1 ? "" : "s"));
   parts.push_back(absl::StrCat("spool ", config.spool_dir));
+  parts.push_back(
+      absl::StrCat("segment prefill ",
+                   config.segment_prefill == spool::SegmentPrefill::kZero ? "zero" : "fallocate"));
   return absl::StrJoin(parts, ", ");
 }
 

@@ -204,6 +204,12 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     return FlagError("inbound_balance", absl::StrCat("'", balance, "' is not handoff or kernel"));
   }
   config.segment_bytes = absl::GetFlag(FLAGS_segment_size);
+  const std::string prefill = absl::GetFlag(FLAGS_segment_prefill);
+  if (prefill == "fallocate") {
+    config.segment_prefill = spool::SegmentPrefill::kFallocate;
+  } else if (prefill != "zero") {
+    return FlagError("segment_prefill", absl::StrCat("'", prefill, "' is not zero or fallocate"));
+  }
   const uint64_t max_message = absl::GetFlag(FLAGS_max_message_size);
   // A message record is the body plus the envelope and headers: keep room for both.
   const uint64_t envelope_room = 1ull << 20;
@@ -293,6 +299,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.spool.shard_id = shard_id;
   shard.spool.segment_bytes = segment_bytes;
   shard.spool.sync = spool_sync_none ? spool::SyncMode::kNone : spool::SyncMode::kFdatasync;
+  shard.spool.prefill = segment_prefill;
   shard.spool.record_bytes_max =
       std::min<uint64_t>(segment_bytes, session.max_message_size + (1ull << 20));
   shard.transport = transport;

@@ -40,6 +40,7 @@ struct DaemonConfig {
   // --inbound_balance=handoff: shards hand accepted connections to less loaded ones.
   bool inbound_handoff = true;
   uint64_t segment_bytes = 0;
+  spool::SegmentPrefill segment_prefill = spool::SegmentPrefill::kZero;  // --segment_prefill
   smtp::SessionConfig session;
   std::unique_ptr<smtp::RelayPolicy> relay_policy;
   std::unique_ptr<net::ConnectionLimiter> limiter;

@@ -42,6 +42,9 @@ ABSL_FLAG(std::string, spool_sync, "fdatasync",
           "an acknowledged message can be lost on power failure)");
 ABSL_FLAG(uint64_t, segment_size, 64ull << 20,
           "spool segment file size in bytes (preallocated); must hold the largest message");
+ABSL_FLAG(std::string, segment_prefill, "zero",
+          "zero (default: each next segment is written with zeros and synced before use, so that "
+          "commits there are pure data writes) or fallocate (preallocated only)");
 ABSL_FLAG(int, shards, 0, "number of shards (threads, one per core); 0: the CPUs we may run on");
 ABSL_FLAG(std::string, inbound_balance, "handoff",
           "how SMTP connections are spread over the shards: handoff (a shard passes a "

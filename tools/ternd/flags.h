@@ -30,6 +30,7 @@ ABSL_DECLARE_FLAG(std::vector<std::string>, outbound_tls_policy);
 ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(std::string, spool_sync);
 ABSL_DECLARE_FLAG(uint64_t, segment_size);
+ABSL_DECLARE_FLAG(std::string, segment_prefill);
 ABSL_DECLARE_FLAG(int, shards);
 ABSL_DECLARE_FLAG(std::string, inbound_balance);
 ABSL_DECLARE_FLAG(std::string, hostname);
