@@ -1,0 +1,70 @@
+"""Shards share a destination's connection limit (issue 17), measured from outside.
+
+Each shard delivers the messages of its own spool, but a destination's connection limit
+(--max_connections_per_destination, and the site's shaping connection_limit) holds for
+the whole process. Before, the first shard to ask took every slot and the other waited
+until that shard ran out of work (plus up to a 1 s maintenance tick): one core idle for
+seconds. Now a shard refused by the limit waits on the shared pools, the holder gives a
+connection back at its next transaction's end (it keeps its fair share, limit / shards),
+and the waiter is woken at once.
+
+The test queues 400 messages on a 2-shard ternd (both shards get some: inbound
+connections are balanced), restarts it with delivery on towards a `tern-bench sink` that
+holds each end of data 20 ms, under a limit of 2 connections, and watches the per-shard
+transaction counters: by the time 100 transactions are done, both shards must have done
+at least 10 (before: one shard did all of the first ~200 alone). No clock decides: the
+order of the counters does.
+"""
+
+import subprocess
+import time
+
+import ternd_harness
+from test_bench_sink import BenchSink
+from ternd_harness import scaled
+
+MESSAGES = 400
+POLL_S = 0.02
+
+
+class ShardSharesTest(ternd_harness.TerndTestCase):
+    def test_both_shards_deliver_from_the_start_under_a_shared_limit(self):
+        sink = BenchSink(["--delay=dot:20ms"], record=False)
+        self.track("sink stderr", sink.final_stderr, sink.cleanup)
+        sink.start()
+        d = self.start_ternd(f"--smarthost=[127.0.0.1]:{sink.port}",
+                             "--max_connections_per_destination=2", shards=2)
+        source = subprocess.run(
+            [ternd_harness.TERN_BENCH, "source", f"--target=127.0.0.1:{d.smtp_port}",
+             "--connections=10", f"--messages={MESSAGES}", "--size=2048", "--quiet", "--json"],
+            capture_output=True, text=True, timeout=scaled(120))
+        self.assertEqual(source.returncode, 0, source.stderr)
+        received = d.metrics().by_label("tern_smtp_messages_total", "shard")
+        d.stop()
+        d.flags = [f for f in d.flags if f != "--deliver=false"]
+        d.start()
+
+        first_quarter = None
+        deadline = time.monotonic() + scaled(120)
+        while True:
+            done = d.metrics().by_label("tern_delivery_transactions_total", "shard")
+            total = sum(done.values())
+            if first_quarter is None and total >= MESSAGES // 4:
+                first_quarter = dict(done)
+            if total >= MESSAGES:
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            f"{total} of {MESSAGES} delivered in time ({done})")
+            time.sleep(POLL_S)
+        self.assertEqual(sorted(done), ["0", "1"], done)
+        self.assertGreaterEqual(min(first_quarter.values()), 10,
+                                f"one shard delivered alone at first: {first_quarter} "
+                                f"(received per shard: {received})")
+        metrics = d.metrics()
+        self.assertGreater(metrics.total("tern_delivery_connections_yielded_total"), 0)
+        self.assertEqual(metrics.total("tern_delivery_recipients_total", result="delivered"),
+                         MESSAGES)
+
+
+if __name__ == "__main__":
+    ternd_harness.main()
