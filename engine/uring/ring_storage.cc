@@ -1,5 +1,5 @@
-// RingStorage: io_uring operations for segment files (sequence: spool/ring_storage.h).
-#include "spool/ring_storage.h"
+// RingStorage: io_uring operations for segment files (sequence: engine/uring/ring_storage.h).
+#include "engine/uring/ring_storage.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -17,7 +17,7 @@ namespace {
 
 // Makes room for `sqes` entries so a linked chain is never split across two submissions
 // (the kernel would end the link at the submission boundary).
-void ReserveSqes(core::Loop* loop, unsigned sqes) {
+void ReserveSqes(engine::UringLoop* loop, unsigned sqes) {
   io_uring* ring = loop->ring();
   CHECK_LE(sqes, *ring->sq.kring_entries);
   if (io_uring_sq_space_left(ring) < sqes) loop->Submit();
@@ -70,7 +70,7 @@ class RingStorage::CreateOp final : public core::Completion {
 
   void OnComplete(int32_t res, uint32_t flags) override {
     if (res < 0) return Fail(res);
-    core::Loop* loop = storage_->loop_;
+    engine::UringLoop* loop = storage_->loop_;
     switch (stage_) {
       case Stage::kOpenFile:
         fd_ = res;
@@ -155,7 +155,7 @@ class RingStorage::WriteOp {
  public:
   WriteOp(std::string path, Done done) : path_(std::move(path)), done_(std::move(done)) {}
 
-  void Submit(core::Loop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
+  void Submit(engine::UringLoop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
               SyncMode sync) {
     const size_t writes = (iov.size() + IOV_MAX - 1) / IOV_MAX;
     parts_.resize(writes + (sync == SyncMode::kFdatasync ? 1 : 0));

@@ -1,11 +1,11 @@
-// Implementation of core/loop.h: ring set-up with feature probing, the run loop, and the
-// eventfd that lets other threads wake a shard.
-#include "core/loop.h"
+// Implementation of engine/uring/uring_loop.h: ring set-up with feature probing, the run
+// loop, and the read of the eventfd that lets other threads wake a shard.
+#include "engine/uring/uring_loop.h"
 
-#include <sys/eventfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -13,11 +13,15 @@
 #include "absl/strings/str_join.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "core/status_macros.h"
 
-namespace tern::core {
+namespace tern::engine {
 namespace {
 
 constexpr unsigned kCqeBatch = 256;
+
+// The errno of the last failed io_uring_setup (see UringLoop::setup_errno()).
+std::atomic<int> last_setup_errno{0};
 
 // Kernel version as major*1000+minor, for features that have no probe bit (multishot
 // flags on accept and recv).
@@ -62,17 +66,11 @@ std::string RingFeatures::Describe() const {
   return absl::StrJoin(parts, " ");
 }
 
-class Loop::WakeReader : public Completion {
+class UringLoop::WakeReader : public core::Completion {
  public:
-  explicit WakeReader(Loop* loop) : loop_(loop) {}
+  explicit WakeReader(UringLoop* loop) : loop_(loop) {}
   void OnComplete(int32_t res, uint32_t flags) override {
-    {
-      absl::MutexLock lock(&loop_->mailbox_->mutex_);
-      loop_->mail_.swap(loop_->mailbox_->posted_);
-    }
-    for (auto& fn : loop_->mail_) fn();
-    loop_->mail_.clear();
-    if (loop_->wake_handler_) loop_->wake_handler_();
+    loop_->DeliverWake();
     if (res < 0 && res != -EAGAIN && res != -EINTR && res != -ECANCELED) {
       TERN_LOG(kError, "eventfd read failed: %s", strerror(-res));
     }
@@ -80,11 +78,19 @@ class Loop::WakeReader : public Completion {
   }
 
  private:
-  Loop* loop_;
+  UringLoop* loop_;
 };
 
-absl::StatusOr<std::unique_ptr<Loop>> Loop::Create(const LoopOptions& options) {
-  std::unique_ptr<Loop> loop(new Loop());
+int UringLoop::setup_errno() { return last_setup_errno.load(); }
+
+UringLoop* UringLoop::Of(core::Loop* loop) {
+  auto* uring = dynamic_cast<UringLoop*>(loop);
+  CHECK(uring != nullptr);
+  return uring;
+}
+
+absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(const UringLoopOptions& options) {
+  std::unique_ptr<UringLoop> loop(new UringLoop());
   const unsigned base = IORING_SETUP_SUBMIT_ALL;
   struct Attempt {
     unsigned flags;
@@ -112,6 +118,7 @@ absl::StatusOr<std::unique_ptr<Loop>> Loop::Create(const LoopOptions& options) {
     if (rc != -EINVAL) break;
   }
   if (rc != 0) {
+    last_setup_errno.store(-rc);
     return absl::UnavailableError(
         absl::StrCat("io_uring_queue_init failed: ", strerror(-rc),
                      " (is io_uring disabled by kernel.io_uring_disabled or seccomp?)"));
@@ -126,48 +133,22 @@ absl::StatusOr<std::unique_ptr<Loop>> Loop::Create(const LoopOptions& options) {
     io_uring_free_probe(probe);
   }
 
-  loop->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (loop->wake_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
-  }
+  RETURN_IF_ERROR(loop->InitWake());
   loop->wake_reader_ = std::make_unique<WakeReader>(loop.get());
-  {
-    absl::MutexLock lock(&loop->mailbox_->mutex_);
-    loop->mailbox_->wake_fd_ = loop->wake_fd_;
-  }
   loop->ArmWakeRead();
-  loop->now_ = absl::Now();
-  loop->timers_.Advance(loop->now_);
   return loop;
 }
 
-bool Mailbox::Post(absl::AnyInvocable<void()> fn) {
-  absl::MutexLock lock(&mutex_);
-  if (wake_fd_ < 0) return false;
-  posted_.push_back(std::move(fn));
-  uint64_t one = 1;
-  ssize_t n = ::write(wake_fd_, &one, sizeof(one));
-  (void)n;  // EAGAIN: the counter is already non-zero, the loop wakes anyway
-  return true;
-}
-
-Loop::~Loop() {
-  std::vector<absl::AnyInvocable<void()>> dropped;
-  {
-    absl::MutexLock lock(&mailbox_->mutex_);
-    mailbox_->wake_fd_ = -1;
-    dropped.swap(mailbox_->posted_);
-  }
+UringLoop::~UringLoop() {
   if (ring_ready_) io_uring_queue_exit(&ring_);
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-void Loop::ArmWakeRead() {
+void UringLoop::ArmWakeRead() {
   io_uring_sqe* sqe = PrepareSqe(wake_reader_.get());
-  io_uring_prep_read(sqe, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
+  io_uring_prep_read(sqe, wake_fd(), &wake_value_, sizeof(wake_value_), 0);
 }
 
-io_uring_sqe* Loop::PrepareSqe(Completion* completion) {
+io_uring_sqe* UringLoop::PrepareSqe(core::Completion* completion) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
     io_uring_submit(&ring_);
@@ -178,27 +159,13 @@ io_uring_sqe* Loop::PrepareSqe(Completion* completion) {
   return sqe;
 }
 
-void Loop::Submit() { io_uring_submit(&ring_); }
+void UringLoop::Submit() { io_uring_submit(&ring_); }
 
-void Loop::Stop() { stop_requested_ = true; }
+void UringLoop::WakeSoon() { io_uring_prep_nop(PrepareSqe(nullptr)); }
 
-void Loop::AddIterationHook(std::function<void()> hook) {
-  iteration_hooks_.push_back(std::move(hook));
-}
-
-void Loop::SetWakeHandler(std::function<void()> handler) { wake_handler_ = std::move(handler); }
-
-void Loop::Wake() {
-  uint64_t one = 1;
-  ssize_t n = ::write(wake_fd_, &one, sizeof(one));
-  (void)n;  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
-}
-
-void Loop::WakeSoon() { io_uring_prep_nop(PrepareSqe(nullptr)); }
-
-void Loop::RunSoon(absl::AnyInvocable<void()> fn) {
+void UringLoop::RunSoon(absl::AnyInvocable<void()> fn) {
   // Owns itself until its NOP completes.
-  struct Deferred final : Completion {
+  struct Deferred final : core::Completion {
     absl::AnyInvocable<void()> fn;
     void OnComplete(int32_t, uint32_t) override {
       auto f = std::move(fn);
@@ -211,13 +178,39 @@ void Loop::RunSoon(absl::AnyInvocable<void()> fn) {
   io_uring_prep_nop(PrepareSqe(deferred));
 }
 
-void Loop::ProcessCompletions() {
+void UringLoop::PollOnce(int fd, unsigned poll_events, core::Completion* done) {
+  io_uring_prep_poll_add(PrepareSqe(done), fd, poll_events);
+}
+
+void UringLoop::CancelPoll(core::Completion* done) {
+  // The removal's own completion is ignored; the poll completes -ECANCELED, or normally if
+  // it raced the removal.
+  io_uring_prep_poll_remove(PrepareSqe(nullptr), reinterpret_cast<__u64>(done));
+}
+
+void UringLoop::WakeAtMonotonic(int64_t monotonic_ns, core::Completion* done) {
+  // The kernel reads the timespec when the SQE is submitted: submit now, so one timespec
+  // serves every call.
+  static thread_local __kernel_timespec when;
+  when.tv_sec = monotonic_ns / 1000000000;
+  when.tv_nsec = monotonic_ns % 1000000000;
+  io_uring_prep_timeout(PrepareSqe(done), &when, 0, IORING_TIMEOUT_ABS);
+  Submit();
+}
+
+void UringLoop::AppendWrite(int fd, const char* data, size_t size, core::Completion* done) {
+  // Offset -1: the file position, which O_APPEND keeps at the end.
+  io_uring_prep_write(PrepareSqe(done), fd, data, static_cast<unsigned>(size),
+                      static_cast<uint64_t>(-1));
+}
+
+void UringLoop::ProcessCompletions() {
   io_uring_cqe* cqes[kCqeBatch];
   while (true) {
     unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, kCqeBatch);
     if (n == 0) return;
     for (unsigned i = 0; i < n; ++i) {
-      auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqes[i]));
+      auto* completion = static_cast<core::Completion*>(io_uring_cqe_get_data(cqes[i]));
       const int32_t res = cqes[i]->res;
       const uint32_t flags = cqes[i]->flags;
       if (completion != nullptr) completion->OnComplete(res, flags);
@@ -227,9 +220,9 @@ void Loop::ProcessCompletions() {
   }
 }
 
-void Loop::Run() {
-  while (!stop_requested_) {
-    absl::Time deadline = timers_.NextDeadline();
+void UringLoop::Run() {
+  while (!stopping()) {
+    absl::Time deadline = timers().NextDeadline();
     io_uring_cqe* cqe = nullptr;
     int rc;
     if (deadline == absl::InfiniteFuture()) {
@@ -247,13 +240,11 @@ void Loop::Run() {
     }
     // Completions see the time they arrived at: a deadline armed while handling one
     // (an accepted connection's idle timeout) counts from now, not from before the wait.
-    now_ = absl::Now();
+    set_now(absl::Now());
     ProcessCompletions();
-    now_ = absl::Now();
-    timers_.Advance(now_);
-    for (auto& hook : iteration_hooks_) hook();
+    FinishIteration();
   }
   io_uring_submit(&ring_);
 }
 
-}  // namespace tern::core
+}  // namespace tern::engine

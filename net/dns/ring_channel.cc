@@ -1,5 +1,5 @@
-// Implementation of net/dns/ring_channel.h: socket watchers on the ring, c-ares timeouts on
-// the timer wheel.
+// Implementation of net/dns/ring_channel.h: socket watchers on the loop's readiness polls, c-ares
+// timeouts on the timer wheel.
 #include "net/dns/ring_channel.h"
 
 #include <arpa/nameser.h>
@@ -57,7 +57,7 @@ class RingChannel::SocketWatcher : public core::Completion {
     return !in_flight_ && !processing_;
   }
 
-  // The owner goes away: free ourselves when the ring returns the poll.
+  // The owner goes away: free ourselves when the loop returns the poll.
   void Orphan() {
     if (in_flight_) RemovePoll();
     owner_ = nullptr;
@@ -102,19 +102,16 @@ class RingChannel::SocketWatcher : public core::Completion {
   void Arm() {
     CHECK(!in_flight_);
     CHECK(!closed_);
-    io_uring_sqe* sqe = owner_->loop_->PrepareSqe(this);
-    io_uring_prep_poll_add(sqe, fd_, want_);
+    owner_->loop_->PollOnce(fd_, want_, this);
     armed_mask_ = want_;
     in_flight_ = true;
   }
 
   void RemovePoll() {
     if (remove_sent_) return;
-    // The removal's own completion is ignored (nullptr); the poll completes -ECANCELED,
-    // or normally if it raced the removal.
+    // The poll completes -ECANCELED, or normally if it raced the removal.
     CHECK(owner_ != nullptr);
-    io_uring_sqe* sqe = owner_->loop_->PrepareSqe(nullptr);
-    io_uring_prep_poll_remove(sqe, reinterpret_cast<__u64>(this));
+    owner_->loop_->CancelPoll(this);
     remove_sent_ = true;
   }
 

@@ -1,12 +1,12 @@
-// RingChannel: a c-ares channel whose sockets are driven by a shard's io_uring ring, so
-// DNS needs no resolver thread and no blocking call on the shard.
+// RingChannel: a c-ares channel whose sockets are driven by a shard's loop (whatever its
+// I/O engine), so DNS needs no resolver thread and no blocking call on the shard.
 //
 // c-ares reports through its socket-state callback which sockets it wants watched for
-// reading or writing; each such socket gets a one-shot io_uring poll (re-armed after every
+// reading or writing; each such socket gets a one-shot core::Loop::PollOnce (re-armed after every
 // completion, so readiness is level-triggered as c-ares expects) and readiness becomes
 // ares_process_fd(). c-ares' own timeouts run from a core::Timer armed at ares_timeout()
 // after every call into c-ares. When c-ares closes a socket its poll is removed; the
-// watcher object lives until the ring has returned its last completion.
+// watcher object lives until the loop has returned its last completion.
 //
 //   ASSIGN_OR_RETURN(auto channel, RingChannel::Create(loop, {.servers = {"127.0.0.1:53"}}));
 //   channel->Query("example.com", ns_t_mx, &OnAnswer, arg);
@@ -46,8 +46,8 @@ class RingChannel {
   static absl::StatusOr<std::unique_ptr<RingChannel>> Create(core::Loop* loop,
                                                              const RingChannelOptions& options);
   // Destroys the c-ares channel (pending queries' callbacks run with ARES_EDESTRUCTION).
-  // Polls still in the ring are removed; their watchers free themselves when the ring
-  // returns them, so keep the loop running a moment after, or they leak with the ring.
+  // Polls still in flight are cancelled; their watchers free themselves when the loop
+  // returns them, so keep the loop running a moment after, or they leak with the loop.
   ~RingChannel();
   RingChannel(const RingChannel&) = delete;
   RingChannel& operator=(const RingChannel&) = delete;
@@ -63,7 +63,7 @@ class RingChannel {
   size_t queries_in_flight() const { return in_flight_; }
   size_t queries_queued() const { return queued_.size(); }
 
-  // No query outstanding, no socket watched and no poll completion owed by the ring.
+  // No query outstanding, no socket watched and no poll completion owed by the loop.
   bool idle() const { return in_flight_ == 0 && queued_.empty() && watchers_.empty(); }
   size_t sockets_watched() const { return by_fd_.size(); }
 

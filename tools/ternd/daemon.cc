@@ -309,6 +309,15 @@ int RunDaemon(const DaemonHooks& hooks) {
              config->shaping->overrides().size());
   }
 
+  // The I/O engine of every shard (auto: io_uring unless the kernel refuses it, then epoll
+  // with one log line).
+  absl::StatusOr<engine::IoEngine> io_engine = engine::ResolveIoEngine(config->io_engine);
+  if (!io_engine.ok()) {
+    TERN_LOG(kError, "%s", io_engine.status().message());
+    return 1;
+  }
+  config->io_engine_resolved = *io_engine;
+
   std::vector<std::unique_ptr<Shard>> shards;
   for (int s = 0; s < shard_count; ++s) {
     ShardConfig shard_config = config->MakeShardConfig(s);
@@ -335,7 +344,7 @@ int RunDaemon(const DaemonHooks& hooks) {
     for (auto& shard : shards) shard->Join();
     return 1;
   }
-  TERN_LOG(kInfo, "io_uring: %s", shards[0]->features());
+  TERN_LOG(kInfo, "I/O engine %s", shards[0]->features());
 
   AdminApi api(&shards, {.state = config->shaping.get(),
                          .policy_file = config->shaping_file,
