@@ -9,6 +9,9 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/status_macros.h"
+#include "engine/epoll/epoll_loop.h"
+#include "engine/epoll/epoll_transport.h"
+#include "engine/epoll/worker_storage.h"
 #include "engine/uring/ring_storage.h"
 #include "engine/uring/uring_loop.h"
 #include "engine/uring/uring_transport.h"
@@ -55,8 +58,10 @@ absl::StatusOr<std::unique_ptr<core::Loop>> CreateLoop(IoEngine engine) {
       ASSIGN_OR_RETURN(std::unique_ptr<UringLoop> loop, UringLoop::Create(UringLoopOptions{}));
       return std::unique_ptr<core::Loop>(std::move(loop));
     }
-    case IoEngine::kEpoll:
-      return absl::UnimplementedError("the epoll engine is not built yet");
+    case IoEngine::kEpoll: {
+      ASSIGN_OR_RETURN(std::unique_ptr<EpollLoop> loop, EpollLoop::Create());
+      return std::unique_ptr<core::Loop>(std::move(loop));
+    }
   }
   return absl::InvalidArgumentError("unknown I/O engine");
 }
@@ -76,14 +81,19 @@ absl::StatusOr<std::unique_ptr<net::Transport>> CreateTransport(core::Loop* loop
                        net::UringTransport::Create(UringLoop::Of(loop), uring_options));
       return std::unique_ptr<net::Transport>(std::move(transport));
     }
-    case IoEngine::kEpoll:
-      break;
+    case IoEngine::kEpoll: {
+      ASSIGN_OR_RETURN(std::unique_ptr<EpollTransport> transport,
+                       EpollTransport::Create(EpollLoop::Of(loop), options.receive_buffer_bytes));
+      return std::unique_ptr<net::Transport>(std::move(transport));
+    }
   }
-  return absl::UnimplementedError("the epoll engine is not built yet");
+  return absl::InvalidArgumentError("unknown I/O engine");
 }
 
 std::unique_ptr<spool::StorageBackend> CreateStorage(core::Loop* loop) {
-  CHECK(EngineOf(loop) == IoEngine::kUring);
+  if (EngineOf(loop) == IoEngine::kEpoll) {
+    return std::make_unique<WorkerStorage>(EpollLoop::Of(loop));
+  }
   return std::make_unique<spool::RingStorage>(UringLoop::Of(loop));
 }
 
