@@ -1,4 +1,4 @@
-// AppendFile: buffered O_APPEND writes through the ring (behaviour: core/append_file.h).
+// AppendFile: buffered O_APPEND writes through the loop (behaviour: core/append_file.h).
 #include "core/append_file.h"
 
 #include <fcntl.h>
@@ -77,10 +77,7 @@ void AppendFile::Flush() {
   in_flight_.swap(pending_);
   pending_.clear();
   write_in_flight_ = true;
-  io_uring_sqe* sqe = loop_->PrepareSqe(write_done_.get());
-  // Offset -1: the file position, which O_APPEND keeps at the end.
-  io_uring_prep_write(sqe, fd_, in_flight_.data(), static_cast<unsigned>(in_flight_.size()),
-                      static_cast<uint64_t>(-1));
+  loop_->AppendWrite(fd_, in_flight_.data(), in_flight_.size(), write_done_.get());
 }
 
 void AppendFile::OnWritten(int32_t res) {

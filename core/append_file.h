@@ -1,5 +1,5 @@
-// AppendFile: a file appended to through a loop's ring, for logs that must never hold up
-// the loop or grow without bound (the delivery log, tern-bench's --record file). Bytes are
+// AppendFile: a file appended to through a loop (Loop::AppendWrite), for logs that must never hold
+// up the loop or grow without bound (the delivery log, tern-bench's --record file). Bytes are
 // buffered and written with one O_APPEND write at a time: the kernel keeps each write whole,
 // so lines written by several threads' AppendFiles on one file never interleave. A short
 // write (a full disk) puts the rest back in front; beyond `buffer_bytes_max` buffered

@@ -1,5 +1,5 @@
 // The transport interface: what SMTP sessions (and later the SMTP client) see of the
-// network. A backend (io_uring today: net/uring_transport.h; epoll or a user-space stack
+// network. A backend (io_uring: engine/uring/uring_transport.h; epoll, or a user-space stack
 // later) accepts connections, lends received bytes, sends bytes in place and closes. No
 // code above this interface calls liburing.
 //

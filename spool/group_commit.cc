@@ -311,7 +311,7 @@ void GroupCommit::Shutdown(absl::AnyInvocable<void()> done) {
   Kick();
 }
 
-void GroupCommit::Kick() { io_uring_prep_nop(loop_->PrepareSqe(nullptr)); }
+void GroupCommit::Kick() { loop_->WakeSoon(); }
 
 void GroupCommit::MaybeFinishShutdown() {
   if (!shutting_down_ || in_flight_ != nullptr || !pending_.empty() || !rejected_.empty()) {

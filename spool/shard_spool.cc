@@ -14,7 +14,6 @@
 #include "spool/errno_status.h"
 #include "spool/little_endian.h"
 #include "spool/record_codec.h"
-#include "spool/ring_storage.h"
 #include "spool/segment_files.h"
 #include "spool/segment_gc.h"
 
@@ -61,8 +60,7 @@ absl::StatusOr<std::unique_ptr<ShardSpool>> ShardSpool::Open(core::Loop* loop,
   RETURN_IF_ERROR(spool->DeleteDeadSegmentsAtStartUp());
   StorageBackend* storage = options.storage;
   if (storage == nullptr) {
-    spool->owned_storage_ = std::make_unique<RingStorage>(loop);
-    storage = spool->owned_storage_.get();
+    return absl::InvalidArgumentError("spool: no storage backend (engine::CreateStorage)");
   }
   spool->storage_ = storage;
   spool->reader_ = std::make_unique<SegmentReader>(storage, spool->shard_dir_);

@@ -177,7 +177,6 @@ class ShardSpool {
   QueueIndex index_;
   RecoveryStats recovery_stats_;
   SpoolCounters counters_;
-  std::unique_ptr<StorageBackend> owned_storage_;
   StorageBackend* storage_ = nullptr;
   std::unique_ptr<GroupCommit> commit_;
   std::unique_ptr<SegmentReader> reader_;

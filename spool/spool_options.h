@@ -37,7 +37,8 @@ struct SpoolOptions {
   // How often garbage collection looks for segments to delete or compact (one bounded run
   // at a time, spool/segment_gc.h). Zero: never at run time (recovery still cleans).
   absl::Duration gc_interval = absl::Seconds(1);
-  // Tests: a fault-injecting backend (not owned). nullptr: the ring backend.
+  // The file I/O backend (required, not owned): the shard's I/O engine's
+  // (engine::CreateStorage), or in tests a fault-injecting one.
   StorageBackend* storage = nullptr;
   // Tests: crash points inside Open()'s recovery and start-up deletions (RecoveryCrashHook,
   // spool/recovery.h). Empty: none.

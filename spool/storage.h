@@ -1,6 +1,6 @@
 // StorageBackend: the file operations the group commit needs, asynchronous, with results
 // delivered by callback on the loop's thread (never from inside the submitting call). The
-// group commit never calls liburing itself; RingStorage (spool/ring_storage.h) is the real
+// group commit never calls liburing itself; RingStorage (engine/uring/ring_storage.h) is the real
 // backend, and tests drop in fault-injecting ones (fail the Nth write or sync with EIO or
 // ENOSPC, tear a write, lose unsynced data on a simulated crash).
 //

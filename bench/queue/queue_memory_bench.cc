@@ -54,6 +54,7 @@
 #include "delivery/lane_shaper.h"
 #include "delivery/site_rollup.h"
 #include "delivery/waiting_job.h"
+#include "engine/io_engine.h"
 #include "queue/retry_schedule.h"
 #include "queue/scheduled_queue.h"
 #include "queue/shaping_state.h"
@@ -126,7 +127,7 @@ void BM_QueueMemory(benchmark::State& state) {
   const int64_t messages = absl::GetFlag(FLAGS_messages);
   const int64_t destinations = absl::GetFlag(FLAGS_destinations);
   CHECK(messages > 0 && destinations > 0);
-  auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 64});
+  auto loop = engine::CreateLoop(engine::IoEngine::kUring);
   CHECK(loop.ok());
   const absl::Time now = absl::Now();
   const queue::RetrySchedule flags_retry =

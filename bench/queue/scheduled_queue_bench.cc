@@ -19,6 +19,7 @@
 #include "core/byte_buffer.h"
 #include "core/check.h"
 #include "core/loop.h"
+#include "engine/io_engine.h"
 #include "queue/scheduled_queue.h"
 #include "spool/message_record.h"
 #include "spool/queue_index.h"
@@ -61,7 +62,7 @@ Backlog* BacklogOf(int64_t length) {
   backlog.reset();
   auto b = std::make_unique<Backlog>();
   b->length = length;
-  auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 64});
+  auto loop = engine::CreateLoop(engine::IoEngine::kUring);
   CHECK(loop.ok());
   b->loop = std::move(*loop);
   b->index = std::make_unique<spool::QueueIndex>();

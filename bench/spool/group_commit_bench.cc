@@ -15,11 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "core/loop.h"
+#include "engine/io_engine.h"
 #include "spool/crc32c.h"
 #include "spool/group_commit.h"
 #include "spool/message_record.h"
 #include "spool/record_codec.h"
-#include "spool/ring_storage.h"
 
 namespace tern::spool {
 namespace {
@@ -97,16 +97,16 @@ void BM_GroupCommit(benchmark::State& state) {
   const SyncMode sync = state.range(1) ? SyncMode::kFdatasync : SyncMode::kNone;
   std::string dir = BenchDirectory() + "/spool_bench.XXXXXX";
   CHECK(mkdtemp(dir.data()) != nullptr);
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(engine::IoEngine::kUring);
   CHECK(loop.ok());
   {
-    RingStorage storage(loop->get());
+    std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop->get());
     SpoolCounters counters;
     GroupCommitOptions options;
     options.shard_dir = dir;
     options.segment_bytes = kSegmentBytesDefault;
     options.sync = sync;
-    GroupCommit commit(loop->get(), &storage, options, &counters);
+    GroupCommit commit(loop->get(), storage.get(), options, &counters);
     const core::ByteBuffer prototype = MessageRecord(1, kMessageBytes);
 
     size_t outstanding = 0;

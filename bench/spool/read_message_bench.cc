@@ -10,6 +10,7 @@
 #include "benchmark/benchmark.h"
 #include "core/check.h"
 #include "core/loop.h"
+#include "engine/io_engine.h"
 #include "spool/shard_spool.h"
 
 namespace tern::spool {
@@ -32,9 +33,12 @@ SpoolOptions Options(const std::string& dir) {
 
 // Fills a spool with kMessages messages of `body_bytes`; returns their ids.
 std::vector<uint64_t> Fill(const std::string& dir, size_t body_bytes) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(engine::IoEngine::kUring);
   CHECK(loop.ok());
-  auto spool = ShardSpool::Open(loop->get(), Options(dir));
+  std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop->get());
+  SpoolOptions options = Options(dir);
+  options.storage = storage.get();
+  auto spool = ShardSpool::Open(loop->get(), options);
   CHECK(spool.ok());
   const RecipientEnvelope rcpt[] = {{"rcpt@example.org", 0, ""}};
   MessageEnvelope envelope;
@@ -66,10 +70,13 @@ void BM_ReadMessage(benchmark::State& state) {
   std::string dir = BenchDirectory() + "/spool_read_bench.XXXXXX";
   CHECK(mkdtemp(dir.data()) != nullptr);
   const std::vector<uint64_t> ids = Fill(dir, body_bytes);
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(engine::IoEngine::kUring);
   CHECK(loop.ok());
   {
-    auto spool = ShardSpool::Open(loop->get(), Options(dir));
+    std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop->get());
+    SpoolOptions options = Options(dir);
+    options.storage = storage.get();
+    auto spool = ShardSpool::Open(loop->get(), options);
     CHECK(spool.ok());
     size_t outstanding = 0, next = 0;
     uint64_t bytes = 0, reads = 0;

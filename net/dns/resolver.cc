@@ -61,11 +61,11 @@ absl::StatusOr<std::unique_ptr<Resolver>> Resolver::Create(core::Loop* loop,
   if (options.negative_ttl < absl::ZeroDuration() || options.ttl_max < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("DNS cache TTLs must not be negative");
   }
-  RingChannelOptions channel_options;
+  AresChannelOptions channel_options;
   channel_options.servers = options.servers;
   channel_options.timeout_ms = options.timeout_ms;
   channel_options.tries = options.tries;
-  auto channel = RingChannel::Create(loop, channel_options);
+  auto channel = AresChannel::Create(loop, channel_options);
   if (!channel.ok()) return channel.status();
   std::unique_ptr<Resolver> resolver(new Resolver(loop, options));
   resolver->channel_ = std::move(*channel);

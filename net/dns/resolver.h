@@ -41,9 +41,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/loop.h"
+#include "net/dns/ares_channel.h"
 #include "net/dns/deferred_calls.h"
 #include "net/dns/dns_result.h"
-#include "net/dns/ring_channel.h"
 #include "net/dns/ttl_cache.h"
 
 namespace tern::dns {
@@ -123,7 +123,7 @@ class Resolver {
   const ResolverOptions options_;
   ResolverCounters counters_;
   DeferredCalls deferred_;
-  std::unique_ptr<RingChannel> channel_;
+  std::unique_ptr<AresChannel> channel_;
   bool shut_down_ = false;
   absl::BitGen random_;
   TtlCache<absl::StatusOr<MxResult>> mx_cache_;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/check.h"
+#include "engine/io_engine.h"
 #include "spool/errno_status.h"
 
 namespace tern::spool::testing {
@@ -86,7 +87,12 @@ const char* PowerCutLossName(PowerCutLoss loss) {
 }
 
 FaultInjectingStorage::FaultInjectingStorage(core::Loop* loop, uint64_t seed)
-    : loop_(loop), ring_(loop), random_(seed) {}
+    : loop_(loop), real_(engine::CreateStorage(loop)), random_(seed) {}
+
+std::string FaultInjectingStorage::PathOf(FileHandle file) const {
+  auto it = paths_.find(file);
+  return it != paths_.end() ? it->second : absl::StrCat("fd ", file);
+}
 
 FaultInjectingStorage::MatchedFault FaultInjectingStorage::Match(FaultOp op) {
   const uint64_t n = ++calls_[static_cast<size_t>(op)];
@@ -118,19 +124,20 @@ void FaultInjectingStorage::CreateSegment(std::string path, uint64_t bytes, Crea
     return;
   }
   Point(CrashPoint::kCreateSubmitted, path);
-  ring_.CreateSegment(
+  real_->CreateSegment(
       path, bytes,
       [this, path, bytes, done = std::move(done)](absl::StatusOr<FileHandle> file) mutable {
         if (file.ok() && created_bytes_.emplace(path, bytes).second) {
           used_bytes_ += bytes;
         }
+        if (file.ok()) paths_[*file] = path;
         done(std::move(file));
       });
 }
 
 void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
                                          std::span<const iovec> iov, SyncMode sync, Done done) {
-  const std::string path = ring_.PathOf(file);
+  const std::string path = PathOf(file);
   UnsyncedWrite write;
   write.path = path;
   write.offset = offset;
@@ -158,23 +165,23 @@ void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
   if (sync_fault.fail) {
     // The bytes reach the page cache; the fdatasync that should cover them fails, so they
     // stay unsynced (and a power cut may take them).
-    ring_.WriteAndSync(
+    real_->WriteAndSync(
         file, offset, iov, SyncMode::kNone,
         [done = std::move(done), path, error = sync_fault.error](absl::Status status) mutable {
           done(status.ok() ? ErrnoStatus("fdatasync", path, error) : status);
         });
     return;
   }
-  ring_.WriteAndSync(file, offset, iov, sync,
-                     [this, id, path, sync, done = std::move(done)](absl::Status status) mutable {
-                       const bool durable = status.ok() && sync == SyncMode::kFdatasync;
-                       if (durable) {
-                         unsynced_.erase(id);
-                         Point(CrashPoint::kWriteDurable, path);
-                       }
-                       done(std::move(status));
-                       if (durable) Point(CrashPoint::kWriteReplied, path);
-                     });
+  real_->WriteAndSync(file, offset, iov, sync,
+                      [this, id, path, sync, done = std::move(done)](absl::Status status) mutable {
+                        const bool durable = status.ok() && sync == SyncMode::kFdatasync;
+                        if (durable) {
+                          unsynced_.erase(id);
+                          Point(CrashPoint::kWriteDurable, path);
+                        }
+                        done(std::move(status));
+                        if (durable) Point(CrashPoint::kWriteReplied, path);
+                      });
 }
 
 void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes,
@@ -182,7 +189,7 @@ void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_
   const MatchedFault fault = Match(FaultOp::kPrefill);
   if (fault.fail) {
     loop_->RunSoon(
-        [done = std::move(done), path = ring_.PathOf(file), bytes, error = fault.error]() mutable {
+        [done = std::move(done), path = PathOf(file), bytes, error = fault.error]() mutable {
           done(ErrnoStatus(bytes > 0 ? "write" : "fdatasync", path, error));
         });
     return;
@@ -194,7 +201,7 @@ void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_
     }
     --prefill_passes_;
   }
-  ring_.WriteZeros(file, offset, bytes, sync, std::move(done));
+  real_->WriteZeros(file, offset, bytes, sync, std::move(done));
 }
 
 void FaultInjectingStorage::ReleasePrefill() {
@@ -202,36 +209,42 @@ void FaultInjectingStorage::ReleasePrefill() {
   std::vector<ParkedZeros> parked = std::move(parked_);
   parked_.clear();
   for (ParkedZeros& call : parked) {
-    ring_.WriteZeros(call.file, call.offset, call.bytes, call.sync, std::move(call.done));
+    real_->WriteZeros(call.file, call.offset, call.bytes, call.sync, std::move(call.done));
   }
 }
 
 void FaultInjectingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
-  ring_.Truncate(file, bytes, std::move(done));
+  real_->Truncate(file, bytes, std::move(done));
 }
 
 void FaultInjectingStorage::Close(FileHandle file, Done done) {
-  Point(CrashPoint::kCloseSubmitted, ring_.PathOf(file));
-  ring_.Close(file, std::move(done));
+  Point(CrashPoint::kCloseSubmitted, PathOf(file));
+  paths_.erase(file);
+  real_->Close(file, std::move(done));
 }
 
 void FaultInjectingStorage::OpenForRead(std::string path, Created done) {
-  ring_.OpenForRead(std::move(path), std::move(done));
+  real_->OpenForRead(path,
+                     [this, path, done = std::move(done)](absl::StatusOr<FileHandle> file) mutable {
+                       if (file.ok()) paths_[*file] = path;
+                       done(std::move(file));
+                     });
 }
 
 void FaultInjectingStorage::Read(FileHandle file, uint64_t offset, size_t bytes,
                                  core::ByteBuffer* into, Done done) {
   const MatchedFault fault = Match(FaultOp::kRead);
   if (fault.fail) {
-    loop_->RunSoon([done = std::move(done), path = ring_.PathOf(file),
-                    error = fault.error]() mutable { done(ErrnoStatus("read", path, error)); });
+    loop_->RunSoon([done = std::move(done), path = PathOf(file), error = fault.error]() mutable {
+      done(ErrnoStatus("read", path, error));
+    });
     return;
   }
   if (!corrupt_reads_) {
-    ring_.Read(file, offset, bytes, into, std::move(done));
+    real_->Read(file, offset, bytes, into, std::move(done));
     return;
   }
-  ring_.Read(file, offset, bytes, into, [into, done = std::move(done)](absl::Status s) mutable {
+  real_->Read(file, offset, bytes, into, [into, done = std::move(done)](absl::Status s) mutable {
     if (s.ok() && into->size() > 0) into->data()[into->size() - 1] ^= 0x20;
     done(std::move(s));
   });
@@ -246,7 +259,7 @@ void FaultInjectingStorage::DeleteFile(std::string path, Done done) {
     return;
   }
   Point(CrashPoint::kDeleteSubmitted, path);
-  ring_.DeleteFile(path, [this, path, done = std::move(done)](absl::Status status) mutable {
+  real_->DeleteFile(path, [this, path, done = std::move(done)](absl::Status status) mutable {
     if (status.ok()) {
       if (auto it = created_bytes_.find(path); it != created_bytes_.end()) {
         used_bytes_ -= std::min(used_bytes_, it->second);

@@ -1,10 +1,10 @@
-// FaultInjectingStorage: a StorageBackend for tests that forwards to RingStorage on the real
-// ring and injects what disks do to a spool: a write or an fdatasync failing with EIO or
-// ENOSPC (the Nth call, several calls in a row, or at random with a seed), a torn write
-// (only a prefix reaches the file, then the error), a full disk (segment creation beyond a
-// capacity fails with ENOSPC until deletions free room), and power cuts: TakeCrashImage()
-// copies the spool as a power cut at this instant would leave it, throwing away (or tearing)
-// every write that no completed fdatasync covers.
+// FaultInjectingStorage: a StorageBackend for tests that forwards to the storage of the loop's
+// I/O engine (engine::CreateStorage) and injects what disks do to a spool: a write or an fdatasync
+// failing with EIO or ENOSPC (the Nth call, several calls in a row, or at random with a seed), a
+// torn write (only a prefix reaches the file, then the error), a full disk (segment creation beyond
+// a capacity fails with ENOSPC until deletions free room), and power cuts: TakeCrashImage() copies
+// the spool as a power cut at this instant would leave it, throwing away (or tearing) every write
+// that no completed fdatasync covers.
 //
 // It lives in its own library (tern_spool_testing) that ternd never links: it cannot be
 // selected in production by accident.
@@ -17,7 +17,7 @@
 //   options.storage = &storage;  // SpoolOptions
 //
 // Crash points (on_point is called on the loop's thread, before the operation is handed to
-// the ring or right after its completion):
+// the engine or right after its completion):
 //   kWriteSubmitted   a write (+ fdatasync) is about to start: after append, before sync
 //   kWriteDurable     its fdatasync completed, its waiters not told yet: before the reply
 //   kWriteReplied     its waiters ran (the 250s are out): after the reply
@@ -31,6 +31,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <random>
 #include <span>
 #include <string>
@@ -39,7 +40,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "core/loop.h"
-#include "spool/ring_storage.h"
 #include "spool/storage.h"
 
 namespace tern::spool::testing {
@@ -154,7 +154,10 @@ class FaultInjectingStorage final : public StorageBackend {
   }
 
   core::Loop* loop_;
-  RingStorage ring_;
+  std::string PathOf(FileHandle file) const;  // for error messages
+
+  std::unique_ptr<StorageBackend> real_;                // the loop's engine's storage
+  absl::flat_hash_map<FileHandle, std::string> paths_;  // open files
   std::mt19937_64 random_;
   std::vector<Fault> faults_;
   uint64_t calls_[kFaultOps] = {};

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/engine/test_engine.h"
 
 namespace tern::core {
 namespace {
@@ -23,7 +24,7 @@ class AppendFileTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     path_ = dir_ + "/log";
-    auto loop = Loop::Create(LoopOptions{});
+    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
     if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
     loop_ = std::move(*loop);
   }

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "spool/shard_spool.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::delivery {
@@ -18,10 +19,12 @@ using spool::testing::RunUntil;
 
 TEST(BounceSpoolerTest, DsnIsADurableMessageFromNullSenderToTheSender) {
   spool::testing::TempDir dir;
-  auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 64});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   ASSERT_TRUE(loop.ok());
   spool::SpoolOptions options;
   options.spool_dir = dir.path();
+  std::unique_ptr<spool::StorageBackend> storage = engine::CreateStorage(loop->get());
+  options.storage = storage.get();
   auto spool = spool::ShardSpool::Open(loop->get(), options);
   ASSERT_TRUE(spool.ok()) << spool.status();
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/core/hostile_text.h"
+#include "tests/engine/test_engine.h"
 
 namespace tern::delivery {
 namespace {
@@ -87,7 +88,7 @@ TEST(FormatDeliveryEvent, HostileBytesInEveryFieldGiveOneStrictJsonLine) {
 }
 
 TEST(DeliveryLog, AppendsEveryEventAsALine) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   const std::string path = ::testing::TempDir() + "/delivery_log_test.jsonl";
   std::remove(path.c_str());

@@ -6,7 +6,9 @@
 #include <thread>
 #include <vector>
 
+#include "engine/io_engine.h"
 #include "gtest/gtest.h"
+#include "tests/engine/test_engine.h"
 
 namespace tern::delivery {
 namespace {
@@ -35,7 +37,7 @@ void Drain(core::Loop* loop) {
 }
 
 TEST(PoolWakeListener, TellsFromAnotherThreadReachTheOwnerOnTheLoopCoalesced) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;
@@ -63,7 +65,7 @@ TEST(PoolWakeListener, TellsFromAnotherThreadReachTheOwnerOnTheLoopCoalesced) {
 }
 
 TEST(PoolWakeListener, OnceItsPostRanTheNextTellPostsAgain) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   core::Loop* l = loop->get();
   net::PoolWakeups wakeups;
@@ -86,7 +88,7 @@ TEST(PoolWakeListener, OnceItsPostRanTheNextTellPostsAgain) {
 }
 
 TEST(PoolWakeListener, APostQueuedWhenTheListenerWentFindsNobody) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;
@@ -103,7 +105,7 @@ TEST(PoolWakeListener, APostQueuedWhenTheListenerWentFindsNobody) {
 }
 
 TEST(PoolWakeListener, ALaneForgottenDuringTheRetriesIsNotRetried) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;

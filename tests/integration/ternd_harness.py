@@ -18,7 +18,8 @@ $TERN_BENCH / $TERND_FAULTS) and hands the rest to unittest.
 
 Every wait is bounded; every process started here is stopped, also when a test fails, and
 ternd's stderr is printed when a test fails. Timeouts are generous (the suite also runs
-under ASan); TERN_TIMEOUT_SCALE multiplies them.
+under ASan); TERN_TIMEOUT_SCALE multiplies them. TERN_IO_ENGINE=epoll (or uring) starts
+every ternd with that --io_engine (a test's own --io_engine flag still wins).
 """
 
 import json
@@ -44,6 +45,8 @@ TERN_BENCH = os.environ.get("TERN_BENCH", "")  # optional: tests of tern-bench n
 # Optional: ternd over the fault-injecting storage (tests/tools/ternd_faults_main.cc).
 TERND_FAULTS = os.environ.get("TERND_FAULTS", "")
 TIMEOUT_SCALE = float(os.environ.get("TERN_TIMEOUT_SCALE", "1"))
+# --io_engine for every ternd started here ("": ternd's default, auto).
+IO_ENGINE = os.environ.get("TERN_IO_ENGINE", "")
 
 # Seconds. Bounds, not expectations: nothing here asserts how fast anything is.
 START_TIMEOUT_S = 30
@@ -370,11 +373,13 @@ class Ternd:
     """One ternd process on loopback ports chosen by the kernel, with its own spool."""
 
     def __init__(self, flags=(), workdir=None, shards=2, listen=("127.0.0.1:0",),
-                 spool_dir=None, deliver=False, binary=None):
+                 spool_dir=None, deliver=False, binary=None, launcher=()):
         # Without deliver=True, ternd only accepts and keeps mail (--deliver=false): tests of
         # the receiving side must not send anything anywhere.
         self.flags = ([] if deliver else ["--deliver=false"]) + list(flags)
         self.binary = binary or TERND
+        # Runs ternd through this command (a seccomp launcher, say): launcher + [ternd, ...].
+        self.launcher = list(launcher)
         self.listen = list(listen)
         self.shards = shards
         self.owns_workdir = workdir is None
@@ -413,10 +418,11 @@ class Ternd:
     # -- life cycle -----------------------------------------------------------------------
 
     def command(self):
-        return [self.binary, "--listen=" + ",".join(self.listen), "--admin_listen=127.0.0.1:0",
-                f"--spool_dir={self.spool_dir}", f"--ready_file={self.ready_file}",
-                f"--delivery_log={self.delivery_log}",
-                f"--shards={self.shards}"] + self.flags
+        engine = [f"--io_engine={IO_ENGINE}"] if IO_ENGINE else []
+        return self.launcher + [
+            self.binary, "--listen=" + ",".join(self.listen), "--admin_listen=127.0.0.1:0",
+            f"--spool_dir={self.spool_dir}", f"--ready_file={self.ready_file}",
+            f"--delivery_log={self.delivery_log}", f"--shards={self.shards}"] + engine + self.flags
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "ternd is already running"
@@ -594,9 +600,9 @@ class TerndTestCase(unittest.TestCase):
         self._tracked.append((what, log, cleanup))
 
     def start_ternd(self, *flags, workdir=None, shards=2, listen=("127.0.0.1:0",),
-                    spool_dir=None, deliver=False, binary=None):
+                    spool_dir=None, deliver=False, binary=None, launcher=()):
         d = Ternd(flags, workdir=workdir, shards=shards, listen=listen, spool_dir=spool_dir,
-                  deliver=deliver, binary=binary)
+                  deliver=deliver, binary=binary, launcher=launcher)
         self.track(f"ternd stderr ({d.workdir})", d.log_tail, d.cleanup)
         self.addCleanup(self._stop_daemon, d)
         return d.start()

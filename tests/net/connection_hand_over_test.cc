@@ -1,8 +1,8 @@
 // Tests of handing a connection from one ring to another (net/transport.h): Release() gives
 // the still-open socket back once nothing is in flight, Adopt() wraps it on another loop
 // (on another thread, as shards do), and a connection that received anything, lost its
-// peer or had a send cut short is closed instead (done(-1)). Real io_uring, real loopback
-// TCP sockets.
+// peer or had a send cut short is closed instead (done(-1)). Real engine
+// (tests/engine/test_engine.h), real loopback TCP sockets.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "net/uring_transport.h"
+#include "net/transport.h"
 #include "tests/net/loopback_test_util.h"
 
 namespace tern::net {

@@ -1,4 +1,4 @@
-// Tests of the gathered send (Connection::SendPieces) on the io_uring transport, over real
+// Tests of the gathered send (Connection::SendPieces) on the test engine's transport, over real
 // loopback TCP: the pieces arrive in order as one stream, a send far larger than the socket
 // buffer (written in several short writes) resumes in the right piece at the right byte,
 // and OnSendDone comes once per SendPieces, only after the last byte.
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "net/uring_transport.h"
+#include "net/transport.h"
 #include "tests/net/loopback_test_util.h"
 
 namespace tern::net {

@@ -1,5 +1,6 @@
 // Loopback helpers for the transport tests: a connected TCP pair whose remote end the test
-// plays with blocking calls, and a "shard" (a Loop and its UringTransport) that runs once.
+// plays with blocking calls, and a "shard" (a Loop and its Transport, of the test's I/O
+// engine: tests/engine/test_engine.h) that runs once.
 #pragma once
 
 #include <sys/socket.h>
@@ -16,7 +17,7 @@
 #include "core/loop.h"
 #include "gtest/gtest.h"
 #include "net/listen_socket.h"
-#include "net/uring_transport.h"
+#include "tests/engine/test_engine.h"
 
 namespace tern::net::testing {
 
@@ -78,12 +79,12 @@ inline void WriteAll(int fd, absl::string_view bytes) {
 // One loop and its transport; the loop runs once (a stopped Loop stays stopped).
 struct Shard {
   std::unique_ptr<core::Loop> loop;
-  std::unique_ptr<UringTransport> transport;
+  std::unique_ptr<Transport> transport;
 
   static absl::StatusOr<Shard> Create() {
-    auto loop = core::Loop::Create(core::LoopOptions{});
+    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
     if (!loop.ok()) return loop.status();
-    auto transport = UringTransport::Create(loop->get(), UringTransportOptions{});
+    auto transport = engine::CreateTransport(loop->get(), engine::TransportOptions{});
     if (!transport.ok()) return transport.status();
     return Shard{*std::move(loop), *std::move(transport)};
   }

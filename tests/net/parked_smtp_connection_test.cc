@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "net/destination_pool.h"
 #include "net/smtp/client_session.h"
-#include "net/uring_transport.h"
+#include "net/transport.h"
 #include "tests/net/loopback_test_util.h"
 
 namespace tern::net {

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "core/loop.h"
 #include "gtest/gtest.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::queue {
@@ -18,7 +19,7 @@ namespace {
 using spool::testing::RunUntil;
 
 std::unique_ptr<core::Loop> NewLoop() {
-  auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 64});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   CHECK(loop.ok());
   return std::move(*loop);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool::testing {
@@ -21,10 +22,13 @@ constexpr uint64_t kFileBytes = 64 << 10;
 class FaultInjectingStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 64});
+    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
     ASSERT_TRUE(loop.ok());
     loop_ = std::move(*loop);
     storage_ = std::make_unique<FaultInjectingStorage>(loop_.get(), /*seed=*/7);
+    loop_->AddIterationHook([this] {
+      if (waiting_for_ && waiting_for_()) loop_->Stop();
+    });
     data_dir_ = dir_.path() + "/data";
     std::filesystem::create_directory(data_dir_);
   }
@@ -36,21 +40,12 @@ class FaultInjectingStorageTest : public ::testing::Test {
     }
   }
   void Wait(std::function<bool()> done) {
-    // One loop per test: RunUntil stops the loop for good, so the test drives it through
-    // io_uring directly after the first call.
-    while (!done()) {
-      io_uring_submit_and_wait(loop_->ring(), 1);
-      io_uring_cqe* cqe;
-      unsigned head, n = 0;
-      io_uring_for_each_cqe(loop_->ring(), head, cqe) {
-        auto* completion = static_cast<core::Completion*>(io_uring_cqe_get_data(cqe));
-        const int32_t res = cqe->res;
-        const uint32_t flags = cqe->flags;
-        ++n;
-        if (completion != nullptr) completion->OnComplete(res, flags);
-      }
-      io_uring_cq_advance(loop_->ring(), n);
-    }
+    // One loop per test, run again for every wait; the iteration hook stops it.
+    if (done()) return;
+    waiting_for_ = std::move(done);
+    loop_->ClearStop();
+    loop_->Run();
+    waiting_for_ = nullptr;
   }
   absl::StatusOr<FileHandle> Create(const std::string& name) {
     std::optional<absl::StatusOr<FileHandle>> result;
@@ -76,6 +71,7 @@ class FaultInjectingStorageTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<core::Loop> loop_;
+  std::function<bool()> waiting_for_;  // what Wait() waits for
   std::unique_ptr<FaultInjectingStorage> storage_;
   std::string data_dir_;
   FileHandle file_ = -1;

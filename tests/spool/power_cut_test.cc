@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "spool/shard_spool.h"
 #include "spool/testing/fault_injecting_storage.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool::testing {
@@ -203,7 +204,7 @@ bool RunSpool(const std::string& root, FaultInjectingStorage* storage, core::Loo
 }
 
 std::unique_ptr<core::Loop> NewLoop() {
-  auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 256});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   CHECK(loop.ok());
   return std::move(*loop);
 }
@@ -247,13 +248,14 @@ void CrashDuringRecovery(const std::string& pristine, const std::map<uint64_t, s
     std::filesystem::copy(pristine, root, std::filesystem::copy_options::recursive);
     int steps = 0;
     std::string crashed_at;
-    SpoolOptions options = SmallSpool(root, nullptr);
+    auto loop = NewLoop();
+    std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop.get());
+    SpoolOptions options = SmallSpool(root, storage.get());
     options.crash_during_open = [&](const char* step) {
       if (++steps < k) return false;
       crashed_at = step;
       return true;
     };
-    auto loop = NewLoop();
     auto opened = ShardSpool::Open(loop.get(), options);
     if (opened.ok()) {  // fewer than k steps: nothing left to crash in
       bool done = false;

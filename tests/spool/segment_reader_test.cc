@@ -8,8 +8,8 @@
 #include "gtest/gtest.h"
 #include "spool/record_codec.h"
 #include "spool/recovery.h"
-#include "spool/ring_storage.h"
 #include "spool/segment_files.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool {
@@ -31,10 +31,10 @@ TEST(SegmentReader, ReadsFromManySegmentsWithABoundedDescriptorCache) {
   QueueIndex index;
   ASSERT_TRUE(RecoverShard(dir.path(), &index).ok());
   ASSERT_EQ(index.count(), 2 * kSegments);
-  auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 64});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   ASSERT_TRUE(loop.ok());
-  RingStorage storage(loop->get());
-  SegmentReader reader(&storage, dir.path());
+  std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop->get());
+  SegmentReader reader(storage.get(), dir.path());
   std::map<uint64_t, std::string> bodies;
   size_t max_open = 0;
   bool closed = false, close_requested = false;

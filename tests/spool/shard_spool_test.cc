@@ -14,9 +14,9 @@
 
 #include "gtest/gtest.h"
 #include "spool/record_codec.h"
-#include "spool/ring_storage.h"
 #include "spool/segment_files.h"
 #include "spool/testing/fault_injecting_storage.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool {
@@ -37,8 +37,17 @@ class ShardSpoolTest : public ::testing::Test {
     o.shard_id = 3;
     return o;
   }
+  // ShardSpool::Open with the engine's storage unless `options` brings one (kept until the
+  // test ends).
+  absl::StatusOr<std::unique_ptr<ShardSpool>> OpenSpool(core::Loop* loop, SpoolOptions options) {
+    if (options.storage == nullptr) {
+      storages_.push_back(engine::CreateStorage(loop));
+      options.storage = storages_.back().get();
+    }
+    return ShardSpool::Open(loop, options);
+  }
   std::unique_ptr<core::Loop> NewLoop() {
-    auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 256});
+    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
     CHECK(loop.ok());
     return std::move(*loop);
   }
@@ -84,6 +93,7 @@ class ShardSpoolTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::vector<std::unique_ptr<StorageBackend>> storages_;  // of OpenSpool()
   std::vector<uint64_t> ids_;
   std::map<uint64_t, std::string> bodies_;
   std::vector<int> order_;
@@ -94,7 +104,7 @@ class ShardSpoolTest : public ::testing::Test {
 TEST_F(ShardSpoolTest, OneIterationsMessagesAreOneWriteAndOneSync) {
   constexpr int kMessages = 50;
   auto loop = NewLoop();
-  auto spool = ShardSpool::Open(loop.get(), Options());
+  auto spool = OpenSpool(loop.get(), Options());
   ASSERT_TRUE(spool.ok()) << spool.status();
   for (int i = 0; i < kMessages; ++i) Commit(spool->get(), i, Body(i, 300 + i));
   ShutdownAndRun(loop.get(), spool->get(), [&] { return statuses_.size() == kMessages; });
@@ -123,7 +133,7 @@ TEST_F(ShardSpoolTest, OneIterationsMessagesAreOneWriteAndOneSync) {
   spool->reset();
 
   auto loop2 = NewLoop();
-  auto reopened = ShardSpool::Open(loop2.get(), Options());
+  auto reopened = OpenSpool(loop2.get(), Options());
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->recovery_stats().messages, static_cast<uint64_t>(kMessages));
   EXPECT_EQ((*reopened)->index().count(), static_cast<size_t>(kMessages));
@@ -141,7 +151,7 @@ TEST_F(ShardSpoolTest, BatchesRotateAcrossSmallSegments) {
   options.record_bytes_max = 16 << 10;
   constexpr int kMessages = 60;  // ~4.3 KiB each: ~4 segments
   auto loop = NewLoop();
-  auto spool = ShardSpool::Open(loop.get(), options);
+  auto spool = OpenSpool(loop.get(), options);
   ASSERT_TRUE(spool.ok()) << spool.status();
   // Half appended up front, the rest from the waiters, so batches also form under load.
   for (int i = 0; i < kMessages / 2; ++i) Commit(spool->get(), i, Body(i, 4096));
@@ -161,7 +171,7 @@ TEST_F(ShardSpoolTest, BatchesRotateAcrossSmallSegments) {
   spool->reset();
 
   auto loop2 = NewLoop();
-  auto reopened = ShardSpool::Open(loop2.get(), options);
+  auto reopened = OpenSpool(loop2.get(), options);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->index().count(), static_cast<size_t>(kMessages));
   EXPECT_GE((*reopened)->recovery_stats().segments, 4u);
@@ -175,7 +185,7 @@ TEST_F(ShardSpoolTest, FailedSyncFailsTheBatchAndAbandonsTheSegment) {
   storage.Inject({.op = FaultOp::kSync, .nth = 1, .error = EIO});
   SpoolOptions options = Options();
   options.storage = &storage;
-  auto spool = ShardSpool::Open(loop.get(), options);
+  auto spool = OpenSpool(loop.get(), options);
   ASSERT_TRUE(spool.ok());
   for (int i = 0; i < 5; ++i) Commit(spool->get(), i, Body(i));
   uint64_t failed_segment = 0;
@@ -216,7 +226,7 @@ TEST_F(ShardSpoolTest, NoSpaceAtPreallocationStopsAcceptingUntilRetryWorks) {
   SpoolOptions options = Options();
   options.storage = &storage;
   options.prepare_retry_interval = absl::Milliseconds(30);
-  auto spool = ShardSpool::Open(loop.get(), options);
+  auto spool = OpenSpool(loop.get(), options);
   ASSERT_TRUE(spool.ok());
   Commit(spool->get(), 0, Body(0));
   std::vector<absl::StatusCode> accepting;
@@ -242,7 +252,7 @@ TEST_F(ShardSpoolTest, QueueIdsIncreaseAcrossReopenAndCarryTheShard) {
   const uint64_t future = (uint64_t{3} << kQueueIdShardShift) | (kQueueIdSequenceMask - 1000);
   {
     auto loop = NewLoop();
-    auto spool = ShardSpool::Open(loop.get(), Options());
+    auto spool = OpenSpool(loop.get(), Options());
     ASSERT_TRUE(spool.ok());
     const uint64_t a = (*spool)->NextQueueId();
     const uint64_t b = (*spool)->NextQueueId();
@@ -257,7 +267,7 @@ TEST_F(ShardSpoolTest, QueueIdsIncreaseAcrossReopenAndCarryTheShard) {
     ASSERT_TRUE(statuses_[0].ok());
   }
   auto loop = NewLoop();
-  auto spool = ShardSpool::Open(loop.get(), Options());
+  auto spool = OpenSpool(loop.get(), Options());
   ASSERT_TRUE(spool.ok());
   EXPECT_EQ((*spool)->NextQueueId(), future + 1);
   EXPECT_EQ((*spool)->current_segment(), 0u);  // the new segment is not ready yet
@@ -272,12 +282,10 @@ TEST_F(ShardSpoolTest, OptionsAreValidated) {
   auto loop = NewLoop();
   SpoolOptions options = Options();
   options.segment_bytes = kSegmentBytesMin;  // cannot hold the default largest record
-  EXPECT_EQ(ShardSpool::Open(loop.get(), options).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenSpool(loop.get(), options).status().code(), absl::StatusCode::kInvalidArgument);
   options = Options();
   options.shard_id = 256;
-  EXPECT_EQ(ShardSpool::Open(loop.get(), options).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenSpool(loop.get(), options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

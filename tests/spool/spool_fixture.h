@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "spool/segment_files.h"
 #include "spool/shard_spool.h"
+#include "tests/engine/test_engine.h"
 #include "tests/spool/spool_test_util.h"
 
 namespace tern::spool::testing {
@@ -28,11 +29,17 @@ class SpoolFixture : public ::testing::Test {
   }
   std::string ShardDir() const { return ShardDirectory(dir_.path(), 1); }
   static std::unique_ptr<core::Loop> NewLoop() {
-    auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 256});
+    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
     CHECK(loop.ok());
     return std::move(*loop);
   }
-  static std::unique_ptr<ShardSpool> Open(core::Loop* loop, const SpoolOptions& options) {
+  // Opens a spool on `loop` with the engine's storage unless `options` brings one (kept
+  // until the fixture ends).
+  std::unique_ptr<ShardSpool> Open(core::Loop* loop, SpoolOptions options) {
+    if (options.storage == nullptr) {
+      storages_.push_back(engine::CreateStorage(loop));
+      options.storage = storages_.back().get();
+    }
     auto spool = ShardSpool::Open(loop, options);
     CHECK(spool.ok());
     return std::move(*spool);
@@ -98,6 +105,7 @@ class SpoolFixture : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::vector<std::unique_ptr<StorageBackend>> storages_;  // of Open()
   std::map<uint64_t, std::string> bodies_;
   std::map<uint64_t, absl::Status> committed_;
   std::vector<absl::Status> recorded_;

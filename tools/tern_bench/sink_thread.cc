@@ -5,8 +5,10 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "tools/tern_bench/common_flags.h"
 
 namespace tern::bench {
 namespace {
@@ -91,12 +93,14 @@ void SinkThread::Main() {
 }
 
 absl::Status SinkThread::Setup() {
-  absl::StatusOr<std::unique_ptr<core::Loop>> loop = core::Loop::Create(core::LoopOptions{});
+  absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
+  if (!io_engine.ok()) return io_engine.status();
+  absl::StatusOr<std::unique_ptr<core::Loop>> loop = engine::CreateLoop(*io_engine);
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
-  features_ = loop_->features().Describe();
-  absl::StatusOr<std::unique_ptr<net::UringTransport>> transport =
-      net::UringTransport::Create(loop_.get(), net::UringTransportOptions{});
+  features_ = absl::StrCat(loop_->engine_name(), ": ", loop_->DescribeFeatures());
+  absl::StatusOr<std::unique_ptr<net::Transport>> transport =
+      engine::CreateTransport(loop_.get(), engine::TransportOptions{});
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (!config_.record_path.empty()) {

@@ -1,5 +1,5 @@
 // SinkThread: one thread of `tern-bench sink`, shard-style: its own core::Loop, its own
-// net::UringTransport accepting on its own SO_REUSEPORT listener, its own record writer
+// net::Transport (of --io_engine) accepting on its own SO_REUSEPORT listener, its own record writer
 // and counters. Nothing is shared with the other threads but the run's StopRequest and the
 // count of accepted messages (for --exit_after).
 //
@@ -27,7 +27,7 @@
 #include "absl/time/time.h"
 #include "core/loop.h"
 #include "core/timer_wheel.h"
-#include "net/uring_transport.h"
+#include "net/transport.h"
 #include "tools/tern_bench/sink_connection.h"
 #include "tools/tern_bench/sink_counters.h"
 #include "tools/tern_bench/sink_record.h"
@@ -88,7 +88,7 @@ class SinkThread : public SinkMessageObserver {
 
   // Loop thread only.
   std::unique_ptr<core::Loop> loop_;
-  std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<RecordWriter> record_;
   SinkConnectionContext context_;

@@ -11,6 +11,7 @@
 #include "core/check.h"
 #include "core/timer_wheel.h"
 #include "net/tls/tls_connection.h"
+#include "tools/tern_bench/common_flags.h"
 
 namespace tern::bench {
 
@@ -28,11 +29,7 @@ class SourceWorker::ArrivalTimer : public core::Completion {
   void ArmAt(int64_t when_ns) {
     if (armed_) return;
     armed_ = true;
-    when_.tv_sec = when_ns / 1000000000;
-    when_.tv_nsec = when_ns % 1000000000;
-    io_uring_sqe* sqe = loop_->PrepareSqe(this);
-    io_uring_prep_timeout(sqe, &when_, 0, IORING_TIMEOUT_ABS);
-    loop_->Submit();  // `when_` is read at submission
+    loop_->WakeAtMonotonic(when_ns, this);
   }
   bool armed() const { return armed_; }
   void OnComplete(int32_t res, uint32_t flags) override {
@@ -43,7 +40,6 @@ class SourceWorker::ArrivalTimer : public core::Completion {
  private:
   core::Loop* loop_;
   SourceWorker* worker_;
-  __kernel_timespec when_{};
   bool armed_ = false;
 };
 
@@ -174,14 +170,16 @@ SourceWorker::SourceWorker(SourcePlan plan)
 SourceWorker::~SourceWorker() { CHECK(connections_.empty()); }
 
 absl::Status SourceWorker::Run() {
-  absl::StatusOr<std::unique_ptr<core::Loop>> loop = core::Loop::Create(core::LoopOptions{});
+  absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
+  if (!io_engine.ok()) return io_engine.status();
+  absl::StatusOr<std::unique_ptr<core::Loop>> loop = engine::CreateLoop(*io_engine);
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
-  net::UringTransportOptions options;
+  engine::TransportOptions options;
   options.receive_buffers = 512;
   options.receive_buffer_bytes = 4096;
-  absl::StatusOr<std::unique_ptr<net::UringTransport>> transport =
-      net::UringTransport::Create(loop_.get(), options);
+  absl::StatusOr<std::unique_ptr<net::Transport>> transport =
+      engine::CreateTransport(loop_.get(), options);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (plan_.session.starttls) {

@@ -1,12 +1,12 @@
-// SourceWorker: one thread of `tern-bench source`: its own io_uring loop and transport,
+// SourceWorker: one thread of `tern-bench source`: its own loop and transport (--io_engine),
 // its share of the connections and of the messages, its own SourceStats.
 //
 // Closed loop (rate 0): every connection sends its next message as soon as the previous
 // one is answered, until the worker's messages are started or the deadline passes.
-// Open loop (rate > 0): messages arrive at fixed intervals (1/rate) on a precise io_uring
-// timeout; an arrival waits in a backlog until a connection is free, and its latency runs
-// from its arrival, so a slow server cannot hide its slowness by slowing the generator.
-// A connection that has sent --messages_per_connection messages says QUIT and a new one
+// Open loop (rate > 0): messages arrive at fixed intervals (1/rate) on a precise
+// wake-up (core::Loop::WakeAtMonotonic); an arrival waits in a backlog until a connection is free,
+// and its latency runs from its arrival, so a slow server cannot hide its slowness by slowing the
+// generator. A connection that has sent --messages_per_connection messages says QUIT and a new one
 // replaces it while there is work left.
 //
 //   SourceWorker worker(plan);
@@ -29,7 +29,7 @@
 #include "core/loop.h"
 #include "net/listen_socket.h"
 #include "net/tls/tls_context.h"
-#include "net/uring_transport.h"
+#include "net/transport.h"
 #include "tools/tern_bench/bench_message.h"
 #include "tools/tern_bench/size_distribution.h"
 #include "tools/tern_bench/source_session.h"
@@ -37,7 +37,7 @@
 
 namespace tern::bench {
 
-// Nanoseconds of CLOCK_MONOTONIC (what io_uring's absolute timeouts use).
+// Nanoseconds of CLOCK_MONOTONIC (what core::Loop::WakeAtMonotonic takes).
 int64_t MonotonicNowNs();
 
 struct SourcePlan {
@@ -96,7 +96,7 @@ class SourceWorker {
   MessageFactory factory_;
   std::mt19937_64 random_;
   std::unique_ptr<core::Loop> loop_;
-  std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<net::Transport> transport_;
   std::shared_ptr<const net::tls::TlsContext> tls_;  // with plan_.session.starttls
   std::unique_ptr<ArrivalTimer> arrival_timer_;
   absl::flat_hash_set<Connection*> connections_;

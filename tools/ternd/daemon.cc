@@ -311,6 +311,15 @@ int RunDaemon(const DaemonHooks& hooks) {
              config->shaping->overrides().size());
   }
 
+  // The I/O engine of every shard (auto: io_uring unless the kernel refuses it, then epoll
+  // with one log line).
+  absl::StatusOr<engine::IoEngine> io_engine = engine::ResolveIoEngine(config->io_engine);
+  if (!io_engine.ok()) {
+    TERN_LOG(kError, "%s", io_engine.status().message());
+    return 1;
+  }
+  config->io_engine_resolved = *io_engine;
+
   // Declared before the shards: sockets on their way between shards refer to it until the
   // last shard is gone.
   std::unique_ptr<net::InboundBalance> balance;
@@ -350,7 +359,7 @@ int RunDaemon(const DaemonHooks& hooks) {
     for (auto& shard : shards) shard->Join();
     return 1;
   }
-  TERN_LOG(kInfo, "io_uring: %s", shards[0]->features());
+  TERN_LOG(kInfo, "I/O engine %s", shards[0]->features());
 
   AdminApi api(&shards, {.state = config->shaping.get(),
                          .policy_file = config->shaping_file,

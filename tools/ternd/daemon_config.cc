@@ -242,6 +242,9 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   config.session.relay_policy = config.relay_policy.get();
   config.limiter =
       std::make_unique<net::ConnectionLimiter>(absl::GetFlag(FLAGS_max_connections_per_ip));
+  auto io_engine = engine::ParseIoEngineChoice(absl::GetFlag(FLAGS_io_engine));
+  if (!io_engine.ok()) return FlagError("io_engine", io_engine.status().message());
+  config.io_engine = *io_engine;
   config.transport.receive_buffers = absl::GetFlag(FLAGS_recv_buffers);
   config.transport.receive_buffer_bytes = absl::GetFlag(FLAGS_recv_buffer_size);
   const uint32_t n = config.transport.receive_buffers;
@@ -303,6 +306,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.spool.record_bytes_max =
       std::min<uint64_t>(segment_bytes, session.max_message_size + (1ull << 20));
   shard.transport = transport;
+  shard.io_engine = io_engine_resolved;
   shard.session = session;
   shard.relay_policy = relay_policy.get();
   shard.limiter = limiter.get();

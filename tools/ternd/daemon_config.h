@@ -44,7 +44,10 @@ struct DaemonConfig {
   smtp::SessionConfig session;
   std::unique_ptr<smtp::RelayPolicy> relay_policy;
   std::unique_ptr<net::ConnectionLimiter> limiter;
-  net::UringTransportOptions transport;
+  engine::IoEngineChoice io_engine = engine::IoEngineChoice::kAuto;  // --io_engine
+  // What --io_engine came to (ResolveIoEngine), set once before the shards start.
+  engine::IoEngine io_engine_resolved = engine::IoEngine::kUring;
+  engine::TransportOptions transport;
   absl::Duration shutdown_grace;
   // Delivery (null when --deliver=false).
   std::unique_ptr<delivery::DeliveryConfig> delivery;

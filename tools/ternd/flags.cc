@@ -78,6 +78,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM/SIGINT, the longest wait for sessions to close: every session is answered "
           "421 4.3.2 at once (a message not yet acknowledged is left to the client to retry), "
           "replies waiting for a commit are sent first");
+ABSL_FLAG(std::string, io_engine, "auto",
+          "the I/O engine of every shard: uring (io_uring), epoll, or auto (io_uring, and "
+          "epoll with one log line where io_uring is refused: a seccomp profile, "
+          "kernel.io_uring_disabled, a kernel before 5.19)");
 ABSL_FLAG(uint32_t, recv_buffers, 1024,
           "receive buffers per shard in the provided buffer ring (power of two)");
 ABSL_FLAG(uint32_t, recv_buffer_size, 16384, "bytes per receive buffer");

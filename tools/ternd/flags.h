@@ -42,6 +42,7 @@ ABSL_DECLARE_FLAG(std::vector<std::string>, relay_domains);
 ABSL_DECLARE_FLAG(absl::Duration, idle_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, data_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, shutdown_grace);
+ABSL_DECLARE_FLAG(std::string, io_engine);
 ABSL_DECLARE_FLAG(uint32_t, recv_buffers);
 ABSL_DECLARE_FLAG(uint32_t, recv_buffer_size);
 ABSL_DECLARE_FLAG(std::string, ready_file);

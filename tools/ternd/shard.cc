@@ -198,15 +198,14 @@ void Shard::Main() {
 }
 
 absl::Status Shard::Setup() {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(config_.io_engine);
   if (!loop.ok()) return loop.status();
   loop_ = *std::move(loop);
-  features_ = loop_->features().Describe();
+  features_ = absl::StrCat(loop_->engine_name(), ": ", loop_->DescribeFeatures());
   mailbox_ = loop_->mailbox();
-  if (config_.storage_factory) {
-    storage_ = config_.storage_factory(loop_.get());
-    config_.spool.storage = storage_.get();
-  }
+  storage_ = config_.storage_factory ? config_.storage_factory(loop_.get())
+                                     : engine::CreateStorage(loop_.get());
+  config_.spool.storage = storage_.get();
   auto spool = spool::ShardSpool::Open(loop_.get(), config_.spool);
   if (!spool.ok()) return spool.status();
   spool_ = *std::move(spool);
@@ -215,7 +214,7 @@ absl::Status Shard::Setup() {
     if (!log.ok()) return log.status();
     delivery_log_ = *std::move(log);
   }
-  auto transport = net::UringTransport::Create(loop_.get(), config_.transport);
+  auto transport = engine::CreateTransport(loop_.get(), config_.transport);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (config_.delivery != nullptr) {

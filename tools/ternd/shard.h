@@ -28,6 +28,7 @@
 #include "delivery/delivery_log.h"
 #include "delivery/egress_config.h"
 #include "delivery/message_pool_resolver.h"
+#include "engine/io_engine.h"
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
@@ -38,7 +39,6 @@
 #include "net/smtp/session.h"
 #include "net/smtp/smtp_counters.h"
 #include "net/smtp_connection.h"
-#include "net/uring_transport.h"
 #include "queue/queue_operations.h"
 #include "spool/shard_spool.h"
 #include "spool/storage.h"
@@ -57,7 +57,8 @@ struct ShardConfig {
   absl::Duration greet_pause = absl::ZeroDuration();
   uint64_t min_data_rate = 0;
   spool::SpoolOptions spool;
-  net::UringTransportOptions transport;
+  engine::IoEngine io_engine = engine::IoEngine::kUring;
+  engine::TransportOptions transport;
   smtp::SessionConfig session;
   const smtp::RelayPolicy* relay_policy = nullptr;
   net::ConnectionLimiter* limiter = nullptr;
@@ -170,10 +171,10 @@ class Shard {
 
   // Owned and used by the shard's thread only.
   std::unique_ptr<core::Loop> loop_;
-  std::unique_ptr<spool::StorageBackend> storage_;  // only with a storage_factory
+  std::unique_ptr<spool::StorageBackend> storage_;  // the engine's, or the storage_factory's
   std::unique_ptr<spool::ShardSpool> spool_;
   std::unique_ptr<delivery::DeliveryLog> delivery_log_;
-  std::unique_ptr<net::UringTransport> transport_;
+  std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<delivery::DeliveryAgent> agent_;
   bool agent_aborted_ = false;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/engine/test_engine.h"
 #include "tests/net/dns/dnsmasq_server.h"
 
 namespace tern::dns {
@@ -47,7 +48,7 @@ class ResolverTest : public ::testing::Test {
   void SetUp() override {
     if (absl::IsUnavailable(start_status_)) GTEST_SKIP() << start_status_;
     ASSERT_TRUE(start_status_.ok()) << start_status_;
-    auto loop = core::Loop::Create(core::LoopOptions{.sq_entries = 256});
+    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
     if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
     loop_ = std::move(*loop);
     loop_->AddIterationHook([this] {

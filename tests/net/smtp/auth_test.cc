@@ -13,6 +13,7 @@
 #include "net/smtp/password_checker.h"
 #include "net/smtp/password_hash.h"
 #include "net/smtp/sasl.h"
+#include "tests/engine/test_engine.h"
 
 namespace tern::smtp {
 namespace {
@@ -139,7 +140,7 @@ TEST(AuthUsers, FindProblemsNamesEveryBadLineNotOnlyTheFirst) {
 }
 
 TEST(PasswordChecker, AnswersOnTheLoopAndThrottlesPerAddress) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   auto users = AuthUsers::Parse("bob:" + *HashPassword("pw", kCheap) + "\n", "users");
   ASSERT_TRUE(users.ok());

@@ -1,5 +1,5 @@
-// Implementation of net/uring_connection.h.
-#include "net/uring_connection.h"
+// Implementation of engine/uring/uring_connection.h.
+#include "engine/uring/uring_connection.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
-#include "net/uring_transport.h"
+#include "engine/uring/uring_transport.h"
 
 namespace tern::net {
 
@@ -31,7 +31,7 @@ void UringConnection::StartReceiving() {
 
 void UringConnection::ArmReceive() {
   if (closing_ || peer_closed_ || receive_armed_) return;
-  core::Loop* loop = transport_->loop();
+  engine::UringLoop* loop = transport_->loop();
   io_uring_sqe* sqe = loop->PrepareSqe(&receive_op_);
   if (loop->features().multishot_recv) {
     io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);

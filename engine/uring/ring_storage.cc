@@ -1,5 +1,5 @@
-// RingStorage: io_uring operations for segment files (sequence: spool/ring_storage.h).
-#include "spool/ring_storage.h"
+// RingStorage: io_uring operations for segment files (sequence: engine/uring/ring_storage.h).
+#include "engine/uring/ring_storage.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -17,7 +17,7 @@ namespace {
 
 // Makes room for `sqes` entries so a linked chain is never split across two submissions
 // (the kernel would end the link at the submission boundary).
-void ReserveSqes(core::Loop* loop, unsigned sqes) {
+void ReserveSqes(engine::UringLoop* loop, unsigned sqes) {
   io_uring* ring = loop->ring();
   CHECK_LE(sqes, *ring->sq.kring_entries);
   if (io_uring_sq_space_left(ring) < sqes) loop->Submit();
@@ -82,7 +82,7 @@ class RingStorage::CreateOp final : public core::Completion {
       return Finish(fd_);
     }
     if (res < 0) return Fail(res);
-    core::Loop* loop = storage_->loop_;
+    engine::UringLoop* loop = storage_->loop_;
     switch (stage_) {
       case Stage::kOpenFile:
         fd_ = res;
@@ -171,14 +171,14 @@ class RingStorage::WriteOp {
   WriteOp(std::string path, Done done) : path_(std::move(path)), done_(std::move(done)) {}
 
   // `bytes` zero bytes from zero_buffer (no write at all for 0: the sync alone).
-  void SubmitZeros(core::Loop* loop, FileHandle file, uint64_t offset, uint64_t bytes,
+  void SubmitZeros(engine::UringLoop* loop, FileHandle file, uint64_t offset, uint64_t bytes,
                    SyncMode sync) {
     CHECK_LE(bytes, kZeroWriteBytesMax);
     zero_iov_ = iovec{zero_buffer, static_cast<size_t>(bytes)};
     Submit(loop, file, offset, std::span<const iovec>(&zero_iov_, bytes > 0 ? 1 : 0), sync);
   }
 
-  void Submit(core::Loop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
+  void Submit(engine::UringLoop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
               SyncMode sync) {
     const size_t writes = (iov.size() + IOV_MAX - 1) / IOV_MAX;
     parts_.resize(writes + (sync == SyncMode::kFdatasync ? 1 : 0));

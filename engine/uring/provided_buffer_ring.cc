@@ -1,5 +1,5 @@
-// Implementation of net/provided_buffer_ring.h.
-#include "net/provided_buffer_ring.h"
+// Implementation of engine/uring/provided_buffer_ring.h.
+#include "engine/uring/provided_buffer_ring.h"
 
 #include <sys/mman.h>
 

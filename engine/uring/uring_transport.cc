@@ -1,5 +1,5 @@
-// Implementation of net/uring_transport.h.
-#include "net/uring_transport.h"
+// Implementation of engine/uring/uring_transport.h.
+#include "engine/uring/uring_transport.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "engine/uring/uring_connection.h"
 #include "net/listen_socket.h"
-#include "net/uring_connection.h"
 
 namespace tern::net {
 namespace {
@@ -28,7 +28,7 @@ class UringTransport::Listener : public core::Completion {
 
   void Arm() {
     if (stopped_ || armed_) return;
-    core::Loop* loop = transport_->loop();
+    engine::UringLoop* loop = transport_->loop();
     io_uring_sqe* sqe = loop->PrepareSqe(this);
     if (loop->features().multishot_accept) {
       io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -84,7 +84,7 @@ class UringTransport::Listener : public core::Completion {
 };
 
 absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(
-    core::Loop* loop, const UringTransportOptions& options) {
+    engine::UringLoop* loop, const UringTransportOptions& options) {
   if (!loop->features().provided_buffer_ring) {
     return absl::UnavailableError(
         "this kernel has no io_uring provided buffer rings (needs Linux 5.19+)");
@@ -99,7 +99,7 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(
   return transport;
 }
 
-UringTransport::UringTransport(core::Loop* loop) : loop_(loop) {}
+UringTransport::UringTransport(engine::UringLoop* loop) : loop_(loop) {}
 UringTransport::~UringTransport() = default;
 
 absl::Status UringTransport::Listen(int listen_fd, AcceptHandler* handler) {
@@ -172,7 +172,7 @@ class UringTransport::PendingConnect : public core::Completion {
   }
 
   void Submit() {
-    core::Loop* loop = transport_->loop();
+    engine::UringLoop* loop = transport_->loop();
     io_uring_sqe* sqe = loop->PrepareSqe(this);
     io_uring_prep_connect(sqe, fd_, reinterpret_cast<const sockaddr*>(&request_.to),
                           request_.to_length);

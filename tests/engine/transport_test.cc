@@ -1,6 +1,7 @@
-// Tests of the io_uring transport on real loopback sockets: accept, receive into provided
-// buffers, send in place, peer close, Close() -> OnClosed() exactly once.
-#include "net/uring_transport.h"
+// Tests of every engine's transport (engine/io_engine.h) on real loopback sockets: accept,
+// receive (across many small buffers), send in place, peer close, Close() -> OnClosed()
+// exactly once, connect, refused and bad-source connects.
+#include "net/transport.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,8 +9,10 @@
 #include <string>
 #include <thread>
 
+#include "engine/io_engine.h"
 #include "gtest/gtest.h"
 #include "net/listen_socket.h"
+#include "tests/engine/test_engine.h"
 
 namespace tern::net {
 namespace {
@@ -62,14 +65,16 @@ class EchoAcceptor : public AcceptHandler {
   core::Loop* loop_;
 };
 
-TEST(UringTransport, EchoesAcrossManySmallBuffersAndCloses) {
-  auto loop = core::Loop::Create(core::LoopOptions{});
-  if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
-  // Tiny buffers so one send spans many provided buffers.
-  UringTransportOptions options;
+class TransportTest : public ::testing::TestWithParam<engine::IoEngine> {};
+
+TEST_P(TransportTest, EchoesAcrossManySmallBuffersAndCloses) {
+  auto loop = engine::CreateLoop(GetParam());
+  if (!loop.ok()) GTEST_SKIP() << "engine unavailable: " << loop.status();
+  // Tiny buffers so one send spans many receive buffers.
+  engine::TransportOptions options;
   options.receive_buffers = 8;
   options.receive_buffer_bytes = 1024;
-  auto transport = UringTransport::Create(loop->get(), options);
+  auto transport = engine::CreateTransport(loop->get(), options);
   if (!transport.ok()) GTEST_SKIP() << transport.status();
   auto address = ParseSocketAddress("127.0.0.1:0");
   ASSERT_TRUE(address.ok());
@@ -148,19 +153,19 @@ class StopAfter : public core::Timer {
 
 struct Rig {
   std::unique_ptr<core::Loop> loop;
-  std::unique_ptr<UringTransport> transport;
+  std::unique_ptr<Transport> transport;
 };
 
-absl::StatusOr<Rig> MakeRig() {
-  auto loop = core::Loop::Create(core::LoopOptions{});
+absl::StatusOr<Rig> MakeRig(engine::IoEngine io_engine) {
+  auto loop = engine::CreateLoop(io_engine);
   if (!loop.ok()) return loop.status();
-  auto transport = UringTransport::Create(loop->get(), UringTransportOptions{});
+  auto transport = engine::CreateTransport(loop->get(), engine::TransportOptions{});
   if (!transport.ok()) return transport.status();
   return Rig{*std::move(loop), *std::move(transport)};
 }
 
-TEST(UringTransport, ConnectsToALoopbackListener) {
-  auto rig = MakeRig();
+TEST_P(TransportTest, ConnectsToALoopbackListener) {
+  auto rig = MakeRig(GetParam());
   if (!rig.ok()) GTEST_SKIP() << rig.status();
   auto address = ParseSocketAddress("127.0.0.1:0");
   ASSERT_TRUE(address.ok());
@@ -181,8 +186,8 @@ TEST(UringTransport, ConnectsToALoopbackListener) {
   close(*fd);
 }
 
-TEST(UringTransport, ConnectRefusedIsUnavailable) {
-  auto rig = MakeRig();
+TEST_P(TransportTest, ConnectRefusedIsUnavailable) {
+  auto rig = MakeRig(GetParam());
   if (!rig.ok()) GTEST_SKIP() << rig.status();
   // A port that was just free and has no listener.
   auto address = ParseSocketAddress("127.0.0.1:0");
@@ -202,8 +207,8 @@ TEST(UringTransport, ConnectRefusedIsUnavailable) {
   EXPECT_TRUE(absl::IsUnavailable(handler.result)) << handler.result;
 }
 
-TEST(UringTransport, BadSourceAddressIsReportedFromTheLoop) {
-  auto rig = MakeRig();
+TEST_P(TransportTest, BadSourceAddressIsReportedFromTheLoop) {
+  auto rig = MakeRig(GetParam());
   if (!rig.ok()) GTEST_SKIP() << rig.status();
   auto to = ParseSocketAddress("127.0.0.1:9");
   auto from = ParseSocketAddress("192.0.2.1:0");  // not an address of this host
@@ -221,6 +226,11 @@ TEST(UringTransport, BadSourceAddressIsReportedFromTheLoop) {
   EXPECT_EQ(handler.calls, 1);
   EXPECT_TRUE(absl::IsUnavailable(handler.result)) << handler.result;
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, TransportTest, ::testing::ValuesIn(tern::testing::AllIoEngines()),
+                         [](const auto& info) {
+                           return tern::testing::IoEngineTestName(info.param);
+                         });
 
 }  // namespace
 }  // namespace tern::net

@@ -1,14 +1,20 @@
-// Tests of core/loop.h on a real ring: completions reach their Completion, iteration hooks
-// run, timers fire, RunSoon calls back later, another thread's Wake() reaches the wake handler.
-#include "core/loop.h"
+// Tests of engine/uring/uring_loop.h (core::Loop on a real ring): completions reach their
+// Completion, iteration hooks run, timers fire, RunSoon calls back later, another thread's
+// Wake() reaches the wake handler.
+#include "engine/uring/uring_loop.h"
 
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 
-namespace tern::core {
+namespace tern::engine {
 namespace {
+
+using core::Completion;
+using core::Loop;
+using core::Mailbox;
+using core::Timer;
 
 class CountingCompletion : public Completion {
  public:
@@ -33,8 +39,8 @@ class StopTimer : public Timer {
   Loop* loop_;
 };
 
-TEST(Loop, NopCompletesAndTimerStopsTheLoop) {
-  auto loop = Loop::Create(LoopOptions{});
+TEST(UringLoop, NopCompletesAndTimerStopsTheLoop) {
+  auto loop = UringLoop::Create(UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   CountingCompletion nop;
   io_uring_prep_nop((*loop)->PrepareSqe(&nop));
@@ -49,8 +55,8 @@ TEST(Loop, NopCompletesAndTimerStopsTheLoop) {
   EXPECT_GE(iterations, 1);
 }
 
-TEST(Loop, RunSoonCallsLaterInOrderNeverInsideTheCall) {
-  auto loop = Loop::Create(LoopOptions{});
+TEST(UringLoop, RunSoonCallsLaterInOrderNeverInsideTheCall) {
+  auto loop = UringLoop::Create(UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   Loop* raw = loop->get();
   std::vector<int> calls;
@@ -71,8 +77,8 @@ TEST(Loop, RunSoonCallsLaterInOrderNeverInsideTheCall) {
   EXPECT_FALSE(stop.fired);
 }
 
-TEST(Loop, WakeFromAnotherThread) {
-  auto loop = Loop::Create(LoopOptions{});
+TEST(UringLoop, WakeFromAnotherThread) {
+  auto loop = UringLoop::Create(UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   Loop* raw = loop->get();
   int wakes = 0;
@@ -86,8 +92,8 @@ TEST(Loop, WakeFromAnotherThread) {
   EXPECT_GE(wakes, 1);
 }
 
-TEST(Loop, MailboxRunsPostedWorkOnTheLoopInOrderAndRefusesOnceGone) {
-  auto loop = Loop::Create(LoopOptions{});
+TEST(UringLoop, MailboxRunsPostedWorkOnTheLoopInOrderAndRefusesOnceGone) {
+  auto loop = UringLoop::Create(UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   Loop* raw = loop->get();
   std::shared_ptr<Mailbox> mailbox = raw->mailbox();
@@ -112,11 +118,11 @@ TEST(Loop, MailboxRunsPostedWorkOnTheLoopInOrderAndRefusesOnceGone) {
   EXPECT_FALSE(mailbox->Post([] {}));
 }
 
-TEST(Loop, FeaturesAreDescribed) {
-  auto loop = Loop::Create(LoopOptions{});
+TEST(UringLoop, FeaturesAreDescribed) {
+  auto loop = UringLoop::Create(UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   EXPECT_NE((*loop)->features().Describe().find("multishot_recv="), std::string::npos);
 }
 
 }  // namespace
-}  // namespace tern::core
+}  // namespace tern::engine

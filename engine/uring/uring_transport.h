@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/loop.h"
-#include "net/provided_buffer_ring.h"
+#include "engine/uring/provided_buffer_ring.h"
+#include "engine/uring/uring_loop.h"
 #include "net/transport.h"
 
 namespace tern::net {
@@ -25,7 +25,7 @@ class UringConnection;
 class UringTransport : public Transport {
  public:
   static absl::StatusOr<std::unique_ptr<UringTransport>> Create(
-      core::Loop* loop, const UringTransportOptions& options);
+      engine::UringLoop* loop, const UringTransportOptions& options);
   ~UringTransport() override;
 
   absl::Status Listen(int listen_fd, AcceptHandler* handler) override;
@@ -35,7 +35,7 @@ class UringTransport : public Transport {
   absl::StatusOr<Connection*> Adopt(int fd) override;
 
   // Used by UringConnection.
-  core::Loop* loop() { return loop_; }
+  engine::UringLoop* loop() { return loop_; }
   ProvidedBufferRing* buffers() { return buffers_.get(); }
   void RearmLater(UringConnection* connection);
   // The connection finished closing or releasing: deletes it.
@@ -44,12 +44,12 @@ class UringTransport : public Transport {
  private:
   class Listener;
   class PendingConnect;
-  explicit UringTransport(core::Loop* loop);
+  explicit UringTransport(engine::UringLoop* loop);
   void OnIteration();
   void Accepted(Listener* listener, int fd);
   UringConnection* AddConnection(int fd, const sockaddr_storage& peer);
 
-  core::Loop* loop_;
+  engine::UringLoop* loop_;
   std::unique_ptr<ProvidedBufferRing> buffers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<UringConnection>> connections_;

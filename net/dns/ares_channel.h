@@ -1,14 +1,14 @@
-// RingChannel: a c-ares channel whose sockets are driven by a shard's io_uring ring, so
-// DNS needs no resolver thread and no blocking call on the shard.
+// AresChannel: a c-ares channel whose sockets are driven by a shard's loop (whatever its
+// I/O engine), so DNS needs no resolver thread and no blocking call on the shard.
 //
 // c-ares reports through its socket-state callback which sockets it wants watched for
-// reading or writing; each such socket gets a one-shot io_uring poll (re-armed after every
+// reading or writing; each such socket gets a one-shot core::Loop::PollOnce (re-armed after every
 // completion, so readiness is level-triggered as c-ares expects) and readiness becomes
 // ares_process_fd(). c-ares' own timeouts run from a core::Timer armed at ares_timeout()
 // after every call into c-ares. When c-ares closes a socket its poll is removed; the
-// watcher object lives until the ring has returned its last completion.
+// watcher object lives until the loop has returned its last completion.
 //
-//   ASSIGN_OR_RETURN(auto channel, RingChannel::Create(loop, {.servers = {"127.0.0.1:53"}}));
+//   ASSIGN_OR_RETURN(auto channel, AresChannel::Create(loop, {.servers = {"127.0.0.1:53"}}));
 //   channel->Query("example.com", ns_t_mx, &OnAnswer, arg);
 //   ...
 //   channel->CancelAll();  // at shutdown; run the loop until channel->idle()
@@ -28,7 +28,7 @@
 
 namespace tern::dns {
 
-struct RingChannelOptions {
+struct AresChannelOptions {
   // Name servers as "IP:PORT", "IP" (port 53) or "[IPv6]:PORT". Empty: /etc/resolv.conf.
   std::vector<std::string> servers;
   int timeout_ms = 2000;         // first try's timeout per server (c-ares backs off after)
@@ -41,16 +41,16 @@ struct RingChannelOptions {
   size_t queries_queued_max = 100000;
 };
 
-class RingChannel {
+class AresChannel {
  public:
-  static absl::StatusOr<std::unique_ptr<RingChannel>> Create(core::Loop* loop,
-                                                             const RingChannelOptions& options);
+  static absl::StatusOr<std::unique_ptr<AresChannel>> Create(core::Loop* loop,
+                                                             const AresChannelOptions& options);
   // Destroys the c-ares channel (pending queries' callbacks run with ARES_EDESTRUCTION).
-  // Polls still in the ring are removed; their watchers free themselves when the ring
-  // returns them, so keep the loop running a moment after, or they leak with the ring.
-  ~RingChannel();
-  RingChannel(const RingChannel&) = delete;
-  RingChannel& operator=(const RingChannel&) = delete;
+  // Polls still in flight are cancelled; their watchers free themselves when the loop
+  // returns them, so keep the loop running a moment after, or they leak with the loop.
+  ~AresChannel();
+  AresChannel(const AresChannel&) = delete;
+  AresChannel& operator=(const AresChannel&) = delete;
 
   // Sends a class IN query for `name` of `type` (ns_t_mx, ns_t_a, ...), without search
   // domains, now or when a slot frees (queries_in_flight_max). `callback` runs on the loop
@@ -63,14 +63,14 @@ class RingChannel {
   size_t queries_in_flight() const { return in_flight_; }
   size_t queries_queued() const { return queued_.size(); }
 
-  // No query outstanding, no socket watched and no poll completion owed by the ring.
+  // No query outstanding, no socket watched and no poll completion owed by the loop.
   bool idle() const { return in_flight_ == 0 && queued_.empty() && watchers_.empty(); }
   size_t sockets_watched() const { return by_fd_.size(); }
 
  private:
   class SocketWatcher;
   struct PendingQuery {
-    RingChannel* channel;
+    AresChannel* channel;
     std::string name;
     int type;
     ares_callback callback;
@@ -78,14 +78,14 @@ class RingChannel {
   };
   class TimeoutTimer : public core::Timer {
    public:
-    explicit TimeoutTimer(RingChannel* channel) : channel_(channel) {}
+    explicit TimeoutTimer(AresChannel* channel) : channel_(channel) {}
     void OnTimer() override;
 
    private:
-    RingChannel* channel_;
+    AresChannel* channel_;
   };
 
-  explicit RingChannel(core::Loop* loop);
+  explicit AresChannel(core::Loop* loop);
   void Send(std::unique_ptr<PendingQuery> query);
   // Called by c-ares for every sent query: frees the slot, then calls the caller's callback.
   static void OnAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
@@ -98,7 +98,7 @@ class RingChannel {
   void Forget(SocketWatcher* watcher);
 
   core::Loop* loop_;
-  RingChannelOptions options_;
+  AresChannelOptions options_;
   ares_channel channel_ = nullptr;
   size_t in_flight_ = 0;
   bool cancelling_ = false;

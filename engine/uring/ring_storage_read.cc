@@ -1,13 +1,13 @@
 // RingStorage's read and delete operations: OpenForRead, Read and DeleteFile (sequences:
-// spool/ring_storage.h). The write path and segment creation are in ring_storage.cc.
+// engine/uring/ring_storage.h). The write path and segment creation are in ring_storage.cc.
 #include <fcntl.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
+#include "engine/uring/ring_storage.h"
 #include "spool/errno_status.h"
-#include "spool/ring_storage.h"
 
 namespace tern::spool {
 namespace {
@@ -50,7 +50,7 @@ class RingStorage::OpenReadOp final : public core::Completion {
 // READ at an offset until `bytes` arrived; a short read continues where it stopped.
 class RingStorage::ReadOp final : public core::Completion {
  public:
-  ReadOp(core::Loop* loop, FileHandle file, std::string path, uint64_t offset, size_t bytes,
+  ReadOp(engine::UringLoop* loop, FileHandle file, std::string path, uint64_t offset, size_t bytes,
          core::ByteBuffer* into, Done done)
       : loop_(loop),
         file_(file),
@@ -97,7 +97,7 @@ class RingStorage::ReadOp final : public core::Completion {
     done(std::move(status));
   }
 
-  core::Loop* loop_;
+  engine::UringLoop* loop_;
   FileHandle file_;
   std::string path_;
   uint64_t offset_;
@@ -110,7 +110,7 @@ class RingStorage::ReadOp final : public core::Completion {
 // UNLINKAT, then the directory's fsync so the removal is durable before the next one.
 class RingStorage::DeleteOp final : public core::Completion {
  public:
-  DeleteOp(core::Loop* loop, std::string path, Done done)
+  DeleteOp(engine::UringLoop* loop, std::string path, Done done)
       : loop_(loop), path_(std::move(path)), dir_(DirectoryOf(path_)), done_(std::move(done)) {}
   void Start() {
     stage_ = Stage::kUnlink;
@@ -149,7 +149,7 @@ class RingStorage::DeleteOp final : public core::Completion {
     done(std::move(status));
   }
 
-  core::Loop* loop_;
+  engine::UringLoop* loop_;
   std::string path_;
   std::string dir_;
   Done done_;

@@ -1,5 +1,5 @@
 // UringConnection: one TCP connection (accepted, connected or adopted) driven by a shard's
-// ring (see net/uring_transport.h). Tracks its in-flight operations so that the socket is
+// ring (see engine/uring/uring_transport.h). Tracks its in-flight operations so that the socket is
 // closed, or handed over by Release(), and the handler told OnClosed() only when the kernel
 // holds no reference to it any more.
 #pragma once
@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "core/loop.h"
+#include "engine/uring/uring_loop.h"
 #include "net/transport.h"
 
 namespace tern::net {

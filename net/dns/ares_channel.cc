@@ -1,6 +1,6 @@
-// Implementation of net/dns/ring_channel.h: socket watchers on the ring, c-ares timeouts on
-// the timer wheel.
-#include "net/dns/ring_channel.h"
+// Implementation of net/dns/ares_channel.h: socket watchers on the loop's readiness polls, c-ares
+// timeouts on the timer wheel.
+#include "net/dns/ares_channel.h"
 
 #include <arpa/nameser.h>
 #include <poll.h>
@@ -34,9 +34,9 @@ absl::Status InitAresLibrary() {
 }  // namespace
 
 // Watches one c-ares socket with a one-shot poll at a time.
-class RingChannel::SocketWatcher : public core::Completion {
+class AresChannel::SocketWatcher : public core::Completion {
  public:
-  SocketWatcher(RingChannel* owner, int fd) : owner_(owner), fd_(fd) {}
+  SocketWatcher(AresChannel* owner, int fd) : owner_(owner), fd_(fd) {}
 
   // c-ares wants the socket watched for `read` and/or `write` (at least one).
   void Want(bool read, bool write) {
@@ -57,7 +57,7 @@ class RingChannel::SocketWatcher : public core::Completion {
     return !in_flight_ && !processing_;
   }
 
-  // The owner goes away: free ourselves when the ring returns the poll.
+  // The owner goes away: free ourselves when the loop returns the poll.
   void Orphan() {
     if (in_flight_) RemovePoll();
     owner_ = nullptr;
@@ -102,23 +102,20 @@ class RingChannel::SocketWatcher : public core::Completion {
   void Arm() {
     CHECK(!in_flight_);
     CHECK(!closed_);
-    io_uring_sqe* sqe = owner_->loop_->PrepareSqe(this);
-    io_uring_prep_poll_add(sqe, fd_, want_);
+    owner_->loop_->PollOnce(fd_, want_, this);
     armed_mask_ = want_;
     in_flight_ = true;
   }
 
   void RemovePoll() {
     if (remove_sent_) return;
-    // The removal's own completion is ignored (nullptr); the poll completes -ECANCELED,
-    // or normally if it raced the removal.
+    // The poll completes -ECANCELED, or normally if it raced the removal.
     CHECK(owner_ != nullptr);
-    io_uring_sqe* sqe = owner_->loop_->PrepareSqe(nullptr);
-    io_uring_prep_poll_remove(sqe, reinterpret_cast<__u64>(this));
+    owner_->loop_->CancelPoll(this);
     remove_sent_ = true;
   }
 
-  RingChannel* owner_;
+  AresChannel* owner_;
   const int fd_;
   unsigned want_ = 0;
   unsigned armed_mask_ = 0;
@@ -129,17 +126,17 @@ class RingChannel::SocketWatcher : public core::Completion {
   int errors_ = 0;
 };
 
-RingChannel::RingChannel(core::Loop* loop) : loop_(loop), timeout_(this) {}
+AresChannel::AresChannel(core::Loop* loop) : loop_(loop), timeout_(this) {}
 
-absl::StatusOr<std::unique_ptr<RingChannel>> RingChannel::Create(
-    core::Loop* loop, const RingChannelOptions& options) {
+absl::StatusOr<std::unique_ptr<AresChannel>> AresChannel::Create(
+    core::Loop* loop, const AresChannelOptions& options) {
   if (options.timeout_ms <= 0) return absl::InvalidArgumentError("DNS timeout_ms must be > 0");
   if (options.tries <= 0) return absl::InvalidArgumentError("DNS tries must be > 0");
   if (absl::Status s = InitAresLibrary(); !s.ok()) return s;
   if (options.queries_in_flight_max == 0) {
     return absl::InvalidArgumentError("DNS queries_in_flight_max must be > 0");
   }
-  std::unique_ptr<RingChannel> channel(new RingChannel(loop));
+  std::unique_ptr<AresChannel> channel(new AresChannel(loop));
   channel->options_ = options;
 
   ares_options o{};
@@ -158,7 +155,7 @@ absl::StatusOr<std::unique_ptr<RingChannel>> RingChannel::Create(
   mask |= ARES_OPT_LOOKUPS;
   o.ednspsz = options.udp_payload_bytes;
   mask |= ARES_OPT_EDNSPSZ;
-  o.sock_state_cb = &RingChannel::OnSocketState;
+  o.sock_state_cb = &AresChannel::OnSocketState;
   o.sock_state_cb_data = channel.get();
   mask |= ARES_OPT_SOCK_STATE_CB;
   mask |= ARES_OPT_NOROTATE;  // the first server is the preferred one
@@ -178,7 +175,7 @@ absl::StatusOr<std::unique_ptr<RingChannel>> RingChannel::Create(
   return channel;
 }
 
-RingChannel::~RingChannel() {
+AresChannel::~AresChannel() {
   cancelling_ = true;
   if (channel_ != nullptr) ares_destroy(channel_);  // closes sockets: OnSocketState(fd, 0, 0)
   channel_ = nullptr;
@@ -195,7 +192,7 @@ RingChannel::~RingChannel() {
   loop_->Submit();
 }
 
-void RingChannel::Query(const std::string& name, int type, ares_callback callback, void* arg) {
+void AresChannel::Query(const std::string& name, int type, ares_callback callback, void* arg) {
   if (cancelling_) {
     callback(arg, channel_ != nullptr ? ARES_ECANCELLED : ARES_EDESTRUCTION, 0, nullptr, 0);
     return;
@@ -214,23 +211,23 @@ void RingChannel::Query(const std::string& name, int type, ares_callback callbac
   queued_.push_back(std::move(query));
 }
 
-void RingChannel::Send(std::unique_ptr<PendingQuery> query) {
+void AresChannel::Send(std::unique_ptr<PendingQuery> query) {
   ++in_flight_;
   PendingQuery* raw = query.release();  // freed by OnAnswer
-  ares_query(channel_, raw->name.c_str(), ns_c_in, raw->type, &RingChannel::OnAnswer, raw);
+  ares_query(channel_, raw->name.c_str(), ns_c_in, raw->type, &AresChannel::OnAnswer, raw);
   ArmTimeout();
 }
 
-void RingChannel::OnAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
+void AresChannel::OnAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) {
   std::unique_ptr<PendingQuery> query(static_cast<PendingQuery*>(arg));
-  RingChannel* self = query->channel;
+  AresChannel* self = query->channel;
   CHECK_GT(self->in_flight_, 0u);
   --self->in_flight_;
   query->callback(query->arg, status, timeouts, abuf, alen);
   self->SendQueued();
 }
 
-void RingChannel::SendQueued() {
+void AresChannel::SendQueued() {
   while (!cancelling_ && channel_ != nullptr && !queued_.empty() &&
          in_flight_ < options_.queries_in_flight_max) {
     std::unique_ptr<PendingQuery> next = std::move(queued_.front());
@@ -239,7 +236,7 @@ void RingChannel::SendQueued() {
   }
 }
 
-void RingChannel::CancelAll() {
+void AresChannel::CancelAll() {
   cancelling_ = true;
   ares_cancel(channel_);
   while (!queued_.empty()) {
@@ -251,8 +248,8 @@ void RingChannel::CancelAll() {
   ArmTimeout();
 }
 
-void RingChannel::OnSocketState(void* data, ares_socket_t fd, int readable, int writable) {
-  auto* self = static_cast<RingChannel*>(data);
+void AresChannel::OnSocketState(void* data, ares_socket_t fd, int readable, int writable) {
+  auto* self = static_cast<AresChannel*>(data);
   auto it = self->by_fd_.find(fd);
   if (!readable && !writable) {
     if (it == self->by_fd_.end()) return;
@@ -273,12 +270,12 @@ void RingChannel::OnSocketState(void* data, ares_socket_t fd, int readable, int 
   watcher->Want(readable != 0, writable != 0);
 }
 
-void RingChannel::Process(ares_socket_t read_fd, ares_socket_t write_fd) {
+void AresChannel::Process(ares_socket_t read_fd, ares_socket_t write_fd) {
   ares_process_fd(channel_, read_fd, write_fd);
   ArmTimeout();
 }
 
-void RingChannel::ArmTimeout() {
+void AresChannel::ArmTimeout() {
   timeval tv{};
   if (channel_ == nullptr || ares_timeout(channel_, nullptr, &tv) == nullptr) {
     loop_->timers().Cancel(&timeout_);
@@ -287,9 +284,9 @@ void RingChannel::ArmTimeout() {
   loop_->timers().Arm(&timeout_, loop_->now() + absl::DurationFromTimeval(tv));
 }
 
-void RingChannel::TimeoutTimer::OnTimer() { channel_->Process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); }
+void AresChannel::TimeoutTimer::OnTimer() { channel_->Process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); }
 
-void RingChannel::Forget(SocketWatcher* watcher) {
+void AresChannel::Forget(SocketWatcher* watcher) {
   CHECK(!watcher->in_flight());
   watchers_.erase(watcher);
 }

@@ -1,4 +1,4 @@
-// RingStorage: the StorageBackend on the shard's io_uring ring (core::Loop).
+// RingStorage: the StorageBackend on the shard's io_uring ring (engine::UringLoop).
 //
 //   WriteAndSync  -> WRITEV (one per IOV_MAX iovecs, each IOSQE_IO_LINK'ed to the next)
 //                    -> FSYNC(IORING_FSYNC_DATASYNC); the chain is always submitted whole.
@@ -28,14 +28,14 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/loop.h"
+#include "engine/uring/uring_loop.h"
 #include "spool/storage.h"
 
 namespace tern::spool {
 
 class RingStorage final : public StorageBackend {
  public:
-  explicit RingStorage(core::Loop* loop) : loop_(loop) {}
+  explicit RingStorage(engine::UringLoop* loop) : loop_(loop) {}
   ~RingStorage() override = default;
   RingStorage(const RingStorage&) = delete;
   RingStorage& operator=(const RingStorage&) = delete;
@@ -52,7 +52,7 @@ class RingStorage final : public StorageBackend {
             Done done) override;
   void DeleteFile(std::string path, Done done) override;
 
-  core::Loop* loop() const { return loop_; }
+  engine::UringLoop* loop() const { return loop_; }
   // The path a handle was created with, for error messages ("fd N" if unknown).
   std::string PathOf(FileHandle file) const;
 
@@ -64,7 +64,7 @@ class RingStorage final : public StorageBackend {
   class ReadOp;
   class DeleteOp;
 
-  core::Loop* loop_;
+  engine::UringLoop* loop_;
   absl::flat_hash_map<FileHandle, std::string> paths_;
   absl::flat_hash_map<FileHandle, int> direct_fds_;  // segment -> its O_DIRECT descriptor
 };
