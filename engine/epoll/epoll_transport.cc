@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/timer_wheel.h"
 #include "engine/epoll/epoll_connection.h"
+#include "net/adoptable_socket.h"
 #include "net/listen_socket.h"
 
 namespace tern::engine {
@@ -183,29 +184,10 @@ void EpollTransport::StopListening() {
 }
 
 absl::StatusOr<net::Connection*> EpollTransport::Adopt(int fd) {
-  if (fd < 0) return absl::InvalidArgumentError("adopt: no socket");
-  int type = 0;
-  socklen_t type_len = sizeof(type);
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("adopt fd ", fd, ": getsockopt SO_TYPE: ", strerror(error)));
-  }
-  if (type != SOCK_STREAM) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("adopt fd ", fd, ": not a stream socket"));
-  }
-  sockaddr_storage peer{};
-  socklen_t len = sizeof(peer);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("adopt fd ", fd, ": getpeername: ", strerror(error)));
-  }
+  absl::StatusOr<sockaddr_storage> peer = net::CheckAdoptableSocket(fd);
+  if (!peer.ok()) return peer.status();
   SetNonBlocking(fd);
-  return AddConnection(fd, peer);
+  return AddConnection(fd, *peer);
 }
 
 EpollConnection* EpollTransport::AddConnection(int fd, const sockaddr_storage& peer) {

@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "engine/uring/uring_connection.h"
+#include "net/adoptable_socket.h"
 #include "net/listen_socket.h"
 
 namespace tern::net {
@@ -126,28 +127,9 @@ void UringTransport::Accepted(Listener* listener, int fd) {
 }
 
 absl::StatusOr<Connection*> UringTransport::Adopt(int fd) {
-  if (fd < 0) return absl::InvalidArgumentError("adopt: no socket");
-  int type = 0;
-  socklen_t type_len = sizeof(type);
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("adopt fd ", fd, ": getsockopt SO_TYPE: ", strerror(error)));
-  }
-  if (type != SOCK_STREAM) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("adopt fd ", fd, ": not a stream socket"));
-  }
-  sockaddr_storage peer{};
-  socklen_t len = sizeof(peer);
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
-    const int error = errno;
-    close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("adopt fd ", fd, ": getpeername: ", strerror(error)));
-  }
-  return AddConnection(fd, peer);
+  absl::StatusOr<sockaddr_storage> peer = net::CheckAdoptableSocket(fd);
+  if (!peer.ok()) return peer.status();
+  return AddConnection(fd, *peer);
 }
 
 UringConnection* UringTransport::AddConnection(int fd, const sockaddr_storage& peer) {
