@@ -207,6 +207,7 @@ std::optional<ShapingOverride> DecodeEntry(const Json& line, std::string* error)
   }
   if (*kind == "suspend") {
     entry.kind = ShapingOverride::Kind::kSuspend;
+    entry.options = ShapingOptions{};  // a suspension has none (never written for one)
   } else if (*kind == "set") {
     entry.kind = ShapingOverride::Kind::kSet;
   } else {

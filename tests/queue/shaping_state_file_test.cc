@@ -74,6 +74,21 @@ TEST(ShapingStateFile, UnknownKeysAreIgnoredLastDuplicateWins) {
   EXPECT_EQ((*decoded)[1].reason, "second");
 }
 
+// Found by the shaping_state fuzz target: a suspension carrying options (here through a
+// duplicate "kind", the last winning) must decode as what encoding it gives back.
+TEST(ShapingStateFile, ASuspensionHasNoOptionsAndRoundTrips) {
+  const std::string text = absl::StrCat(
+      kHeader, Entry(R"(,"options":{"connection_limit":2},"kind":"suspend","reason":"rule")"));
+  const auto decoded = DecodeShapingState(text, "f", kNow);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ASSERT_EQ(decoded->size(), 1u);
+  EXPECT_EQ((*decoded)[0].kind, ShapingOverride::Kind::kSuspend);
+  EXPECT_EQ((*decoded)[0].options, ShapingOptions{});
+  const auto again = DecodeShapingState(EncodeShapingState(*decoded), "again", kNow);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *decoded);
+}
+
 TEST(ShapingStateFile, TooManyEntriesIsAnError) {
   std::string text = kHeader;
   const std::string line = Entry("");
