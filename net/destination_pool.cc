@@ -29,6 +29,7 @@ std::optional<ParkedConnection> Destination::TakeIdle(absl::Time now, uint32_t s
         // Another shard waits and this one has its share: the parked ones are for it.
         if (!shares_.waiting(shard, clock)) holders = shares_.HoldersOtherThan(shard);
         shares_.Wait(shard, clock);
+        recent_wait_.Mark(clock);
         break;
       }
       ParkedConnection newest = std::move(idle_.back());
@@ -62,6 +63,7 @@ bool Destination::TryReserveConnection(uint32_t shard) {
     // idle connections to give back, or more than its share).
     if (!shares_.waiting(shard, clock)) holders = shares_.HoldersOtherThan(shard);
     shares_.Wait(shard, clock);
+    recent_wait_.Mark(clock);
   }
   Tell(holders, PoolWakeups::Reason::kSomeoneWaits);
   return false;
@@ -95,16 +97,21 @@ bool Destination::Park(ParkedConnection connection, uint32_t shard) {
 }
 
 bool Destination::ShouldYield(uint32_t shard) const {
+  const absl::Time now = absl::Now();
+  if (!recent_wait_.Recent(now)) return false;
   absl::MutexLock lock(&mu_);
-  return shares_.ShouldYield(shard, absl::Now());
+  return shares_.ShouldYield(shard, now);
 }
 
 bool Destination::OthersWait(uint32_t shard) const {
+  const absl::Time now = absl::Now();
+  if (!recent_wait_.Recent(now)) return false;
   absl::MutexLock lock(&mu_);
-  return shares_.OthersWait(shard, absl::Now());
+  return shares_.OthersWait(shard, now);
 }
 
 void Destination::StopWaiting(uint32_t shard) {
+  if (!recent_wait_.Recent(absl::Now())) return;
   absl::MutexLock lock(&mu_);
   shares_.StopWaiting(shard);
 }

@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "net/connection_shares.h"
 #include "net/pool_wakeups.h"
+#include "net/recent_wait_mark.h"
 #include "net/slot_wait_board.h"
 #include "net/smtp/client_session.h"
 #include "net/tls/tls_engine.h"
@@ -129,6 +130,7 @@ class Destination {
   mutable absl::Mutex mu_;
   uint32_t open_ ABSL_GUARDED_BY(mu_) = 0;        // the shards' and the parked ones
   ConnectionShares shares_ ABSL_GUARDED_BY(mu_);  // the shards' only
+  RecentWaitMark recent_wait_;                    // read without mu_
   std::deque<ParkedConnection> idle_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<SSL_SESSION> tls_session_ ABSL_GUARDED_BY(mu_);
   absl::Time tls_broken_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -5,11 +5,6 @@
 
 namespace tern::net {
 
-bool SlotWaitBoard::AnyRecentWait() const {
-  const int64_t last = last_wait_unix_ns_.load(std::memory_order_relaxed);
-  return last != 0 && absl::Now() - absl::FromUnixNanos(last) < ConnectionShares::kWaitFresh;
-}
-
 void SlotWaitBoard::Added(absl::string_view scope, uint32_t shard) {
   absl::MutexLock lock(&mu_);
   auto [it, fresh] = shares_.try_emplace(scope, ConnectionShares(0));
@@ -40,12 +35,12 @@ void SlotWaitBoard::Wait(absl::string_view scope, uint32_t shard, uint32_t limit
     if (!it->second.waiting(shard, now)) holders = it->second.HoldersOtherThan(shard);
     it->second.Wait(shard, now);
   }
-  last_wait_unix_ns_.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+  recent_wait_.Mark(now);
   Tell(holders, PoolWakeups::Reason::kSomeoneWaits);
 }
 
 void SlotWaitBoard::StopWaiting(absl::string_view scope, uint32_t shard) {
-  if (!AnyRecentWait()) return;
+  if (!recent_wait_.Recent(absl::Now())) return;
   absl::MutexLock lock(&mu_);
   auto it = shares_.find(scope);
   if (it == shares_.end()) return;
@@ -54,7 +49,7 @@ void SlotWaitBoard::StopWaiting(absl::string_view scope, uint32_t shard) {
 }
 
 bool SlotWaitBoard::MayAdd(absl::string_view scope, uint32_t shard) const {
-  if (!AnyRecentWait()) return true;
+  if (!recent_wait_.Recent(absl::Now())) return true;
   absl::MutexLock lock(&mu_);
   auto it = shares_.find(scope);
   if (it == shares_.end()) return true;
@@ -64,14 +59,14 @@ bool SlotWaitBoard::MayAdd(absl::string_view scope, uint32_t shard) const {
 }
 
 bool SlotWaitBoard::OthersWait(absl::string_view scope, uint32_t shard) const {
-  if (!AnyRecentWait()) return false;
+  if (!recent_wait_.Recent(absl::Now())) return false;
   absl::MutexLock lock(&mu_);
   auto it = shares_.find(scope);
   return it != shares_.end() && it->second.OthersWait(shard, absl::Now());
 }
 
 bool SlotWaitBoard::ShouldYield(absl::string_view scope, uint32_t shard) const {
-  if (!AnyRecentWait()) return false;
+  if (!recent_wait_.Recent(absl::Now())) return false;
   absl::MutexLock lock(&mu_);
   auto it = shares_.find(scope);
   return it != shares_.end() && it->second.ShouldYield(shard, absl::Now());

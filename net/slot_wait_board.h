@@ -14,7 +14,6 @@
 //   board.ShouldYield(scope, shard)       // at each transaction's end
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +24,7 @@
 #include "absl/time/time.h"
 #include "net/connection_shares.h"
 #include "net/pool_wakeups.h"
+#include "net/recent_wait_mark.h"
 
 namespace tern::net {
 
@@ -53,12 +53,10 @@ class SlotWaitBoard {
   size_t scopes() const;
 
  private:
-  // Whether some shard waited recently enough for a wait to be alive (no lock).
-  bool AnyRecentWait() const;
   void Tell(const std::vector<uint32_t>& shards, PoolWakeups::Reason why) const;
 
   const PoolWakeups* const wakeups_;
-  std::atomic<int64_t> last_wait_unix_ns_{0};
+  RecentWaitMark recent_wait_;
   mutable absl::Mutex mu_;
   // Scopes with connections held or a shard waiting; dropped when neither.
   absl::flat_hash_map<std::string, ConnectionShares> shares_ ABSL_GUARDED_BY(mu_);

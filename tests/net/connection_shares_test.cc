@@ -3,6 +3,7 @@
 #include "net/connection_shares.h"
 
 #include "gtest/gtest.h"
+#include "net/recent_wait_mark.h"
 
 namespace tern::net {
 namespace {
@@ -74,6 +75,17 @@ TEST(ConnectionShares, OwnWaitDoesNotCountAsAnother) {
   EXPECT_FALSE(shares.OthersWait(0, kNow));
   EXPECT_TRUE(shares.OthersWait(1, kNow));
   EXPECT_FALSE(shares.ShouldYield(0, kNow));
+}
+
+TEST(RecentWaitMark, RecentForAsLongAsAWaitLasts) {
+  RecentWaitMark mark;
+  EXPECT_FALSE(mark.Recent(kNow));  // nobody ever waited
+  mark.Mark(kNow);
+  EXPECT_TRUE(mark.Recent(kNow));
+  EXPECT_TRUE(mark.Recent(kNow + ConnectionShares::kWaitFresh - absl::Milliseconds(1)));
+  EXPECT_FALSE(mark.Recent(kNow + ConnectionShares::kWaitFresh));
+  mark.Mark(kNow + absl::Seconds(10));  // a later wait renews it
+  EXPECT_TRUE(mark.Recent(kNow + absl::Seconds(11)));
 }
 
 }  // namespace
