@@ -18,6 +18,7 @@
 #include "net/smtp/address.h"
 #include "net/smtp/command_arguments.h"
 #include "net/smtp/dsn_parameters.h"
+#include "net/smtp/record_reserve.h"
 #include "net/smtp/sasl.h"
 
 namespace tern::smtp {
@@ -799,6 +800,7 @@ absl::Status SmtpSession::BeginMessage() {
     envelope.auth_pool = config_.auth->PoolOf(auth_user_);
   }
   record_ = core::ByteBuffer();
+  record_.Reserve(RecordBytesToReserve(declared_size_, config_.max_message_size, arena_.size()));
   absl::StatusOr<uint64_t> queue_id = sink_->BeginMessage(envelope, &record_);
   if (!queue_id.ok()) {
     TERN_LOG(kWarning, "smtp client=%s: cannot begin message: %s", client_.address,

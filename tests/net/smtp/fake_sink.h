@@ -35,6 +35,7 @@ class FakeSink : public MessageSink {
     if (!begin_status.ok()) return begin_status;
     if (!record->empty()) return absl::InternalError("record not empty");
     ++begun;
+    reserved_at_begin = record->capacity();
     // A readable stand-in for the spool's record header: one line. The RFC 3461 values
     // only when given: " ret=2 envid=x" after the size, "{notify=6 orcpt=rfc822;a@b}" after
     // a recipient.
@@ -77,6 +78,7 @@ class FakeSink : public MessageSink {
 
   uint64_t next_queue_id = 0xABC000;
   int begun = 0;
+  size_t reserved_at_begin = 0;  // the record's capacity at the last BeginMessage
   std::vector<Committed> pending;
   std::vector<Committed> committed;
 };

@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "net/smtp/record_reserve.h"
 #include "tests/net/smtp/fake_sink.h"
 
 namespace tern::smtp {
@@ -180,6 +181,35 @@ TEST_F(SessionTest, MailSyntaxAndParameters) {
 }
 
 // RFC 3461 DSN parameters of MAIL: RET and ENVID.
+TEST_F(SessionTest, DeclaredSizeReservesTheRecordOnce) {
+  Hello();
+  std::string body;
+  for (int i = 0; i < 75; ++i) body += std::string(78, 'x') + "\r\n";  // 6,000 bytes
+  Send("MAIL FROM:<a@b.test> SIZE=6000\r\nRCPT TO:<r@example.com>\r\nDATA\r\n");
+  EXPECT_GE(sink_.reserved_at_begin, 6000u);  // the body fits without growing
+  EXPECT_GE(sink_.reserved_at_begin, RecordBytesToReserve(6000, 10000, 0));
+  Send(body + ".\r\n");
+  sink_.CompleteAll();
+  ASSERT_EQ(sink_.committed.size(), 1u);
+  // Without SIZE= nothing is reserved ahead: the record grows as the body comes.
+  Send("MAIL FROM:<a@b.test>\r\nRCPT TO:<r@example.com>\r\nDATA\r\n");
+  EXPECT_EQ(sink_.reserved_at_begin, 0u);
+  Send(body + ".\r\n");
+  sink_.CompleteAll();
+  EXPECT_EQ(sink_.committed.size(), 2u);
+}
+
+TEST(RecordBytesToReserve, BoundedByTheLimitAndTheCap) {
+  EXPECT_EQ(RecordBytesToReserve(0, 10000, 50), 0u);
+  EXPECT_EQ(RecordBytesToReserve(6400, 0, 50), kRecordOverheadBytes + 50 + 6400 + 100);
+  // A declared size beyond the limit is refused at MAIL; the reserve is bounded anyway.
+  EXPECT_EQ(RecordBytesToReserve(64000, 6400, 0), kRecordOverheadBytes + 6400 + 100);
+  // A client may declare up to the limit and send less: at most kReserveFromSizeMax ahead.
+  const uint64_t big = uint64_t{1} << 30;
+  EXPECT_EQ(RecordBytesToReserve(big, big, 0),
+            kRecordOverheadBytes + kReserveFromSizeMax + kReserveFromSizeMax / 64);
+}
+
 TEST_F(SessionTest, MailDsnParameters) {
   Hello();
   struct Case {
