@@ -27,7 +27,6 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
       config_(*deps.config),
       counters_(counters),
       routes_(std::make_shared<const RouteTable>(deps.config->routes)),
-      dkim_(deps.config->dkim),
       egress_(deps.config->egress),
       selector_(egress_ != nullptr ? std::make_unique<SourceSelector>(egress_) : nullptr),
       own_shaping_(deps.shaping != nullptr ? nullptr
@@ -40,6 +39,7 @@ DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* co
                  .counters = counters,
                  .stats = &stats_,
                  .listener = this}),
+      reads_(deps.loop, deps.spool, deps.config->dkim, counters),
       connector_({.loop = deps.loop,
                   .transport = deps.transport,
                   .resolver = deps.resolver,
@@ -470,14 +470,16 @@ void DeliveryAgent::StartJob(OutboundConnection* connection, DeliveryJob job) {
   EndThrottledWait(info.lane, &job, loop_->now());
   info.job = std::move(job);
   info.loading = true;
-  spool_->ReadMessage(info.job->queue_id,
-                      [this, connection](absl::StatusOr<spool::LoadedMessage> loaded) {
-                        OnMessageLoaded(connection, std::move(loaded));
-                      });
+  auto active = active_.find(info.job->queue_id);
+  CHECK(active != active_.end());
+  reads_.Get(info.job->queue_id, info.job->generation, active->second.jobs_left,
+             [this, connection](absl::StatusOr<SharedMessage> loaded) {
+               OnMessageLoaded(connection, std::move(loaded));
+             });
 }
 
 void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
-                                    absl::StatusOr<spool::LoadedMessage> loaded) {
+                                    absl::StatusOr<SharedMessage> loaded) {
   ConnectionInfo& info = Info(connection);
   DCHECK(info.loading && info.job.has_value());
   if (info.gone || stopping_) {
@@ -496,8 +498,9 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
   }
   DeliveryJob& job = *info.job;
   auto ready = std::make_unique<LoadedJob>(*std::move(loaded));
-  const spool::MessageRecordView& view = ready->message.view();
-  job.message_id = std::string(FindMessageId(ready->message.body()));
+  const spool::LoadedMessage& message = ready->prepared->message;
+  const spool::MessageRecordView& view = message.view();
+  job.message_id = std::string(FindMessageId(message.body()));
   ready->recipients.reserve(job.recipients.size());
   {
     spool::RecipientView r;
@@ -510,19 +513,16 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
       ++next;
     }
   }
-  if (dkim_ != nullptr) {
-    ready->signature = dkim_->Sign(ready->message.body(), absl::Now());
-    if (!ready->signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
-  }
+  if (!ready->prepared->signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
   ready->outbound = smtp::OutboundMessage{
       .sender = view.sender(),
       .recipients = ready->recipients,
-      .body = ready->message.body(),
+      .body = message.body(),
       .needs_smtputf8 = view.smtputf8(),
       .eight_bit = view.body_type() != spool::BodyType::kSevenBit,
       .dsn_ret = view.dsn_ret(),
       .envid = view.envid(),
-      .prefix = ready->signature,  // copied by the session
+      .prefix = ready->prepared->signature,  // copied by the session
   };
   info.loaded = std::move(ready);
   SendWhenAdmitted(connection);
@@ -558,7 +558,9 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
   EndThrottledWait(lane, &*info.job, now);
   std::unique_ptr<LoadedJob> ready = std::move(info.loaded);
   info.loading = false;
-  absl::Status sent = connection->Send(std::move(ready->message), ready->outbound);
+  const SharedMessage& prepared = ready->prepared;
+  absl::Status sent = connection->Send(
+      std::shared_ptr<const spool::LoadedMessage>(prepared, &prepared->message), ready->outbound);
   if (!sent.ok()) {
     DeliveryJob refused = *std::move(info.job);
     info.job.reset();
@@ -1004,6 +1006,7 @@ void DeliveryAgent::JobFinished(uint64_t queue_id) {
   DCHECK(active->second.jobs_left > 0);
   if (--active->second.jobs_left > 0) return;
   active_.erase(active);
+  reads_.Forget(queue_id);
   UpdateGauges();
   if (stopping_) return;
   const spool::QueueEntry* entry = spool_->index().Find(queue_id);

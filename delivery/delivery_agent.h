@@ -51,6 +51,7 @@
 #include "delivery/egress_config.h"
 #include "delivery/lane.h"
 #include "delivery/lane_shaper.h"
+#include "delivery/message_reads.h"
 #include "delivery/outbound_connection.h"
 #include "delivery/pool_wake_listener.h"
 #include "delivery/reply_reactor.h"
@@ -160,13 +161,13 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // back to its lane and the connection is free (a suspension since it was read).
   static constexpr absl::Duration kTokenWaitOnConnectionMax = absl::Seconds(1);
 
-  // A job's message read from the spool, ready to send once its rate tokens are taken.
+  // A job's message read from the spool (once for all the attempt's jobs), ready to send
+  // once its rate tokens are taken.
   struct LoadedJob {
-    explicit LoadedJob(spool::LoadedMessage loaded) : message(std::move(loaded)) {}
-    spool::LoadedMessage message;
-    std::vector<smtp::OutboundRecipient> recipients;  // point into `message`
-    std::string signature;                            // DKIM-Signature header, or ""
-    smtp::OutboundMessage outbound;                   // points into the three above
+    explicit LoadedJob(SharedMessage shared) : prepared(std::move(shared)) {}
+    SharedMessage prepared;                           // the bytes and the DKIM signature
+    std::vector<smtp::OutboundRecipient> recipients;  // point into `prepared`
+    smtp::OutboundMessage outbound;                   // points into the two above
   };
   class TokenWaitTimer final : public core::Timer {
    public:
@@ -257,7 +258,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // an idle connection of a sibling lane (on lane->ready, for DispatchToReady).
   bool MaybeOpenConnections(Lane* lane);
   void StartJob(OutboundConnection* connection, DeliveryJob job);
-  void OnMessageLoaded(OutboundConnection* connection, absl::StatusOr<spool::LoadedMessage> m);
+  void OnMessageLoaded(OutboundConnection* connection, absl::StatusOr<SharedMessage> m);
   // The loaded job takes its message tokens and is sent; refused, it waits on its
   // connection for a short wait (the token wait timer calls this again), or goes back to
   // its lane for a long one (a suspension since it was read).
@@ -325,7 +326,6 @@ class DeliveryAgent : public OutboundConnectionOwner,
   DeliveryCounters* const counters_;
   // From config_ at start; replaced by Reconfigure().
   std::shared_ptr<const RouteTable> routes_;
-  std::shared_ptr<const DkimSigner> dkim_;
   std::shared_ptr<const EgressConfig> egress_;  // null: no egress sources configured
   std::unique_ptr<SourceSelector> selector_;    // picks from egress_ (null with it)
   uint64_t egress_reloads_ = 0;                 // ReconfigureEgress() calls: retired keys
@@ -336,6 +336,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   bool stopping_ = false;
   DestinationStatsBook stats_;
   ResultRecorder recorder_;
+  MessageReads reads_;  // with the DKIM signer in force (Reconfigure())
   Connector connector_;
   LaneShaper shaper_;
   ReplyReactor reactor_;

@@ -102,7 +102,7 @@ void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
                                 std::shared_ptr<const DkimSigner> dkim) {
   CHECK(routes != nullptr);
   routes_ = std::move(routes);
-  dkim_ = std::move(dkim);
+  reads_.set_dkim(std::move(dkim));
 }
 
 namespace {

@@ -38,7 +38,11 @@ struct DeliveryCounters {
   std::atomic<uint64_t> connections_lent{0};
   // Connections parked for another shard waiting for the destination (its fair share).
   std::atomic<uint64_t> connections_yielded{0};
-  std::atomic<uint64_t> dkim_signed{0};              // messages sent with a DKIM-Signature
+  std::atomic<uint64_t> dkim_signed{0};  // messages sent with a DKIM-Signature
+  // Stored messages read for delivery, and jobs given another job's read of the same
+  // attempt instead (delivery/message_reads.h).
+  std::atomic<uint64_t> message_reads{0};
+  std::atomic<uint64_t> message_reads_shared{0};
   std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
   std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
   std::atomic<uint64_t> site_delays{0};              // a site was delayed after connection failures

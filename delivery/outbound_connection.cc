@@ -124,12 +124,13 @@ void OutboundConnection::OnConnected(absl::StatusOr<net::Connection*> connection
   Pump();  // arms the greeting timeout
 }
 
-absl::Status OutboundConnection::Send(spool::LoadedMessage loaded,
+absl::Status OutboundConnection::Send(std::shared_ptr<const spool::LoadedMessage> loaded,
                                       const smtp::OutboundMessage& message) {
+  CHECK(loaded != nullptr);
   if (connection_ == nullptr || closing_) {
     return absl::FailedPreconditionError("connection is not open");
   }
-  if (current_.has_value()) previous_ = std::move(current_);
+  if (current_ != nullptr) previous_ = std::move(current_);
   current_ = std::move(loaded);
   ++transactions_;
   absl::Status started = session_.StartTransaction(message);

@@ -84,7 +84,8 @@ class OutboundConnection final : public net::ConnectHandler,
 
   // Begins a transaction with `message` (its body must be `loaded`'s stored body). Only
   // after OnConnectionReady(). The loaded message is kept until its bytes are sent.
-  absl::Status Send(spool::LoadedMessage loaded, const smtp::OutboundMessage& message);
+  absl::Status Send(std::shared_ptr<const spool::LoadedMessage> loaded,
+                    const smtp::OutboundMessage& message);
   // Ends the connection politely (QUIT), or at once when not established.
   void Quit();
   // Ends the connection at once (shutdown after the grace period).
@@ -177,8 +178,8 @@ class OutboundConnection final : public net::ConnectHandler,
   absl::Time idle_since_ = absl::InfinitePast();
   // The message of the transaction in flight, and the previous one while its bytes may
   // still be queued or in flight.
-  std::optional<spool::LoadedMessage> current_;
-  std::optional<spool::LoadedMessage> previous_;
+  std::shared_ptr<const spool::LoadedMessage> current_;  // shared by the attempt's jobs
+  std::shared_ptr<const spool::LoadedMessage> previous_;
 };
 
 }  // namespace tern::delivery

@@ -110,6 +110,31 @@ class DkimTest(h.TerndTestCase):
         [m] = self.sink.wait_for_messages(1)
         self.assertFalse(m.body.startswith(b"DKIM-Signature"), m.body[:200])
 
+    def test_one_read_and_one_signature_for_all_next_hops(self):
+        # Recipients at three domains routed to three sinks: three jobs (one per lane) of one
+        # attempt, which read the stored message and sign it once (delivery/message_reads.h).
+        sinks = [self.sink] + [RecordingSink().start() for _ in range(2)]
+        for sink in sinks[1:]:
+            self.addCleanup(sink.stop)
+        domains = ["one.test", "two.test", "three.test"]
+        routes = ",".join(f"{domain}=[127.0.0.1]:{sink.port}" for domain, sink in zip(domains, sinks))
+        d = self.start_ternd(f"--route={routes}", f"--dkim_key=rsa.test:s1:{self.rsa_key}",
+                             "--retry_schedule=1s", deliver=True)
+        message = (b"From: Alice <alice@rsa.test>\r\nTo: many\r\nSubject: three hops\r\n"
+                   b"Message-ID: <three.hops@t>\r\n\r\n" + b"a line of the body\r\n" * 200)
+        with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=h.scaled(30)) as s:
+            s.sendmail("alice@rsa.test", [f"r@{domain}" for domain in domains], message)
+        received = [sink.wait_for_messages(1)[0] for sink in sinks]
+        signatures = set()
+        for m in received:
+            self.assertTrue(self.verify(m.body), m.body[:600])
+            signatures.add(m.body.split(b"\r\n\r\n", 1)[0].split(b"From:", 1)[0])
+        self.assertEqual(len(signatures), 1, "each next hop got its own signature")
+        metrics = d.metrics()
+        self.assertEqual(metrics.total("tern_delivery_dkim_signed_total"), 3)
+        self.assertEqual(metrics.total("tern_delivery_message_reads_total"), 1)
+        self.assertEqual(metrics.total("tern_delivery_message_reads_shared_total"), 2)
+
     def test_bad_keys_are_refused_at_start(self):
         for flag, expected in ((f"--dkim_key=rsa.test:{self.rsa_key}", "DOMAIN:SELECTOR:KEYFILE"),
                                ("--dkim_key=rsa.test:s1:/nonexistent.pem", "/nonexistent.pem"),

@@ -47,7 +47,16 @@ constexpr CounterField<D> kDeliveryFields[] = {
      "waits).",
      &D::connections_yielded},
     {"tern_delivery_dkim_signed_total", kCounter,
-     "Messages sent with a DKIM-Signature (each attempt signs anew).", &D::dkim_signed},
+     "Messages sent with a DKIM-Signature (each attempt signs anew, once for all its jobs).",
+     &D::dkim_signed},
+    {"tern_delivery_message_reads_total", kCounter,
+     "Stored messages read from the spool (and signed) for delivery: once per attempt for "
+     "all of its jobs while they are kept.",
+     &D::message_reads},
+    {"tern_delivery_message_reads_shared_total", kCounter,
+     "Jobs that used another job's read of the same attempt (recipients at several next "
+     "hops) instead of reading the spool again.",
+     &D::message_reads_shared},
     {"tern_delivery_record_failures_total", kCounter,
      "Delivery results the spool could not record (retried).", &D::results_record_failures},
     {"tern_delivery_open_connections", kGauge, "Outbound connections open or opening.",
