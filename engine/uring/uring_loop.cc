@@ -19,6 +19,10 @@ namespace tern::engine {
 namespace {
 
 constexpr unsigned kCqeBatch = 256;
+// Kernel 6.15 uapi (include/uapi/linux/io_uring.h), newer than Debian 12's liburing 2.3
+// headers: io_uring_params.features bit, and io_uring_enter flag.
+constexpr uint32_t kFeatNoIowait = 1U << 17;
+constexpr unsigned kEnterNoIowait = 1U << 7;
 
 // The errno of the last failed io_uring_setup (see UringLoop::setup_errno()).
 std::atomic<int> last_setup_errno{0};
@@ -63,6 +67,7 @@ std::string RingFeatures::Describe() const {
   add(multishot_recv, "multishot_recv");
   add(provided_buffer_ring, "provided_buffer_ring");
   add(send_zc, "send_zc");
+  add(no_iowait, "no_iowait");
   return absl::StrJoin(parts, " ");
 }
 
@@ -110,6 +115,7 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(const UringLoopOpti
     params.flags |= IORING_SETUP_CQSIZE;
     rc = io_uring_queue_init_params(options.sq_entries, &loop->ring_, &params);
     if (rc == 0) {
+      loop->features_.no_iowait = (params.features & kFeatNoIowait) != 0;
       loop->features_.single_issuer = a.single_issuer;
       loop->features_.defer_taskrun = a.defer_taskrun;
       loop->features_.coop_taskrun = a.coop_taskrun;
@@ -220,21 +226,32 @@ void UringLoop::ProcessCompletions() {
   }
 }
 
+int UringLoop::SubmitAndWait(absl::Time deadline) {
+  __kernel_timespec ts{0, 0};
+  if (deadline != absl::InfiniteFuture()) {
+    const timespec wait = absl::ToTimespec(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    ts = __kernel_timespec{wait.tv_sec, wait.tv_nsec};
+  }
+  if (!features_.no_iowait) {
+    io_uring_cqe* cqe = nullptr;
+    return deadline == absl::InfiniteFuture()
+               ? io_uring_submit_and_wait(&ring_, 1)
+               : io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  }
+  // Submit and reap (running deferred task work) without sleeping; sleep only when that
+  // brought nothing, with the wait not counted as iowait. liburing 2.3 has no flag for it.
+  const int submitted = io_uring_submit_and_get_events(&ring_);
+  if (submitted < 0 || io_uring_cq_ready(&ring_) > 0) return submitted;
+  io_uring_getevents_arg arg{};
+  if (deadline != absl::InfiniteFuture()) arg.ts = reinterpret_cast<uint64_t>(&ts);
+  return io_uring_enter2(static_cast<unsigned>(ring_.ring_fd), 0, 1,
+                         IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG | kEnterNoIowait,
+                         reinterpret_cast<sigset_t*>(&arg), sizeof(arg));
+}
+
 void UringLoop::Run() {
   while (!stopping()) {
-    absl::Time deadline = timers().NextDeadline();
-    io_uring_cqe* cqe = nullptr;
-    int rc;
-    if (deadline == absl::InfiniteFuture()) {
-      rc = io_uring_submit_and_wait(&ring_, 1);
-    } else {
-      absl::Duration wait = std::max(deadline - absl::Now(), absl::ZeroDuration());
-      __kernel_timespec ts =
-          absl::ToTimespec(wait).tv_sec >= 0
-              ? __kernel_timespec{absl::ToTimespec(wait).tv_sec, absl::ToTimespec(wait).tv_nsec}
-              : __kernel_timespec{0, 0};
-      rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
-    }
+    const int rc = SubmitAndWait(timers().NextDeadline());
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
       TERN_LOG(kError, "io_uring wait failed: %s", strerror(-rc));
     }

@@ -40,6 +40,9 @@ struct RingFeatures {
   bool multishot_recv = false;
   bool provided_buffer_ring = false;
   bool send_zc = false;
+  // The wait is not accounted as iowait (IORING_FEAT_NO_IOWAIT, kernel 6.15): an idle
+  // ring no longer shows the host as "98% iowait" while its disk does nothing.
+  bool no_iowait = false;
   std::string Describe() const;
 };
 
@@ -84,6 +87,9 @@ class UringLoop final : public core::Loop {
   UringLoop() = default;
   void ProcessCompletions();
   void ArmWakeRead();
+  // Submits, and waits for one completion until `deadline` (InfiniteFuture: no bound).
+  // Returns the io_uring_enter result (-errno on failure).
+  int SubmitAndWait(absl::Time deadline);
 
   io_uring ring_{};
   bool ring_ready_ = false;
