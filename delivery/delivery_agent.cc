@@ -567,6 +567,25 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
     recorder_.Fail(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
                    absl::StrCat("message cannot be sent: ", sent.message()), "");
     ReleaseConnection(connection);
+    return;
+  }
+  ReadAhead(lane);
+}
+
+void DeliveryAgent::ReadAhead(Lane* lane) {
+  if (stopping_) return;
+  // The lane's next job not read yet: one of its connections takes it when its transaction
+  // ends, and finds it read. Each connection reads ahead at most one job per transaction,
+  // so the jobs read ahead of a lane stay within about its connections.
+  const size_t look_max = std::min<size_t>(lane->connections.size() + 1, kReadAheadLookMax);
+  size_t looked = 0;
+  for (const WaitingJob& waiting : lane->pending) {
+    if (++looked > look_max) return;
+    if (reads_.Has(waiting.queue_id) || !IsLive(waiting.queue_id, waiting.generation)) continue;
+    if (reads_.ReadAhead(waiting.queue_id, waiting.generation)) {
+      DeliveryCounters::Add(counters_->message_reads_ahead);
+    }
+    return;
   }
 }
 

@@ -160,6 +160,8 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // The longest a read job waits on its connection for its rate tokens; beyond, it goes
   // back to its lane and the connection is free (a suspension since it was read).
   static constexpr absl::Duration kTokenWaitOnConnectionMax = absl::Seconds(1);
+  // How deep in a lane's pending jobs a read-ahead looks for one not read yet.
+  static constexpr size_t kReadAheadLookMax = 64;
 
   // A job's message read from the spool (once for all the attempt's jobs), ready to send
   // once its rate tokens are taken.
@@ -263,6 +265,8 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // connection for a short wait (the token wait timer calls this again), or goes back to
   // its lane for a long one (a suspension since it was read).
   void SendWhenAdmitted(OutboundConnection* connection);
+  // While a connection of `lane` sends, reads the lane's next job's message (MessageReads).
+  void ReadAhead(Lane* lane);
   // The job of `connection`, read or being read, is not sent on it: the connection went
   // (the job goes back to the head of its lane) or ternd is stopping. Its read admission
   // is given back (LaneShaper::CancelRead).

@@ -43,6 +43,7 @@ struct DeliveryCounters {
   // attempt instead (delivery/message_reads.h).
   std::atomic<uint64_t> message_reads{0};
   std::atomic<uint64_t> message_reads_shared{0};
+  std::atomic<uint64_t> message_reads_ahead{0};      // of message_reads: for a lane's next job
   std::atomic<uint64_t> connect_failures{0};         // TCP, greeting or EHLO failed
   std::atomic<uint64_t> results_record_failures{0};  // the spool could not record a result
   std::atomic<uint64_t> site_delays{0};              // a site was delayed after connection failures

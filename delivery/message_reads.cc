@@ -56,6 +56,19 @@ void MessageReads::Get(uint64_t queue_id, uint64_t generation, uint32_t jobs_lef
   });
 }
 
+bool MessageReads::ReadAhead(uint64_t queue_id, uint64_t generation) {
+  if (entries_.contains(queue_id) || kept_bytes_ >= keep_bytes_max_) return false;
+  Entry& entry = entries_[queue_id];
+  entry.generation = generation;
+  entry.reading = true;
+  entry.keep = true;  // for the job that asks next
+  CountRead(/*shared=*/false);
+  spool_->ReadMessage(queue_id, [this, queue_id](absl::StatusOr<spool::LoadedMessage> read) {
+    OnRead(queue_id, std::move(read));
+  });
+  return true;
+}
+
 void MessageReads::ReadUnshared(uint64_t queue_id, Done done) {
   CountRead(/*shared=*/false);
   spool_->ReadMessage(

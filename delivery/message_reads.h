@@ -14,6 +14,10 @@
 //   reads.Get(id, generation, jobs_left, [](absl::StatusOr<SharedMessage> m) { ... });
 //   reads.Forget(id);  // every job of the attempt recorded
 //
+// Read-ahead: while a connection sends one message, the agent asks for the next one its lane
+// will send (ReadAhead); that job's Get() then finds it read. What is read ahead is kept
+// like a shared read (same bound, released by Forget()).
+//
 // Single-threaded: the shard's loop.
 #pragma once
 
@@ -59,6 +63,12 @@ class MessageReads {
   // read and signed once for the attempt. `jobs_left`: the attempt's jobs not yet recorded,
   // this one included (more than 1: worth keeping for the others).
   void Get(uint64_t queue_id, uint64_t generation, uint32_t jobs_left, Done done);
+  // Starts reading message `queue_id` of attempt `generation` for a job that will ask soon,
+  // unless it is read or being read already, or the kept bytes are at their bound. False
+  // when no read was started.
+  bool ReadAhead(uint64_t queue_id, uint64_t generation);
+  // Whether `queue_id` is kept or being read.
+  bool Has(uint64_t queue_id) const { return entries_.contains(queue_id); }
   // The attempt of `queue_id` is over: whatever is kept of it is released.
   void Forget(uint64_t queue_id);
   // The signer for the reads that start from now on (a configuration reload).

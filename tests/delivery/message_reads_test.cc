@@ -202,5 +202,48 @@ TEST_F(MessageReadsTest, ForgottenWhileReadingAnswersButKeepsNothing) {
   EXPECT_EQ(reads.kept_bytes(), 0u);
 }
 
+TEST_F(MessageReadsTest, AReadAheadIsTheNextJobsRead) {
+  DeliveryCounters counters;
+  MessageReads reads(loop_.get(), spool_.get(), nullptr, &counters, /*keep_bytes_max=*/8000);
+  uint64_t id = 0, large = 0;
+  bool again = true, large_ahead = false;
+  SharedMessage got;
+  RunAll({CommitSteps(&id),
+          CommitSteps(&large, 20000),
+          {[&] {
+             EXPECT_TRUE(reads.ReadAhead(id, 1));
+             again = reads.ReadAhead(id, 1);  // already being read
+             return true;
+           },
+           [&] { return reads.kept_bytes() > 0; },
+           [&] {
+             // The job comes for it: no second read.
+             reads.Get(id, 1, 1, [&](absl::StatusOr<SharedMessage> m) { got = *m; });
+             return true;
+           },
+           [&] { return got != nullptr; },
+           [&] {
+             // Read ahead, but over the bound once read: not kept (its job reads again).
+             large_ahead = reads.ReadAhead(large, 1);
+             return true;
+           },
+           [&] { return reads.entries() == 1; }}});
+  EXPECT_FALSE(again);
+  EXPECT_TRUE(large_ahead);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->message.queue_id(), id);
+  EXPECT_EQ(reads.spool_reads(), 2u);
+  EXPECT_EQ(counters.message_reads.load(), 2u);
+  EXPECT_EQ(reads.shared_reads(), 1u);
+  EXPECT_EQ(counters.message_reads_shared.load(), 1u);
+  reads.Forget(id);
+  reads.Forget(large);
+  EXPECT_EQ(reads.kept_bytes(), 0u);
+  // With the kept bytes at their bound, nothing is read ahead at all.
+  MessageReads full(loop_.get(), spool_.get(), nullptr, nullptr, /*keep_bytes_max=*/0);
+  EXPECT_FALSE(full.ReadAhead(id, 1));
+  EXPECT_EQ(full.spool_reads(), 0u);
+}
+
 }  // namespace
 }  // namespace tern::delivery

@@ -57,6 +57,10 @@ constexpr CounterField<D> kDeliveryFields[] = {
      "Jobs that used another job's read of the same attempt (recipients at several next "
      "hops) instead of reading the spool again.",
      &D::message_reads_shared},
+    {"tern_delivery_message_reads_ahead_total", kCounter,
+     "Of the reads, those started while a connection of the lane was sending, for the "
+     "lane's next job (it finds its message read when the connection is free).",
+     &D::message_reads_ahead},
     {"tern_delivery_record_failures_total", kCounter,
      "Delivery results the spool could not record (retried).", &D::results_record_failures},
     {"tern_delivery_open_connections", kGauge, "Outbound connections open or opening.",
