@@ -55,15 +55,9 @@ SinkThread::~SinkThread() {
 }
 
 void SinkThread::Start() {
-  thread_.Start(
-      []() -> absl::StatusOr<std::unique_ptr<core::Loop>> {
-        absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
-        if (!io_engine.ok()) return io_engine.status();
-        return engine::CreateLoop(*io_engine);
-      },
-      {.set_up = [this](core::Loop* loop) { return Setup(loop); },
-       .on_stop = [this] { BeginShutdown(); },
-       .tear_down = [this] { TearDown(); }});
+  thread_.Start(CreateBenchLoop, {.set_up = [this](core::Loop* loop) { return Setup(loop); },
+                                  .on_stop = [this] { BeginShutdown(); },
+                                  .tear_down = [this] { TearDown(); }});
 }
 
 absl::Status SinkThread::WaitReady() { return thread_.WaitReady(); }

@@ -175,15 +175,9 @@ SourceWorker::~SourceWorker() {
 }
 
 void SourceWorker::Start() {
-  thread_.Start(
-      []() -> absl::StatusOr<std::unique_ptr<core::Loop>> {
-        absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
-        if (!io_engine.ok()) return io_engine.status();
-        return engine::CreateLoop(*io_engine);
-      },
-      {.set_up = [this](core::Loop* loop) { return SetUp(loop); },
-       .on_stop = [this] { Stop(); },
-       .tear_down = [this] { TearDown(); }});
+  thread_.Start(CreateBenchLoop, {.set_up = [this](core::Loop* loop) { return Setup(loop); },
+                                  .on_stop = [this] { Stop(); },
+                                  .tear_down = [this] { TearDown(); }});
 }
 
 absl::Status SourceWorker::WaitReady() { return thread_.WaitReady(); }
@@ -194,7 +188,7 @@ absl::Status SourceWorker::Join() {
   return ready.ok() ? error_ : ready;
 }
 
-absl::Status SourceWorker::SetUp(core::Loop* loop) {
+absl::Status SourceWorker::Setup(core::Loop* loop) {
   loop_ = loop;
   engine::TransportOptions options;
   options.receive_buffers = 512;

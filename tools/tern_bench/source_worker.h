@@ -98,7 +98,7 @@ class SourceWorker {
   void FinishIfDone();
   void Stop();
   // On the thread (core::ShardThreadHooks).
-  absl::Status SetUp(core::Loop* loop);
+  absl::Status Setup(core::Loop* loop);
   void TearDown();
 
   SourcePlan plan_;
