@@ -65,13 +65,15 @@ void DataBodyReader::Reset() {
   bytes_seen_ = 0;
 }
 
-size_t DataBodyReader::Consume(absl::string_view in, core::ByteBuffer* record) {
+template <typename OnLineStartDot>
+size_t DataBodyReader::Scan(absl::string_view in, OnLineStartDot on_dot) {
   CHECK(!done_);
   size_t pos = 0;
   while (pos < in.size() && !done_) {
     switch (state_) {
       case LineState::kLineStart:
         if (in[pos] == '.') {
+          on_dot(pos);
           state_ = LineState::kDot;
           line_bytes_ += 1;
           ++pos;
@@ -105,6 +107,11 @@ size_t DataBodyReader::Consume(absl::string_view in, core::ByteBuffer* record) {
     }
   }
   bytes_seen_ += pos;
+  return pos;
+}
+
+size_t DataBodyReader::Consume(absl::string_view in, core::ByteBuffer* record) {
+  const size_t pos = Scan(in, [](size_t) {});
   if (record != nullptr) {
     record->Append(in.substr(0, pos));
     if (done_) {
@@ -114,6 +121,27 @@ size_t DataBodyReader::Consume(absl::string_view in, core::ByteBuffer* record) {
     }
   }
   return pos;
+}
+
+size_t DataBodyReader::ConsumeUnstuffed(absl::string_view in, ContentSink content) {
+  if (in.empty()) return 0;
+  // A CR held back after a line-opening dot, at the end of the previous input: content after
+  // all unless this input completes the terminator.
+  if (state_ == LineState::kDotCr && !in.empty() && in[0] != '\n') content("\r");
+  size_t run_start = 0;  // content from here on is not handed over yet
+  const size_t used = Scan(in, [&](size_t dot) {
+    if (dot > run_start) content(in.substr(run_start, dot - run_start));
+    run_start = dot + 1;  // the stuffing dot (or the terminator's) is not content
+  });
+  // Done: what follows the terminator's dot in `in` is the rest of the terminator.
+  if (done_) return used;
+  size_t run_end = used;
+  if (state_ == LineState::kDotCr) {
+    DCHECK(used > 0 && in[used - 1] == '\r');
+    --run_end;  // ".\r" ends the input: perhaps the terminator
+  }
+  if (run_end > run_start) content(in.substr(run_start, run_end - run_start));
+  return used;
 }
 
 void ChunkBodyReader::Reset() {

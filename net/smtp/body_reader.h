@@ -6,6 +6,11 @@
 //   size_t used = reader.Consume(input, &record);   // record == nullptr: check only
 //   if (reader.done()) { ... input.substr(used) is the next command ... }
 //
+// A receiver that keeps no record (tern-bench's sink) takes the message content instead,
+// unstuffed, in runs that are views into the input:
+//
+//   used = reader.ConsumeUnstuffed(input, [&](absl::string_view run) { digest.Update(run); });
+//
 // Framing rules, strict where strictness protects (SMTP smuggling):
 //   - A line ends only with CRLF. A bare CR or bare LF anywhere is a flaw, and a bare LF
 //     does not start a new line: "\n.\r\n", "\r.\r\n", "\n.\n" never end DATA.
@@ -20,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "core/byte_buffer.h"
 
@@ -71,6 +77,12 @@ class DataBodyReader : public BodyLineChecker {
   // of `in` unless done()). Appends them to `record` when not null. Once done(), the bytes
   // after the terminator belong to the next command.
   size_t Consume(absl::string_view in, core::ByteBuffer* record);
+  // The same framing (one reader takes one of the two calls for a whole body), handing the
+  // message content to `content` instead: without the stuffing dots (RFC 5321 §4.5.2) and
+  // the terminator, in runs that are views into `in` (or a literal "\r"), never empty. A
+  // ".\r" at the end of `in` is held back until the next byte says whether it ends DATA.
+  using ContentSink = absl::FunctionRef<void(absl::string_view)>;
+  size_t ConsumeUnstuffed(absl::string_view in, ContentSink content);
   bool done() const { return done_; }
   // Bytes received so far, terminator included.
   uint64_t bytes_seen() const { return bytes_seen_; }
@@ -78,6 +90,11 @@ class DataBodyReader : public BodyLineChecker {
   uint64_t body_bytes() const { return bytes_seen_ - kTerminatorBytes; }
 
  private:
+  // The framing of both Consume calls: reads `in` up to the end of data (or all of it) and
+  // returns the bytes used; on_dot(pos) hears of each '.' that opens a line, at in[pos].
+  template <typename OnLineStartDot>
+  size_t Scan(absl::string_view in, OnLineStartDot on_dot);
+
   bool done_ = false;
   uint64_t bytes_seen_ = 0;
 };

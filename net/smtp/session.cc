@@ -422,9 +422,9 @@ size_t SmtpSession::ConsumeDataBytes(absl::string_view in) {
 }
 
 size_t SmtpSession::ConsumeChunkBytes(absl::string_view in) {
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), chunk_remaining_));
+  const absl::string_view bytes = chunk_.Take(in);
   if (!chunk_discard_) {
-    chunk_reader_.Consume(in.substr(0, n), storing_ ? &record_ : nullptr);
+    chunk_reader_.Consume(bytes, storing_ ? &record_ : nullptr);
     if (storing_ && (chunk_reader_.flaws().any() ||
                      (config_.max_message_size != 0 &&
                       chunk_reader_.bytes_received() > config_.max_message_size))) {
@@ -433,9 +433,8 @@ size_t SmtpSession::ConsumeChunkBytes(absl::string_view in) {
     }
     if (storing_ && header_section_pending_) ScanHeaderSection(/*at_end=*/false);
   }
-  chunk_remaining_ -= n;
-  if (chunk_remaining_ == 0) FinishChunk();
-  return n;
+  if (chunk_.complete()) FinishChunk();
+  return bytes.size();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -726,18 +725,13 @@ void SmtpSession::OnData(absl::string_view arg) {
 
 void SmtpSession::OnBdat(absl::string_view arg) {
   // RFC 3030 §3: "BDAT" SP chunk-size [ SP end-marker ].
-  uint64_t size = 0;
-  bool last = false;
-  if (!ParseBdatArgument(arg, &size, &last)) {
+  if (!chunk_.Begin(arg)) {
     // Without a valid count the chunk cannot be skipped: the rest of the input would be
     // read as commands. Close rather than lose sync.
     TERN_LOG(kInfo, "smtp client=%s: bad BDAT syntax, closing", client_.address);
     Reply(kBdatSyntax);
     return Close();
   }
-  chunk_size_ = size;
-  chunk_remaining_ = size;
-  chunk_last_ = last;
   chunk_discard_ = true;  // unless the transaction takes it, below
   mode_ = InputMode::kChunkBody;
   if (state_ == State::kGreeted || state_ == State::kReady) {
@@ -754,7 +748,7 @@ void SmtpSession::OnBdat(absl::string_view arg) {
     state_ = State::kBdat;
     chunk_discard_ = false;
   }
-  if (chunk_remaining_ == 0) FinishChunk();
+  if (chunk_.complete()) FinishChunk();
 }
 
 void SmtpSession::OnRset(absl::string_view arg) {
@@ -893,9 +887,9 @@ void SmtpSession::FinishChunk() {
     return;
   }
   CHECK(state_ == State::kBdat);
-  if (!chunk_last_) {
+  if (!chunk_.last()) {
     char reply[64];
-    absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 %d bytes received\r\n", chunk_size_);
+    absl::SNPrintF(reply, sizeof(reply), "250 2.0.0 %d bytes received\r\n", chunk_.size());
     return Reply(reply);
   }
   chunk_reader_.Finish(storing_ ? &record_ : nullptr);

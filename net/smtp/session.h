@@ -71,6 +71,7 @@
 #include "absl/time/time.h"
 #include "core/byte_buffer.h"
 #include "net/smtp/auth_backend.h"
+#include "net/smtp/bdat_chunk.h"
 #include "net/smtp/body_reader.h"
 #include "net/smtp/command_line_reader.h"
 #include "net/smtp/message_sink.h"
@@ -171,7 +172,7 @@ class SmtpSession {
   enum class InputMode : uint8_t {
     kCommand,    // command lines
     kDataBody,   // DATA body up to "\r\n.\r\n"
-    kChunkBody,  // BDAT chunk bytes (chunk_remaining_ left); may be discarded
+    kChunkBody,  // BDAT chunk bytes (chunk_.remaining() left); may be discarded
     kIgnore,     // after kClosing
   };
   class PendingCommit;
@@ -281,9 +282,7 @@ class SmtpSession {
   uint64_t queue_id_ = 0;
   DataBodyReader data_reader_;
   ChunkBodyReader chunk_reader_;
-  uint64_t chunk_remaining_ = 0;
-  uint64_t chunk_size_ = 0;
-  bool chunk_last_ = false;
+  BdatChunk chunk_;             // the BDAT chunk being read
   bool chunk_discard_ = false;  // the chunk was refused: read and drop it
 
   // Commits in flight; finished ones are kept for reuse.

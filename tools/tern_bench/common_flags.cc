@@ -30,4 +30,10 @@ absl::StatusOr<engine::IoEngine> BenchIoEngine() {
   return resolved;
 }
 
+absl::StatusOr<std::unique_ptr<core::Loop>> CreateBenchLoop() {
+  absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
+  if (!io_engine.ok()) return io_engine.status();
+  return engine::CreateLoop(*io_engine);
+}
+
 }  // namespace tern::bench

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
@@ -18,4 +19,6 @@ uint32_t ThreadCount();
 // --io_engine resolved (engine::ResolveIoEngine), once per process: every thread's loop and
 // transport run on it.
 absl::StatusOr<engine::IoEngine> BenchIoEngine();
+// A loop of that engine, for a thread's core::ShardThread (its LoopFactory).
+absl::StatusOr<std::unique_ptr<core::Loop>> CreateBenchLoop();
 }  // namespace tern::bench

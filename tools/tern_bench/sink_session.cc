@@ -257,8 +257,10 @@ size_t SinkSession::ConsumeCommandBytes(absl::string_view in) {
 }
 
 size_t SinkSession::ConsumeDataBytes(absl::string_view in) {
-  const size_t used =
-      data_reader_.Consume(in, [this](absl::string_view run) { verifier_.Update(run); });
+  const size_t used = data_reader_.ConsumeUnstuffed(in, [this](absl::string_view run) {
+    data_content_bytes_ += run.size();
+    verifier_.Update(run);
+  });
   if (data_reader_.done()) {
     mode_ = InputMode::kCommand;
     EndMessage(/*bdat=*/false);
@@ -267,14 +269,13 @@ size_t SinkSession::ConsumeDataBytes(absl::string_view in) {
 }
 
 size_t SinkSession::ConsumeChunkBytes(absl::string_view in) {
-  const size_t n = static_cast<size_t>(std::min<uint64_t>(in.size(), chunk_remaining_));
+  const absl::string_view bytes = chunk_.Take(in);
   if (!chunk_discard_) {
-    verifier_.Update(in.substr(0, n));
-    chunk_bytes_ += n;
+    verifier_.Update(bytes);
+    chunk_bytes_ += bytes.size();
   }
-  chunk_remaining_ -= n;
-  if (chunk_remaining_ == 0) FinishChunk();
-  return n;
+  if (chunk_.complete()) FinishChunk();
+  return bytes.size();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,17 +377,12 @@ void SinkSession::OnData(absl::string_view arg) {
 
 void SinkSession::OnBdat(absl::string_view arg) {
   // RFC 3030 §3: "BDAT" SP chunk-size [ SP end-marker ].
-  uint64_t size = 0;
-  bool last = false;
-  if (!smtp::ParseBdatArgument(arg, &size, &last)) {
+  if (!chunk_.Begin(arg)) {
     // Without a valid count the chunk cannot be skipped: the rest of the input would be read
     // as commands. Close rather than lose sync.
     Reply(kBdatSyntax);
     return Close();
   }
-  chunk_size_ = size;
-  chunk_remaining_ = size;
-  chunk_last_ = last;
   chunk_discard_ = true;  // unless the transaction takes it, below
   mode_ = InputMode::kChunkBody;
   if (state_ == State::kGreeted || state_ == State::kReady) {
@@ -399,7 +395,7 @@ void SinkSession::OnBdat(absl::string_view arg) {
     state_ = State::kBdat;
     chunk_discard_ = false;
   }
-  if (chunk_remaining_ == 0) FinishChunk();
+  if (chunk_.complete()) FinishChunk();
 }
 
 void SinkSession::OnQuit() {
@@ -420,6 +416,7 @@ SinkSession::Span SinkSession::KeepString(absl::string_view text) {
 
 void SinkSession::BeginMessage() {
   data_reader_.Reset();
+  data_content_bytes_ = 0;
   verifier_.Reset();
   chunk_bytes_ = 0;
 }
@@ -431,8 +428,8 @@ void SinkSession::FinishChunk() {
     return;
   }
   CHECK(state_ == State::kBdat);
-  if (chunk_last_) return EndMessage(/*bdat=*/true);
-  const std::string reply = absl::StrCat("250 2.0.0 ", chunk_size_, " bytes received\r\n");
+  if (chunk_.last()) return EndMessage(/*bdat=*/true);
+  const std::string reply = absl::StrCat("250 2.0.0 ", chunk_.size(), " bytes received\r\n");
   const FaultAction action = Answer(FaultStage::kData, reply);
   // RFC 3030 §3: after a failed chunk the client must not go on with this transaction.
   if (action == FaultAction::kTempfail || action == FaultAction::kPermfail) ResetTransaction();
@@ -442,7 +439,7 @@ void SinkSession::EndMessage(bool bdat) {
   CHECK(state_ == State::kData || state_ == State::kBdat);
   MessageOutcome& outcome = outcome_;
   outcome.verify = verifier_.Finish();
-  outcome.content_bytes = bdat ? chunk_bytes_ : data_reader_.content_bytes();
+  outcome.content_bytes = bdat ? chunk_bytes_ : data_content_bytes_;
   outcome.recipient_count = recipient_count_;
   outcome.bdat = bdat;
   outcome.sender = KeptString(sender_);

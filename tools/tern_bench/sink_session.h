@@ -15,8 +15,9 @@
 // Input may be split anywhere: the same bytes in one call, byte by byte or at any split give
 // the same replies and the same messages. Command lines are views into the caller's bytes;
 // only a line split across Consume() calls is copied (at most kCommandLineBytesMax). The
-// body is never stored: DATA is unstuffed on the fly (DataContentReader), BDAT chunks are
-// taken as they are, and both go straight into the verifier.
+// body is never stored: DATA is unstuffed on the fly, BDAT chunks are taken as they are, and
+// both go straight into the verifier. The framing is the server's (net/smtp/): command lines
+// (CommandLineReader), the end of DATA (DataBodyReader) and BDAT chunks (BdatChunk).
 //
 // Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT; others get 502 5.5.1, commands out
 // of sequence 503 5.5.1. EHLO offers PIPELINING, SIZE, 8BITMIME, SMTPUTF8,
@@ -45,11 +46,12 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "net/smtp/bdat_chunk.h"
+#include "net/smtp/body_reader.h"
 #include "net/smtp/command_line_reader.h"
 #include "net/smtp/reply_queue.h"
 #include "tools/tern_bench/bench_message.h"
 #include "tools/tern_bench/sink_counters.h"
-#include "tools/tern_bench/sink_data_reader.h"
 #include "tools/tern_bench/sink_faults.h"
 
 namespace tern::bench {
@@ -145,7 +147,7 @@ class SinkSession {
   enum class InputMode : uint8_t {
     kCommand,    // command lines
     kDataBody,   // DATA body up to "\r\n.\r\n"
-    kChunkBody,  // BDAT chunk bytes, chunk_remaining_ left; taken or discarded
+    kChunkBody,  // BDAT chunk bytes, chunk_.remaining() left; taken or discarded
     kIgnore,     // after kClosing
   };
   struct Span {
@@ -208,12 +210,11 @@ class SinkSession {
   Span sender_;
   std::vector<Span> recipients_;
   size_t recipient_count_ = 0;
-  DataContentReader data_reader_;
+  smtp::DataBodyReader data_reader_;
+  uint64_t data_content_bytes_ = 0;  // unstuffed DATA content so far
   MessageVerifier verifier_;
-  uint64_t chunk_bytes_ = 0;  // all BDAT chunks of the message so far
-  uint64_t chunk_size_ = 0;   // of the chunk being read
-  uint64_t chunk_remaining_ = 0;
-  bool chunk_last_ = false;
+  uint64_t chunk_bytes_ = 0;    // all BDAT chunks of the message so far
+  smtp::BdatChunk chunk_;       // the chunk being read
   bool chunk_discard_ = false;  // answered already (out of sequence): drop the bytes
   MessageOutcome outcome_;      // reused: its vector keeps its capacity
 };

@@ -40,46 +40,35 @@ class SinkThread::Acceptor : public net::AcceptHandler {
   SinkConnectionContext* context_;
 };
 
-SinkThread::SinkThread(SinkThreadConfig config) : config_(std::move(config)) {
+SinkThread::SinkThread(SinkThreadConfig config)
+    : config_(std::move(config)), thread_({.name = absl::StrCat("sink-", config_.index)}) {
   CHECK(config_.profile != nullptr);
   CHECK(config_.stop != nullptr);
   CHECK(config_.accepted_total != nullptr);
   CHECK_GE(config_.listen_fd, 0);
 }
 
-SinkThread::~SinkThread() { Join(); }
+SinkThread::~SinkThread() {
+  RequestStop();
+  Join();
+  if (config_.listen_fd >= 0) close(config_.listen_fd);  // set-up failed before taking it
+}
 
 void SinkThread::Start() {
-  thread_ = std::thread([this] { Main(); });
+  thread_.Start(CreateBenchLoop, {.set_up = [this](core::Loop* loop) { return Setup(loop); },
+                                  .on_stop = [this] { BeginShutdown(); },
+                                  .tear_down = [this] { TearDown(); }});
 }
 
-absl::Status SinkThread::WaitReady() {
-  ready_.WaitForNotification();
-  return setup_status_;
-}
+absl::Status SinkThread::WaitReady() { return thread_.WaitReady(); }
 
-void SinkThread::RequestStop() {
-  stop_requested_.store(true);
-  if (ready_.HasBeenNotified() && setup_status_.ok()) loop_->Wake();
-}
+void SinkThread::RequestStop() { thread_.RequestStop(); }
 
-void SinkThread::Join() {
-  if (thread_.joinable()) thread_.join();
-}
+void SinkThread::Join() { thread_.Join(); }
 
-void SinkThread::Main() {
-  setup_status_ = Setup();
-  if (!setup_status_.ok()) {
-    if (config_.listen_fd >= 0) close(config_.listen_fd);
-    ready_.Notify();
-    return;
-  }
-  ready_.Notify();
-  // A stop requested before the wake handler was set would otherwise be missed.
-  if (stop_requested_.load()) BeginShutdown();
-  loop_->Run();
-  // Every connection is closed and the record written (OnIteration stops only then); tear
-  // down on this thread, timers before the loop that holds their wheel.
+void SinkThread::TearDown() {
+  // After a run every connection is closed and the record written (OnIteration stops only
+  // then); tear down on this thread, timers before the loop that holds their wheel.
   CHECK(context_.connections.empty());
   if (record_ != nullptr) {
     SinkCounters::Bump(counters_.record_lines_dropped, record_->dropped_lines());
@@ -89,27 +78,23 @@ void SinkThread::Main() {
   record_.reset();
   releases_.reset();
   shutdown_ticker_.reset();
-  loop_.reset();
+  loop_ = nullptr;
 }
 
-absl::Status SinkThread::Setup() {
-  absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
-  if (!io_engine.ok()) return io_engine.status();
-  absl::StatusOr<std::unique_ptr<core::Loop>> loop = engine::CreateLoop(*io_engine);
-  if (!loop.ok()) return loop.status();
-  loop_ = *std::move(loop);
+absl::Status SinkThread::Setup(core::Loop* loop) {
+  loop_ = loop;
   features_ = absl::StrCat(loop_->engine_name(), ": ", loop_->DescribeFeatures());
   absl::StatusOr<std::unique_ptr<net::Transport>> transport =
-      engine::CreateTransport(loop_.get(), engine::TransportOptions{});
+      engine::CreateTransport(loop_, engine::TransportOptions{});
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (!config_.record_path.empty()) {
     absl::StatusOr<std::unique_ptr<RecordWriter>> record =
-        RecordWriter::Open(loop_.get(), config_.record_path);
+        RecordWriter::Open(loop_, config_.record_path);
     if (!record.ok()) return record.status();
     record_ = *std::move(record);
   }
-  context_.loop = loop_.get();
+  context_.loop = loop_;
   context_.profile = config_.profile;
   context_.counters = &counters_;
   context_.observer = this;
@@ -125,13 +110,8 @@ absl::Status SinkThread::Setup() {
   config_.listen_fd = -1;  // the transport owns it now, also when Listen fails
   absl::Status listening = transport_->Listen(fd, acceptor_.get());
   if (!listening.ok()) return listening;
-  loop_->SetWakeHandler([this] { OnWake(); });
   loop_->AddIterationHook([this] { OnIteration(); });
   return absl::OkStatus();
-}
-
-void SinkThread::OnWake() {
-  if (stop_requested_.load() && !shutting_down_) BeginShutdown();
 }
 
 void SinkThread::BeginShutdown() {

@@ -1,4 +1,5 @@
-// SinkThread: one thread of `tern-bench sink`, shard-style: its own core::Loop, its own
+// SinkThread: one thread of `tern-bench sink`, shard-style (a core::ShardThread, not
+// pinned): its own core::Loop, its own
 // net::Transport (of --io_engine) accepting on its own SO_REUSEPORT listener, its own record writer
 // and counters. Nothing is shared with the other threads but the run's StopRequest and the
 // count of accepted messages (for --exit_after).
@@ -20,12 +21,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "core/loop.h"
+#include "core/shard_thread.h"
 #include "core/timer_wheel.h"
 #include "net/transport.h"
 #include "tools/tern_bench/sink_connection.h"
@@ -54,7 +54,7 @@ class SinkThread : public SinkMessageObserver {
   static constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
 
   explicit SinkThread(SinkThreadConfig config);
-  ~SinkThread() override;  // joins
+  ~SinkThread() override;  // stops and joins
   SinkThread(const SinkThread&) = delete;
   SinkThread& operator=(const SinkThread&) = delete;
 
@@ -72,22 +72,19 @@ class SinkThread : public SinkMessageObserver {
 
  private:
   class Acceptor;
-  void Main();
-  absl::Status Setup();
-  void OnWake();
+  // On the thread (core::ShardThreadHooks).
+  absl::Status Setup(core::Loop* loop);
+  void TearDown();
   void BeginShutdown();
   void OnIteration();
 
   SinkThreadConfig config_;
-  std::thread thread_;
-  absl::Notification ready_;
-  absl::Status setup_status_;
-  std::atomic<bool> stop_requested_{false};
+  core::ShardThread thread_;
   std::string features_;
   SinkCounters counters_;
 
-  // Loop thread only.
-  std::unique_ptr<core::Loop> loop_;
+  // Loop thread only (the loop is the ShardThread's).
+  core::Loop* loop_ = nullptr;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<RecordWriter> record_;

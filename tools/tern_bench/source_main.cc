@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <memory>
 #include <random>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -70,8 +69,6 @@ absl::StatusOr<std::vector<std::string>> Recipients(absl::string_view to, uint32
 
 struct Run {
   std::vector<std::unique_ptr<SourceWorker>> workers;
-  std::vector<absl::Status> results;
-  std::vector<std::thread> threads;
 };
 
 // SourceStats is large (a histogram per phase): on the heap.
@@ -131,7 +128,6 @@ int RunSource() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Run run;
-  run.results.resize(threads);
   for (uint32_t i = 0; i < threads; ++i) {
     SourcePlan plan;
     plan.target = *target;
@@ -156,8 +152,13 @@ int RunSource() {
     plan.seed = seed + i;
     run.workers.push_back(std::make_unique<SourceWorker>(std::move(plan)));
   }
-  for (size_t i = 0; i < run.workers.size(); ++i) {
-    run.threads.emplace_back([&run, i] { run.results[i] = run.workers[i]->Run(); });
+  for (auto& worker : run.workers) worker->Start();
+  for (auto& worker : run.workers) {
+    if (absl::Status ready = worker->WaitReady(); !ready.ok()) {
+      for (auto& other : run.workers) other->RequestStop();
+      for (auto& other : run.workers) other->Join();
+      return fail(ready);
+    }
   }
 
   const std::string mode =
@@ -206,7 +207,8 @@ int RunSource() {
     previous_delivered = total.delivered();
     previous_ns = t;
   }
-  for (std::thread& thread : run.threads) thread.join();
+  std::vector<absl::Status> results;
+  for (auto& worker : run.workers) results.push_back(worker->Join());
   const double seconds = static_cast<double>(MonotonicNowNs() - start_ns) / 1e9;
 
   const std::unique_ptr<SourceStats> merged = MergedStats(run);
@@ -222,7 +224,7 @@ int RunSource() {
   std::fwrite(summary.data(), 1, summary.size(), stdout);
   std::fflush(stdout);
   int status = total.failed() == 0 ? 0 : 1;
-  for (const absl::Status& result : run.results) {
+  for (const absl::Status& result : results) {
     if (!result.ok()) {
       std::fprintf(stderr, "tern-bench source: %s\n", std::string(result.message()).c_str());
       status = 2;

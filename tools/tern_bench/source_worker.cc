@@ -165,21 +165,36 @@ class SourceWorker::Connection : public net::ConnectHandler,
 SourceWorker::SourceWorker(SourcePlan plan)
     : plan_(std::move(plan)),
       factory_(plan_.run_id, plan_.stream, plan_.sizes.max_size()),
-      random_(plan_.seed) {}
+      random_(plan_.seed),
+      thread_({.name = absl::StrCat("source-", plan_.stream)}) {}
 
-SourceWorker::~SourceWorker() { CHECK(connections_.empty()); }
+SourceWorker::~SourceWorker() {
+  RequestStop();
+  thread_.Join();
+  CHECK(connections_.empty());
+}
 
-absl::Status SourceWorker::Run() {
-  absl::StatusOr<engine::IoEngine> io_engine = BenchIoEngine();
-  if (!io_engine.ok()) return io_engine.status();
-  absl::StatusOr<std::unique_ptr<core::Loop>> loop = engine::CreateLoop(*io_engine);
-  if (!loop.ok()) return loop.status();
-  loop_ = *std::move(loop);
+void SourceWorker::Start() {
+  thread_.Start(CreateBenchLoop, {.set_up = [this](core::Loop* loop) { return Setup(loop); },
+                                  .on_stop = [this] { Stop(); },
+                                  .tear_down = [this] { TearDown(); }});
+}
+
+absl::Status SourceWorker::WaitReady() { return thread_.WaitReady(); }
+
+absl::Status SourceWorker::Join() {
+  thread_.Join();
+  absl::Status ready = thread_.WaitReady();
+  return ready.ok() ? error_ : ready;
+}
+
+absl::Status SourceWorker::Setup(core::Loop* loop) {
+  loop_ = loop;
   engine::TransportOptions options;
   options.receive_buffers = 512;
   options.receive_buffer_bytes = 4096;
   absl::StatusOr<std::unique_ptr<net::Transport>> transport =
-      engine::CreateTransport(loop_.get(), options);
+      engine::CreateTransport(loop_, options);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (plan_.session.starttls) {
@@ -188,40 +203,24 @@ absl::Status SourceWorker::Run() {
     if (!tls.ok()) return tls.status();
     tls_ = *std::move(tls);
   }
-  loop_->SetWakeHandler([this] {
-    if (stop_requested_.load(std::memory_order_acquire)) Stop();
-  });
-  arrival_timer_ = std::make_unique<ArrivalTimer>(loop_.get(), this);
-
-  {
-    absl::MutexLock lock(&wake_mutex_);
-    wakeable_loop_ = loop_.get();
-  }
-  if (stop_requested_.load(std::memory_order_acquire)) Stop();
-
+  arrival_timer_ = std::make_unique<ArrivalTimer>(loop_, this);
   if (plan_.rate > 0) {
     first_arrival_ns_ = next_arrival_ns_ = MonotonicNowNs();
     OnArrivals();
   }
   OpenConnections();
-  FinishIfDone();
-  if (!finished_.load()) loop_->Run();
-  {
-    absl::MutexLock lock(&wake_mutex_);
-    wakeable_loop_ = nullptr;
-  }
-  // Every connection has closed. A still armed arrival timeout is cancelled with the ring.
-  transport_.reset();
-  loop_.reset();
-  arrival_timer_.reset();
-  return error_;
+  FinishIfDone();  // stops the loop before it runs when there is nothing to do
+  return absl::OkStatus();
 }
 
-void SourceWorker::RequestStop() {
-  stop_requested_.store(true, std::memory_order_release);
-  absl::MutexLock lock(&wake_mutex_);
-  if (wakeable_loop_ != nullptr) wakeable_loop_->Wake();
+void SourceWorker::TearDown() {
+  // Every connection has closed (or none was opened: set-up failed).
+  CHECK(connections_.empty());
+  transport_.reset();
+  loop_ = nullptr;
 }
+
+void SourceWorker::RequestStop() { thread_.RequestStop(); }
 
 bool SourceWorker::MoreToStart(int64_t now_ns) const {
   if (stopping_) return false;

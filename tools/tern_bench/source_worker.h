@@ -1,5 +1,6 @@
-// SourceWorker: one thread of `tern-bench source`: its own loop and transport (--io_engine),
-// its share of the connections and of the messages, its own SourceStats.
+// SourceWorker: one thread of `tern-bench source` (a core::ShardThread, not pinned): its own
+// loop and transport (--io_engine), its share of the connections and of the messages, its
+// own SourceStats.
 //
 // Closed loop (rate 0): every connection sends its next message as soon as the previous
 // one is answered, until the worker's messages are started or the deadline passes.
@@ -10,8 +11,11 @@
 // replaces it while there is work left.
 //
 //   SourceWorker worker(plan);
-//   std::thread t([&] { status = worker.Run(); });
+//   worker.Start();
+//   RETURN_IF_ERROR(worker.WaitReady());  // the loop, transport and TLS context
 //   ... worker.stats() (live, relaxed reads) ... worker.RequestStop() (any thread)
+//   ... until worker.finished() ...
+//   absl::Status result = worker.Join();
 #pragma once
 
 #include <atomic>
@@ -24,9 +28,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/loop.h"
+#include "core/shard_thread.h"
 #include "net/listen_socket.h"
 #include "net/tls/tls_context.h"
 #include "net/transport.h"
@@ -61,16 +65,19 @@ struct SourcePlan {
 class SourceWorker {
  public:
   explicit SourceWorker(SourcePlan plan);
-  ~SourceWorker();
+  ~SourceWorker();  // stops and joins
   SourceWorker(const SourceWorker&) = delete;
   SourceWorker& operator=(const SourceWorker&) = delete;
 
-  // Runs on the calling thread until the plan is done (or RequestStop()); every connection
-  // is closed when it returns. An error when the ring cannot be set up or the target keeps
-  // refusing connections.
-  absl::Status Run();
+  // Starts the worker's thread, which runs until the plan is done (or RequestStop()).
+  void Start();
+  // The set-up's result (loop, transport, TLS context).
+  absl::Status WaitReady();
   // Any thread: start no new message; connections finish the one in flight and QUIT.
   void RequestStop();
+  // Waits for the thread to end (every connection is closed then): an error when it could
+  // not be set up or the target kept refusing connections.
+  absl::Status Join();
   const SourceStats& stats() const { return stats_; }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
 
@@ -90,14 +97,18 @@ class SourceWorker {
   void OpenConnections();
   void FinishIfDone();
   void Stop();
+  // On the thread (core::ShardThreadHooks).
+  absl::Status Setup(core::Loop* loop);
+  void TearDown();
 
   SourcePlan plan_;
   SourceStats stats_;
   MessageFactory factory_;
   std::mt19937_64 random_;
-  std::unique_ptr<core::Loop> loop_;
+  core::Loop* loop_ = nullptr;  // the ShardThread's, while it runs
   std::unique_ptr<net::Transport> transport_;
   std::shared_ptr<const net::tls::TlsContext> tls_;  // with plan_.session.starttls
+  // Outlives the loop: an arrival wake-up still pending is cancelled with it.
   std::unique_ptr<ArrivalTimer> arrival_timer_;
   absl::flat_hash_set<Connection*> connections_;
   std::vector<Connection*> idle_;  // ready, waiting for an arrival (open loop)
@@ -111,10 +122,9 @@ class SourceWorker {
   bool stopping_ = false;
   uint32_t consecutive_connect_failures_ = 0;
   absl::Status error_;
-  std::atomic<bool> stop_requested_{false};
-  absl::Mutex wake_mutex_;
-  core::Loop* wakeable_loop_ ABSL_GUARDED_BY(wake_mutex_) = nullptr;
   std::atomic<bool> finished_{false};
+  // Last: joined first, before the members its thread uses go.
+  core::ShardThread thread_;
 };
 
 }  // namespace tern::bench

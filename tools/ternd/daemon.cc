@@ -6,7 +6,6 @@
 #include "tools/ternd/daemon.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -28,6 +27,7 @@
 #include "core/log.h"
 #include "core/log_output.h"
 #include "core/service_notifier.h"
+#include "core/shard_thread.h"
 #include "net/admin_server.h"
 #include "net/inbound_balance.h"
 #include "net/listen_socket.h"
@@ -140,18 +140,6 @@ void ReloadEgress(const DaemonConfig& config, std::vector<std::unique_ptr<Shard>
            default_pool != nullptr ? default_pool->name : "none");
 }
 
-int AllowedCpus(std::vector<int>* cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (CPU_ISSET(cpu, &set)) cpus->push_back(cpu);
-    }
-  }
-  if (cpus->empty()) cpus->push_back(0);
-  return static_cast<int>(cpus->size());
-}
-
 absl::Status SetLogLevelFromFlag() {
   const std::string level = absl::GetFlag(FLAGS_log_level);
   if (level == "debug") {
@@ -262,10 +250,9 @@ int RunDaemon(const DaemonHooks& hooks) {
     }
   }
 
-  std::vector<int> cpus;
+  const std::vector<int> cpus = core::AllowedCpus();
   int shard_count = absl::GetFlag(FLAGS_shards);
-  const int allowed = AllowedCpus(&cpus);
-  if (shard_count <= 0) shard_count = allowed;
+  if (shard_count <= 0) shard_count = static_cast<int>(cpus.size());
 
   // One listening socket per shard and address; port 0 resolves on the first socket.
   std::vector<std::vector<std::pair<int, net::ListenerKind>>> shard_fds(shard_count);

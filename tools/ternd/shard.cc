@@ -1,8 +1,6 @@
 // Implementation of tools/ternd/shard.h.
 #include "tools/ternd/shard.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <utility>
@@ -87,27 +85,31 @@ class Shard::HandedOffSocket {
   int shard_;
 };
 
-Shard::Shard(ShardConfig config) : config_(std::move(config)) {}
+Shard::Shard(ShardConfig config)
+    : config_(std::move(config)),
+      thread_({.name = absl::StrCat("shard-", config_.id),
+               .cpu = config_.cpu,
+               .log_shard_id = config_.id}) {}
 
 Shard::~Shard() { Join(); }
 
 void Shard::Start() {
-  thread_ = std::thread([this] { Main(); });
+  const engine::IoEngine io_engine = config_.io_engine;
+  thread_.Start([io_engine] { return engine::CreateLoop(io_engine); },
+                {.set_up = [this](core::Loop* loop) { return Setup(loop); },
+                 .on_stop = [this] { BeginShutdown(); },
+                 .tear_down = [this] { TearDown(); }});
 }
 
-absl::Status Shard::WaitReady() {
-  ready_.WaitForNotification();
-  return setup_status_;
-}
+absl::Status Shard::WaitReady() { return thread_.WaitReady(); }
 
 void Shard::RequestStop() {
   stop_requested_.store(true);
-  if (ready_.HasBeenNotified() && setup_status_.ok()) loop_->Wake();
+  thread_.RequestStop();
 }
 
 void Shard::ReopenDeliveryLog() {
-  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return;
-  loop_->mailbox()->Post([this] {
+  thread_.Post([this] {
     if (delivery_log_ == nullptr) return;
     if (absl::Status reopened = delivery_log_->Reopen(); !reopened.ok()) {
       TERN_LOG(kError, "SIGHUP: %s; still appending to the old file", reopened.message());
@@ -116,26 +118,24 @@ void Shard::ReopenDeliveryLog() {
 }
 
 void Shard::ApplyDeliveryReload(const DeliveryReload& reload) {
-  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return;
-  loop_->mailbox()->Post([this, reload] {
+  thread_.Post([this, reload] {
     if (agent_ != nullptr) agent_->Reconfigure(reload.routes, reload.dkim);
   });
 }
 
 void Shard::ApplyEgressReload(std::shared_ptr<const delivery::EgressConfig> egress) {
   CHECK(egress != nullptr);
-  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return;
-  loop_->mailbox()->Post([this, egress = std::move(egress)] {
+  thread_.Post([this, egress = std::move(egress)] {
     message_pools_ = std::make_shared<const delivery::MessagePoolResolver>(egress);
     if (agent_ != nullptr) agent_->ReconfigureEgress(egress);
   });
 }
 
 bool Shard::TakeHandedOff(int fd, net::ListenerKind kind) {
-  if (!ready_.HasBeenNotified() || !setup_status_.ok() || stop_requested_.load()) return false;
+  if (!thread_.ready() || stop_requested_.load()) return false;
   HandedOffSocket socket(fd, config_.balance, config_.id);
   // Fails only once the loop is gone: the socket is then closed with the dropped task.
-  mailbox_->Post([this, socket = std::move(socket), kind]() mutable {
+  thread_.Post([this, socket = std::move(socket), kind]() mutable {
     AdoptHandedOff(std::move(socket), kind);
   });
   return true;
@@ -163,30 +163,11 @@ void Shard::PublishInboundLoad() {
   }
 }
 
-void Shard::Join() {
-  if (thread_.joinable()) thread_.join();
-}
+void Shard::Join() { thread_.Join(); }
 
-void Shard::Main() {
-  core::SetThreadShardId(config_.id);
-  if (config_.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(config_.cpu, &set);
-    if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
-      TERN_LOG(kWarning, "could not pin to cpu %d", config_.cpu);
-    }
-  }
-  setup_status_ = Setup();
-  if (!setup_status_.ok()) {
-    ready_.Notify();
-    return;
-  }
-  ready_.Notify();
-  if (stop_requested_.load()) BeginShutdown();
-  loop_->Run();
-  TERN_LOG(kInfo, "stopped");
-  // Tear down in dependency order on the shard's own thread.
+void Shard::TearDown() {
+  if (shutting_down_) TERN_LOG(kInfo, "stopped");
+  // In dependency order, on the shard's own thread, before the loop goes.
   acceptors_.clear();
   agent_.reset();
   resolver_.reset();
@@ -194,36 +175,33 @@ void Shard::Main() {
   delivery_log_.reset();
   spool_.reset();
   storage_.reset();
-  loop_.reset();
+  loop_ = nullptr;
 }
 
-absl::Status Shard::Setup() {
-  auto loop = engine::CreateLoop(config_.io_engine);
-  if (!loop.ok()) return loop.status();
-  loop_ = *std::move(loop);
+absl::Status Shard::Setup(core::Loop* loop) {
+  loop_ = loop;
   features_ = absl::StrCat(loop_->engine_name(), ": ", loop_->DescribeFeatures());
-  mailbox_ = loop_->mailbox();
-  storage_ = config_.storage_factory ? config_.storage_factory(loop_.get())
-                                     : engine::CreateStorage(loop_.get());
+  storage_ =
+      config_.storage_factory ? config_.storage_factory(loop_) : engine::CreateStorage(loop_);
   config_.spool.storage = storage_.get();
-  auto spool = spool::ShardSpool::Open(loop_.get(), config_.spool);
+  auto spool = spool::ShardSpool::Open(loop_, config_.spool);
   if (!spool.ok()) return spool.status();
   spool_ = *std::move(spool);
   if (!config_.delivery_log.empty()) {
-    auto log = delivery::DeliveryLog::Open(loop_.get(), config_.delivery_log);
+    auto log = delivery::DeliveryLog::Open(loop_, config_.delivery_log);
     if (!log.ok()) return log.status();
     delivery_log_ = *std::move(log);
   }
-  auto transport = engine::CreateTransport(loop_.get(), config_.transport);
+  auto transport = engine::CreateTransport(loop_, config_.transport);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (config_.delivery != nullptr) {
     dns::ResolverOptions dns_options;
     dns_options.servers = config_.dns_servers;
-    auto resolver = dns::Resolver::Create(loop_.get(), dns_options);
+    auto resolver = dns::Resolver::Create(loop_, dns_options);
     if (!resolver.ok()) return resolver.status();
     resolver_ = *std::move(resolver);
-    delivery::DeliveryAgentDeps deps{.loop = loop_.get(),
+    delivery::DeliveryAgentDeps deps{.loop = loop_,
                                      .spool = spool_.get(),
                                      .transport = transport_.get(),
                                      .resolver = resolver_.get(),
@@ -239,10 +217,10 @@ absl::Status Shard::Setup() {
     agent_->Start();
   }
 
-  smtp_context_.loop = loop_.get();
+  smtp_context_.loop = loop_;
   smtp_context_.session_config = config_.session;
   if (config_.auth != nullptr) {
-    auth_backend_ = std::make_unique<smtp::LoopAuthBackend>(config_.auth, loop_.get());
+    auth_backend_ = std::make_unique<smtp::LoopAuthBackend>(config_.auth, loop_);
     smtp_context_.session_config.auth = auth_backend_.get();
   }
   smtp_context_.relay_policy = config_.relay_policy;
@@ -272,15 +250,10 @@ absl::Status Shard::Setup() {
     if (!listening.ok()) return listening;
   }
   config_.listen_fds.clear();  // the transport owns them now
-  loop_->SetWakeHandler([this] { OnWake(); });
   loop_->AddIterationHook([this] { OnIteration(); });
   OnIteration();
   if (config_.balance != nullptr) config_.balance->SetAccepting(config_.id, true);
   return absl::OkStatus();
-}
-
-void Shard::OnWake() {
-  if (stop_requested_.load() && !shutting_down_) BeginShutdown();
 }
 
 void Shard::BeginShutdown() {

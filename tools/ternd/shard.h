@@ -1,4 +1,4 @@
-// Shard: one pinned thread that owns a ring (core::Loop), its listening sockets' accept
+// Shard: one pinned thread (core::ShardThread) that owns a loop, its listening sockets' accept
 // loops, its SMTP sessions, its spool and queue index. Other threads talk to it only through
 // RequestStop(), Ask() and the SIGHUP calls (all posted to its loop's mailbox); its counters
 // are relaxed atomics they may read at any time.
@@ -16,12 +16,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "core/loop.h"
+#include "core/shard_thread.h"
 #include "delivery/delivery_agent.h"
 #include "delivery/delivery_config.h"
 #include "delivery/delivery_counters.h"
@@ -149,9 +148,9 @@ class Shard {
   static constexpr absl::Duration kShutdownTick = absl::Milliseconds(20);
 
   void ArmShutdownTicker();
-  void Main();
-  absl::Status Setup();
-  void OnWake();
+  // On the shard's thread (core::ShardThreadHooks).
+  absl::Status Setup(core::Loop* loop);
+  void TearDown();
   void OnIteration();
   void BeginShutdown();
   // On the shard's thread: serves a socket TakeHandedOff() took.
@@ -161,16 +160,11 @@ class Shard {
   queue::ShardView View();
 
   ShardConfig config_;
-  std::thread thread_;
-  absl::Notification ready_;
-  absl::Status setup_status_;
+  core::ShardThread thread_;
   std::atomic<bool> stop_requested_{false};
-  // The loop's mailbox, set before ready_ and kept after the loop is gone (Post() then
-  // fails): other threads post through it without touching loop_.
-  std::shared_ptr<core::Mailbox> mailbox_;
 
-  // Owned and used by the shard's thread only.
-  std::unique_ptr<core::Loop> loop_;
+  // Used by the shard's thread only (the loop is the ShardThread's).
+  core::Loop* loop_ = nullptr;
   std::unique_ptr<spool::StorageBackend> storage_;  // the engine's, or the storage_factory's
   std::unique_ptr<spool::ShardSpool> spool_;
   std::unique_ptr<delivery::DeliveryLog> delivery_log_;
@@ -204,7 +198,7 @@ class Shard {
 
 template <typename T>
 std::optional<T> Shard::Ask(Task<T> task, absl::Duration timeout) {
-  if (!ready_.HasBeenNotified() || !setup_status_.ok()) return std::nullopt;
+  if (!thread_.ready()) return std::nullopt;
   // Answers nullopt when the task and its reply are dropped unanswered (the shard stopped),
   // so the future never holds an exception; shared, so a late answer has a place to go.
   struct Slot {
@@ -219,7 +213,7 @@ std::optional<T> Shard::Ask(Task<T> task, absl::Duration timeout) {
   };
   auto slot = std::make_shared<Slot>();
   std::future<std::optional<T>> future = slot->promise.get_future();
-  const bool posted = loop_->mailbox()->Post([this, task = std::move(task), slot]() mutable {
+  const bool posted = thread_.Post([this, task = std::move(task), slot]() mutable {
     if (shutting_down_) return;
     task(View(), [slot](T value) { slot->Set(std::move(value)); });
   });

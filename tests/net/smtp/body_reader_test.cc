@@ -1,9 +1,12 @@
-// Tests of net/smtp/body_reader.h: DATA termination, smuggling variants, BDAT stuffing.
+// Tests of net/smtp/body_reader.h: DATA termination, smuggling variants, BDAT stuffing, and
+// DATA's content unstuffed on the fly (tern-bench's sink) at every split.
 #include "net/smtp/body_reader.h"
 
+#include <random>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "net/smtp/dot_stuffing.h"
 
 namespace tern::smtp {
 namespace {
@@ -80,6 +83,105 @@ std::string ReadChunks(const std::vector<std::string>& chunks, BodyFlaws* flaws 
   if (flaws != nullptr) *flaws = reader.flaws();
   EXPECT_EQ(reader.bytes_stored(), record.size());
   return std::string(record.view());
+}
+
+struct UnstuffedRead {
+  std::string content;
+  bool done = false;
+  size_t used = 0;  // of the whole input
+};
+
+// Feeds `input` to ConsumeUnstuffed in pieces of at most `piece` bytes (0: all at once)
+// until the end of data.
+UnstuffedRead ReadUnstuffed(const std::string& input, size_t piece) {
+  DataBodyReader reader;
+  UnstuffedRead read;
+  size_t pos = 0;
+  while (pos < input.size() && !reader.done()) {
+    const size_t n = piece == 0 ? input.size() - pos : std::min(piece, input.size() - pos);
+    read.used += reader.ConsumeUnstuffed(absl::string_view(input).substr(pos, n),
+                                         [&](absl::string_view run) {
+                                           EXPECT_FALSE(run.empty());
+                                           read.content.append(run.data(), run.size());
+                                         });
+    pos += n;
+  }
+  read.done = reader.done();
+  return read;
+}
+
+struct UnstuffedCase {
+  const char* name;
+  std::string input;
+  std::string content;
+  bool done;
+  size_t used;  // bytes up to and including the terminator (when done)
+};
+
+TEST(DataBodyReader, UnstuffedContentEndsAndUnstuffsAsRfc5321Says) {
+  const UnstuffedCase cases[] = {
+      {"empty body", ".\r\n", "", true, 3},
+      {"one line", "hello\r\n.\r\n", "hello\r\n", true, 10},
+      {"stuffed dot line", "..\r\n.\r\n", ".\r\n", true, 7},
+      {"stuffed text", "..dot\r\nx\r\n.\r\n", ".dot\r\nx\r\n", true, 13},
+      {"unstuffed leading dot is removed", ".x\r\n.\r\n", "x\r\n", true, 7},
+      {"bytes after the end are not used", "a\r\n.\r\nMAIL", "a\r\n", true, 6},
+      {"bare LF does not start a line", "a\n.\r\n.\r\n", "a\n.\r\n", true, 8},
+      {"bare LF dot LF", "a\n.\n\r\n.\r\n", "a\n.\n\r\n", true, 9},
+      {"bare CR dot", "a\r.\r\n.\r\n", "a\r.\r\n", true, 8},
+      {"dot CR without LF", "x\r\n.\rz\r\n.\r\n", "x\r\n\rz\r\n", true, 11},
+      {"dot LF is not the end", "x\r\n.\n.\r\n", "x\r\n\n.\r\n", false, 8},
+      {"no end yet", "abc\r\ndef", "abc\r\ndef", false, 8},
+      {"blank lines", "\r\n\r\n.\r\n", "\r\n\r\n", true, 7},
+  };
+  for (const UnstuffedCase& c : cases) {
+    for (size_t piece : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{5}}) {
+      SCOPED_TRACE(std::string(c.name) + " piece " + std::to_string(piece));
+      const UnstuffedRead read = ReadUnstuffed(c.input, piece);
+      EXPECT_EQ(read.content, c.content);
+      EXPECT_EQ(read.done, c.done);
+      EXPECT_EQ(read.used, c.used);
+    }
+  }
+}
+
+TEST(DataBodyReader, UnstuffedContentIsTheSameAtAnyTwoWaySplit) {
+  const std::string input =
+      "Subject: x\r\n\r\n..a\r\n.b\r\nc\n.\r\n\r.\r\n..\r\n.\rq\r\nlast\r\n.\r\nNEXT";
+  const UnstuffedRead whole = ReadUnstuffed(input, 0);
+  ASSERT_TRUE(whole.done);
+  for (size_t split = 0; split <= input.size(); ++split) {
+    SCOPED_TRACE(split);
+    DataBodyReader reader;
+    std::string content;
+    auto sink = [&](absl::string_view run) { content.append(run.data(), run.size()); };
+    size_t used = reader.ConsumeUnstuffed(absl::string_view(input).substr(0, split), sink);
+    if (!reader.done()) {
+      used += reader.ConsumeUnstuffed(absl::string_view(input).substr(split), sink);
+    }
+    EXPECT_TRUE(reader.done());
+    EXPECT_EQ(used, whole.used);
+    EXPECT_EQ(content, whole.content);
+  }
+}
+
+// The two ways of reading DATA frame it alike: where it ends, and the unstuffed content is
+// the stored (stuffed) body unstuffed. Random bodies over the bytes that matter.
+TEST(DataBodyReader, UnstuffedAndStoredReadsAgreeOnRandomBodies) {
+  std::mt19937 random(17);
+  const char alphabet[] = {'.', '\r', '\n', 'a'};
+  for (int round = 0; round < 2000; ++round) {
+    std::string input;
+    const size_t size = random() % 40;
+    for (size_t i = 0; i < size; ++i) input.push_back(alphabet[random() % 4]);
+    input += "\r\n.\r\nNEXT";
+    SCOPED_TRACE(input);
+    const DataResult stored = ReadData(input);
+    const UnstuffedRead unstuffed = ReadUnstuffed(input, 1 + random() % 4);
+    EXPECT_EQ(unstuffed.done, stored.done);
+    EXPECT_EQ(unstuffed.used, stored.used);
+    if (stored.done) EXPECT_EQ(unstuffed.content, Unstuffed(stored.stored));
+  }
 }
 
 TEST(ChunkBodyReader, StuffsLeadingDotsAcrossChunks) {
