@@ -382,7 +382,7 @@ start_internet_sinks() { # name
       local ok=0
       for ((i = 0; i < START_WAIT_S * 10; i++)); do
         [[ -s "$RUN/$name.isink$k.ready" ]] && ok=1 && break
-        kill -0 "${INTERNET_SINK_PIDS[$k]}" 2>/dev/null || break
+        job_running "${INTERNET_SINK_PIDS[$k]}" || break
         sleep 0.1
       done
       ((ok)) || started=0
@@ -400,9 +400,15 @@ internet_sink_count() { # name
     sed -n 's/.*"messages":\([0-9][0-9]*\).*/\1/p' | awk '{s+=$1} END{print s+0}'
 }
 
+# Whether background job $1 of this shell still runs (a sink that exited at --exit_after has
+# been reaped, and its pid may belong to someone else by now: never signal it).
+job_running() { [[ " $(jobs -pr | tr '\n' ' ') " == *" $1 "* ]]; }
+
 stop_internet_sinks() {
   local pid
-  for pid in "${INTERNET_SINK_PIDS[@]}"; do stop_pid "$pid" TERM; done
+  for pid in "${INTERNET_SINK_PIDS[@]}"; do
+    if job_running "$pid"; then stop_pid "$pid" TERM; fi
+  done
   INTERNET_SINK_PIDS=()
 }
 
@@ -432,7 +438,7 @@ measure() { # name port cpu_fn
     for ((i = 0; i < RUN_TIMEOUT * 50; i++)); do
       [[ "$source_rc" != 0 ]] && ((i >= 50)) && break
       alive=0
-      for pid in "${INTERNET_SINK_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1 && break; done
+      for pid in "${INTERNET_SINK_PIDS[@]}"; do job_running "$pid" && alive=1 && break; done
       ((alive)) || break
       sleep 0.02
     done
