@@ -15,6 +15,14 @@ folder named by --report.
 Peers: ternd (fdatasync on), postfix (queue only in accept mode, relaying through smtp(8)
 in relay mode), haraka (npm, queue/smtp_forward: forwards in line, so it is always measured
 to its next hop), sink (Postfix's smtp-sink, no disk; accept mode only).
+
+--modes=internet relays to --domains (1000) recipient domains, each its own next hop, behind
+tern-bench sinks that hold every reply --sink_delays (20-50 ms), every peer held to
+--dest_connections per destination and --total_connections in all, and reports each peer's
+rate against the bound those limits and delays set (bench/README.md, "Internet-like relay"):
+
+    sudo /usr/bin/python3 bench/compare.py --report=r --modes=internet --sizes=4k \
+        --messages=5000 --skip_generators --skip_latency --peers=ternd,postfix,haraka
 """
 
 import argparse
@@ -220,6 +228,15 @@ def main():
     parser.add_argument("--messages", type=int, default=20000,
                         help="messages per run at small sizes (fewer for big ones)")
     parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--domains", type=int, default=1000,
+                        help="internet mode: recipient domains, each its own next hop")
+    parser.add_argument("--sink_delays", default="20ms 30ms 40ms 50ms",
+                        help="internet mode: one tern-bench sink per delay (every reply held "
+                        "that long), the domains split evenly between them")
+    parser.add_argument("--dest_connections", type=int, default=20,
+                        help="internet mode: every peer's connections per destination")
+    parser.add_argument("--total_connections", type=int, default=100,
+                        help="internet mode: every peer's outbound connections in all")
     parser.add_argument("--skip_generators", action="store_true")
     parser.add_argument("--skip_latency", action="store_true")
     parser.add_argument("--report_only", action="store_true",
@@ -249,10 +266,15 @@ def main():
     build = 1
     for mode in modes:
         for size in sizes:
-            mode_peers = [p for p in PEER_ORDER if p in peers and not (mode == "relay" and p == "sink")]
+            mode_peers = [p for p in PEER_ORDER
+                          if p in peers and not (mode in ("relay", "internet") and p == "sink")]
             env = {"LOADGEN": "tern-bench", "MODE": mode, "SIZE": size,
                    "MESSAGES": messages_for(size, args.messages), "SESSIONS": args.sessions,
                    "PEERS": " ".join(mode_peers), "RESULTS_DIR": raw, "BUILD": build}
+            if mode == "internet":
+                env.update({"DOMAINS": args.domains, "SINK_DELAYS": args.sink_delays,
+                            "DEST_CONNECTIONS": args.dest_connections,
+                            "TOTAL_CONNECTIONS": args.total_connections})
             print(f"== {mode} {size_label(size)}: {env['MESSAGES']} messages, "
                   f"{' '.join(mode_peers)}", flush=True)
             rc = run_compare(env, os.path.join(raw, f"{mode}-{size}.log"))
@@ -335,8 +357,79 @@ def fdatasync_probe(directory, seconds=5.0, write_bytes=22 * 1024):
             "p99.9": q(0.999), "max": lat[-1]}
 
 
+def parse_duration_s(text):
+    text = text.strip()
+    for suffix, scale in (("ms", 1e-3), ("us", 1e-6), ("s", 1.0)):
+        if text.endswith(suffix):
+            return float(text[:-len(suffix)]) * scale
+    return float(text)
+
+
+# Round trips a connection costs besides its messages: the greeting (the sink holds it as it
+# holds every reply; the TCP handshake on loopback is free), EHLO and QUIT.
+SETUP_ROUND_TRIPS = 3
+
+
+def internet_bound(messages, domains, delays_s, total_connections, round_trips_per_message=1):
+    """The best end-to-end rate `total_connections` connections can reach against the
+    internet shape: domain j (of `domains`, block k of equal size behind the sink with delay
+    delays_s[k]) gets messages // domains (+1 for the first messages % domains) messages, in
+    turn. Each message costs round_trips_per_message round trips of its domain's delay on a
+    connection (1: MAIL, RCPT and BDAT LAST pipelined). Returns (rate with one connection per
+    domain paying SETUP_ROUND_TRIPS, rate with connections free to set up): the connection
+    time the work needs, divided over the connections."""
+    per = domains // len(delays_s)
+    busy_s = setup_s = 0.0
+    for j in range(domains):
+        d = delays_s[min(j // per, len(delays_s) - 1)]
+        m = messages // domains + (1 if j < messages % domains else 0)
+        busy_s += m * round_trips_per_message * d
+        setup_s += (SETUP_ROUND_TRIPS * d) if m else 0
+    with_setup = messages / ((busy_s + setup_s) / total_connections)
+    steady = messages / (busy_s / total_connections)
+    return with_setup, steady
+
+
 def ratio(a, b):
     return a / b if a and b else None
+
+
+def internet_section(args, sizes, by_key):
+    """The internet shape's bound and each peer's rate as a fraction of it."""
+    delays = [parse_duration_s(d) for d in args.sink_delays.split()]
+    md = ["", "## Internet-like relay", "",
+          f"{args.domains} recipient domains, each its own next hop (a port of its own), "
+          f"behind {len(delays)} tern-bench sinks that hold every reply (greeting, EHLO, MAIL, "
+          f"RCPT, DATA/BDAT, end of data, QUIT) {', '.join(args.sink_delays.split())}; every "
+          f"peer limited to {args.dest_connections} connections per destination and "
+          f"{args.total_connections} in all. End to end: the generator's start to the last "
+          "message counted at a sink.", ""]
+    for size in sizes:
+        t = by_key.get(("internet", size, "ternd"))
+        if not t:
+            continue
+        with_setup, steady = internet_bound(t["messages"] or args.messages, args.domains,
+                                            delays, args.total_connections)
+        md.append(f"- {size_label(size)}: the bound set by {args.total_connections} connections "
+                  f"and the delays is {with_setup:,.0f} msgs/s with one connection per domain "
+                  f"({SETUP_ROUND_TRIPS} round trips to set up and close it, then 1 per message: "
+                  f"MAIL, RCPT and BDAT LAST pipelined), {steady:,.0f} msgs/s if connections "
+                  "cost nothing to set up.")
+        for peer in ("ternd", "postfix", "haraka"):
+            r = by_key.get(("internet", size, peer))
+            if not r:
+                continue
+            ok = "" if r["ok"] else " (NOT all delivered)"
+            md.append(f"  - {peer}: {r['rate']:,.0f} msgs/s{ok}: {r['rate'] / with_setup:.0%} of "
+                      f"the bound ({r['rate'] / steady:.0%} of the set-up-free one)")
+        pf = by_key.get(("internet", size, "postfix"))
+        if t["ok"] and pf and pf["ok"]:
+            frac = t["rate"] / with_setup
+            rt = t["rate"] / pf["rate"]
+            md.append(f"  - Goals: ternd >= 90% of the bound: {frac:.0%}, "
+                      f"{'met' if frac >= 0.9 else 'NOT met'}; >= 5x Postfix: {rt:.1f}x, "
+                      f"{'met' if rt >= 5 else 'NOT met'}.")
+    return md
 
 
 def write_report(report, args, started, sizes, modes, rows, generators, latency):
@@ -401,7 +494,8 @@ def write_report(report, args, started, sizes, modes, rows, generators, latency)
           f"{args.sessions} connections (command lines and each peer's set-up are in "
           "`raw/*.log`). msgs/s counts messages the peer really holds (ternd: accepted "
           "metric; Postfix: queue files; sink: its counter) or, in relay mode and for "
-          "Haraka, messages its next hop (smtp-sink) counted. Latency: tern-bench's "
+          "Haraka, messages its next hop (smtp-sink) counted (internet mode: the tern-bench sinks). "
+          "Latency: tern-bench's "
           "`message` phase (MAIL sent to the final reply), closed loop.", "",
           "```", table_text.rstrip(), "```", ""]
     for title, name in charts:
@@ -451,6 +545,8 @@ def write_report(report, args, started, sizes, modes, rows, generators, latency)
                       f"p99.9 {disk['p99.9']:.2f}, max {disk['max']:.2f} ms. A record waits for "
                       "the commit in flight and then its own, so its p99 follows the commits' "
                       "tail, which CPU contention with the generator (same 2 CPUs) stretches.")
+    if "internet" in modes:
+        md += internet_section(args, sizes, by_key)
     md += ["", "## What bounds ternd", "",
            "From each run's log (`raw/MODE-SIZE.log`): ternd's row (server and generator CPU "
            "in % of one core, the host's busy and iowait %) and its group commits (records per "

@@ -20,11 +20,23 @@
 # smtp(8) client and stock connection caching) and is timed from the first connection of
 # smtp-source until the sink has counted every message. PEERS defaults to "ternd postfix".
 #
+# MODE=internet is relaying that looks like the Internet: the generator spreads the messages
+# over DOMAINS (1000) recipient domains (tern-bench source --to_domains), each domain is its own
+# next hop (a port of its own on 127.0.0.1), and behind them are four tern-bench sinks, one per
+# delay in SINK_DELAYS ("20ms 30ms 40ms 50ms"), each holding every reply (greeting, EHLO, MAIL,
+# RCPT, DATA/BDAT, end of data, QUIT) that long: a round trip to a remote server. Each domain
+# reaches its port by a route (ternd --route, Postfix transport_maps, Haraka a get_mx plugin),
+# and every peer gets the same concurrency: DEST_CONNECTIONS (20) connections per destination,
+# TOTAL_CONNECTIONS (100) in all. Timed from the generator's start until every sink has counted
+# its share (--exit_after). PEERS defaults to "ternd postfix haraka".
+#
 # Usage: bench/compare_postfix.sh     (as root: Postfix runs its daemons as user postfix)
-# Env: LOADGEN (smtp-source|tern-bench) MODE (accept|relay) MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
+# Env: LOADGEN (smtp-source|tern-bench) MODE (accept|relay|internet) MESSAGES (20000) SESSIONS (50) SIZE (4096) PEERS ("ternd postfix sink")
 #      POSTFIX_QUEUE (hold|defer) POSTFIX_PROCESS_LIMIT (100) RUN_TIMEOUT (seconds, 900)
 #      BENCH_DIR (repo/var/bench-compare: must be on the disk under test, not tmpfs)
 #      TERND_FLAGS (extra ternd flags) KEEP=1 (keep the run directory) BUILD=0 (skip ninja)
+#      MODE=internet: DOMAINS (1000) SINK_DELAYS ("20ms 30ms 40ms 50ms") DEST_CONNECTIONS (20)
+#      TOTAL_CONNECTIONS (100) TERND_TOTAL_LIMIT (1; 0: ternd without a total limit, its default)
 # Exit status: 0 when every peer accepted every message, 1 otherwise, 2 on a set-up error.
 set -euo pipefail
 
@@ -35,6 +47,8 @@ readonly SIZE="${SIZE:-4096}"
 readonly MODE="${MODE:-accept}"
 if [[ "$MODE" == relay ]]; then
   readonly PEERS="${PEERS:-ternd postfix}"
+elif [[ "$MODE" == internet ]]; then
+  readonly PEERS="${PEERS:-ternd postfix haraka}"
 else
   readonly PEERS="${PEERS:-ternd postfix sink}"
 fi
@@ -43,6 +57,12 @@ readonly POSTFIX_PROCESS_LIMIT="${POSTFIX_PROCESS_LIMIT:-100}"
 readonly RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
 readonly BENCH_DIR="${BENCH_DIR:-$REPO/var/bench-compare}"
 readonly TERND_FLAGS="${TERND_FLAGS:-}"
+readonly DOMAINS="${DOMAINS:-1000}"
+read -r -a SINK_DELAY_LIST <<<"${SINK_DELAYS:-20ms 30ms 40ms 50ms}"
+readonly DEST_CONNECTIONS="${DEST_CONNECTIONS:-20}"
+readonly TOTAL_CONNECTIONS="${TOTAL_CONNECTIONS:-100}"
+# MODE=internet: recipients are b@d0.bench.test .. b@d(DOMAINS-1).bench.test.
+readonly INTERNET_DOMAIN=bench.test
 readonly SMTP_SOURCE=/usr/sbin/smtp-source
 # The load generator: smtp-source (Postfix's) or tern-bench (tern-bench source: io_uring,
 # pipelined, many messages per connection unless --messages_per_connection=1).
@@ -67,11 +87,17 @@ die() {
   exit 2
 }
 
-for v in MESSAGES SESSIONS SIZE POSTFIX_PROCESS_LIMIT RUN_TIMEOUT; do
+for v in MESSAGES SESSIONS SIZE POSTFIX_PROCESS_LIMIT RUN_TIMEOUT DOMAINS DEST_CONNECTIONS TOTAL_CONNECTIONS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ "$POSTFIX_QUEUE" == hold || "$POSTFIX_QUEUE" == defer ]] || die "POSTFIX_QUEUE: hold or defer"
-[[ "$MODE" == accept || "$MODE" == relay ]] || die "MODE: accept or relay"
+[[ "$MODE" == accept || "$MODE" == relay || "$MODE" == internet ]] ||
+  die "MODE: accept, relay or internet"
+if [[ "$MODE" == internet ]]; then
+  [[ "$LOADGEN" == tern-bench ]] || die "MODE=internet needs LOADGEN=tern-bench (--to_domains)"
+  ((${#SINK_DELAY_LIST[@]} >= 1 && DOMAINS % ${#SINK_DELAY_LIST[@]} == 0)) ||
+    die "DOMAINS must be a multiple of the number of SINK_DELAYS"
+fi
 ((POSTFIX_PROCESS_LIMIT >= SESSIONS * 2)) ||
   log "note: POSTFIX_PROCESS_LIMIT=$POSTFIX_PROCESS_LIMIT < 2*SESSIONS: smtpd and cleanup" \
     "processes share that limit, Postfix may not serve $SESSIONS sessions in parallel"
@@ -161,6 +187,7 @@ cleanup() {
   stop_pid "$TERND_PID" TERM
   stop_pid "$SINK_PID" TERM
   stop_pid "$RELAY_SINK_PID" TERM
+  stop_internet_sinks
   stop_pid "${HARAKA_PID:-}" TERM
   postfix_stop
   if [[ "${KEEP:-0}" == 1 ]]; then
@@ -265,7 +292,9 @@ print(rc, "%.3f" % wall, "%.2f" % (ru.ru_utime + ru.ru_stime))
 # The generator's command line against 127.0.0.1:$1 (word-split by the callers).
 source_cmd() {
   if [[ "$LOADGEN" == tern-bench ]]; then
-    echo "$TERN_BENCH source --target=127.0.0.1:$1 --connections=$SESSIONS --messages=$MESSAGES --size=$SIZE --sender=a@example.com --to=b@example.net --quiet --json${SOURCE_FLAGS:+ $SOURCE_FLAGS}${PEER_SOURCE_FLAGS:+ $PEER_SOURCE_FLAGS}"
+    local to="--to=b@example.net"
+    [[ "$MODE" == internet ]] && to="--to=b@$INTERNET_DOMAIN --to_domains=$DOMAINS"
+    echo "$TERN_BENCH source --target=127.0.0.1:$1 --connections=$SESSIONS --messages=$MESSAGES --size=$SIZE --sender=a@example.com $to --quiet --json${SOURCE_FLAGS:+ $SOURCE_FLAGS}${PEER_SOURCE_FLAGS:+ $PEER_SOURCE_FLAGS}"
   else
     echo "$SMTP_SOURCE ${SOURCE_FLAGS:+$SOURCE_FLAGS }-s $SESSIONS -m $MESSAGES -l $SIZE -f a@example.com -t b@example.net 127.0.0.1:$1"
   fi
@@ -291,6 +320,98 @@ stop_relay_sink() {
   RELAY_SINK_PID=""
 }
 
+# MODE=internet: DOMAINS next hops, 127.0.0.1:INTERNET_BASE_PORT+j for domain dj, served by one
+# tern-bench sink per delay (a block of DOMAINS/#delays consecutive ports each), fresh per peer.
+INTERNET_BASE_PORT=""
+declare -a INTERNET_SINK_PIDS=()
+
+# A base port with DOMAINS free ports above it, below the ephemeral range.
+free_port_block() {
+  python3 - "$DOMAINS" <<'PYEOF'
+import random, socket, sys
+count = int(sys.argv[1])
+for _ in range(50):
+    base = random.randrange(20000, 32000 - count)
+    socks = []
+    try:
+        for port in range(base, base + count):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", port))
+        print(base)
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+sys.exit(1)
+PYEOF
+}
+
+# Messages the generator sends to domain j: MESSAGES/DOMAINS, one more for the first ones.
+domain_messages() { echo $((MESSAGES / DOMAINS + ($1 < MESSAGES % DOMAINS ? 1 : 0))); }
+
+internet_port() { echo $((INTERNET_BASE_PORT + $1)); } # of domain j
+
+internet_routes() { # prints "domain port" per line
+  local j
+  for ((j = 0; j < DOMAINS; j++)); do echo "d$j.$INTERNET_DOMAIN $((INTERNET_BASE_PORT + j))"; done
+}
+
+start_internet_sinks() { # name
+  local name="$1" k j share per=$((DOMAINS / ${#SINK_DELAY_LIST[@]})) attempt started
+  for attempt in 1 2 3; do # a port can be taken between the probe and the bind
+    INTERNET_BASE_PORT="$(free_port_block)" || die "no block of $DOMAINS free ports"
+    INTERNET_SINK_PIDS=()
+    started=1
+    for ((k = 0; k < ${#SINK_DELAY_LIST[@]}; k++)); do
+      local d="${SINK_DELAY_LIST[$k]}" first=$((INTERNET_BASE_PORT + k * per))
+      share=0
+      for ((j = k * per; j < (k + 1) * per; j++)); do share=$((share + $(domain_messages "$j"))); done
+      local cmd=("$TERN_BENCH" sink "--listen=127.0.0.1:$first-$((first + per - 1))"
+        "--delay=connect:$d,ehlo:$d,mail:$d,rcpt:$d,data:$d,dot:$d,quit:$d"
+        "--exit_after=$share" --ready_file="$RUN/$name.isink$k.ready" --quiet --json)
+      rm -f "$RUN/$name.isink$k.ready"
+      "${cmd[@]}" >"$RUN/$name.isink$k.json" 2>"$RUN/$name.isink$k.err" 9>&- &
+      INTERNET_SINK_PIDS+=($!)
+      ((attempt == 1)) &&
+        COMMANDS+=("sink:    ${cmd[*]}   ($name's: domains d$((k * per)) .. d$(((k + 1) * per - 1)), $share messages)")
+    done
+    for ((k = 0; k < ${#SINK_DELAY_LIST[@]}; k++)); do
+      local ok=0
+      for ((i = 0; i < START_WAIT_S * 10; i++)); do
+        [[ -s "$RUN/$name.isink$k.ready" ]] && ok=1 && break
+        job_running "${INTERNET_SINK_PIDS[$k]}" || break
+        sleep 0.1
+      done
+      ((ok)) || started=0
+    done
+    ((started)) && return 0
+    log "internet sinks did not start (attempt $attempt): $(cat "$RUN/$name".isink*.err | head -n 3)"
+    stop_internet_sinks
+  done
+  die "tern-bench sinks did not start"
+}
+
+# Messages the sinks of peer $1 answered 250 at end of data (their JSON summaries).
+internet_sink_count() { # name
+  cat "$RUN/$1".isink*.json 2>/dev/null |
+    sed -n 's/.*"messages":\([0-9][0-9]*\).*/\1/p' | awk '{s+=$1} END{print s+0}'
+}
+
+# Whether background job $1 of this shell still runs (a sink that exited at --exit_after has
+# been reaped, and its pid may belong to someone else by now: never signal it).
+job_running() { [[ " $(jobs -pr | tr '\n' ' ') " == *" $1 "* ]]; }
+
+stop_internet_sinks() {
+  local pid
+  for pid in "${INTERNET_SINK_PIDS[@]}"; do
+    if job_running "$pid"; then stop_pid "$pid" TERM; fi
+  done
+  INTERNET_SINK_PIDS=()
+}
+
 declare -A R_MSGS R_WALL R_SRV_CPU R_CLI_CPU R_HOST_BUSY R_HOST_IOWAIT R_NOTE R_OK
 declare -a R_ORDER=() COMMANDS=()
 
@@ -310,7 +431,28 @@ measure() { # name port cpu_fn
   wait "$SOURCE_PID" || true
   SOURCE_PID=""
   res="$(cat "$RUN/$name.timing")"
-  if [[ "$MODE" == relay || "${MEASURE_UNTIL_SINK:-0}" == 1 ]]; then
+  if [[ "$MODE" == internet ]]; then
+    # End to end: until every sink has counted its share and exited (bounded by RUN_TIMEOUT).
+    local source_rc pid alive
+    read -r source_rc _ <<<"$res"
+    for ((i = 0; i < RUN_TIMEOUT * 50; i++)); do
+      [[ "$source_rc" != 0 ]] && ((i >= 50)) && break
+      alive=0
+      for pid in "${INTERNET_SINK_PIDS[@]}"; do job_running "$pid" && alive=1 && break; done
+      ((alive)) || break
+      sleep 0.02
+    done
+    local relay_wall
+    relay_wall="$(awk -v a="$started_ns" -v b="$(date +%s%N)" 'BEGIN{printf "%.3f", (b-a)/1e9}')"
+    read -r rc wall cli <<<"$res"
+    res="$rc $relay_wall $cli"
+    stop_internet_sinks
+    RELAY_DELIVERED="$(internet_sink_count "$name")"
+    if [[ -n "$RESULTS_DIR" ]]; then # the sinks' summaries: connections, replies
+      mkdir -p "$RESULTS_DIR"
+      for f in "$RUN/$name".isink*.json; do cp "$f" "$RESULTS_DIR/$MODE-$SIZE-${f##*/}"; done
+    fi
+  elif [[ "$MODE" == relay || "${MEASURE_UNTIL_SINK:-0}" == 1 ]]; then
     # End to end: until the next hop has every message (bounded by RUN_TIMEOUT).
     local got=0 source_rc
     read -r source_rc _ <<<"$res"
@@ -369,6 +511,19 @@ run_ternd() {
   if [[ "$MODE" == relay ]]; then
     start_relay_sink ternd
     next_hop=(--smarthost="[127.0.0.1]:$RELAY_SINK_PORT")
+  elif [[ "$MODE" == internet ]]; then
+    # A route per domain to its own port (a destination of its own, with its own connection
+    # limit), in a flag file; the total limit is the one egress source's shaping limit.
+    start_internet_sinks ternd
+    internet_routes | awk '{printf "--route=%s=[127.0.0.1]:%s\n", $1, $2}' >"$dir/routes.flags"
+    # TERND_TOTAL_LIMIT=0: no total (ternd's default), for comparison.
+    next_hop=(--flagfile="$dir/routes.flags" --shaping="$dir/shaping.toml"
+      --max_connections_per_destination="$DEST_CONNECTIONS" --delivery_log="$dir/delivery.jsonl")
+    printf '[default]\nconnection_limit = %s\n' "$DEST_CONNECTIONS" >"$dir/shaping.toml"
+    if [[ "${TERND_TOTAL_LIMIT:-1}" != 0 ]]; then
+      printf '\n[source.lo]\nconnection_limit = %s\n' "$TOTAL_CONNECTIONS" >>"$dir/shaping.toml"
+      next_hop+=(--egress_source=lo=127.0.0.1 --egress_pool=all=lo --default_pool=all)
+    fi
   fi
   # shellcheck disable=SC2206
   local cmd=("$TERND" --listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --spool_dir="$dir/spool"
@@ -394,7 +549,30 @@ run_ternd() {
   fi
   COMMANDS+=("load:    $(source_cmd "$port")")
   ternd_cpu() { proc_cpu_ticks "$TERND_PID"; }
+  local sampler=""
+  if [[ "$MODE" == internet ]]; then
+    # Every 0.25 s: seconds, accepted, delivered, open outbound connections, opened, reused.
+    (
+      while true; do
+        "$TERNCTL" --admin="$admin" metrics 2>/dev/null | awk -v t="$(date +%s.%N)" '
+          /^tern_smtp_messages_total\{.*result="accepted"/ {a += $NF}
+          /^tern_delivery_recipients_total\{.*result="delivered"/ {d += $NF}
+          /^tern_delivery_open_connections[{ ]/ {o += $NF}
+          /^tern_delivery_connections_total\{.*result="opened"/ {n += $NF}
+          /^tern_delivery_connections_total\{.*result="reused"/ {r += $NF}
+          END {printf "%.2f %d %d %d %d %d\n", t, a, d, o, n, r}'
+        sleep 0.25
+      done
+    ) >"$dir/timeline" 2>/dev/null 9>&- &
+    sampler=$!
+  fi
   measure ternd "$port" ternd_cpu
+  if [[ -n "$sampler" ]]; then
+    kill "$sampler" 2>/dev/null
+    wait "$sampler" 2>/dev/null || true
+    awk '$4 > p {p = $4} END {print p + 0}' "$dir/timeline" >"$dir/peak_open"
+    [[ -n "$RESULTS_DIR" ]] && mkdir -p "$RESULTS_DIR" && cp "$dir/timeline" "$RESULTS_DIR/$MODE-$SIZE-ternd.timeline"
+  fi
   local metrics
   metrics="$("$TERNCTL" --admin="$admin" metrics 2>&1)" || metrics=""
   local accepted commits records
@@ -410,9 +588,16 @@ run_ternd() {
   TERND_COMMIT_LATENCY+=" p99 $(histogram_quantile tern_spool_record_wait_seconds 0.99 <<<"$metrics")"
   stop_pid "$TERND_PID" TERM
   TERND_PID=""
-  if [[ "$MODE" == relay ]]; then
+  if [[ "$MODE" == relay || "$MODE" == internet ]]; then
     TERND_OUTBOUND="$(awk '/^tern_delivery_connections_total\{.*result="opened"/{s+=$NF} END{printf "%d", s}' <<<"$metrics")"
-    stop_relay_sink
+    [[ "$MODE" == relay ]] && stop_relay_sink
+    if [[ "$MODE" == internet ]]; then
+      TERND_OUTBOUND+=" opened, $(awk '/^tern_delivery_connections_total\{.*result="reused"/{s+=$NF} END{printf "%d", s}' <<<"$metrics") reused"
+      TERND_OUTBOUND+=", $(awk '/^tern_delivery_transactions_total/{s+=$NF} END{printf "%d", s}' <<<"$metrics") transactions"
+      TERND_OUTBOUND+=", peak open $(cat "$dir/peak_open" 2>/dev/null || echo '?')"
+      echo "$metrics" >"$dir/metrics.txt"
+      [[ -n "$RESULTS_DIR" ]] && mkdir -p "$RESULTS_DIR" && cp "$dir/metrics.txt" "$RESULTS_DIR/$MODE-$SIZE-ternd.metrics"
+    fi
     verdict ternd "$RELAY_DELIVERED" "delivered to the sink"
   else
     verdict ternd "$accepted"
@@ -490,7 +675,21 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
-  if [[ "$MODE" == relay ]]; then
+  if [[ "$MODE" == internet ]]; then
+    # Each domain to its own port through its stock smtp(8) client; the same concurrency as
+    # the others: DEST_CONNECTIONS per destination, TOTAL_CONNECTIONS smtp(8) processes.
+    internet_routes | awk '{printf "%s smtp:[127.0.0.1]:%s\n", $1, $2}' >"$conf/transport"
+    cat >>"$conf/main.cf" <<EOF
+# MODE=internet: a route per domain (stock client settings, connection cache on demand).
+transport_maps = texthash:$conf/transport
+default_transport = smtp
+relay_transport = smtp
+defer_transports =
+default_destination_concurrency_limit = $DEST_CONNECTIONS
+smtp_destination_concurrency_limit = $DEST_CONNECTIONS
+EOF
+    echo "smtp      unix  -       -       n       -       $TOTAL_CONNECTIONS     smtp" >>"$conf/master.cf"
+  elif [[ "$MODE" == relay ]]; then
     # End to end: everything goes to the relay sink through Postfix's stock smtp(8) client.
     cat >>"$conf/main.cf" <<EOF
 # MODE=relay: deliver everything to the benchmark's smtp-sink (stock client settings).
@@ -515,6 +714,7 @@ run_postfix() {
   command -v postfix >/dev/null || die "postfix missing (apt-get install postfix)"
   local dir="$RUN/postfix" port started=0
   [[ "$MODE" == relay ]] && start_relay_sink postfix
+  [[ "$MODE" == internet ]] && start_internet_sinks postfix
   for attempt in 1 2 3; do # a free port can be taken between the probe and the bind
     port="$(free_port)"
     rm -rf "$dir"
@@ -541,6 +741,7 @@ run_postfix() {
   done
   if ((!started)); then
     [[ "$MODE" == relay ]] && stop_relay_sink
+    stop_internet_sinks
     R_ORDER+=(postfix)
     R_OK[postfix]=0 R_MSGS[postfix]=0 R_WALL[postfix]=0 R_NOTE[postfix]="did not start"
     return
@@ -558,8 +759,8 @@ run_postfix() {
   done
   POSTFIX_QUEUE_REPORT="$(postqueue -c "$PF_CONF" -p 2>/dev/null | tail -n 1 || true)"
   postfix_stop
-  if [[ "$MODE" == relay ]]; then
-    stop_relay_sink
+  if [[ "$MODE" == relay || "$MODE" == internet ]]; then
+    [[ "$MODE" == relay ]] && stop_relay_sink
     verdict postfix "$RELAY_DELIVERED" "delivered to the sink; postqueue: ${POSTFIX_QUEUE_REPORT:-?}"
   else
     verdict postfix "$count" "postqueue: ${POSTFIX_QUEUE_REPORT:-?}"
@@ -634,12 +835,34 @@ haraka_write_config() { # dir port
     >"$conf/smtp_forward.ini"
   printf '[main]\nlevel=warn\n' >"$conf/log.ini"
   echo "haraka-bench.localdomain" >"$conf/me"
+  if [[ "$MODE" == internet ]]; then
+    # A relay with a queue: relayed mail goes to Haraka's outbound queue (no smtp_forward),
+    # which asks the get_mx hook for each domain's next hop: a plugin answering from the
+    # route table. outbound's concurrency_max is per worker process (nodes=cpus).
+    printf 'relay\nbench_routes\n' >"$conf/plugins"
+    internet_routes | awk 'BEGIN {printf "{"} {printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $1, $2}
+      END {print "}"}' >"$conf/bench_routes.json"
+    mkdir -p "$1/plugins"
+    cat >"$1/plugins/bench_routes.js" <<'JSEOF'
+// bench/compare_postfix.sh MODE=internet: each domain's next hop from config/bench_routes.json.
+exports.register = function () {
+  this.routes = this.config.get('bench_routes.json')
+}
+exports.hook_get_mx = function (next, hmail, domain) {
+  const port = this.routes[domain.toLowerCase()]
+  if (!port) return next()
+  next(OK, { priority: 0, exchange: '127.0.0.1', port })
+}
+JSEOF
+    printf '[main]\nconcurrency_max=%s\nenable_tls=false\n' \
+      "$((TOTAL_CONNECTIONS / $(nproc)))" >"$conf/outbound.ini"
+  fi
 }
 
 run_haraka() {
   haraka_install
   local dir="$RUN/haraka" port version
-  start_relay_sink haraka
+  if [[ "$MODE" == internet ]]; then start_internet_sinks haraka; else start_relay_sink haraka; fi
   port="$(free_port)"
   "$HARAKA_DIR/node_modules/.bin/haraka" -i "$dir" >"$RUN/haraka.init.log" 2>&1 ||
     die "haraka -i failed: $(tail -n 3 "$RUN/haraka.init.log")"
@@ -653,13 +876,18 @@ run_haraka() {
     stop_pid "$HARAKA_PID" KILL
     HARAKA_PID=""
     stop_relay_sink
+    stop_internet_sinks
     return
   fi
   # Haraka 3 answers 503 to a MAIL pipelined behind the previous message's end of data (which
   # RFC 2920 3.1 allows), so tern-bench waits for each 250 there.
   [[ "$LOADGEN" == tern-bench ]] && PEER_SOURCE_FLAGS="--pipeline_messages=false"
   version="$(node -p "require('$HARAKA_DIR/node_modules/Haraka/package.json').version" 2>/dev/null || echo '?')"
-  COMMANDS+=("haraka:  haraka -c $dir   (Haraka $version, nodes=cpus, queue/smtp_forward to its sink)")
+  if [[ "$MODE" == internet ]]; then
+    COMMANDS+=("haraka:  haraka -c $dir   (Haraka $version, nodes=cpus, relay ACL, outbound queue, get_mx plugin bench_routes, outbound concurrency_max=$((TOTAL_CONNECTIONS / $(nproc))) per worker)")
+  else
+    COMMANDS+=("haraka:  haraka -c $dir   (Haraka $version, nodes=cpus, queue/smtp_forward to its sink)")
+  fi
   COMMANDS+=("load:    $(source_cmd "$port")")
   MEASURE_UNTIL_SINK=1 measure haraka "$port" haraka_cpu_ticks
   PEER_SOURCE_FLAGS=""
@@ -705,6 +933,10 @@ echo "tern:       $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?
 echo "load:       LOADGEN=$LOADGEN MODE=$MODE MESSAGES=$MESSAGES SESSIONS=$SESSIONS SIZE=$SIZE ${SOURCE_FLAGS:+SOURCE_FLAGS=$SOURCE_FLAGS}"
 [[ "$MODE" == relay ]] &&
   echo "            timed from the generator's start until the peer's smtp-sink counted every message"
+[[ "$MODE" == internet ]] &&
+  echo "            $DOMAINS domains, sinks delaying every reply by ${SINK_DELAY_LIST[*]}," \
+    "$DEST_CONNECTIONS connections per destination, $TOTAL_CONNECTIONS in all; timed from the" \
+    "generator's start until every sink counted its share"
 echo
 echo "== commands"
 printf '%s\n' "${COMMANDS[@]}"
@@ -749,7 +981,7 @@ echo "charged to either, other users' work); busy%/iowt%: whole host, % of all $
   echo "ternd: commits: $TERND_COMMIT_LATENCY, all shards (upper bucket bounds of" \
     "tern_spool_commit_duration_seconds and tern_spool_record_wait_seconds)"
 [[ -n "${TERND_OUTBOUND:-}" ]] &&
-  echo "ternd: $TERND_OUTBOUND outbound connections opened (tern_delivery_connections_total{result=\"opened\"})"
+  echo "ternd: outbound connections: $TERND_OUTBOUND (tern_delivery_connections_total{result=\"opened\"}...)"
 [[ -n "$POSTFIX_QUEUE_REPORT" ]] &&
   echo "postfix ($([[ "$MODE" == relay ]] && echo relaying || echo "$POSTFIX_QUEUE queue"), default_process_limit=$POSTFIX_PROCESS_LIMIT): postqueue -p says '$POSTFIX_QUEUE_REPORT'"
 for name in "${R_ORDER[@]}"; do

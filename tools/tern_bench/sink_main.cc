@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "net/listen_socket.h"
 #include "tools/tern_bench/common_flags.h"
+#include "tools/tern_bench/listen_range.h"
 #include "tools/tern_bench/modes.h"
 #include "tools/tern_bench/sink_faults.h"
 #include "tools/tern_bench/sink_report.h"
@@ -42,10 +43,12 @@
 #include "tools/tern_bench/sink_thread.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:2526",
-          "sink: HOST:PORT to receive on ([V6]:PORT for IPv6; port 0: the kernel picks)");
+          "sink: HOST:PORT to receive on ([V6]:PORT for IPv6; port 0: the kernel picks), or "
+          "HOST:FIRST-LAST for every port of a range (one sink for many next hops)");
 ABSL_FLAG(std::string, hostname, "tern-bench-sink", "sink: name in the greeting and EHLO");
 ABSL_FLAG(std::string, ready_file, "",
-          "sink: once listening, write HOST:PORT (the real port) to this file, atomically");
+          "sink: once listening, write HOST:PORT (the real port; HOST:FIRST-LAST for a range) "
+          "to this file, atomically");
 ABSL_FLAG(uint64_t, max_message_size, 0,
           "sink: bytes; advertised in SIZE; larger messages are read, then refused 552 5.3.4 "
           "(0: unlimited)");
@@ -80,7 +83,7 @@ constexpr uint32_t kRecipientsMax = 1000000;
 constexpr int kListenBacklog = 4096;
 
 struct SinkOptions {
-  net::SocketAddress listen;
+  std::vector<net::SocketAddress> listen;  // one, or a range of ports
   SinkConfig session;
   FaultPlan faults;
   uint32_t threads = 1;
@@ -107,11 +110,12 @@ absl::Status ValidateHostname(absl::string_view hostname) {
 // The flags, checked. InvalidArgument names the flag.
 absl::StatusOr<SinkOptions> ReadFlags() {
   SinkOptions options;
-  absl::StatusOr<net::SocketAddress> listen = net::ParseSocketAddress(absl::GetFlag(FLAGS_listen));
+  absl::StatusOr<std::vector<net::SocketAddress>> listen =
+      ParseListenRange(absl::GetFlag(FLAGS_listen));
   if (!listen.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--listen: ", listen.status().message()));
   }
-  options.listen = *listen;
+  options.listen = *std::move(listen);
   options.session.hostname = absl::GetFlag(FLAGS_hostname);
   if (absl::Status s = ValidateHostname(options.session.hostname); !s.ok()) return s;
   options.session.max_message_size = absl::GetFlag(FLAGS_max_message_size);
@@ -277,12 +281,20 @@ int Run(const SinkOptions& options) {
     }
     close(fd);
   }
-  net::SocketAddress address = options.listen;
-  absl::StatusOr<std::vector<int>> listen_fds = OpenListeners(&address, options.threads);
-  if (!listen_fds.ok()) {
-    TERN_LOG(kError, "--listen: %s", listen_fds.status().message());
-    close(signal_fd);
-    return 1;
+  // fds_by_thread[t]: thread t's listener on every address.
+  std::vector<net::SocketAddress> addresses = options.listen;
+  std::vector<std::vector<int>> fds_by_thread(options.threads);
+  for (net::SocketAddress& address : addresses) {
+    absl::StatusOr<std::vector<int>> listen_fds = OpenListeners(&address, options.threads);
+    if (!listen_fds.ok()) {
+      TERN_LOG(kError, "--listen: %s", listen_fds.status().message());
+      for (const std::vector<int>& fds : fds_by_thread) {
+        for (int fd : fds) close(fd);
+      }
+      close(signal_fd);
+      return 1;
+    }
+    for (uint32_t i = 0; i < options.threads; ++i) fds_by_thread[i].push_back((*listen_fds)[i]);
   }
 
   const SinkProfile profile(options.session);
@@ -291,7 +303,7 @@ int Run(const SinkOptions& options) {
   for (uint32_t i = 0; i < options.threads; ++i) {
     SinkThreadConfig config;
     config.index = i;
-    config.listen_fd = (*listen_fds)[i];
+    config.listen_fds = std::move(fds_by_thread[i]);
     config.profile = &profile;
     config.idle_timeout = options.idle_timeout;
     config.fault_seed = options.fault_seed;
@@ -310,7 +322,9 @@ int Run(const SinkOptions& options) {
       failed = true;
     }
   }
-  const std::string bound = net::FormatSocketAddress(address.storage);
+  // HOST:PORT (the real port), or HOST:FIRST-LAST for a range.
+  std::string bound = net::FormatSocketAddress(addresses.front().storage);
+  if (addresses.size() > 1) absl::StrAppend(&bound, "-", addresses.back().port());
   if (!failed && !options.ready_file.empty()) {
     absl::Status written = WriteFileAtomically(options.ready_file, absl::StrCat(bound, "\n"));
     if (!written.ok()) {

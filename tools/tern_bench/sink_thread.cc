@@ -45,13 +45,14 @@ SinkThread::SinkThread(SinkThreadConfig config)
   CHECK(config_.profile != nullptr);
   CHECK(config_.stop != nullptr);
   CHECK(config_.accepted_total != nullptr);
-  CHECK_GE(config_.listen_fd, 0);
+  CHECK(!config_.listen_fds.empty());
+  for (int fd : config_.listen_fds) CHECK_GE(fd, 0);
 }
 
 SinkThread::~SinkThread() {
   RequestStop();
   Join();
-  if (config_.listen_fd >= 0) close(config_.listen_fd);  // set-up failed before taking it
+  for (int fd : config_.listen_fds) close(fd);  // set-up failed before taking them
 }
 
 void SinkThread::Start() {
@@ -106,10 +107,16 @@ absl::Status SinkThread::Setup(core::Loop* loop) {
   shutdown_ticker_ = std::make_unique<CallbackTimer>(
       [this] { loop_->timers().Arm(shutdown_ticker_.get(), loop_->now() + kShutdownTick); });
   acceptor_ = std::make_unique<Acceptor>(&context_);
-  const int fd = config_.listen_fd;
-  config_.listen_fd = -1;  // the transport owns it now, also when Listen fails
-  absl::Status listening = transport_->Listen(fd, acceptor_.get());
-  if (!listening.ok()) return listening;
+  // The transport owns each one from Listen on, also when Listen fails.
+  std::vector<int> fds = std::move(config_.listen_fds);
+  config_.listen_fds.clear();
+  for (size_t i = 0; i < fds.size(); ++i) {
+    absl::Status listening = transport_->Listen(fds[i], acceptor_.get());
+    if (!listening.ok()) {
+      for (size_t j = i + 1; j < fds.size(); ++j) close(fds[j]);
+      return listening;
+    }
+  }
   loop_->AddIterationHook([this] { OnIteration(); });
   return absl::OkStatus();
 }

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -38,7 +39,9 @@ namespace tern::bench {
 
 struct SinkThreadConfig {
   uint32_t index = 0;
-  int listen_fd = -1;  // bound and listening; the thread's transport owns it from Start()
+  // Bound and listening (one per --listen address); the thread's transport owns them from
+  // Start().
+  std::vector<int> listen_fds;
   const SinkProfile* profile = nullptr;
   absl::Duration idle_timeout = absl::Minutes(5);
   uint64_t fault_seed = 0;

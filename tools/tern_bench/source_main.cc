@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "tools/tern_bench/common_flags.h"
 #include "tools/tern_bench/modes.h"
+#include "tools/tern_bench/recipient_sets.h"
 #include "tools/tern_bench/source_worker.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:2525", "the SMTP server to load, HOST:PORT");
@@ -43,6 +44,9 @@ ABSL_FLAG(bool, tls, false,
 ABSL_FLAG(std::string, sender, "bench@tern-bench.test", "the envelope sender");
 ABSL_FLAG(std::string, to, "user@example.net",
           "the recipient; with --recipients=N the others are user+1@..., user+2@...");
+ABSL_FLAG(uint32_t, to_domains, 1,
+          "spread the messages over this many recipient domains, d0.DOMAIN to d(N-1).DOMAIN "
+          "for --to=user@DOMAIN, in turn (message k goes to d(k mod N)); 1: --to's domain");
 ABSL_FLAG(std::string, helo, "tern-bench.test", "the EHLO name");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60), "how long to wait for any reply");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "how long a connect may take");
@@ -51,21 +55,6 @@ ABSL_FLAG(uint64_t, seed, 0, "seed of the size draws; 0: random");
 
 namespace tern::bench {
 namespace {
-
-absl::StatusOr<std::vector<std::string>> Recipients(absl::string_view to, uint32_t count) {
-  const size_t at = to.rfind('@');
-  if (at == absl::string_view::npos || at == 0 || at + 1 == to.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("--to=", to, ": want local@domain"));
-  }
-  if (count == 0 || count > 1000) {
-    return absl::InvalidArgumentError("--recipients: want 1..1000");
-  }
-  std::vector<std::string> recipients = {std::string(to)};
-  for (uint32_t i = 1; i < count; ++i) {
-    recipients.push_back(absl::StrCat(to.substr(0, at), "+", i, to.substr(at)));
-  }
-  return recipients;
-}
 
 struct Run {
   std::vector<std::unique_ptr<SourceWorker>> workers;
@@ -97,8 +86,8 @@ int RunSource() {
   if (!target.ok()) return fail(target.status());
   absl::StatusOr<SizeDistribution> sizes = SizeDistribution::Parse(absl::GetFlag(FLAGS_size));
   if (!sizes.ok()) return fail(sizes.status());
-  absl::StatusOr<std::vector<std::string>> recipients =
-      Recipients(absl::GetFlag(FLAGS_to), absl::GetFlag(FLAGS_recipients));
+  absl::StatusOr<std::vector<std::vector<std::string>>> recipients = BuildRecipientSets(
+      absl::GetFlag(FLAGS_to), absl::GetFlag(FLAGS_recipients), absl::GetFlag(FLAGS_to_domains));
   if (!recipients.ok()) return fail(recipients.status());
   const uint32_t connections = absl::GetFlag(FLAGS_connections);
   if (connections == 0 || connections > 100000) {
@@ -139,7 +128,7 @@ int RunSource() {
     plan.messages_per_connection = absl::GetFlag(FLAGS_messages_per_connection);
     plan.sizes = *sizes;
     plan.sender = absl::GetFlag(FLAGS_sender);
-    plan.recipients = *recipients;
+    plan.recipient_sets = *recipients;
     plan.session.helo = absl::GetFlag(FLAGS_helo);
     plan.session.pipelining = absl::GetFlag(FLAGS_pipelining);
     plan.session.chunking = absl::GetFlag(FLAGS_chunking);
@@ -149,6 +138,7 @@ int RunSource() {
     plan.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
     plan.run_id = run_id;
     plan.stream = i;
+    plan.streams = threads;
     plan.seed = seed + i;
     run.workers.push_back(std::make_unique<SourceWorker>(std::move(plan)));
   }

@@ -166,7 +166,10 @@ SourceWorker::SourceWorker(SourcePlan plan)
     : plan_(std::move(plan)),
       factory_(plan_.run_id, plan_.stream, plan_.sizes.max_size()),
       random_(plan_.seed),
-      thread_({.name = absl::StrCat("source-", plan_.stream)}) {}
+      thread_({.name = absl::StrCat("source-", plan_.stream)}) {
+  CHECK(!plan_.recipient_sets.empty());
+  CHECK_GT(plan_.streams, plan_.stream);
+}
 
 SourceWorker::~SourceWorker() {
   RequestStop();
@@ -268,12 +271,15 @@ void SourceWorker::OnReady(Connection* connection) {
 void SourceWorker::StartOn(Connection* connection, int64_t start_ns) {
   const bool chunked = plan_.session.chunking && connection->session().capabilities().chunking;
   const size_t size = plan_.sizes.Pick(random_());
-  factory_.Build(messages_built_++, size, plan_.sender, plan_.recipients.front(),
+  const std::vector<std::string>& recipients =
+      plan_.recipient_sets[(messages_built_ * plan_.streams + plan_.stream) %
+                           plan_.recipient_sets.size()];
+  factory_.Build(messages_built_++, size, plan_.sender, recipients.front(),
                  /*want_content=*/chunked,
                  /*want_data_wire=*/!chunked, &connection->message());
   OutgoingMessage message;
   message.sender = plan_.sender;
-  message.recipients = plan_.recipients;
+  message.recipients = recipients;
   message.message = &connection->message();
   message.start_ns = start_ns;
   connection->session().StartMessage(message, MonotonicNowNs());

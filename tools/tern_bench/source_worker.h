@@ -53,13 +53,16 @@ struct SourcePlan {
   uint32_t messages_per_connection = 0;  // 0: unlimited
   SizeDistribution sizes;
   std::string sender;
-  std::vector<std::string> recipients;  // every message goes to all of them
+  // Message k of the run goes to every recipient of set k mod size (--to_domains): this
+  // worker's n-th message is the run's k = n * streams + stream.
+  std::vector<std::vector<std::string>> recipient_sets;
   SourceSessionConfig session;
   absl::Duration reply_timeout = absl::Seconds(60);
   absl::Duration connect_timeout = absl::Seconds(10);
   std::string run_id;
-  uint32_t stream = 0;  // numbers this worker's messages (Message-ID)
-  uint64_t seed = 1;    // size draws
+  uint32_t stream = 0;   // numbers this worker's messages (Message-ID)
+  uint32_t streams = 1;  // workers in the run
+  uint64_t seed = 1;     // size draws
 };
 
 class SourceWorker {
