@@ -425,6 +425,12 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
       pool_wake_.NoteLaneAtLimit(lane);
       return borrowed;
     }
+    // While lanes wait for a connection limit this one shares with other sites, a lane
+    // that has a connection keeps to it: the scarce slots go one per destination first,
+    // each carrying its backlog, rather than to greetings and QUITs of several.
+    if (lane->connections.size() + lane->attempts > 0 && SharedLimitContended(*lane)) {
+      return borrowed;
+    }
     // The lane's connection rate and limits, all shards together.
     queue::ConnectionLease lease;
     if (const absl::Duration wait = shaper_.AdmitConnection(lane, now, &lease);
@@ -445,17 +451,34 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
         continue;
       }
       rollup_.NoteWaiting(lane);
-      // Other shards may hold the site's connections: they are told, give back their idle
-      // ones (and beyond their share), and this shard is woken when one closes.
-      pools_->slot_board().Wait(lane->site_scope, pool_wake_.shard(), static_cast<uint32_t>(cap));
+      const std::string& blocked = lane->throttle.blocked_by();
+      const std::optional<uint32_t> blocked_limit = lane->throttle.blocked_connection_limit();
+      if (queue::IsSharedByManySites(blocked) && blocked_limit.has_value()) {
+        // A limit other sites share (an egress source's, a provider's): every shard's idle
+        // connections holding it are closed for this lane (WaitForSharedLimit), and this
+        // shard is woken when one of its slots is released.
+        WaitForSharedLimit(blocked, *blocked_limit);
+      } else {
+        // Other shards may hold the site's connections: they are told, give back their idle
+        // ones (and beyond their share), and this shard is woken when one closes.
+        pools_->slot_board().Wait(lane->site_scope, pool_wake_.shard(), static_cast<uint32_t>(cap));
+      }
       pool_wake_.NoteLaneAtLimit(lane);
       return borrowed;
     }
     if (lease.held()) {
+      // The slot board counts this shard's connections under the site and under every
+      // shared limit the lease holds: a shard waiting for one is told when they close.
       net::SlotWaitBoard* board = &pools_->slot_board();
       const uint32_t shard = pool_wake_.shard();
-      board->Added(lane->site_scope, shard);
-      lease.OnRelease([board, shard, scope = lane->site_scope] { board->Removed(scope, shard); });
+      std::vector<std::string> scopes = lease.scope_keys();
+      if (std::find(scopes.begin(), scopes.end(), lane->site_scope) == scopes.end()) {
+        scopes.push_back(lane->site_scope);
+      }
+      for (const std::string& scope : scopes) board->Added(scope, shard);
+      lease.OnRelease([board, shard, scopes = std::move(scopes)] {
+        for (const std::string& scope : scopes) board->Removed(scope, shard);
+      });
     }
     connector_.Begin(lane, std::move(lease));
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
@@ -663,8 +686,68 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
     return;
   }
   if (!throttled) StopWaitingForSlots(*lane, connection);  // it has more than it needs
+  if (!throttled && HoldsAwaitedSharedLimit(connection)) {
+    FreeForSharedLimit(connection);  // idle here, wanted by another site
+    return;
+  }
   lane->ready.push_back(connection);
   rollup_.NoteIdle(lane);
+}
+
+bool DeliveryAgent::SharedLimitContended(const Lane& lane) const {
+  if (!lane.shaped) return false;
+  const net::SlotWaitBoard& board = pools_->slot_board();
+  for (size_t i = 0; i < lane.throttle.size(); ++i) {
+    const std::string& scope = lane.throttle.step_key(i);
+    if (!queue::IsSharedByManySites(scope) || !lane.throttle.step_connection_limit(i)) continue;
+    if (board.AnyWaits(scope)) return true;
+  }
+  return false;
+}
+
+void DeliveryAgent::WaitForSharedLimit(const std::string& scope, uint32_t limit) {
+  pools_->slot_board().Wait(scope, pool_wake_.shard(), limit);
+  // This shard's own idle connections holding the limit go first (the board tells the
+  // other shards, whose YieldIdleConnections() does the same). Once per loop turn: many
+  // lanes may meet the same limit in one turn, and one look frees all there is.
+  if (loop_->now() == last_shared_limit_scan_) return;
+  last_shared_limit_scan_ = loop_->now();
+  FreeIdleHoldingSharedLimits();
+}
+
+bool DeliveryAgent::HoldsAwaitedSharedLimit(OutboundConnection* connection) {
+  const queue::ConnectionLease& lease = Info(connection).lease;
+  if (!lease.held()) return false;
+  const net::SlotWaitBoard& board = pools_->slot_board();
+  for (size_t i = 0; i < lease.scope_count(); ++i) {
+    const std::string& scope = lease.scope_key(i);
+    if (queue::IsSharedByManySites(scope) && board.AnyWaits(scope)) return true;
+  }
+  return false;
+}
+
+void DeliveryAgent::FreeIdleHoldingSharedLimits() {
+  std::vector<OutboundConnection*> freed;
+  for (auto& [key, lane] : lanes_) {
+    for (OutboundConnection* c : lane->ready) {
+      if (HoldsAwaitedSharedLimit(c)) freed.push_back(c);
+    }
+  }
+  for (OutboundConnection* c : freed) {
+    Lane* lane = Info(c).lane;
+    lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
+    FreeForSharedLimit(c);
+  }
+}
+
+void DeliveryAgent::FreeForSharedLimit(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  DCHECK(!info.job.has_value() && !info.loading);
+  DeliveryCounters::Add(counters_->connections_freed);
+  // Its slots go now (the waiters are woken by the lease's release); QUIT and the close
+  // follow, holding nothing anyone waits for.
+  info.lease.Reset();
+  connection->Quit();
 }
 
 bool DeliveryAgent::ShouldYield(const Lane& lane, OutboundConnection* connection,
@@ -714,6 +797,9 @@ void DeliveryAgent::YieldIdleConnections() {
     lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
     Yield(c);
   }
+  // Another shard waits for a limit shared by sites (an egress source's): idle connections
+  // holding it are closed, whatever their own destination.
+  FreeIdleHoldingSharedLimits();
 }
 
 DeliveryAgent::ConnectionInfo& DeliveryAgent::Info(OutboundConnection* connection) {

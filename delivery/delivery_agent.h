@@ -317,6 +317,19 @@ class DeliveryAgent : public OutboundConnectionOwner,
   void StopWaitingForSlots(const Lane& lane, OutboundConnection* connection);
   // Parks an idle connection of `lane` (not on its ready list) for the waiting shard.
   void Yield(OutboundConnection* connection);
+  // A lane was refused by `scope`'s connection `limit`, which other sites share (an egress
+  // source's or a provider's): it waits on the slot board, and the idle connections holding
+  // the scope are closed for it.
+  void WaitForSharedLimit(const std::string& scope, uint32_t limit);
+  // Whether some lane of any shard waits for a connection limit `lane` shares with other
+  // sites.
+  bool SharedLimitContended(const Lane& lane) const;
+  // Whether idle `connection` holds a slot of a shared limit some shard waits for.
+  bool HoldsAwaitedSharedLimit(OutboundConnection* connection);
+  // Closes this shard's idle connections holding a shared limit some shard waits for.
+  void FreeIdleHoldingSharedLimits();
+  // Releases idle `connection`'s slots now and closes it (QUIT), not on any ready list.
+  void FreeForSharedLimit(OutboundConnection* connection);
 
   // ResultListener.
   void OnDsnSpooled(uint64_t dsn_queue_id) override;
@@ -355,6 +368,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<uint64_t, ActiveMessage> active_;
   uint64_t next_generation_ = 1;
+  absl::Time last_shared_limit_scan_ = absl::InfinitePast();  // WaitForSharedLimit's
   absl::flat_hash_map<OutboundConnection*, std::unique_ptr<ConnectionInfo>> connections_;
   MaintenanceTimer maintenance_timer_{this};
   absl::flat_hash_set<uint64_t> releasing_;  // RELEASE records of due holds in flight

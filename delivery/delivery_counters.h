@@ -38,6 +38,9 @@ struct DeliveryCounters {
   std::atomic<uint64_t> connections_lent{0};
   // Connections parked for another shard waiting for the destination (its fair share).
   std::atomic<uint64_t> connections_yielded{0};
+  // Idle connections closed for another site waiting for a limit they share (an egress
+  // source's or a provider's connection_limit).
+  std::atomic<uint64_t> connections_freed{0};
   std::atomic<uint64_t> dkim_signed{0};  // messages sent with a DKIM-Signature
   // Stored messages read for delivery, and jobs given another job's read of the same
   // attempt instead (delivery/message_reads.h).

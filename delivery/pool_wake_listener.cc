@@ -38,12 +38,25 @@ void PoolWakeListener::Post(const std::shared_ptr<Link>& link,
 
 void PoolWakeListener::OnSlotMayBeFree() {
   ++slot_wakes_;
-  // A retry may drop other lanes (Forget takes them out of retrying_ too).
-  retrying_.swap(lanes_at_limit_);
-  while (!retrying_.empty()) {
-    Lane* lane = *retrying_.begin();
-    retrying_.erase(retrying_.begin());
+  // Only the lanes noted before this wake: one noted again goes to the back.
+  size_t left = order_.size();
+  size_t refused_run = 0;
+  while (left > 0 && !order_.empty() && refused_run < kRefusedRunMax) {
+    --left;
+    Lane* lane = order_.front();
+    order_.pop_front();
+    // A retry may drop other lanes (Forget takes them out of noted_; skipped here).
+    if (noted_.erase(lane) == 0) continue;
     owner_->RetryLaneAtLimit(lane);
+    refused_run = noted_.contains(lane) ? refused_run + 1 : 0;
+  }
+  // Entries of forgotten lanes must not pile up while nothing is retried.
+  if (order_.size() > 2 * noted_.size() + 64) {
+    std::deque<Lane*> kept;
+    for (Lane* lane : order_) {
+      if (noted_.contains(lane)) kept.push_back(lane);
+    }
+    order_.swap(kept);
   }
 }
 

@@ -2,7 +2,10 @@
 // (net/pool_wakeups.h, net/connection_shares.h). It keeps the lanes of this shard that
 // found every address of their next hop at its connection limit, and:
 // - told that a slot may be free (a connection of any shard closed or was parked), has the
-//   owner retry those lanes at once, instead of at the next maintenance tick;
+//   owner retry those lanes at once, instead of at the next maintenance tick: in the order
+//   they were noted, stopping after kRefusedRunMax retries in a row that met a limit again
+//   (a freed slot is taken by the first lanes; a thousand lanes waiting for one shared limit
+//   are not all retried for each slot); the rest wait for the next tell, in order;
 // - told that another shard began to wait for a destination this shard holds connections
 //   to, has the owner give back its idle ones.
 // Tells come from any shard's thread; each kind is posted to this shard's loop once until
@@ -15,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -45,13 +49,15 @@ class PoolWakeListener {
   PoolWakeListener(const PoolWakeListener&) = delete;
   PoolWakeListener& operator=(const PoolWakeListener&) = delete;
 
+  // Retries in a row that end at a limit again before a wake stops retrying.
+  static constexpr size_t kRefusedRunMax = 4;
+
   uint32_t shard() const { return shard_; }
-  void NoteLaneAtLimit(Lane* lane) { lanes_at_limit_.insert(lane); }
-  void Forget(Lane* lane) {
-    lanes_at_limit_.erase(lane);
-    retrying_.erase(lane);
+  void NoteLaneAtLimit(Lane* lane) {
+    if (noted_.insert(lane).second) order_.push_back(lane);
   }
-  size_t lanes_at_limit() const { return lanes_at_limit_.size(); }
+  void Forget(Lane* lane) { noted_.erase(lane); }  // its place in order_ is skipped
+  size_t lanes_at_limit() const { return noted_.size(); }
 
   // Counters, for tests.
   uint64_t slot_wakes() const { return slot_wakes_; }
@@ -74,8 +80,8 @@ class PoolWakeListener {
   const uint32_t shard_;
   PoolWakeOwner* const owner_;
   std::shared_ptr<Link> link_ = std::make_shared<Link>();
-  absl::flat_hash_set<Lane*> lanes_at_limit_;
-  absl::flat_hash_set<Lane*> retrying_;  // taken from lanes_at_limit_, not yet retried
+  absl::flat_hash_set<Lane*> noted_;  // at their limit, waiting for a retry
+  std::deque<Lane*> order_;           // noted_ in the order noted (and forgotten ones)
   uint64_t slot_wakes_ = 0;
   uint64_t wait_wakes_ = 0;
 };

@@ -42,6 +42,13 @@ bool ConnectionShares::waiting(uint32_t shard, absl::Time now) const {
   return shard < seats_.size() && seats_[shard].waits_until > now;
 }
 
+bool ConnectionShares::AnyWaiting(absl::Time now) const {
+  for (const Seat& seat : seats_) {
+    if (seat.waits_until > now) return true;
+  }
+  return false;
+}
+
 bool ConnectionShares::OthersWait(uint32_t shard, absl::Time now) const {
   for (uint32_t s = 0; s < seats_.size(); ++s) {
     if (s != shard && seats_[s].waits_until > now) return true;

@@ -52,6 +52,8 @@ class ConnectionShares {
   // `shard` needs no more connections.
   void StopWaiting(uint32_t shard);
   bool waiting(uint32_t shard, absl::Time now) const;
+  // Whether any shard waits.
+  bool AnyWaiting(absl::Time now) const;
   // Whether a shard other than `shard` waits.
   bool OthersWait(uint32_t shard, absl::Time now) const;
   // The waiting shards, in order (to tell them a slot may be free; they still wait).

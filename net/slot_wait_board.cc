@@ -48,6 +48,14 @@ void SlotWaitBoard::StopWaiting(absl::string_view scope, uint32_t shard) {
   if (it->second.held() == 0 && it->second.Waiters(absl::Now()).empty()) shares_.erase(it);
 }
 
+bool SlotWaitBoard::AnyWaits(absl::string_view scope) const {
+  const absl::Time now = absl::Now();
+  if (!recent_wait_.Recent(now)) return false;
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  return it != shares_.end() && it->second.AnyWaiting(now);
+}
+
 bool SlotWaitBoard::MayAdd(absl::string_view scope, uint32_t shard) const {
   if (!recent_wait_.Recent(absl::Now())) return true;
   absl::MutexLock lock(&mu_);

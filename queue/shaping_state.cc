@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace tern::queue {
@@ -16,6 +17,9 @@ std::string ProviderScope(absl::string_view provider) {
   return absl::StrCat("provider:", provider);
 }
 std::string SourceScope(absl::string_view source) { return absl::StrCat("source:", source); }
+bool IsSharedByManySites(absl::string_view scope_key) {
+  return absl::StartsWith(scope_key, "source:") || absl::StartsWith(scope_key, "provider:");
+}
 std::string ForSource(absl::string_view scope, absl::string_view source) {
   return absl::StrCat(scope, "@", source);
 }

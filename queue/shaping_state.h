@@ -43,6 +43,9 @@ std::string DomainScope(absl::string_view domain);
 std::string RouteScope(absl::string_view host, uint16_t port);
 std::string ProviderScope(absl::string_view provider);
 std::string SourceScope(absl::string_view source);
+// Whether a scope's limits hold for many sites together: a provider's or a source's (the
+// others are one destination's: a site, a domain, a route).
+bool IsSharedByManySites(absl::string_view scope_key);
 // "<scope>@<source>": a scope's throttle key for one egress source.
 std::string ForSource(absl::string_view scope, absl::string_view source);
 

@@ -32,6 +32,25 @@ void ConnectionLease::OnRelease(absl::AnyInvocable<void()> hook) {
   on_release_ = std::move(hook);
 }
 
+std::vector<std::string> ConnectionLease::scope_keys() const {
+  std::vector<std::string> keys;
+  keys.reserve(scopes_.size());
+  for (const auto& scope : scopes_) keys.push_back(scope->key);
+  return keys;
+}
+
+const std::string& ConnectionLease::scope_key(size_t i) const {
+  CHECK_LT(i, scopes_.size());
+  return scopes_[i]->key;
+}
+
+bool ConnectionLease::Holds(absl::string_view scope_key) const {
+  for (const auto& scope : scopes_) {
+    if (scope->key == scope_key) return true;
+  }
+  return false;
+}
+
 void ThrottlePath::Add(std::shared_ptr<ScopeThrottle> scope, const Limits& limits) {
   CHECK(scope != nullptr);
   CHECK_LT(steps_.size(), kStepsMax);
@@ -48,6 +67,15 @@ absl::Duration ThrottlePath::Refuse(size_t step, absl::Duration wait) {
   CHECK_GT(wait, absl::ZeroDuration());
   blocked_step_ = step;
   return wait;
+}
+
+std::optional<uint32_t> ThrottlePath::blocked_connection_limit() const {
+  if (!blocked_step_.has_value()) return std::nullopt;
+  const Step& step = steps_[*blocked_step_];
+  if (!step.limits.connection_limit.has_value()) return std::nullopt;
+  // Refused by this step's limit only if it is full (else its rate refused).
+  if (step.scope->connections.open() < *step.limits.connection_limit) return std::nullopt;
+  return step.limits.connection_limit;
 }
 
 const std::string& ThrottlePath::blocked_by() const {

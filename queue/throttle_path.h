@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "queue/rate_spec.h"
 #include "queue/scope_throttle.h"
@@ -50,6 +51,11 @@ class ConnectionLease {
   // Runs once, when the slots are released (Reset, destruction, or assignment over it): the
   // holder counts its connections elsewhere too (net/slot_wait_board.h). Only on a held lease.
   void OnRelease(absl::AnyInvocable<void()> hook);
+  // The scope keys whose slots it holds (those with a connection limit).
+  std::vector<std::string> scope_keys() const;
+  size_t scope_count() const { return scopes_.size(); }
+  const std::string& scope_key(size_t i) const;
+  bool Holds(absl::string_view scope_key) const;
 
  private:
   friend class ThrottlePath;
@@ -74,6 +80,11 @@ class ThrottlePath {
   void Add(std::shared_ptr<ScopeThrottle> scope, const Limits& limits);
   void Clear() { steps_.clear(); }
   size_t size() const { return steps_.size(); }
+  // Step `i`'s scope key and connection limit (nullopt: none there).
+  const std::string& step_key(size_t i) const { return steps_.at(i).scope->key; }
+  std::optional<uint32_t> step_connection_limit(size_t i) const {
+    return steps_.at(i).limits.connection_limit;
+  }
 
   // The longest wait any message-rate cell asks for (zero: all allow). Changes nothing.
   absl::Duration CheckAll(absl::Time now) const;
@@ -91,6 +102,9 @@ class ThrottlePath {
   // The scope key of the limit that refused the last TryTakeAll or TryOpenConnection
   // ("" when it was granted), for logs and metrics.
   const std::string& blocked_by() const;
+  // The connection limit of the step that refused the last TryOpenConnection (nullopt:
+  // granted, or refused by a rate).
+  std::optional<uint32_t> blocked_connection_limit() const;
 
  private:
   struct Step {

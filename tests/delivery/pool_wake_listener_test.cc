@@ -120,5 +120,47 @@ TEST(PoolWakeListener, ALaneForgottenDuringTheRetriesIsNotRetried) {
   EXPECT_EQ(owner.retried.size(), 1u);
 }
 
+TEST(PoolWakeListener, AWakeStopsAfterARunOfLanesRefusedAgainAndKeepsTheOrder) {
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  if (!loop.ok()) GTEST_SKIP() << loop.status();
+  net::PoolWakeups wakeups;
+  RecordingOwner owner;
+  std::vector<Lane> lanes(10);
+  PoolWakeListener listener(loop->get(), &wakeups, 0, &owner);
+  for (Lane& lane : lanes) listener.NoteLaneAtLimit(&lane);
+  // The first lane gets the freed slot; every other one meets the shared limit again.
+  owner.on_retry = [&](Lane* lane) {
+    if (lane != &lanes[0]) listener.NoteLaneAtLimit(lane);
+  };
+  wakeups.Tell(0, net::PoolWakeups::Reason::kSlotMayBeFree);
+  Drain(loop->get());
+  ASSERT_EQ(owner.retried.size(), 1 + PoolWakeListener::kRefusedRunMax);
+  for (size_t i = 0; i < owner.retried.size(); ++i) EXPECT_EQ(owner.retried[i], &lanes[i]);
+  EXPECT_EQ(listener.lanes_at_limit(), 9u);
+}
+
+TEST(PoolWakeListener, TheNextWakeGoesOnWhereTheLastStopped) {
+  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  if (!loop.ok()) GTEST_SKIP() << loop.status();
+  net::PoolWakeups wakeups;
+  RecordingOwner owner;
+  std::vector<Lane> lanes(6);
+  PoolWakeListener listener(loop->get(), &wakeups, 0, &owner);
+  for (Lane& lane : lanes) listener.NoteLaneAtLimit(&lane);
+  owner.on_retry = [&](Lane* lane) { listener.NoteLaneAtLimit(lane); };  // all refused
+  core::Loop* l = loop->get();
+  wakeups.Tell(0, net::PoolWakeups::Reason::kSlotMayBeFree);
+  l->mailbox()->Post([&] {  // behind the first wake
+    wakeups.Tell(0, net::PoolWakeups::Reason::kSlotMayBeFree);
+    l->mailbox()->Post([&] { l->Stop(); });
+  });
+  l->Run();
+  // 4 then 4: lanes 0-3, then 4, 5 and (back in line) 0, 1: nobody is skipped for long.
+  const std::vector<Lane*> expected = {&lanes[0], &lanes[1], &lanes[2], &lanes[3],
+                                       &lanes[4], &lanes[5], &lanes[0], &lanes[1]};
+  EXPECT_EQ(owner.retried, expected);
+  EXPECT_EQ(listener.lanes_at_limit(), 6u);
+}
+
 }  // namespace
 }  // namespace tern::delivery

@@ -46,6 +46,10 @@ constexpr CounterField<D> kDeliveryFields[] = {
      "shard holds at most its fair share of a destination's connection limit while another "
      "waits).",
      &D::connections_yielded},
+    {"tern_delivery_connections_freed_total", kCounter,
+     "Idle outbound connections closed because another destination waited for a "
+     "connection limit they share (an egress source's or a provider's connection_limit).",
+     &D::connections_freed},
     {"tern_delivery_dkim_signed_total", kCounter,
      "Messages sent with a DKIM-Signature (each attempt signs anew, once for all its jobs).",
      &D::dkim_signed},
