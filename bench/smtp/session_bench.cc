@@ -8,7 +8,7 @@
 #include "benchmark/benchmark.h"
 #include "net/smtp/session.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Commits as soon as the session lets it (CommitWaiter may not run inside CommitMessage).
@@ -79,4 +79,4 @@ void BM_PipelinedBurst(benchmark::State& state) {
 BENCHMARK(BM_PipelinedBurst)->Arg(0)->Arg(16384)->Arg(1500);
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

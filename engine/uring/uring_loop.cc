@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/status_macros.h"
 
-namespace tern::engine {
+namespace tern::engine::uring {
 namespace {
 
 constexpr unsigned kCqeBatch = 256;
@@ -247,4 +247,4 @@ void UringLoop::Run() {
   io_uring_submit(&ring_);
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::uring

@@ -29,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "core/loop.h"
 
-namespace tern::engine {
+namespace tern::engine::uring {
 
 // What the kernel offered at start-up, chosen once (see UringLoop::Create).
 struct RingFeatures {
@@ -92,4 +92,4 @@ class UringLoop final : public core::Loop {
   std::unique_ptr<WakeReader> wake_reader_;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::uring

@@ -14,7 +14,7 @@
 #include "core/check.h"
 #include "core/log.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 namespace {
 
 // Consecutive failed polls on one socket before it is left to c-ares' timeouts (a poll
@@ -291,4 +291,4 @@ void AresChannel::Forget(SocketWatcher* watcher) {
   watchers_.erase(watcher);
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -20,7 +20,7 @@
 #include "net/smtp/dsn_parameters.h"
 #include "net/smtp/sasl.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Replies. RFC 2034 §3: every reply but the greeting and the EHLO/HELO answer carries an
@@ -1001,4 +1001,4 @@ void SmtpSession::ResetTransaction() {
   }
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

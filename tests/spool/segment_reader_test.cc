@@ -31,7 +31,7 @@ TEST(SegmentReader, ReadsFromManySegmentsWithABoundedDescriptorCache) {
   QueueIndex index;
   ASSERT_TRUE(RecoverShard(dir.path(), &index).ok());
   ASSERT_EQ(index.count(), 2 * kSegments);
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   ASSERT_TRUE(loop.ok());
   std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop->get());
   SegmentReader reader(storage.get(), dir.path());

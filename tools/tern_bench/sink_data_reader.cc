@@ -7,7 +7,7 @@
 
 #include "core/check.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 void DataContentReader::Emit(absl::string_view run, ContentSink sink) {
   if (run.empty()) return;
@@ -72,4 +72,4 @@ size_t DataContentReader::Consume(absl::string_view in, ContentSink sink) {
   return size;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

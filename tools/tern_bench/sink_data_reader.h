@@ -20,7 +20,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 class DataContentReader {
  public:
@@ -49,4 +49,4 @@ class DataContentReader {
   uint64_t content_bytes_ = 0;
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

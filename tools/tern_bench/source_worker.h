@@ -35,7 +35,7 @@
 #include "tools/tern_bench/source_session.h"
 #include "tools/tern_bench/source_stats.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // Nanoseconds of CLOCK_MONOTONIC (what core::Loop::WakeAtMonotonic takes).
 int64_t MonotonicNowNs();
@@ -117,4 +117,4 @@ class SourceWorker {
   std::atomic<bool> finished_{false};
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

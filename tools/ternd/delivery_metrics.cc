@@ -5,7 +5,7 @@
 
 #include "tools/ternd/shard_metrics.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 constexpr core::MetricType kCounter = core::MetricType::kCounter;
@@ -59,7 +59,7 @@ constexpr CounterField<D> kDeliveryFields[] = {
     {"tern_delivery_messages", kGauge, "", &D::waiting_retry, "state", "waiting_retry"},
 };
 
-using C = smtp::ClientCounters;
+using C = net::smtp::ClientCounters;
 constexpr CounterField<C> kClientFields[] = {
     {"tern_client_messages_sent_total", kCounter, "Message bodies sent after 354 or with BDAT.",
      &C::messages_sent},
@@ -73,7 +73,7 @@ constexpr CounterField<C> kClientFields[] = {
      &C::starttls_refused},
 };
 
-using R = dns::ResolverCounters;
+using R = net::dns::ResolverCounters;
 constexpr CounterField<R> kDnsFields[] = {
     {"tern_dns_queries_total", kCounter, "DNS queries sent (an address lookup sends two).",
      &R::queries_sent},
@@ -116,4 +116,4 @@ void AppendDeliveryMetrics(core::MetricsText* text, const Shards& shards) {
   });
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -1,7 +1,7 @@
 // Implementation of tools/ternd/throughput_history.h.
 #include "tools/ternd/throughput_history.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 void ThroughputHistory::MaybeSample(absl::Time now, const std::function<ThroughputSample()>& take) {
   if (!samples_.empty() && now - samples_.back().time < kPeriod) return;
@@ -33,4 +33,4 @@ Rates ThroughputHistory::RatesOver(absl::Duration window) const {
   return rates;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

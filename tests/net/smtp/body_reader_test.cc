@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 struct DataResult {
@@ -108,4 +108,4 @@ TEST(ChunkBodyReader, BareCrOrLfIsAFlaw) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 struct Read {
@@ -88,4 +88,4 @@ TEST(DataContentReader, AnyTwoWaySplitGivesTheSameContent) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench
