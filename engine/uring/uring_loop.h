@@ -39,7 +39,6 @@ struct RingFeatures {
   bool multishot_accept = false;
   bool multishot_recv = false;
   bool provided_buffer_ring = false;
-  bool send_zc = false;
   std::string Describe() const;
 };
 
