@@ -184,7 +184,7 @@ AresChannel::~AresChannel() {
   for (auto& [raw, owned] : watchers_) {
     if (raw->in_flight()) {
       raw->Orphan();
-      owned.release();  // frees itself when its poll completes
+      (void)owned.release();  // frees itself when its poll completes
     }
   }
   watchers_.clear();

@@ -39,7 +39,7 @@ TEST(SegmentReader, ReadsFromManySegmentsWithABoundedDescriptorCache) {
   size_t max_open = 0;
   bool closed = false, close_requested = false;
   for (const auto& [id, entry] : index) {
-    reader.Read(entry.location(), [&, id](absl::StatusOr<core::ByteBuffer> bytes) {
+    reader.Read(entry.location(), [&, id = id](absl::StatusOr<core::ByteBuffer> bytes) {
       ASSERT_TRUE(bytes.ok()) << bytes.status();
       RecordView rv;
       ASSERT_EQ(DecodeRecord(bytes->view(), &rv), DecodeResult::kOk);

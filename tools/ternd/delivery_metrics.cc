@@ -2,6 +2,7 @@
 #include "tools/ternd/delivery_metrics.h"
 
 #include <atomic>
+#include <cmath>
 
 #include "tools/ternd/shard_metrics.h"
 
@@ -91,7 +92,7 @@ constexpr CounterField<R> kDnsFields[] = {
 void AppendDeliveryDelay(core::MetricsText* text, const Shards& shards) {
   std::vector<std::string> bounds;
   for (const double bound : delivery::kDeliveryDelayBoundsSeconds) {
-    bounds.push_back(core::ShortDecimal(static_cast<uint64_t>(bound * 1000 + 0.5), 3));
+    bounds.push_back(core::ShortDecimal(static_cast<uint64_t>(std::llround(bound * 1000)), 3));
   }
   AppendHistogram(
       text, shards, "tern_delivery_delay_seconds",
