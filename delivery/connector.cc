@@ -85,14 +85,14 @@ void Connector::Begin(Lane* lane, queue::ConnectionLease lease) {
   ++in_dns_;
   const std::string domain = lane->nexthop.host;
   resolver_->ResolveMx(
-      domain, [this, attempt = std::move(attempt)](absl::StatusOr<dns::MxResult> mx) mutable {
+      domain, [this, attempt = std::move(attempt)](absl::StatusOr<net::dns::MxResult> mx) mutable {
         --in_dns_;
         OnMxResolved(std::move(attempt), std::move(mx));
       });
 }
 
 void Connector::OnMxResolved(std::unique_ptr<ConnectAttempt> attempt,
-                             absl::StatusOr<dns::MxResult> mx) {
+                             absl::StatusOr<net::dns::MxResult> mx) {
   if (!mx.ok()) {
     attempt->last_error = mx.status();
     if (absl::IsNotFound(mx.status())) {
@@ -114,7 +114,7 @@ void Connector::OnMxResolved(std::unique_ptr<ConnectAttempt> attempt,
     Finish(std::move(attempt));
     return;
   }
-  for (const dns::MxHost& host : mx->hosts) attempt->hosts.push_back(host.host);
+  for (const net::dns::MxHost& host : mx->hosts) attempt->hosts.push_back(host.host);
   TryNextHost(std::move(attempt));
 }
 
@@ -140,7 +140,7 @@ void Connector::TryNextHost(std::unique_ptr<ConnectAttempt> attempt) {
   ++in_dns_;
   const std::string host = attempt->host;
   resolver_->ResolveAddresses(host, [this, port, attempt = std::move(attempt)](
-                                        absl::StatusOr<dns::AddressResult> found) mutable {
+                                        absl::StatusOr<net::dns::AddressResult> found) mutable {
     --in_dns_;
     if (!found.ok()) {
       attempt->last_error = found.status();
@@ -161,7 +161,7 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
       continue;  // the source has no address of this family
     }
     ++addresses_tried_;
-    const smtp::StartTlsPolicy tls = attempt->lane->tls;
+    const net::smtp::StartTlsPolicy tls = attempt->lane->tls;
     net::DestinationKey key{.host = AddressText(to),
                             .port = attempt->lane->nexthop.port,
                             .tls = tls,
@@ -177,8 +177,8 @@ void Connector::TryNextAddress(std::unique_ptr<ConnectAttempt> attempt) {
     OutboundConnection* connection = owned.get();
     // An opportunistic destination whose last handshake failed gets plaintext for a while.
     const bool tls_broken =
-        tls == smtp::StartTlsPolicy::kOpportunistic && destination->TlsBroken(absl::Now());
-    connection->set_tls(config_.tls_client, tls_broken ? smtp::StartTlsPolicy::kNever : tls);
+        tls == net::smtp::StartTlsPolicy::kOpportunistic && destination->TlsBroken(absl::Now());
+    connection->set_tls(config_.tls_client, tls_broken ? net::smtp::StartTlsPolicy::kNever : tls);
     connection->set_destination(std::move(destination), shard_);
     connection->host_name = attempt->host;
     connection->address = absl::StrCat(key.host, ":", key.port);
@@ -202,8 +202,8 @@ bool Connector::ResumeParked(const std::shared_ptr<net::Destination>& destinatio
   while (true) {
     std::optional<net::ParkedConnection> parked = destination->TakeIdle(absl::Now(), shard_);
     if (!parked.has_value()) return false;
-    absl::StatusOr<smtp::ServerCapabilities> capabilities =
-        smtp::ServerCapabilities::Parse(parked->capabilities);
+    absl::StatusOr<net::smtp::ServerCapabilities> capabilities =
+        net::smtp::ServerCapabilities::Parse(parked->capabilities);
     if (!capabilities.ok()) {
       ::close(parked->fd);
       destination->ConnectionClosed(shard_);

@@ -70,12 +70,12 @@ class ConnectorOwner {
 struct ConnectorDeps {
   core::Loop* loop = nullptr;
   net::Transport* transport = nullptr;
-  dns::Resolver* resolver = nullptr;  // may be null when every route is an IP literal
+  net::dns::Resolver* resolver = nullptr;  // may be null when every route is an IP literal
   net::DestinationPools* pools = nullptr;
   uint32_t shard = 0;  // this shard's number in the pools' connection shares
   const DeliveryConfig* config = nullptr;
   DeliveryCounters* counters = nullptr;
-  smtp::ClientCounters* client_counters = nullptr;
+  net::smtp::ClientCounters* client_counters = nullptr;
   OutboundConnectionOwner* connection_owner = nullptr;  // hears each connection's events
   ConnectorOwner* owner = nullptr;
 };
@@ -100,7 +100,7 @@ class Connector {
   uint64_t addresses_tried() const { return addresses_tried_; }
 
  private:
-  void OnMxResolved(std::unique_ptr<ConnectAttempt> attempt, absl::StatusOr<dns::MxResult> mx);
+  void OnMxResolved(std::unique_ptr<ConnectAttempt> attempt, absl::StatusOr<net::dns::MxResult> mx);
   void TryNextHost(std::unique_ptr<ConnectAttempt> attempt);
   void TryNextAddress(std::unique_ptr<ConnectAttempt> attempt);
   // Continues a connection some shard parked for `destination`, if there is one: true when
@@ -114,12 +114,12 @@ class Connector {
 
   core::Loop* const loop_;
   net::Transport* const transport_;
-  dns::Resolver* const resolver_;
+  net::dns::Resolver* const resolver_;
   net::DestinationPools* const pools_;
   const uint32_t shard_;
   const DeliveryConfig& config_;
   DeliveryCounters* const counters_;
-  smtp::ClientCounters* const client_counters_;
+  net::smtp::ClientCounters* const client_counters_;
   OutboundConnectionOwner* const connection_owner_;
   ConnectorOwner* const owner_;
   bool stopping_ = false;

@@ -19,7 +19,7 @@
 namespace tern::delivery {
 
 DeliveryAgent::DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* counters,
-                             smtp::ClientCounters* client_counters)
+                             net::smtp::ClientCounters* client_counters)
     : loop_(deps.loop),
       spool_(deps.spool),
       resolver_(deps.resolver),
@@ -105,7 +105,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     active.jobs_left = 1;
     recorder_.Fail(
         DeliveryJob{.queue_id = queue_id, .recipients = std::move(left), .attempt = active.attempt},
-        smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+        net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
         "delivery time expired (--max_queue_lifetime)", "");
     return;
   }
@@ -118,7 +118,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   const EgressPool* pool = PoolOf(*entry);
   std::vector<std::pair<Nexthop, const EgressSource*>> picked;
   for (uint32_t i : left) {
-    const absl::string_view domain = smtp::DomainOf(entry->recipient(i));
+    const absl::string_view domain = net::smtp::DomainOf(entry->recipient(i));
     if (domain.empty()) {
       no_domain.push_back(i);
       continue;
@@ -138,7 +138,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     }
     Lane* lane = LaneFor(nexthop, lower, source);
     auto same = std::find_if(jobs.begin(), jobs.end(), [&](const auto& j) {
-      return j.first == lane && j.second.recipients.size() < smtp::kTransactionRecipientsMax;
+      return j.first == lane && j.second.recipients.size() < net::smtp::kTransactionRecipientsMax;
     });
     if (same == jobs.end()) {
       jobs.push_back({lane, DeliveryJob{.queue_id = queue_id,
@@ -154,7 +154,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     recorder_.Fail(
         DeliveryJob{
             .queue_id = queue_id, .recipients = std::move(no_domain), .attempt = active.attempt},
-        smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2",
+        net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2",
         "recipient address has no domain to deliver to", "");
   }
   std::vector<Lane*> touched;
@@ -162,7 +162,7 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     // A lane whose policy gives a shorter lifetime than the flags: expired there already.
     if (lane->retry != nullptr && lane->retry->Expired(received, loop_->now())) {
       job.retry = lane->retry;
-      recorder_.Fail(std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+      recorder_.Fail(std::move(job), net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
                      "delivery time expired (max_queue_lifetime of the shaping policy)",
                      lane->nexthop.host);
       continue;
@@ -199,7 +199,7 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop, absl::string_view domain,
   auto lane = std::make_unique<Lane>();
   lane->key = key;
   lane->nexthop = nexthop;
-  lane->tls = config_.tls_client == nullptr ? smtp::StartTlsPolicy::kNever
+  lane->tls = config_.tls_client == nullptr ? net::smtp::StartTlsPolicy::kNever
                                             : config_.tls_policies.Lookup(nexthop.host);
   lane->health = shaping_->site_health().Get(lane->key);
   lane->domain = nexthop.mx_lookup ? nexthop.host : own_route_lane ? std::string(domain) : "";
@@ -218,7 +218,7 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop, absl::string_view domain,
     // connector's own lookup then finds in the resolver's cache.
     raw->resolving = true;
     ++lanes_resolving_;
-    resolver_->ResolveMx(raw->domain, [this, raw](absl::StatusOr<dns::MxResult> mx) {
+    resolver_->ResolveMx(raw->domain, [this, raw](absl::StatusOr<net::dns::MxResult> mx) {
       --lanes_resolving_;
       raw->resolving = false;
       OnLaneSiteKnown(raw, std::move(mx));
@@ -229,10 +229,10 @@ Lane* DeliveryAgent::LaneFor(const Nexthop& nexthop, absl::string_view domain,
   return raw;
 }
 
-void DeliveryAgent::OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx) {
+void DeliveryAgent::OnLaneSiteKnown(Lane* lane, absl::StatusOr<net::dns::MxResult> mx) {
   lane->mx_hosts.clear();
   if (mx.ok() && !mx->null_mx && !mx->implicit) {
-    for (const dns::MxHost& host : mx->hosts) {
+    for (const net::dns::MxHost& host : mx->hosts) {
       lane->mx_hosts.push_back(absl::AsciiStrToLower(absl::StripSuffix(host.host, ".")));
     }
     std::sort(lane->mx_hosts.begin(), lane->mx_hosts.end());
@@ -277,7 +277,7 @@ void DeliveryAgent::ExpireWaitingJobs(Lane* lane, absl::Time now) {
     std::optional<DeliveryJob> job = TakePending(lane);
     if (!job.has_value()) return;
     job->retry = lane->retry;
-    recorder_.Fail(*std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
+    recorder_.Fail(*std::move(job), net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
                    "delivery time expired (--max_queue_lifetime) while waiting for its site",
                    lane->nexthop.host);
   }
@@ -384,7 +384,7 @@ bool DeliveryAgent::IsLive(uint64_t queue_id, uint64_t generation) const {
   return active != active_.end() && active->second.generation == generation;
 }
 
-const smtp::ClientConfig* DeliveryAgent::ClientConfigFor(const EgressSource* source) {
+const net::smtp::ClientConfig* DeliveryAgent::ClientConfigFor(const EgressSource* source) {
   const std::string ehlo_name = source != nullptr ? source->ehlo_name : "";
   auto [it, fresh] = client_configs_.try_emplace(ehlo_name, config_.client);
   if (fresh && !ehlo_name.empty()) it->second.helo_name = ehlo_name;
@@ -514,7 +514,7 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
     TERN_LOG(kError, "delivery of %016X: cannot read it from the spool: %s", job.queue_id,
              loaded.status().ToString());
     recorder_.Fail(
-        std::move(job), smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
+        std::move(job), net::smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0",
         absl::StrCat("cannot read the message from the spool: ", loaded.status().message()), "");
     ReleaseConnection(connection);
     return;
@@ -537,7 +537,7 @@ void DeliveryAgent::OnMessageLoaded(OutboundConnection* connection,
     }
   }
   if (!ready->prepared->signature.empty()) DeliveryCounters::Add(counters_->dkim_signed);
-  ready->outbound = smtp::OutboundMessage{
+  ready->outbound = net::smtp::OutboundMessage{
       .sender = view.sender(),
       .recipients = ready->recipients,
       .body = message.body(),
@@ -587,7 +587,7 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
   if (!sent.ok()) {
     DeliveryJob refused = *std::move(info.job);
     info.job.reset();
-    recorder_.Fail(std::move(refused), smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
+    recorder_.Fail(std::move(refused), net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
                    absl::StrCat("message cannot be sent: ", sent.message()), "");
     ReleaseConnection(connection);
     return;
@@ -834,15 +834,15 @@ void DeliveryAgent::OnConnectionReady(OutboundConnection* connection) {
 }
 
 void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
-                                      const smtp::TransactionResult& result) {
+                                      const net::smtp::TransactionResult& result) {
   ConnectionInfo& info = Info(connection);
   CHECK(info.job.has_value());
   DeliveryJob job = *std::move(info.job);
   info.job.reset();
   DeliveryCounters::Add(counters_->transactions);
   bool untouched = result.connection_failed;
-  for (const smtp::RecipientResult& r : result.recipients) {
-    untouched &= r.stage == smtp::ReplyStage::kConnection;
+  for (const net::smtp::RecipientResult& r : result.recipients) {
+    untouched &= r.stage == net::smtp::ReplyStage::kConnection;
   }
   if (untouched && connection->transactions() > 1 && !job.stale_retry_done && !stopping_) {
     // A connection that carried mail before died under this one without a reply: the
@@ -857,19 +857,19 @@ void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
   // transaction (a MAIL-stage refusal is every recipient's reply).
   std::vector<std::pair<absl::string_view, bool>> reacted;  // reply, bounce
   const absl::Time now = loop_->now();
-  for (const smtp::RecipientResult& r : result.recipients) {
-    smtp::DeliveryOutcome outcome = r.outcome;
-    if (outcome != smtp::DeliveryOutcome::kDelivered) {
+  for (const net::smtp::RecipientResult& r : result.recipients) {
+    net::smtp::DeliveryOutcome outcome = r.outcome;
+    if (outcome != net::smtp::DeliveryOutcome::kDelivered) {
       auto seen = std::find_if(reacted.begin(), reacted.end(),
                                [&](const auto& e) { return e.first == r.reply; });
       if (seen == reacted.end()) {
         // Our own words (451 4.4.x: the connection failed under the transaction), unless
         // the server closed it with a reply of its own (421), which is quoted.
-        const bool internal = r.stage == smtp::ReplyStage::kConnection && r.code != 421;
+        const bool internal = r.stage == net::smtp::ReplyStage::kConnection && r.code != 421;
         reacted.push_back({r.reply, reactor_.OnReply(*info.lane, r.reply, internal, now)});
         seen = reacted.end() - 1;
       }
-      if (seen->second) outcome = smtp::DeliveryOutcome::kPermFailed;  // a rule bounces it
+      if (seen->second) outcome = net::smtp::DeliveryOutcome::kPermFailed;  // a rule bounces it
     }
     stats_.NoteResult(info.lane->key, info.lane->DestinationName(), outcome, r.reply, now);
     outcomes.push_back({.recipient = r.index,
@@ -1087,8 +1087,8 @@ void DeliveryAgent::FailLane(Lane* lane, int code, absl::string_view enhanced,
   std::vector<DeliveryJob> jobs;
   while (std::optional<DeliveryJob> job = TakePending(lane)) jobs.push_back(*std::move(job));
   const std::string reason(why.message());
-  const smtp::DeliveryOutcome outcome =
-      permanent ? smtp::DeliveryOutcome::kPermFailed : smtp::DeliveryOutcome::kTempFailed;
+  const net::smtp::DeliveryOutcome outcome =
+      permanent ? net::smtp::DeliveryOutcome::kPermFailed : net::smtp::DeliveryOutcome::kTempFailed;
   const std::string name = lane->DestinationName();
   for (const DeliveryJob& job : jobs) {
     for (size_t i = 0; i < job.recipients.size(); ++i) {

@@ -72,7 +72,7 @@ struct DeliveryAgentDeps {
   core::Loop* loop = nullptr;
   spool::ShardSpool* spool = nullptr;
   net::Transport* transport = nullptr;
-  dns::Resolver* resolver = nullptr;  // may be null when every route is an IP literal
+  net::dns::Resolver* resolver = nullptr;  // may be null when every route is an IP literal
   net::DestinationPools* pools = nullptr;
   uint32_t shard = 0;          // this shard's number in the pools' connection shares
   DeliveryLog* log = nullptr;  // may be null
@@ -87,7 +87,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
                       public PoolWakeOwner {
  public:
   DeliveryAgent(const DeliveryAgentDeps& deps, DeliveryCounters* counters,
-                smtp::ClientCounters* client_counters);
+                net::smtp::ClientCounters* client_counters);
   ~DeliveryAgent() override;
   DeliveryAgent(const DeliveryAgent&) = delete;
   DeliveryAgent& operator=(const DeliveryAgent&) = delete;
@@ -167,9 +167,9 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // once its rate tokens are taken.
   struct LoadedJob {
     explicit LoadedJob(SharedMessage shared) : prepared(std::move(shared)) {}
-    SharedMessage prepared;                           // the bytes and the DKIM signature
-    std::vector<smtp::OutboundRecipient> recipients;  // point into `prepared`
-    smtp::OutboundMessage outbound;                   // points into the two above
+    SharedMessage prepared;                                // the bytes and the DKIM signature
+    std::vector<net::smtp::OutboundRecipient> recipients;  // point into `prepared`
+    net::smtp::OutboundMessage outbound;                   // points into the two above
   };
   class TokenWaitTimer final : public core::Timer {
    public:
@@ -226,7 +226,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // The message's egress pool: its own (from reception) or the default; null: none.
   const EgressPool* PoolOf(const spool::QueueEntry& entry) const;
   // The lane's site is known (MX looked up, or a route): its shaping, then dispatch.
-  void OnLaneSiteKnown(Lane* lane, absl::StatusOr<dns::MxResult> mx);
+  void OnLaneSiteKnown(Lane* lane, absl::StatusOr<net::dns::MxResult> mx);
   // Wakes the lane (dispatches it) at `when` at the latest.
   void WakeLaneAt(Lane* lane, absl::Time when);
   void OnLaneWake(Lane* lane);
@@ -255,7 +255,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // The SMTP client settings of connections from `source` (null: the kernel's address):
   // the flags' with the source's EHLO name. Kept for the agent's life (connections refer to
   // them), one per EHLO name.
-  const smtp::ClientConfig* ClientConfigFor(const EgressSource* source);
+  const net::smtp::ClientConfig* ClientConfigFor(const EgressSource* source);
   // Opens connections while jobs outnumber them, within the limits; true when it borrowed
   // an idle connection of a sibling lane (on lane->ready, for DispatchToReady).
   bool MaybeOpenConnections(Lane* lane);
@@ -295,7 +295,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // OutboundConnectionOwner.
   void OnConnectionReady(OutboundConnection* connection) override;
   void OnTransactionDone(OutboundConnection* connection,
-                         const smtp::TransactionResult& result) override;
+                         const net::smtp::TransactionResult& result) override;
   void OnConnectionGone(OutboundConnection* connection) override;
 
   // ConnectorOwner.
@@ -337,7 +337,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
 
   core::Loop* const loop_;
   spool::ShardSpool* const spool_;
-  dns::Resolver* const resolver_;
+  net::dns::Resolver* const resolver_;
   net::DestinationPools* const pools_;
   const DeliveryConfig& config_;
   DeliveryCounters* const counters_;
@@ -359,7 +359,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   ReplyReactor reactor_;
   SiteRollup rollup_;
   absl::node_hash_set<std::string> pool_names_;
-  absl::node_hash_map<std::string, smtp::ClientConfig> client_configs_;
+  absl::node_hash_map<std::string, net::smtp::ClientConfig> client_configs_;
   size_t lanes_resolving_ = 0;
   // The policy in force, re-read when the shaping state's version moves.
   std::shared_ptr<const queue::ShapingPolicy> policy_;

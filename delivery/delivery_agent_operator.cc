@@ -62,7 +62,7 @@ absl::Status DeliveryAgent::Bounce(uint64_t queue_id, absl::string_view reason) 
                              .recipients = std::move(left),
                              .attempt = active.attempt,
                              .generation = active.generation},
-                 smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
+                 net::smtp::DeliveryOutcome::kPermFailed, 550, "5.0.0",
                  reason.empty() ? absl::string_view("message returned by the operator") : reason,
                  "");
   UpdateGauges();

@@ -20,8 +20,8 @@ namespace tern::delivery {
 struct DeliveryConfig {
   RouteTable routes;
   queue::RetrySchedule retry;
-  smtp::ClientConfig client;  // HELO name and RFC 5321 timeouts
-  std::string reporting_mta;  // this relay's name in DSNs
+  net::smtp::ClientConfig client;  // HELO name and RFC 5321 timeouts
+  std::string reporting_mta;       // this relay's name in DSNs
   // Outbound STARTTLS: the client context (null: never) and the policy per next hop.
   std::shared_ptr<const net::tls::TlsContext> tls_client;
   TlsPolicyTable tls_policies;

@@ -1,5 +1,5 @@
 // DeliveryJob: the unit of delivery work. A message being delivered is split into jobs, one
-// per next hop (at most smtp::kTransactionRecipientsMax recipients each); a job is sent in
+// per next hop (at most net::smtp::kTransactionRecipientsMax recipients each); a job is sent in
 // one SMTP transaction, and its outcome is one RecipientOutcome per recipient.
 #pragma once
 
@@ -44,7 +44,7 @@ struct DeliveryJob {
 // A job's outcome for one recipient.
 struct RecipientOutcome {
   uint32_t recipient = 0;
-  smtp::DeliveryOutcome outcome = smtp::DeliveryOutcome::kTempFailed;
+  net::smtp::DeliveryOutcome outcome = net::smtp::DeliveryOutcome::kTempFailed;
   int code = 0;
   std::string enhanced;  // "4.4.1"
   std::string reply;     // the remote reply or our reason

@@ -16,7 +16,7 @@ void DestinationStats::RollToMinute(int64_t now_minute) {
 }
 
 void DestinationStatsBook::NoteResult(absl::string_view key, absl::string_view name,
-                                      smtp::DeliveryOutcome outcome, absl::string_view reply,
+                                      net::smtp::DeliveryOutcome outcome, absl::string_view reply,
                                       absl::Time now) {
   DestinationStats* found = Find(key, name);
   if (found == nullptr) return;
@@ -24,13 +24,13 @@ void DestinationStatsBook::NoteResult(absl::string_view key, absl::string_view n
   stats.RollToMinute(absl::ToUnixSeconds(now) / 60);
   ++stats.results_this_minute;
   switch (outcome) {
-    case smtp::DeliveryOutcome::kDelivered:
+    case net::smtp::DeliveryOutcome::kDelivered:
       ++stats.delivered;
       return;
-    case smtp::DeliveryOutcome::kPermFailed:
+    case net::smtp::DeliveryOutcome::kPermFailed:
       ++stats.bounced;
       break;
-    case smtp::DeliveryOutcome::kTempFailed:
+    case net::smtp::DeliveryOutcome::kTempFailed:
       ++stats.deferred;
       break;
   }

@@ -70,7 +70,7 @@ class DestinationStatsBook {
   static constexpr size_t kReplyBytesKept = 300;
 
   // One recipient's result at the destination `key` (named `name` when first seen).
-  void NoteResult(absl::string_view key, absl::string_view name, smtp::DeliveryOutcome outcome,
+  void NoteResult(absl::string_view key, absl::string_view name, net::smtp::DeliveryOutcome outcome,
                   absl::string_view reply, absl::Time now);
   // A job of destination `key` waited `waited` for its throttles.
   void NoteThrottled(absl::string_view key, absl::string_view name, absl::Duration waited);

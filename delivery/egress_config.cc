@@ -109,7 +109,8 @@ absl::Status EgressConfig::ParseSource(absl::string_view item) {
   if (at != absl::string_view::npos) {
     const absl::string_view ehlo = rest.substr(at + 1);
     // A name of this host as the world sees it: an RFC 5321 Domain, no address literal.
-    if (ehlo.empty() || ehlo.front() == '[' || !smtp::IsValidDomain(ehlo, /*smtputf8=*/false)) {
+    if (ehlo.empty() || ehlo.front() == '[' ||
+        !net::smtp::IsValidDomain(ehlo, /*smtputf8=*/false)) {
       return FlagError("egress_source", item, absl::StrCat("bad EHLO name '", ehlo, "'"));
     }
     source.ehlo_name = std::string(ehlo);
@@ -215,7 +216,7 @@ absl::Status EgressConfig::ParseSenderPool(absl::string_view item) {
   if (eq == absl::string_view::npos) return FlagError("sender_pool", item, "want DOMAIN=POOL");
   const std::string domain = absl::AsciiStrToLower(item.substr(0, eq));
   const absl::string_view pool = item.substr(eq + 1);
-  if (domain.empty() || !smtp::IsValidDomain(domain, /*smtputf8=*/true)) {
+  if (domain.empty() || !net::smtp::IsValidDomain(domain, /*smtputf8=*/true)) {
     return FlagError("sender_pool", item, absl::StrCat("bad domain '", domain, "'"));
   }
   auto it = pool_index_.find(pool);

@@ -34,7 +34,7 @@ namespace tern::delivery {
 struct Lane {
   std::string key;  // "mx:example.com:25", "host:127.0.0.1:2600"
   Nexthop nexthop;
-  smtp::StartTlsPolicy tls = smtp::StartTlsPolicy::kOpportunistic;
+  net::smtp::StartTlsPolicy tls = net::smtp::StartTlsPolicy::kOpportunistic;
   std::deque<WaitingJob> pending;
   std::vector<OutboundConnection*> ready;                // idle, waiting for a job
   absl::flat_hash_set<OutboundConnection*> connections;  // every one of this lane, opened
@@ -56,7 +56,7 @@ struct Lane {
   // The SMTP client settings of its connections: the global ones, with the source's EHLO
   // name when it has one. Kept by the delivery agent for its whole life (one per EHLO
   // name), as connections outlive lanes (MX rollup passes them between lanes).
-  const smtp::ClientConfig* client = nullptr;
+  const net::smtp::ClientConfig* client = nullptr;
   std::vector<std::string> mx_hosts;         // its site: the MX hosts, sorted ("" entries none)
   std::string site_scope;                    // "site:...", "domain:..." or "route:..."
   std::string provider;                      // the matching provider block's name, or ""

@@ -47,7 +47,7 @@ absl::StatusOr<absl::string_view> MessagePoolResolver::Resolve(core::ByteBuffer*
       return absl::string_view(pool->name);
     }
   }
-  if (const EgressPool* pool = config.SenderPool(smtp::DomainOf(sender)); pool != nullptr) {
+  if (const EgressPool* pool = config.SenderPool(net::smtp::DomainOf(sender)); pool != nullptr) {
     return absl::string_view(pool->name);
   }
   if (!auth_pool.empty()) {

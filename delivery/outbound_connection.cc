@@ -12,9 +12,9 @@
 namespace tern::delivery {
 
 OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transport,
-                                       const smtp::ClientConfig& config,
+                                       const net::smtp::ClientConfig& config,
                                        OutboundConnectionOwner* owner,
-                                       smtp::ClientCounters* counters)
+                                       net::smtp::ClientCounters* counters)
     : loop_(loop),
       transport_(transport),
       owner_(owner),
@@ -22,10 +22,10 @@ OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transpo
       session_(config, this, counters) {}
 
 OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transport,
-                                       const smtp::ClientConfig& config,
+                                       const net::smtp::ClientConfig& config,
                                        OutboundConnectionOwner* owner,
-                                       smtp::ClientCounters* counters,
-                                       const smtp::ServerCapabilities& capabilities)
+                                       net::smtp::ClientCounters* counters,
+                                       const net::smtp::ServerCapabilities& capabilities)
     : loop_(loop),
       transport_(transport),
       owner_(owner),
@@ -33,9 +33,9 @@ OutboundConnection::OutboundConnection(core::Loop* loop, net::Transport* transpo
       session_(config, this, counters, capabilities) {}
 
 void OutboundConnection::set_tls(std::shared_ptr<const net::tls::TlsContext> context,
-                                 smtp::StartTlsPolicy policy) {
+                                 net::smtp::StartTlsPolicy policy) {
   tls_context_ = std::move(context);
-  starttls_ = tls_context_ == nullptr ? smtp::StartTlsPolicy::kNever : policy;
+  starttls_ = tls_context_ == nullptr ? net::smtp::StartTlsPolicy::kNever : policy;
   session_.set_starttls(starttls_);
 }
 
@@ -125,7 +125,7 @@ void OutboundConnection::OnConnected(absl::StatusOr<net::Connection*> connection
 }
 
 absl::Status OutboundConnection::Send(std::shared_ptr<const spool::LoadedMessage> loaded,
-                                      const smtp::OutboundMessage& message) {
+                                      const net::smtp::OutboundMessage& message) {
   CHECK(loaded != nullptr);
   if (connection_ == nullptr || closing_) {
     return absl::FailedPreconditionError("connection is not open");
@@ -206,24 +206,24 @@ void OutboundConnection::OnReady() {
   owner_->OnConnectionReady(this);
 }
 
-void OutboundConnection::OnTransactionDone(const smtp::TransactionResult& result) {
+void OutboundConnection::OnTransactionDone(const net::smtp::TransactionResult& result) {
   owner_->OnTransactionDone(this, result);
 }
 
 void OutboundConnection::OnConnectionFailed(const absl::Status& status,
-                                            const smtp::ServerReply* reply) {
+                                            const net::smtp::ServerReply* reply) {
   if (!failure_.ok()) return;
   failure_ = status;
   if (reply != nullptr) {
     std::string summary;
-    reply->AppendSummary(smtp::kResultReplyBytesMax, &summary);
+    reply->AppendSummary(net::smtp::kResultReplyBytesMax, &summary);
     failure_ = absl::Status(status.code(), absl::StrCat(status.message(), " (", summary, ")"));
   }
 }
 
 void OutboundConnection::Pump() {
   if (connection_ == nullptr || closing_) return;
-  smtp::ClientOutput& output = session_.output();
+  net::smtp::ClientOutput& output = session_.output();
   if (session_.wants_tls() && !connection_->sending() && output.empty()) StartTls();
   if (connection_ == nullptr || closing_) return;
   if (session_.wants_close() && (session_.discard_output() || output.empty())) {
@@ -246,9 +246,9 @@ void OutboundConnection::Pump() {
   }
 }
 
-void OutboundConnection::SendPending(const smtp::ClientOutput& output) {
-  smtp::ClientOutput::Range ranges[net::Connection::kMaxSendPieces];
-  const size_t count = output.Peek(std::span<smtp::ClientOutput::Range>(ranges));
+void OutboundConnection::SendPending(const net::smtp::ClientOutput& output) {
+  net::smtp::ClientOutput::Range ranges[net::Connection::kMaxSendPieces];
+  const size_t count = output.Peek(std::span<net::smtp::ClientOutput::Range>(ranges));
   CHECK_GT(count, 0u);
   // Commands live in the session's queue, which may grow (and move) while this send is in
   // flight: they go as a copy. The stored message goes in place.
@@ -299,13 +299,13 @@ void OutboundConnection::StartTls() {
 void OutboundConnection::OnTlsHandshake(const net::tls::TlsEngine& engine,
                                         const absl::Status& result) {
   if (!result.ok()) {
-    if (starttls_ == smtp::StartTlsPolicy::kOpportunistic && destination_ != nullptr) {
+    if (starttls_ == net::smtp::StartTlsPolicy::kOpportunistic && destination_ != nullptr) {
       destination_->MarkTlsBroken(absl::Now() + kTlsBrokenFor);
     }
     session_.OnTlsFailed(result.message());
     return;  // OnPeerClosed() follows and closes
   }
-  smtp::ClientCounters::Add(counters_->tls_handshakes, 1);
+  net::smtp::ClientCounters::Add(counters_->tls_handshakes, 1);
   SaveTlsSession();
 }
 

@@ -1,6 +1,6 @@
 // OutboundConnection: one outbound SMTP connection of a shard's delivery agent. It opens the
 // TCP connection through the transport (or continues one another shard parked), feeds the
-// bytes to an smtp::SmtpClientSession, sends what the session queues, keeps the session's
+// bytes to an net::smtp::SmtpClientSession, sends what the session queues, keeps the session's
 // RFC 5321 timeouts on the loop's timer wheel, and holds the spooled message whose stored
 // bytes are being sent until no send uses them any more.
 //
@@ -51,22 +51,24 @@ class OutboundConnectionOwner {
   virtual void OnConnectionReady(OutboundConnection* connection) = 0;
   // The result of the transaction begun by the last Send().
   virtual void OnTransactionDone(OutboundConnection* connection,
-                                 const smtp::TransactionResult& result) = 0;
+                                 const net::smtp::TransactionResult& result) = 0;
   // The connection is closed (QUIT done, failed, or never opened). Last callback.
   virtual void OnConnectionGone(OutboundConnection* connection) = 0;
 };
 
 class OutboundConnection final : public net::ConnectHandler,
                                  public net::ConnectionHandler,
-                                 public smtp::ClientSessionHandler,
+                                 public net::smtp::ClientSessionHandler,
                                  public core::Timer {
  public:
-  OutboundConnection(core::Loop* loop, net::Transport* transport, const smtp::ClientConfig& config,
-                     OutboundConnectionOwner* owner, smtp::ClientCounters* counters);
+  OutboundConnection(core::Loop* loop, net::Transport* transport,
+                     const net::smtp::ClientConfig& config, OutboundConnectionOwner* owner,
+                     net::smtp::ClientCounters* counters);
   // For a parked connection: its session starts ready with `capabilities`.
-  OutboundConnection(core::Loop* loop, net::Transport* transport, const smtp::ClientConfig& config,
-                     OutboundConnectionOwner* owner, smtp::ClientCounters* counters,
-                     const smtp::ServerCapabilities& capabilities);
+  OutboundConnection(core::Loop* loop, net::Transport* transport,
+                     const net::smtp::ClientConfig& config, OutboundConnectionOwner* owner,
+                     net::smtp::ClientCounters* counters,
+                     const net::smtp::ServerCapabilities& capabilities);
   ~OutboundConnection() override;
   OutboundConnection(const OutboundConnection&) = delete;
   OutboundConnection& operator=(const OutboundConnection&) = delete;
@@ -85,14 +87,15 @@ class OutboundConnection final : public net::ConnectHandler,
   // Begins a transaction with `message` (its body must be `loaded`'s stored body). Only
   // after OnConnectionReady(). The loaded message is kept until its bytes are sent.
   absl::Status Send(std::shared_ptr<const spool::LoadedMessage> loaded,
-                    const smtp::OutboundMessage& message);
+                    const net::smtp::OutboundMessage& message);
   // Ends the connection politely (QUIT), or at once when not established.
   void Quit();
   // Ends the connection at once (shutdown after the grace period).
   void Abort();
 
   // STARTTLS for a new connection: the client context and the policy (before Connect()).
-  void set_tls(std::shared_ptr<const net::tls::TlsContext> context, smtp::StartTlsPolicy policy);
+  void set_tls(std::shared_ptr<const net::tls::TlsContext> context,
+               net::smtp::StartTlsPolicy policy);
   bool tls_active() const { return session_.tls_active(); }
   // How long an opportunistic destination whose handshake failed gets plaintext.
   static constexpr absl::Duration kTlsBrokenFor = absl::Minutes(30);
@@ -120,7 +123,7 @@ class OutboundConnection final : public net::ConnectHandler,
   // The enhanced code of a connection failure the session diagnosed ("4.7.10": TLS required
   // and not offered; "4.7.5": the TLS handshake failed), else "".
   std::string security_failure_code() const {
-    const smtp::EnhancedCode& code = session_.failure_enhanced();
+    const net::smtp::EnhancedCode& code = session_.failure_enhanced();
     return code.subject == 7 ? code.ToString() : std::string();
   }
   absl::Time idle_since() const { return idle_since_; }
@@ -136,16 +139,16 @@ class OutboundConnection final : public net::ConnectHandler,
   void OnSendDone(absl::Status status) override;
   void OnPeerClosed(absl::Status status) override;
   void OnClosed() override;
-  // smtp::ClientSessionHandler
+  // net::smtp::ClientSessionHandler
   void OnReady() override;
-  void OnTransactionDone(const smtp::TransactionResult& result) override;
-  void OnConnectionFailed(const absl::Status& status, const smtp::ServerReply* reply) override;
+  void OnTransactionDone(const net::smtp::TransactionResult& result) override;
+  void OnConnectionFailed(const absl::Status& status, const net::smtp::ServerReply* reply) override;
 
   // Sends what the session queued, re-arms the timer, closes when the session is done.
   void Pump();
   // Sends every pending range the transport takes at once: one gathered send for a
   // transaction's commands, the message and its terminator.
-  void SendPending(const smtp::ClientOutput& output);
+  void SendPending(const net::smtp::ClientOutput& output);
   void StartTls();
   void OnTlsHandshake(const net::tls::TlsEngine& engine, const absl::Status& result);
   // Offers this connection's TLS session to the destination's next connections (once).
@@ -156,12 +159,12 @@ class OutboundConnection final : public net::ConnectHandler,
   core::Loop* loop_;
   net::Transport* transport_;
   OutboundConnectionOwner* owner_;
-  smtp::ClientCounters* counters_;
-  smtp::SmtpClientSession session_;
+  net::smtp::ClientCounters* counters_;
+  net::smtp::SmtpClientSession session_;
   std::shared_ptr<const net::tls::TlsContext> tls_context_;
   net::tls::TlsConnection* tls_ = nullptr;  // connection_ once STARTTLS ran
   bool tls_session_saved_ = false;
-  smtp::StartTlsPolicy starttls_ = smtp::StartTlsPolicy::kNever;
+  net::smtp::StartTlsPolicy starttls_ = net::smtp::StartTlsPolicy::kNever;
   net::Connection* connection_ = nullptr;
   std::shared_ptr<net::Destination> destination_;
   uint32_t shard_ = 0;

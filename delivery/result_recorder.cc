@@ -52,7 +52,7 @@ ResultRecorder::ResultRecorder(const ResultRecorderDeps& deps)
   CHECK(stats_ != nullptr && listener_ != nullptr);
 }
 
-void ResultRecorder::Fail(DeliveryJob job, smtp::DeliveryOutcome outcome, int code,
+void ResultRecorder::Fail(DeliveryJob job, net::smtp::DeliveryOutcome outcome, int code,
                           absl::string_view enhanced, absl::string_view reason,
                           absl::string_view destination) {
   std::vector<RecipientOutcome> outcomes;
@@ -92,9 +92,9 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
       absl::ToUnixMicros(std::max(retry.NextAttempt(c->received, c->attempt, c->now), not_before));
   for (const RecipientOutcome& o : outcomes) {
     spool::RecipientState state = spool::RecipientState::kDeferred;
-    if (o.outcome == smtp::DeliveryOutcome::kDelivered) {
+    if (o.outcome == net::smtp::DeliveryOutcome::kDelivered) {
       state = spool::RecipientState::kDelivered;
-    } else if (o.outcome == smtp::DeliveryOutcome::kPermFailed) {
+    } else if (o.outcome == net::smtp::DeliveryOutcome::kPermFailed) {
       state = spool::RecipientState::kBounced;
     } else if (expired) {
       state = spool::RecipientState::kExpired;

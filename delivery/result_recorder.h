@@ -57,8 +57,8 @@ class ResultRecorder {
   ResultRecorder& operator=(const ResultRecorder&) = delete;
 
   // Every recipient of `job` gets the same outcome ("CODE ENHANCED REASON" as reply).
-  void Fail(DeliveryJob job, smtp::DeliveryOutcome outcome, int code, absl::string_view enhanced,
-            absl::string_view reason, absl::string_view destination);
+  void Fail(DeliveryJob job, net::smtp::DeliveryOutcome outcome, int code,
+            absl::string_view enhanced, absl::string_view reason, absl::string_view destination);
   // `next_hop_has_dsn`: the server that took the message offered DSN, so NOTIFY=SUCCESS is
   // its business; otherwise this relay reports "relayed" to the sender (RFC 3461 §6.2.2).
   void Complete(DeliveryJob job, std::vector<RecipientOutcome> outcomes, std::string destination,

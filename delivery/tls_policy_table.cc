@@ -7,10 +7,10 @@
 
 namespace tern::delivery {
 
-absl::StatusOr<smtp::StartTlsPolicy> ParseStartTlsPolicy(absl::string_view level) {
-  if (level == "off") return smtp::StartTlsPolicy::kNever;
-  if (level == "opportunistic") return smtp::StartTlsPolicy::kOpportunistic;
-  if (level == "required") return smtp::StartTlsPolicy::kRequired;
+absl::StatusOr<net::smtp::StartTlsPolicy> ParseStartTlsPolicy(absl::string_view level) {
+  if (level == "off") return net::smtp::StartTlsPolicy::kNever;
+  if (level == "opportunistic") return net::smtp::StartTlsPolicy::kOpportunistic;
+  if (level == "required") return net::smtp::StartTlsPolicy::kRequired;
   return absl::InvalidArgumentError(
       absl::StrCat("'", level, "' is not off, opportunistic or required"));
 }
@@ -18,7 +18,7 @@ absl::StatusOr<smtp::StartTlsPolicy> ParseStartTlsPolicy(absl::string_view level
 absl::StatusOr<TlsPolicyTable> TlsPolicyTable::Create(absl::string_view default_level,
                                                       const std::vector<std::string>& entries) {
   TlsPolicyTable table;
-  absl::StatusOr<smtp::StartTlsPolicy> fallback = ParseStartTlsPolicy(default_level);
+  absl::StatusOr<net::smtp::StartTlsPolicy> fallback = ParseStartTlsPolicy(default_level);
   if (!fallback.ok()) return fallback.status();
   table.default_ = *fallback;
   for (const std::string& flag_value : entries) {
@@ -29,7 +29,7 @@ absl::StatusOr<TlsPolicyTable> TlsPolicyTable::Create(absl::string_view default_
         return absl::InvalidArgumentError(
             absl::StrCat("'", entry, "': want NEXTHOP=off|opportunistic|required"));
       }
-      absl::StatusOr<smtp::StartTlsPolicy> policy = ParseStartTlsPolicy(entry.substr(eq + 1));
+      absl::StatusOr<net::smtp::StartTlsPolicy> policy = ParseStartTlsPolicy(entry.substr(eq + 1));
       if (!policy.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("'", entry, "': ", policy.status().message()));
@@ -46,7 +46,7 @@ absl::StatusOr<TlsPolicyTable> TlsPolicyTable::Create(absl::string_view default_
   return table;
 }
 
-smtp::StartTlsPolicy TlsPolicyTable::Lookup(absl::string_view nexthop) const {
+net::smtp::StartTlsPolicy TlsPolicyTable::Lookup(absl::string_view nexthop) const {
   const std::string lower = absl::AsciiStrToLower(nexthop);
   if (auto it = exact_.find(lower); it != exact_.end()) return it->second;
   absl::string_view rest = lower;

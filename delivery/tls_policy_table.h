@@ -5,7 +5,7 @@
 //
 //   ASSIGN_OR_RETURN(auto table, TlsPolicyTable::Create("opportunistic",
 //                                                       {"bank.example=required"}));
-//   smtp::StartTlsPolicy p = table.Lookup("bank.example");   // kRequired
+//   net::smtp::StartTlsPolicy p = table.Lookup("bank.example");   // kRequired
 //
 // Levels: "off" (never STARTTLS), "opportunistic" (when offered, RFC 7435), "required"
 // (encryption or no delivery: the connection fails with 4.7.10 and the mail is deferred).
@@ -28,15 +28,15 @@ class TlsPolicyTable {
   // comma-separated. InvalidArgument names the bad entry.
   static absl::StatusOr<TlsPolicyTable> Create(absl::string_view default_level,
                                                const std::vector<std::string>& entries);
-  smtp::StartTlsPolicy Lookup(absl::string_view nexthop) const;
+  net::smtp::StartTlsPolicy Lookup(absl::string_view nexthop) const;
 
  private:
-  smtp::StartTlsPolicy default_ = smtp::StartTlsPolicy::kOpportunistic;
-  absl::flat_hash_map<std::string, smtp::StartTlsPolicy> exact_;
-  absl::flat_hash_map<std::string, smtp::StartTlsPolicy> parents_;  // from ".example.com"
+  net::smtp::StartTlsPolicy default_ = net::smtp::StartTlsPolicy::kOpportunistic;
+  absl::flat_hash_map<std::string, net::smtp::StartTlsPolicy> exact_;
+  absl::flat_hash_map<std::string, net::smtp::StartTlsPolicy> parents_;  // from ".example.com"
 };
 
 // "off", "opportunistic", "required" -> the policy; InvalidArgument otherwise.
-absl::StatusOr<smtp::StartTlsPolicy> ParseStartTlsPolicy(absl::string_view level);
+absl::StatusOr<net::smtp::StartTlsPolicy> ParseStartTlsPolicy(absl::string_view level);
 
 }  // namespace tern::delivery

@@ -33,7 +33,8 @@ const char* IoEngineName(IoEngine engine) {
 absl::StatusOr<IoEngine> ResolveIoEngine(IoEngineChoice choice) {
   if (choice == IoEngineChoice::kEpoll) return IoEngine::kEpoll;
   // A small ring tells whether io_uring runs here and has what the transport needs.
-  absl::StatusOr<std::unique_ptr<UringLoop>> probe = UringLoop::Create({.sq_entries = 8});
+  absl::StatusOr<std::unique_ptr<uring::UringLoop>> probe =
+      uring::UringLoop::Create({.sq_entries = 8});
   if (probe.ok() && (*probe)->features().provided_buffer_ring) return IoEngine::kUring;
   const std::string why =
       probe.ok() ? "the kernel has no io_uring provided buffer rings (needs Linux 5.19+)"
@@ -41,7 +42,7 @@ absl::StatusOr<IoEngine> ResolveIoEngine(IoEngineChoice choice) {
   if (choice == IoEngineChoice::kUring) {
     return absl::UnavailableError(absl::StrCat("--io_engine=uring: ", why));
   }
-  const int setup_errno = UringLoop::setup_errno();
+  const int setup_errno = uring::UringLoop::setup_errno();
   if (!probe.ok() && setup_errno != ENOSYS && setup_errno != EPERM) {
     // Not a refusal of io_uring as such (ENOMEM under a low RLIMIT_MEMLOCK, say): say so
     // rather than run a different engine without being asked.
@@ -55,11 +56,12 @@ absl::StatusOr<IoEngine> ResolveIoEngine(IoEngineChoice choice) {
 absl::StatusOr<std::unique_ptr<core::Loop>> CreateLoop(IoEngine engine) {
   switch (engine) {
     case IoEngine::kUring: {
-      ASSIGN_OR_RETURN(std::unique_ptr<UringLoop> loop, UringLoop::Create(UringLoopOptions{}));
+      ASSIGN_OR_RETURN(std::unique_ptr<uring::UringLoop> loop,
+                       uring::UringLoop::Create(uring::UringLoopOptions{}));
       return std::unique_ptr<core::Loop>(std::move(loop));
     }
     case IoEngine::kEpoll: {
-      ASSIGN_OR_RETURN(std::unique_ptr<EpollLoop> loop, EpollLoop::Create());
+      ASSIGN_OR_RETURN(std::unique_ptr<epoll::EpollLoop> loop, epoll::EpollLoop::Create());
       return std::unique_ptr<core::Loop>(std::move(loop));
     }
   }
@@ -67,23 +69,25 @@ absl::StatusOr<std::unique_ptr<core::Loop>> CreateLoop(IoEngine engine) {
 }
 
 IoEngine EngineOf(const core::Loop* loop) {
-  return dynamic_cast<const UringLoop*>(loop) != nullptr ? IoEngine::kUring : IoEngine::kEpoll;
+  return dynamic_cast<const uring::UringLoop*>(loop) != nullptr ? IoEngine::kUring
+                                                                : IoEngine::kEpoll;
 }
 
 absl::StatusOr<std::unique_ptr<net::Transport>> CreateTransport(core::Loop* loop,
                                                                 const TransportOptions& options) {
   switch (EngineOf(loop)) {
     case IoEngine::kUring: {
-      net::UringTransportOptions uring_options;
+      uring::UringTransportOptions uring_options;
       uring_options.receive_buffers = options.receive_buffers;
       uring_options.receive_buffer_bytes = options.receive_buffer_bytes;
-      ASSIGN_OR_RETURN(std::unique_ptr<net::UringTransport> transport,
-                       net::UringTransport::Create(UringLoop::Of(loop), uring_options));
+      ASSIGN_OR_RETURN(std::unique_ptr<uring::UringTransport> transport,
+                       uring::UringTransport::Create(uring::UringLoop::Of(loop), uring_options));
       return std::unique_ptr<net::Transport>(std::move(transport));
     }
     case IoEngine::kEpoll: {
-      ASSIGN_OR_RETURN(std::unique_ptr<EpollTransport> transport,
-                       EpollTransport::Create(EpollLoop::Of(loop), options.receive_buffer_bytes));
+      ASSIGN_OR_RETURN(
+          std::unique_ptr<epoll::EpollTransport> transport,
+          epoll::EpollTransport::Create(epoll::EpollLoop::Of(loop), options.receive_buffer_bytes));
       return std::unique_ptr<net::Transport>(std::move(transport));
     }
   }
@@ -92,9 +96,9 @@ absl::StatusOr<std::unique_ptr<net::Transport>> CreateTransport(core::Loop* loop
 
 std::unique_ptr<spool::StorageBackend> CreateStorage(core::Loop* loop) {
   if (EngineOf(loop) == IoEngine::kEpoll) {
-    return std::make_unique<WorkerStorage>(EpollLoop::Of(loop));
+    return std::make_unique<epoll::WorkerStorage>(epoll::EpollLoop::Of(loop));
   }
-  return std::make_unique<spool::RingStorage>(UringLoop::Of(loop));
+  return std::make_unique<uring::RingStorage>(uring::UringLoop::Of(loop));
 }
 
 }  // namespace tern::engine

@@ -128,7 +128,7 @@ bool QueueFilter::Matches(const spool::QueueEntry& entry, absl::Time now,
   for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
     if (spool::IsFinalRecipientState(entry.recipient_state(i))) continue;
     const absl::string_view address = entry.recipient(i);
-    if (!domain.empty() && !DomainMatches(smtp::DomainOf(address), domain)) continue;
+    if (!domain.empty() && !DomainMatches(net::smtp::DomainOf(address), domain)) continue;
     if (!recipient.empty() && !ContainsIgnoreCase(address, recipient)) continue;
     return true;
   }

@@ -209,7 +209,7 @@ void ReadStoredMessage(const ShardView& shard, uint64_t queue_id, size_t bytes_m
       return;
     }
     message.stored_bytes = loaded->body().size();
-    message.text = smtp::Unstuffed(loaded->body().substr(0, bytes_max));
+    message.text = net::smtp::Unstuffed(loaded->body().substr(0, bytes_max));
     message.truncated = loaded->body().size() > bytes_max;
     reply(std::move(message));
   });
@@ -308,7 +308,7 @@ void ShapeQueue(const ShardView& shard, const QueueFilter& filter,
     domains.clear();
     for (uint32_t i = 0; i < entry.recipient_count(); ++i) {
       if (spool::IsFinalRecipientState(entry.recipient_state(i))) continue;
-      std::string domain = absl::AsciiStrToLower(smtp::DomainOf(entry.recipient(i)));
+      std::string domain = absl::AsciiStrToLower(net::smtp::DomainOf(entry.recipient(i)));
       if (std::find(domains.begin(), domains.end(), domain) == domains.end()) {
         domains.push_back(std::move(domain));
       }

@@ -11,24 +11,28 @@
 namespace tern::queue {
 
 // The session's RFC 3461 values are stored as they are.
-static_assert(smtp::kDsnRetFull == 1);
-static_assert(smtp::kDsnRetHeaders == 2);
-static_assert(static_cast<int>(smtp::kDsnNotifyNever) == static_cast<int>(spool::kNotifyNever));
-static_assert(static_cast<int>(smtp::kDsnNotifySuccess) == static_cast<int>(spool::kNotifySuccess));
-static_assert(static_cast<int>(smtp::kDsnNotifyFailure) == static_cast<int>(spool::kNotifyFailure));
-static_assert(static_cast<int>(smtp::kDsnNotifyDelay) == static_cast<int>(spool::kNotifyDelay));
+static_assert(net::smtp::kDsnRetFull == 1);
+static_assert(net::smtp::kDsnRetHeaders == 2);
+static_assert(static_cast<int>(net::smtp::kDsnNotifyNever) ==
+              static_cast<int>(spool::kNotifyNever));
+static_assert(static_cast<int>(net::smtp::kDsnNotifySuccess) ==
+              static_cast<int>(spool::kNotifySuccess));
+static_assert(static_cast<int>(net::smtp::kDsnNotifyFailure) ==
+              static_cast<int>(spool::kNotifyFailure));
+static_assert(static_cast<int>(net::smtp::kDsnNotifyDelay) ==
+              static_cast<int>(spool::kNotifyDelay));
 
 absl::Status SpoolSink::CheckAcceptingMail() { return spool_->CheckAccepting(); }
 
-absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envelope,
+absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const net::smtp::EnvelopeView& envelope,
                                                  core::ByteBuffer* record) {
   absl::Status accepting = spool_->CheckAccepting();
   if (!accepting.ok()) return accepting;
   recipients_.clear();
-  for (const smtp::EnvelopeRecipient& r : envelope.recipients) {
+  for (const net::smtp::EnvelopeRecipient& r : envelope.recipients) {
     spool::RecipientEnvelope recipient;
     recipient.address = r.address;
-    recipient.notify = r.notify;  // smtp::DsnNotify and spool::NotifyFlags share their bits
+    recipient.notify = r.notify;  // net::smtp::DsnNotify and spool::NotifyFlags share their bits
     recipient.orcpt = r.orcpt;    // xtext, as received: the client sends it on verbatim
     recipients_.push_back(recipient);
   }
@@ -38,11 +42,11 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const smtp::EnvelopeView& envel
   stored.helo = envelope.helo;
   stored.sender = envelope.sender;
   stored.recipients = recipients_;
-  stored.body_type = envelope.body_type == smtp::BodyType::kEightBitMime
+  stored.body_type = envelope.body_type == net::smtp::BodyType::kEightBitMime
                          ? spool::BodyType::kEightBitMime
                          : spool::BodyType::kSevenBit;
   stored.smtputf8 = envelope.smtputf8;
-  stored.dsn_ret = envelope.dsn_ret;  // smtp::DsnRet: the spool's 1 FULL, 2 HDRS
+  stored.dsn_ret = envelope.dsn_ret;  // net::smtp::DsnRet: the spool's 1 FULL, 2 HDRS
   stored.envid = envelope.envid;      // xtext, as received
   const uint64_t queue_id = spool_->NextQueueId();
   absl::Status begun = spool_->BeginMessage(queue_id, stored, record);
@@ -71,7 +75,7 @@ absl::Status SpoolSink::OnHeaderSection(core::ByteBuffer* record, size_t body_be
 }
 
 void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,
-                              smtp::CommitWaiter* waiter) {
+                              net::smtp::CommitWaiter* waiter) {
   net::CommitListener* listener = listener_;
   std::string received_line;
   if (log_ != nullptr) {

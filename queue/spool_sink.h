@@ -1,4 +1,4 @@
-// SpoolSink: the smtp::MessageSink of one SMTP connection, on top of its shard's spool. It
+// SpoolSink: the net::smtp::MessageSink of one SMTP connection, on top of its shard's spool. It
 // turns the session's envelope into the spool's MESSAGE record, tells the connection
 // (net::CommitListener) when a message's fdatasync completed so the reply goes out, and
 // writes the "received" event of every acknowledged message to the delivery log. With egress
@@ -18,7 +18,7 @@
 
 namespace tern::queue {
 
-class SpoolSink : public smtp::MessageSink {
+class SpoolSink : public net::smtp::MessageSink {
  public:
   // `log` may be null (no delivery log). `pools`: the shard's resolver in force, read at
   // each message's start (SIGHUP may replace it between two messages of a session; the
@@ -29,7 +29,7 @@ class SpoolSink : public smtp::MessageSink {
       : spool_(spool), log_(log), listener_(listener), pools_in_force_(pools) {}
 
   absl::Status CheckAcceptingMail() override;
-  absl::StatusOr<uint64_t> BeginMessage(const smtp::EnvelopeView& envelope,
+  absl::StatusOr<uint64_t> BeginMessage(const net::smtp::EnvelopeView& envelope,
                                         core::ByteBuffer* record) override;
   bool WantsHeaderSection() const override {
     return message_pools_ != nullptr && message_pools_->active();
@@ -37,7 +37,7 @@ class SpoolSink : public smtp::MessageSink {
   absl::Status OnHeaderSection(core::ByteBuffer* record, size_t body_begin,
                                size_t header_end) override;
   void CommitMessage(uint64_t queue_id, core::ByteBuffer record,
-                     smtp::CommitWaiter* waiter) override;
+                     net::smtp::CommitWaiter* waiter) override;
 
  private:
   spool::ShardSpool* spool_;

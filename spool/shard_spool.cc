@@ -235,7 +235,7 @@ void ShardSpool::RecordRecipientResults(uint64_t queue_id, std::span<const Recip
                                SpoolCounters::Add(counters_.state_records, 1);
                                // Before the result: a finished message takes its notes with it.
                                if (index_.Find(queue_id) != nullptr) {
-                                 index_.mutable_history()->Add(queue_id, std::move(note));
+                                 index_.mutable_history()->Add(queue_id, note);
                                }
                                ApplyResult(queue_id, r);
                              } else if (pending->first_error.ok()) {

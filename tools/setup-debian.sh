@@ -10,7 +10,8 @@ BUILD_PACKAGES=(cmake ninja-build g++ pkg-config liburing-dev libssl-dev libjema
 TEST_PACKAGES=(swaks postfix python3 python3-aiosmtpd dnsmasq-base openssl sslscan
   libnet-ssleay-perl libio-socket-ssl-perl python3-dkim python3-dnspython clang-14
   libclang-rt-14-dev chromium systemd python3-cryptography
-  prometheus lintian dpkg-dev)
+  prometheus lintian dpkg-dev
+  clang-tidy-14)  # lint.clang_tidy (tests/lint/clang_tidy.sh, the repository's .clang-tidy)
 
 want=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then

@@ -91,7 +91,7 @@ ABSL_FLAG(std::string, senders, "",
           "passwd: the senders USER owns for --sender_login_match (addresses or @domain, "
           "comma-separated; without the flag the current list is kept)");
 
-namespace tern::ternctl {
+namespace tern::tools {
 namespace {
 
 // One HTTP/1.0 request; returns the body of a 200 answer. Every request says it comes from a
@@ -351,7 +351,7 @@ int Main(const std::vector<char*>& args) {
           stderr);
       return 2;
     }
-    return RunReport(absl::GetFlag(FLAGS_json));
+    return ternctl::RunReport(absl::GetFlag(FLAGS_json));
   }
   const std::string admin = absl::GetFlag(FLAGS_admin);
   const std::string format = absl::GetFlag(FLAGS_jsonl)  ? "format=jsonl"
@@ -413,11 +413,11 @@ int Main(const std::vector<char*>& args) {
 }
 
 }  // namespace
-}  // namespace tern::ternctl
+}  // namespace tern::tools
 
 int main(int argc, char** argv) {
   tern::tools::ConfigureProgramUsage(
-      {.program = "ternctl", .summary = tern::ternctl::kUsage, .flag_files = {"tools/ternctl.cc"}});
+      {.program = "ternctl", .summary = tern::tools::kUsage, .flag_files = {"tools/ternctl.cc"}});
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  return tern::ternctl::Main(args);
+  return tern::tools::Main(args);
 }

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "net/http_query.h"
 
-namespace tern::ternctl {
+namespace tern::tools {
 namespace {
 
 constexpr size_t kQueueIdDigitsMax = 16;
@@ -88,4 +88,4 @@ std::vector<std::vector<std::string>> BatchIds(const std::vector<std::string>& i
   return batches;
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools

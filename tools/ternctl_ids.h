@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::ternctl {
+namespace tern::tools {
 
 // At most this many ids in one command (16 MiB of input).
 inline constexpr size_t kIdsMax = 1'000'000;
@@ -34,4 +34,4 @@ absl::StatusOr<std::vector<std::string>> ExpandIds(const std::vector<std::string
 std::vector<std::vector<std::string>> BatchIds(const std::vector<std::string>& ids,
                                                size_t query_bytes_max);
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools

@@ -21,7 +21,7 @@
 #include "net/smtp/password_hash.h"
 #include "net/smtp/sasl.h"
 
-namespace tern::ternctl {
+namespace tern::tools {
 namespace {
 
 std::string ReadLineNoEcho(const char* prompt) {
@@ -57,17 +57,17 @@ absl::StatusOr<std::string> ReadPassword() {
 }
 
 absl::Status SetPassword(const PasswdRequest& request) {
-  if (!smtp::IsValidAuthIdentity(request.user)) {
+  if (!net::smtp::IsValidAuthIdentity(request.user)) {
     return absl::InvalidArgumentError("bad user name: 1-255 bytes, no spaces, ':', CR, LF or NUL");
   }
-  if (request.password.empty() || request.password.size() > smtp::kAuthPasswordBytesMax ||
+  if (request.password.empty() || request.password.size() > net::smtp::kAuthPasswordBytesMax ||
       request.password.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
     return absl::InvalidArgumentError("bad password: 1-1024 bytes, no CR, LF or NUL");
   }
   if (request.senders.find(':') != std::string::npos) {
     return absl::InvalidArgumentError("--senders may not contain ':'");
   }
-  absl::StatusOr<std::string> hash = smtp::HashPassword(request.password);
+  absl::StatusOr<std::string> hash = net::smtp::HashPassword(request.password);
   if (!hash.ok()) return hash.status();
 
   std::vector<std::string> lines;
@@ -93,7 +93,7 @@ absl::Status SetPassword(const PasswdRequest& request) {
   std::string text;
   for (const std::string& line : lines) absl::StrAppend(&text, line, "\n");
   // What ternd would refuse to load is not written.
-  if (auto parsed = smtp::AuthUsers::Parse(text, request.users_file); !parsed.ok()) {
+  if (auto parsed = net::smtp::AuthUsers::Parse(text, request.users_file); !parsed.ok()) {
     return parsed.status();
   }
   const std::string tmp = request.users_file + ".tmp";
@@ -113,4 +113,4 @@ absl::Status SetPassword(const PasswdRequest& request) {
   return absl::OkStatus();
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace tern::ternctl {
+namespace tern::tools {
 
 struct PasswdRequest {
   std::string users_file;
@@ -23,4 +23,4 @@ absl::Status SetPassword(const PasswdRequest& request);
 // The password typed at the terminal (no echo, asked twice) or read from stdin.
 absl::StatusOr<std::string> ReadPassword();
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools

@@ -66,7 +66,7 @@
 ABSL_FLAG(int64_t, messages, 1'000'000, "queued messages");
 ABSL_FLAG(int64_t, destinations, 100'000, "destinations they are spread over");
 
-namespace tern {
+namespace tern::queue {
 namespace {
 
 // Bytes the application holds from jemalloc now (after refreshing its statistics).
@@ -194,7 +194,7 @@ void BM_QueueMemory(benchmark::State& state) {
     for (delivery::Lane* lane : lane_of) rollup.Place(lane, delivery::RollupGroup(*lane));
     const size_t after_rollup = AllocatedBytes();
     for (delivery::Lane* lane : lane_of) {
-      stats.NoteResult(lane->key, lane->DestinationName(), smtp::DeliveryOutcome::kTempFailed,
+      stats.NoteResult(lane->key, lane->DestinationName(), net::smtp::DeliveryOutcome::kTempFailed,
                        "451 4.7.1 Try again later, too many messages", now);
     }
     const size_t after_lanes = AllocatedBytes();
@@ -240,7 +240,7 @@ void BM_QueueMemory(benchmark::State& state) {
     state.counters["rollup_B_per_dest"] = static_cast<double>(after_rollup - after_resolve) / dests;
     state.counters["stats_B_per_dest"] = static_cast<double>(after_lanes - after_rollup) / dests;
     state.counters["sizeof_ShapingOptions"] = sizeof(queue::ShapingOptions);
-    state.counters["sizeof_ClientConfig"] = sizeof(smtp::ClientConfig);
+    state.counters["sizeof_ClientConfig"] = sizeof(net::smtp::ClientConfig);
     state.counters["sizeof_ScopeThrottle"] = sizeof(queue::ScopeThrottle);
     state.counters["sizeof_SiteHealth"] = sizeof(queue::SiteHealth);
     state.counters["sizeof_QueueEntry"] = sizeof(spool::QueueEntry);
@@ -261,7 +261,7 @@ void BM_QueueMemory(benchmark::State& state) {
 BENCHMARK(BM_QueueMemory)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
-}  // namespace tern
+}  // namespace tern::queue
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);  // takes the --benchmark_* flags

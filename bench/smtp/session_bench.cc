@@ -9,7 +9,7 @@
 #include "benchmark/benchmark.h"
 #include "net/smtp/session.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Commits as soon as the session lets it (CommitWaiter may not run inside CommitMessage).
@@ -117,4 +117,4 @@ void BM_DeclaredSize(benchmark::State& state) {
 BENCHMARK(BM_DeclaredSize)->ArgsProduct({{4096, 65536, 1 << 20}, {0, 1}});
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

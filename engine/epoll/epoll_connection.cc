@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "engine/epoll/epoll_transport.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 namespace {
 
 // Reads per readiness event, so one busy connection cannot starve the others.
@@ -221,4 +221,4 @@ void EpollConnection::Finish(int fd) {
   transport_->Forget(this);  // deletes this
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

@@ -14,7 +14,7 @@
 #include "engine/epoll/epoll_loop.h"
 #include "net/transport.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 
 class EpollTransport;
 
@@ -70,4 +70,4 @@ class EpollConnection : public net::Connection, public EpollLoop::FdHandler {
   bool reusable_ = true;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

@@ -19,7 +19,7 @@
 #include "core/status_macros.h"
 #include "engine/epoll/file_worker.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 namespace {
 
 constexpr int kEventBatch = 256;
@@ -277,4 +277,4 @@ void EpollLoop::Run() {
   }
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

@@ -31,7 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/loop.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 
 class FileWorker;
 
@@ -103,4 +103,4 @@ class EpollLoop final : public core::Loop {
   std::unique_ptr<FileWorker> file_worker_;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

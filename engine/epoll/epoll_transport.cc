@@ -19,7 +19,7 @@
 #include "net/adoptable_socket.h"
 #include "net/listen_socket.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 namespace {
 
 // Connections accepted per readiness event of a listener (the rest on the next one).
@@ -226,4 +226,4 @@ void EpollTransport::Forget(EpollConnection* connection) {
   connections_.erase(it);
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

@@ -19,7 +19,7 @@
 #include "engine/epoll/epoll_loop.h"
 #include "net/transport.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 
 class EpollConnection;
 
@@ -56,4 +56,4 @@ class EpollTransport : public net::Transport {
   uint64_t next_connection_id_ = 1;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

@@ -3,7 +3,7 @@
 
 #include "engine/epoll/epoll_loop.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 
 FileWorker::FileWorker(EpollLoop* loop) : loop_(loop), thread_([this] { Main(); }) {}
 
@@ -44,4 +44,4 @@ void FileWorker::Main() {
   }
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

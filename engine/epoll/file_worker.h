@@ -17,7 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/loop.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 
 class EpollLoop;
 
@@ -46,4 +46,4 @@ class FileWorker {
   std::thread thread_;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

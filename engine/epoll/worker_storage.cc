@@ -17,7 +17,7 @@
 #include "engine/epoll/file_worker.h"
 #include "spool/errno_status.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 namespace {
 
 using spool::ErrnoStatus;
@@ -257,4 +257,4 @@ void WorkerStorage::DeleteFile(std::string path, Done done) {
       new JobDone([out, done = std::move(done)]() mutable { done(out->status()); }));
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

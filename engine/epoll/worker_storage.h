@@ -17,7 +17,7 @@
 #include "engine/epoll/epoll_loop.h"
 #include "spool/storage.h"
 
-namespace tern::engine {
+namespace tern::engine::epoll {
 
 class WorkerStorage final : public spool::StorageBackend {
  public:
@@ -46,4 +46,4 @@ class WorkerStorage final : public spool::StorageBackend {
   absl::flat_hash_map<spool::FileHandle, std::string> paths_;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::epoll

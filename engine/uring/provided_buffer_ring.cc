@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 
-namespace tern::net {
+namespace tern::engine::uring {
 
 absl::StatusOr<std::unique_ptr<ProvidedBufferRing>> ProvidedBufferRing::Create(
     io_uring* ring, uint16_t group_id, uint32_t count, uint32_t buffer_bytes) {
@@ -74,4 +74,4 @@ void ProvidedBufferRing::Return(uint16_t buffer_id) {
   io_uring_buf_ring_advance(buf_ring_, 1);
 }
 
-}  // namespace tern::net
+}  // namespace tern::engine::uring

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::net {
+namespace tern::engine::uring {
 
 class ProvidedBufferRing {
  public:
@@ -51,4 +51,4 @@ class ProvidedBufferRing {
   bool registered_ = false;
 };
 
-}  // namespace tern::net
+}  // namespace tern::engine::uring

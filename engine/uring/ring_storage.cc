@@ -12,12 +12,12 @@
 #include "core/check.h"
 #include "spool/errno_status.h"
 
-namespace tern::spool {
+namespace tern::engine::uring {
 namespace {
 
 // Makes room for `sqes` entries so a linked chain is never split across two submissions
 // (the kernel would end the link at the submission boundary).
-void ReserveSqes(engine::UringLoop* loop, unsigned sqes) {
+void ReserveSqes(UringLoop* loop, unsigned sqes) {
   io_uring* ring = loop->ring();
   CHECK_LE(sqes, *ring->sq.kring_entries);
   if (io_uring_sq_space_left(ring) < sqes) loop->Submit();
@@ -26,10 +26,10 @@ void ReserveSqes(engine::UringLoop* loop, unsigned sqes) {
 
 // What WriteZeros writes from: never written to, shared by every ring of the process (not
 // const, so that it lives in .bss rather than as 1 MiB of zeros in the binary).
-alignas(4096) char zero_buffer[kZeroWriteBytesMax];
+alignas(4096) char zero_buffer[spool::kZeroWriteBytesMax];
 // O_DIRECT wants offsets and lengths in logical blocks: 4 KiB covers the usual 512 and 4096.
 constexpr uint64_t kDirectAlignBytes = 4096;
-static_assert(kZeroWriteBytesMax % kDirectAlignBytes == 0);
+static_assert(spool::kZeroWriteBytesMax % kDirectAlignBytes == 0);
 
 std::string DirectoryOf(const std::string& path) {
   const size_t slash = path.find_last_of('/');
@@ -46,7 +46,7 @@ class RingStorage::SimpleOp final : public core::Completion {
       : call_(call), path_(std::move(path)), done_(std::move(done)), preset_(std::move(preset)) {}
   void OnComplete(int32_t res, uint32_t flags) override {
     absl::Status status = preset_;
-    if (status.ok() && res < 0) status = ErrnoStatus(call_, path_, -res);
+    if (status.ok() && res < 0) status = spool::ErrnoStatus(call_, path_, -res);
     Done done = std::move(done_);
     delete this;
     done(std::move(status));
@@ -82,7 +82,7 @@ class RingStorage::CreateOp final : public core::Completion {
       return Finish(fd_);
     }
     if (res < 0) return Fail(res);
-    engine::UringLoop* loop = storage_->loop_;
+    UringLoop* loop = storage_->loop_;
     switch (stage_) {
       case Stage::kOpenFile:
         fd_ = res;
@@ -142,13 +142,13 @@ class RingStorage::CreateOp final : public core::Completion {
 
   void Fail(int32_t res) {
     const bool on_dir = stage_ == Stage::kOpenDir || stage_ == Stage::kSyncDir;
-    absl::Status status = ErrnoStatus(CallName(stage_), on_dir ? dir_ : path_, -res);
+    absl::Status status = spool::ErrnoStatus(CallName(stage_), on_dir ? dir_ : path_, -res);
     CloseDir();
     if (fd_ >= 0) io_uring_prep_close(storage_->loop_->PrepareSqe(nullptr), fd_);
     Finish(std::move(status));
   }
 
-  void Finish(absl::StatusOr<FileHandle> result) {
+  void Finish(absl::StatusOr<spool::FileHandle> result) {
     if (result.ok()) storage_->paths_[*result] = path_;
     Created done = std::move(done_);
     delete this;
@@ -171,17 +171,17 @@ class RingStorage::WriteOp {
   WriteOp(std::string path, Done done) : path_(std::move(path)), done_(std::move(done)) {}
 
   // `bytes` zero bytes from zero_buffer (no write at all for 0: the sync alone).
-  void SubmitZeros(engine::UringLoop* loop, FileHandle file, uint64_t offset, uint64_t bytes,
-                   SyncMode sync) {
-    CHECK_LE(bytes, kZeroWriteBytesMax);
+  void SubmitZeros(UringLoop* loop, spool::FileHandle file, uint64_t offset, uint64_t bytes,
+                   spool::SyncMode sync) {
+    CHECK_LE(bytes, spool::kZeroWriteBytesMax);
     zero_iov_ = iovec{zero_buffer, static_cast<size_t>(bytes)};
     Submit(loop, file, offset, std::span<const iovec>(&zero_iov_, bytes > 0 ? 1 : 0), sync);
   }
 
-  void Submit(engine::UringLoop* loop, FileHandle file, uint64_t offset, std::span<const iovec> iov,
-              SyncMode sync) {
+  void Submit(UringLoop* loop, spool::FileHandle file, uint64_t offset, std::span<const iovec> iov,
+              spool::SyncMode sync) {
     const size_t writes = (iov.size() + IOV_MAX - 1) / IOV_MAX;
-    parts_.resize(writes + (sync == SyncMode::kFdatasync ? 1 : 0));
+    parts_.resize(writes + (sync == spool::SyncMode::kFdatasync ? 1 : 0));
     ReserveSqes(loop, static_cast<unsigned>(parts_.size()));
     pending_ = parts_.size();
     for (size_t i = 0; i < writes; ++i) {
@@ -195,7 +195,7 @@ class RingStorage::WriteOp {
       if (i + 1 < parts_.size()) sqe->flags |= IOSQE_IO_LINK;
       offset += bytes;
     }
-    if (sync == SyncMode::kFdatasync) {
+    if (sync == spool::SyncMode::kFdatasync) {
       parts_.back() = Part{this, 0, true};
       io_uring_prep_fsync(loop->PrepareSqe(&parts_.back()), file, IORING_FSYNC_DATASYNC);
     }
@@ -216,7 +216,7 @@ class RingStorage::WriteOp {
     // The first failure in chain order is the cause; later parts report -ECANCELED.
     if (status_.ok() && res != -ECANCELED) {
       if (res < 0) {
-        status_ = ErrnoStatus(part->is_sync ? "fdatasync" : "writev", path_, -res);
+        status_ = spool::ErrnoStatus(part->is_sync ? "fdatasync" : "writev", path_, -res);
       } else if (!part->is_sync && static_cast<size_t>(res) != part->expected) {
         status_ = absl::DataLossError(absl::StrCat("writev ", path_, ": short write, ", res, " of ",
                                                    part->expected, " bytes"));
@@ -243,7 +243,7 @@ class RingStorage::WriteOp {
   absl::Status status_;
 };
 
-std::string RingStorage::PathOf(FileHandle file) const {
+std::string RingStorage::PathOf(spool::FileHandle file) const {
   auto it = paths_.find(file);
   return it == paths_.end() ? absl::StrCat("fd ", file) : it->second;
 }
@@ -252,38 +252,38 @@ void RingStorage::CreateSegment(std::string path, uint64_t bytes, Created done) 
   (new CreateOp(this, std::move(path), bytes, std::move(done)))->Start();
 }
 
-void RingStorage::WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov,
-                               SyncMode sync, Done done) {
+void RingStorage::WriteAndSync(spool::FileHandle file, uint64_t offset, std::span<const iovec> iov,
+                               spool::SyncMode sync, Done done) {
   CHECK(!iov.empty());
   (new WriteOp(PathOf(file), std::move(done)))->Submit(loop_, file, offset, iov, sync);
 }
 
-void RingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
-                             Done done) {
-  CHECK(bytes > 0 || sync == SyncMode::kFdatasync);
-  FileHandle to = file;
+void RingStorage::WriteZeros(spool::FileHandle file, uint64_t offset, uint64_t bytes,
+                             spool::SyncMode sync, Done done) {
+  CHECK(bytes > 0 || sync == spool::SyncMode::kFdatasync);
+  spool::FileHandle to = file;
   if (bytes > 0) {
     auto direct = direct_fds_.find(file);
     if (direct != direct_fds_.end() && offset % kDirectAlignBytes == 0 &&
         bytes % kDirectAlignBytes == 0) {
       to = direct->second;
     } else {
-      sync = SyncMode::kFdatasync;  // buffered: never leave more than `bytes` dirty behind
+      sync = spool::SyncMode::kFdatasync;  // buffered: never leave more than `bytes` dirty behind
     }
   }
   (new WriteOp(PathOf(file), std::move(done)))->SubmitZeros(loop_, to, offset, bytes, sync);
 }
 
-void RingStorage::Truncate(FileHandle file, uint64_t bytes, Done done) {
+void RingStorage::Truncate(spool::FileHandle file, uint64_t bytes, Done done) {
   absl::Status status;
   if (::ftruncate(file, static_cast<off_t>(bytes)) != 0) {
-    status = ErrnoStatus("ftruncate", PathOf(file), errno);
+    status = spool::ErrnoStatus("ftruncate", PathOf(file), errno);
   }
   auto* op = new SimpleOp("nop", PathOf(file), std::move(done), std::move(status));
   io_uring_prep_nop(loop_->PrepareSqe(op));
 }
 
-void RingStorage::Close(FileHandle file, Done done) {
+void RingStorage::Close(spool::FileHandle file, Done done) {
   auto it = paths_.find(file);
   std::string path = it == paths_.end() ? absl::StrCat("fd ", file) : it->second;
   if (it != paths_.end()) paths_.erase(it);
@@ -295,4 +295,4 @@ void RingStorage::Close(FileHandle file, Done done) {
   io_uring_prep_close(loop_->PrepareSqe(op), file);
 }
 
-}  // namespace tern::spool
+}  // namespace tern::engine::uring

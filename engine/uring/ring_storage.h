@@ -31,30 +31,30 @@
 #include "engine/uring/uring_loop.h"
 #include "spool/storage.h"
 
-namespace tern::spool {
+namespace tern::engine::uring {
 
-class RingStorage final : public StorageBackend {
+class RingStorage final : public spool::StorageBackend {
  public:
-  explicit RingStorage(engine::UringLoop* loop) : loop_(loop) {}
+  explicit RingStorage(UringLoop* loop) : loop_(loop) {}
   ~RingStorage() override = default;
   RingStorage(const RingStorage&) = delete;
   RingStorage& operator=(const RingStorage&) = delete;
 
   void CreateSegment(std::string path, uint64_t bytes, Created done) override;
-  void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
-                    Done done) override;
-  void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
+  void WriteAndSync(spool::FileHandle file, uint64_t offset, std::span<const iovec> iov,
+                    spool::SyncMode sync, Done done) override;
+  void WriteZeros(spool::FileHandle file, uint64_t offset, uint64_t bytes, spool::SyncMode sync,
                   Done done) override;
-  void Truncate(FileHandle file, uint64_t bytes, Done done) override;
-  void Close(FileHandle file, Done done) override;
+  void Truncate(spool::FileHandle file, uint64_t bytes, Done done) override;
+  void Close(spool::FileHandle file, Done done) override;
   void OpenForRead(std::string path, Created done) override;
-  void Read(FileHandle file, uint64_t offset, size_t bytes, core::ByteBuffer* into,
+  void Read(spool::FileHandle file, uint64_t offset, size_t bytes, core::ByteBuffer* into,
             Done done) override;
   void DeleteFile(std::string path, Done done) override;
 
-  engine::UringLoop* loop() const { return loop_; }
+  UringLoop* loop() const { return loop_; }
   // The path a handle was created with, for error messages ("fd N" if unknown).
-  std::string PathOf(FileHandle file) const;
+  std::string PathOf(spool::FileHandle file) const;
 
  private:
   class CreateOp;
@@ -64,9 +64,9 @@ class RingStorage final : public StorageBackend {
   class ReadOp;
   class DeleteOp;
 
-  engine::UringLoop* loop_;
-  absl::flat_hash_map<FileHandle, std::string> paths_;
-  absl::flat_hash_map<FileHandle, int> direct_fds_;  // segment -> its O_DIRECT descriptor
+  UringLoop* loop_;
+  absl::flat_hash_map<spool::FileHandle, std::string> paths_;
+  absl::flat_hash_map<spool::FileHandle, int> direct_fds_;  // segment -> its O_DIRECT descriptor
 };
 
-}  // namespace tern::spool
+}  // namespace tern::engine::uring

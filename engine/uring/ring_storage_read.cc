@@ -9,7 +9,7 @@
 #include "engine/uring/ring_storage.h"
 #include "spool/errno_status.h"
 
-namespace tern::spool {
+namespace tern::engine::uring {
 namespace {
 
 std::string DirectoryOf(const std::string& path) {
@@ -30,9 +30,9 @@ class RingStorage::OpenReadOp final : public core::Completion {
                          O_RDONLY | O_CLOEXEC, 0);
   }
   void OnComplete(int32_t res, uint32_t flags) override {
-    absl::StatusOr<FileHandle> result = res;
+    absl::StatusOr<spool::FileHandle> result = res;
     if (res < 0) {
-      result = ErrnoStatus("openat", path_, -res);
+      result = spool::ErrnoStatus("openat", path_, -res);
     } else {
       storage_->paths_[res] = path_;
     }
@@ -50,7 +50,7 @@ class RingStorage::OpenReadOp final : public core::Completion {
 // READ at an offset until `bytes` arrived; a short read continues where it stopped.
 class RingStorage::ReadOp final : public core::Completion {
  public:
-  ReadOp(engine::UringLoop* loop, FileHandle file, std::string path, uint64_t offset, size_t bytes,
+  ReadOp(UringLoop* loop, spool::FileHandle file, std::string path, uint64_t offset, size_t bytes,
          core::ByteBuffer* into, Done done)
       : loop_(loop),
         file_(file),
@@ -69,7 +69,7 @@ class RingStorage::ReadOp final : public core::Completion {
     Submit();
   }
   void OnComplete(int32_t res, uint32_t flags) override {
-    if (res < 0) return Finish(ErrnoStatus("read", path_, -res));
+    if (res < 0) return Finish(spool::ErrnoStatus("read", path_, -res));
     if (bytes_ == 0) return Finish(absl::OkStatus());
     if (res == 0) {
       return Finish(absl::DataLossError(absl::StrCat("read ", path_, ": end of file at offset ",
@@ -97,8 +97,8 @@ class RingStorage::ReadOp final : public core::Completion {
     done(std::move(status));
   }
 
-  engine::UringLoop* loop_;
-  FileHandle file_;
+  UringLoop* loop_;
+  spool::FileHandle file_;
   std::string path_;
   uint64_t offset_;
   size_t bytes_;
@@ -110,7 +110,7 @@ class RingStorage::ReadOp final : public core::Completion {
 // UNLINKAT, then the directory's fsync so the removal is durable before the next one.
 class RingStorage::DeleteOp final : public core::Completion {
  public:
-  DeleteOp(engine::UringLoop* loop, std::string path, Done done)
+  DeleteOp(UringLoop* loop, std::string path, Done done)
       : loop_(loop), path_(std::move(path)), dir_(DirectoryOf(path_)), done_(std::move(done)) {}
   void Start() {
     stage_ = Stage::kUnlink;
@@ -118,7 +118,7 @@ class RingStorage::DeleteOp final : public core::Completion {
   }
   void OnComplete(int32_t res, uint32_t flags) override {
     if (res < 0) {
-      absl::Status status = ErrnoStatus(
+      absl::Status status = spool::ErrnoStatus(
           stage_ == Stage::kUnlink ? "unlinkat"
                                    : (stage_ == Stage::kOpenDir ? "openat(dir)" : "fsync(dir)"),
           stage_ == Stage::kUnlink ? path_ : dir_, -res);
@@ -149,7 +149,7 @@ class RingStorage::DeleteOp final : public core::Completion {
     done(std::move(status));
   }
 
-  engine::UringLoop* loop_;
+  UringLoop* loop_;
   std::string path_;
   std::string dir_;
   Done done_;
@@ -161,8 +161,8 @@ void RingStorage::OpenForRead(std::string path, Created done) {
   (new OpenReadOp(this, std::move(path), std::move(done)))->Start();
 }
 
-void RingStorage::Read(FileHandle file, uint64_t offset, size_t bytes, core::ByteBuffer* into,
-                       Done done) {
+void RingStorage::Read(spool::FileHandle file, uint64_t offset, size_t bytes,
+                       core::ByteBuffer* into, Done done) {
   CHECK(into != nullptr);
   (new ReadOp(loop_, file, PathOf(file), offset, bytes, into, std::move(done)))->Start();
 }
@@ -171,4 +171,4 @@ void RingStorage::DeleteFile(std::string path, Done done) {
   (new DeleteOp(loop_, std::move(path), std::move(done)))->Start();
 }
 
-}  // namespace tern::spool
+}  // namespace tern::engine::uring

@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "engine/uring/uring_transport.h"
 
-namespace tern::net {
+namespace tern::engine::uring {
 
 UringConnection::UringConnection(UringTransport* transport, uint64_t id, int fd,
                                  const sockaddr_storage& peer)
@@ -31,7 +31,7 @@ void UringConnection::StartReceiving() {
 
 void UringConnection::ArmReceive() {
   if (closing_ || peer_closed_ || receive_armed_) return;
-  engine::UringLoop* loop = transport_->loop();
+  UringLoop* loop = transport_->loop();
   io_uring_sqe* sqe = loop->PrepareSqe(&receive_op_);
   if (loop->features().multishot_recv) {
     io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
@@ -225,11 +225,11 @@ void UringConnection::OnCloseComplete(int32_t res, uint32_t flags) {
 
 void UringConnection::Finish(int fd) {
   absl::AnyInvocable<void(int fd)> done = std::move(release_done_);
-  ConnectionHandler* handler = handler_;
+  net::ConnectionHandler* handler = handler_;
   handler_ = nullptr;
   if (done) done(fd);
   if (handler != nullptr) handler->OnClosed();
   transport_->Forget(this);  // deletes this
 }
 
-}  // namespace tern::net
+}  // namespace tern::engine::uring

@@ -12,16 +12,16 @@
 #include "engine/uring/uring_loop.h"
 #include "net/transport.h"
 
-namespace tern::net {
+namespace tern::engine::uring {
 
 class UringTransport;
 
-class UringConnection : public Connection {
+class UringConnection : public net::Connection {
  public:
   UringConnection(UringTransport* transport, uint64_t id, int fd, const sockaddr_storage& peer);
   ~UringConnection() override;
 
-  void SetHandler(ConnectionHandler* handler) override { handler_ = handler; }
+  void SetHandler(net::ConnectionHandler* handler) override { handler_ = handler; }
   void StartReceiving() override;
   void SendPieces(std::span<const absl::string_view> pieces) override;
   bool sending() const override { return send_in_flight_; }
@@ -65,7 +65,7 @@ class UringConnection : public Connection {
   uint64_t id_;
   int fd_;
   sockaddr_storage peer_;
-  ConnectionHandler* handler_ = nullptr;
+  net::ConnectionHandler* handler_ = nullptr;
   Op receive_op_{this, &UringConnection::OnReceiveComplete};
   Op send_op_{this, &UringConnection::OnSendComplete};
   Op cancel_op_{this, &UringConnection::OnCancelComplete};
@@ -96,4 +96,4 @@ class UringConnection : public Connection {
   bool reusable_ = true;
 };
 
-}  // namespace tern::net
+}  // namespace tern::engine::uring

@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/status_macros.h"
 
-namespace tern::engine {
+namespace tern::engine::uring {
 namespace {
 
 constexpr unsigned kCqeBatch = 256;
@@ -66,7 +66,6 @@ std::string RingFeatures::Describe() const {
   add(multishot_accept, "multishot_accept");
   add(multishot_recv, "multishot_recv");
   add(provided_buffer_ring, "provided_buffer_ring");
-  add(send_zc, "send_zc");
   add(no_iowait, "no_iowait");
   return absl::StrJoin(parts, " ");
 }
@@ -134,10 +133,6 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(const UringLoopOpti
   loop->features_.multishot_accept = version >= 5019;
   loop->features_.multishot_recv = version >= 6000;
   loop->features_.provided_buffer_ring = ProbeBufferRing(&loop->ring_);
-  if (io_uring_probe* probe = io_uring_get_probe_ring(&loop->ring_)) {
-    loop->features_.send_zc = io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
-    io_uring_free_probe(probe);
-  }
 
   RETURN_IF_ERROR(loop->InitWake());
   loop->wake_reader_ = std::make_unique<WakeReader>(loop.get());
@@ -264,4 +259,4 @@ void UringLoop::Run() {
   io_uring_submit(&ring_);
 }
 
-}  // namespace tern::engine
+}  // namespace tern::engine::uring

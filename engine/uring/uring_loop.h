@@ -29,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "core/loop.h"
 
-namespace tern::engine {
+namespace tern::engine::uring {
 
 // What the kernel offered at start-up, chosen once (see UringLoop::Create).
 struct RingFeatures {
@@ -39,7 +39,6 @@ struct RingFeatures {
   bool multishot_accept = false;
   bool multishot_recv = false;
   bool provided_buffer_ring = false;
-  bool send_zc = false;
   // The wait is not accounted as iowait (IORING_FEAT_NO_IOWAIT, kernel 6.15): an idle
   // ring no longer shows the host as "98% iowait" while its disk does nothing.
   bool no_iowait = false;
@@ -98,4 +97,4 @@ class UringLoop final : public core::Loop {
   std::unique_ptr<WakeReader> wake_reader_;
 };
 
-}  // namespace tern::engine
+}  // namespace tern::engine::uring

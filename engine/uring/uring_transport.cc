@@ -16,20 +16,20 @@
 #include "net/adoptable_socket.h"
 #include "net/listen_socket.h"
 
-namespace tern::net {
+namespace tern::engine::uring {
 namespace {
 constexpr uint16_t kReceiveBufferGroup = 1;
 }  // namespace
 
 class UringTransport::Listener : public core::Completion {
  public:
-  Listener(UringTransport* transport, int fd, AcceptHandler* handler)
+  Listener(UringTransport* transport, int fd, net::AcceptHandler* handler)
       : transport_(transport), fd_(fd), handler_(handler) {}
   ~Listener() override { CloseSocket(); }
 
   void Arm() {
     if (stopped_ || armed_) return;
-    engine::UringLoop* loop = transport_->loop();
+    UringLoop* loop = transport_->loop();
     io_uring_sqe* sqe = loop->PrepareSqe(this);
     if (loop->features().multishot_accept) {
       io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -73,19 +73,19 @@ class UringTransport::Listener : public core::Completion {
     if (!armed_ && stopped_) CloseSocket();
   }
 
-  AcceptHandler* handler() { return handler_; }
+  net::AcceptHandler* handler() { return handler_; }
   bool idle() const { return !armed_; }
 
  private:
   UringTransport* transport_;
   int fd_;
-  AcceptHandler* handler_;
+  net::AcceptHandler* handler_;
   bool armed_ = false;
   bool stopped_ = false;
 };
 
 absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(
-    engine::UringLoop* loop, const UringTransportOptions& options) {
+    UringLoop* loop, const UringTransportOptions& options) {
   if (!loop->features().provided_buffer_ring) {
     return absl::UnavailableError(
         "this kernel has no io_uring provided buffer rings (needs Linux 5.19+)");
@@ -100,10 +100,10 @@ absl::StatusOr<std::unique_ptr<UringTransport>> UringTransport::Create(
   return transport;
 }
 
-UringTransport::UringTransport(engine::UringLoop* loop) : loop_(loop) {}
+UringTransport::UringTransport(UringLoop* loop) : loop_(loop) {}
 UringTransport::~UringTransport() = default;
 
-absl::Status UringTransport::Listen(int listen_fd, AcceptHandler* handler) {
+absl::Status UringTransport::Listen(int listen_fd, net::AcceptHandler* handler) {
   listeners_.push_back(std::make_unique<Listener>(this, listen_fd, handler));
   listeners_.back()->Arm();
   return absl::OkStatus();
@@ -126,7 +126,7 @@ void UringTransport::Accepted(Listener* listener, int fd) {
   listener->handler()->OnAccept(AddConnection(fd, peer));
 }
 
-absl::StatusOr<Connection*> UringTransport::Adopt(int fd) {
+absl::StatusOr<net::Connection*> UringTransport::Adopt(int fd) {
   absl::StatusOr<sockaddr_storage> peer = net::CheckAdoptableSocket(fd);
   if (!peer.ok()) return peer.status();
   return AddConnection(fd, *peer);
@@ -144,8 +144,8 @@ UringConnection* UringTransport::AddConnection(int fd, const sockaddr_storage& p
 // the connect's CQE arrives (the linked timeout's CQE carries no user data).
 class UringTransport::PendingConnect : public core::Completion {
  public:
-  PendingConnect(UringTransport* transport, int fd, const ConnectRequest& request,
-                 ConnectHandler* handler)
+  PendingConnect(UringTransport* transport, int fd, const net::ConnectRequest& request,
+                 net::ConnectHandler* handler)
       : transport_(transport), fd_(fd), request_(request), handler_(handler) {
     timeout_ = absl::ToTimespec(request.timeout).tv_sec >= 0
                    ? __kernel_timespec{absl::ToTimespec(request.timeout).tv_sec,
@@ -154,7 +154,7 @@ class UringTransport::PendingConnect : public core::Completion {
   }
 
   void Submit() {
-    engine::UringLoop* loop = transport_->loop();
+    UringLoop* loop = transport_->loop();
     io_uring_sqe* sqe = loop->PrepareSqe(this);
     io_uring_prep_connect(sqe, fd_, reinterpret_cast<const sockaddr*>(&request_.to),
                           request_.to_length);
@@ -187,13 +187,13 @@ class UringTransport::PendingConnect : public core::Completion {
 
   UringTransport* transport_;
   int fd_;
-  ConnectRequest request_;
-  ConnectHandler* handler_;
+  net::ConnectRequest request_;
+  net::ConnectHandler* handler_;
   __kernel_timespec timeout_{};  // must outlive the SQE: lives as long as this object
 };
 
 std::string UringTransport::PendingConnect::FormatPeer() const {
-  return FormatSocketAddress(request_.to);
+  return net::FormatSocketAddress(request_.to);
 }
 
 namespace {
@@ -207,7 +207,7 @@ void BindAddressNoPort(int fd) {
 
 }  // namespace
 
-void UringTransport::Connect(const ConnectRequest& request, ConnectHandler* handler) {
+void UringTransport::Connect(const net::ConnectRequest& request, net::ConnectHandler* handler) {
   int fd = socket(request.to.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   absl::Status failed;
   if (fd < 0) {
@@ -215,8 +215,8 @@ void UringTransport::Connect(const ConnectRequest& request, ConnectHandler* hand
   } else if (request.from.ss_family != AF_UNSPEC &&
              (BindAddressNoPort(fd), bind(fd, reinterpret_cast<const sockaddr*>(&request.from),
                                           request.from_length) != 0)) {
-    failed = absl::UnavailableError(
-        absl::StrCat("bind source ", FormatSocketAddress(request.from), ": ", strerror(errno)));
+    failed = absl::UnavailableError(absl::StrCat(
+        "bind source ", net::FormatSocketAddress(request.from), ": ", strerror(errno)));
     close(fd);
   }
   if (!failed.ok()) {
@@ -251,4 +251,4 @@ void UringTransport::Forget(UringConnection* connection) {
   connections_.erase(it);
 }
 
-}  // namespace tern::net
+}  // namespace tern::engine::uring

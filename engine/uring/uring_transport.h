@@ -13,7 +13,7 @@
 #include "engine/uring/uring_loop.h"
 #include "net/transport.h"
 
-namespace tern::net {
+namespace tern::engine::uring {
 
 struct UringTransportOptions {
   uint32_t receive_buffers = 1024;        // power of two
@@ -22,20 +22,20 @@ struct UringTransportOptions {
 
 class UringConnection;
 
-class UringTransport : public Transport {
+class UringTransport : public net::Transport {
  public:
   static absl::StatusOr<std::unique_ptr<UringTransport>> Create(
-      engine::UringLoop* loop, const UringTransportOptions& options);
+      UringLoop* loop, const UringTransportOptions& options);
   ~UringTransport() override;
 
-  absl::Status Listen(int listen_fd, AcceptHandler* handler) override;
+  absl::Status Listen(int listen_fd, net::AcceptHandler* handler) override;
   void StopListening() override;
   size_t connection_count() const override { return connections_.size(); }
-  void Connect(const ConnectRequest& request, ConnectHandler* handler) override;
-  absl::StatusOr<Connection*> Adopt(int fd) override;
+  void Connect(const net::ConnectRequest& request, net::ConnectHandler* handler) override;
+  absl::StatusOr<net::Connection*> Adopt(int fd) override;
 
   // Used by UringConnection.
-  engine::UringLoop* loop() { return loop_; }
+  UringLoop* loop() { return loop_; }
   ProvidedBufferRing* buffers() { return buffers_.get(); }
   void RearmLater(UringConnection* connection);
   // The connection finished closing or releasing: deletes it.
@@ -44,22 +44,22 @@ class UringTransport : public Transport {
  private:
   class Listener;
   class PendingConnect;
-  explicit UringTransport(engine::UringLoop* loop);
+  explicit UringTransport(UringLoop* loop);
   void OnIteration();
   void Accepted(Listener* listener, int fd);
   UringConnection* AddConnection(int fd, const sockaddr_storage& peer);
 
-  engine::UringLoop* loop_;
+  UringLoop* loop_;
   std::unique_ptr<ProvidedBufferRing> buffers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<UringConnection>> connections_;
   std::vector<uint64_t> rearm_;  // connections whose recv stopped for lack of buffers
   struct FailedConnect {
-    ConnectHandler* handler;
+    net::ConnectHandler* handler;
     absl::Status status;
   };
   std::vector<FailedConnect> failed_connects_;  // reported at the next iteration
   uint64_t next_connection_id_ = 1;
 };
 
-}  // namespace tern::net
+}  // namespace tern::engine::uring

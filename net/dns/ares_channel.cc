@@ -14,7 +14,7 @@
 #include "core/check.h"
 #include "core/log.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 namespace {
 
 // Consecutive failed polls on one socket before it is left to c-ares' timeouts (a poll
@@ -184,7 +184,7 @@ AresChannel::~AresChannel() {
   for (auto& [raw, owned] : watchers_) {
     if (raw->in_flight()) {
       raw->Orphan();
-      owned.release();  // frees itself when its poll completes
+      (void)owned.release();  // frees itself when its poll completes
     }
   }
   watchers_.clear();
@@ -291,4 +291,4 @@ void AresChannel::Forget(SocketWatcher* watcher) {
   watchers_.erase(watcher);
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -26,7 +26,7 @@
 #include "core/loop.h"
 #include "core/timer_wheel.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 struct AresChannelOptions {
   // Name servers as "IP:PORT", "IP" (port 53) or "[IPv6]:PORT". Empty: /etc/resolv.conf.
@@ -110,4 +110,4 @@ class AresChannel {
   absl::flat_hash_map<SocketWatcher*, std::unique_ptr<SocketWatcher>> watchers_;
 };
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 absl::Status AresStatusToStatus(int ares_status, absl::string_view query_type,
                                 absl::string_view name) {
@@ -50,4 +50,4 @@ absl::Status AresStatusToStatus(int ares_status, absl::string_view query_type,
                                          " (c-ares: ", ares_strerror(ares_status), ")"));
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

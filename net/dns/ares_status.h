@@ -11,10 +11,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 // `ares_status` is a c-ares ARES_* code other than ARES_SUCCESS.
 absl::Status AresStatusToStatus(int ares_status, absl::string_view query_type,
                                 absl::string_view name);
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -3,7 +3,7 @@
 
 #include <utility>
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 DeferredCalls::DeferredCalls(core::Loop* loop) : loop_(loop), shared_(std::make_shared<Shared>()) {
   loop_->AddIterationHook([shared = shared_] { RunAll(shared); });
@@ -32,4 +32,4 @@ void DeferredCalls::RunAll(const std::shared_ptr<Shared>& shared) {
   }
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -19,7 +19,7 @@
 #include "core/loop.h"
 #include "core/timer_wheel.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 class DeferredCalls {
  public:
@@ -50,4 +50,4 @@ class DeferredCalls {
   Nudge nudge_;
 };
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

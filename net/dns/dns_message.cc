@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "core/status_macros.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 namespace {
 
 bool NameByteAllowed(uint8_t c) { return absl::ascii_isalnum(c) || c == '-' || c == '_'; }
@@ -192,4 +192,4 @@ absl::StatusOr<AddressRecords> ExtractAddresses(absl::Span<const uint8_t> m,
   return out;
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

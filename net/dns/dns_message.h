@@ -19,7 +19,7 @@
 #include "absl/types/span.h"
 #include "net/dns/dns_result.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 inline constexpr size_t kNameBytesMax = 255;      // RFC 1035 §2.3.4, wire form
 inline constexpr size_t kNameTextBytesMax = 253;  // the same name as text, no final dot
@@ -72,4 +72,4 @@ struct AddressRecords {
 absl::StatusOr<AddressRecords> ExtractAddresses(absl::Span<const uint8_t> message,
                                                 absl::string_view qname);
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 std::vector<sockaddr_storage> AddressResult::Sockaddrs(uint16_t port) const {
   std::vector<sockaddr_storage> out;
@@ -43,4 +43,4 @@ std::string AddressResult::ToString() const {
   return out;
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

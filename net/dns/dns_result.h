@@ -16,7 +16,7 @@
 
 #include "absl/time/time.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 // One mail exchanger: a host name (lower case, no trailing dot) and its preference.
 struct MxHost {
@@ -49,4 +49,4 @@ struct AddressResult {
   std::string ToString() const;
 };
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

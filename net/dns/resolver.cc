@@ -14,7 +14,7 @@
 #include "net/dns/ares_status.h"
 #include "net/dns/dns_message.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 struct Resolver::MxLookup {
   std::string name;
@@ -342,4 +342,4 @@ void Resolver::ShuffleTies(std::vector<MxHost>* hosts) {
   }
 }
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

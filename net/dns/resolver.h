@@ -46,7 +46,7 @@
 #include "net/dns/dns_result.h"
 #include "net/dns/ttl_cache.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 struct ResolverOptions {
   // Name servers as "IP:PORT", "IP" or "[IPv6]:PORT" (--dns_servers). Empty: resolv.conf.
@@ -132,4 +132,4 @@ class Resolver {
   absl::flat_hash_map<std::string, std::unique_ptr<AddressLookup>> address_lookups_;
 };
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -16,7 +16,7 @@
 #include "absl/time/time.h"
 #include "core/check.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 
 template <typename Value>
 class TtlCache {
@@ -69,4 +69,4 @@ class TtlCache {
   absl::flat_hash_map<std::string, typename std::list<Entry>::iterator> index_;
 };
 
-}  // namespace tern::dns
+}  // namespace tern::net::dns

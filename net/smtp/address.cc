@@ -9,7 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // RFC 5321 §4.1.2 atext (RFC 5322 §3.2.3); RFC 6531 §3.3 adds UTF8-non-ascii.
@@ -242,4 +242,4 @@ ParsedPath ParsePath(absl::string_view text, PathKind kind, bool smtputf8, std::
   return path;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

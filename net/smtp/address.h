@@ -23,7 +23,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 5321 §4.5.3.1.1-3.
 inline constexpr size_t kLocalPartBytesMax = 64;
@@ -67,4 +67,4 @@ inline absl::string_view DomainOf(absl::string_view address) {
   return at == absl::string_view::npos ? absl::string_view() : address.substr(at + 1);
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

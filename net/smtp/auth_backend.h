@@ -10,7 +10,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class AuthBackend {
  public:
@@ -29,4 +29,4 @@ class AuthBackend {
   virtual absl::string_view PoolOf(absl::string_view /*user*/) const { return {}; }
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

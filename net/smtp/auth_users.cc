@@ -13,7 +13,7 @@
 #include "net/smtp/password_hash.h"
 #include "net/smtp/sasl.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 absl::StatusOr<std::shared_ptr<const AuthUsers>> AuthUsers::Load(const std::string& path) {
   std::ifstream in(path);
@@ -142,4 +142,4 @@ bool AuthUsers::OwnsSender(absl::string_view user, absl::string_view sender) con
   return false;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

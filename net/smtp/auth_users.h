@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class AuthUsers {
  public:
@@ -63,4 +63,4 @@ class AuthUsers {
   std::string dummy_hash_;  // for unknown users
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

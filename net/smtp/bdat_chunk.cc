@@ -5,7 +5,7 @@
 
 #include "net/smtp/command_arguments.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 bool BdatChunk::Begin(absl::string_view argument) {
   uint64_t size = 0;
@@ -23,4 +23,4 @@ absl::string_view BdatChunk::Take(absl::string_view in) {
   return in.substr(0, n);
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -16,7 +16,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class BdatChunk {
  public:
@@ -40,4 +40,4 @@ class BdatChunk {
   bool last_ = false;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

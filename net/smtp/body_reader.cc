@@ -6,7 +6,7 @@
 
 #include "core/check.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 void BodyLineChecker::Reset() {
   state_ = LineState::kLineStart;
@@ -197,4 +197,4 @@ void ChunkBodyReader::Finish(core::ByteBuffer* record) {
   }
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -29,7 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "core/byte_buffer.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including the CRLF.
 inline constexpr size_t kTextLineBytesMax = 1000;
@@ -118,4 +118,4 @@ class ChunkBodyReader : public BodyLineChecker {
   uint64_t bytes_stored_ = 0;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

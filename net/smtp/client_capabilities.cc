@@ -13,7 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "core/check.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // RFC 1870 §3: size-value is at most 20 digits.
@@ -127,4 +127,4 @@ ServerCapabilities ParseEhloReply(const ServerReply& reply) {
   return caps;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -22,7 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "net/smtp/client_reply_parser.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // A new field needs its bit in Serialize() and Parse() (client_capabilities.cc).
 struct ServerCapabilities {
@@ -54,4 +54,4 @@ struct ServerCapabilities {
 // A SIZE parameter that is missing, not a number or too large means no declared limit.
 ServerCapabilities ParseEhloReply(const ServerReply& reply);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -9,7 +9,7 @@
 #include "net/smtp/address.h"
 #include "net/smtp/dsn_parameters.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // RFC 5322 atext, plus UTF-8 octets (RFC 6531 §3.3; the server checks SMTPUTF8).
@@ -159,4 +159,4 @@ bool AppendRcptTo(absl::string_view recipient, const RcptParameters& params, std
   return true;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -17,7 +17,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 3461 DSN parameters are sent as stored (xtext); one that is not valid xtext or is
 // over its RFC 3461 length limit is left out rather than failing the delivery.
@@ -53,4 +53,4 @@ bool AppendMailFrom(absl::string_view sender, const MailParameters& params, std:
 // Appends "RCPT TO:<recipient>[ NOTIFY=..][ ORCPT=..]\r\n".
 bool AppendRcptTo(absl::string_view recipient, const RcptParameters& params, std::string* out);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

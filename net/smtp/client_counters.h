@@ -9,7 +9,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 struct ClientCounters {
   std::atomic<uint64_t> connections_ready{0};    // greeting and EHLO/HELO done
@@ -32,4 +32,4 @@ struct ClientCounters {
   }
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -4,7 +4,7 @@
 
 #include "core/check.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 absl::string_view ClientOutput::View(const Piece& piece) const {
   if (piece.external != nullptr) return absl::string_view(piece.external, piece.size);
@@ -86,4 +86,4 @@ void ClientOutput::Clear() {
   pending_external_bytes_ = 0;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

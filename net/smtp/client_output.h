@@ -22,7 +22,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class ClientOutput {
  public:
@@ -75,4 +75,4 @@ class ClientOutput {
   size_t pending_external_bytes_ = 0;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

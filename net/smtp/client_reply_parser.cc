@@ -10,7 +10,7 @@
 #include "core/check.h"
 #include "core/utf8.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Reads 1 to 3 digits at the start of `text`; returns how many, or 0.
@@ -191,4 +191,4 @@ bool ReplyParser::ProcessLine(absl::string_view line) {
   return true;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

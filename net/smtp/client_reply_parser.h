@@ -35,7 +35,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the CRLF.
 inline constexpr size_t kReplyLineBytesMax = 512;
@@ -128,4 +128,4 @@ class ReplyParser {
   absl::string_view error_;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -12,7 +12,7 @@
 #include "net/smtp/client_commands.h"
 #include "net/smtp/dot_stuffing.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 constexpr absl::string_view kQuitCommand = "QUIT\r\n";
@@ -752,4 +752,4 @@ void SmtpClientSession::ResetTransaction() {
   replies_.clear();
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

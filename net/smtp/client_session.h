@@ -101,7 +101,7 @@
 #include "net/smtp/client_output.h"
 #include "net/smtp/client_reply_parser.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 5321 §4.5.3.1.8 requires servers to take at least 100; larger lists are split.
 inline constexpr size_t kTransactionRecipientsMax = 1000;
@@ -358,4 +358,4 @@ class SmtpClientSession {
   std::vector<RecipientResult> results_;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 bool ParseDecimalCount(absl::string_view text, uint64_t* value) {
   if (text.empty() || text.size() > 20) return false;
@@ -24,4 +24,4 @@ bool ParseBdatArgument(absl::string_view arg, uint64_t* size, bool* last) {
   return ParseDecimalCount(arg.substr(0, space), size);
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

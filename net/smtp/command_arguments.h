@@ -6,7 +6,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // A decimal count (SIZE=, a BDAT chunk size): 1 to 20 ASCII digits that fit in 64 bits.
 bool ParseDecimalCount(absl::string_view text, uint64_t* value);
@@ -15,4 +15,4 @@ bool ParseDecimalCount(absl::string_view text, uint64_t* value);
 // False for anything else: a missing or bad count, another end marker, extra words.
 bool ParseBdatArgument(absl::string_view arg, uint64_t* size, bool* last);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

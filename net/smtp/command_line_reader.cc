@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 CommandLineResult CommandLineReader::Consume(absl::string_view in, size_t* used) {
   line_ = absl::string_view();
@@ -47,4 +47,4 @@ void CommandLineReader::Reset() {
   line_ = absl::string_view();
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -20,7 +20,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including the CRLF.
 inline constexpr size_t kCommandLineBytesMax = 512;
@@ -44,4 +44,4 @@ class CommandLineReader {
   absl::string_view line_;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

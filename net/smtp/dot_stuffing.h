@@ -11,7 +11,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // Calls f(range) for each run of the stored `body` between its stuffing dots: the dot that
 // opens a line (at offset 0 or after CRLF) was added by RFC 5321 §4.5.2 and is not part of
@@ -52,4 +52,4 @@ inline std::string Unstuffed(absl::string_view body) {
   return out;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

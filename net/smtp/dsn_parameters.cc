@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // RFC 3461 §4: hexchar = "+" 2(%x30-39 / %x41-46), upper case only.
@@ -92,4 +92,4 @@ DsnValueError CheckDsnOrcpt(absl::string_view value) {
   return DsnValueError::kNone;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -22,7 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "net/smtp/client_commands.h"  // DsnRet, DsnNotify, kEnvidBytesMax, kOrcptBytesMax
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 enum class DsnValueError : uint8_t {
   kNone,
@@ -52,4 +52,4 @@ DsnValueError CheckDsnOrcpt(absl::string_view value);
 // that is not printable US-ASCII. Exposed for tests.
 std::optional<size_t> XtextDecodedBytes(absl::string_view xtext);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

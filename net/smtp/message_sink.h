@@ -30,7 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "core/byte_buffer.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // RFC 6152 / RFC 6531 body properties declared at MAIL.
 enum class BodyType : uint8_t { kSevenBit = 0, kEightBitMime = 1 };
@@ -93,4 +93,4 @@ class MessageSink {
   virtual void CommitMessage(uint64_t queue_id, core::ByteBuffer record, CommitWaiter* waiter) = 0;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

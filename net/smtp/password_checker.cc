@@ -3,7 +3,7 @@
 
 #include "absl/time/clock.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 PasswordChecker::PasswordChecker(std::shared_ptr<const AuthUsers> users,
                                  uint32_t attempts_per_minute)
@@ -71,4 +71,4 @@ void LoopAuthBackend::Check(absl::string_view client_address, std::string user,
   }
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

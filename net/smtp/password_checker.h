@@ -22,7 +22,7 @@
 #include "net/smtp/auth_backend.h"
 #include "net/smtp/auth_users.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class PasswordChecker {
  public:
@@ -84,4 +84,4 @@ class LoopAuthBackend : public AuthBackend {
   core::Loop* loop_;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 constexpr size_t kSaltBytes = 16;
@@ -105,4 +105,4 @@ absl::StatusOr<bool> VerifyPassword(absl::string_view password, absl::string_vie
   return CRYPTO_memcmp(key->data(), parsed->key.data(), kKeyBytes) == 0;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

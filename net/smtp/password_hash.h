@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 struct ScryptCost {
   int log2_n = 14;  // N = 2^log2_n
@@ -29,4 +29,4 @@ absl::StatusOr<bool> VerifyPassword(absl::string_view password, absl::string_vie
 // The same check of the format alone (cheap: no key derivation).
 absl::Status CheckPasswordHash(absl::string_view stored);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 // The most reserved from a declared size (bytes of body).
 inline constexpr uint64_t kReserveFromSizeMax = uint64_t{1} << 20;
@@ -29,4 +29,4 @@ inline size_t RecordBytesToReserve(uint64_t declared_size, uint64_t max_message_
   return kRecordOverheadBytes + envelope_bytes + static_cast<size_t>(body + body / 64);
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

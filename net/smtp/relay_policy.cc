@@ -13,7 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "net/smtp/address.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 bool ParseIp(absl::string_view text, int family, void* out) {
@@ -179,4 +179,4 @@ RecipientVerdict DecideRecipient(const RelayPolicy* policy, bool client_may_rela
   return RecipientVerdict::kRelayDenied;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

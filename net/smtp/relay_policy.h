@@ -30,7 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class RelayPolicy {
  public:
@@ -84,4 +84,4 @@ RecipientVerdict DecideRecipient(const RelayPolicy* policy, bool client_may_rela
                                  bool authenticated, absl::string_view local_part,
                                  absl::string_view domain);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -3,7 +3,7 @@
 
 #include "core/check.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 // Sent bytes are dropped from the front once at least this many have accumulated and they
 // are more than half the buffer, so compaction costs O(1) amortized per byte.
@@ -48,4 +48,4 @@ void ReplyQueue::Compact() {
   }
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

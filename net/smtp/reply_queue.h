@@ -23,7 +23,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 class ReplyQueue {
  public:
@@ -64,4 +64,4 @@ class ReplyQueue {
   SlotId next_slot_id_ = 1;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -3,7 +3,7 @@
 
 #include "absl/strings/escaping.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Base64 of at most `max_bytes` decoded bytes (RFC 4954: "=" alone is the empty response).
@@ -61,4 +61,4 @@ SaslError DecodeLoginPassword(absl::string_view base64, std::string* password) {
                                                           : SaslError::kNone;
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

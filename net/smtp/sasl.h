@@ -11,7 +11,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 inline constexpr size_t kAuthIdentityBytesMax = 255;
 inline constexpr size_t kAuthPasswordBytesMax = 1024;
@@ -37,4 +37,4 @@ SaslError DecodeLoginPassword(absl::string_view base64, std::string* password);
 // them CR, LF, NUL, ':' (the file's separator) or a space.
 bool IsValidAuthIdentity(absl::string_view user);
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

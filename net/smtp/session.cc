@@ -21,7 +21,7 @@
 #include "net/smtp/record_reserve.h"
 #include "net/smtp/sasl.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Replies. RFC 2034 §3: every reply but the greeting and the EHLO/HELO answer carries an
@@ -997,4 +997,4 @@ void SmtpSession::ResetTransaction() {
   }
 }
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -79,7 +79,7 @@
 #include "net/smtp/reply_queue.h"
 #include "net/smtp/smtp_counters.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 inline constexpr size_t kPendingCommitsMax = 256;
 inline constexpr size_t kOutputBytesMax = size_t{1} << 20;
@@ -291,4 +291,4 @@ class SmtpSession {
   std::vector<PendingCommit*> free_commits_;
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -14,7 +14,7 @@
 
 #include "core/latency_histogram.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 
 struct SmtpCounters {
   // Reply codes counted in rejects_by_code: every 4xx and 5xx reply.
@@ -43,4 +43,4 @@ struct SmtpCounters {
   }
 };
 
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

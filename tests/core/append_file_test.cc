@@ -24,7 +24,7 @@ class AppendFileTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     path_ = dir_ + "/log";
-    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+    auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
     if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
     loop_ = std::move(*loop);
   }

@@ -22,7 +22,7 @@
 #include "core/utf8.h"
 #include "nlohmann/json.hpp"
 
-namespace tern::testing {
+namespace tern::core::testing {
 
 // The UTF-8 encoding of `code_point` (no checks: tests give valid scalar values).
 inline void AppendUtf8(uint32_t code_point, std::string* out) {
@@ -145,4 +145,4 @@ inline std::optional<nlohmann::json> ParseStrictJson(absl::string_view text) {
   return value;
 }
 
-}  // namespace tern::testing
+}  // namespace tern::core::testing

@@ -22,13 +22,13 @@ namespace tern::core {
 namespace {
 
 LoopFactory TestLoops() {
-  return [] { return engine::CreateLoop(tern::testing::TestIoEngine()); };
+  return [] { return engine::CreateLoop(tern::engine::testing::TestIoEngine()); };
 }
 
 class ShardThreadTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!engine::CreateLoop(tern::testing::TestIoEngine()).ok()) {
+    if (!engine::CreateLoop(tern::engine::testing::TestIoEngine()).ok()) {
       GTEST_SKIP() << "I/O engine unavailable";
     }
   }

@@ -19,7 +19,7 @@ using spool::testing::RunUntil;
 
 TEST(BounceSpoolerTest, DsnIsADurableMessageFromNullSenderToTheSender) {
   spool::testing::TempDir dir;
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   ASSERT_TRUE(loop.ok());
   spool::SpoolOptions options;
   options.spool_dir = dir.path();

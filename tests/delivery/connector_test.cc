@@ -73,7 +73,7 @@ class TestOwner final : public ConnectorOwner, public OutboundConnectionOwner {
     }
     connection->Quit();
   }
-  void OnTransactionDone(OutboundConnection*, const smtp::TransactionResult&) override {
+  void OnTransactionDone(OutboundConnection*, const net::smtp::TransactionResult&) override {
     ADD_FAILURE() << "no transaction was begun";
   }
   void OnConnectionGone(OutboundConnection* connection) override {
@@ -193,7 +193,7 @@ class ConnectorTest : public ::testing::Test {
     resolver_.reset();
   }
   // (Re)makes the connector under test, with `resolver` (may be null).
-  void MakeConnector(dns::Resolver* resolver) {
+  void MakeConnector(net::dns::Resolver* resolver) {
     connector_ = std::make_unique<Connector>(ConnectorDeps{.loop = shard_.loop.get(),
                                                            .transport = shard_.transport.get(),
                                                            .resolver = resolver,
@@ -210,17 +210,17 @@ class ConnectorTest : public ::testing::Test {
     Lane lane;
     lane.nexthop = Nexthop{.host = "127.0.0.1", .port = port, .mx_lookup = false};
     lane.key = LaneKey(lane.nexthop);
-    lane.tls = smtp::StartTlsPolicy::kNever;
+    lane.tls = net::smtp::StartTlsPolicy::kNever;
     lane.client = &config_.client;
     return lane;
   }
 
   DeliveryConfig config_;
   DeliveryCounters counters_;
-  smtp::ClientCounters client_counters_;
+  net::smtp::ClientCounters client_counters_;
   net::DestinationPools pools_{net::DestinationLimits{}};
   Shard shard_;
-  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<net::dns::Resolver> resolver_;
   std::unique_ptr<TestOwner> owner_;
   std::unique_ptr<Connector> connector_;
 };
@@ -240,7 +240,7 @@ TEST_F(ConnectorTest, RouteToAListeningServerGetsOneConnection) {
   EXPECT_EQ(connector_->addresses_tried(), 1u);
   EXPECT_EQ(connector_->in_dns(), 0u);
   net::DestinationKey key{
-      .host = "127.0.0.1", .port = listener.port, .tls = smtp::StartTlsPolicy::kNever};
+      .host = "127.0.0.1", .port = listener.port, .tls = net::smtp::StartTlsPolicy::kNever};
   EXPECT_EQ(pools_.Get(key)->open_connections(), 1u) << "a slot is reserved for it";
 
   ASSERT_TRUE(shard_.Run()) << "the connection never ended";
@@ -326,8 +326,8 @@ TEST_F(ConnectorTest, AddressAtItsConnectionLimitIsSkipped) {
   Listener listener;
   Lane lane = RouteLane(listener.port);
   // Other shards hold every slot to this address.
-  std::shared_ptr<net::Destination> destination =
-      pools_.Get({.host = "127.0.0.1", .port = listener.port, .tls = smtp::StartTlsPolicy::kNever});
+  std::shared_ptr<net::Destination> destination = pools_.Get(
+      {.host = "127.0.0.1", .port = listener.port, .tls = net::smtp::StartTlsPolicy::kNever});
   uint32_t held = 0;
   while (destination->TryReserveConnection(/*shard=*/5)) ++held;
   ASSERT_EQ(held, net::DestinationLimits{}.max_connections);
@@ -348,15 +348,15 @@ TEST_F(ConnectorTest, AddressAtItsConnectionLimitIsSkipped) {
 // address refuses, so the owner's Continue moves on to the second MX host, which answers.
 TEST_F(ConnectorTest, MxWalkMovesOnToTheNextHostWhenOneRefuses) {
   Listener listener;  // on 127.0.0.1 only: 127.0.0.2 on the same port refuses
-  dns::testing::DnsmasqServer dns;
+  net::dns::testing::DnsmasqServer dns;
   absl::Status started =
       dns.Start({"--local=/test/", "--mx-host=walk.test,mx1.walk.test,10",
                  "--mx-host=walk.test,mx2.walk.test,20", "--host-record=mx1.walk.test,127.0.0.2",
                  "--host-record=mx2.walk.test,127.0.0.1"});
   if (absl::IsUnavailable(started)) GTEST_SKIP() << started;
   ASSERT_TRUE(started.ok()) << started;
-  auto resolver = dns::Resolver::Create(
-      shard_.loop.get(), dns::ResolverOptions{.servers = {dns.server()}, .timeout_ms = 2000});
+  auto resolver = net::dns::Resolver::Create(
+      shard_.loop.get(), net::dns::ResolverOptions{.servers = {dns.server()}, .timeout_ms = 2000});
   ASSERT_TRUE(resolver.ok()) << resolver.status();
   resolver_ = *std::move(resolver);
   MakeConnector(resolver_.get());
@@ -364,7 +364,7 @@ TEST_F(ConnectorTest, MxWalkMovesOnToTheNextHostWhenOneRefuses) {
   Lane lane;
   lane.nexthop = Nexthop{.host = "walk.test", .port = listener.port, .mx_lookup = true};
   lane.key = LaneKey(lane.nexthop);
-  lane.tls = smtp::StartTlsPolicy::kNever;
+  lane.tls = net::smtp::StartTlsPolicy::kNever;
   lane.client = &config_.client;
   // Until the resolver is idle too: its sockets' polls come back before it is destroyed.
   owner_->done = [&] { return owner_->ready == 1 && owner_->gone == 2 && resolver_->idle(); };

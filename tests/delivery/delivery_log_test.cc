@@ -57,12 +57,12 @@ TEST(FormatDeliveryEvent, OneJsonObjectPerLineWithEscapes) {
 // bytes (valid UTF-8 unchanged, other bytes as their Latin-1 reading).
 TEST(FormatDeliveryEvent, HostileBytesInEveryFieldGiveOneStrictJsonLine) {
   std::mt19937_64 rng(15);
-  const std::string all_bytes = testing::AllByteValues();
+  const std::string all_bytes = core::testing::AllByteValues();
   for (int iteration = 0; iteration < 5000; ++iteration) {
     const bool every_byte = iteration < 6;  // first: all 256 byte values in each field in turn
     std::string fields[6];
     // Non-empty: empty fields are left out of the line.
-    for (std::string& f : fields) f = "x" + testing::HostileText(rng, 300);
+    for (std::string& f : fields) f = "x" + core::testing::HostileText(rng, 300);
     if (every_byte) fields[iteration % 6] = all_bytes;
     DeliveryEvent e;
     e.event = iteration % 2 ? "deferred" : "bounced";
@@ -77,18 +77,18 @@ TEST(FormatDeliveryEvent, HostileBytesInEveryFieldGiveOneStrictJsonLine) {
     const std::string line = FormatDeliveryEvent(e);
     ASSERT_EQ(line.back(), '\n');
     ASSERT_EQ(line.find('\n'), line.size() - 1) << "one event, one line";
-    const std::optional<nlohmann::json> parsed = testing::ParseStrictJson(line);
+    const std::optional<nlohmann::json> parsed = core::testing::ParseStrictJson(line);
     ASSERT_TRUE(parsed.has_value()) << absl::CHexEscape(line);
     const char* kKeys[] = {"message_id", "sender", "recipient", "client", "destination", "reply"};
     for (int k = 0; k < 6; ++k) {
-      ASSERT_EQ((*parsed)[kKeys[k]].get<std::string>(), testing::Latin1Reading(fields[k]))
+      ASSERT_EQ((*parsed)[kKeys[k]].get<std::string>(), core::testing::Latin1Reading(fields[k]))
           << kKeys[k] << ": " << absl::CHexEscape(fields[k]);
     }
   }
 }
 
 TEST(DeliveryLog, AppendsEveryEventAsALine) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   const std::string path = ::testing::TempDir() + "/delivery_log_test.jsonl";
   std::remove(path.c_str());

@@ -53,16 +53,16 @@ TEST(DestinationStatsBookTest, ThrottledTimeAddsUpPerDestination) {
 TEST(DestinationStatsBookTest, CountsEachOutcome) {
   DestinationStatsBook book;
   const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
-  book.NoteResult("mx:example.com:25", "example.com (MX)", smtp::DeliveryOutcome::kDelivered,
+  book.NoteResult("mx:example.com:25", "example.com (MX)", net::smtp::DeliveryOutcome::kDelivered,
                   "250 2.0.0 ok", now);
   book.NoteResult("mx:example.com:25", "ignored: named when first seen",
-                  smtp::DeliveryOutcome::kDelivered, "250 2.0.0 ok", now);
-  book.NoteResult("mx:example.com:25", "", smtp::DeliveryOutcome::kTempFailed,
+                  net::smtp::DeliveryOutcome::kDelivered, "250 2.0.0 ok", now);
+  book.NoteResult("mx:example.com:25", "", net::smtp::DeliveryOutcome::kTempFailed,
                   "451 4.3.0 try later", now);
-  book.NoteResult("mx:example.com:25", "", smtp::DeliveryOutcome::kPermFailed,
+  book.NoteResult("mx:example.com:25", "", net::smtp::DeliveryOutcome::kPermFailed,
                   "550 5.1.1 no such user", now);
-  book.NoteResult("host:127.0.0.1:2600", "[127.0.0.1]:2600", smtp::DeliveryOutcome::kTempFailed,
-                  "421 4.7.0 slow down", now);
+  book.NoteResult("host:127.0.0.1:2600", "[127.0.0.1]:2600",
+                  net::smtp::DeliveryOutcome::kTempFailed, "421 4.7.0 slow down", now);
   EXPECT_EQ(book.size(), 2u);
   EXPECT_TRUE(book.Contains("mx:example.com:25"));
   EXPECT_FALSE(book.Contains("mx:example.org:25"));
@@ -91,15 +91,15 @@ TEST(DestinationStatsBookTest, CountsEachOutcome) {
 TEST(DestinationStatsBookTest, LastErrorOnlyFromFailures) {
   DestinationStatsBook book;
   const absl::Time t0 = absl::FromUnixSeconds(1'700'000'000);
-  book.NoteResult("k", "n", smtp::DeliveryOutcome::kDelivered, "250 2.0.0 ok", t0);
+  book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kDelivered, "250 2.0.0 ok", t0);
   std::vector<std::string> keys;
   std::vector<DestinationStats> rows = book.Rows(t0, &keys);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].last_error, "");
   EXPECT_EQ(rows[0].last_error_at, absl::InfinitePast());
 
-  book.NoteResult("k", "n", smtp::DeliveryOutcome::kTempFailed, "451 4.4.1 refused", t0);
-  book.NoteResult("k", "n", smtp::DeliveryOutcome::kDelivered, "250 2.0.0 ok",
+  book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kTempFailed, "451 4.4.1 refused", t0);
+  book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kDelivered, "250 2.0.0 ok",
                   t0 + absl::Seconds(5));
   rows = book.Rows(t0 + absl::Seconds(5), &keys);
   EXPECT_EQ(rows[0].last_error, "451 4.4.1 refused") << "a delivery does not clear it";
@@ -112,7 +112,7 @@ TEST(DestinationStatsBookTest, LastErrorKeptOnACharacterBoundary) {
   // 299 ASCII bytes, then a 2-byte character that would straddle the 300-byte limit.
   const std::string reply =
       std::string(DestinationStatsBook::kReplyBytesKept - 1, 'x') + "\xC3\xA9" + "tail";
-  book.NoteResult("k", "n", smtp::DeliveryOutcome::kPermFailed, reply, now);
+  book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kPermFailed, reply, now);
   std::vector<std::string> keys;
   const std::vector<DestinationStats> rows = book.Rows(now, &keys);
   ASSERT_EQ(rows.size(), 1u);
@@ -120,7 +120,7 @@ TEST(DestinationStatsBookTest, LastErrorKeptOnACharacterBoundary) {
 
   // Exactly at the limit: kept whole.
   const std::string fits = std::string(DestinationStatsBook::kReplyBytesKept - 2, 'y') + "\xC3\xA9";
-  book.NoteResult("k", "n", smtp::DeliveryOutcome::kTempFailed, fits + "more", now);
+  book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kTempFailed, fits + "more", now);
   EXPECT_EQ(book.Rows(now, &keys)[0].last_error, fits);
 }
 
@@ -128,15 +128,16 @@ TEST(DestinationStatsBookTest, AtMostDestinationsMaxCounted) {
   DestinationStatsBook book;
   const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
   for (size_t i = 0; i < DestinationStatsBook::kDestinationsMax; ++i) {
-    book.NoteResult(absl::StrCat("mx:d", i, ".test:25"), "d", smtp::DeliveryOutcome::kDelivered,
-                    "250 ok", now);
+    book.NoteResult(absl::StrCat("mx:d", i, ".test:25"), "d",
+                    net::smtp::DeliveryOutcome::kDelivered, "250 ok", now);
   }
   EXPECT_EQ(book.size(), DestinationStatsBook::kDestinationsMax);
-  book.NoteResult("mx:one-too-many.test:25", "d", smtp::DeliveryOutcome::kTempFailed, "451 x", now);
+  book.NoteResult("mx:one-too-many.test:25", "d", net::smtp::DeliveryOutcome::kTempFailed, "451 x",
+                  now);
   EXPECT_EQ(book.size(), DestinationStatsBook::kDestinationsMax);
   EXPECT_FALSE(book.Contains("mx:one-too-many.test:25"));
   // One already counted still counts.
-  book.NoteResult("mx:d0.test:25", "d", smtp::DeliveryOutcome::kTempFailed, "451 x", now);
+  book.NoteResult("mx:d0.test:25", "d", net::smtp::DeliveryOutcome::kTempFailed, "451 x", now);
   std::vector<std::string> keys;
   const std::vector<DestinationStats> rows = book.Rows(now, &keys);
   ASSERT_EQ(rows.size(), DestinationStatsBook::kDestinationsMax);
@@ -172,7 +173,7 @@ TEST(DestinationStatsBookTest, RowsRollTheMinutes) {
   DestinationStatsBook book;
   const absl::Time minute = absl::FromUnixSeconds(1'700'000'000 / 60 * 60);  // a minute's start
   for (int i = 0; i < 3; ++i) {
-    book.NoteResult("k", "n", smtp::DeliveryOutcome::kDelivered, "250 ok",
+    book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kDelivered, "250 ok",
                     minute + absl::Seconds(10 * i));
   }
   std::vector<std::string> keys;
@@ -190,7 +191,7 @@ TEST(DestinationStatsBookTest, RowsRollTheMinutes) {
   EXPECT_EQ(rows[0].results_this_minute, 0u);
 
   // Rows() is a view: the book itself did not move; a result in the next minute does.
-  book.NoteResult("k", "n", smtp::DeliveryOutcome::kTempFailed, "451 x",
+  book.NoteResult("k", "n", net::smtp::DeliveryOutcome::kTempFailed, "451 x",
                   minute + absl::Seconds(70));
   rows = book.Rows(minute + absl::Seconds(70), &keys);
   EXPECT_EQ(rows[0].results_last_minute, 3u);

@@ -37,7 +37,7 @@ void Drain(core::Loop* loop) {
 }
 
 TEST(PoolWakeListener, TellsFromAnotherThreadReachTheOwnerOnTheLoopCoalesced) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;
@@ -65,7 +65,7 @@ TEST(PoolWakeListener, TellsFromAnotherThreadReachTheOwnerOnTheLoopCoalesced) {
 }
 
 TEST(PoolWakeListener, OnceItsPostRanTheNextTellPostsAgain) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   core::Loop* l = loop->get();
   net::PoolWakeups wakeups;
@@ -88,7 +88,7 @@ TEST(PoolWakeListener, OnceItsPostRanTheNextTellPostsAgain) {
 }
 
 TEST(PoolWakeListener, APostQueuedWhenTheListenerWentFindsNobody) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;
@@ -105,7 +105,7 @@ TEST(PoolWakeListener, APostQueuedWhenTheListenerWentFindsNobody) {
 }
 
 TEST(PoolWakeListener, ALaneForgottenDuringTheRetriesIsNotRetried) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;
@@ -121,7 +121,7 @@ TEST(PoolWakeListener, ALaneForgottenDuringTheRetriesIsNotRetried) {
 }
 
 TEST(PoolWakeListener, AWakeStopsAfterARunOfLanesRefusedAgainAndKeepsTheOrder) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;
@@ -140,7 +140,7 @@ TEST(PoolWakeListener, AWakeStopsAfterARunOfLanesRefusedAgainAndKeepsTheOrder) {
 }
 
 TEST(PoolWakeListener, TheNextWakeGoesOnWhereTheLastStopped) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   net::PoolWakeups wakeups;
   RecordingOwner owner;

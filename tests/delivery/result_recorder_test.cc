@@ -94,7 +94,7 @@ class ResultRecorderTest : public spool::testing::SpoolFixture {
          },
          [&] { return !listener_.recorded.empty(); }});
   }
-  static RecipientOutcome Outcome(uint32_t recipient, smtp::DeliveryOutcome outcome, int code,
+  static RecipientOutcome Outcome(uint32_t recipient, net::smtp::DeliveryOutcome outcome, int code,
                                   std::string enhanced, std::string reply) {
     return {.recipient = recipient,
             .outcome = outcome,
@@ -122,8 +122,8 @@ TEST_F(ResultRecorderTest, DeliveredAndDeferredRecipients) {
     completed = absl::Now();
     recorder_->Complete(
         DeliveryJob{.queue_id = id, .recipients = {0, 1}, .attempt = 1},
-        {Outcome(0, smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 2.0.0 queued"),
-         Outcome(1, smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0", "451 4.3.0 later")},
+        {Outcome(0, net::smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 2.0.0 queued"),
+         Outcome(1, net::smtp::DeliveryOutcome::kTempFailed, 451, "4.3.0", "451 4.3.0 later")},
         "mx.example.net[192.0.2.1:25]", std::nullopt);
     EXPECT_EQ(recorder_->in_flight(), 1u);
     EXPECT_EQ(recorder_->jobs_recorded(), 0u);
@@ -156,10 +156,11 @@ TEST_F(ResultRecorderTest, DeliveredAndDeferredRecipients) {
 
 TEST_F(ResultRecorderTest, AllDeliveredFinishesTheMessage) {
   CommitThenRun(absl::Now(), [&](uint64_t id) {
-    recorder_->Complete(DeliveryJob{.queue_id = id, .recipients = {0, 1}},
-                        {Outcome(0, smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 ok"),
-                         Outcome(1, smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 ok")},
-                        "mx.example.net", std::nullopt);
+    recorder_->Complete(
+        DeliveryJob{.queue_id = id, .recipients = {0, 1}},
+        {Outcome(0, net::smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 ok"),
+         Outcome(1, net::smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 ok")},
+        "mx.example.net", std::nullopt);
   });
   EXPECT_EQ(Entry(id_), nullptr);
   ASSERT_EQ(finished_.count(id_), 1u);
@@ -182,11 +183,12 @@ TEST_F(ResultRecorderTest, BounceSpoolsItsDsnBeforeTheBouncedRecord) {
     EXPECT_EQ(recorder_->in_flight(), 1u);
   };
   CommitThenRun(absl::Now() - absl::Minutes(1), [&](uint64_t id) {
-    recorder_->Complete(
-        DeliveryJob{.queue_id = id, .recipients = {0, 1}, .attempt = 2},
-        {Outcome(0, smtp::DeliveryOutcome::kTempFailed, 452, "4.2.2", "452 4.2.2 mailbox full"),
-         Outcome(1, smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1", "550 5.1.1 no such user")},
-        "mx.example.net[192.0.2.1:25]", std::nullopt);
+    recorder_->Complete(DeliveryJob{.queue_id = id, .recipients = {0, 1}, .attempt = 2},
+                        {Outcome(0, net::smtp::DeliveryOutcome::kTempFailed, 452, "4.2.2",
+                                 "452 4.2.2 mailbox full"),
+                         Outcome(1, net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1",
+                                 "550 5.1.1 no such user")},
+                        "mx.example.net[192.0.2.1:25]", std::nullopt);
   });
   ASSERT_EQ(listener_.dsns.size(), 1u);
   EXPECT_TRUE(dsn_in_index) << "the DSN is durable, from <> to the sender";
@@ -214,8 +216,8 @@ TEST_F(ResultRecorderTest, DeferralOfAnOldMessageExpires) {
   CommitThenRun(absl::Now() - absl::Hours(240), [&](uint64_t id) {
     recorder_->Complete(
         DeliveryJob{.queue_id = id, .recipients = {0, 1}, .attempt = 9},
-        {Outcome(0, smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1", "451 4.4.1 refused"),
-         Outcome(1, smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1", "451 4.4.1 refused")},
+        {Outcome(0, net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1", "451 4.4.1 refused"),
+         Outcome(1, net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1", "451 4.4.1 refused")},
         "mx.example.net", std::nullopt);
   });
   EXPECT_EQ(Entry(id_), nullptr) << "expired recipients are final";
@@ -234,7 +236,7 @@ TEST_F(ResultRecorderTest, DeferralOfAnOldMessageExpires) {
 TEST_F(ResultRecorderTest, FailGivesEveryRecipientTheSameOutcome) {
   CommitThenRun(absl::Now(), [&](uint64_t id) {
     recorder_->Fail(DeliveryJob{.queue_id = id, .recipients = {0, 1}},
-                    smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1", "connection refused",
+                    net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1", "connection refused",
                     "mx.example.net");
     EXPECT_EQ(recorder_->in_flight(), 1u);
   });
@@ -259,7 +261,7 @@ TEST_F(ResultRecorderTest, FailGivesEveryRecipientTheSameOutcome) {
 TEST_F(ResultRecorderTest, PermanentFailBouncesEveryRecipient) {
   CommitThenRun(absl::Now(), [&](uint64_t id) {
     recorder_->Fail(DeliveryJob{.queue_id = id, .recipients = {0, 1}},
-                    smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2", "no such domain",
+                    net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.2", "no such domain",
                     "example.net (MX)");
   });
   EXPECT_EQ(Entry(id_), nullptr);
@@ -273,10 +275,10 @@ TEST_F(ResultRecorderTest, PermanentFailBouncesEveryRecipient) {
 TEST_F(ResultRecorderTest, JobOfADeletedMessageOnlySaysRecorded) {
   bool called_inside = false;
   Run(loop_.get(), spool_.get(), {[&] {
-        recorder_->Complete(
-            DeliveryJob{.queue_id = 0x4242, .recipients = {0}},
-            {Outcome(0, smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1", "550 5.1.1 unknown")},
-            "mx.example.net", std::nullopt);
+        recorder_->Complete(DeliveryJob{.queue_id = 0x4242, .recipients = {0}},
+                            {Outcome(0, net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1",
+                                     "550 5.1.1 unknown")},
+                            "mx.example.net", std::nullopt);
         called_inside = listener_.recorded.size() == 1;
         return true;
       }});

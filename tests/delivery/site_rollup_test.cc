@@ -41,7 +41,7 @@ TEST(RollupGroup, OnlyMxLanesOfASharedSiteBySourcePortAndTls) {
   other_port.nexthop.port = 2525;
   EXPECT_NE(RollupGroup(a), RollupGroup(other_port));
   Lane other_tls = MxLane("b.example", a.site_scope);
-  other_tls.tls = smtp::StartTlsPolicy::kRequired;
+  other_tls.tls = net::smtp::StartTlsPolicy::kRequired;
   EXPECT_NE(RollupGroup(a), RollupGroup(other_tls));
   EXPECT_EQ(RollupGroup(MxLane("own.example", "domain:own.example")), "");
   Lane route = MxLane("", "route:127.0.0.1:25");

@@ -6,7 +6,7 @@
 namespace tern::delivery {
 namespace {
 
-using smtp::StartTlsPolicy;
+using net::smtp::StartTlsPolicy;
 
 TEST(TlsPolicyTable, DefaultAppliesWithoutAnEntry) {
   auto table = TlsPolicyTable::Create("opportunistic", {});

@@ -19,7 +19,7 @@ namespace tern::delivery::testing {
 class NoOwner final : public OutboundConnectionOwner {
  public:
   void OnConnectionReady(OutboundConnection*) override { ADD_FAILURE() << "ready"; }
-  void OnTransactionDone(OutboundConnection*, const smtp::TransactionResult&) override {
+  void OnTransactionDone(OutboundConnection*, const net::smtp::TransactionResult&) override {
     ADD_FAILURE() << "transaction";
   }
   void OnConnectionGone(OutboundConnection*) override { ADD_FAILURE() << "gone"; }
@@ -39,9 +39,9 @@ class UnconnectedConnections : public ::testing::Test {
   }
   OutboundConnection* c(size_t i) { return connections_[i].get(); }
 
-  smtp::ClientConfig config_;
+  net::smtp::ClientConfig config_;
   NoOwner owner_;
-  smtp::ClientCounters counters_;
+  net::smtp::ClientCounters counters_;
   net::testing::Shard shard_;
   std::array<std::unique_ptr<OutboundConnection>, kCount> connections_;
 };

@@ -15,7 +15,7 @@
 
 #include "engine/io_engine.h"
 
-namespace tern::testing {
+namespace tern::engine::testing {
 
 inline engine::IoEngine TestIoEngine() {
   const char* name = std::getenv("TERN_TEST_IO_ENGINE");
@@ -33,4 +33,4 @@ inline std::string IoEngineTestName(engine::IoEngine engine) {
   return engine == engine::IoEngine::kUring ? "uring" : "epoll";
 }
 
-}  // namespace tern::testing
+}  // namespace tern::engine::testing

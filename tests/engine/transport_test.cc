@@ -14,8 +14,18 @@
 #include "net/listen_socket.h"
 #include "tests/engine/test_engine.h"
 
-namespace tern::net {
+namespace tern::engine {
 namespace {
+
+using net::AcceptHandler;
+using net::BoundPort;
+using net::ConnectHandler;
+using net::Connection;
+using net::ConnectionHandler;
+using net::ConnectRequest;
+using net::OpenListener;
+using net::ParseSocketAddress;
+using net::Transport;
 
 // Echoes what it receives; closes when the peer closes; stops the loop when closed.
 class EchoHandler : public ConnectionHandler {
@@ -121,9 +131,9 @@ TEST_P(TransportTest, EchoesAcrossManySmallBuffersAndCloses) {
 }
 
 }  // namespace
-}  // namespace tern::net
+}  // namespace tern::engine
 
-namespace tern::net {
+namespace tern::engine {
 namespace {
 
 class RecordingConnect : public ConnectHandler {
@@ -227,10 +237,11 @@ TEST_P(TransportTest, BadSourceAddressIsReportedFromTheLoop) {
   EXPECT_TRUE(absl::IsUnavailable(handler.result)) << handler.result;
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, TransportTest, ::testing::ValuesIn(tern::testing::AllIoEngines()),
+INSTANTIATE_TEST_SUITE_P(Engines, TransportTest,
+                         ::testing::ValuesIn(tern::engine::testing::AllIoEngines()),
                          [](const auto& info) {
-                           return tern::testing::IoEngineTestName(info.param);
+                           return tern::engine::testing::IoEngineTestName(info.param);
                          });
 
 }  // namespace
-}  // namespace tern::net
+}  // namespace tern::engine

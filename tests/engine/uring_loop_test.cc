@@ -40,7 +40,7 @@ class StopTimer : public Timer {
 };
 
 TEST(UringLoop, NopCompletesAndTimerStopsTheLoop) {
-  auto loop = UringLoop::Create(UringLoopOptions{});
+  auto loop = uring::UringLoop::Create(uring::UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   CountingCompletion nop;
   io_uring_prep_nop((*loop)->PrepareSqe(&nop));
@@ -56,7 +56,7 @@ TEST(UringLoop, NopCompletesAndTimerStopsTheLoop) {
 }
 
 TEST(UringLoop, RunSoonCallsLaterInOrderNeverInsideTheCall) {
-  auto loop = UringLoop::Create(UringLoopOptions{});
+  auto loop = uring::UringLoop::Create(uring::UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   Loop* raw = loop->get();
   std::vector<int> calls;
@@ -78,7 +78,7 @@ TEST(UringLoop, RunSoonCallsLaterInOrderNeverInsideTheCall) {
 }
 
 TEST(UringLoop, WakeFromAnotherThread) {
-  auto loop = UringLoop::Create(UringLoopOptions{});
+  auto loop = uring::UringLoop::Create(uring::UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   Loop* raw = loop->get();
   int wakes = 0;
@@ -93,7 +93,7 @@ TEST(UringLoop, WakeFromAnotherThread) {
 }
 
 TEST(UringLoop, MailboxRunsPostedWorkOnTheLoopInOrderAndRefusesOnceGone) {
-  auto loop = UringLoop::Create(UringLoopOptions{});
+  auto loop = uring::UringLoop::Create(uring::UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   Loop* raw = loop->get();
   std::shared_ptr<Mailbox> mailbox = raw->mailbox();
@@ -119,7 +119,7 @@ TEST(UringLoop, MailboxRunsPostedWorkOnTheLoopInOrderAndRefusesOnceGone) {
 }
 
 TEST(UringLoop, FeaturesAreDescribed) {
-  auto loop = UringLoop::Create(UringLoopOptions{});
+  auto loop = uring::UringLoop::Create(uring::UringLoopOptions{});
   if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
   EXPECT_NE((*loop)->features().Describe().find("multishot_recv="), std::string::npos);
 }

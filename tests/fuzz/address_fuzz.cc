@@ -23,16 +23,17 @@ bool Inside(absl::string_view part, absl::string_view a, absl::string_view b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
-  for (auto kind : {tern::smtp::PathKind::kReversePath, tern::smtp::PathKind::kForwardPath}) {
+  for (auto kind :
+       {tern::net::smtp::PathKind::kReversePath, tern::net::smtp::PathKind::kForwardPath}) {
     for (bool utf8 : {false, true}) {
       std::string scratch;
-      tern::smtp::ParsedPath path = tern::smtp::ParsePath(text, kind, utf8, &scratch);
-      if (path.error != tern::smtp::PathError::kNone) continue;
+      tern::net::smtp::ParsedPath path = tern::net::smtp::ParsePath(text, kind, utf8, &scratch);
+      if (path.error != tern::net::smtp::PathError::kNone) continue;
       if (!Inside(path.address, text, scratch) || !Inside(path.local_part, text, scratch) ||
           !Inside(path.domain, text, scratch) || !Inside(path.parameters, text, scratch)) {
         __builtin_trap();
       }
-      if (path.address.size() > tern::smtp::kPathBytesMax) __builtin_trap();
+      if (path.address.size() > tern::net::smtp::kPathBytesMax) __builtin_trap();
     }
   }
   return 0;

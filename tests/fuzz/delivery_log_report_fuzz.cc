@@ -15,7 +15,7 @@
 #include "tools/ternctl/delivery_report_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using tern::ternctl::DeliveryReport;
+  using tern::tools::ternctl::DeliveryReport;
   absl::string_view text(reinterpret_cast<const char*>(data), size);
   DeliveryReport report({.domains_tracked_max = 4,
                          .errors_tracked_max = 4,
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const absl::string_view line = text.substr(0, newline);
     text.remove_prefix(newline == absl::string_view::npos ? text.size() : newline + 1);
     ++lines;
-    if (auto entry = tern::ternctl::ParseDeliveryLogLine(line)) {
+    if (auto entry = tern::tools::ternctl::ParseDeliveryLogLine(line)) {
       report.Add(*entry);
       ++events;
       const std::string pattern = tern::delivery::ReplyPattern(entry->reply);
@@ -38,11 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (report.totals().total() != events || report.skipped_lines() != lines - events) abort();
-  const tern::ternctl::ReportScope scope{.since = absl::InfinitePast(),
-                                         .until = absl::InfiniteFuture()};
+  const tern::tools::ternctl::ReportScope scope{.since = absl::InfinitePast(),
+                                                .until = absl::InfiniteFuture()};
   for (size_t top : {size_t{1}, size_t{3}}) {
-    const std::string json = tern::ternctl::DeliveryReportJson(report, scope, top);
-    const std::string out = tern::ternctl::DeliveryReportText(report, scope, top);
+    const std::string json = tern::tools::ternctl::DeliveryReportJson(report, scope, top);
+    const std::string out = tern::tools::ternctl::DeliveryReportText(report, scope, top);
     if (json.empty() || out.empty()) abort();
     if (report.RecipientDomains(top).size() > top + 1) abort();
   }

@@ -15,9 +15,9 @@
 namespace {
 
 void CheckName(const std::string& name) {
-  CHECK_LE(name.size(), tern::dns::kNameTextBytesMax);
+  CHECK_LE(name.size(), tern::net::dns::kNameTextBytesMax);
   if (name.empty()) return;  // the root
-  absl::StatusOr<std::string> normalized = tern::dns::NormalizeName(name);
+  absl::StatusOr<std::string> normalized = tern::net::dns::NormalizeName(name);
   CHECK(normalized.ok());
   CHECK(*normalized == name);
 }
@@ -26,29 +26,30 @@ void CheckName(const std::string& name) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::Span<const uint8_t> message(data, size);
-  absl::StatusOr<std::vector<tern::dns::Record>> records = tern::dns::ParseAnswerSection(message);
+  absl::StatusOr<std::vector<tern::net::dns::Record>> records =
+      tern::net::dns::ParseAnswerSection(message);
   if (records.ok()) {
-    CHECK_LE(records->size(), tern::dns::kRecordsMax);
-    for (const tern::dns::Record& r : *records) {
+    CHECK_LE(records->size(), tern::net::dns::kRecordsMax);
+    for (const tern::net::dns::Record& r : *records) {
       CheckName(r.owner);
       CHECK_LE(r.rdata_offset + r.rdata_bytes, size);
     }
   }
-  size_t offset = tern::dns::kHeaderBytes;
-  if (absl::StatusOr<std::string> name = tern::dns::ReadName(message, &offset); name.ok()) {
+  size_t offset = tern::net::dns::kHeaderBytes;
+  if (absl::StatusOr<std::string> name = tern::net::dns::ReadName(message, &offset); name.ok()) {
     CheckName(*name);
     CHECK_LE(offset, size);
   }
   for (const char* qname : {"example.com", "mx.example.com", "a"}) {
-    if (auto mx = tern::dns::ExtractMx(message, qname); mx.ok()) {
-      CHECK_LE(mx->hosts.size(), tern::dns::kRecordsMax);
-      for (const tern::dns::MxHost& host : mx->hosts) {
+    if (auto mx = tern::net::dns::ExtractMx(message, qname); mx.ok()) {
+      CHECK_LE(mx->hosts.size(), tern::net::dns::kRecordsMax);
+      for (const tern::net::dns::MxHost& host : mx->hosts) {
         if (host.host != ".") CheckName(host.host);
       }
       if (mx->hosts.empty()) CHECK_EQ(mx->ttl_s, 0u);
     }
-    if (auto addresses = tern::dns::ExtractAddresses(message, qname); addresses.ok()) {
-      CHECK_LE(addresses->ipv4.size() + addresses->ipv6.size(), tern::dns::kRecordsMax);
+    if (auto addresses = tern::net::dns::ExtractAddresses(message, qname); addresses.ok()) {
+      CHECK_LE(addresses->ipv4.size() + addresses->ipv6.size(), tern::net::dns::kRecordsMax);
     }
   }
   return 0;

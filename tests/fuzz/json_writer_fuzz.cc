@@ -83,12 +83,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (open_is_object.back()) {  // a value in an object needs its key first
       const absl::string_view key = TakePiece(&in);
       json.Key(key);
-      expected.push_back(tern::testing::Latin1Reading(key));
+      expected.push_back(tern::core::testing::Latin1Reading(key));
     }
     if (op == 0 || open_is_object.size() >= kDepthMax) {
       const absl::string_view value = TakePiece(&in);
       json.String(value);
-      expected.push_back(tern::testing::Latin1Reading(value));
+      expected.push_back(tern::core::testing::Latin1Reading(value));
     } else if (op == 1) {
       json.BeginObject();
       open_is_object.push_back(true);

@@ -16,20 +16,20 @@ bool Clean(const std::string& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
-  tern::smtp::SaslCredentials credentials;
-  if (tern::smtp::DecodePlain(text, &credentials) == tern::smtp::SaslError::kNone) {
-    if (!tern::smtp::IsValidAuthIdentity(credentials.user) || !Clean(credentials.password) ||
-        credentials.password.size() > tern::smtp::kAuthPasswordBytesMax) {
+  tern::net::smtp::SaslCredentials credentials;
+  if (tern::net::smtp::DecodePlain(text, &credentials) == tern::net::smtp::SaslError::kNone) {
+    if (!tern::net::smtp::IsValidAuthIdentity(credentials.user) || !Clean(credentials.password) ||
+        credentials.password.size() > tern::net::smtp::kAuthPasswordBytesMax) {
       __builtin_trap();
     }
   }
   std::string user;
-  if (tern::smtp::DecodeLoginUser(text, &user) == tern::smtp::SaslError::kNone &&
-      !tern::smtp::IsValidAuthIdentity(user)) {
+  if (tern::net::smtp::DecodeLoginUser(text, &user) == tern::net::smtp::SaslError::kNone &&
+      !tern::net::smtp::IsValidAuthIdentity(user)) {
     __builtin_trap();
   }
   std::string password;
-  if (tern::smtp::DecodeLoginPassword(text, &password) == tern::smtp::SaslError::kNone &&
+  if (tern::net::smtp::DecodeLoginPassword(text, &password) == tern::net::smtp::SaslError::kNone &&
       !Clean(password)) {
     __builtin_trap();
   }

@@ -17,8 +17,8 @@
 
 namespace {
 
-using tern::smtp::ReplyParser;
-using tern::smtp::ReplyParseResult;
+using tern::net::smtp::ReplyParser;
+using tern::net::smtp::ReplyParseResult;
 
 // Every reply (code and text) in `input` fed in pieces of `piece` bytes, then "E" on error.
 std::string ParseInPieces(absl::string_view input, size_t piece) {
@@ -37,14 +37,14 @@ std::string ParseInPieces(absl::string_view input, size_t piece) {
         break;
       }
       if (r == ReplyParseResult::kError) return out + "E";
-      const tern::smtp::ServerReply& reply = parser.reply();
+      const tern::net::smtp::ServerReply& reply = parser.reply();
       if (reply.code() < 200 || reply.code() > 599) __builtin_trap();
-      if (reply.line_count() == 0 || reply.line_count() > tern::smtp::kReplyLinesMax) {
+      if (reply.line_count() == 0 || reply.line_count() > tern::net::smtp::kReplyLinesMax) {
         __builtin_trap();
       }
       absl::StrAppend(&out, reply.code(), reply.enhanced().ToString(), "|");
       for (size_t i = 0; i < reply.line_count(); ++i) {
-        if (reply.line(i).size() > tern::smtp::kReplyLineBytesMax) __builtin_trap();
+        if (reply.line(i).size() > tern::net::smtp::kReplyLineBytesMax) __builtin_trap();
         absl::StrAppend(&out, reply.line(i), "|");
       }
     }
@@ -52,41 +52,42 @@ std::string ParseInPieces(absl::string_view input, size_t piece) {
   return out;
 }
 
-class FuzzHandler : public tern::smtp::ClientSessionHandler {
+class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
  public:
-  explicit FuzzHandler(tern::smtp::SmtpClientSession** session) : session_(session) {}
+  explicit FuzzHandler(tern::net::smtp::SmtpClientSession** session) : session_(session) {}
   void OnReady() override {
     if (started_ >= 3) {
       (void)(*session_)->Quit();
       return;
     }
     ++started_;
-    tern::smtp::OutboundMessage message;
+    tern::net::smtp::OutboundMessage message;
     message.sender = "s@src.test";
     message.recipients = recipients_;
     message.body = body_;
     message.needs_smtputf8 = started_ == 2;
     if (!(*session_)->StartTransaction(message).ok()) __builtin_trap();
   }
-  void OnTransactionDone(const tern::smtp::TransactionResult& result) override {
+  void OnTransactionDone(const tern::net::smtp::TransactionResult& result) override {
     if (result.recipients.size() != 2) __builtin_trap();
-    for (const tern::smtp::RecipientResult& r : result.recipients) {
-      const bool delivered = r.outcome == tern::smtp::DeliveryOutcome::kDelivered;
-      if (delivered && (r.code / 100 != 2 || r.stage != tern::smtp::ReplyStage::kDataEnd)) {
+    for (const tern::net::smtp::RecipientResult& r : result.recipients) {
+      const bool delivered = r.outcome == tern::net::smtp::DeliveryOutcome::kDelivered;
+      if (delivered && (r.code / 100 != 2 || r.stage != tern::net::smtp::ReplyStage::kDataEnd)) {
         __builtin_trap();
       }
       if (result.connection_failed && delivered) __builtin_trap();
     }
   }
-  void OnConnectionFailed(const absl::Status&, const tern::smtp::ServerReply*) override {
+  void OnConnectionFailed(const absl::Status&, const tern::net::smtp::ServerReply*) override {
     if (++failures_ > 1) __builtin_trap();
   }
 
  private:
-  tern::smtp::SmtpClientSession** session_;
+  tern::net::smtp::SmtpClientSession** session_;
   int started_ = 0;
   int failures_ = 0;
-  const std::vector<tern::smtp::OutboundRecipient> recipients_ = {{"a@d.test", 0}, {"b@d.test", 1}};
+  const std::vector<tern::net::smtp::OutboundRecipient> recipients_ = {{"a@d.test", 0},
+                                                                       {"b@d.test", 1}};
   const std::string body_ = "x\r\n..y\r\n";
 };
 
@@ -98,11 +99,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Splits must not change the replies.
   if (ParseInPieces(input, piece) != ParseInPieces(input, input.size() + 1)) __builtin_trap();
 
-  tern::smtp::ClientConfig config;
-  tern::smtp::ClientCounters counters;
-  tern::smtp::SmtpClientSession* session = nullptr;
+  tern::net::smtp::ClientConfig config;
+  tern::net::smtp::ClientCounters counters;
+  tern::net::smtp::SmtpClientSession* session = nullptr;
   FuzzHandler handler(&session);
-  tern::smtp::SmtpClientSession owned(config, &handler, &counters);
+  tern::net::smtp::SmtpClientSession owned(config, &handler, &counters);
   session = &owned;
   absl::string_view rest = input;
   while (!rest.empty() && !owned.wants_close()) {

@@ -18,9 +18,9 @@
 
 namespace {
 
-using tern::smtp::CommitWaiter;
-using tern::smtp::EnvelopeView;
-using tern::smtp::MessageSink;
+using tern::net::smtp::CommitWaiter;
+using tern::net::smtp::EnvelopeView;
+using tern::net::smtp::MessageSink;
 
 class FuzzSink : public MessageSink {
  public:
@@ -48,7 +48,7 @@ class FuzzSink : public MessageSink {
 };
 
 // Answers password checks when the harness says so (never inside Check()).
-class FuzzAuth : public tern::smtp::AuthBackend {
+class FuzzAuth : public tern::net::smtp::AuthBackend {
  public:
   void Check(absl::string_view, std::string user, std::string,
              absl::AnyInvocable<void(Result)> done) override {
@@ -70,9 +70,9 @@ class FuzzAuth : public tern::smtp::AuthBackend {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const tern::smtp::RelayPolicy* policy =
-      new tern::smtp::RelayPolicy(*tern::smtp::RelayPolicy::FromFlags("", "example.com"));
-  tern::smtp::SessionConfig config;
+  static const tern::net::smtp::RelayPolicy* policy =
+      new tern::net::smtp::RelayPolicy(*tern::net::smtp::RelayPolicy::FromFlags("", "example.com"));
+  tern::net::smtp::SessionConfig config;
   config.hostname = "fuzz.test";
   config.max_message_size = 4096;
   config.max_recipients = 8;
@@ -80,15 +80,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzAuth auth;
   config.auth = &auth;
   config.sender_login_match = true;
-  tern::smtp::ClientInfo client{"192.0.2.1", 1, false};
+  tern::net::smtp::ClientInfo client{"192.0.2.1", 1, false};
   const uint8_t mode = size == 0 ? 0 : data[0];
   client.tls = (mode & 0x80) != 0;
   client.starttls_offered = !client.tls;
   client.auth_offered = (mode & 0x40) != 0;
   client.auth_required = client.auth_offered;
   FuzzSink sink;
-  tern::smtp::SmtpCounters counters;
-  tern::smtp::SmtpSession session(config, client, &sink, &counters);
+  tern::net::smtp::SmtpCounters counters;
+  tern::net::smtp::SmtpSession session(config, client, &sink, &counters);
   session.Start();
   // The first byte chooses the piece size, so the fuzzer explores splits too.
   const size_t piece = size == 0 ? 1 : (data[0] % 64) + 1;

@@ -82,7 +82,7 @@ struct Shard {
   std::unique_ptr<Transport> transport;
 
   static absl::StatusOr<Shard> Create() {
-    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+    auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
     if (!loop.ok()) return loop.status();
     auto transport = engine::CreateTransport(loop->get(), engine::TransportOptions{});
     if (!transport.ok()) return transport.status();

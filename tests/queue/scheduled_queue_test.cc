@@ -19,7 +19,7 @@ namespace {
 using spool::testing::RunUntil;
 
 std::unique_ptr<core::Loop> NewLoop() {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   CHECK(loop.ok());
   return std::move(*loop);
 }

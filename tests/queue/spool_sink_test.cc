@@ -20,7 +20,7 @@ class CountingListener : public net::CommitListener {
   int committed = 0;
 };
 
-class RecordingWaiter : public smtp::CommitWaiter {
+class RecordingWaiter : public net::smtp::CommitWaiter {
  public:
   void OnCommitted(absl::Status s) override { status = std::move(s); }
   std::optional<absl::Status> status;
@@ -39,8 +39,8 @@ std::shared_ptr<const delivery::MessagePoolResolver> BulkPoolResolver() {
 }
 
 // An envelope from a@b.test to x@example.com (`recipients` holds its recipient).
-smtp::EnvelopeView OneRecipientEnvelope(const smtp::EnvelopeRecipient (&recipients)[1]) {
-  smtp::EnvelopeView envelope;
+net::smtp::EnvelopeView OneRecipientEnvelope(const net::smtp::EnvelopeRecipient (&recipients)[1]) {
+  net::smtp::EnvelopeView envelope;
   envelope.sender = "a@b.test";
   envelope.recipients = recipients;
   return envelope;
@@ -52,19 +52,19 @@ TEST_F(SpoolSinkTest, StoresTheEnvelopeWithItsDsnParametersAsReceived) {
   CountingListener listener;
   SpoolSink sink(spool.get(), /*log=*/nullptr, &listener);
 
-  const smtp::EnvelopeRecipient recipients[] = {
+  const net::smtp::EnvelopeRecipient recipients[] = {
       {.address = "x@example.com",
-       .notify = smtp::kDsnNotifySuccess | smtp::kDsnNotifyFailure,
+       .notify = net::smtp::kDsnNotifySuccess | net::smtp::kDsnNotifyFailure,
        .orcpt = "rfc822;x+2Bt@example.com"},
-      {.address = "y@example.com", .notify = smtp::kDsnNotifyNever},
+      {.address = "y@example.com", .notify = net::smtp::kDsnNotifyNever},
       {.address = "z@example.com"},
   };
-  smtp::EnvelopeView envelope;
+  net::smtp::EnvelopeView envelope;
   envelope.helo = "client.example";
   envelope.client_address = "192.0.2.9";
   envelope.sender = "a@b.test";
   envelope.recipients = recipients;
-  envelope.dsn_ret = smtp::kDsnRetHeaders;
+  envelope.dsn_ret = net::smtp::kDsnRetHeaders;
   envelope.envid = "id+2B1";
   core::ByteBuffer record;
   absl::StatusOr<uint64_t> id = sink.BeginMessage(envelope, &record);
@@ -140,8 +140,8 @@ TEST_F(SpoolSinkTest, StoresTheEgressPoolDecidedAtReceptionWithoutItsHeader) {
     auto spool = Open(loop.get(), Options());
     CountingListener listener;
     SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &pools);
-    const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-    smtp::EnvelopeView envelope;
+    const net::smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+    net::smtp::EnvelopeView envelope;
     envelope.helo = "client.example";
     envelope.client_address = "192.0.2.9";
     envelope.sender = c.sender;
@@ -185,8 +185,8 @@ TEST_F(SpoolSinkTest, UnknownPoolInTheHeaderIsRefused) {
   auto spool = Open(loop.get(), Options());
   CountingListener listener;
   SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &pools);
-  const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-  const smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
+  const net::smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+  const net::smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
   core::ByteBuffer record;
   ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
   const size_t body_begin = record.size();
@@ -203,8 +203,8 @@ TEST_F(SpoolSinkTest, WithoutPoolsTheHeaderIsNotLookedAt) {
   CountingListener listener;
   const auto none = std::make_shared<const delivery::MessagePoolResolver>(nullptr);
   const std::shared_ptr<const delivery::MessagePoolResolver> null_slot;
-  const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-  const smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
+  const net::smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+  const net::smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
   for (const auto* pools :
        {&none, &null_slot,
         static_cast<const std::shared_ptr<const delivery::MessagePoolResolver>*>(nullptr)}) {
@@ -224,8 +224,8 @@ TEST_F(SpoolSinkTest, EachMessageTakesTheResolverInForceAtItsStart) {
   auto spool = Open(loop.get(), Options());
   CountingListener listener;
   SpoolSink sink(spool.get(), /*log=*/nullptr, &listener, &in_force);
-  const smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
-  const smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
+  const net::smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"}};
+  const net::smtp::EnvelopeView envelope = OneRecipientEnvelope(recipients);
   core::ByteBuffer record;
   ASSERT_TRUE(sink.BeginMessage(envelope, &record).ok());
   ASSERT_TRUE(sink.WantsHeaderSection());

@@ -161,7 +161,7 @@ TEST(ThrottlePath, ConnectionRateRefusalReleasesTheSlots) {
   EXPECT_EQ(site->connections.open(), 1u);
   // A lease moved keeps its slot; the moved-from one releases nothing.
   ConnectionLease moved = std::move(a);
-  a.Reset();
+  a.Reset();  // NOLINT(bugprone-use-after-move): a moved-from lease must release nothing
   EXPECT_EQ(site->connections.open(), 1u);
   moved.Reset();
   EXPECT_EQ(site->connections.open(), 0u);

@@ -22,7 +22,7 @@ constexpr uint64_t kFileBytes = 64 << 10;
 class FaultInjectingStorageTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+    auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
     ASSERT_TRUE(loop.ok());
     loop_ = std::move(*loop);
     storage_ = std::make_unique<FaultInjectingStorage>(loop_.get(), /*seed=*/7);

@@ -204,7 +204,7 @@ bool RunSpool(const std::string& root, FaultInjectingStorage* storage, core::Loo
 }
 
 std::unique_ptr<core::Loop> NewLoop() {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   CHECK(loop.ok());
   return std::move(*loop);
 }

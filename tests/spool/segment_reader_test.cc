@@ -31,7 +31,7 @@ TEST(SegmentReader, ReadsFromManySegmentsWithABoundedDescriptorCache) {
   QueueIndex index;
   ASSERT_TRUE(RecoverShard(dir.path(), &index).ok());
   ASSERT_EQ(index.count(), 2 * kSegments);
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   ASSERT_TRUE(loop.ok());
   std::unique_ptr<StorageBackend> storage = engine::CreateStorage(loop->get());
   SegmentReader reader(storage.get(), dir.path());
@@ -39,7 +39,7 @@ TEST(SegmentReader, ReadsFromManySegmentsWithABoundedDescriptorCache) {
   size_t max_open = 0;
   bool closed = false, close_requested = false;
   for (const auto& [id, entry] : index) {
-    reader.Read(entry.location(), [&, id](absl::StatusOr<core::ByteBuffer> bytes) {
+    reader.Read(entry.location(), [&, id = id](absl::StatusOr<core::ByteBuffer> bytes) {
       ASSERT_TRUE(bytes.ok()) << bytes.status();
       RecordView rv;
       ASSERT_EQ(DecodeRecord(bytes->view(), &rv), DecodeResult::kOk);

@@ -47,7 +47,7 @@ class ShardSpoolTest : public ::testing::Test {
     return ShardSpool::Open(loop, options);
   }
   std::unique_ptr<core::Loop> NewLoop() {
-    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+    auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
     CHECK(loop.ok());
     return std::move(*loop);
   }

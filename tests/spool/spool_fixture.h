@@ -29,7 +29,7 @@ class SpoolFixture : public ::testing::Test {
   }
   std::string ShardDir() const { return ShardDirectory(dir_.path(), 1); }
   static std::unique_ptr<core::Loop> NewLoop() {
-    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+    auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
     CHECK(loop.ok());
     return std::move(*loop);
   }

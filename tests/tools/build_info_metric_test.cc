@@ -7,7 +7,7 @@
 #include "core/build_info.h"
 #include "gtest/gtest.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 TEST(BuildInfoMetric, IsAGaugeOfOneLabelledWithVersionAndRevision) {
@@ -37,4 +37,4 @@ TEST(BuildInfoMetric, ThisBuildReportsItsOwnVersion) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

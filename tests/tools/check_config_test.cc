@@ -21,7 +21,7 @@
 #include "tests/net/tls/test_certificate.h"
 #include "tools/ternd/flags.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // gtest prints a finding as ternd would.
 void PrintTo(const Finding& finding, std::ostream* out) { *out << FormatFinding(finding); }
@@ -467,4 +467,4 @@ TEST_F(CheckConfigTest, ShapingProblemsAreNamedOneEachWithFileLineAndKey) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -13,7 +13,7 @@
 #include "tools/ternd/egress_flags.h"
 #include "tools/ternd/shaping_setup.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 using ::testing::HasSubstr;
@@ -124,4 +124,4 @@ TEST(EgressReloadTest, TheShapingPolicyInForceMustKeepItsSources) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

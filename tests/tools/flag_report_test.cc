@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "tools/ternd/flags.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 const FlagSetting* Find(const std::vector<FlagSetting>& flags, absl::string_view name) {
@@ -76,4 +76,4 @@ TEST(FlagReport, RegisteredFlagSetAtRunTimeIsListed) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

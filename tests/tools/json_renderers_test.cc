@@ -16,7 +16,7 @@
 #include "tools/ternd/shaping_report.h"
 #include "tools/ternd/status_page.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::ActionOutcome;
 using queue::MessageDetails;
@@ -28,9 +28,9 @@ using queue::ShardStats;
 
 namespace {
 
-using testing::HostileText;
-using testing::Latin1Reading;
-using testing::ParseStrictJson;
+using core::testing::HostileText;
+using core::testing::Latin1Reading;
+using core::testing::ParseStrictJson;
 
 class JsonRenderers : public ::testing::Test {
  protected:
@@ -86,7 +86,7 @@ TEST_F(JsonRenderers, MessageDetailsAreStrictJson) {
     d.helo = Text();
     d.envid = Text();
     d.orcpts = {Text(), ""};
-    d.headers = i == 0 ? testing::AllByteValues() : HostileText(rng_, 2000);
+    d.headers = i == 0 ? core::testing::AllByteValues() : HostileText(rng_, 2000);
     d.attempts.push_back({.at_unix_us = 1'700'000'050'000'000,
                           .recipient = 0,
                           .attempt = 1,
@@ -198,4 +198,4 @@ TEST_F(JsonRenderers, ShapingIsStrictJson) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -5,7 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::MessageState;
 using queue::QueueListing;
@@ -65,4 +65,4 @@ TEST(QueueReport, JsonLinesHasOneMessagePerLine) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "queue/shaping_policy_file.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 using ::testing::HasSubstr;
@@ -112,4 +112,4 @@ TEST_F(ShapingReportTest, ListsAreBounded) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

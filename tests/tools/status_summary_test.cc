@@ -4,7 +4,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 using Stats = delivery::DestinationStats;
@@ -86,4 +86,4 @@ TEST(StatusSummary, IdenticalFailuresGroupWithCountAndLatest) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

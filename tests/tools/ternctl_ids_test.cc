@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::ternctl {
+namespace tern::tools {
 namespace {
 
 // `text` as a FILE* (closed by the test's end).
@@ -60,4 +60,4 @@ TEST(TernctlIds, BatchesStayUnderTheQueryBound) {
 }
 
 }  // namespace
-}  // namespace tern::ternctl
+}  // namespace tern::tools

@@ -65,9 +65,9 @@ std::unique_ptr<tern::spool::StorageBackend> MakeStorage(int shard, tern::core::
 }  // namespace
 
 int main(int argc, char** argv) {
-  return tern::ternd::TerndMain(argc, argv,
-                                {.program = "ternd-faults",
-                                 .extra_flag_files = {"tests/tools/ternd_faults_main.cc"},
-                                 .after_flags = CheckFaultFlags,
-                                 .storage_factory = MakeStorage});
+  return tern::tools::ternd::TerndMain(argc, argv,
+                                       {.program = "ternd-faults",
+                                        .extra_flag_files = {"tests/tools/ternd_faults_main.cc"},
+                                        .after_flags = CheckFaultFlags,
+                                        .storage_factory = MakeStorage});
 }

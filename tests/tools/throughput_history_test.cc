@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 #include "tools/ternd/queue_report.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 TEST(ThroughputHistoryTest, RatesOverTheWindow) {
@@ -45,4 +45,4 @@ TEST(QueueReportTest, ShortDurations) {
 }
 
 }  // namespace
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

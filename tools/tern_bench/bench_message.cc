@@ -10,7 +10,7 @@
 #include "absl/strings/strip.h"
 #include "core/check.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 constexpr size_t kFillerLineChars = 78;  // + CRLF = 80 bytes per line
@@ -178,4 +178,4 @@ VerifyResult MessageVerifier::Finish() {
   return result;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

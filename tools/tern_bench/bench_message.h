@@ -29,7 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "tools/tern_bench/checksum.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 inline constexpr absl::string_view kChecksumHeader = "X-Tern-Bench-Checksum";
 
@@ -95,4 +95,4 @@ class MessageVerifier {
   VerifyResult result_;
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_format.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 uint64_t LoadLittleEndian(const char* p) {
@@ -60,4 +60,4 @@ uint64_t BodyChecksum::Of(absl::string_view bytes) {
 
 std::string BodyChecksum::Format(uint64_t checksum) { return absl::StrFormat("%016x", checksum); }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -15,7 +15,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 class BodyChecksum {
  public:
@@ -39,4 +39,4 @@ class BodyChecksum {
   unsigned carry_bytes_ = 0;  // how many, < 8
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

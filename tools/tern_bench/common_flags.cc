@@ -12,7 +12,7 @@ ABSL_FLAG(std::string, io_engine, "auto",
           "the I/O engine: uring (io_uring), epoll, or auto (io_uring, else epoll)");
 ABSL_FLAG(bool, quiet, false, "no progress line every second (on stderr)");
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 uint32_t ThreadCount() {
   const uint32_t threads = absl::GetFlag(FLAGS_threads);
@@ -36,4 +36,4 @@ absl::StatusOr<std::unique_ptr<core::Loop>> CreateBenchLoop() {
   return engine::CreateLoop(*io_engine);
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

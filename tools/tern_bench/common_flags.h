@@ -13,7 +13,7 @@ ABSL_DECLARE_FLAG(uint32_t, threads);       // event-loop threads, each with its
 ABSL_DECLARE_FLAG(bool, quiet);             // no progress lines
 ABSL_DECLARE_FLAG(std::string, io_engine);  // uring, epoll or auto
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 // --threads, or 1 when it is 0.
 uint32_t ThreadCount();
 // --io_engine resolved (engine::ResolveIoEngine), once per process: every thread's loop and
@@ -21,4 +21,4 @@ uint32_t ThreadCount();
 absl::StatusOr<engine::IoEngine> BenchIoEngine();
 // A loop of that engine, for a thread's core::ShardThread (its LoopFactory).
 absl::StatusOr<std::unique_ptr<core::Loop>> CreateBenchLoop();
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

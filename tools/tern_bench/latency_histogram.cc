@@ -5,7 +5,7 @@
 #include <bit>
 #include <cmath>
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
 }  // namespace
@@ -108,4 +108,4 @@ LatencyHistogram LatencyHistogram::Since(const LatencyHistogram& earlier) const 
   return delta;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

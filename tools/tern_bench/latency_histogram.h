@@ -11,7 +11,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 class LatencyHistogram {
  public:
@@ -50,4 +50,4 @@ class LatencyHistogram {
   std::atomic<int64_t> max_{0};
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

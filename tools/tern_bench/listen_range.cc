@@ -4,7 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 absl::StatusOr<std::vector<net::SocketAddress>> ParseListenRange(absl::string_view spec) {
   const size_t colon = spec.rfind(':');
@@ -35,4 +35,4 @@ absl::StatusOr<std::vector<net::SocketAddress>> ParseListenRange(absl::string_vi
   return addresses;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "net/listen_socket.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // Most ports one --listen may name (each costs a socket per sink thread).
 inline constexpr uint32_t kListenRangeMax = 4096;
@@ -21,4 +21,4 @@ inline constexpr uint32_t kListenRangeMax = 4096;
 // ports): the addresses in port order. InvalidArgument for anything else (port 0 in a range).
 absl::StatusOr<std::vector<net::SocketAddress>> ParseListenRange(absl::string_view spec);
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

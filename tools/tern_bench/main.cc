@@ -53,5 +53,6 @@ int main(int argc, char** argv) {
   args.push_back(argv[0]);
   for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  return mode == "source" ? tern::bench::RunSource() : tern::bench::RunSink();
+  return mode == "source" ? tern::tools::tern_bench::RunSource()
+                          : tern::tools::tern_bench::RunSink();
 }

@@ -2,9 +2,9 @@
 // main.cc) and returns the process exit status.
 #pragma once
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 int RunSource();  // source_main.cc
 int RunSink();    // sink_main.cc
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

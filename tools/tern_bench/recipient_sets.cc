@@ -3,7 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 absl::StatusOr<std::vector<std::vector<std::string>>> BuildRecipientSets(absl::string_view to,
                                                                          uint32_t count,
@@ -31,4 +31,4 @@ absl::StatusOr<std::vector<std::vector<std::string>>> BuildRecipientSets(absl::s
   return sets;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 inline constexpr uint32_t kRecipientsMax = 1000;
 inline constexpr uint32_t kRecipientDomainsMax = 1000000;
@@ -28,4 +28,4 @@ absl::StatusOr<std::vector<std::vector<std::string>>> BuildRecipientSets(absl::s
                                                                          uint32_t count,
                                                                          uint32_t domains);
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -5,7 +5,7 @@
 #include "core/log.h"
 #include "net/listen_socket.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // ---------------------------------------------------------------------------------------
 // ReleaseScheduler.
@@ -145,4 +145,4 @@ void SinkConnection::Shutdown() {
   Flush();
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -22,7 +22,7 @@
 #include "tools/tern_bench/sink_counters.h"
 #include "tools/tern_bench/sink_session.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 class SinkConnection;
 class ReleaseScheduler;
@@ -99,4 +99,4 @@ class SinkConnection : public net::ConnectionHandler, public core::Timer {
   bool in_grace_ = false;     // the timer now bounds the final flush
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

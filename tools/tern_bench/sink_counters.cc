@@ -1,7 +1,7 @@
 // SinkCounters snapshots and SinkTotals sums (sink_counters.h).
 #include "tools/tern_bench/sink_counters.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 static_assert(kFaultKindDelay == kFaultActionCount - 1, "delays follow the random kinds");
 
@@ -49,4 +49,4 @@ SinkTotals SinkCounters::Snapshot() const {
   return t;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -12,7 +12,7 @@
 
 #include "tools/tern_bench/sink_faults.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // Reply codes counted individually: 200..599.
 inline constexpr int kReplyCodeMin = 200;
@@ -80,4 +80,4 @@ class SinkCounters {
   static size_t Index(FaultStage stage) { return static_cast<size_t>(stage); }
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

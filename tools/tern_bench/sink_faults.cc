@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 constexpr std::array<absl::string_view, kFaultStageCount> kStageNames = {
@@ -187,4 +187,4 @@ uint64_t MixFaultSeed(uint64_t seed, uint64_t thread, uint64_t stream) {
   return state;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -30,7 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 enum class FaultStage : uint8_t { kConnect, kEhlo, kMail, kRcpt, kData, kDot, kQuit };
 inline constexpr size_t kFaultStageCount = 7;
@@ -105,4 +105,4 @@ class FaultInjector {
 // A well-mixed seed for injector number `stream` of thread `thread` under the run's seed.
 uint64_t MixFaultSeed(uint64_t seed, uint64_t thread, uint64_t stream);
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -75,7 +75,7 @@ ABSL_FLAG(uint64_t, exit_after, 0,
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
           "sink: close an idle connection (421 4.4.2) after this long");
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 constexpr uint32_t kThreadsMax = 256;
@@ -374,4 +374,4 @@ int RunSink() {
   return Run(*options);
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

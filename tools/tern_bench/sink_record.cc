@@ -7,7 +7,7 @@
 #include "core/status_macros.h"
 #include "tools/tern_bench/checksum.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 // Room kept for everything after the recipients ("],"recipients_omitted":N,...}").
@@ -148,4 +148,4 @@ void RecordWriter::FlushOrArm() {
   }
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -33,7 +33,7 @@
 #include "core/timer_wheel.h"
 #include "tools/tern_bench/sink_session.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 inline constexpr size_t kRecordLineBytesMax = 64 * 1024;
 
@@ -74,4 +74,4 @@ class RecordWriter : public core::Timer {
   std::string line_;  // scratch for one line
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "core/json_writer.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 double PerSecond(uint64_t count, absl::Duration over) {
@@ -127,4 +127,4 @@ std::string FormatSummaryJson(const SinkTotals& t, absl::Duration elapsed, uint6
   return out;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "tools/tern_bench/sink_counters.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // "sink: 3s 10234 msgs/s total 30512 verified 30512 bad 0 conns 50": the rate over
 // `interval` since `before`; bad counts checksum mismatches.
@@ -29,4 +29,4 @@ std::string FormatProgressLine(const SinkTotals& now, const SinkTotals& before,
 std::string FormatSummaryText(const SinkTotals& totals, absl::Duration elapsed, uint64_t seed);
 std::string FormatSummaryJson(const SinkTotals& totals, absl::Duration elapsed, uint64_t seed);
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

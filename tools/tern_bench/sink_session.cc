@@ -13,7 +13,7 @@
 #include "core/check.h"
 #include "net/smtp/command_arguments.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 // Replies. RFC 2034 §3: all but the greeting and the EHLO/HELO answer carry an RFC 3463
@@ -240,12 +240,12 @@ void SinkSession::Consume(absl::string_view bytes, absl::Time now) {
 size_t SinkSession::ConsumeCommandBytes(absl::string_view in) {
   size_t used = 0;
   switch (lines_.Consume(in, &used)) {
-    case smtp::CommandLineResult::kNeedMore:
+    case net::smtp::CommandLineResult::kNeedMore:
       break;
-    case smtp::CommandLineResult::kTooLong:
+    case net::smtp::CommandLineResult::kTooLong:
       Reply(kLineTooLong);
       break;
-    case smtp::CommandLineResult::kLine: {
+    case net::smtp::CommandLineResult::kLine: {
       absl::string_view line = lines_.line();
       // CRLF, or a bare LF from a lenient client: the sink takes both.
       absl::ConsumeSuffix(&line, "\r");
@@ -332,7 +332,7 @@ void SinkSession::OnMail(absl::string_view arg) {
   for (absl::string_view parameter : absl::StrSplit(parameters, ' ', absl::SkipEmpty())) {
     if (!absl::StartsWithIgnoreCase(parameter, "SIZE=")) continue;  // others: taken as sent
     uint64_t size = 0;
-    if (!smtp::ParseDecimalCount(parameter.substr(5), &size)) {
+    if (!net::smtp::ParseDecimalCount(parameter.substr(5), &size)) {
       if (parameter.size() <= 5 ||
           parameter.substr(5).find_first_not_of("0123456789") != absl::string_view::npos) {
         return Reply(kBadSize);
@@ -506,4 +506,4 @@ void SinkSession::ResetTransaction() {
   }
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -54,9 +54,9 @@
 #include "tools/tern_bench/sink_counters.h"
 #include "tools/tern_bench/sink_faults.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
-using smtp::kCommandLineBytesMax;
+using net::smtp::kCommandLineBytesMax;
 inline constexpr size_t kOutputBytesMax = size_t{1} << 20;
 inline constexpr size_t kHeldRepliesMax = 16384;
 
@@ -127,7 +127,7 @@ class SinkSession {
   // The sink is stopping: held replies go out now, then 421 4.3.2, and close.
   void OnShutdown();
 
-  smtp::ReplyQueue& output() { return output_; }
+  net::smtp::ReplyQueue& output() { return output_; }
   // The owner closes the connection once the output is empty (everything sent).
   bool wants_close() const { return state_ == State::kClosing; }
   // The client does not read its replies: close now, without flushing.
@@ -155,7 +155,7 @@ class SinkSession {
     uint32_t size = 0;
   };
   struct HeldReply {
-    smtp::ReplyQueue::SlotId slot;
+    net::smtp::ReplyQueue::SlotId slot;
     absl::Time due;
     std::string text;
   };
@@ -200,23 +200,23 @@ class SinkSession {
   State state_ = State::kNew;
   InputMode mode_ = InputMode::kCommand;
   absl::Time now_ = absl::InfinitePast();  // of the Consume() call in progress
-  smtp::ReplyQueue output_;
+  net::smtp::ReplyQueue output_;
   std::vector<HeldReply> held_;  // in queue order (due times need not be)
   bool output_overflowed_ = false;
-  smtp::CommandLineReader lines_;
+  net::smtp::CommandLineReader lines_;
 
   // The transaction.
   std::string envelope_;  // sender and recipients when keep_envelope
   Span sender_;
   std::vector<Span> recipients_;
   size_t recipient_count_ = 0;
-  smtp::DataBodyReader data_reader_;
+  net::smtp::DataBodyReader data_reader_;
   uint64_t data_content_bytes_ = 0;  // unstuffed DATA content so far
   MessageVerifier verifier_;
   uint64_t chunk_bytes_ = 0;    // all BDAT chunks of the message so far
-  smtp::BdatChunk chunk_;       // the chunk being read
+  net::smtp::BdatChunk chunk_;  // the chunk being read
   bool chunk_discard_ = false;  // answered already (out of sequence): drop the bytes
   MessageOutcome outcome_;      // reused: its vector keeps its capacity
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

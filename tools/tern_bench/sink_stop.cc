@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 absl::StatusOr<std::unique_ptr<StopRequest>> StopRequest::Create() {
   const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -26,4 +26,4 @@ void StopRequest::Request() {
   [[maybe_unused]] const ssize_t n = write(fd_, &one, sizeof(one));
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 class StopRequest {
  public:
@@ -32,4 +32,4 @@ class StopRequest {
   std::atomic<bool> requested_{false};
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

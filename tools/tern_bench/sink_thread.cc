@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "tools/tern_bench/common_flags.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 // While stopping, the loop must look at its connections at least this often even when
@@ -159,4 +159,4 @@ void SinkThread::OnMessage(const MessageOutcome& outcome) {
   if (config_.exit_after != 0 && total >= config_.exit_after) config_.stop->Request();
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -35,7 +35,7 @@
 #include "tools/tern_bench/sink_session.h"
 #include "tools/tern_bench/sink_stop.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 struct SinkThreadConfig {
   uint32_t index = 0;
@@ -99,4 +99,4 @@ class SinkThread : public SinkMessageObserver {
   absl::Time shutdown_deadline_ = absl::InfiniteFuture();
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 absl::StatusOr<size_t> ParseByteSize(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
@@ -81,4 +81,4 @@ std::string SizeDistribution::ToString() const {
   return absl::StrJoin(parts, ",");
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

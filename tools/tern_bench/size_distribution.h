@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // "4096", "4k", "64K", "1m": bytes. InvalidArgument otherwise.
 absl::StatusOr<size_t> ParseByteSize(absl::string_view text);
@@ -33,4 +33,4 @@ class SizeDistribution {
   std::vector<Choice> choices_;
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

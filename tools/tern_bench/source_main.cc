@@ -53,7 +53,7 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "how long a connec
 ABSL_FLAG(std::string, run_id, "", "names this run in Message-IDs; empty: random");
 ABSL_FLAG(uint64_t, seed, 0, "seed of the size draws; 0: random");
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 struct Run {
@@ -223,4 +223,4 @@ int RunSource() {
   return status;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 SourceSession::SourceSession(const SourceSessionConfig& config, SourceStats* stats)
     : config_(config), stats_(stats) {}
@@ -28,10 +28,10 @@ void SourceSession::OnConnected(int64_t now_ns) {
 void SourceSession::Consume(absl::string_view bytes, int64_t now_ns) {
   while (!bytes.empty() && state_ != State::kClosed) {
     size_t used = 0;
-    const smtp::ReplyParseResult result = parser_.Parse(bytes, &used);
+    const net::smtp::ReplyParseResult result = parser_.Parse(bytes, &used);
     bytes.remove_prefix(used);
-    if (result == smtp::ReplyParseResult::kNeedMore) return;
-    if (result == smtp::ReplyParseResult::kError) {
+    if (result == net::smtp::ReplyParseResult::kNeedMore) return;
+    if (result == net::smtp::ReplyParseResult::kError) {
       Fail();
       return;
     }
@@ -40,7 +40,7 @@ void SourceSession::Consume(absl::string_view bytes, int64_t now_ns) {
   }
 }
 
-void SourceSession::OnReply(const smtp::ServerReply& reply, int64_t now_ns) {
+void SourceSession::OnReply(const net::smtp::ServerReply& reply, int64_t now_ns) {
   switch (state_) {
     case State::kGreeting:
       stats_->Record(Phase::kGreeting, now_ns - connected_ns_);
@@ -56,7 +56,7 @@ void SourceSession::OnReply(const smtp::ServerReply& reply, int64_t now_ns) {
         return;
       }
       stats_->Record(Phase::kEhlo, now_ns - ehlo_sent_ns_);
-      capabilities_ = smtp::ParseEhloReply(reply);
+      capabilities_ = net::smtp::ParseEhloReply(reply);
       if (config_.starttls && capabilities_.starttls && !tls_active_) {
         output_ += "STARTTLS\r\n";
         starttls_sent_ns_ = now_ns;
@@ -103,7 +103,7 @@ void SourceSession::OnTlsStarted(int64_t now_ns) {
   CHECK(state_ == State::kTlsWanted);
   tls_active_ = true;
   // RFC 3207 §4.2: what the server said before TLS is forgotten; ask again.
-  capabilities_ = smtp::ServerCapabilities();
+  capabilities_ = net::smtp::ServerCapabilities();
   absl::StrAppend(&output_, "EHLO ", config_.helo, "\r\n");
   ehlo_sent_ns_ = now_ns;
   state_ = State::kEhlo;
@@ -155,7 +155,7 @@ void SourceSession::QueueDataCommand(Transaction& t) {
 }
 
 void SourceSession::OnTransactionReply(Transaction& t, Expect expect,
-                                       const smtp::ServerReply& reply, int64_t now_ns) {
+                                       const net::smtp::ServerReply& reply, int64_t now_ns) {
   // The envelope ends with the 354 to DATA, or with BDAT with the last RCPT's reply.
   const bool envelope_done =
       expect == Expect::kData ||
@@ -298,4 +298,4 @@ void SourceSession::Fail() {
   state_ = State::kClosed;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

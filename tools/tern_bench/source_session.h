@@ -47,7 +47,7 @@
 #include "tools/tern_bench/bench_message.h"
 #include "tools/tern_bench/source_stats.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 struct SourceSessionConfig {
   std::string helo = "tern-bench.test";
@@ -106,7 +106,7 @@ class SourceSession {
   // timed from here).
   void OnOutputTaken(int64_t now_ns);
 
-  const smtp::ServerCapabilities& capabilities() const { return capabilities_; }
+  const net::smtp::ServerCapabilities& capabilities() const { return capabilities_; }
   uint64_t messages_started() const { return messages_started_; }
 
  private:
@@ -140,8 +140,8 @@ class SourceSession {
     uint64_t bytes = 0;  // the message's size (SIZE=, counted when delivered)
   };
 
-  void OnReply(const smtp::ServerReply& reply, int64_t now_ns);
-  void OnTransactionReply(Transaction& t, Expect expect, const smtp::ServerReply& reply,
+  void OnReply(const net::smtp::ServerReply& reply, int64_t now_ns);
+  void OnTransactionReply(Transaction& t, Expect expect, const net::smtp::ServerReply& reply,
                           int64_t now_ns);
   void SendNextUnpipelined(Transaction& t);
   void QueueChunk(Transaction& t);
@@ -153,8 +153,8 @@ class SourceSession {
   SourceStats* const stats_;
   State state_ = State::kConnecting;
   bool failed_ = false;
-  smtp::ReplyParser parser_;
-  smtp::ServerCapabilities capabilities_;
+  net::smtp::ReplyParser parser_;
+  net::smtp::ServerCapabilities capabilities_;
   std::string output_;
   int64_t connected_ns_ = 0;
   int64_t ehlo_sent_ns_ = 0;
@@ -165,4 +165,4 @@ class SourceSession {
   uint64_t messages_started_ = 0;
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

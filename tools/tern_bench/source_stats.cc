@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "core/json_writer.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -210,4 +210,4 @@ std::string FormatSummaryJson(const SourceSummaryInput& input, const SourceStats
   return out;
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -21,7 +21,7 @@
 
 #include "tools/tern_bench/latency_histogram.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 enum class Phase : uint8_t { kConnect, kGreeting, kEhlo, kTls, kEnvelope, kData, kMessage };
 inline constexpr size_t kPhaseCount = 7;
@@ -93,4 +93,4 @@ struct SourceSummaryInput {
 std::string FormatSummaryText(const SourceSummaryInput& input, const SourceStats& stats);
 std::string FormatSummaryJson(const SourceSummaryInput& input, const SourceStats& stats);
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -13,7 +13,7 @@
 #include "net/tls/tls_connection.h"
 #include "tools/tern_bench/common_flags.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 int64_t MonotonicNowNs() {
   timespec ts;
@@ -360,4 +360,4 @@ void SourceWorker::Stop() {
   FinishIfDone();
 }
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

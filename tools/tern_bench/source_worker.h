@@ -39,7 +39,7 @@
 #include "tools/tern_bench/source_session.h"
 #include "tools/tern_bench/source_stats.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 
 // Nanoseconds of CLOCK_MONOTONIC (what core::Loop::WakeAtMonotonic takes).
 int64_t MonotonicNowNs();
@@ -130,4 +130,4 @@ class SourceWorker {
   core::ShardThread thread_;
 };
 
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 constexpr absl::string_view kEventNames[kLogEvents] = {"received", "delivered", "deferred",
@@ -63,4 +63,4 @@ std::string LogAddressDomain(absl::string_view address) {
   return domain.empty() ? "<>" : domain;
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 enum class LogEvent { kReceived, kDelivered, kDeferred, kBounced, kExpired, kDeleted };
 inline constexpr int kLogEvents = 6;
@@ -41,4 +41,4 @@ inline constexpr size_t kLogDomainBytesMax = 255;
 // the address itself (lowercased) when it has no '@'; at most kLogDomainBytesMax bytes.
 std::string LogAddressDomain(absl::string_view address);
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "tools/ternctl/delivery_log_entry.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 constexpr unsigned kReadChunkBytes = 1 << 16;
@@ -132,4 +132,4 @@ absl::StatusOr<LogReadSummary> ReadDeliveryLog(const std::string& path, absl::Ti
   return summary;
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

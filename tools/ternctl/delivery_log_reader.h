@@ -20,7 +20,7 @@
 #include "absl/time/time.h"
 #include "tools/ternctl/delivery_report.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 inline constexpr size_t kLineBytesMax = 1 << 20;
 // Rotated files looked for at most (logrotate's `rotate 14` keeps 15 files).
@@ -42,4 +42,4 @@ struct LogReadSummary {
 absl::StatusOr<LogReadSummary> ReadDeliveryLog(const std::string& path, absl::Time since,
                                                absl::Time until, DeliveryReport* report);
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -8,7 +8,7 @@
 #include "core/check.h"
 #include "delivery/reply_pattern.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 uint64_t EventCounts::total() const {
   uint64_t sum = 0;
@@ -183,4 +183,4 @@ std::vector<DeliveryReport::ErrorRow> DeliveryReport::TopErrors(size_t top) cons
   return rows;
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -25,7 +25,7 @@
 #include "absl/time/time.h"
 #include "tools/ternctl/delivery_log_entry.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 // Events counted, by kind (indexed by LogEvent).
 struct EventCounts {
@@ -137,4 +137,4 @@ class DeliveryReport {
   absl::Time last_event_ = absl::InfinitePast();
 };
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "core/json_writer.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 // Domain names wider than this widen their column no further (the row just runs on).
@@ -219,4 +219,4 @@ std::string DeliveryReportJson(const DeliveryReport& report, const ReportScope& 
   return out;
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -22,7 +22,7 @@
 #include "tools/ternctl/delivery_log_reader.h"
 #include "tools/ternctl/delivery_report.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 struct ReportScope {
   absl::Time since;
@@ -36,4 +36,4 @@ std::string DeliveryReportJson(const DeliveryReport& report, const ReportScope& 
 // "850ms", "4.2s", "3m4s", "2h1m", "1d3h".
 std::string FormatDelay(int64_t delay_ms);
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -21,7 +21,7 @@ ABSL_FLAG(std::string, delivery_log, "",
 ABSL_FLAG(int, top, 10,
           "report: rows per table; qshape: domains shown (the rest are summed as 'other')");
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 absl::StatusOr<absl::Time> ParseReportTime(absl::string_view text, absl::Time now) {
   if (text.empty()) return absl::InvalidArgumentError("empty time");
@@ -79,4 +79,4 @@ int RunReport(bool json) {
   return 0;
 }
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

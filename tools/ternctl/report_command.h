@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 
 inline constexpr absl::string_view kInstalledDeliveryLog = "/var/log/tern/delivery.jsonl";
 inline constexpr absl::string_view kDefaultDeliveryLog = "var/log/delivery.jsonl";
@@ -28,4 +28,4 @@ absl::StatusOr<absl::Time> ParseReportTime(absl::string_view text, absl::Time no
 
 std::string DefaultDeliveryLogPath();
 
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -19,7 +19,7 @@
 #include "tools/ternd/queue_report.h"
 #include "tools/ternd/status_page.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::ActionOptions;
 using queue::ActionOutcome;
@@ -424,4 +424,4 @@ net::HttpResponse AdminApi::Suspend(const net::QueryParams& params, bool resume)
   return {200, kText, absl::StrCat(who, ": suspended until ", FormatUtcSeconds(until), "\n")};
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -37,7 +37,7 @@
 #include "tools/ternd/shard.h"
 #include "tools/ternd/throughput_history.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 class AdminApi {
  public:
@@ -66,4 +66,4 @@ class AdminApi {
   ShapingAccess shaping_;
 };
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

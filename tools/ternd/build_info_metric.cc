@@ -4,7 +4,7 @@
 #include "core/build_info.h"
 #include "core/metrics_text.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 void AppendBuildInfoMetric(absl::string_view version, absl::string_view revision,
                            std::string* out) {
@@ -18,4 +18,4 @@ void AppendBuildInfoMetric(std::string* out) {
   AppendBuildInfoMetric(core::BuildVersion(), core::BuildRevision(), out);
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

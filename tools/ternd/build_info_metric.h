@@ -12,11 +12,11 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // Appends the metric (HELP, TYPE and the sample) for this build.
 void AppendBuildInfoMetric(std::string* out);
 // The same for any version and revision (label values escaped as Prometheus requires).
 void AppendBuildInfoMetric(absl::string_view version, absl::string_view revision, std::string* out);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

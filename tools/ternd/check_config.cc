@@ -38,7 +38,7 @@
 #include "tools/ternd/flags.h"
 #include "tools/ternd/shaping_setup.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 constexpr char kResolvConf[] = "/etc/resolv.conf";
@@ -340,7 +340,7 @@ void CheckAuthUsersFile(ConfigReport* report) {
     return;
   }
   // "FILE:LINE: why", the way compilers name a line.
-  for (std::string& problem : smtp::AuthUsers::FindProblems(*text, path)) {
+  for (std::string& problem : net::smtp::AuthUsers::FindProblems(*text, path)) {
     report->Problem("--auth_users_file", std::move(problem));
   }
 }
@@ -384,7 +384,7 @@ void CheckEgress(ConfigReport* report) {
   if (users_path.empty()) return;
   absl::StatusOr<std::string> text = ReadSmallFile(users_path, kUsersFileBytesMax);
   if (!text.ok()) return;  // CheckAuthUsersFile says why
-  for (const std::string& pool : smtp::AuthUsers::FindPoolNames(*text, users_path)) {
+  for (const std::string& pool : net::smtp::AuthUsers::FindPoolNames(*text, users_path)) {
     if ((*egress)->FindPool(pool) == nullptr) {
       report->Problem(Flag("auth_users_file", users_path),
                       absl::StrCat("pool=", pool, " is no --egress_pool"));
@@ -746,4 +746,4 @@ int RunConfigCheck(std::FILE* out, std::FILE* err) {
   return 0;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

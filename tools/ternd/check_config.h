@@ -37,7 +37,7 @@
 #include "net/listen_socket.h"
 #include "net/tls/certificate_validity.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // A certificate that expires sooner than this is a warning.
 inline constexpr absl::Duration kCertificateExpiryWarning = absl::Hours(14 * 24);
@@ -137,4 +137,4 @@ std::optional<pid_t> FlockHolderPid(absl::string_view proc_locks, unsigned dev_m
 // "--listen=127.0.0.1:25" -> {"listen"}; none when it does not start with "--".
 std::vector<std::string> FlagsNamedIn(absl::string_view text);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -14,7 +14,7 @@
 #include "absl/strings/strip.h"
 #include "core/status_macros.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 // "--name=value" / "-name=value" -> (name, value); "--name" -> (name, nullopt).
@@ -169,4 +169,4 @@ std::vector<std::string> ListFlagValue(const std::vector<std::string>& prepared,
   return items;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

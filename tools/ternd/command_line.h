@@ -20,7 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 inline constexpr int kFlagfileDepthMax = 8;
 
@@ -47,4 +47,4 @@ std::string LastFlagValue(const std::vector<std::string>& prepared, absl::string
 std::vector<std::string> ListFlagValue(const std::vector<std::string>& prepared,
                                        absl::string_view name);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -45,7 +45,7 @@
 #include "tools/ternd/shard.h"
 #include "tools/ternd/shard_watchdog.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 // --user: hands the spool and the delivery log to the user and switches to it for good.
@@ -460,4 +460,4 @@ int TerndMain(int argc, char** argv, const DaemonHooks& hooks) {
   return exit_code;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

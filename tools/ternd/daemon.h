@@ -3,7 +3,7 @@
 // TerndMain with no hooks; test-only daemons (tests/tools/ternd_faults) pass hooks to put a
 // fault-injecting storage under each shard's spool. Production ternd never sets a hook.
 //
-//   int main(int argc, char** argv) { return tern::ternd::TerndMain(argc, argv, {}); }
+//   int main(int argc, char** argv) { return tern::tools::ternd::TerndMain(argc, argv, {}); }
 #pragma once
 
 #include <functional>
@@ -14,7 +14,7 @@
 #include "core/loop.h"
 #include "spool/storage.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 struct DaemonHooks {
   // The name --version prints and the source files (beyond tools/ternd/flags.cc) whose flags
@@ -36,4 +36,4 @@ int TerndMain(int argc, char** argv, const DaemonHooks& hooks);
 // Runs the daemon with the parsed flags until SIGTERM/SIGINT. Returns the exit code.
 int RunDaemon(const DaemonHooks& hooks);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -17,7 +17,7 @@
 #include "tools/ternd/flags.h"
 #include "tools/ternd/shaping_setup.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 std::string DefaultHostname() {
@@ -171,9 +171,9 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     if (config.tls == nullptr) {
       return FlagError("auth_users_file", "AUTH is offered under TLS only: set --tls_cert");
     }
-    auto users = smtp::AuthUsers::Load(users_file);
+    auto users = net::smtp::AuthUsers::Load(users_file);
     if (!users.ok()) return FlagError("auth_users_file", users.status().message());
-    config.auth = std::make_unique<smtp::PasswordChecker>(
+    config.auth = std::make_unique<net::smtp::PasswordChecker>(
         *std::move(users), absl::GetFlag(FLAGS_auth_attempts_per_minute));
   } else if (absl::GetFlag(FLAGS_sender_login_match)) {
     return FlagError("sender_login_match", "needs --auth_users_file");
@@ -235,10 +235,10 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   if (config.session.data_timeout <= absl::ZeroDuration()) {
     return FlagError("data_timeout", "must be > 0");
   }
-  auto policy = smtp::RelayPolicy::Create(absl::GetFlag(FLAGS_relay_networks),
-                                          absl::GetFlag(FLAGS_relay_domains));
+  auto policy = net::smtp::RelayPolicy::Create(absl::GetFlag(FLAGS_relay_networks),
+                                               absl::GetFlag(FLAGS_relay_domains));
   if (!policy.ok()) return FlagError("relay_networks", policy.status().message());
-  config.relay_policy = std::make_unique<smtp::RelayPolicy>(*std::move(policy));
+  config.relay_policy = std::make_unique<net::smtp::RelayPolicy>(*std::move(policy));
   config.session.relay_policy = config.relay_policy.get();
   config.limiter =
       std::make_unique<net::ConnectionLimiter>(absl::GetFlag(FLAGS_max_connections_per_ip));
@@ -337,4 +337,4 @@ absl::string_view ListenerName(net::ListenerKind kind) {
   return "smtp";
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

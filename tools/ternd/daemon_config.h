@@ -22,7 +22,7 @@
 #include "queue/shaping_state.h"
 #include "tools/ternd/shard.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 struct ListenerSpec {
   net::SocketAddress address;
@@ -41,8 +41,8 @@ struct DaemonConfig {
   bool inbound_handoff = true;
   uint64_t segment_bytes = 0;
   spool::SegmentPrefill segment_prefill = spool::SegmentPrefill::kZero;  // --segment_prefill
-  smtp::SessionConfig session;
-  std::unique_ptr<smtp::RelayPolicy> relay_policy;
+  net::smtp::SessionConfig session;
+  std::unique_ptr<net::smtp::RelayPolicy> relay_policy;
   std::unique_ptr<net::ConnectionLimiter> limiter;
   engine::IoEngineChoice io_engine = engine::IoEngineChoice::kAuto;  // --io_engine
   // What --io_engine came to (ResolveIoEngine), set once before the shards start.
@@ -65,7 +65,7 @@ struct DaemonConfig {
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;
   // AUTH (null without --auth_users_file): verifies passwords off the shards' loops.
-  std::unique_ptr<smtp::PasswordChecker> auth;
+  std::unique_ptr<net::smtp::PasswordChecker> auth;
   absl::Duration tls_handshake_timeout;
   absl::Duration greet_pause;
   uint64_t min_data_rate = 0;
@@ -81,4 +81,4 @@ absl::Status LoadAdminAccess(DaemonConfig* config);
 // "smtp", "submission" or "smtps" (the ready file's keys, the log's words).
 absl::string_view ListenerName(net::ListenerKind kind);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -2,10 +2,11 @@
 #include "tools/ternd/delivery_metrics.h"
 
 #include <atomic>
+#include <cmath>
 
 #include "tools/ternd/shard_metrics.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 constexpr core::MetricType kCounter = core::MetricType::kCounter;
@@ -76,7 +77,7 @@ constexpr CounterField<D> kDeliveryFields[] = {
     {"tern_delivery_messages", kGauge, "", &D::waiting_retry, "state", "waiting_retry"},
 };
 
-using C = smtp::ClientCounters;
+using C = net::smtp::ClientCounters;
 constexpr CounterField<C> kClientFields[] = {
     {"tern_client_messages_sent_total", kCounter, "Message bodies sent after 354 or with BDAT.",
      &C::messages_sent},
@@ -90,7 +91,7 @@ constexpr CounterField<C> kClientFields[] = {
      &C::starttls_refused},
 };
 
-using R = dns::ResolverCounters;
+using R = net::dns::ResolverCounters;
 constexpr CounterField<R> kDnsFields[] = {
     {"tern_dns_queries_total", kCounter, "DNS queries sent (an address lookup sends two).",
      &R::queries_sent},
@@ -108,7 +109,7 @@ constexpr CounterField<R> kDnsFields[] = {
 void AppendDeliveryDelay(core::MetricsText* text, const Shards& shards) {
   std::vector<std::string> bounds;
   for (const double bound : delivery::kDeliveryDelayBoundsSeconds) {
-    bounds.push_back(core::ShortDecimal(static_cast<uint64_t>(bound * 1000 + 0.5), 3));
+    bounds.push_back(core::ShortDecimal(static_cast<uint64_t>(std::llround(bound * 1000)), 3));
   }
   AppendHistogram(
       text, shards, "tern_delivery_delay_seconds",
@@ -133,4 +134,4 @@ void AppendDeliveryMetrics(core::MetricsText* text, const Shards& shards) {
   });
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

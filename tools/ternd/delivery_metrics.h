@@ -11,9 +11,9 @@
 #include "core/metrics_text.h"
 #include "tools/ternd/shard.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 void AppendDeliveryMetrics(core::MetricsText* text,
                            const std::vector<std::unique_ptr<Shard>>& shards);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

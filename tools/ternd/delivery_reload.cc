@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "tools/ternd/command_line.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>& args) {
   absl::StatusOr<std::vector<std::string>> prepared = PrepareSavedCommandLine(args);
@@ -30,4 +30,4 @@ absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>
   return reload;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

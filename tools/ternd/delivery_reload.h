@@ -16,7 +16,7 @@
 #include "delivery/dkim_signer.h"
 #include "delivery/route_table.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 struct DeliveryReload {
   std::shared_ptr<const delivery::RouteTable> routes;
@@ -28,4 +28,4 @@ struct DeliveryReload {
 // flag (or flagfile) that is wrong.
 absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>& args);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -11,7 +11,7 @@
 #include "tools/ternd/command_line.h"
 #include "tools/ternd/flags.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 delivery::EgressFlags EgressFlagsFromCommandLine() {
   delivery::EgressFlags flags;
@@ -57,4 +57,4 @@ absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> ReadEgressReload(
   return BuildEgressConfig(EgressFlagsFromPrepared(*prepared));
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

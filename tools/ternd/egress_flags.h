@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "delivery/egress_config.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // The flags as abseil parsed them at start.
 delivery::EgressFlags EgressFlagsFromCommandLine();
@@ -36,4 +36,4 @@ absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> BuildEgressConfig(
 absl::StatusOr<std::shared_ptr<const delivery::EgressConfig>> ReadEgressReload(
     const std::vector<std::string>& args);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/json_writer.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 bool IsSecretFlag(absl::string_view name) {
   const std::string lower = absl::AsciiStrToLower(name);
@@ -100,4 +100,4 @@ std::string FlagsJson(const std::vector<FlagSetting>& flags) {
   return out;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -13,7 +13,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 struct FlagSetting {
   std::string name;
@@ -45,4 +45,4 @@ std::string FlagsJson(const std::vector<FlagSetting>& flags);
 // JSON Lines: one flag object per line.
 std::string FlagsJsonLines(const std::vector<FlagSetting>& flags);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

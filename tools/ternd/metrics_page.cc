@@ -18,7 +18,7 @@
 #include "tools/ternd/shaping_metrics.h"
 #include "tools/ternd/shard_metrics.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::ShardView;
 
@@ -202,7 +202,7 @@ constexpr std::array<int, 17> kRejectCodesSent = {421, 451, 452, 454, 500, 501, 
 
 // 4xx and 5xx replies by code.
 void AppendSmtpRejects(core::MetricsText* text, const Shards& shards) {
-  using smtp::SmtpCounters;
+  using net::smtp::SmtpCounters;
   text->Family("tern_smtp_rejects_total", kCounter, "SMTP 4xx/5xx replies sent, by code.");
   for (const auto& shard : shards) {
     const std::string shard_label = ShardLabel(*shard);
@@ -230,7 +230,7 @@ void AppendSmtpMetrics(core::MetricsText* text, const Shards& shards) {
                  [](const Shard& s) { return s.connections_handed_off(); });
   AppendPerShard(text, shards, "tern_smtp_commands_total", kCounter, "SMTP command lines received.",
                  [](const Shard& s) { return Load(s.smtp_counters().commands); });
-  using C = smtp::SmtpCounters;
+  using C = net::smtp::SmtpCounters;
   static constexpr CounterField<C> kFields[] = {
       {"tern_smtp_messages_total", kCounter,
        "Messages whose data was received, by result: accepted (answered 250 after their fdatasync) "
@@ -259,8 +259,8 @@ void AppendTlsMetrics(core::MetricsText* text, const Shards& shards) {
       "STARTTLS to remote servers) and result (ok, or failed: failed or abandoned).");
   for (const auto& shard : shards) {
     const std::string id = ShardLabel(*shard);
-    const smtp::SmtpCounters& in = shard->smtp_counters();
-    const smtp::ClientCounters& out = shard->client_counters();
+    const net::smtp::SmtpCounters& in = shard->smtp_counters();
+    const net::smtp::ClientCounters& out = shard->client_counters();
     for (const auto& [direction, result, n] :
          {std::tuple<const char*, const char*, uint64_t>{"inbound", "ok", Load(in.tls_handshakes)},
           {"inbound", "failed", Load(in.tls_handshake_failures)},
@@ -332,4 +332,4 @@ std::string MetricsPage(const Shards& shards, queue::ShapingState* shaping) {
   return out;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -14,10 +14,10 @@
 #include "queue/shaping_state.h"
 #include "tools/ternd/shard.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // `shaping` null: no tern_shaping_* families (tools/ternd/shaping_metrics.h).
 std::string MetricsPage(const std::vector<std::unique_ptr<Shard>>& shards,
                         queue::ShapingState* shaping = nullptr);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

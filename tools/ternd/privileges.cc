@@ -16,7 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 absl::Status Errno(absl::string_view what) {
@@ -91,4 +91,4 @@ absl::StatusOr<std::string> DropPrivileges(const std::string& user,
                       "): setuid(0) refused, no_new_privs set, no capabilities");
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // Returns a one-line description of what was done. NotFound: no such user;
 // InvalidArgument: the user is root; FailedPrecondition: not started as root (unless the
@@ -24,4 +24,4 @@ namespace tern::ternd {
 absl::StatusOr<std::string> DropPrivileges(const std::string& user,
                                            const std::vector<std::string>& owned_paths);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

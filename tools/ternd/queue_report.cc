@@ -10,7 +10,7 @@
 #include "core/json_writer.h"
 #include "core/utf8.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::ActionOutcome;
 using queue::FormatQueueId;
@@ -436,4 +436,4 @@ std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates,
   return out;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

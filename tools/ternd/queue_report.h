@@ -17,7 +17,7 @@
 #include "delivery/delivery_agent.h"
 #include "queue/queue_operations.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // Throughput over the last minute (from the admin endpoint's history), per second.
 struct Rates {
@@ -56,4 +56,4 @@ std::string FormatUtcSeconds(absl::Time t);
 void AppendDestinationJson(int shard, const delivery::DestinationStats& d, absl::Time now,
                            core::JsonWriter* json);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 void AppendShapingMetrics(core::MetricsText* text, queue::ShapingState& shaping, absl::Time now) {
   constexpr core::MetricType kGauge = core::MetricType::kGauge;
@@ -38,4 +38,4 @@ void AppendShapingMetrics(core::MetricsText* text, queue::ShapingState& shaping,
   text->Sample({}, omitted);
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -13,10 +13,10 @@
 #include "core/metrics_text.h"
 #include "queue/shaping_state.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 inline constexpr size_t kSiteSeriesMax = 1000;
 
 void AppendShapingMetrics(core::MetricsText* text, queue::ShapingState& shaping, absl::Time now);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -14,7 +14,7 @@
 #include "core/json_writer.h"
 #include "tools/ternd/queue_report.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 using queue::RateSpec;
@@ -467,4 +467,4 @@ std::string ShapingJson(const ShapingReport& report, absl::Time now) {
   return out;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -26,7 +26,7 @@
 #include "queue/shaping_state.h"
 #include "queue/site_health.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 inline constexpr size_t kShapingRowsMax = 1000;
 
@@ -90,4 +90,4 @@ std::string ShapingJson(const ShapingReport& report, absl::Time now);
 // The option rows of a lane ("connection_limit", "20"), every set field, in a fixed order.
 std::vector<std::pair<std::string, std::string>> OptionRows(const queue::ShapingOptions& options);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "queue/shaping_policy_file.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 namespace {
 
@@ -68,4 +68,4 @@ bool ReloadShapingPolicy(const std::string& path, const delivery::EgressConfig& 
   return true;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -17,7 +17,7 @@
 #include "queue/shaping_policy.h"
 #include "queue/shaping_state.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // The overrides' state file: "<spool_dir>/shaping-state.jsonl".
 std::string ShapingStateFile(absl::string_view spool_dir);
@@ -46,4 +46,4 @@ absl::Status CheckShapingKeepsEgressSources(const std::string& path,
 bool ReloadShapingPolicy(const std::string& path, const delivery::EgressConfig& egress,
                          queue::ShapingState* shaping);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "queue/spool_sink.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::ShardView;
 using queue::SpoolSink;
@@ -196,9 +196,9 @@ absl::Status Shard::Setup(core::Loop* loop) {
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
   if (config_.delivery != nullptr) {
-    dns::ResolverOptions dns_options;
+    net::dns::ResolverOptions dns_options;
     dns_options.servers = config_.dns_servers;
-    auto resolver = dns::Resolver::Create(loop_, dns_options);
+    auto resolver = net::dns::Resolver::Create(loop_, dns_options);
     if (!resolver.ok()) return resolver.status();
     resolver_ = *std::move(resolver);
     delivery::DeliveryAgentDeps deps{.loop = loop_,
@@ -220,7 +220,7 @@ absl::Status Shard::Setup(core::Loop* loop) {
   smtp_context_.loop = loop_;
   smtp_context_.session_config = config_.session;
   if (config_.auth != nullptr) {
-    auth_backend_ = std::make_unique<smtp::LoopAuthBackend>(config_.auth, loop_);
+    auth_backend_ = std::make_unique<net::smtp::LoopAuthBackend>(config_.auth, loop_);
     smtp_context_.session_config.auth = auth_backend_.get();
   }
   smtp_context_.relay_policy = config_.relay_policy;
@@ -313,4 +313,4 @@ ShardView Shard::View() {
           .smtp_connections = smtp_context_.connections.size()};
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -43,7 +43,7 @@
 #include "spool/storage.h"
 #include "tools/ternd/delivery_reload.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 struct ShardConfig {
   int id = 0;
@@ -51,15 +51,15 @@ struct ShardConfig {
   // SO_REUSEPORT sockets, one per listen address, and what each is for.
   std::vector<std::pair<int, net::ListenerKind>> listen_fds;
   const net::tls::TlsContextSlot* tls = nullptr;  // null: no TLS
-  smtp::PasswordChecker* auth = nullptr;          // null: no AUTH
+  net::smtp::PasswordChecker* auth = nullptr;     // null: no AUTH
   absl::Duration tls_handshake_timeout = absl::Seconds(30);
   absl::Duration greet_pause = absl::ZeroDuration();
   uint64_t min_data_rate = 0;
   spool::SpoolOptions spool;
   engine::IoEngine io_engine = engine::IoEngine::kUring;
   engine::TransportOptions transport;
-  smtp::SessionConfig session;
-  const smtp::RelayPolicy* relay_policy = nullptr;
+  net::smtp::SessionConfig session;
+  const net::smtp::RelayPolicy* relay_policy = nullptr;
   net::ConnectionLimiter* limiter = nullptr;
   // --inbound_balance=handoff with more than one shard (null otherwise: the kernel's
   // SO_REUSEPORT spread stands): the shards' shared loads, and how to give an accepted
@@ -114,11 +114,11 @@ class Shard {
   static constexpr absl::Duration kAskTimeout = absl::Seconds(30);
 
   int id() const { return config_.id; }
-  const smtp::SmtpCounters& smtp_counters() const { return smtp_counters_; }
+  const net::smtp::SmtpCounters& smtp_counters() const { return smtp_counters_; }
   const delivery::DeliveryCounters& delivery_counters() const { return delivery_counters_; }
-  const smtp::ClientCounters& client_counters() const { return client_counters_; }
+  const net::smtp::ClientCounters& client_counters() const { return client_counters_; }
   // Valid after WaitReady() returned OK, until Join(); null without delivery.
-  const dns::Resolver* resolver() const { return resolver_.get(); }
+  const net::dns::Resolver* resolver() const { return resolver_.get(); }
   // Valid after WaitReady() returned OK, until Join().
   const spool::ShardSpool* spool() const { return spool_.get(); }
   uint64_t queue_messages() const { return queue_messages_.load(std::memory_order_relaxed); }
@@ -169,11 +169,11 @@ class Shard {
   std::unique_ptr<spool::ShardSpool> spool_;
   std::unique_ptr<delivery::DeliveryLog> delivery_log_;
   std::unique_ptr<net::Transport> transport_;
-  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<net::dns::Resolver> resolver_;
   std::unique_ptr<delivery::DeliveryAgent> agent_;
   bool agent_aborted_ = false;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;  // one per listener kind in use
-  std::unique_ptr<smtp::LoopAuthBackend> auth_backend_;
+  std::unique_ptr<net::smtp::LoopAuthBackend> auth_backend_;
   // The sinks' resolver in force (never null; SIGHUP replaces it, each message holds the
   // one it started with). Outlives every sink: the connections go before the shard.
   std::shared_ptr<const delivery::MessagePoolResolver> message_pools_;
@@ -185,9 +185,9 @@ class Shard {
   ShutdownTicker shutdown_ticker_{this};
   std::string features_;
 
-  smtp::SmtpCounters smtp_counters_;
+  net::smtp::SmtpCounters smtp_counters_;
   delivery::DeliveryCounters delivery_counters_;
-  smtp::ClientCounters client_counters_;
+  net::smtp::ClientCounters client_counters_;
   std::atomic<uint64_t> queue_messages_{0};
   std::atomic<uint64_t> queue_bytes_{0};
   std::atomic<uint64_t> queue_held_{0};
@@ -224,4 +224,4 @@ std::optional<T> Shard::Ask(Task<T> task, absl::Duration timeout) {
   return future.get();
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -25,7 +25,7 @@
 #include "core/metrics_text.h"
 #include "tools/ternd/shard.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using Shards = std::vector<std::unique_ptr<Shard>>;
 
@@ -93,4 +93,4 @@ void AppendHistogram(core::MetricsText* text, const Shards& shards, absl::string
   }
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

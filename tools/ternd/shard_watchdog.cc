@@ -6,7 +6,7 @@
 
 #include "core/log.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::ShardView;
 
@@ -60,4 +60,4 @@ void ShardWatchdog::Run(absl::Duration period) {
   }
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -18,7 +18,7 @@
 #include "core/service_notifier.h"
 #include "tools/ternd/shard.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 class ShardWatchdog {
  public:
@@ -46,4 +46,4 @@ class ShardWatchdog {
   bool stop_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

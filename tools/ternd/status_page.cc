@@ -10,7 +10,7 @@
 #include "queue/queue_filter.h"
 #include "tools/ternd/queue_report.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 using queue::FormatQueueId;
 
@@ -341,4 +341,4 @@ std::string StatusJson(const ThroughputHistory& history, const std::vector<Shard
   return out;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

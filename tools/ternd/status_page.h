@@ -23,7 +23,7 @@
 #include "tools/ternd/status_summary.h"
 #include "tools/ternd/throughput_history.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 absl::string_view StatusPageHtml();
 
@@ -39,4 +39,4 @@ inline constexpr size_t kShapingRowsShown = 50;
 std::string StatusJson(const ThroughputHistory& history, const std::vector<ShardStatus>& shards,
                        absl::Time now, bool per_shard, const ShapingReport* shaping = nullptr);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

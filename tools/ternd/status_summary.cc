@@ -6,7 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "delivery/reply_pattern.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 namespace {
 
 uint64_t Busy(const delivery::DestinationStats& d) {
@@ -85,4 +85,4 @@ std::vector<FailureGroup> GroupFailures(const std::vector<ShardStatus>& shards, 
   return groups;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "delivery/delivery_agent.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 // What one shard contributes to /status.json.
 struct ShardStatus {
@@ -50,4 +50,4 @@ struct FailureGroup {
 // Groups of identical failures, the most recent first, at most `groups_max`.
 std::vector<FailureGroup> GroupFailures(const std::vector<ShardStatus>& shards, size_t groups_max);
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

@@ -1,7 +1,9 @@
 // Implementation of tools/ternd/throughput_history.h.
 #include "tools/ternd/throughput_history.h"
 
-namespace tern::ternd {
+#include <cmath>
+
+namespace tern::tools::ternd {
 
 void ThroughputHistory::MaybeSample(absl::Time now, const std::function<ThroughputSample()>& take) {
   if (!samples_.empty() && now - samples_.back().time < kPeriod) return;
@@ -29,8 +31,8 @@ Rates ThroughputHistory::RatesOver(absl::Duration window) const {
   rates.delivered = per_second(first->delivered, last.delivered);
   rates.deferred = per_second(first->deferred, last.deferred);
   rates.bounced = per_second(first->bounced, last.bounced);
-  rates.window_seconds = static_cast<int>(seconds + 0.5);
+  rates.window_seconds = static_cast<int>(std::lround(seconds));
   return rates;
 }
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

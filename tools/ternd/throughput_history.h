@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "tools/ternd/queue_report.h"
 
-namespace tern::ternd {
+namespace tern::tools::ternd {
 
 struct ThroughputSample {
   absl::Time time;
@@ -44,4 +44,4 @@ class ThroughputHistory {
   std::deque<ThroughputSample> samples_;
 };
 
-}  // namespace tern::ternd
+}  // namespace tern::tools::ternd

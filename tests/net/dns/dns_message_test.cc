@@ -10,7 +10,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 namespace {
 
 // Builds a DNS reply: one question, then answer records.
@@ -224,4 +224,4 @@ TEST(DnsMessage, NormalizeName) {
 }
 
 }  // namespace
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-namespace tern::dns::testing {
+namespace tern::net::dns::testing {
 
 namespace {
 
@@ -142,4 +142,4 @@ bool DnsmasqServer::Answers() const {
   return ok;
 }
 
-}  // namespace tern::dns::testing
+}  // namespace tern::net::dns::testing

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 
-namespace tern::dns::testing {
+namespace tern::net::dns::testing {
 
 class DnsmasqServer {
  public:
@@ -47,4 +47,4 @@ class DnsmasqServer {
   int port_ = 0;
 };
 
-}  // namespace tern::dns::testing
+}  // namespace tern::net::dns::testing

@@ -14,7 +14,7 @@
 #include "tests/engine/test_engine.h"
 #include "tests/net/dns/dnsmasq_server.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 namespace {
 
 constexpr absl::Duration kTestDeadline = absl::Seconds(10);
@@ -48,7 +48,7 @@ class ResolverTest : public ::testing::Test {
   void SetUp() override {
     if (absl::IsUnavailable(start_status_)) GTEST_SKIP() << start_status_;
     ASSERT_TRUE(start_status_.ok()) << start_status_;
-    auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+    auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
     if (!loop.ok()) GTEST_SKIP() << "io_uring unavailable: " << loop.status();
     loop_ = std::move(*loop);
     loop_->AddIterationHook([this] {
@@ -424,4 +424,4 @@ TEST_F(ResolverTest, DestroyingWithQueriesInFlightIsClean) {
 }
 
 }  // namespace
-}  // namespace tern::dns
+}  // namespace tern::net::dns

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::dns {
+namespace tern::net::dns {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1000000);
@@ -47,4 +47,4 @@ TEST(TtlCache, ZeroBoundStoresNothing) {
 }
 
 }  // namespace
-}  // namespace tern::dns
+}  // namespace tern::net::dns

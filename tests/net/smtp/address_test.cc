@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 std::string Repeat(char c, size_t n) { return std::string(n, c); }
@@ -170,4 +170,4 @@ TEST(IsValidDomain, LengthLimits) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -15,7 +15,7 @@
 #include "net/smtp/sasl.h"
 #include "tests/engine/test_engine.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 using ::testing::ElementsAre;
@@ -140,7 +140,7 @@ TEST(AuthUsers, FindProblemsNamesEveryBadLineNotOnlyTheFirst) {
 }
 
 TEST(PasswordChecker, AnswersOnTheLoopAndThrottlesPerAddress) {
-  auto loop = engine::CreateLoop(tern::testing::TestIoEngine());
+  auto loop = engine::CreateLoop(tern::engine::testing::TestIoEngine());
   if (!loop.ok()) GTEST_SKIP() << loop.status();
   auto users = AuthUsers::Parse("bob:" + *HashPassword("pw", kCheap) + "\n", "users");
   ASSERT_TRUE(users.ok());
@@ -168,4 +168,4 @@ TEST(PasswordChecker, AnswersOnTheLoopAndThrottlesPerAddress) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

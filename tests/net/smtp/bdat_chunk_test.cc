@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 TEST(BdatChunk, ReadsTheSizeAndLastMarker) {
@@ -60,4 +60,4 @@ TEST(BdatChunk, TakesTheChunksBytesAtAnySplitAndLeavesTheRest) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "net/smtp/dot_stuffing.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 struct DataResult {
@@ -210,4 +210,4 @@ TEST(ChunkBodyReader, BareCrOrLfIsAFlaw) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

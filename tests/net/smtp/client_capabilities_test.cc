@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 ServerCapabilities Parse(absl::string_view ehlo_reply) {
@@ -162,4 +162,4 @@ TEST(ServerCapabilitiesSerialized, GarbageIsRejected) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

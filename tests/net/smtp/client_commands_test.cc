@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 std::string Path(absl::string_view address) {
@@ -77,9 +77,9 @@ TEST(AppendRcptTo, DsnParameters) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 TEST(AppendMailFromEnvid, LimitIsOnTheDecodedLength) {
@@ -92,4 +92,4 @@ TEST(AppendMailFromEnvid, LimitIsOnTheDecodedLength) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 std::string All(const ClientOutput& out) {
@@ -70,9 +70,9 @@ TEST(ClientOutput, PeekIsBoundedByTheSpan) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 TEST(ClientOutputPeekTest, RangesSayWhichAreExternal) {
@@ -111,4 +111,4 @@ TEST(ClientOutputFrontTest, TellsWhetherTheFrontIsExternal) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // "code|enhanced|line1|line2..." for each complete reply, or "error: why" at the end.
@@ -251,4 +251,4 @@ TEST(EnhancedCode, ParseTable) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -14,7 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 constexpr absl::string_view kGreeting = "220 mx.test ESMTP\r\n";
@@ -1322,4 +1322,4 @@ TEST_F(ClientSessionTest, FailedHandshakeFailsTheConnectionWith475) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -3,7 +3,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 TEST(CommandArgumentsTest, DecimalCounts) {
@@ -36,4 +36,4 @@ TEST(CommandArgumentsTest, BdatArguments) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

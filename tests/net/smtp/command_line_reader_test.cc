@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 // Feeds `input` in pieces of `piece` bytes; returns the lines, "<too long>" for each
@@ -72,4 +72,4 @@ TEST(CommandLineReaderTest, ResetForgetsAPartialLine) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 TEST(DsnParameters, RetIsFullOrHdrsInAnyCase) {
@@ -129,4 +129,4 @@ TEST(DsnParameters, OrcptIsAddrTypeSemicolonXtext) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "net/smtp/message_sink.h"
 
-namespace tern::smtp::testing {
+namespace tern::net::smtp::testing {
 
 class FakeSink : public MessageSink {
  public:
@@ -83,4 +83,4 @@ class FakeSink : public MessageSink {
   std::vector<Committed> committed;
 };
 
-}  // namespace tern::smtp::testing
+}  // namespace tern::net::smtp::testing

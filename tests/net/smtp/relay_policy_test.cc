@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 RelayPolicy MakePolicy() {
@@ -136,4 +136,4 @@ TEST(DecideRecipient, Table) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

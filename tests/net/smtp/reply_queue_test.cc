@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 std::string Drain(ReplyQueue& q) {
@@ -84,4 +84,4 @@ TEST(ReplyQueueDeathTest, FillingTwiceIsFatal) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

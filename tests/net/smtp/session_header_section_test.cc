@@ -12,7 +12,7 @@
 #include "net/smtp/session.h"
 #include "tests/net/smtp/fake_sink.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
 absl::Time FixedClock() { return absl::FromUnixSeconds(1700000000); }
@@ -166,4 +166,4 @@ TEST_F(HeaderSectionTest, NotCalledWhenTheSinkDoesNotWantIt) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -14,10 +14,10 @@
 #include "net/smtp/record_reserve.h"
 #include "tests/net/smtp/fake_sink.h"
 
-namespace tern::smtp {
+namespace tern::net::smtp {
 namespace {
 
-using ::tern::smtp::testing::FakeSink;
+using ::tern::net::smtp::testing::FakeSink;
 
 absl::Time FixedClock() { return absl::FromUnixSeconds(1700000000); }  // 2023-11-14 22:13:20
 
@@ -971,4 +971,4 @@ TEST(SessionFraming, PipelinedBurstSplitAtAnyByte) {
 }
 
 }  // namespace
-}  // namespace tern::smtp
+}  // namespace tern::net::smtp

@@ -8,7 +8,7 @@
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 // Undoes dot-stuffing of a DATA body ending with ".\r\n".
@@ -136,4 +136,4 @@ TEST(MessageVerifierTest, ResetsBetweenMessages) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -6,7 +6,7 @@
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 std::string Sample(size_t n) {
@@ -55,4 +55,4 @@ TEST(BodyChecksumTest, FormatIsSixteenLowercaseHexDigits) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 TEST(LatencyHistogramTest, BucketsCoverValuesWithinTwoPercent) {
@@ -54,4 +54,4 @@ TEST(LatencyHistogramTest, MergeAndSince) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

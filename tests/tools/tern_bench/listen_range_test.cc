@@ -3,7 +3,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 TEST(ListenRangeTest, OneAddress) {
@@ -40,4 +40,4 @@ TEST(ListenRangeTest, RejectsBadRanges) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

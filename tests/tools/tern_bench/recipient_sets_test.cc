@@ -3,7 +3,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 using Sets = std::vector<std::vector<std::string>>;
@@ -33,4 +33,4 @@ TEST(RecipientSetsTest, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

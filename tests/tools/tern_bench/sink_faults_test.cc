@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 FaultPlan MustParse(const FaultFlags& flags) {
@@ -138,4 +138,4 @@ TEST(FaultStageNames, RoundTrip) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "tools/tern_bench/sink_report.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 TEST(RecordLine, HoldsTheMessageAsJson) {
@@ -116,4 +116,4 @@ TEST(SinkSummary, ProgressLine) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "tools/tern_bench/bench_message.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 const absl::Time kStart = absl::FromUnixSeconds(1700000000);
@@ -513,9 +513,9 @@ TEST(SinkSession, TooManyHeldRepliesOverflow) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 // Property: whatever the bytes, the session neither crashes nor grows its output without
@@ -580,4 +580,4 @@ TEST(SinkSession, RandomInputIsHandledTheSameInAnySplit) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

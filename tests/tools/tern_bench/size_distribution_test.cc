@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 TEST(SizeDistributionTest, ParsesByteSizes) {
@@ -44,4 +44,4 @@ TEST(SizeDistributionTest, RejectsBadSpecs) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace tern::bench {
+namespace tern::tools::tern_bench {
 namespace {
 
 constexpr absl::string_view kEhloFull =
@@ -270,4 +270,4 @@ TEST_F(SourceSessionTest, NoStartTlsWithoutTheOfferOrTheFlag) {
 }
 
 }  // namespace
-}  // namespace tern::bench
+}  // namespace tern::tools::tern_bench

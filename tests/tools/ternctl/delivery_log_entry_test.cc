@@ -8,7 +8,7 @@
 #include "delivery/delivery_log.h"
 #include "gtest/gtest.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 TEST(DeliveryLogEntry, ParsesWhatTerndWrites) {
@@ -68,4 +68,4 @@ TEST(DeliveryLogEntry, ToleratesOddFieldTypes) {
 }
 
 }  // namespace
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

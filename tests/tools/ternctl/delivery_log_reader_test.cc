@@ -17,7 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 const absl::Time kBase = absl::FromUnixSeconds(1796000000);  // 2026-11-30
@@ -152,4 +152,4 @@ TEST_F(DeliveryLogReaderTest, DamagedGzipEndsThatFileWithAWarning) {
 }
 
 }  // namespace
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 DeliveryLogEntry Event(LogEvent event, uint64_t id, std::string recipient, std::string reply = "",
@@ -128,4 +128,4 @@ TEST(DelayHistogram, BucketsCoverEveryValue) {
 }
 
 }  // namespace
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl

@@ -3,7 +3,7 @@
 #include "gtest/gtest.h"
 #include "tools/ternctl/report_command.h"
 
-namespace tern::ternctl {
+namespace tern::tools::ternctl {
 namespace {
 
 const absl::Time kNow = absl::FromUnixSeconds(1'796'000'000);
@@ -37,4 +37,4 @@ TEST(ParseReportTime, RejectsGarbageAndNegative) {
 }
 
 }  // namespace
-}  // namespace tern::ternctl
+}  // namespace tern::tools::ternctl
