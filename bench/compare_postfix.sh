@@ -903,7 +903,12 @@ run_haraka() {
 
 if [[ "${BUILD:-1}" != 0 ]]; then
   log "building ternd, ternctl and tern-bench"
-  cmake -S "$REPO" -B "$REPO/build" -G Ninja -DTERN_BENCHMARKS=OFF -DTERN_TESTS=OFF >/dev/null
+  # An existing build keeps its options (its tests stay registered); a new one is lean.
+  if [[ -f "$REPO/build/CMakeCache.txt" ]]; then
+    cmake -S "$REPO" -B "$REPO/build" >/dev/null
+  else
+    cmake -S "$REPO" -B "$REPO/build" -G Ninja -DTERN_BENCHMARKS=OFF -DTERN_TESTS=OFF >/dev/null
+  fi
   ninja -C "$REPO/build" ternd ternctl tern-bench >/dev/null
 fi
 [[ "$LOADGEN" != tern-bench || -x "$TERN_BENCH" ]] || die "$TERN_BENCH missing"
