@@ -39,6 +39,36 @@ class ImmediateSink : public MessageSink {
   std::vector<CommitWaiter*> waiters_;
 };
 
+// A greeted session (EHLO answered) over an ImmediateSink; Feed() gives it `input` in
+// pieces of at most `piece` bytes, completes the commits and drops the replies.
+class GreetedSession {
+ public:
+  explicit GreetedSession(bool sink_reserves) : sink_(sink_reserves) {
+    config_.hostname = "mx.bench.test";
+    session_.Start();
+    session_.Consume("EHLO client.bench.test\r\n");
+    session_.output().Consume(session_.output().Sendable().size());
+  }
+  void Feed(absl::string_view input, size_t piece) {
+    while (!input.empty()) {
+      const size_t n = std::min(piece, input.size());
+      session_.Consume(input.substr(0, n));
+      input.remove_prefix(n);
+    }
+    sink_.CompleteAll();
+    session_.output().Consume(session_.output().Sendable().size());
+  }
+  bool closed() const { return session_.wants_close(); }
+  const SmtpCounters& counters() const { return counters_; }
+
+ private:
+  SessionConfig config_;
+  ClientInfo client_{"127.0.0.1", 25, /*may_relay=*/true};
+  ImmediateSink sink_;
+  SmtpCounters counters_;
+  SmtpSession session_{config_, client_, &sink_, &counters_};
+};
+
 std::string Transaction() {
   std::string body;
   body += "From: a@b.test\r\nTo: x@example.com\r\nSubject: benchmark\r\n\r\n";
@@ -55,30 +85,12 @@ void BM_PipelinedBurst(benchmark::State& state) {
   for (int i = 0; i < kTransactionsPerBurst; ++i) burst += Transaction();
   const size_t piece = state.range(0) == 0 ? burst.size() : static_cast<size_t>(state.range(0));
 
-  SessionConfig config;
-  config.hostname = "mx.bench.test";
-  ClientInfo client{"127.0.0.1", 25, /*may_relay=*/true};
-  ImmediateSink sink;
-  SmtpCounters counters;
-  SmtpSession session(config, client, &sink, &counters);
-  session.Start();
-  session.Consume("EHLO client.bench.test\r\n");
-  session.output().Consume(session.output().Sendable().size());
-
-  for (auto _ : state) {
-    absl::string_view rest(burst);
-    while (!rest.empty()) {
-      const size_t n = std::min(piece, rest.size());
-      session.Consume(rest.substr(0, n));
-      rest.remove_prefix(n);
-    }
-    sink.CompleteAll();
-    session.output().Consume(session.output().Sendable().size());
-  }
-  if (session.wants_close()) state.SkipWithError("session closed");
+  GreetedSession session(/*sink_reserves=*/true);
+  for (auto _ : state) session.Feed(burst, piece);
+  if (session.closed()) state.SkipWithError("session closed");
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * burst.size());
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kTransactionsPerBurst);
-  state.counters["accepted"] = static_cast<double>(counters.messages_accepted.load());
+  state.counters["accepted"] = static_cast<double>(session.counters().messages_accepted.load());
 }
 BENCHMARK(BM_PipelinedBurst)->Arg(0)->Arg(16384)->Arg(1500);
 
@@ -92,26 +104,9 @@ void BM_DeclaredSize(benchmark::State& state) {
   const std::string transaction =
       absl::StrCat("MAIL FROM:<sender@b.test>", size, "\r\nRCPT TO:<one@example.com>\r\n",
                    "DATA\r\n", body, ".\r\n");
-  SessionConfig config;
-  config.hostname = "mx.bench.test";
-  ClientInfo client{"127.0.0.1", 25, /*may_relay=*/true};
-  ImmediateSink sink(/*reserve=*/false);
-  SmtpCounters counters;
-  SmtpSession session(config, client, &sink, &counters);
-  session.Start();
-  session.Consume("EHLO client.bench.test\r\n");
-  session.output().Consume(session.output().Sendable().size());
-  for (auto _ : state) {
-    absl::string_view rest(transaction);
-    while (!rest.empty()) {
-      const size_t n = std::min<size_t>(16384, rest.size());
-      session.Consume(rest.substr(0, n));
-      rest.remove_prefix(n);
-    }
-    sink.CompleteAll();
-    session.output().Consume(session.output().Sendable().size());
-  }
-  if (session.wants_close()) state.SkipWithError("session closed");
+  GreetedSession session(/*sink_reserves=*/false);
+  for (auto _ : state) session.Feed(transaction, 16384);
+  if (session.closed()) state.SkipWithError("session closed");
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * transaction.size());
 }
 BENCHMARK(BM_DeclaredSize)->ArgsProduct({{4096, 65536, 1 << 20}, {0, 1}});
