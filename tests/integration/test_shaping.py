@@ -37,6 +37,14 @@ class ShapingTest(ternd_harness.TerndTestCase):
             f.write(text)
         return path
 
+    def send_one_to_each(self, d, domains):
+        """One message to r@DOMAIN for each domain, over one session."""
+        with d.smtp() as c:
+            c.ehlo("client.test")
+            for x in domains:
+                self.assertQueued(c.send_message("sender@client.test", [f"r@{x}"],
+                                                 make_body(x)))
+
     def make_tempdir(self):
         import tempfile
         d = tempfile.mkdtemp(prefix="tern-shaping-")
@@ -121,11 +129,7 @@ class ShapingTest(ternd_harness.TerndTestCase):
         d = self.start_ternd(*[f"--route={x}={x}:{sink.port}" for x in domains],
                              f"--dns_servers={dns.address}", f"--shaping={path}", deliver=True)
         started = time.monotonic()
-        with d.smtp() as c:
-            c.ehlo("client.test")
-            for x in domains:
-                self.assertQueued(c.send_message("sender@client.test", [f"r@{x}"],
-                                                 make_body(x)))
+        self.send_one_to_each(d, domains)
         sink.wait_for_messages(len(domains), timeout=120)
         self.assertLess(time.monotonic() - started, scaled(20))
         self.assertLessEqual(sink.stats()["connections"], 2)
@@ -148,11 +152,7 @@ class ShapingTest(ternd_harness.TerndTestCase):
                              "--egress_source=lo=127.0.0.1", "--egress_pool=all=lo",
                              "--default_pool=all", deliver=True)
         started = time.monotonic()
-        with d.smtp() as c:
-            c.ehlo("client.test")
-            for x in domains:
-                self.assertQueued(c.send_message("sender@client.test", [f"r@{x}"],
-                                                 make_body(x)))
+        self.send_one_to_each(d, domains)
         sink.wait_for_messages(len(domains), timeout=180)
         self.assertLess(time.monotonic() - started, scaled(30))
         self.assertGreater(d.metrics().total("tern_delivery_connections_freed_total"), 0)
