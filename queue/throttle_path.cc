@@ -44,13 +44,6 @@ const std::string& ConnectionLease::scope_key(size_t i) const {
   return scopes_[i]->key;
 }
 
-bool ConnectionLease::Holds(absl::string_view scope_key) const {
-  for (const auto& scope : scopes_) {
-    if (scope->key == scope_key) return true;
-  }
-  return false;
-}
-
 void ThrottlePath::Add(std::shared_ptr<ScopeThrottle> scope, const Limits& limits) {
   CHECK(scope != nullptr);
   CHECK_LT(steps_.size(), kStepsMax);

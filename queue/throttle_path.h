@@ -55,7 +55,6 @@ class ConnectionLease {
   std::vector<std::string> scope_keys() const;
   size_t scope_count() const { return scopes_.size(); }
   const std::string& scope_key(size_t i) const;
-  bool Holds(absl::string_view scope_key) const;
 
  private:
   friend class ThrottlePath;
