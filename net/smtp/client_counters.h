@@ -26,6 +26,10 @@ struct ClientCounters {
   std::atomic<uint64_t> tls_handshakes{0};          // STARTTLS completed (the owner counts)
   std::atomic<uint64_t> tls_handshake_failures{0};  // STARTTLS 220, then the handshake failed
   std::atomic<uint64_t> starttls_refused{0};        // opportunistic, refused: plaintext
+  // Transactions pipelined behind the previous one's end of data, and those of them whose
+  // MAIL the server refused for it (sent again).
+  std::atomic<uint64_t> transactions_pipelined{0};
+  std::atomic<uint64_t> pipelining_refused{0};
 
   static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);

@@ -1,5 +1,6 @@
-// Implementation of net/smtp/client_session.h: one handler per awaited reply, the
-// transaction's per-recipient bookkeeping, and connection failure.
+// Implementation of net/smtp/client_session.h: one handler per awaited reply, the order of
+// the transactions in flight (net/smtp/client_transaction.h keeps each one's recipients),
+// and connection failure.
 #include "net/smtp/client_session.h"
 
 #include <cstring>
@@ -8,8 +9,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
-#include "core/utf8.h"
-#include "net/smtp/client_commands.h"
 #include "net/smtp/dot_stuffing.h"
 
 namespace tern::net::smtp {
@@ -17,7 +16,6 @@ namespace {
 
 constexpr absl::string_view kQuitCommand = "QUIT\r\n";
 constexpr absl::string_view kRsetCommand = "RSET\r\n";
-constexpr absl::string_view kDataCommand = "DATA\r\n";
 constexpr absl::string_view kDot = ".\r\n";
 constexpr absl::string_view kCrlf = "\r\n";
 
@@ -40,39 +38,13 @@ bool NeedsFinalCrlf(absl::string_view body) {
   return !body.empty() && !absl::EndsWith(body, kCrlf);
 }
 
-DeliveryOutcome OutcomeOf(int code) {
-  if (code / 100 == 2) return DeliveryOutcome::kDelivered;
-  if (code / 100 == 4) return DeliveryOutcome::kTempFailed;
-  return DeliveryOutcome::kPermFailed;
-}
-
 }  // namespace
-
-absl::string_view ReplyStageName(ReplyStage stage) {
-  switch (stage) {
-    case ReplyStage::kLocal:
-      return "local";
-    case ReplyStage::kConnection:
-      return "connection";
-    case ReplyStage::kMail:
-      return "MAIL FROM";
-    case ReplyStage::kRcpt:
-      return "RCPT TO";
-    case ReplyStage::kData:
-      return "DATA";
-    case ReplyStage::kDataEnd:
-      return "end of data";
-  }
-  return "unknown";
-}
 
 SmtpClientSession::SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
                                      ClientCounters* counters)
     : config_(config), handler_(handler), counters_(counters) {
   CHECK(handler != nullptr);
   CHECK(counters != nullptr);
-  // Spans are 32-bit: commands and replies of a transaction are far below 4 GiB.
-  static_assert((kTransactionRecipientsMax + 3) * (kResultReplyBytesMax + 64) < UINT32_MAX);
 }
 
 SmtpClientSession::SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
@@ -89,12 +61,28 @@ absl::Status SmtpClientSession::Resume() {
     return absl::FailedPreconditionError("Resume() on a session not constructed resumed, or again");
   }
   resumable_ = false;
-  if (state_ != State::kReady || in_flight_) {
+  if (state_ != State::kReady || current().in_flight) {
     return absl::FailedPreconditionError("Resume() when the session is no longer idle");
   }
   ClientCounters::Add(counters_->connections_resumed, 1);
   NotifyReady();
   return absl::OkStatus();
+}
+
+bool SmtpClientSession::can_pipeline() const {
+  if (!config_.pipeline_transactions || !capabilities_.pipelining || pipelining_refused_ ||
+      next_queued_ || reporting_ || !in_transaction()) {
+    return false;
+  }
+  const ClientTransaction& t = current();
+  if (!t.in_flight || !t.fully_queued || t.aborting_data) return false;
+  // Nobody accepted: the transaction stays open on the server until RSET, and a MAIL
+  // behind it would be refused.
+  return t.mail_failed || t.rcpt_replies < t.recipient_count() || t.accepted_count() > 0;
+}
+
+size_t SmtpClientSession::transactions_in_flight() const {
+  return (current().in_flight ? 1 : 0) + (next_queued_ ? 1 : 0);
 }
 
 bool SmtpClientSession::in_transaction() const {
@@ -151,7 +139,7 @@ absl::string_view SmtpClientSession::WaitingFor() const {
     case State::kData:
       return "the reply to DATA";
     case State::kDataEnd:
-      return chunking_ ? "the reply to BDAT LAST" : "the reply to end of data";
+      return current().chunking() ? "the reply to BDAT LAST" : "the reply to end of data";
     case State::kRset:
       return "the reply to RSET";
     case State::kQuit:
@@ -397,21 +385,24 @@ void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* repl
                              const EnhancedCode& enhanced, bool send_quit) {
   if (state_ == State::kClosed) return;
   failure_enhanced_ = enhanced;
-  const bool had_transaction = in_flight_;
-  if (had_transaction) {
-    // At least once: whatever the server may have done, nothing counts as delivered. A
-    // server that closed with a reply (421, RFC 5321 §3.8) is quoted: its words ("421
-    // 4.7.28 ... unusual rate") are what the log and the shaping rules need.
-    const bool closing = reply != nullptr && reply->code() == 421;
-    const Span text = closing ? StoreReply(*reply)
-                              : StoreText(absl::StrCat(kConnectionFailureCode, " ",
-                                                       enhanced.ToString(), " ", status.message()));
-    for (Recipient& recipient : recipients_) {
-      recipient.outcome = DeliveryOutcome::kTempFailed;
-      recipient.stage = ReplyStage::kConnection;
-      recipient.code = closing ? reply->code() : kConnectionFailureCode;
-      recipient.enhanced = closing && reply->enhanced().present() ? reply->enhanced() : enhanced;
-      recipient.reply = text;
+  // At least once: whatever the server may have done, nothing counts as delivered. A
+  // server that closed with a reply (421, RFC 5321 §3.8) is quoted: its words ("421
+  // 4.7.28 ... unusual rate") are what the log and the shaping rules need.
+  const bool closing = reply != nullptr && reply->code() == 421;
+  const std::string text = closing ? std::string()
+                                   : absl::StrCat(kConnectionFailureCode, " ", enhanced.ToString(),
+                                                  " ", status.message());
+  ClientTransaction* lost[2] = {nullptr, nullptr};
+  if (current().in_flight) lost[0] = &current();
+  if (next_queued_) lost[1] = &next();
+  next_queued_ = false;
+  for (ClientTransaction* t : lost) {
+    if (t == nullptr || t->decided_locally) continue;
+    if (closing) {
+      t->FailAllQuoting(*reply, ReplyStage::kConnection, enhanced);
+    } else {
+      t->DecideAllWith(DeliveryOutcome::kTempFailed, ReplyStage::kConnection,
+                       kConnectionFailureCode, enhanced, text);
     }
   }
   state_ = State::kClosed;
@@ -423,7 +414,9 @@ void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* repl
     discard_output_ = true;
   }
   ClientCounters::Add(counters_->connections_failed, 1);
-  if (had_transaction) ReportTransaction(/*connection_failed=*/true);
+  for (ClientTransaction* t : lost) {
+    if (t != nullptr) ReportTransaction(*t, /*connection_failed=*/true);
+  }
   handler_->OnConnectionFailed(status, reply);
 }
 
@@ -431,87 +424,53 @@ void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* repl
 // Transactions.
 
 absl::Status SmtpClientSession::StartTransaction(const OutboundMessage& message) {
-  if (state_ != State::kReady || reporting_) {
+  const bool behind = state_ != State::kReady;
+  if (reporting_ || (behind && !can_pipeline())) {
     return absl::FailedPreconditionError("StartTransaction when the session is not ready");
   }
   resumable_ = false;  // the owner went ahead without Resume()
-  CHECK(!in_flight_);
   if (message.recipients.empty()) return absl::InvalidArgumentError("no recipients");
   if (message.recipients.size() > kTransactionRecipientsMax) {
     return absl::InvalidArgumentError(
         absl::StrCat("more than ", kTransactionRecipientsMax, " recipients in one transaction"));
   }
-  ResetTransaction();
-  absl::Status built = BuildCommands(message);
-  if (!built.ok()) {
-    ResetTransaction();
-    return built;
+  ClientTransaction& t = behind ? next() : current();
+  CHECK(!t.in_flight);
+  if (absl::Status built = t.Build(message, capabilities_); !built.ok()) return built;
+  t.in_flight = true;
+  if (behind) {
+    StartNext(message);
+    return absl::OkStatus();
   }
-  in_flight_ = true;
-  body_ = message.body;
-  prefix_.assign(message.prefix.data(), message.prefix.size());
-  if (RefuseLocally(message)) return absl::OkStatus();
-  pipelined_ = capabilities_.pipelining;
+  if (RefuseLocally(message, t)) {
+    // Nothing was sent: the session stays ready.
+    ReportTransaction(t, /*connection_failed=*/false);
+    NotifyReady();
+    return absl::OkStatus();
+  }
+  t.pipelined = capabilities_.pipelining;
   state_ = State::kMail;
-  if (pipelined_) {
-    // RFC 2920 §3.1: MAIL, every RCPT and DATA (the last command of a group) at once;
-    // RFC 3030 §2: BDAT may be pipelined, and its chunk follows it at once.
-    output_.Append(commands_);
-    if (chunking_) SendChunk();
+  pipelining_offered_ = false;
+  if (t.pipelined) {
+    SendBatch(t);
   } else {
-    SendCommand(mail_command_);
+    output_.Append(t.mail_command());
   }
   return absl::OkStatus();
 }
 
-absl::Status SmtpClientSession::BuildCommands(const OutboundMessage& message) {
-  MailParameters params;
-  if (capabilities_.size) params.size = message.size != 0 ? message.size : message.body.size();
-  params.eight_bit_mime = message.eight_bit && capabilities_.eight_bit_mime;
-  params.smtputf8 = message.needs_smtputf8 && capabilities_.smtputf8;
-  if (capabilities_.dsn) {
-    params.dsn_ret = message.dsn_ret;
-    params.envid = message.envid;
-  }
-  if (!AppendMailFrom(message.sender, params, &commands_)) {
-    return absl::InvalidArgumentError("sender address cannot be sent");
-  }
-  mail_command_ = {0, static_cast<uint32_t>(commands_.size())};
-  recipients_.reserve(message.recipients.size());
-  for (const OutboundRecipient& rcpt : message.recipients) {
-    const auto start = static_cast<uint32_t>(commands_.size());
-    RcptParameters rcpt_params;
-    if (capabilities_.dsn) rcpt_params = {rcpt.notify, rcpt.orcpt};
-    if (!AppendRcptTo(rcpt.address, rcpt_params, &commands_)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("recipient address ", rcpt.index, " cannot be sent"));
-    }
-    Recipient recipient{};
-    recipient.index = rcpt.index;
-    recipient.command = {start, static_cast<uint32_t>(commands_.size() - start)};
-    recipients_.push_back(recipient);
-  }
-  const auto data_start = static_cast<uint32_t>(commands_.size());
-  uint64_t chunk_size = (NeedsFinalCrlf(message.body) ? kCrlf.size() : 0) + message.prefix.size();
-  size_t ranges = 0;
-  if (capabilities_.chunking) {
-    ForEachUnstuffedRange(message.body, [&](absl::string_view range) {
-      chunk_size += range.size();
-      ++ranges;
-    });
-  }
-  chunking_ = capabilities_.chunking && ranges <= kChunkRangesMax;
-  if (chunking_) {
-    // RFC 3030 §2: the whole message as one chunk of its unstuffed size.
-    absl::StrAppend(&commands_, "BDAT ", chunk_size, " LAST", kCrlf);
-  } else {
-    commands_.append(kDataCommand.data(), kDataCommand.size());
-  }
-  data_command_ = {data_start, static_cast<uint32_t>(commands_.size() - data_start)};
-  return absl::OkStatus();
+void SmtpClientSession::StartNext(const OutboundMessage& message) {
+  ClientTransaction& t = next();
+  next_queued_ = true;
+  t.behind = true;
+  ClientCounters::Add(counters_->transactions_pipelined, 1);
+  // Refused locally, it sends nothing and is reported after the current one, in order.
+  if (RefuseLocally(message, t)) return;
+  t.pipelined = true;
+  SendBatch(t);
 }
 
-bool SmtpClientSession::RefuseLocally(const OutboundMessage& message) {
+bool SmtpClientSession::RefuseLocally(const OutboundMessage& message, ClientTransaction& t) {
   int code = 0;
   EnhancedCode enhanced;
   std::string text;
@@ -528,90 +487,96 @@ bool SmtpClientSession::RefuseLocally(const OutboundMessage& message) {
   } else {
     return false;
   }
-  const Span reply = StoreText(absl::StrCat(code, " ", enhanced.ToString(), " ", text));
-  for (Recipient& recipient : recipients_) {
-    recipient.outcome = DeliveryOutcome::kPermFailed;
-    recipient.stage = ReplyStage::kLocal;
-    recipient.code = code;
-    recipient.enhanced = enhanced;
-    recipient.reply = reply;
-  }
-  // Nothing was sent: the session stays ready.
-  ReportTransaction(/*connection_failed=*/false);
-  NotifyReady();
+  t.DecideAllWith(DeliveryOutcome::kPermFailed, ReplyStage::kLocal, code, enhanced,
+                  absl::StrCat(code, " ", enhanced.ToString(), " ", text));
+  t.decided_locally = true;
   return true;
 }
 
-void SmtpClientSession::SendCommand(Span span) { output_.Append(View(commands_, span)); }
-
-SmtpClientSession::Span SmtpClientSession::StoreText(absl::string_view text) {
-  text = core::Utf8Prefix(text, kResultReplyBytesMax);
-  const auto offset = static_cast<uint32_t>(replies_.size());
-  replies_.append(text.data(), text.size());
-  return {offset, static_cast<uint32_t>(text.size())};
+void SmtpClientSession::SendBatch(ClientTransaction& t) {
+  // RFC 2920 §3.1: MAIL, every RCPT and DATA (the last command of a group) at once;
+  // RFC 3030 §2: BDAT may be pipelined, and its chunk follows it at once.
+  output_.Append(t.commands());
+  if (t.chunking()) SendChunk(t);
 }
 
-SmtpClientSession::Span SmtpClientSession::StoreReply(const ServerReply& reply) {
-  const auto offset = static_cast<uint32_t>(replies_.size());
-  reply.AppendSummary(kResultReplyBytesMax, &replies_);
-  return {offset, static_cast<uint32_t>(replies_.size() - offset)};
+void SmtpClientSession::SendBody(ClientTransaction& t) {
+  // The stored body goes out by reference, as stored (RFC 5321 §4.5.2 stuffing is done).
+  const absl::string_view body = t.body();
+  if (!t.prefix().empty()) output_.Append(t.prefix());
+  output_.AppendExternal(body);
+  if (NeedsFinalCrlf(body)) output_.Append(kCrlf);
+  output_.Append(kDot);
+  t.fully_queued = true;
+  ClientCounters::Add(counters_->messages_sent, 1);
+  ClientCounters::Add(counters_->body_bytes_sent, body.size());
 }
 
-void SmtpClientSession::Decide(Recipient* recipient, const ServerReply& reply, ReplyStage stage,
-                               Span text) {
-  recipient->outcome = OutcomeOf(reply.code());
-  recipient->stage = stage;
-  recipient->code = reply.code();
-  recipient->enhanced = reply.enhanced();
-  recipient->reply = text;
-}
-
-void SmtpClientSession::DecideAll(const ServerReply& reply, ReplyStage stage, bool accepted_only) {
-  const Span text = StoreReply(reply);
-  for (Recipient& recipient : recipients_) {
-    if (!accepted_only || recipient.accepted) Decide(&recipient, reply, stage, text);
-  }
+void SmtpClientSession::SendChunk(ClientTransaction& t) {
+  // The stored body goes out by reference, without its stuffing dots, never copied.
+  const absl::string_view body = t.body();
+  if (!t.prefix().empty()) output_.Append(t.prefix());
+  ForEachUnstuffedRange(body, [this](absl::string_view range) { output_.AppendExternal(range); });
+  if (NeedsFinalCrlf(body)) output_.Append(kCrlf);
+  t.fully_queued = true;
+  ClientCounters::Add(counters_->messages_sent, 1);
+  ClientCounters::Add(counters_->body_bytes_sent, body.size());
 }
 
 void SmtpClientSession::OnMailReply(const ServerReply& reply) {
+  ClientTransaction& t = current();
   if (reply.positive_completion()) {
     state_ = State::kRcpt;
-    if (!pipelined_) SendCommand(recipients_[0].command);
+    if (!t.pipelined) output_.Append(t.rcpt_command(0));
     return;
   }
   if (!reply.transient_failure() && !reply.permanent_failure()) {
     return ProtocolError("unexpected reply to MAIL FROM", &reply);
   }
-  mail_failed_ = true;
-  DecideAll(reply, ReplyStage::kMail, /*accepted_only=*/false);
-  if (!pipelined_) return FinishTransaction(/*needs_rset=*/false);
+  t.mail_failed = true;
+  if (t.behind && (reply.code() == 503 || t.behind_open)) {
+    // Refused for being pipelined behind the previous transaction (a server that does not
+    // take it, or one that kept that transaction open): not really tried.
+    t.retry_at_once = true;
+    if (reply.code() == 503) pipelining_refused_ = true;
+    ClientCounters::Add(counters_->pipelining_refused, 1);
+    std::string text = absl::StrCat(kConnectionFailureCode, " ", kProtocolStatus.ToString(),
+                                    " MAIL FROM pipelined behind the previous transaction "
+                                    "refused: ");
+    reply.AppendSummary(kResultReplyBytesMax, &text);
+    t.DecideAllWith(DeliveryOutcome::kTempFailed, ReplyStage::kMail, kConnectionFailureCode,
+                    kProtocolStatus, text);
+  } else {
+    t.DecideAll(reply, ReplyStage::kMail, /*accepted_only=*/false);
+  }
+  if (!t.pipelined) return FinishTransaction(/*needs_rset=*/false);
   state_ = State::kRcpt;  // the RCPT and DATA replies of the batch are still to come
 }
 
 void SmtpClientSession::OnRcptReply(const ServerReply& reply) {
-  CHECK_LT(rcpt_replies_, recipients_.size());
-  Recipient& recipient = recipients_[rcpt_replies_++];
-  if (!mail_failed_) {  // after a failed MAIL the RCPT replies mean nothing
+  ClientTransaction& t = current();
+  CHECK_LT(t.rcpt_replies, t.recipient_count());
+  const size_t i = t.rcpt_replies++;
+  if (!t.mail_failed) {  // after a failed MAIL the RCPT replies mean nothing
     if (reply.positive_completion()) {
-      recipient.accepted = true;
-      ++accepted_;
+      t.Accept(i);
     } else if (reply.transient_failure() || reply.permanent_failure()) {
-      Decide(&recipient, reply, ReplyStage::kRcpt, StoreReply(reply));
+      t.Decide(i, reply, ReplyStage::kRcpt);
     } else {
       return ProtocolError("unexpected reply to RCPT TO", &reply);
     }
   }
-  if (rcpt_replies_ < recipients_.size()) {
-    if (!pipelined_) SendCommand(recipients_[rcpt_replies_].command);
+  if (t.rcpt_replies < t.recipient_count()) {
+    if (!t.pipelined) output_.Append(t.rcpt_command(t.rcpt_replies));
     return;
   }
-  if (pipelined_) {
+  if (t.pipelined) {
     // DATA, or BDAT and its chunk, went out with the batch.
-    state_ = chunking_ ? State::kDataEnd : State::kData;
-  } else if (accepted_ > 0) {
-    SendCommand(data_command_);
-    if (chunking_) {
-      SendChunk();  // no intermediate reply to BDAT
+    state_ = t.chunking() ? State::kDataEnd : State::kData;
+  } else if (t.accepted_count() > 0) {
+    output_.Append(t.data_command());
+    if (t.chunking()) {
+      SendChunk(t);  // no intermediate reply to BDAT
       state_ = State::kDataEnd;
     } else {
       state_ = State::kData;
@@ -621,72 +586,95 @@ void SmtpClientSession::OnRcptReply(const ServerReply& reply) {
   }
 }
 
+// Whether `t`, ended before its end-of-data reply, may have left a mail transaction open on
+// the server: its MAIL was accepted, or it was refused for a transaction still open.
+static bool MayBeOpen(const ClientTransaction& t) { return !t.mail_failed || t.retry_at_once; }
+
 void SmtpClientSession::OnDataReply(const ServerReply& reply) {
-  const bool nobody = mail_failed_ || accepted_ == 0;
+  ClientTransaction& t = current();
+  const bool nobody = t.mail_failed || t.accepted_count() == 0;
   if (reply.code() == 354) {
+    state_ = State::kDataEnd;
     if (nobody) {
       // RFC 2920 §3.1: DATA accepted with no valid recipient; end it with a lone dot.
-      aborting_data_ = true;
+      t.aborting_data = true;
       output_.Append(kDot);
-    } else {
-      SendBody();
+      return;
     }
-    state_ = State::kDataEnd;
+    SendBody(t);
+    OfferPipelining();
     return;
   }
   if (!reply.transient_failure() && !reply.permanent_failure()) {
     return ProtocolError("unexpected reply to DATA", &reply);
   }
   // With nobody accepted, DATA's 503/554 is expected and absorbed.
-  if (!nobody) DecideAll(reply, ReplyStage::kData, /*accepted_only=*/true);
-  FinishTransaction(/*needs_rset=*/!mail_failed_);
-}
-
-void SmtpClientSession::SendBody() {
-  // The stored body goes out by reference, as stored (RFC 5321 §4.5.2 stuffing is done).
-  if (!prefix_.empty()) output_.Append(prefix_);
-  output_.AppendExternal(body_);
-  if (!body_.empty() && !absl::EndsWith(body_, kCrlf)) output_.Append(kCrlf);
-  output_.Append(kDot);
-  ClientCounters::Add(counters_->messages_sent, 1);
-  ClientCounters::Add(counters_->body_bytes_sent, body_.size());
-}
-
-void SmtpClientSession::SendChunk() {
-  // The stored body goes out by reference, without its stuffing dots, never copied.
-  if (!prefix_.empty()) output_.Append(prefix_);
-  ForEachUnstuffedRange(body_, [this](absl::string_view range) { output_.AppendExternal(range); });
-  if (NeedsFinalCrlf(body_)) output_.Append(kCrlf);
-  ClientCounters::Add(counters_->messages_sent, 1);
-  ClientCounters::Add(counters_->body_bytes_sent, body_.size());
+  if (!nobody) t.DecideAll(reply, ReplyStage::kData, /*accepted_only=*/true);
+  FinishTransaction(/*needs_rset=*/MayBeOpen(t));
 }
 
 void SmtpClientSession::OnDataEndReply(const ServerReply& reply) {
-  if (aborting_data_) return FinishTransaction(/*needs_rset=*/true);
+  ClientTransaction& t = current();
+  if (t.aborting_data) return FinishTransaction(/*needs_rset=*/true);
   if (!reply.positive_completion() && !reply.transient_failure() && !reply.permanent_failure()) {
     return ProtocolError(
-        chunking_ ? "unexpected reply to BDAT LAST" : "unexpected reply to end of data", &reply);
+        t.chunking() ? "unexpected reply to BDAT LAST" : "unexpected reply to end of data", &reply);
   }
-  if (chunking_ && (mail_failed_ || accepted_ == 0)) {
+  if (t.chunking() && (t.mail_failed || t.accepted_count() == 0)) {
     // A pipelined BDAT after a refused MAIL or with no recipient accepted: its 503/554 is
     // expected and absorbed, as DATA's is.
-    return FinishTransaction(/*needs_rset=*/!mail_failed_);
+    return FinishTransaction(/*needs_rset=*/MayBeOpen(t));
   }
-  DecideAll(reply, ReplyStage::kDataEnd, /*accepted_only=*/true);
+  t.DecideAll(reply, ReplyStage::kDataEnd, /*accepted_only=*/true);
   // RFC 3030 §2: a 4xx/5xx to BDAT fails the transaction but, unlike the reply to the dot,
   // is not said to end it on the server: RSET makes sure (harmless if it did).
-  FinishTransaction(/*needs_rset=*/chunking_ && !reply.positive_completion());
+  FinishTransaction(/*needs_rset=*/t.chunking() && !reply.positive_completion());
 }
 
 void SmtpClientSession::FinishTransaction(bool needs_rset) {
+  if (next_queued_) {
+    // The next transaction is on the wire already: no RSET can come before it.
+    ReportTransaction(current(), /*connection_failed=*/false);
+    if (state_ != State::kClosed) AdvanceToNext(/*previous_open=*/needs_rset);
+    return;
+  }
   if (needs_rset) {
     output_.Append(kRsetCommand);
     state_ = State::kRset;
   } else {
     state_ = State::kReady;
   }
-  ReportTransaction(/*connection_failed=*/false);
+  ReportTransaction(current(), /*connection_failed=*/false);
   if (state_ == State::kReady) NotifyReady();
+}
+
+void SmtpClientSession::AdvanceToNext(bool previous_open) {
+  CHECK(next_queued_);
+  current_ ^= 1;
+  next_queued_ = false;
+  pipelining_offered_ = false;
+  ClientTransaction& t = current();
+  t.behind_open = previous_open;
+  if (t.decided_locally) {
+    // Refused before sending: nothing of it is on the wire.
+    if (previous_open) {
+      output_.Append(kRsetCommand);
+      state_ = State::kRset;
+    } else {
+      state_ = State::kReady;
+    }
+    ReportTransaction(t, /*connection_failed=*/false);
+    if (state_ == State::kReady) NotifyReady();
+    return;
+  }
+  state_ = State::kMail;
+  OfferPipelining();
+}
+
+void SmtpClientSession::OfferPipelining() {
+  if (pipelining_offered_ || !can_pipeline()) return;
+  pipelining_offered_ = true;
+  handler_->OnCanPipeline();
 }
 
 void SmtpClientSession::BecomeReadyAfterRset() {
@@ -694,62 +682,22 @@ void SmtpClientSession::BecomeReadyAfterRset() {
   NotifyReady();
 }
 
-void SmtpClientSession::ReportTransaction(bool connection_failed) {
-  CHECK(in_flight_);
-  results_.clear();
-  results_.reserve(recipients_.size());
-  uint64_t delivered = 0, temp = 0, perm = 0;
-  for (const Recipient& recipient : recipients_) {
-    // Every recipient is decided by now: refused, or accepted and then decided by the
-    // DATA / end-of-data reply, or failed with the connection.
-    CHECK(recipient.code != 0);
-    RecipientResult result;
-    result.index = recipient.index;
-    result.outcome = recipient.outcome;
-    result.stage = recipient.stage;
-    result.code = recipient.code;
-    result.enhanced = recipient.enhanced;
-    result.reply = View(replies_, recipient.reply);
-    results_.push_back(result);
-    switch (recipient.outcome) {
-      case DeliveryOutcome::kDelivered:
-        ++delivered;
-        break;
-      case DeliveryOutcome::kTempFailed:
-        ++temp;
-        break;
-      case DeliveryOutcome::kPermFailed:
-        ++perm;
-        break;
-    }
-  }
+void SmtpClientSession::ReportTransaction(ClientTransaction& t, bool connection_failed) {
+  CHECK(t.in_flight);
+  const TransactionCounts counts = t.CollectResults(&results_);
   ClientCounters::Add(counters_->transactions, 1);
-  ClientCounters::Add(counters_->recipients_delivered, delivered);
-  ClientCounters::Add(counters_->recipients_temp_failed, temp);
-  ClientCounters::Add(counters_->recipients_perm_failed, perm);
+  ClientCounters::Add(counters_->recipients_delivered, counts.delivered);
+  ClientCounters::Add(counters_->recipients_temp_failed, counts.temp_failed);
+  ClientCounters::Add(counters_->recipients_perm_failed, counts.perm_failed);
   // The transaction is over before the handler hears of it, so that it may start the next.
-  in_flight_ = false;
+  t.in_flight = false;
   TransactionResult result;
   result.recipients = results_;
   result.connection_failed = connection_failed;
+  result.retry_at_once = t.retry_at_once;
   reporting_ = true;
   handler_->OnTransactionDone(result);
   reporting_ = false;
-}
-
-void SmtpClientSession::ResetTransaction() {
-  in_flight_ = false;
-  pipelined_ = false;
-  mail_failed_ = false;
-  aborting_data_ = false;
-  chunking_ = false;
-  body_ = absl::string_view();
-  prefix_.clear();
-  commands_.clear();
-  recipients_.clear();
-  rcpt_replies_ = 0;
-  accepted_ = 0;
-  replies_.clear();
 }
 
 }  // namespace tern::net::smtp

@@ -50,6 +50,21 @@
 // the end-of-data reply, RSET is sent before OnReady(); otherwise the next MAIL follows
 // directly.
 //
+// Transactions pipelined behind the end of data (RFC 2920 §3.1: message content may begin
+// a group; RFC 3030 §2: BDAT may be followed by more commands). With PIPELINING offered,
+// once a transaction's commands and body are all queued (at once with BDAT, after 354 with
+// DATA), can_pipeline() turns true and handler.OnCanPipeline() says so (not from inside
+// StartTransaction(): the caller asks can_pipeline() itself): StartTransaction() then
+// takes the NEXT transaction, whose MAIL, RCPTs and DATA/BDAT go out at once behind the
+// current one, without waiting for its final reply. Two at most are in flight; their
+// OnTransactionDone() calls come in the order they were started (a pipelined one refused
+// locally waits for the one before it), then OnReady() when nothing is left. When the
+// first one ends in a way that may leave its transaction open on the server (BDAT LAST
+// refused, nobody accepted), no RSET can come between them: if the second MAIL is then
+// refused, or a MAIL pipelined this way is answered 503 at all (a server that does not take
+// pipelining across transactions), the second transaction is reported retry_at_once (not
+// tried; 451 4.5.0), RSET follows it, and this connection pipelines no more transactions.
+//
 // STARTTLS (RFC 3207), by set_starttls() before the greeting: after EHLO, a server offering
 // STARTTLS is sent it; at its 220 wants_tls() turns true, the owner starts TLS on the
 // socket once output() is flushed and calls OnTlsStarted(), and the session says EHLO again
@@ -100,17 +115,10 @@
 #include "net/smtp/client_counters.h"
 #include "net/smtp/client_output.h"
 #include "net/smtp/client_reply_parser.h"
+#include "net/smtp/client_transaction.h"
+#include "net/smtp/outbound_message.h"
 
 namespace tern::net::smtp {
-
-// RFC 5321 §4.5.3.1.8 requires servers to take at least 100; larger lists are split.
-inline constexpr size_t kTransactionRecipientsMax = 1000;
-// A reply kept in a RecipientResult is cut to this many bytes.
-inline constexpr size_t kResultReplyBytesMax = 512;
-// A BDAT chunk is queued as one output range per run between stuffing dots; a body that
-// would need more (many lines starting with '.') is sent with DATA instead, which needs one
-// range, so that a hostile body cannot make the output queue grow with its line count.
-inline constexpr size_t kChunkRangesMax = 1024;
 
 enum class StartTlsPolicy : uint8_t {
   kNever,          // plaintext only
@@ -129,57 +137,9 @@ struct ClientConfig {
   absl::Duration data_final_timeout = absl::Minutes(10);  // the reply to the dot
   // EHLO, HELO, RSET and QUIT (the RFC names no value; 5 minutes like MAIL).
   absl::Duration command_timeout = absl::Minutes(5);
-};
-
-struct OutboundRecipient {
-  absl::string_view address;  // dequoted local@domain, as stored
-  uint32_t index = 0;         // the caller's index, returned in the result
-  uint8_t notify = 0;         // RFC 3461 NOTIFY (DsnNotify bits), sent if the server has DSN
-  absl::string_view orcpt;    // RFC 3461 ORCPT as stored, sent if the server has DSN
-};
-
-// Views: sender and recipients are needed only during StartTransaction(); the body must
-// stay valid and unchanged until OnTransactionDone() AND until the owner's last send that
-// used it completed (it is queued by reference).
-struct OutboundMessage {
-  absl::string_view sender;  // empty: the null reverse-path <>
-  std::span<const OutboundRecipient> recipients;
-  absl::string_view body;  // stored form: CRLF, dot-stuffed, without the final ".\r\n"
-  bool needs_smtputf8 = false;
-  bool eight_bit = false;   // BODY=8BITMIME
-  uint64_t size = 0;        // for SIZE; 0: body.size()
-  uint8_t dsn_ret = 0;      // RFC 3461 RET (DsnRet), sent if the server offers DSN
-  absl::string_view envid;  // RFC 3461 ENVID as stored, sent if the server offers DSN
-  // Header lines sent in front of the body (a DKIM-Signature): CRLF-terminated, no line
-  // starting with '.'. Copied by StartTransaction(), so it need not outlive the call.
-  absl::string_view prefix;
-};
-
-enum class DeliveryOutcome : uint8_t { kDelivered, kTempFailed, kPermFailed };
-
-// Which reply decided a recipient's result.
-enum class ReplyStage : uint8_t {
-  kLocal,       // refused before sending (SIZE, SMTPUTF8)
-  kConnection,  // connection lost, timeout or protocol error: no server reply
-  kMail,
-  kRcpt,
-  kData,     // the reply to DATA
-  kDataEnd,  // the reply to the final dot, or to BDAT LAST
-};
-absl::string_view ReplyStageName(ReplyStage stage);
-
-struct RecipientResult {
-  uint32_t index = 0;  // OutboundRecipient::index
-  DeliveryOutcome outcome = DeliveryOutcome::kTempFailed;
-  ReplyStage stage = ReplyStage::kConnection;
-  int code = 0;  // the reply code (451 for connection failures)
-  EnhancedCode enhanced;
-  absl::string_view reply;  // "550 5.1.1 text..." for the delivery log; valid in callback
-};
-
-struct TransactionResult {
-  std::span<const RecipientResult> recipients;  // in the message's order
-  bool connection_failed = false;               // OnConnectionFailed() follows
+  // Pipeline the next transaction behind the current one's end of data when the server
+  // offers PIPELINING (can_pipeline()).
+  bool pipeline_transactions = true;
 };
 
 class ClientSessionHandler {
@@ -188,8 +148,11 @@ class ClientSessionHandler {
   // The session can take StartTransaction() or Quit() (after EHLO/HELO, then after each
   // transaction, RSET included).
   virtual void OnReady() = 0;
-  // The result of the transaction begun by the last StartTransaction().
+  // The result of the oldest transaction in flight (begun by StartTransaction()).
   virtual void OnTransactionDone(const TransactionResult& result) = 0;
+  // can_pipeline() turned true: StartTransaction() may queue the next transaction behind
+  // the one in flight (or the handler lets it be: OnReady() follows that one's end).
+  virtual void OnCanPipeline() {}
   // The connection is unusable: lost, timed out, refused (4xx/5xx greeting, EHLO/HELO
   // refused) or the server misbehaved. `reply` is the server's reply when one caused it,
   // else null. Called once; an in-flight transaction's OnTransactionDone() comes first.
@@ -221,9 +184,9 @@ class SmtpClientSession {
   // current_timeout() expired.
   void OnTimeout();
 
-  // Begins a transaction; only when ready(). InvalidArgument for no or too many
-  // recipients or an address that cannot be sent (control characters, too long);
-  // FailedPrecondition when not ready(). Nothing is sent on error.
+  // Begins a transaction; only when ready() or can_pipeline(). InvalidArgument for no or
+  // too many recipients or an address that cannot be sent (control characters, too long);
+  // FailedPrecondition when neither. Nothing is sent on error.
   absl::Status StartTransaction(const OutboundMessage& message);
   // Sends QUIT and waits for its reply (then wants_close()). When ready(), or before
   // ready() (then it just closes); FailedPrecondition during a transaction.
@@ -245,6 +208,10 @@ class SmtpClientSession {
 
   ClientOutput& output() { return output_; }
   bool ready() const { return state_ == State::kReady; }
+  // A next transaction may be pipelined behind the one in flight now (see the top).
+  bool can_pipeline() const;
+  // Transactions begun and not reported yet (0 to 2).
+  size_t transactions_in_flight() const;
   bool in_transaction() const;
   bool wants_close() const { return state_ == State::kClosed; }
   // With wants_close(): what is left in output() must not be sent; close at once.
@@ -264,28 +231,13 @@ class SmtpClientSession {
     kTlsWanted,  // 220 to STARTTLS received: the owner starts TLS
     kReady,      // between transactions
     kMail,       // waiting for the MAIL reply
-    kRcpt,       // waiting for RCPT reply number rcpt_replies_
+    kRcpt,       // waiting for RCPT reply number current().rcpt_replies
     kData,       // waiting for the DATA reply
     kDataEnd,    // body and dot (or BDAT and its chunk) queued, waiting for the final reply
     kRset,       // RSET sent after a failed transaction
     kQuit,       // QUIT sent
     kClosed,     // nothing more: wants_close()
   };
-  struct Span {
-    uint32_t offset;
-    uint32_t size;
-  };
-  struct Recipient {
-    uint32_t index;
-    Span command;  // its RCPT line in commands_
-    DeliveryOutcome outcome;
-    ReplyStage stage;
-    int code;
-    EnhancedCode enhanced;
-    Span reply;     // in replies_
-    bool accepted;  // RCPT got 2xx; the DATA / end-of-data reply decides
-  };
-
   void OnReply(const ServerReply& reply);
   void OnGreeting(const ServerReply& reply);
   void OnEhloReply(const ServerReply& reply);
@@ -298,18 +250,23 @@ class SmtpClientSession {
   void OnRsetReply(const ServerReply& reply);
 
   // Transactions.
-  absl::Status BuildCommands(const OutboundMessage& message);
-  bool RefuseLocally(const OutboundMessage& message);
-  void SendBody();
-  void SendChunk();
-  void SendCommand(Span span);
-  Span StoreReply(const ServerReply& reply);
-  Span StoreText(absl::string_view text);
-  void Decide(Recipient* recipient, const ServerReply& reply, ReplyStage stage, Span text);
-  void DecideAll(const ServerReply& reply, ReplyStage stage, bool accepted_only);
+  ClientTransaction& current() { return transactions_[current_]; }
+  const ClientTransaction& current() const { return transactions_[current_]; }
+  ClientTransaction& next() { return transactions_[current_ ^ 1]; }
+  const ClientTransaction& next() const { return transactions_[current_ ^ 1]; }
+  void StartNext(const OutboundMessage& message);
+  // The local refusal (SIZE, SMTPUTF8) of `message`, decided in `t`: true when refused.
+  bool RefuseLocally(const OutboundMessage& message, ClientTransaction& t);
+  // Queues `t`'s pipelined batch (and its chunk with BDAT).
+  void SendBatch(ClientTransaction& t);
+  void SendBody(ClientTransaction& t);
+  void SendChunk(ClientTransaction& t);
   void FinishTransaction(bool needs_rset);
-  void ReportTransaction(bool connection_failed);
-  void ResetTransaction();
+  // The next transaction becomes the current one, after the current one was reported.
+  void AdvanceToNext(bool previous_open);
+  void ReportTransaction(ClientTransaction& t, bool connection_failed);
+  // can_pipeline() may have turned true: tell the handler (once per transaction).
+  void OfferPipelining();
 
   // Connection.
   void BecomeReady();
@@ -319,9 +276,6 @@ class SmtpClientSession {
   void Fail(const absl::Status& status, const ServerReply* reply, const EnhancedCode& enhanced,
             bool send_quit);
   absl::string_view WaitingFor() const;
-  absl::string_view View(const std::string& arena, Span span) const {
-    return absl::string_view(arena).substr(span.offset, span.size);
-  }
 
   const ClientConfig& config_;
   ClientSessionHandler* const handler_;
@@ -340,21 +294,13 @@ class SmtpClientSession {
   bool ready_again_ = false;      // became ready again while notifying
   bool reporting_ = false;        // inside handler_->OnTransactionDone()
 
-  // The transaction in flight (StartTransaction to OnTransactionDone).
-  bool in_flight_ = false;
-  bool pipelined_ = false;
-  bool mail_failed_ = false;
-  bool aborting_data_ = false;  // 354 with nobody accepted: a lone dot was sent
-  bool chunking_ = false;       // BDAT instead of DATA (the server offers CHUNKING)
-  absl::string_view body_;
-  std::string prefix_;    // OutboundMessage::prefix of the transaction
-  std::string commands_;  // MAIL, the RCPTs and DATA or BDAT, formatted once
-  Span mail_command_{0, 0};
-  Span data_command_{0, 0};  // "DATA" or "BDAT <size> LAST"
-  std::vector<Recipient> recipients_;
-  size_t rcpt_replies_ = 0;
-  size_t accepted_ = 0;
-  std::string replies_;  // reply summaries, bounded by (recipients + 3) results
+  // The transactions in flight: current() awaits its replies; next(), when queued, was
+  // pipelined behind it.
+  ClientTransaction transactions_[2];
+  uint8_t current_ = 0;
+  bool next_queued_ = false;
+  bool pipelining_refused_ = false;  // the server answered a pipelined MAIL 503
+  bool pipelining_offered_ = false;  // OnCanPipeline() said for current()
   std::vector<RecipientResult> results_;
 };
 

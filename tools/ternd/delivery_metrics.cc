@@ -89,6 +89,12 @@ constexpr CounterField<C> kClientFields[] = {
     {"tern_client_starttls_refused_total", kCounter,
      "Opportunistic STARTTLS refused by the server (mail went in plaintext).",
      &C::starttls_refused},
+    {"tern_client_transactions_pipelined_total", kCounter,
+     "Transactions pipelined behind the previous one's end of data (RFC 2920 / RFC 3030).",
+     &C::transactions_pipelined},
+    {"tern_client_pipelining_refused_total", kCounter,
+     "Pipelined transactions whose MAIL the server refused for being pipelined (sent again).",
+     &C::pipelining_refused},
 };
 
 using R = net::dns::ResolverCounters;

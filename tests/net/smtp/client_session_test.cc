@@ -55,7 +55,12 @@ class RecordingHandler : public ClientSessionHandler {
       replies.push_back(std::string(r.reply));
     }
     transactions.push_back(absl::StrCat(absl::StrJoin(parts, " "),
-                                        result.connection_failed ? " [connection failed]" : ""));
+                                        result.connection_failed ? " [connection failed]" : "",
+                                        result.retry_at_once ? " [retry at once]" : ""));
+  }
+  void OnCanPipeline() override {
+    ++can_pipeline;
+    if (on_can_pipeline) on_can_pipeline();
   }
   void OnConnectionFailed(const absl::Status& status, const ServerReply* reply) override {
     ++failures;
@@ -70,6 +75,8 @@ class RecordingHandler : public ClientSessionHandler {
   std::vector<std::string> transactions;
   std::vector<std::string> replies;
   std::function<void()> on_ready;
+  int can_pipeline = 0;
+  std::function<void()> on_can_pipeline;
 };
 
 class ClientSessionTest : public ::testing::Test {
@@ -927,6 +934,205 @@ TEST_F(ClientSessionTest, DataStillUsedWithoutChunking) {
             absl::StrCat(body_, ".\r\n"));  // the stored, stuffed form
   EXPECT_EQ(Server("250 Ok\r\n"), "");
   EXPECT_TRUE(S().ready());
+}
+
+// ---------------------------------------------------------------------------------------
+// Transactions pipelined behind the end of data (RFC 2920 §3.1, RFC 3030 §2).
+
+constexpr absl::string_view kAllAccepted = "250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n";
+
+TEST_F(ClientSessionTest, BdatTakesTheNextTransactionBehindBdatLast) {
+  Connect(kEhloChunking);
+  const std::string batch = BdatBatch(body_.size(), body_);
+  EXPECT_EQ(Start(), batch);
+  // Everything of the first is queued: the caller asks, no callback from StartTransaction.
+  EXPECT_TRUE(S().can_pipeline());
+  EXPECT_EQ(handler_.can_pipeline, 0);
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  EXPECT_EQ(Drain(), batch);  // on the wire before the first one's replies
+  EXPECT_EQ(S().transactions_in_flight(), 2u);
+  EXPECT_FALSE(S().can_pipeline());  // two at most
+  EXPECT_FALSE(S().StartTransaction(Message()).ok());
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 first")), "");
+  EXPECT_EQ(handler_.transactions.size(), 0u);  // a reply may arrive in pieces
+  EXPECT_EQ(Server("\r\n"), "");
+  ASSERT_EQ(handler_.transactions.size(), 1u);
+  EXPECT_EQ(handler_.replies.back(), "250 2.0.0 first");
+  // The second is current now, and fully queued: a third may follow it.
+  EXPECT_EQ(handler_.can_pipeline, 1);
+  EXPECT_TRUE(S().can_pipeline());
+  EXPECT_FALSE(S().ready());
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 second\r\n")), "");
+  ASSERT_EQ(handler_.transactions.size(), 2u);
+  EXPECT_EQ(handler_.transactions[1],
+            "0:delivered:end of data:250:2.0.0 1:delivered:end of data:250:2.0.0 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_EQ(handler_.replies.back(), "250 2.0.0 second");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.transactions_pipelined.load(), 1u);
+  EXPECT_EQ(counters_.messages_sent.load(), 2u);
+}
+
+TEST_F(ClientSessionTest, DataPipelinesTheNextTransactionAfterTheBodyIsQueued) {
+  Connect();
+  EXPECT_EQ(Start(), Batch(body_.size()));
+  EXPECT_FALSE(S().can_pipeline());  // the body waits for 354
+  handler_.on_can_pipeline = [this] { ASSERT_TRUE(S().StartTransaction(Message()).ok()); };
+  // Body, dot, then the next MAIL, RCPTs and DATA: content first, DATA last in the group.
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "354 go\r\n")),
+            absl::StrCat(body_, ".\r\n", Batch(body_.size())));
+  EXPECT_EQ(handler_.can_pipeline, 1);
+  handler_.on_can_pipeline = nullptr;
+  EXPECT_EQ(Server("250 2.0.0 first\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:delivered:end of data:250:2.0.0 1:delivered:end of data:250:2.0.0 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_FALSE(S().can_pipeline());  // the second's body waits for its 354
+  EXPECT_EQ(Server("250 Ok\r\n550 5.1.1 no\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"),
+            absl::StrCat(body_, ".\r\n"));
+  EXPECT_EQ(handler_.can_pipeline, 2);  // offered, not taken
+  EXPECT_EQ(Server("250 2.0.0 second\r\n"), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:RCPT TO:550:5.1.1 1:delivered:end of data:250:2.0.0 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, FailedBdatLastThenPipelinedMailRefused503IsRetriedAtOnceAfterRset) {
+  Connect(kEhloChunking);
+  const std::string batch = BdatBatch(body_.size(), body_);
+  Start();
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  EXPECT_EQ(Drain(), batch);
+  // The first chunk is refused; the server keeps its transaction open (RFC 3030 §2), so the
+  // second MAIL is a nested one, and all of the second batch is refused in sequence.
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "554 5.6.0 spam\r\n")), "");
+  EXPECT_EQ(LastTransaction(),
+            "0:perm:end of data:554:5.6.0 1:perm:end of data:554:5.6.0 "
+            "2:perm:end of data:554:5.6.0");
+  EXPECT_EQ(Server("503 5.5.1 nested MAIL command\r\n503 5.5.1 x\r\n503 5.5.1 x\r\n"
+                   "503 5.5.1 x\r\n"),
+            "");
+  EXPECT_EQ(Server("503 5.5.1 no valid recipients\r\n"), "RSET\r\n");
+  ASSERT_EQ(handler_.transactions.size(), 2u);
+  EXPECT_EQ(handler_.transactions[1],
+            "0:temp:MAIL FROM:451:4.5.0 1:temp:MAIL FROM:451:4.5.0 2:temp:MAIL FROM:451:4.5.0 "
+            "[retry at once]");
+  EXPECT_EQ(handler_.replies.back(),
+            "451 4.5.0 MAIL FROM pipelined behind the previous transaction refused: 503 5.5.1 "
+            "nested MAIL command");
+  EXPECT_FALSE(S().ready());
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.pipelining_refused.load(), 1u);
+  // This server does not take it: the connection pipelines no more transactions.
+  EXPECT_EQ(Start(), batch);
+  EXPECT_FALSE(S().can_pipeline());
+}
+
+TEST_F(ClientSessionTest, FailedBdatLastThenPipelinedMailAcceptedGoesOnWithoutRset) {
+  Connect(kEhloChunking);
+  Start();
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  Drain();
+  // This server ended the refused transaction itself: the second one is a normal one.
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "452 4.3.1 full\r\n")), "");
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 second\r\n")), "");
+  ASSERT_EQ(handler_.transactions.size(), 2u);
+  EXPECT_EQ(handler_.transactions[0],
+            "0:temp:end of data:452:4.3.1 1:temp:end of data:452:4.3.1 "
+            "2:temp:end of data:452:4.3.1");
+  EXPECT_EQ(handler_.transactions[1],
+            "0:delivered:end of data:250:2.0.0 1:delivered:end of data:250:2.0.0 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(counters_.pipelining_refused.load(), 0u);
+}
+
+TEST_F(ClientSessionTest, PipelinedMailRefusedBehindAnOpenTransactionIsRetriedAtOnce) {
+  Connect(kEhloChunking);
+  Start();
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  Drain();
+  // Nobody accepted: the first transaction stays open on the server; whatever refuses the
+  // second MAIL then (here not a 503) may be due to it.
+  EXPECT_EQ(Server("250 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\r\n550 5.1.1 c\r\n554 5.5.1 none\r\n"),
+            "");
+  EXPECT_EQ(Server("451 4.3.0 try later\r\n451 x\r\n451 x\r\n451 x\r\n451 x\r\n"), "RSET\r\n");
+  EXPECT_EQ(LastTransaction(),
+            "0:temp:MAIL FROM:451:4.5.0 1:temp:MAIL FROM:451:4.5.0 2:temp:MAIL FROM:451:4.5.0 "
+            "[retry at once]");
+  EXPECT_EQ(Server("250 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  // Not a 503: the server may take pipelining; the next transaction may be pipelined.
+  Start();
+  EXPECT_TRUE(S().can_pipeline());
+}
+
+TEST_F(ClientSessionTest, NoPipeliningOfferedWhenNobodyWasAccepted) {
+  Connect(kEhloChunking);
+  Start();
+  EXPECT_TRUE(S().can_pipeline());
+  EXPECT_EQ(Server("250 Ok\r\n550 5.1.1 a\r\n550 5.1.1 b\r\n550 5.1.1 c\r\n"), "");
+  EXPECT_FALSE(S().can_pipeline());  // the transaction will need RSET
+  EXPECT_EQ(Server("554 5.5.1 none\r\n"), "RSET\r\n");
+}
+
+TEST_F(ClientSessionTest, ConnectionLostWithTwoTransactionsReportsBothInOrder) {
+  Connect(kEhloChunking);
+  Start();
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  Drain();
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n"), "");
+  S().OnDisconnected();
+  ASSERT_EQ(handler_.transactions.size(), 2u);
+  for (const std::string& t : handler_.transactions) {
+    EXPECT_EQ(t,
+              "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+              "2:temp:connection:451:4.4.2 [connection failed]");
+  }
+  EXPECT_EQ(handler_.failures, 1);
+  EXPECT_EQ(S().transactions_in_flight(), 0u);
+}
+
+TEST_F(ClientSessionTest, PipelinedTransactionRefusedLocallyIsReportedAfterTheOneBefore) {
+  Connect(kEhloChunking);
+  Start();
+  const std::string big(20000, 'x');  // SIZE 10000
+  OutboundMessage message = Message();
+  message.body = big;
+  ASSERT_TRUE(S().StartTransaction(message).ok());
+  EXPECT_EQ(Drain(), "");  // nothing of it is sent
+  EXPECT_EQ(handler_.transactions.size(), 0u);
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 first\r\n")), "");
+  ASSERT_EQ(handler_.transactions.size(), 2u);
+  EXPECT_EQ(handler_.transactions[0],
+            "0:delivered:end of data:250:2.0.0 1:delivered:end of data:250:2.0.0 "
+            "2:delivered:end of data:250:2.0.0");
+  EXPECT_EQ(handler_.transactions[1],
+            "0:perm:local:552:5.3.4 1:perm:local:552:5.3.4 "
+            "2:perm:local:552:5.3.4");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+}
+
+TEST_F(ClientSessionTest, NoPipeliningAcrossTransactionsWithoutPipeliningOrWhenTurnedOff) {
+  Connect(kEhloPlain);
+  Start();
+  EXPECT_EQ(Server("250 Ok\r\n"), "RCPT TO:<r0@dest.test>\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n250 Ok\r\n"), "RCPT TO:<r1@dest.test>\r\nRCPT TO:<r2@dest.test>\r\n");
+  EXPECT_EQ(Server("250 Ok\r\n"), "DATA\r\n");
+  EXPECT_EQ(Server("354 go\r\n"), absl::StrCat(body_, ".\r\n"));
+  EXPECT_FALSE(S().can_pipeline());
+  EXPECT_FALSE(S().StartTransaction(Message()).ok());
+
+  config_.pipeline_transactions = false;
+  session_.reset();
+  Connect(kEhloChunking);
+  Start();
+  EXPECT_FALSE(S().can_pipeline());
+  EXPECT_EQ(handler_.can_pipeline, 0);
 }
 
 // ---------------------------------------------------------------------------------------
