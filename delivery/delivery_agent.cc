@@ -310,7 +310,7 @@ void DeliveryAgent::SyncRollup(Lane* lane) {
 
 void DeliveryAgent::MoveConnection(OutboundConnection* connection, Lane* to) {
   ConnectionInfo& info = Info(connection);
-  DCHECK(!info.job.has_value() && info.attempt == nullptr && !info.gone);
+  DCHECK(!info.job.has_value() && info.sent.empty() && info.attempt == nullptr && !info.gone);
   DCHECK(info.lane->rollup_group != nullptr && info.lane->rollup_group == to->rollup_group);
   info.lane->Forget(connection);
   info.lane = to;
@@ -558,6 +558,8 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
     AbandonJob(connection);
     return;
   }
+  // The transaction before it ended and the connection says RSET: OnConnectionReady().
+  if (!connection->can_send()) return;
   Lane* lane = info.lane;
   // The clock itself: the receiver measures the spacing of what follows the take.
   const absl::Time now = absl::Now();
@@ -582,17 +584,45 @@ void DeliveryAgent::SendWhenAdmitted(OutboundConnection* connection) {
   std::unique_ptr<LoadedJob> ready = std::move(info.loaded);
   info.loading = false;
   const SharedMessage& prepared = ready->prepared;
+  // On `sent` first: a transaction refused locally (SIZE, SMTPUTF8) is reported inside
+  // Send() (after the one in flight, if any: results come in order).
+  info.sent.push_back(*std::move(info.job));
+  info.job.reset();
   absl::Status sent = connection->Send(
       std::shared_ptr<const spool::LoadedMessage>(prepared, &prepared->message), ready->outbound);
   if (!sent.ok()) {
-    DeliveryJob refused = *std::move(info.job);
-    info.job.reset();
+    DeliveryJob refused = std::move(info.sent.back());
+    info.sent.pop_back();
     recorder_.Fail(std::move(refused), net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.3",
                    absl::StrCat("message cannot be sent: ", sent.message()), "");
     ReleaseConnection(connection);
     return;
   }
   ReadAhead(lane);
+}
+
+uint32_t DeliveryAgent::TransactionsPerConnectionMax(const Lane& lane) const {
+  return std::min(
+      config_.max_messages_per_connection,
+      lane.options.max_deliveries_per_connection.value_or(config_.max_messages_per_connection));
+}
+
+void DeliveryAgent::OnConnectionCanPipeline(OutboundConnection* connection) {
+  ConnectionInfo& info = Info(connection);
+  if (stopping_ || info.gone || info.attempt != nullptr || info.job.has_value()) return;
+  DCHECK(info.sent.size() == 1);
+  Lane* lane = info.lane;
+  if (lane->pending.empty() || connection->transactions() >= TransactionsPerConnectionMax(*lane)) {
+    return;
+  }
+  // What ReleaseConnection() would do with the connection comes first: a sibling lane of
+  // its site waiting for one, or another shard waiting for this destination.
+  SyncRollup(lane);
+  if (rollup_.HasWaitingSibling(lane) || ShouldYield(*lane, connection, /*has_job=*/true)) return;
+  bool throttled = false;
+  if (std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled)) {
+    StartJob(connection, *std::move(job));
+  }
 }
 
 void DeliveryAgent::ReadAhead(Lane* lane) {
@@ -650,15 +680,13 @@ void DeliveryAgent::AbandonJob(OutboundConnection* connection) {
 
 void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
   ConnectionInfo& info = Info(connection);
-  if (info.job.has_value() || info.gone || !connection->ready()) return;
+  if (info.job.has_value() || !info.sent.empty() || info.gone || !connection->ready()) return;
   Lane* lane = info.lane;
   if (stopping_) {
     connection->Quit();
     return;
   }
-  if (connection->transactions() >= std::min(config_.max_messages_per_connection,
-                                             lane->options.max_deliveries_per_connection.value_or(
-                                                 config_.max_messages_per_connection))) {
+  if (connection->transactions() >= TransactionsPerConnectionMax(*lane)) {
     connection->Quit();  // its replacement is opened when it is gone
     return;
   }
@@ -830,16 +858,29 @@ void DeliveryAgent::OnConnectionReady(OutboundConnection* connection) {
     if (!info.reused) DeliveryCounters::Add(counters_->connections_opened);
     UpdateGauges();
   }
+  if (info.job.has_value()) {
+    // A job taken to be pipelined, and the transaction before it is over: read and waiting
+    // for the connection, it goes now; still being read, it goes when read.
+    if (info.loaded != nullptr) SendWhenAdmitted(connection);
+    return;
+  }
   ReleaseConnection(connection);
 }
 
 void DeliveryAgent::OnTransactionDone(OutboundConnection* connection,
                                       const net::smtp::TransactionResult& result) {
   ConnectionInfo& info = Info(connection);
-  CHECK(info.job.has_value());
-  DeliveryJob job = *std::move(info.job);
-  info.job.reset();
+  CHECK(!info.sent.empty());
+  DeliveryJob job = std::move(info.sent.front());
+  info.sent.pop_front();
   DeliveryCounters::Add(counters_->transactions);
+  if (result.retry_at_once && !job.pipeline_retry_done && !stopping_) {
+    // Refused for being pipelined, not tried: sent again, first of its lane (this
+    // connection takes it after its RSET, without pipelining).
+    job.pipeline_retry_done = true;
+    QueueOnLane(info.lane, std::move(job), /*front=*/true);
+    return;
+  }
   bool untouched = result.connection_failed;
   for (const net::smtp::RecipientResult& r : result.recipients) {
     untouched &= r.stage == net::smtp::ReplyStage::kConnection;

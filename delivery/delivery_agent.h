@@ -185,9 +185,12 @@ class DeliveryAgent : public OutboundConnectionOwner,
     std::unique_ptr<OutboundConnection> connection;
     Lane* lane = nullptr;
     std::unique_ptr<ConnectAttempt> attempt;  // set until the session is ready
-    std::optional<DeliveryJob> job;           // the job being sent (or loaded)
+    // The jobs handed to the connection's session, oldest first: one, or two when the
+    // second was pipelined behind the first's end of data. Their results come in order.
+    std::deque<DeliveryJob> sent;
+    std::optional<DeliveryJob> job;  // the job being loaded, not sent yet
     // Its message is being read, or was read and waits for its tokens (`loaded`, with
-    // `token_wait` armed).
+    // `token_wait` armed) or for the connection to take it (can_send()).
     bool loading = false;
     std::unique_ptr<LoadedJob> loaded;
     std::unique_ptr<TokenWaitTimer> token_wait;
@@ -263,8 +266,11 @@ class DeliveryAgent : public OutboundConnectionOwner,
   void OnMessageLoaded(OutboundConnection* connection, absl::StatusOr<SharedMessage> m);
   // The loaded job takes its message tokens and is sent; refused, it waits on its
   // connection for a short wait (the token wait timer calls this again), or goes back to
-  // its lane for a long one (a suspension since it was read).
+  // its lane for a long one (a suspension since it was read). A connection that cannot
+  // take it yet (the transaction before it ends with RSET) sends it when ready.
   void SendWhenAdmitted(OutboundConnection* connection);
+  // The most transactions a connection of `lane` carries.
+  uint32_t TransactionsPerConnectionMax(const Lane& lane) const;
   // While a connection of `lane` sends, reads the lane's next job's message (MessageReads).
   void ReadAhead(Lane* lane);
   // The job of `connection`, read or being read, is not sent on it: the connection went
@@ -296,6 +302,8 @@ class DeliveryAgent : public OutboundConnectionOwner,
   void OnConnectionReady(OutboundConnection* connection) override;
   void OnTransactionDone(OutboundConnection* connection,
                          const net::smtp::TransactionResult& result) override;
+  // The lane's next job, if it has one to spare, is pipelined behind the one in flight.
+  void OnConnectionCanPipeline(OutboundConnection* connection) override;
   void OnConnectionGone(OutboundConnection* connection) override;
 
   // ConnectorOwner.

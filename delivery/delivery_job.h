@@ -38,7 +38,10 @@ struct DeliveryJob {
   absl::Time throttled_since = absl::InfinitePast();  // waiting for a throttle since
   absl::Duration throttled = absl::ZeroDuration();    // waited for throttles in all
   bool stale_retry_done = false;  // already re-sent once after a reused connection died
-  std::string message_id;         // known once the message was read
+  // Already sent again once after its MAIL, pipelined behind another transaction, was
+  // refused for it (net::smtp::TransactionResult::retry_at_once).
+  bool pipeline_retry_done = false;
+  std::string message_id;  // known once the message was read
 };
 
 // A job's outcome for one recipient.

@@ -130,16 +130,20 @@ absl::Status OutboundConnection::Send(std::shared_ptr<const spool::LoadedMessage
   if (connection_ == nullptr || closing_) {
     return absl::FailedPreconditionError("connection is not open");
   }
-  if (current_ != nullptr) previous_ = std::move(current_);
-  current_ = std::move(loaded);
+  in_flight_messages_.push_back(std::move(loaded));
   ++transactions_;
+  const bool outer_send = std::exchange(in_send_, true);  // Send() from a callback of Send()
   absl::Status started = session_.StartTransaction(message);
   if (!started.ok()) {
     --transactions_;
-    current_.reset();
+    in_flight_messages_.pop_back();
+    in_send_ = outer_send;
     return started;
   }
+  // All of it queued at once (BDAT): the owner hears it once this send is done.
+  if (session_.can_pipeline()) pipeline_offer_ = true;
   Pump();
+  in_send_ = outer_send;
   return absl::OkStatus();
 }
 
@@ -207,6 +211,9 @@ void OutboundConnection::OnReady() {
 }
 
 void OutboundConnection::OnTransactionDone(const net::smtp::TransactionResult& result) {
+  CHECK(!in_flight_messages_.empty());
+  done_messages_.push_back(std::move(in_flight_messages_.front()));
+  in_flight_messages_.pop_front();
   owner_->OnTransactionDone(this, result);
 }
 
@@ -240,9 +247,11 @@ void OutboundConnection::Pump() {
     loop_->timers().Arm(this, loop_->now() + timeout);
   }
   // Stored bytes are referenced by the output until sent: release them only then.
-  if (!connection_->sending() && output.pending_external_bytes() == 0) {
-    previous_.reset();
-    if (!session_.in_transaction()) current_.reset();
+  if (!connection_->sending() && output.pending_external_bytes() == 0) done_messages_.clear();
+  // Last: the owner may Send() from here (a nested Pump() offers nothing).
+  if (pipeline_offer_ && !in_send_ && !session_.wants_close()) {
+    pipeline_offer_ = false;
+    if (session_.can_pipeline()) owner_->OnConnectionCanPipeline(this);
   }
 }
 

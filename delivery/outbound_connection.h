@@ -7,7 +7,10 @@
 // The owner (the delivery agent) decides what to send: it hears OnConnectionReady() when
 // the session can take a transaction, calls Send() (then OnTransactionDone() follows) or
 // Quit(), and hears OnConnectionGone() exactly once, as the last callback, after which it
-// may destroy the connection (not before).
+// may destroy the connection (not before). With a server that offers PIPELINING, the owner
+// also hears OnConnectionCanPipeline() once a transaction is all on the wire (not from
+// inside Send()): a Send() then pipelines the next transaction behind it (net/smtp/
+// client_session.h), and the results come in the order of the Send() calls.
 //
 //   auto* c = new OutboundConnection(loop, transport, client_config, &owner, &counters);
 //   c->Connect(request);
@@ -25,9 +28,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -49,9 +54,13 @@ class OutboundConnectionOwner {
   virtual ~OutboundConnectionOwner() = default;
   // The session is ready for Send() or Quit() (after EHLO, and after each transaction).
   virtual void OnConnectionReady(OutboundConnection* connection) = 0;
-  // The result of the transaction begun by the last Send().
+  // The result of the oldest transaction in flight (begun by Send()).
   virtual void OnTransactionDone(OutboundConnection* connection,
                                  const net::smtp::TransactionResult& result) = 0;
+  // Send() may pipeline the next transaction behind the one in flight (can_send()). Once
+  // per transaction; an owner with nothing to send lets it pass (OnConnectionReady()
+  // follows the end of the one in flight).
+  virtual void OnConnectionCanPipeline(OutboundConnection* connection) {}
   // The connection is closed (QUIT done, failed, or never opened). Last callback.
   virtual void OnConnectionGone(OutboundConnection* connection) = 0;
 };
@@ -85,7 +94,8 @@ class OutboundConnection final : public net::ConnectHandler,
   void Park();
 
   // Begins a transaction with `message` (its body must be `loaded`'s stored body). Only
-  // after OnConnectionReady(). The loaded message is kept until its bytes are sent.
+  // when can_send(). The loaded message is kept until its transaction is done and its
+  // bytes are sent.
   absl::Status Send(std::shared_ptr<const spool::LoadedMessage> loaded,
                     const net::smtp::OutboundMessage& message);
   // Ends the connection politely (QUIT), or at once when not established.
@@ -113,6 +123,10 @@ class OutboundConnection final : public net::ConnectHandler,
   std::string address;    // "ip:port"
 
   bool ready() const { return session_.ready(); }
+  // Send() is possible now: ready(), or a next transaction can be pipelined.
+  bool can_send() const { return session_.ready() || session_.can_pipeline(); }
+  // Transactions sent and not reported yet (0 to 2).
+  size_t transactions_in_flight() const { return session_.transactions_in_flight(); }
   // The server offered DSN (RFC 3461) in its EHLO reply.
   bool server_offers_dsn() const { return session_.capabilities().dsn; }
   // Transactions begun on this connection (also by an earlier shard, when resumed).
@@ -142,6 +156,7 @@ class OutboundConnection final : public net::ConnectHandler,
   // net::smtp::ClientSessionHandler
   void OnReady() override;
   void OnTransactionDone(const net::smtp::TransactionResult& result) override;
+  void OnCanPipeline() override { pipeline_offer_ = true; }
   void OnConnectionFailed(const absl::Status& status, const net::smtp::ServerReply* reply) override;
 
   // Sends what the session queued, re-arms the timer, closes when the session is done.
@@ -179,10 +194,13 @@ class OutboundConnection final : public net::ConnectHandler,
   uint32_t transactions_ = 0;
   absl::Status failure_;
   absl::Time idle_since_ = absl::InfinitePast();
-  // The message of the transaction in flight, and the previous one while its bytes may
-  // still be queued or in flight.
-  std::shared_ptr<const spool::LoadedMessage> current_;  // shared by the attempt's jobs
-  std::shared_ptr<const spool::LoadedMessage> previous_;
+  bool in_send_ = false;         // inside Send(): no owner callback from Pump()
+  bool pipeline_offer_ = false;  // the session can pipeline: tell the owner from Pump()
+  // The messages of the transactions in flight, oldest first (shared by the attempt's
+  // jobs), and those of finished transactions while their bytes may still be queued or in
+  // flight.
+  std::deque<std::shared_ptr<const spool::LoadedMessage>> in_flight_messages_;
+  std::vector<std::shared_ptr<const spool::LoadedMessage>> done_messages_;
 };
 
 }  // namespace tern::delivery

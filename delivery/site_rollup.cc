@@ -96,6 +96,15 @@ Lane* SiteRollup::WaitingSibling(Lane* lane) {
   return found;
 }
 
+bool SiteRollup::HasWaitingSibling(Lane* lane) {
+  const Group* group = GroupOf(*lane);
+  if (group == nullptr) return false;
+  for (const Lane* candidate : group->waiting) {
+    if (candidate != lane && !candidate->pending.empty()) return true;
+  }
+  return false;
+}
+
 Lane* SiteRollup::SiblingWithIdle(Lane* lane) {
   Group* group = GroupOf(*lane);
   if (group == nullptr) return nullptr;

@@ -43,6 +43,8 @@ class SiteRollup {
   // The sibling of `lane` that has waited longest for a connection and still has jobs
   // (taken off the waiting list), or null.
   Lane* WaitingSibling(Lane* lane);
+  // Whether WaitingSibling(lane) would find one (nothing changes).
+  bool HasWaitingSibling(Lane* lane);
   // A sibling of `lane` with an idle connection (lane->ready not empty), or null.
   Lane* SiblingWithIdle(Lane* lane);
 

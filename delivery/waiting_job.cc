@@ -23,6 +23,7 @@ WaitingJob WaitingJob::From(DeliveryJob job, const std::string* pool) {
   waiting.throttled_us = absl::ToInt64Microseconds(job.throttled);
   waiting.attempt = job.attempt;
   waiting.stale_retry_done = job.stale_retry_done;
+  waiting.pipeline_retry_done = job.pipeline_retry_done;
   return waiting;
 }
 
@@ -38,6 +39,7 @@ DeliveryJob WaitingJob::Take() && {
   job.throttled = absl::Microseconds(throttled_us);
   job.attempt = attempt;
   job.stale_retry_done = stale_retry_done;
+  job.pipeline_retry_done = pipeline_retry_done;
   return job;
 }
 

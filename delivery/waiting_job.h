@@ -28,6 +28,7 @@ struct WaitingJob {
   int64_t throttled_us = 0;
   uint32_t attempt = 1;
   bool stale_retry_done = false;
+  bool pipeline_retry_done = false;
 
   // `pool` is job.pool interned (null when empty). Drops what the lane gives again.
   static WaitingJob From(DeliveryJob job, const std::string* pool);

@@ -1,8 +1,10 @@
 // libFuzzer entry point for the outbound client's reply handling: arbitrary server bytes,
 // split into pieces chosen by the input itself, go through ReplyParser (which must give
 // the same replies for every split and never exceed its bounds) and through a
-// SmtpClientSession that delivers one message, which must never crash, report a
-// recipient twice, or call a recipient delivered without a 2xx to the final dot.
+// SmtpClientSession that delivers a few messages (the next one pipelined behind the end of
+// data whenever the session offers it), which must never crash, report a recipient twice,
+// call a recipient delivered without a 2xx to the final dot, or lose a transaction: each
+// one started is reported exactly once.
 //
 // Built and run by tools/fuzz.sh (CMake with -DTERN_FUZZ=ON and clang).
 #include <cstddef>
@@ -56,10 +58,17 @@ class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
  public:
   explicit FuzzHandler(tern::net::smtp::SmtpClientSession** session) : session_(session) {}
   void OnReady() override {
-    if (started_ >= 3) {
+    if (started_ >= 4) {
       (void)(*session_)->Quit();
       return;
     }
+    Start();
+  }
+  void OnCanPipeline() override {
+    if (!(*session_)->can_pipeline()) __builtin_trap();
+    if (started_ < 4) Start();
+  }
+  void Start() {
     ++started_;
     tern::net::smtp::OutboundMessage message;
     message.sender = "s@src.test";
@@ -69,14 +78,19 @@ class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
     if (!(*session_)->StartTransaction(message).ok()) __builtin_trap();
   }
   void OnTransactionDone(const tern::net::smtp::TransactionResult& result) override {
+    if (++done_ > started_) __builtin_trap();
     if (result.recipients.size() != 2) __builtin_trap();
     for (const tern::net::smtp::RecipientResult& r : result.recipients) {
       const bool delivered = r.outcome == tern::net::smtp::DeliveryOutcome::kDelivered;
       if (delivered && (r.code / 100 != 2 || r.stage != tern::net::smtp::ReplyStage::kDataEnd)) {
         __builtin_trap();
       }
-      if (result.connection_failed && delivered) __builtin_trap();
+      if ((result.connection_failed || result.retry_at_once) && delivered) __builtin_trap();
     }
+  }
+  // Every transaction started was reported once.
+  void CheckAllReported() const {
+    if (done_ != started_) __builtin_trap();
   }
   void OnConnectionFailed(const absl::Status&, const tern::net::smtp::ServerReply*) override {
     if (++failures_ > 1) __builtin_trap();
@@ -85,6 +99,7 @@ class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
  private:
   tern::net::smtp::SmtpClientSession** session_;
   int started_ = 0;
+  int done_ = 0;
   int failures_ = 0;
   const std::vector<tern::net::smtp::OutboundRecipient> recipients_ = {{"a@d.test", 0},
                                                                        {"b@d.test", 1}};
@@ -113,5 +128,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     owned.output().Consume(owned.output().pending_bytes());
   }
   owned.OnDisconnected();
+  handler.CheckAllReported();
   return 0;
 }

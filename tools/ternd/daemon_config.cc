@@ -42,6 +42,7 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
   if (!retry.ok()) return FlagError("retry_schedule", retry.status().message());
   config.retry = *std::move(retry);
   config.client.helo_name = hostname;
+  config.client.pipeline_transactions = absl::GetFlag(FLAGS_pipeline_transactions);
   const absl::Duration reply_timeout = absl::GetFlag(FLAGS_outbound_reply_timeout);
   if (reply_timeout < absl::ZeroDuration()) {
     return FlagError("outbound_reply_timeout", "must not be negative");

@@ -120,6 +120,9 @@ ABSL_FLAG(uint32_t, max_connections_per_destination, 20,
           "outbound connections open at once to one destination address, all shards together");
 ABSL_FLAG(uint32_t, max_messages_per_connection, 1000,
           "messages sent over one outbound connection before it is closed");
+ABSL_FLAG(bool, pipeline_transactions, true,
+          "pipeline the next message's MAIL, RCPT and DATA/BDAT behind the previous one's end "
+          "of data when the next hop offers PIPELINING (RFC 2920); false: one at a time");
 ABSL_FLAG(absl::Duration, connection_idle_timeout, absl::Seconds(30),
           "an idle outbound connection is closed (QUIT) after this");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(30), "outbound TCP connect timeout");
