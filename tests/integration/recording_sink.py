@@ -179,6 +179,9 @@ class Connection:
     commands: list = dataclasses.field(default_factory=list)  # "MAIL FROM:<a@b> ..." lines
     transactions: int = 0    # ends of DATA on this connection
     messages: int = 0        # of which accepted
+    # MAIL commands the client had sent before it got the reply to the previous end of DATA
+    # (they were in the sink's input when it answered): pipelined across transactions.
+    pipelined_mails: int = 0
     open: bool = True
     opened_at: float = 0.0   # time.monotonic() when the sink accepted it
     closed_at: float = 0.0   # time.monotonic() when it closed (0.0 while open)
@@ -212,6 +215,7 @@ class Event:
     rcpt_options: list = dataclasses.field(default_factory=list)  # rcpt: its parameters
     body: object = None       # data: the body bytes
     sequence: int = 0         # data: 1-based end-of-DATA number on the sink
+    pipelined: bool = False   # mail: sent before the reply to the previous end of DATA
 
 
 @dataclasses.dataclass
@@ -274,6 +278,9 @@ class _SinkSMTP(SMTP):
         self.sink = sink
         self.conn = None        # Connection, set in connection_made
         self.advertised = None  # what the last EHLO advertised
+        # Input was waiting when the last end of DATA was answered: the next MAIL came
+        # pipelined behind it.
+        self._input_behind_data = False
         self._smtp_methods = {verb: self._logged(verb, method)
                               for verb, method in self._smtp_methods.items()}
 
@@ -476,8 +483,12 @@ class _SinkSMTP(SMTP):
             return
         if address == "<>":
             address = ""
+        pipelined, self._input_behind_data = self._input_behind_data, False
+        if pipelined:
+            self.sink._note_pipelined_mail(self.conn)
         reply = await self._apply(self._event("mail", mail_from=address,
-                                              mail_options=list(options)))
+                                              mail_options=list(options),
+                                              pipelined=pipelined))
         if reply is None:
             self.envelope.mail_from = address
             self.envelope.mail_options = list(options)
@@ -527,6 +538,8 @@ class _SinkSMTP(SMTP):
             await self._drop()
         outcome = "accepted" if reply.startswith("2") else "rejected"
         self.sink._finish_transaction(self.conn, message, reply, outcome)
+        # Bytes already in the input now were sent before the client saw this reply.
+        self._input_behind_data = bool(self._reader._buffer)
         return reply
 
 
@@ -895,6 +908,10 @@ class RecordingSink:
     def _set_helo(self, conn, name):
         with self._lock:
             conn.helo = name
+
+    def _note_pipelined_mail(self, conn):
+        with self._lock:
+            conn.pipelined_mails += 1
 
     def _log_command(self, conn, line):
         with self._lock:
