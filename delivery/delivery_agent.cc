@@ -615,6 +615,10 @@ void DeliveryAgent::OnConnectionCanPipeline(OutboundConnection* connection) {
   if (lane->pending.empty() || connection->transactions() >= TransactionsPerConnectionMax(*lane)) {
     return;
   }
+  // A receiver sees a rate's spacing at its MAILs, and reads a pipelined MAIL only once it
+  // is done with the transaction before: paced lanes send one transaction at a time.
+  shaper_.RefreshIfStale(lane, absl::Now());
+  if (lane->shaped && lane->throttle.HasMessageRate()) return;
   // What ReleaseConnection() would do with the connection comes first: a sibling lane of
   // its site waiting for one, or another shard waiting for this destination.
   SyncRollup(lane);

@@ -101,6 +101,14 @@ void OutboundConnection::Park() {
       [park, parked = std::move(parked)](int fd) mutable { park(std::move(parked), fd); });
 }
 
+void OutboundConnection::set_destination(std::shared_ptr<net::Destination> d, uint32_t shard) {
+  destination_ = std::move(d);
+  shard_ = shard;
+  if (destination_ != nullptr && destination_->PipeliningRefused(absl::Now())) {
+    session_.DisableTransactionPipelining();
+  }
+}
+
 void OutboundConnection::Connect(const net::ConnectRequest& request) {
   CHECK(!connecting_ && connection_ == nullptr && !gone_);
   connecting_ = true;
@@ -214,6 +222,10 @@ void OutboundConnection::OnTransactionDone(const net::smtp::TransactionResult& r
   CHECK(!in_flight_messages_.empty());
   done_messages_.push_back(std::move(in_flight_messages_.front()));
   in_flight_messages_.pop_front();
+  if (result.retry_at_once && session_.transaction_pipelining_refused() &&
+      destination_ != nullptr) {
+    destination_->MarkPipeliningRefused(absl::Now() + kPipeliningRefusedFor);
+  }
   owner_->OnTransactionDone(this, result);
 }
 

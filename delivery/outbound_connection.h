@@ -109,13 +109,13 @@ class OutboundConnection final : public net::ConnectHandler,
   bool tls_active() const { return session_.tls_active(); }
   // How long an opportunistic destination whose handshake failed gets plaintext.
   static constexpr absl::Duration kTlsBrokenFor = absl::Minutes(30);
+  // How long a destination that refused a pipelined MAIL (503) gets no more of them.
+  static constexpr absl::Duration kPipeliningRefusedFor = absl::Hours(1);
 
   // The shared pool entry this connection counts against (set by the owner).
   // The destination whose slot (counted for `shard`) this connection holds.
-  void set_destination(std::shared_ptr<net::Destination> d, uint32_t shard) {
-    destination_ = std::move(d);
-    shard_ = shard;
-  }
+  // A destination known to refuse transactions pipelined behind the end of data gets none.
+  void set_destination(std::shared_ptr<net::Destination> d, uint32_t shard);
   const std::shared_ptr<net::Destination>& destination() const { return destination_; }
   // What the owner wants to remember about it.
   void* owner_data = nullptr;

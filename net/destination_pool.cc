@@ -169,6 +169,16 @@ bool Destination::TlsBroken(absl::Time now) const {
   return now < tls_broken_until_;
 }
 
+void Destination::MarkPipeliningRefused(absl::Time until) {
+  absl::MutexLock lock(&mu_);
+  pipelining_refused_until_ = until;
+}
+
+bool Destination::PipeliningRefused(absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  return now < pipelining_refused_until_;
+}
+
 size_t Destination::idle_connections() const {
   absl::MutexLock lock(&mu_);
   return idle_.size();

@@ -120,6 +120,10 @@ class Destination {
   // until `until` (as Postfix retries such a server without TLS).
   void MarkTlsBroken(absl::Time until);
   bool TlsBroken(absl::Time now) const;
+  // The server answered a MAIL pipelined behind the previous end of data with 503: the
+  // next connections do not pipeline transactions until `until`.
+  void MarkPipeliningRefused(absl::Time until);
+  bool PipeliningRefused(absl::Time now) const;
 
  private:
   void Tell(const std::vector<uint32_t>& shards, PoolWakeups::Reason why) const;
@@ -134,6 +138,7 @@ class Destination {
   std::deque<ParkedConnection> idle_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<SSL_SESSION> tls_session_ ABSL_GUARDED_BY(mu_);
   absl::Time tls_broken_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time pipelining_refused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 class DestinationPools {

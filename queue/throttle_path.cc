@@ -94,6 +94,13 @@ uint64_t ThrottlePath::MessageTokensAll(absl::Time at) const {
   return fewest;
 }
 
+bool ThrottlePath::HasMessageRate() const {
+  for (const Step& step : steps_) {
+    if (step.message_pace.has_value()) return true;
+  }
+  return false;
+}
+
 std::optional<uint64_t> ThrottlePath::MessageTokens(absl::Time now, size_t step) const {
   if (step >= steps_.size() || !steps_[step].message_pace.has_value()) return std::nullopt;
   return steps_[step].scope->message_rate.Available(now, *steps_[step].message_pace);

@@ -96,6 +96,8 @@ class ThrottlePath {
   // Messages the whole path could let through at `at`: the fewest tokens of any message-rate
   // cell (the largest uint64_t when no step has a message rate). Changes nothing.
   uint64_t MessageTokensAll(absl::Time at) const;
+  // Whether some step has a message rate.
+  bool HasMessageRate() const;
   // Message tokens step `step` could give at `now` (nullopt: no message rate there).
   std::optional<uint64_t> MessageTokens(absl::Time now, size_t step) const;
   // The scope key of the limit that refused the last TryTakeAll or TryOpenConnection

@@ -210,6 +210,10 @@ class SmtpClientSession {
   bool ready() const { return state_ == State::kReady; }
   // A next transaction may be pipelined behind the one in flight now (see the top).
   bool can_pipeline() const;
+  // No transaction is pipelined behind another from now on (a server known to refuse it).
+  void DisableTransactionPipelining() { pipelining_refused_ = true; }
+  // The server refused a pipelined MAIL with 503 (or DisableTransactionPipelining()).
+  bool transaction_pipelining_refused() const { return pipelining_refused_; }
   // Transactions begun and not reported yet (0 to 2).
   size_t transactions_in_flight() const;
   bool in_transaction() const;

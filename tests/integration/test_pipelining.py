@@ -2,9 +2,9 @@
 the next message's MAIL, RCPT and DATA (or BDAT LAST) without waiting for the reply to the
 previous message's end of data. Against a recording aiosmtpd sink (recording_sink.py, which
 sees a pipelined MAIL as input already waiting when it answers the previous end of DATA),
-against a sink that refuses such a MAIL with 503 as Haraka 3 does (each message is then sent
-again at once, unpipelined, nothing deferred or bounced), with --pipeline_transactions=false,
-and from ternd to ternd over BDAT.
+against a sink that refuses such a MAIL with 503 as Haraka 3 does (the message is then sent
+again at once, unpipelined, nothing deferred or bounced, and the destination gets no more
+pipelining), with --pipeline_transactions=false, and from ternd to ternd over BDAT.
 """
 
 import smtplib
@@ -77,14 +77,18 @@ class PipeliningTest(ternd_harness.TerndTestCase):
         sink = self.start_sink()
         sink.add_rule("mail", "503 5.5.1 pipelining across transactions is not supported",
                       match=lambda event: event.pipelined)
-        d = self.relay_to(sink.port)
+        # Three transactions a connection: the refused one, the same message again, one more;
+        # then new connections, which remember that this destination refuses it.
+        d = self.relay_to(sink.port, "--max_messages_per_connection=3")
         self.send_all(d)
         self.assert_delivered_intact(d, sink.wait_for_messages(MESSAGES))
-        (conn,) = sink.connections()
-        # Refused once: the message went again at once after RSET, and the connection
-        # pipelined no more.
-        self.assertEqual(conn.pipelined_mails, 1, conn.commands)
-        self.assertIn("RSET", conn.commands)
+        conns = sink.connections()
+        self.assertEqual(len(conns), 3, [c.commands for c in conns])
+        # Refused once: the message went again at once after RSET, and neither this
+        # connection nor the next ones pipelined again.
+        self.assertEqual([c.pipelined_mails for c in conns], [1, 0, 0], conns[0].commands)
+        self.assertIn("RSET", conns[0].commands)
+        self.assertEqual([c.messages for c in conns], [2, 3, 1])
         metrics = d.metrics()
         self.assertEqual(metrics.total("tern_client_pipelining_refused_total"), 1)
         self.assertGreaterEqual(metrics.total("tern_client_transactions_pipelined_total"), 1)
