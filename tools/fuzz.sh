@@ -7,8 +7,18 @@
 #
 #   tools/fuzz.sh                      # every target, 15 s each
 #   tools/fuzz.sh 60 address sasl      # 60 s each, only these
+#   tools/fuzz.sh --build-only         # only configure and build build-fuzz/
+#   tools/fuzz.sh --no-build 10 sasl   # only run (build-fuzz/ is already built)
+# CTest's sanitizer pass builds once (fuzz.build, alone on the machine) and then runs each
+# target as its own test (fuzz.<name>, one core each, beside the other tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build=1
+run=1
+case "${1:-}" in
+  --build-only) run=0; shift ;;
+  --no-build) build=0; shift ;;
+esac
 seconds=${1:-${SECONDS_PER_TARGET:-15}}
 shift || true
 targets=("$@")
@@ -16,10 +26,13 @@ if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(smtp_session smtp_client_reply address sasl dkim_canonicalization spool_record
     http_request_head delivery_log_report json_writer dns_answer shaping_state shaping_policy)
 fi
-# -O1: libFuzzer's usual level, and a quicker build than -O2.
-CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=None \
-  -DCMAKE_CXX_FLAGS="-O1 -g" -DTERN_FUZZ=ON -DTERN_TESTS=OFF -DTERN_BENCHMARKS=OFF >/dev/null
-ninja -C build-fuzz fuzzers
+if [[ $build -eq 1 ]]; then
+  # -O1: libFuzzer's usual level, and a quicker build than -O2.
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=None \
+    -DCMAKE_CXX_FLAGS="-O1 -g" -DTERN_FUZZ=ON -DTERN_TESTS=OFF -DTERN_BENCHMARKS=OFF >/dev/null
+  ninja -C build-fuzz fuzzers
+fi
+[[ $run -eq 1 ]] || exit 0
 mkdir -p build-fuzz/artifacts
 for name in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$name

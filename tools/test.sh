@@ -23,10 +23,12 @@ run_pass() {
   [[ $rc -eq 0 ]] || status=1
 }
 
-tools/build.sh
+# Line tables only (-g1): file:line in every backtrace and sanitizer report, and 15-25%
+# less compile CPU than full debug information; the code is the same.
+tools/build.sh --line-tables-only
 run_pass release build 600
 if [[ "${TERN_SKIP_SANITIZE:-0}" != "1" ]]; then
-  tools/build.sh --sanitize
+  tools/build.sh --sanitize --line-tables-only
   run_pass asan build-asan 900
 fi
 
