@@ -71,6 +71,8 @@ class PipeliningTest(ternd_harness.TerndTestCase):
         self.assertGreaterEqual(metrics.total("tern_client_transactions_pipelined_total"),
                                 conn.pipelined_mails)
         self.assertEqual(metrics.total("tern_client_pipelining_refused_total"), 0)
+        # While one message was sent, the next one's was read from the spool.
+        self.assertGreaterEqual(metrics.total("tern_delivery_message_reads_ahead_total"), 1)
 
     def test_a_server_refusing_pipelined_mail_gets_each_message_again_unpipelined(self):
         # Haraka 3 answers 503 to a MAIL that arrives behind the previous end of data.
