@@ -483,18 +483,22 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
       if (std::find(scopes.begin(), scopes.end(), lane->site_scope) == scopes.end()) {
         scopes.push_back(lane->site_scope);
       }
-      for (const std::string& scope : scopes) board->Added(scope, shard);
       // Adding ends this shard's wait for those scopes (SlotWaitBoard), but its lanes still
-      // noted at a limit that sites share wait on: the wait is renewed, so that a slot any
+      // noted at a limit that sites share wait on: that wait is renewed, so that a slot any
       // shard releases wakes them, not only the maintenance tick (measured: the last jobs
       // of a domain on one shard waited ~1 s at the end of a run).
+      std::vector<std::pair<const std::string*, uint32_t>> still_waiting;
       if (pool_wake_.lanes_at_limit() > 0) {
         for (size_t i = 0; i < lane->throttle.size(); ++i) {
           const std::optional<uint32_t> limit = lane->throttle.step_connection_limit(i);
           const std::string& key = lane->throttle.step_key(i);
-          if (limit.has_value() && queue::IsSharedByManySites(key)) board->Wait(key, shard, *limit);
+          if (limit.has_value() && queue::IsSharedByManySites(key) && board->Waits(key, shard)) {
+            still_waiting.push_back({&key, *limit});
+          }
         }
       }
+      for (const std::string& scope : scopes) board->Added(scope, shard);
+      for (const auto& [key, limit] : still_waiting) board->Wait(*key, shard, limit);
       lease.OnRelease([board, shard, scopes = std::move(scopes)] {
         for (const std::string& scope : scopes) board->Removed(scope, shard);
       });

@@ -51,6 +51,18 @@ TEST(SlotWaitBoard, HeldByOthersCountsOnlyTheOtherShardsConnections) {
   EXPECT_FALSE(board.HeldByOthers("site:other@", 1));
 }
 
+TEST(SlotWaitBoard, WaitsUntilTheShardAddsOne) {
+  SlotWaitBoard board(nullptr);
+  EXPECT_FALSE(board.Waits(kSite, 1));
+  board.Added(kSite, 0);
+  board.Wait(kSite, 1, 1);
+  EXPECT_TRUE(board.Waits(kSite, 1));
+  EXPECT_FALSE(board.Waits(kSite, 0));
+  board.Removed(kSite, 0);
+  board.Added(kSite, 1);  // it got one: it waits no longer
+  EXPECT_FALSE(board.Waits(kSite, 1));
+}
+
 TEST(SlotWaitBoard, AWaiterTellsTheHoldersAndIsToldWhenOneCloses) {
   PoolWakeups wakeups;
   Told told(wakeups);
