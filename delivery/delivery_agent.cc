@@ -421,6 +421,7 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
     // While another shard waits for the site's connections, this one stays within its share.
     net::SlotWaitBoard& board = pools_->slot_board();
     if (!board.MayAdd(lane->site_scope, pool_wake_.shard())) {
+      lane->health->NoteAttemptAbandoned();  // admitted above, not made
       board.Wait(lane->site_scope, pool_wake_.shard(), static_cast<uint32_t>(cap));
       pool_wake_.NoteLaneAtLimit(lane);
       return borrowed;
@@ -429,6 +430,12 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
     // that has a connection keeps to it: the scarce slots go one per destination first,
     // each carrying its backlog, rather than to greetings and QUITs of several.
     if (lane->connections.size() + lane->attempts > 0 && SharedLimitContended(*lane)) {
+      lane->health->NoteAttemptAbandoned();
+      return borrowed;
+    }
+    // Likewise across shards: another shard's connection to the site is handed over.
+    if (lane->connections.empty() && lane->attempts == 0 && AwaitHandoff(lane, now, cap)) {
+      lane->health->NoteAttemptAbandoned();
       return borrowed;
     }
     // The lane's connection rate and limits, all shards together.
@@ -454,9 +461,10 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
       const std::string& blocked = lane->throttle.blocked_by();
       const std::optional<uint32_t> blocked_limit = lane->throttle.blocked_connection_limit();
       if (queue::IsSharedByManySites(blocked) && blocked_limit.has_value()) {
-        // A limit other sites share (an egress source's, a provider's): every shard's idle
-        // connections holding it are closed for this lane (WaitForSharedLimit), and this
-        // shard is woken when one of its slots is released.
+        // A limit other sites share (an egress source's, a provider's): the least recently
+        // used idle connection holding it is closed for this lane (WaitForSharedLimit; the
+        // other shards close theirs when told), and this shard is woken when one of its
+        // slots is released.
         WaitForSharedLimit(blocked, *blocked_limit);
       } else {
         // Other shards may hold the site's connections: they are told, give back their idle
@@ -475,11 +483,27 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
       if (std::find(scopes.begin(), scopes.end(), lane->site_scope) == scopes.end()) {
         scopes.push_back(lane->site_scope);
       }
+      // Adding ends this shard's wait for those scopes (SlotWaitBoard), but its lanes still
+      // noted at a limit that sites share wait on: that wait is renewed, so that a slot any
+      // shard releases wakes them, not only the maintenance tick (measured: the last jobs
+      // of a domain on one shard waited ~1 s at the end of a run).
+      std::vector<std::pair<const std::string*, uint32_t>> still_waiting;
+      if (pool_wake_.lanes_at_limit() > 0) {
+        for (size_t i = 0; i < lane->throttle.size(); ++i) {
+          const std::optional<uint32_t> limit = lane->throttle.step_connection_limit(i);
+          const std::string& key = lane->throttle.step_key(i);
+          if (limit.has_value() && queue::IsSharedByManySites(key) && board->Waits(key, shard)) {
+            still_waiting.push_back({&key, *limit});
+          }
+        }
+      }
       for (const std::string& scope : scopes) board->Added(scope, shard);
+      for (const auto& [key, limit] : still_waiting) board->Wait(*key, shard, limit);
       lease.OnRelease([board, shard, scopes = std::move(scopes)] {
         for (const std::string& scope : scopes) board->Removed(scope, shard);
       });
     }
+    EndHandoffWait(lane);
     connector_.Begin(lane, std::move(lease));
     if (loop_->now() < lane->no_attempt_before) break;  // the attempt failed at once
   }
@@ -739,12 +763,59 @@ bool DeliveryAgent::SharedLimitContended(const Lane& lane) const {
 
 void DeliveryAgent::WaitForSharedLimit(const std::string& scope, uint32_t limit) {
   pools_->slot_board().Wait(scope, pool_wake_.shard(), limit);
-  // This shard's own idle connections holding the limit go first (the board tells the
-  // other shards, whose YieldIdleConnections() does the same). Once per loop turn: many
-  // lanes may meet the same limit in one turn, and one look frees all there is.
-  if (loop_->now() == last_shared_limit_scan_) return;
-  last_shared_limit_scan_ = loop_->now();
-  FreeIdleHoldingSharedLimits();
+  // One slot for this lane: this shard's least recently used idle connection holding the
+  // limit goes (the board tells the other shards, whose YieldIdleConnections() does the
+  // same). The one idle the longest is the least likely to get its destination's next
+  // message; one that just went idle may get it in a moment.
+  FreeLeastRecentlyUsedIdle(&scope);
+}
+
+bool DeliveryAgent::AwaitHandoff(Lane* lane, absl::Time now, uint32_t cap) {
+  net::SlotWaitBoard& board = pools_->slot_board();
+  const uint32_t shard = pool_wake_.shard();
+  if (lane->handoff_until == absl::InfinitePast()) {
+    if (!SharedLimitContended(*lane) || !board.HeldByOthers(lane->site_scope, shard)) {
+      return false;
+    }
+    lane->handoff_until = now + kHandoffWaitMax;
+    awaiting_handoff_.insert(lane);
+  } else if (now >= lane->handoff_until) {
+    return false;  // waited long enough: it opens a connection of its own
+  }
+  // The holding shard is told (YieldIdleConnections) and parks its connection once its lane
+  // runs out of work (ShouldYield); the slot it releases wakes this shard. Asked after the
+  // wait is posted: a release from then on tells this shard, one before is seen here.
+  board.Wait(lane->site_scope, shard, cap);
+  if (!board.HeldByOthers(lane->site_scope, shard)) {
+    // Handed over (parked for this shard, or closed): it opens (continuing the parked
+    // connection) as soon as the shared limit gives it a slot, retried first meanwhile.
+    return false;
+  }
+  WakeLaneAt(lane, lane->handoff_until);
+  return true;
+}
+
+void DeliveryAgent::EndHandoffWait(Lane* lane) {
+  lane->handoff_until = absl::InfinitePast();
+  awaiting_handoff_.erase(lane);
+}
+
+void DeliveryAgent::RetryLanesAwaitingHandoff() {
+  if (stopping_ || awaiting_handoff_.empty()) return;
+  const absl::Time now = loop_->now();
+  std::vector<Lane*> lanes(awaiting_handoff_.begin(), awaiting_handoff_.end());
+  for (Lane* lane : lanes) {
+    if (!awaiting_handoff_.contains(lane)) continue;  // dropped by an earlier one's retry
+    if (now >= lane->handoff_until) {
+      // Its wait is over: it takes its turn among the lanes at the limit from now on.
+      awaiting_handoff_.erase(lane);
+    } else if (pools_->slot_board().HeldByOthers(lane->site_scope, pool_wake_.shard())) {
+      continue;  // still the other shard's
+    }
+    lane->no_attempt_before = absl::InfinitePast();
+    Dispatch(lane);
+    DropLaneIfUnused(lane);
+  }
 }
 
 bool DeliveryAgent::HoldsAwaitedSharedLimit(OutboundConnection* connection) {
@@ -758,18 +829,36 @@ bool DeliveryAgent::HoldsAwaitedSharedLimit(OutboundConnection* connection) {
   return false;
 }
 
-void DeliveryAgent::FreeIdleHoldingSharedLimits() {
-  std::vector<OutboundConnection*> freed;
+void DeliveryAgent::FreeLeastRecentlyUsedIdle(const std::string* scope) {
+  // Many lanes may meet the limit in one loop turn: once a look found nothing, the others
+  // of that turn do not look again.
+  if (loop_->now() == last_shared_limit_scan_) return;
+  auto holds = [&](OutboundConnection* c) {
+    if (scope == nullptr) return HoldsAwaitedSharedLimit(c);
+    const queue::ConnectionLease& lease = Info(c).lease;
+    if (!lease.held()) return false;
+    for (size_t i = 0; i < lease.scope_count(); ++i) {
+      if (lease.scope_key(i) == *scope) return true;
+    }
+    return false;
+  };
+  OutboundConnection* oldest = nullptr;
+  Lane* oldest_lane = nullptr;
   for (auto& [key, lane] : lanes_) {
+    if (!lane->pending.empty()) continue;  // its idle connections carry them once admitted
     for (OutboundConnection* c : lane->ready) {
-      if (HoldsAwaitedSharedLimit(c)) freed.push_back(c);
+      if (oldest != nullptr && c->idle_since() >= oldest->idle_since()) continue;
+      if (!holds(c)) continue;
+      oldest = c;
+      oldest_lane = lane.get();
     }
   }
-  for (OutboundConnection* c : freed) {
-    Lane* lane = Info(c).lane;
-    lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
-    FreeForSharedLimit(c);
+  if (oldest == nullptr) {
+    last_shared_limit_scan_ = loop_->now();
+    return;
   }
+  oldest_lane->ready.erase(std::find(oldest_lane->ready.begin(), oldest_lane->ready.end(), oldest));
+  FreeForSharedLimit(oldest);
 }
 
 void DeliveryAgent::FreeForSharedLimit(OutboundConnection* connection) {
@@ -829,9 +918,9 @@ void DeliveryAgent::YieldIdleConnections() {
     lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
     Yield(c);
   }
-  // Another shard waits for a limit shared by sites (an egress source's): idle connections
-  // holding it are closed, whatever their own destination.
-  FreeIdleHoldingSharedLimits();
+  // Another shard waits for a limit shared by sites (an egress source's): the least
+  // recently used idle connection holding it is closed, whatever its own destination.
+  FreeLeastRecentlyUsedIdle(nullptr);
 }
 
 DeliveryAgent::ConnectionInfo& DeliveryAgent::Info(OutboundConnection* connection) {
@@ -964,6 +1053,7 @@ void DeliveryAgent::OnConnectionGone(OutboundConnection* connection) {
 void DeliveryAgent::DropLaneIfUnused(Lane* lane) {
   if (!lane->Unused()) return;
   DCHECK(lane->messages_reading == 0);
+  awaiting_handoff_.erase(lane);
   rollup_.Leave(lane);
   pool_wake_.Forget(lane);
   loop_->timers().Cancel(lane->wake.get());

@@ -162,6 +162,8 @@ class DeliveryAgent : public OutboundConnectionOwner,
   static constexpr absl::Duration kTokenWaitOnConnectionMax = absl::Seconds(1);
   // How deep in a lane's pending jobs a read-ahead looks for one not read yet.
   static constexpr size_t kReadAheadLookMax = 64;
+  // The longest a lane waits for another shard's connection to its site (AwaitHandoff()).
+  static constexpr absl::Duration kHandoffWaitMax = absl::Milliseconds(250);
 
   // A job's message read from the spool (once for all the attempt's jobs), ready to send
   // once its rate tokens are taken.
@@ -315,6 +317,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // PoolWakeOwner.
   void RetryLaneAtLimit(Lane* lane) override;
   void YieldIdleConnections() override;
+  void RetryLanesAwaitingHandoff() override;
   // Whether `connection` (of `lane`) should go back to the shared pool instead of taking
   // another job (`has_job`) or waiting idle on this shard: another shard waits for its
   // site's or its address's connection limit, and this shard holds more than its share (or,
@@ -326,16 +329,27 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // Parks an idle connection of `lane` (not on its ready list) for the waiting shard.
   void Yield(OutboundConnection* connection);
   // A lane was refused by `scope`'s connection `limit`, which other sites share (an egress
-  // source's or a provider's): it waits on the slot board, and the idle connections holding
-  // the scope are closed for it.
+  // source's or a provider's): it waits on the slot board, and this shard's least recently
+  // used idle connection holding the scope is closed for it (one slot for one waiter).
   void WaitForSharedLimit(const std::string& scope, uint32_t limit);
+  // While a limit `lane` shares with other sites is contended, a lane without a connection
+  // whose site another shard holds connections to waits (up to kHandoffWaitMax) for one of
+  // them to be handed over: parked when that shard's lane runs out of work, and continued
+  // here without a greeting and EHLO, instead of a second slot spent on a new connection.
+  // True when it waits (on the slot board under its site's scope, woken at each slot wake
+  // by RetryLanesAwaitingHandoff() and at the end of its wait).
+  bool AwaitHandoff(Lane* lane, absl::Time now, uint32_t cap);
+  // The lane opens a connection: it waits for no handoff any more.
+  void EndHandoffWait(Lane* lane);
   // Whether some lane of any shard waits for a connection limit `lane` shares with other
   // sites.
   bool SharedLimitContended(const Lane& lane) const;
   // Whether idle `connection` holds a slot of a shared limit some shard waits for.
   bool HoldsAwaitedSharedLimit(OutboundConnection* connection);
-  // Closes this shard's idle connections holding a shared limit some shard waits for.
-  void FreeIdleHoldingSharedLimits();
+  // Closes this shard's least recently used idle connection (by idle_since()) holding
+  // `scope` (null: any shared limit some shard waits for), if there is one. A connection
+  // whose lane has jobs pending (held back by a throttle) is kept: it will carry them.
+  void FreeLeastRecentlyUsedIdle(const std::string* scope);
   // Releases idle `connection`'s slots now and closes it (QUIT), not on any ready list.
   void FreeForSharedLimit(OutboundConnection* connection);
 
@@ -376,7 +390,10 @@ class DeliveryAgent : public OutboundConnectionOwner,
   absl::flat_hash_map<std::string, std::unique_ptr<Lane>> lanes_;
   absl::flat_hash_map<uint64_t, ActiveMessage> active_;
   uint64_t next_generation_ = 1;
-  absl::Time last_shared_limit_scan_ = absl::InfinitePast();  // WaitForSharedLimit's
+  // The loop turn whose look for an idle connection holding a shared limit found none:
+  // the other waiters of that turn do not look again.
+  absl::Time last_shared_limit_scan_ = absl::InfinitePast();
+  absl::flat_hash_set<Lane*> awaiting_handoff_;  // AwaitHandoff(): lanes in their wait
   absl::flat_hash_map<OutboundConnection*, std::unique_ptr<ConnectionInfo>> connections_;
   MaintenanceTimer maintenance_timer_{this};
   absl::flat_hash_set<uint64_t> releasing_;  // RELEASE records of due holds in flight

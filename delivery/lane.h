@@ -83,6 +83,10 @@ struct Lane {
   bool rollup_idle = false;  // on its group's list of lanes that may lend a connection
   uint64_t rollup_version = 0;
   std::unique_ptr<core::Timer> wake;  // armed while a throttle or suspension makes it wait
+  // While a limit it shares with other sites is contended and another shard holds a
+  // connection to its site: it waits until then for that connection to be handed over
+  // (InfinitePast: it does not wait for one).
+  absl::Time handoff_until = absl::InfinitePast();
   absl::Time wake_at = absl::InfiniteFuture();
 
   // The most recently idle connection (the warmest), or null.

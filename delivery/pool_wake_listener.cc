@@ -38,6 +38,7 @@ void PoolWakeListener::Post(const std::shared_ptr<Link>& link,
 
 void PoolWakeListener::OnSlotMayBeFree() {
   ++slot_wakes_;
+  owner_->RetryLanesAwaitingHandoff();
   // Only the lanes noted before this wake: one noted again goes to the back.
   size_t left = order_.size();
   size_t refused_run = 0;

@@ -5,7 +5,8 @@
 //   owner retry those lanes at once, instead of at the next maintenance tick: in the order
 //   they were noted, stopping after kRefusedRunMax retries in a row that met a limit again
 //   (a freed slot is taken by the first lanes; a thousand lanes waiting for one shared limit
-//   are not all retried for each slot); the rest wait for the next tell, in order;
+//   are not all retried for each slot); the rest wait for the next tell, in order; before
+//   them, the owner retries the lanes that wait for a connection another shard hands over;
 // - told that another shard began to wait for a destination this shard holds connections
 //   to, has the owner give back its idle ones.
 // Tells come from any shard's thread; each kind is posted to this shard's loop once until
@@ -35,6 +36,9 @@ class PoolWakeOwner {
   // A lane that waited at the limit: dispatch it now (it is no longer noted as waiting; an
   // attempt that meets the limit again notes it again).
   virtual void RetryLaneAtLimit(Lane* lane) = 0;
+  // A slot may be free: first the lanes that wait for a connection another shard hands
+  // over (they do not count among the lanes at their limit).
+  virtual void RetryLanesAwaitingHandoff() {}
   // Another shard waits: park idle connections of destinations it waits for.
   virtual void YieldIdleConnections() = 0;
 };

@@ -56,6 +56,20 @@ bool SlotWaitBoard::AnyWaits(absl::string_view scope) const {
   return it != shares_.end() && it->second.AnyWaiting(now);
 }
 
+bool SlotWaitBoard::Waits(absl::string_view scope, uint32_t shard) const {
+  const absl::Time now = absl::Now();
+  if (!recent_wait_.Recent(now)) return false;
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  return it != shares_.end() && it->second.waiting(shard, now);
+}
+
+bool SlotWaitBoard::HeldByOthers(absl::string_view scope, uint32_t shard) const {
+  absl::MutexLock lock(&mu_);
+  auto it = shares_.find(scope);
+  return it != shares_.end() && it->second.held() > it->second.held_by(shard);
+}
+
 bool SlotWaitBoard::MayAdd(absl::string_view scope, uint32_t shard) const {
   if (!recent_wait_.Recent(absl::Now())) return true;
   absl::MutexLock lock(&mu_);

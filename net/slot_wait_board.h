@@ -46,6 +46,10 @@ class SlotWaitBoard {
   bool MayAdd(absl::string_view scope, uint32_t shard) const;
   // Another shard waits for `scope`.
   bool OthersWait(absl::string_view scope, uint32_t shard) const;
+  // `shard` waits for `scope`.
+  bool Waits(absl::string_view scope, uint32_t shard) const;
+  // A shard other than `shard` holds connections of `scope`.
+  bool HeldByOthers(absl::string_view scope, uint32_t shard) const;
   // Any shard, this one included, waits for `scope`.
   bool AnyWaits(absl::string_view scope) const;
   // Another shard waits for `scope` and `shard` holds more than its fair share of the

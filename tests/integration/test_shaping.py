@@ -157,6 +157,43 @@ class ShapingTest(ternd_harness.TerndTestCase):
         self.assertLess(time.monotonic() - started, scaled(30))
         self.assertGreater(d.metrics().total("tern_delivery_connections_freed_total"), 0)
 
+    def test_a_site_split_over_shards_takes_one_connection_under_a_shared_limit(self):
+        # 20 domains, each its own site, under an egress source's connection limit of 2 for
+        # all of them; every domain's messages are split over both shards (each session
+        # sends one to every domain, and sessions land on both shards). While the source's
+        # limit is contended, a shard whose lane for a domain has no connection while the
+        # other shard has one waits for it to be handed over (parked when the other shard's
+        # lane runs out of work) instead of opening a second one for the same domain: fewer
+        # than two connections a domain, some continued from the pool. Before, each shard
+        # opened its own for every domain: at least 40 here.
+        sink = self.sink()
+        domains = [f"d{i}.split.test" for i in range(20)]
+        dns = DnsmasqServer(mx_records=[(x, f"mx.{x}", 10) for x in domains],
+                            a_records=[(f"mx.{x}", "127.0.0.1") for x in domains]).start()
+        self.addCleanup(dns.cleanup)
+        path = self.policy('[source.lo]\nconnection_limit = 2\n')
+        d = self.start_ternd(*[f"--route={x}={x}:{sink.port}" for x in domains],
+                             f"--dns_servers={dns.address}", f"--shaping={path}",
+                             "--egress_source=lo=127.0.0.1", "--egress_pool=all=lo",
+                             "--default_pool=all", deliver=True)
+        # Everything is queued before any of it goes: the domains are suspended meanwhile.
+        for x in domains:
+            d.ternctl("suspend", x, "--duration=10m", "--reason=queue first")
+        sessions = 0
+        while sessions < 4 or (sessions < 40 and min(self.received_per_shard(d)) == 0):
+            self.send_one_to_each(d, domains)
+            sessions += 1
+        self.assertGreater(min(self.received_per_shard(d)), 0, "one shard got every message")
+        for x in domains:
+            d.ternctl("resume", x)
+        sink.wait_for_messages(sessions * len(domains), timeout=180)
+        self.assertLess(sink.stats()["connections"], 2 * len(domains))
+        self.assertGreater(d.metrics().total("tern_delivery_connections_total", result="reused"), 0)
+
+    def received_per_shard(self, d):
+        by_shard = d.metrics().by_label("tern_smtp_messages_total", "shard")
+        return [by_shard.get(str(shard), 0) for shard in range(2)]
+
     def test_two_shards_hold_one_global_rate(self):
         sink = self.sink()
         path = self.policy('[default]\nmax_message_rate = "100/s,max_burst=5"\n')

@@ -36,6 +36,33 @@ TEST(SlotWaitBoard, NobodyWaitingNeverYieldsAndMayAlwaysAdd) {
   EXPECT_EQ(board.scopes(), 0u);  // nothing left to remember
 }
 
+TEST(SlotWaitBoard, HeldByOthersCountsOnlyTheOtherShardsConnections) {
+  SlotWaitBoard board(nullptr);
+  EXPECT_FALSE(board.HeldByOthers(kSite, 0));  // nobody holds anything
+  board.Added(kSite, 0);
+  EXPECT_FALSE(board.HeldByOthers(kSite, 0));  // its own
+  EXPECT_TRUE(board.HeldByOthers(kSite, 1));
+  board.Added(kSite, 1);
+  EXPECT_TRUE(board.HeldByOthers(kSite, 0));
+  board.Removed(kSite, 1);
+  EXPECT_FALSE(board.HeldByOthers(kSite, 0));
+  board.Removed(kSite, 0);
+  EXPECT_FALSE(board.HeldByOthers(kSite, 1));
+  EXPECT_FALSE(board.HeldByOthers("site:other@", 1));
+}
+
+TEST(SlotWaitBoard, WaitsUntilTheShardAddsOne) {
+  SlotWaitBoard board(nullptr);
+  EXPECT_FALSE(board.Waits(kSite, 1));
+  board.Added(kSite, 0);
+  board.Wait(kSite, 1, 1);
+  EXPECT_TRUE(board.Waits(kSite, 1));
+  EXPECT_FALSE(board.Waits(kSite, 0));
+  board.Removed(kSite, 0);
+  board.Added(kSite, 1);  // it got one: it waits no longer
+  EXPECT_FALSE(board.Waits(kSite, 1));
+}
+
 TEST(SlotWaitBoard, AWaiterTellsTheHoldersAndIsToldWhenOneCloses) {
   PoolWakeups wakeups;
   Told told(wakeups);
