@@ -112,8 +112,11 @@ class BodiesTest(RelayTestCase):
         self.assertEqual(m.header("Subject"), "via swaks")
 
     def test_one_connection_carries_many_messages(self):
+        # At most 4 connections: with 20 (the default), a loaded host that falls behind the
+        # sender opens a connection per waiting message, and pipelining may then leave some
+        # of them nothing to carry; what is tested here is that they carry many each.
         sink = self.start_sink()
-        d = self.start_relay(sink, shards=1)
+        d = self.start_relay(sink, "--max_connections_per_destination=4", shards=1)
         with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
             for i in range(40):
                 s.sendmail(SENDER, [f"r{i}@{DOMAIN}"], unique_body(f"many-{i}"))
@@ -123,7 +126,7 @@ class BodiesTest(RelayTestCase):
         self.assertGreaterEqual(max(per_connection.values()), 10, per_connection)
         m = d.metrics()
         self.assertEqual(m.total("tern_delivery_recipients_total", result="delivered"), 40)
-        self.assertLess(m.total("tern_delivery_connections_total", result="opened"), 40)
+        self.assertLessEqual(m.total("tern_delivery_connections_total", result="opened"), 4)
 
     def test_idle_connection_is_parked_and_reused_by_any_shard(self):
         sink = self.start_sink()
