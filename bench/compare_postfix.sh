@@ -19,6 +19,9 @@
 # (-c -u nobody) as next hop (ternd: --smarthost=[127.0.0.1]:PORT; Postfix: relayhost with its
 # smtp(8) client and stock connection caching) and is timed from the first connection of
 # smtp-source until the sink has counted every message. PEERS defaults to "ternd postfix".
+# RELAY_SINK=tern-bench gives each peer a `tern-bench sink --exit_after=MESSAGES` instead
+# (checks every body; faster than smtp-sink, which a relay at several thousand messages a
+# second can saturate), counted from its JSON summary when it exits.
 #
 # MODE=internet is relaying that looks like the Internet: the generator spreads the messages
 # over DOMAINS (1000) recipient domains (tern-bench source --to_domains), each domain is its own
@@ -303,14 +306,28 @@ source_cmd() {
 # MODE=relay: a fresh smtp-sink per peer, the peer's next hop.
 start_relay_sink() { # name
   RELAY_SINK_PORT="$(free_port)"
+  if [[ "${RELAY_SINK:-smtp-sink}" == tern-bench ]]; then
+    local cmd=("$TERN_BENCH" sink "--listen=127.0.0.1:$RELAY_SINK_PORT" "--exit_after=$MESSAGES"
+      --quiet --json)
+    "${cmd[@]}" >"$RUN/$1.relay-sink.out" 2>"$RUN/$1.relay-sink.err" 9>&- &
+    RELAY_SINK_PID=$!
+    wait_port 127.0.0.1 "$RELAY_SINK_PORT" "$START_WAIT_S" || die "tern-bench sink did not start"
+    COMMANDS+=("sink:    ${cmd[*]}   (next hop of $1)")
+    return
+  fi
   "$SMTP_SINK" -c -u nobody "127.0.0.1:$RELAY_SINK_PORT" 256 >"$RUN/$1.relay-sink.out" 2>&1 9>&- &
   RELAY_SINK_PID=$!
   wait_port 127.0.0.1 "$RELAY_SINK_PORT" "$START_WAIT_S" || die "smtp-sink did not start"
   COMMANDS+=("sink:    $SMTP_SINK -c -u nobody 127.0.0.1:$RELAY_SINK_PORT 256   (next hop of $1)")
 }
 
-# Messages the relay sink of peer $1 has counted (-c prints "... mesg=N" lines ended by CR).
+# Messages the relay sink of peer $1 has counted (-c prints "... mesg=N" lines ended by CR;
+# tern-bench sink's JSON summary, written when it exits, says "messages":N).
 relay_sink_count() { # name
+  if [[ "${RELAY_SINK:-smtp-sink}" == tern-bench ]]; then
+    sed -n 's/.*"messages":\([0-9][0-9]*\).*/\1/p' "$RUN/$1.relay-sink.out" | tail -n 1 || true
+    return
+  fi
   tr '\r' '\n' <"$RUN/$1.relay-sink.out" | sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' |
     tail -n 1 || true
 }
