@@ -143,14 +143,7 @@ class ShapingTest(ternd_harness.TerndTestCase):
         # maintenance tick to park them: 1-2 s per message, 147 s for these 100.
         sink = self.sink()
         domains = [f"d{i}.source.test" for i in range(100)]
-        dns = DnsmasqServer(mx_records=[(x, f"mx.{x}", 10) for x in domains],
-                            a_records=[(f"mx.{x}", "127.0.0.1") for x in domains]).start()
-        self.addCleanup(dns.cleanup)
-        path = self.policy('[source.lo]\nconnection_limit = 2\n')
-        d = self.start_ternd(*[f"--route={x}={x}:{sink.port}" for x in domains],
-                             f"--dns_servers={dns.address}", f"--shaping={path}",
-                             "--egress_source=lo=127.0.0.1", "--egress_pool=all=lo",
-                             "--default_pool=all", deliver=True)
+        d = self.start_behind_source_limit(sink, domains, limit=2)
         started = time.monotonic()
         self.send_one_to_each(d, domains)
         sink.wait_for_messages(len(domains), timeout=180)
@@ -168,14 +161,7 @@ class ShapingTest(ternd_harness.TerndTestCase):
         # opened its own for every domain: at least 40 here.
         sink = self.sink()
         domains = [f"d{i}.split.test" for i in range(20)]
-        dns = DnsmasqServer(mx_records=[(x, f"mx.{x}", 10) for x in domains],
-                            a_records=[(f"mx.{x}", "127.0.0.1") for x in domains]).start()
-        self.addCleanup(dns.cleanup)
-        path = self.policy('[source.lo]\nconnection_limit = 2\n')
-        d = self.start_ternd(*[f"--route={x}={x}:{sink.port}" for x in domains],
-                             f"--dns_servers={dns.address}", f"--shaping={path}",
-                             "--egress_source=lo=127.0.0.1", "--egress_pool=all=lo",
-                             "--default_pool=all", deliver=True)
+        d = self.start_behind_source_limit(sink, domains, limit=2)
         # Everything is queued before any of it goes: the domains are suspended meanwhile.
         for x in domains:
             d.ternctl("suspend", x, "--duration=10m", "--reason=queue first")
@@ -189,6 +175,19 @@ class ShapingTest(ternd_harness.TerndTestCase):
         sink.wait_for_messages(sessions * len(domains), timeout=180)
         self.assertLess(sink.stats()["connections"], 2 * len(domains))
         self.assertGreater(d.metrics().total("tern_delivery_connections_total", result="reused"), 0)
+
+    def start_behind_source_limit(self, sink, domains, limit):
+        """ternd delivering `domains` (each its own site: its own MX host, served by
+        dnsmasq, all at `sink`) from one egress source `lo` whose connection limit is
+        `limit` for all of them together."""
+        dns = DnsmasqServer(mx_records=[(x, f"mx.{x}", 10) for x in domains],
+                            a_records=[(f"mx.{x}", "127.0.0.1") for x in domains]).start()
+        self.addCleanup(dns.cleanup)
+        path = self.policy(f'[source.lo]\nconnection_limit = {limit}\n')
+        return self.start_ternd(*[f"--route={x}={x}:{sink.port}" for x in domains],
+                                f"--dns_servers={dns.address}", f"--shaping={path}",
+                                "--egress_source=lo=127.0.0.1", "--egress_pool=all=lo",
+                                "--default_pool=all", deliver=True)
 
     def received_per_shard(self, d):
         by_shard = d.metrics().by_label("tern_smtp_messages_total", "shard")
