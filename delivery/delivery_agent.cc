@@ -287,8 +287,18 @@ void DeliveryAgent::Dispatch(Lane* lane) {
   if (lane->resolving) return;  // OnLaneSiteKnown dispatches it
   // Throttled: no new connection either, the lane's timer comes back.
   if (!DispatchToReady(lane)) return;
+  PipelineOnBusyConnections(lane);
   // Connections borrowed from sibling lanes of its site are ready at once.
   if (MaybeOpenConnections(lane)) DispatchToReady(lane);
+}
+
+void DeliveryAgent::PipelineOnBusyConnections(Lane* lane) {
+  while (!lane->pending.empty() && !lane->pipelinable.empty()) {
+    OutboundConnection* connection = lane->pipelinable.back();
+    lane->pipelinable.pop_back();
+    // Stale once its transaction ended (it is then ready, or says RSET).
+    if (connection->can_send() && !connection->ready()) OnConnectionCanPipeline(connection);
+  }
 }
 
 bool DeliveryAgent::DispatchToReady(Lane* lane) {
@@ -636,7 +646,13 @@ void DeliveryAgent::OnConnectionCanPipeline(OutboundConnection* connection) {
   if (stopping_ || info.gone || info.attempt != nullptr || info.job.has_value()) return;
   DCHECK(info.sent.size() == 1);
   Lane* lane = info.lane;
-  if (lane->pending.empty() || connection->transactions() >= TransactionsPerConnectionMax(*lane)) {
+  if (connection->transactions() >= TransactionsPerConnectionMax(*lane)) return;
+  if (lane->pending.empty()) {
+    // The lane's next job may still come before this transaction ends.
+    if (std::find(lane->pipelinable.begin(), lane->pipelinable.end(), connection) ==
+        lane->pipelinable.end()) {
+      lane->pipelinable.push_back(connection);
+    }
     return;
   }
   // A receiver sees a rate's spacing at its MAILs, and reads a pipelined MAIL only once it

@@ -241,6 +241,9 @@ class DeliveryAgent : public OutboundConnectionOwner,
   void Dispatch(Lane* lane);
   // Jobs to the lane's ready connections; false when throttled (its timer comes back).
   bool DispatchToReady(Lane* lane);
+  // Jobs pipelined behind the transactions of the lane's connections that offered it when
+  // the lane had none (Lane::pipelinable): before a connection is opened for them.
+  void PipelineOnBusyConnections(Lane* lane);
   // The lane's MX rollup group follows its site (placed again when its shaping changed).
   void SyncRollup(Lane* lane);
   // An idle connection of one lane becomes another's of the same rollup group.

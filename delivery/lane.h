@@ -36,7 +36,11 @@ struct Lane {
   Nexthop nexthop;
   net::smtp::StartTlsPolicy tls = net::smtp::StartTlsPolicy::kOpportunistic;
   std::deque<WaitingJob> pending;
-  std::vector<OutboundConnection*> ready;                // idle, waiting for a job
+  std::vector<OutboundConnection*> ready;  // idle, waiting for a job
+  // In a transaction, and the next one could be pipelined behind it, but the lane had no
+  // job when the connection said so: the next job queued goes there before a connection is
+  // opened for it. May be stale (checked when taken); each at most once.
+  std::vector<OutboundConnection*> pipelinable;
   absl::flat_hash_set<OutboundConnection*> connections;  // every one of this lane, opened
   size_t attempts = 0;                                   // connect attempts running
   size_t closed_while_loading = 0;  // connections gone, still owned until their read ends
@@ -96,11 +100,13 @@ struct Lane {
     ready.pop_back();
     return c;
   }
-  // `connection` is no longer this lane's: out of `ready` and `connections`.
+  // `connection` is no longer this lane's: out of `ready`, `pipelinable` and `connections`.
   void Forget(OutboundConnection* connection) {
     connections.erase(connection);
     auto r = std::find(ready.begin(), ready.end(), connection);
     if (r != ready.end()) ready.erase(r);
+    auto p = std::find(pipelinable.begin(), pipelinable.end(), connection);
+    if (p != pipelinable.end()) pipelinable.erase(p);
   }
   // Nothing waits, runs or is owned: the lane may be dropped.
   bool Unused() const {

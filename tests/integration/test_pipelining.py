@@ -95,6 +95,26 @@ class PipeliningTest(ternd_harness.TerndTestCase):
         self.assertEqual(metrics.total("tern_client_pipelining_refused_total"), 1)
         self.assertGreaterEqual(metrics.total("tern_client_transactions_pipelined_total"), 1)
 
+    def test_a_message_arriving_during_a_transaction_goes_behind_it_not_on_a_new_connection(self):
+        # Up to 20 connections allowed; the first message's end of DATA is answered after
+        # 1 s. The second message, queued meanwhile, is pipelined behind the first on its
+        # connection rather than given a connection of its own.
+        sink = RecordingSink().start()
+        self.addCleanup(sink.stop)
+        sink.delay_data(1.0, times=1)
+        d = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}", "--retry_schedule=1s",
+                             shards=1, deliver=True)
+        with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=scaled(30)) as s:
+            s.sendmail(SENDER, [f"r0@{DOMAIN}"], body(0))
+            wait_for(lambda: any(c.transactions for c in sink.connections()), scaled(30),
+                     what="the first message's end of DATA at the sink")
+            s.sendmail(SENDER, [f"r1@{DOMAIN}"], body(1))
+        got = sink.wait_for_messages(2)
+        self.assertEqual(sorted(m.rcpt_tos[0] for m in got), [f"r0@{DOMAIN}", f"r1@{DOMAIN}"])
+        conns = sink.connections()
+        self.assertEqual(len(conns), 1, [c.commands for c in conns])
+        self.assertEqual(conns[0].pipelined_mails, 1, conns[0].commands)
+
     def test_pipeline_transactions_false_sends_one_at_a_time(self):
         sink = self.start_sink()
         d = self.relay_to(sink.port, "--pipeline_transactions=false")
