@@ -28,7 +28,10 @@ std::string RollupGroup(const Lane& lane) {
 }
 
 void SiteRollup::Place(Lane* lane, absl::string_view group) {
-  const absl::string_view now = lane->rollup_group != nullptr ? *lane->rollup_group : "";
+  // Both arms string_view: `*rollup_group : ""` would make a temporary std::string copy that
+  // dies at the end of this statement (a view of freed memory after it).
+  const absl::string_view now =
+      lane->rollup_group != nullptr ? absl::string_view(*lane->rollup_group) : absl::string_view();
   if (now == group) return;
   if (lane->rollup_group != nullptr) {
     auto it = groups_.find(*lane->rollup_group);

@@ -108,6 +108,24 @@ TEST_F(SiteRollupTest, OnlyASiblingWithAnIdleConnectionLends) {
   EXPECT_EQ(rollup_.SiblingWithIdle(&a), nullptr);
 }
 
+TEST_F(SiteRollupTest, PlacingAgainInTheSameGroupChangesNothing) {
+  // What SyncRollup does whenever a lane's shaping was refreshed: the group compared with
+  // the lane's own (under ASan, a compare with a view of a freed copy failed here).
+  Lane a = MxLane("a.example", "site:mx.example");
+  Lane b = MxLane("b.example", "site:mx.example");
+  rollup_.Place(&a, RollupGroup(a));
+  rollup_.Place(&b, RollupGroup(b));
+  WithJob(&a);
+  rollup_.NoteWaiting(&a);
+  const std::string* key = a.rollup_group;
+  rollup_.Place(&a, RollupGroup(a));
+  EXPECT_EQ(a.rollup_group, key);
+  EXPECT_TRUE(a.rollup_waiting);
+  EXPECT_EQ(rollup_.groups(), 1u);
+  EXPECT_EQ(rollup_.lanes_in(a), 2u);
+  EXPECT_EQ(rollup_.WaitingSibling(&b), &a);
+}
+
 TEST_F(SiteRollupTest, PlacingAgainMovesTheLaneBetweenGroups) {
   Lane a = MxLane("a.example", "site:mx.example");
   rollup_.Place(&a, RollupGroup(a));
