@@ -33,6 +33,10 @@ constexpr EnhancedCode kTooBig{5, 3, 4};
 constexpr int kNeedsSmtputf8Code = 553;
 constexpr EnhancedCode kNeedsSmtputf8{5, 6, 7};
 
+// Whether `t`, ended before its end-of-data reply, may have left a mail transaction open on
+// the server: its MAIL was accepted, or it was refused for a transaction still open.
+bool MayBeOpen(const ClientTransaction& t) { return !t.mail_failed || t.retry_at_once; }
+
 // The stored body does not end with CRLF: DATA adds one before the dot, BDAT before the end.
 bool NeedsFinalCrlf(absl::string_view body) {
   return !body.empty() && !absl::EndsWith(body, kCrlf);
@@ -585,10 +589,6 @@ void SmtpClientSession::OnRcptReply(const ServerReply& reply) {
     FinishTransaction(/*needs_rset=*/true);
   }
 }
-
-// Whether `t`, ended before its end-of-data reply, may have left a mail transaction open on
-// the server: its MAIL was accepted, or it was refused for a transaction still open.
-static bool MayBeOpen(const ClientTransaction& t) { return !t.mail_failed || t.retry_at_once; }
 
 void SmtpClientSession::OnDataReply(const ServerReply& reply) {
   ClientTransaction& t = current();

@@ -63,7 +63,8 @@
 // refused, nobody accepted), no RSET can come between them: if the second MAIL is then
 // refused, or a MAIL pipelined this way is answered 503 at all (a server that does not take
 // pipelining across transactions), the second transaction is reported retry_at_once (not
-// tried; 451 4.5.0), RSET follows it, and this connection pipelines no more transactions.
+// tried; 451 4.5.0) and RSET follows it; after a 503 this connection pipelines no more
+// transactions (transaction_pipelining_refused()).
 //
 // STARTTLS (RFC 3207), by set_starttls() before the greeting: after EHLO, a server offering
 // STARTTLS is sent it; at its 220 wants_tls() turns true, the owner starts TLS on the
