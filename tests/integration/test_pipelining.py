@@ -7,7 +7,10 @@ again at once, unpipelined, nothing deferred or bounced, and the destination get
 pipelining), with --pipeline_transactions=false, and from ternd to ternd over BDAT.
 """
 
+import os
+import shutil
 import smtplib
+import tempfile
 
 import ternd_harness
 from recording_sink import RecordingSink
@@ -114,6 +117,22 @@ class PipeliningTest(ternd_harness.TerndTestCase):
         conns = sink.connections()
         self.assertEqual(len(conns), 1, [c.commands for c in conns])
         self.assertEqual(conns[0].pipelined_mails, 1, conns[0].commands)
+
+    def test_a_paced_destination_gets_one_transaction_at_a_time(self):
+        # With a message rate, the receiver must see the spacing at its MAILs; it reads a
+        # pipelined MAIL only after the transaction before it, which would bunch them up.
+        sink = self.start_sink()
+        policy_dir = tempfile.mkdtemp(prefix="tern-pipelining-")
+        self.addCleanup(shutil.rmtree, policy_dir, ignore_errors=True)
+        path = os.path.join(policy_dir, "shaping.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('[default]\nmax_message_rate = "100/s,max_burst=10"\n')
+        d = self.relay_to(sink.port, f"--shaping={path}")
+        self.send_all(d)
+        self.assert_delivered_intact(d, sink.wait_for_messages(MESSAGES))
+        (conn,) = sink.connections()
+        self.assertEqual(conn.pipelined_mails, 0, conn.commands)
+        self.assertEqual(d.metrics().total("tern_client_transactions_pipelined_total"), 0)
 
     def test_pipeline_transactions_false_sends_one_at_a_time(self):
         sink = self.start_sink()
