@@ -2,6 +2,11 @@
 #include "delivery/dkim_canonicalization.h"
 
 #include <algorithm>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "absl/strings/ascii.h"
 #include "core/check.h"
@@ -10,6 +15,57 @@ namespace tern::delivery {
 namespace {
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
+
+// A byte that relaxed body canonicalization keeps as it is wherever it stands in a line of
+// text: anything but CR and WSP (a bare LF is text; Tern never stores one).
+bool IsPlain(char c) { return c != '\r' && !IsWsp(c); }
+
+#if defined(__SSE2__)
+// How many of the 16 bytes at p are plain text or single spaces before a plain byte, read
+// 16 at a time: the count up to the first byte that CanonicalTextRun must look at.
+// Reads p[0..16]: the caller leaves 17 bytes.
+size_t PlainBlockPrefix(const char* p) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+  const auto is = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+  const __m128i next_not_plain =
+      _mm_or_si128(_mm_or_si128(is(next, ' '), is(next, '\t')), is(next, '\r'));
+  const __m128i stop = _mm_or_si128(_mm_or_si128(is(bytes, '\t'), is(bytes, '\r')),
+                                    _mm_and_si128(is(bytes, ' '), next_not_plain));
+  const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+  return mask == 0 ? 16 : static_cast<size_t>(__builtin_ctz(mask));
+}
+#endif
+
+// The length of the longest prefix of `bytes` that is already canonical when it follows
+// text in the middle of a line: plain bytes, single spaces between them, and CRLFs that end
+// a line of text and start another with a plain byte that is not a stuffing dot. Whatever
+// follows the prefix (a WSP run, an empty line, a line starting with '.', the end of
+// `bytes`) is left to the byte-by-byte state machine.
+size_t CanonicalTextRun(absl::string_view bytes) {
+  const char* const begin = bytes.data();
+  const char* const end = begin + bytes.size();
+  const char* p = begin;
+  while (p < end) {
+#if defined(__SSE2__)
+    while (end - p > 16) {
+      const size_t plain = PlainBlockPrefix(p);
+      p += plain;
+      if (plain < 16) break;
+    }
+#endif
+    if (IsPlain(*p)) {
+      ++p;
+    } else if (*p == ' ' && end - p > 1 && IsPlain(p[1])) {
+      p += 2;
+    } else if (*p == '\r' && end - p > 2 && p[1] == '\n' && IsPlain(p[2]) && p[2] != '.') {
+      p += 3;
+    } else {
+      break;
+    }
+  }
+  return static_cast<size_t>(p - begin);
+}
 
 }  // namespace
 
@@ -82,14 +138,26 @@ void RelaxedBodyHash::Flush() {
 }
 
 void RelaxedBodyHash::Emit(absl::string_view bytes) {
-  for (char c : bytes) {
-    if (buffered_ == sizeof(buffer_)) Flush();
-    buffer_[buffered_++] = c;
+  if (bytes.size() >= sizeof(buffer_) / 2) {  // long runs go to the digest from where they are
+    Flush();
+    CHECK_EQ(EVP_DigestUpdate(sha_, bytes.data(), bytes.size()), 1);
+    return;
   }
+  if (buffered_ + bytes.size() > sizeof(buffer_)) Flush();
+  std::memcpy(buffer_ + buffered_, bytes.data(), bytes.size());
+  buffered_ += bytes.size();
 }
 
 void RelaxedBodyHash::Update(absl::string_view stored) {
-  for (char c : stored) {
+  for (size_t i = 0; i < stored.size(); ++i) {
+    // After text in a line (nothing held back), most bytes are canonical already.
+    if (line_has_text_ && !at_line_start_ && !pending_cr_ && !pending_space_) {
+      const size_t run = CanonicalTextRun(stored.substr(i));
+      Emit(stored.substr(i, run));
+      i += run;
+      if (i == stored.size()) break;
+    }
+    const char c = stored[i];
     if (pending_cr_) {
       pending_cr_ = false;
       if (c == '\n') {  // end of line: trailing WSP dropped, empty lines held back
