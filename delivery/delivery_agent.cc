@@ -644,7 +644,7 @@ uint32_t DeliveryAgent::TransactionsPerConnectionMax(const Lane& lane) const {
 void DeliveryAgent::OnConnectionCanPipeline(OutboundConnection* connection) {
   ConnectionInfo& info = Info(connection);
   if (stopping_ || info.gone || info.attempt != nullptr || info.job.has_value()) return;
-  DCHECK(info.sent.size() == 1);
+  DCHECK(!info.sent.empty());
   Lane* lane = info.lane;
   if (connection->transactions() >= TransactionsPerConnectionMax(*lane)) return;
   if (lane->pending.empty()) {

@@ -3,6 +3,7 @@
 // and connection failure.
 #include "net/smtp/client_session.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -49,6 +50,8 @@ SmtpClientSession::SmtpClientSession(const ClientConfig& config, ClientSessionHa
     : config_(config), handler_(handler), counters_(counters) {
   CHECK(handler != nullptr);
   CHECK(counters != nullptr);
+  CHECK(config.pipeline_depth >= 1 && config.pipeline_depth <= kPipelineDepthMax);
+  ring_.push_back(std::make_unique<ClientTransaction>());
 }
 
 SmtpClientSession::SmtpClientSession(const ClientConfig& config, ClientSessionHandler* handler,
@@ -65,7 +68,7 @@ absl::Status SmtpClientSession::Resume() {
     return absl::FailedPreconditionError("Resume() on a session not constructed resumed, or again");
   }
   resumable_ = false;
-  if (state_ != State::kReady || current().in_flight) {
+  if (state_ != State::kReady || count_ > 0) {
     return absl::FailedPreconditionError("Resume() when the session is no longer idle");
   }
   ClientCounters::Add(counters_->connections_resumed, 1);
@@ -75,19 +78,18 @@ absl::Status SmtpClientSession::Resume() {
 
 bool SmtpClientSession::can_pipeline() const {
   if (!config_.pipeline_transactions || !capabilities_.pipelining || pipelining_refused_ ||
-      next_queued_ || reporting_ || !in_transaction()) {
+      count_ == 0 || count_ >= config_.pipeline_depth || reporting_ || !in_transaction()) {
     return false;
   }
-  const ClientTransaction& t = current();
+  if (count_ >= 2 && output_.pending_external_bytes() >= kPipelineBacklogBytesMax) return false;
+  const ClientTransaction& t = Slot(count_ - 1);  // the newest
   if (!t.in_flight || !t.fully_queued || t.aborting_data) return false;
   // Nobody accepted: the transaction stays open on the server until RSET, and a MAIL
   // behind it would be refused.
   return t.mail_failed || t.rcpt_replies < t.recipient_count() || t.accepted_count() > 0;
 }
 
-size_t SmtpClientSession::transactions_in_flight() const {
-  return (current().in_flight ? 1 : 0) + (next_queued_ ? 1 : 0);
-}
+size_t SmtpClientSession::transactions_in_flight() const { return count_; }
 
 bool SmtpClientSession::in_transaction() const {
   return state_ == State::kMail || state_ == State::kRcpt || state_ == State::kData ||
@@ -396,12 +398,12 @@ void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* repl
   const std::string text = closing ? std::string()
                                    : absl::StrCat(kConnectionFailureCode, " ", enhanced.ToString(),
                                                   " ", status.message());
-  ClientTransaction* lost[2] = {nullptr, nullptr};
-  if (current().in_flight) lost[0] = &current();
-  if (next_queued_) lost[1] = &next();
-  next_queued_ = false;
-  for (ClientTransaction* t : lost) {
-    if (t == nullptr || t->decided_locally) continue;
+  ClientTransaction* lost[kPipelineDepthMax] = {};
+  const size_t lost_count = count_;
+  for (size_t i = 0; i < lost_count; ++i) lost[i] = &PopCurrent();
+  for (size_t i = 0; i < lost_count; ++i) {
+    ClientTransaction* t = lost[i];
+    if (t->decided_locally) continue;
     if (closing) {
       t->FailAllQuoting(*reply, ReplyStage::kConnection, enhanced);
     } else {
@@ -418,9 +420,7 @@ void SmtpClientSession::Fail(const absl::Status& status, const ServerReply* repl
     discard_output_ = true;
   }
   ClientCounters::Add(counters_->connections_failed, 1);
-  for (ClientTransaction* t : lost) {
-    if (t != nullptr) ReportTransaction(*t, /*connection_failed=*/true);
-  }
+  for (size_t i = 0; i < lost_count; ++i) ReportTransaction(*lost[i], /*connection_failed=*/true);
   handler_->OnConnectionFailed(status, reply);
 }
 
@@ -438,17 +438,19 @@ absl::Status SmtpClientSession::StartTransaction(const OutboundMessage& message)
     return absl::InvalidArgumentError(
         absl::StrCat("more than ", kTransactionRecipientsMax, " recipients in one transaction"));
   }
-  ClientTransaction& t = behind ? next() : current();
+  CHECK(behind || count_ == 0);
+  ClientTransaction& t = behind ? AddBehind() : current();
   CHECK(!t.in_flight);
   if (absl::Status built = t.Build(message, capabilities_); !built.ok()) return built;
   t.in_flight = true;
+  ++count_;
   if (behind) {
     StartNext(message);
     return absl::OkStatus();
   }
   if (RefuseLocally(message, t)) {
     // Nothing was sent: the session stays ready.
-    ReportTransaction(t, /*connection_failed=*/false);
+    ReportTransaction(PopCurrent(), /*connection_failed=*/false);
     NotifyReady();
     return absl::OkStatus();
   }
@@ -463,9 +465,28 @@ absl::Status SmtpClientSession::StartTransaction(const OutboundMessage& message)
   return absl::OkStatus();
 }
 
+ClientTransaction& SmtpClientSession::AddBehind() {
+  CHECK_LT(count_, config_.pipeline_depth);
+  if (count_ == ring_.size()) {
+    // Full: unroll it so that the new slot goes behind the newest.
+    std::rotate(ring_.begin(), ring_.begin() + static_cast<ptrdiff_t>(head_), ring_.end());
+    head_ = 0;
+    ring_.push_back(std::make_unique<ClientTransaction>());
+  }
+  return Slot(count_);
+}
+
+ClientTransaction& SmtpClientSession::PopCurrent() {
+  CHECK_GT(count_, 0u);
+  ClientTransaction& t = current();
+  head_ = (head_ + 1) % ring_.size();
+  --count_;
+  return t;
+}
+
 void SmtpClientSession::StartNext(const OutboundMessage& message) {
-  ClientTransaction& t = next();
-  next_queued_ = true;
+  ClientTransaction& t = Slot(count_ - 1);
+  pipelining_offered_ = false;
   t.behind = true;
   ClientCounters::Add(counters_->transactions_pipelined, 1);
   // Refused locally, it sends nothing and is reported after the current one, in order.
@@ -632,41 +653,37 @@ void SmtpClientSession::OnDataEndReply(const ServerReply& reply) {
 }
 
 void SmtpClientSession::FinishTransaction(bool needs_rset) {
-  if (next_queued_) {
+  if (count_ > 1) {
     // The next transaction is on the wire already: no RSET can come before it.
-    ReportTransaction(current(), /*connection_failed=*/false);
+    ReportTransaction(PopCurrent(), /*connection_failed=*/false);
     if (state_ != State::kClosed) AdvanceToNext(/*previous_open=*/needs_rset);
     return;
   }
+  EndOfPipeline(needs_rset, PopCurrent());
+}
+
+void SmtpClientSession::EndOfPipeline(bool needs_rset, ClientTransaction& last) {
   if (needs_rset) {
     output_.Append(kRsetCommand);
     state_ = State::kRset;
   } else {
     state_ = State::kReady;
   }
-  ReportTransaction(current(), /*connection_failed=*/false);
+  ReportTransaction(last, /*connection_failed=*/false);
   if (state_ == State::kReady) NotifyReady();
 }
 
 void SmtpClientSession::AdvanceToNext(bool previous_open) {
-  CHECK(next_queued_);
-  current_ ^= 1;
-  next_queued_ = false;
-  pipelining_offered_ = false;
-  ClientTransaction& t = current();
-  t.behind_open = previous_open;
-  if (t.decided_locally) {
-    // Refused before sending: nothing of it is on the wire.
-    if (previous_open) {
-      output_.Append(kRsetCommand);
-      state_ = State::kRset;
-    } else {
-      state_ = State::kReady;
-    }
-    ReportTransaction(t, /*connection_failed=*/false);
-    if (state_ == State::kReady) NotifyReady();
-    return;
+  // Transactions refused locally (nothing of them on the wire) are reported in their turn;
+  // the one before them may still be open for the next one that was sent.
+  while (count_ > 0 && current().decided_locally) {
+    if (count_ == 1) return EndOfPipeline(previous_open, PopCurrent());
+    ReportTransaction(PopCurrent(), /*connection_failed=*/false);
+    if (state_ == State::kClosed) return;
   }
+  CHECK_GT(count_, 0u);
+  pipelining_offered_ = false;
+  current().behind_open = previous_open;
   state_ = State::kMail;
   OfferPipelining();
 }

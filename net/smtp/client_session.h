@@ -56,15 +56,18 @@
 // DATA), can_pipeline() turns true and handler.OnCanPipeline() says so (not from inside
 // StartTransaction(): the caller asks can_pipeline() itself): StartTransaction() then
 // takes the NEXT transaction, whose MAIL, RCPTs and DATA/BDAT go out at once behind the
-// current one, without waiting for its final reply. Two at most are in flight; their
-// OnTransactionDone() calls come in the order they were started (a pipelined one refused
-// locally waits for the one before it), then OnReady() when nothing is left. When the
-// first one ends in a way that may leave its transaction open on the server (BDAT LAST
-// refused, nobody accepted), no RSET can come between them: if the second MAIL is then
-// refused, or a MAIL pipelined this way is answered 503 at all (a server that does not take
-// pipelining across transactions), the second transaction is reported retry_at_once (not
-// tried; 451 4.5.0) and RSET follows it; after a 503 this connection pipelines no more
-// transactions (transaction_pipelining_refused()).
+// current one, without waiting for its final reply. config.pipeline_depth are in flight at
+// most (with DATA, two: a body waits for its 354, which comes after the end-of-data reply
+// before it; with BDAT, as many as the depth: all of them in one round trip); a third and
+// later one is queued only while less than kPipelineBacklogBytesMax of bodies wait to be
+// sent. Their OnTransactionDone() calls come in the order they were started (a pipelined one
+// refused locally waits for the one before it), then OnReady() when nothing is left. When a
+// transaction ends in a way that may leave it open on the server (BDAT LAST refused, nobody
+// accepted), no RSET can come before the one behind it: if that one's MAIL is then refused,
+// or a MAIL pipelined this way is answered 503 at all (a server that does not take
+// pipelining across transactions), it is reported retry_at_once (not tried; 451 4.5.0), the
+// same holds for the one behind it, and RSET follows the last; after a 503 this connection
+// pipelines no more transactions (transaction_pipelining_refused()).
 //
 // STARTTLS (RFC 3207), by set_starttls() before the greeting: after EHLO, a server offering
 // STARTTLS is sent it; at its 220 wants_tls() turns true, the owner starts TLS on the
@@ -104,6 +107,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -141,7 +145,14 @@ struct ClientConfig {
   // Pipeline the next transaction behind the current one's end of data when the server
   // offers PIPELINING (can_pipeline()).
   bool pipeline_transactions = true;
+  // Transactions in flight at most with pipeline_transactions (2..kPipelineDepthMax).
+  size_t pipeline_depth = 2;
 };
+
+inline constexpr size_t kPipelineDepthMax = 16;
+// Bodies queued and not sent yet, over which no third transaction is pipelined: deep
+// pipelining saves round trips on small messages; large ones are bound by the wire.
+inline constexpr size_t kPipelineBacklogBytesMax = 256 * 1024;
 
 class ClientSessionHandler {
  public:
@@ -215,7 +226,7 @@ class SmtpClientSession {
   void DisableTransactionPipelining() { pipelining_refused_ = true; }
   // The server refused a pipelined MAIL with 503 (or DisableTransactionPipelining()).
   bool transaction_pipelining_refused() const { return pipelining_refused_; }
-  // Transactions begun and not reported yet (0 to 2).
+  // Transactions begun and not reported yet (0 to config.pipeline_depth).
   size_t transactions_in_flight() const;
   bool in_transaction() const;
   bool wants_close() const { return state_ == State::kClosed; }
@@ -255,10 +266,17 @@ class SmtpClientSession {
   void OnRsetReply(const ServerReply& reply);
 
   // Transactions.
-  ClientTransaction& current() { return transactions_[current_]; }
-  const ClientTransaction& current() const { return transactions_[current_]; }
-  ClientTransaction& next() { return transactions_[current_ ^ 1]; }
-  const ClientTransaction& next() const { return transactions_[current_ ^ 1]; }
+  // The i-th transaction in flight, oldest first; Slot(0) when none is in flight: the one
+  // the next StartTransaction() fills.
+  ClientTransaction& Slot(size_t i) { return *ring_[(head_ + i) % ring_.size()]; }
+  const ClientTransaction& Slot(size_t i) const { return *ring_[(head_ + i) % ring_.size()]; }
+  ClientTransaction& current() { return Slot(0); }
+  const ClientTransaction& current() const { return Slot(0); }
+  // A slot behind the transactions in flight (the ring grows up to the depth).
+  ClientTransaction& AddBehind();
+  // The oldest transaction leaves the ring; the reference stays valid until the next
+  // StartTransaction().
+  ClientTransaction& PopCurrent();
   void StartNext(const OutboundMessage& message);
   // The local refusal (SIZE, SMTPUTF8) of `message`, decided in `t`: true when refused.
   bool RefuseLocally(const OutboundMessage& message, ClientTransaction& t);
@@ -267,6 +285,8 @@ class SmtpClientSession {
   void SendBody(ClientTransaction& t);
   void SendChunk(ClientTransaction& t);
   void FinishTransaction(bool needs_rset);
+  // `last` (popped) ended and nothing is behind it: RSET or ready, after its report.
+  void EndOfPipeline(bool needs_rset, ClientTransaction& last);
   // The next transaction becomes the current one, after the current one was reported.
   void AdvanceToNext(bool previous_open);
   void ReportTransaction(ClientTransaction& t, bool connection_failed);
@@ -299,13 +319,13 @@ class SmtpClientSession {
   bool ready_again_ = false;      // became ready again while notifying
   bool reporting_ = false;        // inside handler_->OnTransactionDone()
 
-  // The transactions in flight: current() awaits its replies; next(), when queued, was
-  // pipelined behind it.
-  ClientTransaction transactions_[2];
-  uint8_t current_ = 0;
-  bool next_queued_ = false;
+  // The transactions in flight, a ring from head_: current() awaits its replies, the
+  // others were pipelined behind it, in order.
+  std::vector<std::unique_ptr<ClientTransaction>> ring_;
+  size_t head_ = 0;
+  size_t count_ = 0;
   bool pipelining_refused_ = false;  // the server answered a pipelined MAIL 503
-  bool pipelining_offered_ = false;  // OnCanPipeline() said for current()
+  bool pipelining_offered_ = false;  // OnCanPipeline() said for the newest transaction
   std::vector<RecipientResult> results_;
 };
 

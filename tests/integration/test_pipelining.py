@@ -4,15 +4,19 @@ previous message's end of data. Against a recording aiosmtpd sink (recording_sin
 sees a pipelined MAIL as input already waiting when it answers the previous end of DATA),
 against a sink that refuses such a MAIL with 503 as Haraka 3 does (the message is then sent
 again at once, unpipelined, nothing deferred or bounced, and the destination gets no more
-pipelining), with --pipeline_transactions=false, and from ternd to ternd over BDAT.
+pipelining), with --pipeline_transactions=false, from ternd to ternd over BDAT, and
+--pipeline_depth's transactions all in one round trip to a tern-bench sink (CHUNKING) that
+holds each MAIL reply.
 """
 
 import os
 import shutil
 import smtplib
 import tempfile
+import time
 
 import ternd_harness
+from test_bench_sink import BenchSink
 from recording_sink import RecordingSink
 from ternd_harness import make_body, scaled, wait_for
 
@@ -84,7 +88,7 @@ class PipeliningTest(ternd_harness.TerndTestCase):
                       match=lambda event: event.pipelined)
         # Three transactions a connection: the refused one, the same message again, one more;
         # then new connections, which remember that this destination refuses it.
-        d = self.relay_to(sink.port, "--max_messages_per_connection=3")
+        d = self.relay_to(sink.port, "--max_messages_per_connection=3", "--pipeline_depth=2")
         self.send_all(d)
         self.assert_delivered_intact(d, sink.wait_for_messages(MESSAGES))
         conns = sink.connections()
@@ -162,6 +166,34 @@ class PipeliningTest(ternd_harness.TerndTestCase):
         self.assertGreaterEqual(metrics.total("tern_client_transactions_pipelined_total"),
                                 MESSAGES // 2)
         self.assertEqual(metrics.total("tern_client_pipelining_refused_total"), 0)
+
+    def test_a_deeper_pipeline_sends_every_queued_message_in_one_round_trip(self):
+        # The sink offers CHUNKING and holds each MAIL reply 3 s from its arrival (the
+        # replies behind it wait in order). With --pipeline_depth=6 the six queued messages
+        # go at once and are all answered about 3 s later; two at a time would take 9 s.
+        sink = BenchSink(["--delay=mail:3s"])
+        self.track(f"sink stderr ({' '.join(sink.args)})", sink.final_stderr, sink.cleanup)
+        sink.start()
+        d = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}", *ONE_CONNECTION,
+                             "--pipeline_depth=6", "--outbound_tls=off", shards=1)
+        self.send_all(d)
+        self.assertEqual(d.stop(), 0)
+        d.flags.remove("--deliver=false")
+        started = time.monotonic()
+        d.start()
+        wait_for(lambda: d.metrics().total("tern_queue_messages") == 0, scaled(60),
+                 what="an empty queue")
+        elapsed = time.monotonic() - started
+        self.assertLess(elapsed, 7.0, "the six transactions did not share one round trip")
+        summary = sink.summary()  # stopped: its record is complete
+        self.assertEqual(summary["connections"], 1, summary)
+        records = sink.records()
+        self.assertEqual(sorted(r["recipients"][0] for r in records),
+                         sorted(f"r{i}@{DOMAIN}" for i in range(MESSAGES)))
+        self.assertTrue(all(r["reply"] == 250 for r in records), records)
+        self.assertEqual(d.metrics().total("tern_client_transactions_pipelined_total"),
+                         MESSAGES - 1)
+
 
 if __name__ == "__main__":
     ternd_harness.main()

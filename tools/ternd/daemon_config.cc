@@ -43,6 +43,11 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
   config.retry = *std::move(retry);
   config.client.helo_name = hostname;
   config.client.pipeline_transactions = absl::GetFlag(FLAGS_pipeline_transactions);
+  const uint32_t pipeline_depth = absl::GetFlag(FLAGS_pipeline_depth);
+  if (pipeline_depth < 2 || pipeline_depth > net::smtp::kPipelineDepthMax) {
+    return FlagError("pipeline_depth", absl::StrCat("must be 2..", net::smtp::kPipelineDepthMax));
+  }
+  config.client.pipeline_depth = pipeline_depth;
   const absl::Duration reply_timeout = absl::GetFlag(FLAGS_outbound_reply_timeout);
   if (reply_timeout < absl::ZeroDuration()) {
     return FlagError("outbound_reply_timeout", "must not be negative");

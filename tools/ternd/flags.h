@@ -59,6 +59,7 @@ ABSL_DECLARE_FLAG(std::string, max_queue_lifetime);
 ABSL_DECLARE_FLAG(uint32_t, max_connections_per_destination);
 ABSL_DECLARE_FLAG(uint32_t, max_messages_per_connection);
 ABSL_DECLARE_FLAG(bool, pipeline_transactions);
+ABSL_DECLARE_FLAG(uint32_t, pipeline_depth);
 ABSL_DECLARE_FLAG(absl::Duration, connection_idle_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, connect_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, outbound_reply_timeout);

@@ -1117,6 +1117,134 @@ TEST_F(ClientSessionTest, PipelinedTransactionRefusedLocallyIsReportedAfterTheOn
   EXPECT_EQ(handler_.ready, 2);
 }
 
+constexpr absl::string_view kDelivered =
+    "0:delivered:end of data:250:2.0.0 1:delivered:end of data:250:2.0.0 "
+    "2:delivered:end of data:250:2.0.0";
+
+TEST_F(ClientSessionTest, DeeperPipelineSendsEveryBdatTransactionInOneRoundTrip) {
+  config_.pipeline_depth = 4;
+  Connect(kEhloChunking);
+  const std::string batch = BdatBatch(body_.size(), body_);
+  EXPECT_EQ(Start(), batch);
+  for (int i = 1; i < 4; ++i) {
+    ASSERT_TRUE(S().can_pipeline()) << i;
+    ASSERT_TRUE(S().StartTransaction(Message()).ok()) << i;
+    EXPECT_EQ(Drain(), batch) << i;  // before any reply
+  }
+  EXPECT_EQ(S().transactions_in_flight(), 4u);
+  EXPECT_FALSE(S().can_pipeline());  // the depth
+  EXPECT_FALSE(S().StartTransaction(Message()).ok());
+  // The first ends: one more may go behind the fourth.
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 one\r\n")), "");
+  EXPECT_EQ(S().transactions_in_flight(), 3u);
+  EXPECT_TRUE(S().can_pipeline());
+  EXPECT_EQ(handler_.can_pipeline, 1);
+  // The other three answer in one read; results come in order, then OnReady().
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 two\r\n", kAllAccepted,
+                                "250 2.0.0 three\r\n", kAllAccepted, "250 2.0.0 four\r\n")),
+            "");
+  ASSERT_EQ(handler_.transactions.size(), 4u);
+  for (const std::string& t : handler_.transactions) EXPECT_EQ(t, kDelivered);
+  EXPECT_EQ(handler_.replies.back(), "250 2.0.0 four");
+  EXPECT_TRUE(S().ready());
+  EXPECT_EQ(handler_.ready, 2);
+  EXPECT_EQ(counters_.transactions_pipelined.load(), 3u);
+  // The ring is reused: four more, in a different place of it.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(S().StartTransaction(Message()).ok()) << i;
+  Drain();
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 5\r\n", kAllAccepted, "250 2.0.0 6\r\n",
+                                kAllAccepted, "250 2.0.0 7\r\n", kAllAccepted, "250 2.0.0 8\r\n")),
+            "");
+  ASSERT_EQ(handler_.transactions.size(), 8u);
+  EXPECT_EQ(handler_.replies.back(), "250 2.0.0 8");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, DeeperPipelineWithDataHoldsTwo) {
+  config_.pipeline_depth = 4;
+  Connect();
+  Start();
+  handler_.on_can_pipeline = [this] { ASSERT_TRUE(S().StartTransaction(Message()).ok()); };
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "354 go\r\n")),
+            absl::StrCat(body_, ".\r\n", Batch(body_.size())));
+  // The second's body waits for its 354, which follows the first's end-of-data reply.
+  EXPECT_EQ(S().transactions_in_flight(), 2u);
+  EXPECT_FALSE(S().can_pipeline());
+}
+
+TEST_F(ClientSessionTest, DeeperPipelineStopsAtTheBacklogOfUnsentBodies) {
+  config_.pipeline_depth = 8;
+  const std::string big(kPipelineBacklogBytesMax / 2 + 1, 'x');
+  body_ = big;
+  Connect("250-mx.test Hello\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  ASSERT_TRUE(S().can_pipeline());  // a second one always
+  ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  EXPECT_FALSE(S().can_pipeline());  // over 256 KiB of bodies not sent yet
+  Drain();
+  EXPECT_TRUE(S().can_pipeline());  // sent: a third may go
+}
+
+TEST_F(ClientSessionTest, DeeperPipelineBehindAnOpenTransactionRetriesEachOneBehindIt) {
+  config_.pipeline_depth = 3;
+  Connect(kEhloChunking);
+  Start();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  Drain();
+  // The first chunk is refused and its transaction kept open: both MAILs behind it nest.
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "554 5.6.0 spam\r\n")), "");
+  const std::string nested =
+      "503 5.5.1 nested MAIL command\r\n503 5.5.1 x\r\n503 5.5.1 x\r\n503 5.5.1 x\r\n"
+      "503 5.5.1 no valid recipients\r\n";
+  EXPECT_EQ(Server(nested), "");  // the third is still on the wire: no RSET yet
+  EXPECT_EQ(Server(nested), "RSET\r\n");
+  ASSERT_EQ(handler_.transactions.size(), 3u);
+  const std::string retried =
+      "0:temp:MAIL FROM:451:4.5.0 1:temp:MAIL FROM:451:4.5.0 2:temp:MAIL FROM:451:4.5.0 "
+      "[retry at once]";
+  EXPECT_EQ(handler_.transactions[1], retried);
+  EXPECT_EQ(handler_.transactions[2], retried);
+  EXPECT_EQ(Server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_TRUE(S().ready());
+  EXPECT_TRUE(S().transaction_pipelining_refused());
+}
+
+TEST_F(ClientSessionTest, DeeperPipelineReportsALocalRefusalInItsTurn) {
+  config_.pipeline_depth = 3;
+  Connect(kEhloChunking);
+  const std::string batch = BdatBatch(body_.size(), body_);
+  EXPECT_EQ(Start(), batch);
+  OutboundMessage too_big = Message();
+  const std::string big(20000, 'x');  // SIZE 10000
+  too_big.body = big;
+  ASSERT_TRUE(S().StartTransaction(too_big).ok());
+  EXPECT_EQ(Drain(), "");
+  EXPECT_FALSE(S().can_pipeline());  // nothing of the newest is queued
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 first\r\n")), "");
+  ASSERT_EQ(handler_.transactions.size(), 2u);
+  EXPECT_EQ(handler_.transactions[1],
+            "0:perm:local:552:5.3.4 1:perm:local:552:5.3.4 2:perm:local:552:5.3.4");
+  EXPECT_TRUE(S().ready());
+}
+
+TEST_F(ClientSessionTest, DeeperPipelineLostConnectionReportsEveryTransactionInOrder) {
+  config_.pipeline_depth = 5;
+  Connect(kEhloChunking);
+  Start();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(S().StartTransaction(Message()).ok());
+  Drain();
+  EXPECT_EQ(Server(absl::StrCat(kAllAccepted, "250 2.0.0 one\r\n250 Ok\r\n")), "");
+  S().OnDisconnected();
+  ASSERT_EQ(handler_.transactions.size(), 5u);
+  EXPECT_EQ(handler_.transactions[0], kDelivered);
+  for (size_t i = 1; i < 5; ++i) {
+    EXPECT_EQ(handler_.transactions[i],
+              "0:temp:connection:451:4.4.2 1:temp:connection:451:4.4.2 "
+              "2:temp:connection:451:4.4.2 [connection failed]");
+  }
+  EXPECT_EQ(S().transactions_in_flight(), 0u);
+}
+
 TEST_F(ClientSessionTest, NoPipeliningAcrossTransactionsWithoutPipeliningOrWhenTurnedOff) {
   Connect(kEhloPlain);
   Start();
