@@ -2,7 +2,8 @@
 // split into pieces chosen by the input itself, go through ReplyParser (which must give
 // the same replies for every split and never exceed its bounds) and through a
 // SmtpClientSession that delivers a few messages (the next one pipelined behind the end of
-// data whenever the session offers it), which must never crash, report a recipient twice,
+// data whenever the session offers it, up to a depth of 2 to 5 chosen by the input's first
+// byte, never more in flight), which must never crash, report a recipient twice,
 // call a recipient delivered without a 2xx to the final dot, or lose a transaction: each
 // one started is reported exactly once.
 //
@@ -56,9 +57,10 @@ std::string ParseInPieces(absl::string_view input, size_t piece) {
 
 class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
  public:
-  explicit FuzzHandler(tern::net::smtp::SmtpClientSession** session) : session_(session) {}
+  FuzzHandler(tern::net::smtp::SmtpClientSession** session, size_t depth)
+      : session_(session), depth_(depth) {}
   void OnReady() override {
-    if (started_ >= 4) {
+    if (started_ >= kMessages) {
       (void)(*session_)->Quit();
       return;
     }
@@ -66,7 +68,7 @@ class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
   }
   void OnCanPipeline() override {
     if (!(*session_)->can_pipeline()) __builtin_trap();
-    if (started_ < 4) Start();
+    if (started_ < kMessages) Start();
   }
   void Start() {
     ++started_;
@@ -76,6 +78,7 @@ class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
     message.body = body_;
     message.needs_smtputf8 = started_ == 2;
     if (!(*session_)->StartTransaction(message).ok()) __builtin_trap();
+    if ((*session_)->transactions_in_flight() > depth_) __builtin_trap();
   }
   void OnTransactionDone(const tern::net::smtp::TransactionResult& result) override {
     if (++done_ > started_) __builtin_trap();
@@ -97,7 +100,9 @@ class FuzzHandler : public tern::net::smtp::ClientSessionHandler {
   }
 
  private:
+  static constexpr int kMessages = 6;
   tern::net::smtp::SmtpClientSession** session_;
+  const size_t depth_;
   int started_ = 0;
   int done_ = 0;
   int failures_ = 0;
@@ -115,9 +120,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ParseInPieces(input, piece) != ParseInPieces(input, input.size() + 1)) __builtin_trap();
 
   tern::net::smtp::ClientConfig config;
+  config.pipeline_depth = size == 0 ? 2 : 2 + (data[0] >> 6);
   tern::net::smtp::ClientCounters counters;
   tern::net::smtp::SmtpClientSession* session = nullptr;
-  FuzzHandler handler(&session);
+  FuzzHandler handler(&session, config.pipeline_depth);
   tern::net::smtp::SmtpClientSession owned(config, &handler, &counters);
   session = &owned;
   absl::string_view rest = input;
