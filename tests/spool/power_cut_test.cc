@@ -534,10 +534,9 @@ TEST(PowerCutTest, RandomizedLoadCutRecoverCycles) {
       cut = true;
       image.told = told;
       std::filesystem::create_directories(image.root);
-      ASSERT_TRUE(storage
-                      .TakeCrashImage(ShardDirectory(root, kShard),
-                                      ShardDirectory(image.root, kShard), loss)
-                      .ok());
+      const absl::Status taken = storage.TakeCrashImage(ShardDirectory(root, kShard),
+                                                        ShardDirectory(image.root, kShard), loss);
+      ASSERT_TRUE(taken.ok()) << taken;
     };
     std::unique_ptr<ShardSpool> spool;
     std::unique_ptr<Workload> workload;
