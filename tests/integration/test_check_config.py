@@ -225,6 +225,12 @@ class CheckConfigTest(h.TerndTestCase):
             self.check("--segment_prefill=ones"),
             "ternd: config: --segment_prefill: 'ones' is not zero or fallocate", count=1)
 
+    def test_a_pipeline_depth_out_of_range(self):
+        for depth in ("1", "17"):
+            self.assertProblems(
+                self.check(f"--pipeline_depth={depth}"),
+                "ternd: config: --pipeline_depth: must be 2..16", count=1)
+
     def test_segment_prefill_fallocate_is_shown(self):
         rc, out, err = self.check("--segment_prefill=fallocate")
         self.assertEqual(rc, 0, "\n".join(err))
