@@ -29,6 +29,7 @@ GroupCommit::GroupCommit(core::Loop* loop, StorageBackend* storage, GroupCommitO
       counters_(counters),
       hook_cell_(std::make_shared<GroupCommit*>(this)),
       zero_fill_(storage, counters),
+      eraser_(storage, /*counters=*/nullptr),
       next_number_(options_.first_segment) {
   CHECK_GE(options_.segment_bytes, kSegmentBytesMin);
   CHECK_LE(options_.segment_bytes, kSegmentBytesMax);
@@ -46,6 +47,7 @@ GroupCommit::~GroupCommit() {
   CHECK_EQ(ops_in_flight_, 0);
   CHECK(in_flight_ == nullptr);
   CHECK(!zero_fill_.busy());
+  CHECK(!eraser_.busy());
   *hook_cell_ = nullptr;
 }
 
@@ -91,6 +93,7 @@ absl::Status GroupCommit::CheckAccepting() const {
   if (shutting_down_) return absl::UnavailableError("spool is shutting down");
   // Still refused while a retry is in progress: only a created segment clears the error.
   if (!prepare_error_.ok()) return prepare_error_;
+  if (unerased_ && !unerased_->error.ok()) return unerased_->error;
   if (backlog_bytes_ > options_.backlog_bytes_max) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "spool backlog of ", backlog_bytes_, " bytes exceeds ", options_.backlog_bytes_max));
@@ -106,6 +109,16 @@ void GroupCommit::Flush() {
     for (auto& [status, waiter] : rejected) waiter(std::move(status), RecordLocation{});
   }
   while (in_flight_ == nullptr && !pending_.empty()) {
+    if (unerased_) {
+      if (eraser_.busy()) break;  // written once the failed range is erased
+      // Erasing failed: the failed records may still come back, so nothing may be
+      // acknowledged until a retry erases them.
+      Batch batch = std::move(pending_.front());
+      pending_.pop_front();
+      backlog_bytes_ -= batch.bytes;
+      FailBatch(batch, unerased_->error);
+      continue;
+    }
     if (EnsureRoomFor(pending_.front().bytes)) {
       StartCommit();
       break;
@@ -190,7 +203,14 @@ void GroupCommit::OnCommitDone(absl::Status status, uint64_t segment, uint64_t o
     if (current_ && current_->number == segment) {
       // Abandon the segment: what is on disk after `offset` is unknown, never write there.
       SpoolCounters::Add(counters_->segments_abandoned, 1);
-      CloseSegment(*current_);
+      if (options_.sync == SyncMode::kFdatasync) {
+        // The records may be on disk anyway: erase them before anything later is written
+        // (group_commit.h, Failures). The segment is closed after that.
+        unerased_ = FailedRange{*current_, offset, batch->bytes, absl::OkStatus()};
+        StartErase();
+      } else {
+        CloseSegment(*current_);
+      }
       current_.reset();
     }
     FailBatch(*batch, status);
@@ -287,7 +307,42 @@ void GroupCommit::OnZeroFilled(uint64_t number, absl::Status status) {
 }
 
 void GroupCommit::OnRetryTimer() {
-  if (next_state_ == NextState::kFailed && !shutting_down_) PrepareNext(/*ahead=*/false);
+  if (shutting_down_) return;
+  if (next_state_ == NextState::kFailed) PrepareNext(/*ahead=*/false);
+  if (unerased_ && !eraser_.busy()) StartErase();
+}
+
+void GroupCommit::StartErase() {
+  CHECK(unerased_.has_value());
+  ++ops_in_flight_;
+  eraser_.Start(unerased_->segment.file, unerased_->offset, unerased_->offset + unerased_->bytes,
+                [this](absl::Status status) { OnErased(std::move(status)); });
+}
+
+void GroupCommit::OnErased(absl::Status status) {
+  --ops_in_flight_;
+  CHECK(unerased_.has_value());
+  const std::string name = SegmentFileName(unerased_->segment.number);
+  if (status.ok()) {
+    if (!unerased_->error.ok()) {
+      TERN_LOG(kInfo, "spool erased the failed commit in %s, writing again", name);
+    }
+    CloseSegment(unerased_->segment);
+    unerased_.reset();
+    MaybeFinishShutdown();
+    return;
+  }
+  const bool first = unerased_->error.ok();
+  unerased_->error =
+      absl::UnavailableError(absl::StrCat("spool cannot erase the failed commit at ", name,
+                                          " offset ", unerased_->offset, ": ", status.ToString()));
+  if (first) {
+    TERN_LOG(kError, "%s; failing every commit until it can", unerased_->error.ToString());
+  }
+  if (!shutting_down_) {
+    loop_->timers().Arm(&retry_timer_, loop_->now() + options_.prepare_retry_interval);
+  }
+  MaybeFinishShutdown();
 }
 
 void GroupCommit::CloseSegment(Segment segment) {
@@ -318,6 +373,14 @@ void GroupCommit::MaybeFinishShutdown() {
     return;
   }
   if (next_state_ == NextState::kPreparing) return;
+  if (eraser_.busy()) return;  // its completion calls this again
+  if (unerased_) {
+    // Erasing failed and is not retried any more: the records stay as they are.
+    TERN_LOG(kError, "spool shut down with the failed commit at %s offset %d not erased",
+             SegmentFileName(unerased_->segment.number), unerased_->offset);
+    CloseSegment(unerased_->segment);
+    unerased_.reset();
+  }
   if (zero_fill_.busy()) {
     zero_fill_.Stop();  // its completion calls this again
     return;

@@ -32,6 +32,14 @@
 //   - write or fdatasync error: every waiter of that batch gets the error (Unavailable /
 //     DataLoss naming the file and errno; never OK), write_errors is bumped, the segment is
 //     abandoned (closed, never written again) and the next batch goes to a new segment.
+//     Under kFdatasync the failed range is first erased: zeros written over it and synced
+//     (SegmentZeroFill), and no further batch is written until that is done. The failed
+//     records may have reached the disk all the same, and recovery reads them in file order:
+//     left there, a failed DELIVERED would come back ahead of a BOUNCED for the same
+//     recipient acknowledged later (the first final result read sticks), or a failed HOLD
+//     after an acknowledged RELEASE. If erasing fails it is retried every
+//     prepare_retry_interval; meanwhile CheckAccepting() returns the error and every batch
+//     fails (none may be acknowledged while the failed records could still come back).
 //   - segment creation error (ENOSPC...): CheckAccepting() returns it (ResourceExhausted for
 //     ENOSPC: 452 4.3.1), batches that need a new segment fail, and creation is retried
 //     every prepare_retry_interval until it works; then the spool accepts again.
@@ -142,6 +150,13 @@ class GroupCommit {
     FileHandle file = -1;
     uint64_t offset = 0;  // next byte to write
   };
+  // A failed commit's range, still to be erased before any further batch is written.
+  struct FailedRange {
+    Segment segment;  // abandoned: closed once its range is erased
+    uint64_t offset = 0;
+    uint64_t bytes = 0;
+    absl::Status error;  // of the last attempt to erase it (OK while the first one runs)
+  };
   // kFilling: next_ is created, and zero_fill_ works on it.
   enum class NextState { kNone, kPreparing, kFilling, kReady, kFailed };
   class RetryTimer final : public core::Timer {
@@ -164,6 +179,9 @@ class GroupCommit {
   void OnPrepared(uint64_t number, bool ahead, absl::StatusOr<FileHandle> file);
   void OnZeroFilled(uint64_t number, absl::Status status);
   void OnRetryTimer();
+  // Zeros over the range of the failed commit in unerased_, then an fdatasync.
+  void StartErase();
+  void OnErased(absl::Status status);
   void CloseSegment(Segment segment);
   void MaybeFinishShutdown();
 
@@ -183,6 +201,8 @@ class GroupCommit {
   std::optional<Segment> next_;
   NextState next_state_ = NextState::kNone;
   SegmentZeroFill zero_fill_;
+  std::optional<FailedRange> unerased_;
+  SegmentZeroFill eraser_;  // busy while unerased_ is being erased
   uint64_t next_number_;
   absl::Status prepare_error_;
   RetryTimer retry_timer_{this};

@@ -9,12 +9,12 @@
 
 namespace tern::spool {
 
-void SegmentZeroFill::Start(FileHandle file, uint64_t bytes, Done done) {
+void SegmentZeroFill::Start(FileHandle file, uint64_t from, uint64_t to, Done done) {
   CHECK(!busy());
-  CHECK_GT(bytes, 0);
+  CHECK_LT(from, to);
   file_ = file;
-  bytes_ = bytes;
-  offset_ = 0;
+  end_ = to;
+  offset_ = from;
   stopping_ = false;
   done_ = std::move(done);
   Next();
@@ -24,20 +24,20 @@ void SegmentZeroFill::Next() {
   CHECK(!busy());
   if (stopping_) return Finish(absl::CancelledError("zero fill stopped: segment needed"));
   in_flight_ = true;
-  if (offset_ == bytes_) {
+  if (offset_ == end_) {
     // Makes the extent conversions durable (one journal commit for the segment).
-    storage_->WriteZeros(file_, bytes_, 0, SyncMode::kFdatasync, [this](absl::Status s) {
+    storage_->WriteZeros(file_, end_, 0, SyncMode::kFdatasync, [this](absl::Status s) {
       in_flight_ = false;
       Finish(std::move(s));
     });
     return;
   }
-  const uint64_t piece = std::min(kZeroWriteBytesMax, bytes_ - offset_);
+  const uint64_t piece = std::min(kZeroWriteBytesMax, end_ - offset_);
   storage_->WriteZeros(file_, offset_, piece, SyncMode::kNone, [this, piece](absl::Status s) {
     in_flight_ = false;
     if (!s.ok()) return Finish(std::move(s));
     offset_ += piece;
-    SpoolCounters::Add(counters_->prefill_bytes, piece);
+    if (counters_ != nullptr) SpoolCounters::Add(counters_->prefill_bytes, piece);
     Next();
   });
 }

@@ -15,6 +15,10 @@
 // short leaves a segment exactly as usable as a fallocate'd one (recovery reads zeros as the
 // end of the records, spool/record_codec.h).
 //
+// The group commit also uses one to erase the range of a commit that failed (zeros over the
+// records whose write or fdatasync reported an error, then an fdatasync), so that they cannot
+// come back in recovery behind records acknowledged later (spool/group_commit.h).
+//
 //   SegmentZeroFill fill(storage, &counters);
 //   fill.Start(file, segment_bytes, [](absl::Status s) { /* OK: zeroed and synced */ });
 //   ...
@@ -27,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -45,14 +50,17 @@ class SegmentZeroFill {
  public:
   using Done = absl::AnyInvocable<void(absl::Status)>;
 
-  // `storage` and `counters` must outlive this object.
+  // `storage` and `counters` must outlive this object. `counters` may be null: the zeros
+  // written are not counted as prefill_bytes then.
   SegmentZeroFill(StorageBackend* storage, SpoolCounters* counters)
       : storage_(storage), counters_(counters) {}
   SegmentZeroFill(const SegmentZeroFill&) = delete;
   SegmentZeroFill& operator=(const SegmentZeroFill&) = delete;
 
   // Zero-fills [0, bytes) of `file`, then fdatasyncs it. Not while busy().
-  void Start(FileHandle file, uint64_t bytes, Done done);
+  void Start(FileHandle file, uint64_t bytes, Done done) { Start(file, 0, bytes, std::move(done)); }
+  // Zero-fills [from, to) of `file`, then fdatasyncs it. Not while busy().
+  void Start(FileHandle file, uint64_t from, uint64_t to, Done done);
   // Issues nothing more; `done` runs once the operation in flight completes.
   void Stop() { stopping_ = true; }
 
@@ -69,8 +77,8 @@ class SegmentZeroFill {
   StorageBackend* storage_;
   SpoolCounters* counters_;
   FileHandle file_ = -1;
-  uint64_t bytes_ = 0;
-  uint64_t offset_ = 0;  // zeros written below this
+  uint64_t end_ = 0;     // zeros end here
+  uint64_t offset_ = 0;  // zeros written from the start up to this
   bool in_flight_ = false;
   bool stopping_ = false;
   Done done_;

@@ -182,6 +182,7 @@ void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
 
   const MatchedFault write_fault = Match(FaultOp::kWrite);
   if (write_fault.fail) {
+    unsynced_[id].completed = true;  // the torn prefix below is all it ever writes
     if (write_fault.tear && length > 1) {
       const size_t prefix = std::uniform_int_distribution<size_t>(1, length - 1)(random_);
       const absl::string_view bytes(unsynced_[id].new_bytes);
@@ -195,19 +196,25 @@ void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
   const MatchedFault sync_fault = Match(FaultOp::kSync);
   if (sync_fault.fail) {
     // The bytes reach the page cache; the fdatasync that should cover them fails, so they
-    // stay unsynced (and a power cut may take them).
-    real_->WriteAndSync(
-        file, offset, iov, SyncMode::kNone,
-        [done = std::move(done), path, error = sync_fault.error](absl::Status status) mutable {
-          done(status.ok() ? ErrnoStatus("fdatasync", path, error) : status);
-        });
+    // stay unsynced (and a power cut may take them, or keep them).
+    real_->WriteAndSync(file, offset, iov, SyncMode::kNone,
+                        [this, id, done = std::move(done), path,
+                         error = sync_fault.error](absl::Status status) mutable {
+                          MarkCompleted(id);
+                          done(status.ok() ? ErrnoStatus("fdatasync", path, error) : status);
+                        });
     return;
   }
+  std::vector<uint64_t> covered;
+  if (sync == SyncMode::kFdatasync) covered = CompletedWritesTo(path);
   real_->WriteAndSync(file, offset, iov, sync,
-                      [this, id, path, sync, done = std::move(done)](absl::Status status) mutable {
+                      [this, id, path, sync, covered = std::move(covered),
+                       done = std::move(done)](absl::Status status) mutable {
                         const bool durable = status.ok() && sync == SyncMode::kFdatasync;
+                        MarkCompleted(id);
                         if (durable) {
                           unsynced_.erase(id);
+                          for (uint64_t earlier : covered) unsynced_.erase(earlier);
                           Point(CrashPoint::kWriteDurable, path);
                         }
                         done(std::move(status));
@@ -218,6 +225,29 @@ void FaultInjectingStorage::WriteAndSync(FileHandle file, uint64_t offset,
 void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes,
                                        SyncMode sync, Done done) {
   const MatchedFault fault = Match(FaultOp::kPrefill);
+  if (!fault.fail) {
+    // Zeros over something else (a failed commit being erased) are a write a power cut may
+    // undo until a sync covers it; zeros over zeros change nothing.
+    const std::string path = PathOf(file);
+    std::string old_bytes = ReadRange(file, offset, bytes);
+    uint64_t id = 0;
+    if (old_bytes.find_first_not_of('\0') != std::string::npos) {
+      id = next_write_id_++;
+      unsynced_.emplace(id, UnsyncedWrite{path, offset, std::move(old_bytes),
+                                          std::string(bytes, '\0'), /*completed=*/false});
+    }
+    std::vector<uint64_t> covered;
+    if (sync == SyncMode::kFdatasync) covered = CompletedWritesTo(path);
+    done = [this, id, sync, covered = std::move(covered),
+            done = std::move(done)](absl::Status status) mutable {
+      if (id != 0) MarkCompleted(id);
+      if (status.ok() && sync == SyncMode::kFdatasync) {
+        if (id != 0) unsynced_.erase(id);
+        for (uint64_t earlier : covered) unsynced_.erase(earlier);
+      }
+      done(std::move(status));
+    };
+  }
   if (fault.fail) {
     loop_->RunSoon(
         [done = std::move(done), path = PathOf(file), bytes, error = fault.error]() mutable {
@@ -233,6 +263,18 @@ void FaultInjectingStorage::WriteZeros(FileHandle file, uint64_t offset, uint64_
     --prefill_passes_;
   }
   real_->WriteZeros(file, offset, bytes, sync, std::move(done));
+}
+
+void FaultInjectingStorage::MarkCompleted(uint64_t id) {
+  if (auto it = unsynced_.find(id); it != unsynced_.end()) it->second.completed = true;
+}
+
+std::vector<uint64_t> FaultInjectingStorage::CompletedWritesTo(const std::string& path) const {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, write] : unsynced_) {
+    if (write.completed && write.path == path) ids.push_back(id);
+  }
+  return ids;
 }
 
 void FaultInjectingStorage::ReleasePrefill() {

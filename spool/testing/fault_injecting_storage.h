@@ -4,7 +4,9 @@
 // torn write (only a prefix reaches the file, then the error), a full disk (segment creation beyond
 // a capacity fails with ENOSPC until deletions free room), and power cuts: TakeCrashImage() copies
 // the spool as a power cut at this instant would leave it, throwing away (or tearing) every write
-// that no completed fdatasync covers.
+// that no completed fdatasync covers. A successful fdatasync of a file covers the writes to it
+// that had completed when it was submitted, failed ones included (their bytes, or the torn
+// prefix, are in the file by then).
 //
 // It lives in its own library (tern_spool_testing) that ternd never links: it cannot be
 // selected in production by accident.
@@ -103,7 +105,8 @@ class FaultInjectingStorage final : public StorageBackend {
 
   uint64_t calls(FaultOp op) const { return calls_[static_cast<size_t>(op)]; }
   uint64_t injected() const { return injected_; }
-  // Writes whose bytes no completed fdatasync covers (in flight, or whose sync failed).
+  // Writes whose bytes no completed fdatasync covers (in flight, failed, or written without
+  // a sync, until a later successful fdatasync of the same file).
   size_t unsynced_writes() const { return unsynced_.size(); }
 
   // Copies `from_dir` (recursively) to `to_dir` (must not exist) as a power cut now would
@@ -117,8 +120,9 @@ class FaultInjectingStorage final : public StorageBackend {
   void CreateSegment(std::string path, uint64_t bytes, Created done) override;
   void WriteAndSync(FileHandle file, uint64_t offset, std::span<const iovec> iov, SyncMode sync,
                     Done done) override;
-  // Zeros go only over zeros (a fresh preallocated segment), so a power cut cannot undo
-  // anything they change: they are not kept as unsynced writes.
+  // Zeros over zeros (a fresh preallocated segment) change nothing a power cut could undo;
+  // zeros over other bytes (a failed commit being erased) are kept as unsynced writes until
+  // an fdatasync of the file covers them.
   void WriteZeros(FileHandle file, uint64_t offset, uint64_t bytes, SyncMode sync,
                   Done done) override;
   void Truncate(FileHandle file, uint64_t bytes, Done done) override;
@@ -132,8 +136,9 @@ class FaultInjectingStorage final : public StorageBackend {
   struct UnsyncedWrite {
     std::string path;
     uint64_t offset = 0;
-    std::string old_bytes;  // what the range held before the write
-    std::string new_bytes;  // what the write puts there
+    std::string old_bytes;   // what the range held before the write
+    std::string new_bytes;   // what the write puts there
+    bool completed = false;  // its completion ran (failed, or not synced)
   };
   struct ParkedZeros {
     FileHandle file = -1;
@@ -149,6 +154,10 @@ class FaultInjectingStorage final : public StorageBackend {
   };
 
   MatchedFault Match(FaultOp op);  // counts the call, says whether it fails
+  void MarkCompleted(uint64_t id);
+  // The unsynced writes to `path` that have completed: an fdatasync of the file submitted
+  // now makes them durable when it succeeds.
+  std::vector<uint64_t> CompletedWritesTo(const std::string& path) const;
   void Point(CrashPoint point, const std::string& path) {
     if (on_point) on_point(point, path);
   }

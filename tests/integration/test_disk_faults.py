@@ -3,7 +3,8 @@ storage, tests/tools/ternd_faults_main.cc):
 
 - an fdatasync that fails is never turned into a 250: the message gets 451 4.3.0, the
   error is logged with the segment, the segment is abandoned, and the next message is
-  accepted on a new segment; everything acknowledged survives a restart;
+  accepted on a new segment; everything acknowledged survives a restart, and the failed
+  message does not (its bytes are erased from the abandoned segment);
 - a full spool (ENOSPC when a segment is created) answers 452 4.3.1 to new mail while
   delivery goes on; once delivered mail frees its segments, ternd accepts mail again by
   itself, and every acknowledged message reaches the sink.
@@ -55,6 +56,9 @@ class DiskFaultTest(h.TerndTestCase):
         queue = d.queue_by_id()
         self.assertIn(first, queue)
         self.assertIn(third, queue)
+        # The 451'd message reached the file (only its fdatasync failed), but was erased:
+        # it does not come back as a duplicate of the client's retry.
+        self.assertEqual(len(queue), 2, queue)
 
     def test_full_spool_answers_452_and_accepts_again_once_delivery_frees_it(self):
         sink = RecordingSink().start()

@@ -26,6 +26,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "spool/segment_files.h"
 #include "spool/shard_spool.h"
 #include "spool/testing/fault_injecting_storage.h"
 #include "tests/engine/test_engine.h"
@@ -240,10 +241,17 @@ Recovered Recover(const std::string& shard_dir, const std::map<uint64_t, std::st
 
 // Crashes inside Open() on a copy of `pristine` (a spool root as the cut left it) at its
 // k-th disk-changing step (quarantine, truncate, start-up deletion), for every k, and
-// checks that recovering what that left gives `expected`.
+// checks that recovering what that left gives `expected`. Each segment takes at most a
+// few steps (its quarantines, a truncation, its deletion): a drained queue that was cut
+// while garbage collection caught up leaves dozens of dead segments, each a step.
 void CrashDuringRecovery(const std::string& pristine, const std::map<uint64_t, std::string>& bodies,
                          const Recovered& expected) {
-  for (int k = 1; k <= 64; ++k) {
+  int segments = 0;
+  for (const auto& file : std::filesystem::directory_iterator(ShardDirectory(pristine, kShard))) {
+    segments += ParseSegmentFileName(file.path().filename().string()).has_value() ? 1 : 0;
+  }
+  const int steps_max = 16 + 4 * segments;
+  for (int k = 1; k <= steps_max; ++k) {
     const std::string root = absl::StrCat(pristine, "-crash-", k);
     std::filesystem::copy(pristine, root, std::filesystem::copy_options::recursive);
     int steps = 0;
@@ -271,7 +279,8 @@ void CrashDuringRecovery(const std::string& pristine, const std::map<uint64_t, s
         << ") changed the recovered queue";
     std::filesystem::remove_all(root);
   }
-  ADD_FAILURE() << "recovery did not finish within 64 steps";
+  ADD_FAILURE() << "recovery did not finish within " << steps_max << " steps (" << segments
+                << " segments)";
 }
 
 // Checks the invariants on one image, then opens it (recovery + start-up), cuts the power
@@ -483,6 +492,94 @@ TEST(PowerCutTest, CorruptionInsideTheAcknowledgedRegionIsQuarantinedAndReported
   uint64_t damaged_bytes = 0;
   for (uint64_t id : damaged) damaged_bytes += located[id].record_bytes;
   EXPECT_GE(quarantined_bytes, damaged_bytes);
+}
+
+// A result whose write failed (its fdatasync said EIO, but the bytes reached the file, as
+// they may) and a different final result for the same recipient acknowledged afterwards:
+// recovery must give the acknowledged one, not resurrect the failed record that lies before
+// it on disk (the first final result read sticks). Checked on the directory as the spool
+// left it and on power-cut images taken after the acknowledgement.
+TEST(PowerCutTest, AFailedResultWriteNeverOverridesALaterAcknowledgedResult) {
+  for (const PowerCutLoss loss : {PowerCutLoss::kDrop, PowerCutLoss::kTear, PowerCutLoss::kPages}) {
+    SCOPED_TRACE(PowerCutLossName(loss));
+    TempDir dir;
+    const std::string root = dir.path() + "/spool";
+    const std::string image = dir.path() + "/image";
+    std::filesystem::create_directories(root);
+    std::filesystem::create_directories(image);
+    auto loop = NewLoop();
+    FaultInjectingStorage storage(loop.get(), /*seed=*/7);
+    std::map<uint64_t, std::string> bodies;
+    std::unique_ptr<ShardSpool> spool;
+    uint64_t id = 0;
+    int step = 0;  // 0: commit, 1: DELIVERED (fails), 2: BOUNCED (acknowledged), 3: cut
+    bool waiting = false;
+    absl::Status delivered_status, bounced_status;
+    auto result = [](RecipientState state) {
+      RecipientResult r;
+      r.recipient = 1;
+      r.state = state;
+      r.attempts = 1;
+      r.reply_code = state == RecipientState::kDelivered ? 250 : 550;
+      return r;
+    };
+    ASSERT_TRUE(RunSpool(root, &storage, loop.get(), &spool, [&] {
+      if (waiting) return false;
+      switch (step) {
+        case 0: {
+          id = spool->NextQueueId();
+          bodies[id] = Body(1, 500);
+          core::ByteBuffer record;
+          CHECK(spool->BeginMessage(id, Envelope(), &record).ok());
+          record.Append(bodies[id]);
+          waiting = true;
+          spool->CommitMessage(id, std::move(record), [&](absl::Status s) {
+            EXPECT_TRUE(s.ok()) << s;
+            waiting = false;
+            step = 1;
+          });
+          return false;
+        }
+        case 1: {
+          storage.Inject({.op = FaultOp::kSync, .nth = storage.calls(FaultOp::kSync) + 1});
+          const RecipientResult r = result(RecipientState::kDelivered);
+          waiting = true;
+          spool->RecordRecipientResults(id, {&r, 1}, [&](absl::Status s) {
+            delivered_status = s;
+            waiting = false;
+            step = 2;
+          });
+          return false;
+        }
+        case 2: {
+          storage.ClearFaults();
+          const RecipientResult r = result(RecipientState::kBounced);
+          waiting = true;
+          spool->RecordRecipientResults(id, {&r, 1}, [&](absl::Status s) {
+            bounced_status = s;
+            waiting = false;
+            step = 3;
+          });
+          return false;
+        }
+        default:
+          EXPECT_TRUE(
+              storage
+                  .TakeCrashImage(ShardDirectory(root, kShard), ShardDirectory(image, kShard), loss)
+                  .ok());
+          return true;
+      }
+    }));
+    spool.reset();
+    EXPECT_FALSE(delivered_status.ok());
+    ASSERT_TRUE(bounced_status.ok()) << bounced_status;
+    for (const std::string& where : {root, image}) {
+      const Recovered recovered = Recover(ShardDirectory(where, kShard), bodies);
+      ASSERT_TRUE(recovered.states.contains(id)) << where;
+      EXPECT_EQ(recovered.states.at(id)[1], RecipientState::kBounced) << where;
+      EXPECT_EQ(recovered.states.at(id)[0], RecipientState::kPending) << where;
+    }
+  }
 }
 
 uint64_t EnvOr(const char* name, uint64_t fallback) {

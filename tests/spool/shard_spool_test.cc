@@ -219,6 +219,54 @@ TEST_F(ShardSpoolTest, FailedSyncFailsTheBatchAndAbandonsTheSegment) {
   }
 }
 
+// The failed commit's records reached the file (only its fdatasync failed): they are zeroed
+// and synced before anything else is written, so recovery does not bring them back. Erasing
+// fails twice: meanwhile the spool refuses mail and fails the batches that come.
+TEST_F(ShardSpoolTest, AFailedCommitIsErasedBeforeTheNextBatchAndNotRecovered) {
+  auto loop = NewLoop();
+  FaultInjectingStorage storage(loop.get(), /*seed=*/1);
+  storage.Inject({.op = FaultOp::kSync, .nth = 1, .error = EIO});
+  // The first WriteZeros calls are the erase's: the first segment is not zero-filled, and
+  // these commits do not fill half of it (no next segment).
+  storage.Inject({.op = FaultOp::kPrefill, .nth = 1, .times = 2, .error = EIO});
+  SpoolOptions options = Options();
+  options.storage = &storage;
+  options.prepare_retry_interval = absl::Milliseconds(20);
+  auto spool = OpenSpool(loop.get(), options);
+  ASSERT_TRUE(spool.ok());
+  for (int i = 0; i < 5; ++i) Commit(spool->get(), i, Body(i));
+  bool refused = false;
+  ShutdownAndRun(loop.get(), spool->get(), [&] {
+    if (statuses_.size() == 5 && ids_.size() == 5) Commit(spool->get(), 5, Body(5));
+    const absl::Status accepting = (*spool)->CheckAccepting();
+    if (accepting.code() == absl::StatusCode::kUnavailable) refused = true;
+    if (statuses_.size() == 6 && ids_.size() == 6 && accepting.ok()) {
+      for (int i = 6; i < 8; ++i) Commit(spool->get(), i, Body(i));
+    }
+    return statuses_.size() == 8;
+  });
+  ASSERT_EQ(statuses_.size(), 8u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(statuses_[i].code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(statuses_[5].code(), absl::StatusCode::kUnavailable) << statuses_[5];
+  EXPECT_NE(statuses_[5].message().find("cannot erase the failed commit"), std::string::npos)
+      << statuses_[5];
+  for (int i = 6; i < 8; ++i) EXPECT_TRUE(statuses_[i].ok()) << statuses_[i];
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(storage.calls(FaultOp::kPrefill), 4u);  // 2 failed pieces, 1 piece + 1 sync
+  EXPECT_EQ(storage.unsynced_writes(), 0u);
+  spool->reset();
+
+  auto loop2 = NewLoop();
+  auto reopened = OpenSpool(loop2.get(), Options());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->index().count(), 2u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ((*reopened)->index().Find(ids_[i]), nullptr) << i;
+  for (int i = 6; i < 8; ++i) EXPECT_EQ(BodyOnDisk(**reopened, ids_[i]), bodies_[ids_[i]]);
+  EXPECT_EQ((*reopened)->recovery_stats().torn_tails_truncated, 0u);
+  EXPECT_EQ((*reopened)->recovery_stats().corrupt_ranges_quarantined, 0u);
+  ShutdownAndRun(loop2.get(), reopened->get(), [] { return true; });
+}
+
 TEST_F(ShardSpoolTest, NoSpaceAtPreallocationStopsAcceptingUntilRetryWorks) {
   auto loop = NewLoop();
   FaultInjectingStorage storage(loop.get(), /*seed=*/1);
