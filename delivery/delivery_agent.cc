@@ -421,12 +421,18 @@ bool DeliveryAgent::MaybeOpenConnections(Lane* lane) {
   while (lane->pending.size() > lane->attempts && lane->connections.size() + lane->attempts < cap) {
     // A site that keeps failing is delayed, and an untested one gets a few attempts at once,
     // not one per queued message (queue/site_health.h).
-    const queue::SiteHealth::Admission admission = lane->health->Admit(now);
+    const queue::SiteHealth::Admission admission = lane->health->Admit(now, pool_wake_.shard());
     if (admission.verdict == queue::SiteHealth::Verdict::kWait) {
-      if (admission.delayed && lane->connections.empty() && lane->attempts == 0) {
-        DeferForDelayedSite(lane, admission.until);
+      if (lane->connections.empty() && lane->attempts == 0) {
+        if (admission.delayed) {
+          DeferForDelayedSite(lane, admission.until);
+        } else {
+          // The untested site's few attempts run on other shards: this shard is told when
+          // one ends (SiteHealth's waiters) and retries the lane then.
+          pool_wake_.NoteLaneAtLimit(lane);
+        }
       }
-      return borrowed;  // else the attempts running decide; the maintenance tick looks again
+      return borrowed;  // else this lane's own attempts and connections dispatch it
     }
     // While another shard waits for the site's connections, this one stays within its share.
     net::SlotWaitBoard& board = pools_->slot_board();
@@ -662,7 +668,13 @@ void DeliveryAgent::OnConnectionCanPipeline(OutboundConnection* connection) {
   // What ReleaseConnection() would do with the connection comes first: a sibling lane of
   // its site waiting for one, or another shard waiting for this destination.
   SyncRollup(lane);
-  if (rollup_.HasWaitingSibling(lane) || ShouldYield(*lane, connection, /*has_job=*/true)) return;
+  if (rollup_.HasWaitingSibling(lane)) return;
+  if (ShouldYield(*lane, connection, /*has_job=*/true)) {
+    // Its pipeline drains and it goes back (ReleaseConnection): the lane's other
+    // connections count it as leaving and go on pipelining.
+    info.yielding = true;
+    return;
+  }
   bool throttled = false;
   if (std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled)) {
     StartJob(connection, *std::move(job));
@@ -744,16 +756,20 @@ void DeliveryAgent::ReleaseConnection(OutboundConnection* connection) {
   }
   // Another shard waits for this destination: over its share, this shard gives the
   // connection back; idle, it does not keep it.
-  if (ShouldYield(*lane, connection, /*has_job=*/!lane->pending.empty())) {
+  const bool has_job = !lane->pending.empty();
+  if (ShouldYield(*lane, connection, has_job)) {
+    if (!has_job) StopWaitingForSlots(*lane, connection);  // the other shard's to use
     Yield(connection);
     return;
   }
+  info.yielding = false;  // chosen to leave while it drained: no longer needed
   bool throttled = false;
   if (std::optional<DeliveryJob> job = TakeAdmittedJob(lane, &throttled)) {
     StartJob(connection, *std::move(job));
     return;
   }
   if (!throttled && ShouldYield(*lane, connection, /*has_job=*/false)) {
+    StopWaitingForSlots(*lane, connection);
     Yield(connection);
     return;
   }
@@ -892,14 +908,27 @@ bool DeliveryAgent::ShouldYield(const Lane& lane, OutboundConnection* connection
   const uint32_t shard = pool_wake_.shard();
   // The site's shaping limit, all shards together.
   net::SlotWaitBoard& board = pools_->slot_board();
-  if (has_job ? board.ShouldYield(lane.site_scope, shard)
+  if (has_job ? board.ShouldYield(lane.site_scope, shard, YieldedBesides(lane, connection, nullptr))
               : board.OthersWait(lane.site_scope, shard)) {
     return true;
   }
   // The address's own limit (--max_connections_per_destination).
   const std::shared_ptr<net::Destination>& destination = connection->destination();
   if (destination == nullptr) return false;
-  return has_job ? destination->ShouldYield(shard) : destination->OthersWait(shard);
+  return has_job
+             ? destination->ShouldYield(shard, YieldedBesides(lane, connection, destination.get()))
+             : destination->OthersWait(shard);
+}
+
+uint32_t DeliveryAgent::YieldedBesides(const Lane& lane, OutboundConnection* connection,
+                                       const net::Destination* to) const {
+  uint32_t yielded = 0;
+  for (OutboundConnection* c : lane.connections) {
+    if (c == connection || (to != nullptr && c->destination().get() != to)) continue;
+    auto it = connections_.find(c);
+    if (it != connections_.end() && it->second->yielding) ++yielded;
+  }
+  return yielded;
 }
 
 void DeliveryAgent::StopWaitingForSlots(const Lane& lane, OutboundConnection* connection) {
@@ -909,6 +938,7 @@ void DeliveryAgent::StopWaitingForSlots(const Lane& lane, OutboundConnection* co
 }
 
 void DeliveryAgent::Yield(OutboundConnection* connection) {
+  Info(connection).yielding = true;
   DeliveryCounters::Add(counters_->connections_yielded);
   connection->Park();  // OnConnectionGone() follows, which dispatches the lane
 }
@@ -932,6 +962,7 @@ void DeliveryAgent::YieldIdleConnections() {
   for (OutboundConnection* c : yielded) {
     Lane* lane = Info(c).lane;
     lane->ready.erase(std::find(lane->ready.begin(), lane->ready.end(), c));
+    StopWaitingForSlots(*lane, c);  // no jobs: the waiting shard's share is the whole limit
     Yield(c);
   }
   // Another shard waits for a limit shared by sites (an egress source's): the least

@@ -187,8 +187,8 @@ class DeliveryAgent : public OutboundConnectionOwner,
     std::unique_ptr<OutboundConnection> connection;
     Lane* lane = nullptr;
     std::unique_ptr<ConnectAttempt> attempt;  // set until the session is ready
-    // The jobs handed to the connection's session, oldest first: one, or two when the
-    // second was pipelined behind the first's end of data. Their results come in order.
+    // The jobs handed to the connection's session, oldest first: one, or up to
+    // --pipeline_depth pipelined behind the first's end of data. Their results come in order.
     std::deque<DeliveryJob> sent;
     std::optional<DeliveryJob> job;  // the job being loaded, not sent yet
     // Its message is being read, or was read and waits for its tokens (`loaded`, with
@@ -198,6 +198,7 @@ class DeliveryAgent : public OutboundConnectionOwner,
     std::unique_ptr<TokenWaitTimer> token_wait;
     bool reused = false;           // continued from the pool
     bool gone = false;             // closed while its message was being read
+    bool yielding = false;         // goes back to the pool for another shard (or drains to)
     queue::ConnectionLease lease;  // its slots under the lane's connection limits
   };
   class LaneWakeTimer final : public core::Timer {
@@ -326,6 +327,10 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // site's or its address's connection limit, and this shard holds more than its share (or,
   // idle, any).
   bool ShouldYield(const Lane& lane, OutboundConnection* connection, bool has_job) const;
+  // `lane`'s connections other than `connection` (to `to`, unless null) already chosen to
+  // go back: a shard over its share by one gives back one connection, not all of them.
+  uint32_t YieldedBesides(const Lane& lane, OutboundConnection* connection,
+                          const net::Destination* to) const;
   // A connection of `lane` goes idle: this shard waits for no more slots of its site or
   // address (a stale wait would hold the other shards to their shares).
   void StopWaitingForSlots(const Lane& lane, OutboundConnection* connection);

@@ -1,6 +1,8 @@
 // Implementation of net/connection_shares.h.
 #include "net/connection_shares.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 
 namespace tern::net {
@@ -87,8 +89,9 @@ bool ConnectionShares::MayAdd(uint32_t shard, absl::Time now) const {
   return held_by(shard) < FairShare(now, shard);
 }
 
-bool ConnectionShares::ShouldYield(uint32_t shard, absl::Time now) const {
-  return OthersWait(shard, now) && held_by(shard) > FairShare(now, shard);
+bool ConnectionShares::ShouldYield(uint32_t shard, absl::Time now, uint32_t leaving) const {
+  const uint32_t held = held_by(shard);
+  return OthersWait(shard, now) && held - std::min(held, leaving) > FairShare(now, shard);
 }
 
 }  // namespace tern::net

@@ -67,8 +67,9 @@ class ConnectionShares {
   // Whether `shard` may hold one more without taking a waiting shard's share: below the
   // limit, and below its fair share while another shard waits.
   bool MayAdd(uint32_t shard, absl::Time now) const;
-  // Whether `shard` holds more than its fair share while another shard waits.
-  bool ShouldYield(uint32_t shard, absl::Time now) const;
+  // Whether `shard` holds more than its fair share while another shard waits, not counting
+  // `leaving` of its connections already on their way back (yielded, not yet released).
+  bool ShouldYield(uint32_t shard, absl::Time now, uint32_t leaving = 0) const;
 
  private:
   struct Seat {

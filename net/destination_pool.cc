@@ -96,11 +96,11 @@ bool Destination::Park(ParkedConnection connection, uint32_t shard) {
   return true;
 }
 
-bool Destination::ShouldYield(uint32_t shard) const {
+bool Destination::ShouldYield(uint32_t shard, uint32_t leaving) const {
   const absl::Time now = absl::Now();
   if (!recent_wait_.Recent(now)) return false;
   absl::MutexLock lock(&mu_);
-  return shares_.ShouldYield(shard, now);
+  return shares_.ShouldYield(shard, now, leaving);
 }
 
 bool Destination::OthersWait(uint32_t shard) const {

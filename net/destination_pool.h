@@ -99,8 +99,9 @@ class Destination {
   // caller closes it and calls ConnectionClosed(shard).
   bool Park(ParkedConnection connection, uint32_t shard);
   // Whether another shard waits and `shard` holds more than its fair share: it should park
-  // a connection at its next chance.
-  bool ShouldYield(uint32_t shard) const;
+  // a connection at its next chance (`leaving` of its connections already yielded, not yet
+  // parked, not counted).
+  bool ShouldYield(uint32_t shard, uint32_t leaving = 0) const;
   // Whether a shard other than `shard` waits for a slot.
   bool OthersWait(uint32_t shard) const;
   // `shard` needs no more connections to it for now.

@@ -87,11 +87,11 @@ bool SlotWaitBoard::OthersWait(absl::string_view scope, uint32_t shard) const {
   return it != shares_.end() && it->second.OthersWait(shard, absl::Now());
 }
 
-bool SlotWaitBoard::ShouldYield(absl::string_view scope, uint32_t shard) const {
+bool SlotWaitBoard::ShouldYield(absl::string_view scope, uint32_t shard, uint32_t leaving) const {
   if (!recent_wait_.Recent(absl::Now())) return false;
   absl::MutexLock lock(&mu_);
   auto it = shares_.find(scope);
-  return it != shares_.end() && it->second.ShouldYield(shard, absl::Now());
+  return it != shares_.end() && it->second.ShouldYield(shard, absl::Now(), leaving);
 }
 
 size_t SlotWaitBoard::scopes() const {

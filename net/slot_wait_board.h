@@ -53,8 +53,8 @@ class SlotWaitBoard {
   // Any shard, this one included, waits for `scope`.
   bool AnyWaits(absl::string_view scope) const;
   // Another shard waits for `scope` and `shard` holds more than its fair share of the
-  // limit the last waiter gave.
-  bool ShouldYield(absl::string_view scope, uint32_t shard) const;
+  // limit the last waiter gave (`leaving` of its connections already yielded not counted).
+  bool ShouldYield(absl::string_view scope, uint32_t shard, uint32_t leaving = 0) const;
 
   size_t scopes() const;
 

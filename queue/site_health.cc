@@ -14,7 +14,8 @@ constexpr size_t kFailureTextBytesMax = 300;
 
 }  // namespace
 
-SiteHealth::Admission SiteHealth::Admit(absl::Time now) {
+SiteHealth::Admission SiteHealth::Admit(absl::Time now, uint32_t shard) {
+  CHECK(shard < kShardsMax);
   absl::MutexLock lock(&mutex_);
   if (attempts_running_ > 0 && now - oldest_running_ > kProbeTimeout) {
     attempts_running_ = 0;  // their shards never said how they ended
@@ -26,6 +27,10 @@ SiteHealth::Admission SiteHealth::Admit(absl::Time now) {
     // Untested or delayed-and-due: a few attempts (after a delay, one: the probe) decide.
     const uint32_t cap = consecutive_failures_ > 0 ? 1 : kUntestedAttemptsMax;
     if (attempts_running_ >= cap) {
+      if (std::find(waiters_.begin(), waiters_.end(), shard) == waiters_.end()) {
+        waiters_.push_back(shard);
+      }
+      DCHECK(waiters_.size() <= kShardsMax);
       return {.verdict = Verdict::kWait, .until = absl::InfiniteFuture()};
     }
   }
@@ -35,14 +40,34 @@ SiteHealth::Admission SiteHealth::Admit(absl::Time now) {
 }
 
 void SiteHealth::NoteAttemptAbandoned() {
-  absl::MutexLock lock(&mutex_);
-  if (attempts_running_ > 0) --attempts_running_;
+  absl::InlinedVector<uint32_t, 2> waiters;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (attempts_running_ > 0) --attempts_running_;
+    waiters.swap(waiters_);
+  }
+  WakeWaiters(std::move(waiters));
+}
+
+void SiteHealth::WakeWaiters(absl::InlinedVector<uint32_t, 2> waiters) const {
+  if (wake_ == nullptr) return;
+  for (const uint32_t shard : waiters) (*wake_)(shard);
 }
 
 bool SiteHealth::NoteAttemptEnded(absl::Time now, bool ok, const ShapingOptions& options,
                                   absl::string_view why) {
+  absl::InlinedVector<uint32_t, 2> waiters;
+  const bool delayed = RecordAttemptEnd(now, ok, options, why, &waiters);
+  WakeWaiters(std::move(waiters));
+  return delayed;
+}
+
+bool SiteHealth::RecordAttemptEnd(absl::Time now, bool ok, const ShapingOptions& options,
+                                  absl::string_view why,
+                                  absl::InlinedVector<uint32_t, 2>* waiters) {
   absl::MutexLock lock(&mutex_);
   if (attempts_running_ > 0) --attempts_running_;
+  waiters->swap(waiters_);  // admitted now, or delayed (they defer), or next in line
   if (ok) {
     tested_ = true;
     consecutive_failures_ = 0;
@@ -79,11 +104,16 @@ SiteHealth::Snapshot SiteHealth::Read() const {
           .delays = delays_};
 }
 
+void SiteHealthTable::SetWake(SiteHealth::Wake wake) {
+  absl::MutexLock lock(&mutex_);
+  wake_ = wake != nullptr ? std::make_shared<const SiteHealth::Wake>(std::move(wake)) : nullptr;
+}
+
 std::shared_ptr<SiteHealth> SiteHealthTable::Get(absl::string_view key) {
   absl::MutexLock lock(&mutex_);
   auto it = sites_.find(key);
   if (it != sites_.end()) return it->second;
-  auto health = std::make_shared<SiteHealth>(std::string(key));
+  auto health = std::make_shared<SiteHealth>(std::string(key), wake_);
   if (sites_.size() < kSitesMax) sites_.emplace(std::string(key), health);
   return health;  // beyond the bound: this lane's own, unshared
 }

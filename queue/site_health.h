@@ -15,20 +15,27 @@
 //              tests recovery: success makes the site healthy, failure delays it again.
 //
 //   std::shared_ptr<SiteHealth> health = table.Get("mx:example.com:25");
-//   SiteHealth::Admission a = health->Admit(now);           // before each connect attempt
+//   SiteHealth::Admission a = health->Admit(now, shard);    // before each connect attempt
 //   if (a.verdict == SiteHealth::Verdict::kWait) { ... a.until ... }
 //   health->NoteAttemptEnded(now, /*ok=*/false, options, "mx1[192.0.2.1:25]: 421 ...");
+//
+// A shard refused because the untested site's few attempts run elsewhere is told (the
+// table's wake function, outside the lock) when one of them ends: else it would look again
+// only at its maintenance tick while the shard holding the attempts, which nobody waits on,
+// delivers alone.
 //
 // Thread-safe: one small mutex, taken per connect attempt (never per message).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -51,11 +58,19 @@ class SiteHealth {
     bool delayed = false;                     // kWait because the site is delayed
   };
 
-  explicit SiteHealth(std::string key) : key_(std::move(key)) {}
+  // Tells a shard that an attempt of the site ended (it may be admitted now).
+  using Wake = std::function<void(uint32_t shard)>;
+  // Shards are numbered below this (as net::ConnectionShares); the waiters stay bounded.
+  static constexpr uint32_t kShardsMax = 4096;
 
-  // Before a connect attempt. kOpen counts the attempt as started: NoteAttemptEnded must
-  // follow (once) whatever happens.
-  Admission Admit(absl::Time now);
+  // `wake` may be null (nobody is told; the shards look again at their own pace).
+  explicit SiteHealth(std::string key, std::shared_ptr<const Wake> wake = nullptr)
+      : key_(std::move(key)), wake_(std::move(wake)) {}
+
+  // Before a connect attempt by `shard`. kOpen counts the attempt as started:
+  // NoteAttemptEnded or NoteAttemptAbandoned must follow (once) whatever happens. kWait
+  // while untested attempts run: `shard` is told when one ends.
+  Admission Admit(absl::Time now, uint32_t shard);
   // The attempt ended: `ok` when it got a ready SMTP session. A failure counts toward the
   // delay (with `why`, shown by `ternctl shaping` and in deferrals). True when this failure
   // delayed the site (it was not delayed before).
@@ -78,8 +93,16 @@ class SiteHealth {
   const std::string& key() const { return key_; }
 
  private:
+  // NoteAttemptEnded under the lock; the shards to tell go to `waiters`.
+  bool RecordAttemptEnd(absl::Time now, bool ok, const ShapingOptions& options,
+                        absl::string_view why, absl::InlinedVector<uint32_t, 2>* waiters);
+  // Tells the shards refused while untested that an attempt ended.
+  void WakeWaiters(absl::InlinedVector<uint32_t, 2> waiters) const;
+
   const std::string key_;
+  const std::shared_ptr<const Wake> wake_;
   mutable absl::Mutex mutex_;
+  absl::InlinedVector<uint32_t, 2> waiters_ ABSL_GUARDED_BY(mutex_);  // no repeats
   bool tested_ ABSL_GUARDED_BY(mutex_) = false;  // an attempt got through since the last failure
   uint32_t attempts_running_ ABSL_GUARDED_BY(mutex_) = 0;
   absl::Time oldest_running_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
@@ -95,6 +118,9 @@ class SiteHealth {
 class SiteHealthTable {
  public:
   static constexpr size_t kSitesMax = 1'000'000;
+  // How the sites' waiting shards are told (the composition root's, before the shards
+  // start: sites made before keep none).
+  void SetWake(SiteHealth::Wake wake);
   std::shared_ptr<SiteHealth> Get(absl::string_view key);
   // Sites that are delayed or have failures, for `ternctl shaping` and metrics.
   std::vector<SiteHealth::Snapshot> Troubled() const;
@@ -104,6 +130,7 @@ class SiteHealthTable {
 
  private:
   mutable absl::Mutex mutex_;
+  std::shared_ptr<const SiteHealth::Wake> wake_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, std::shared_ptr<SiteHealth>> sites_ ABSL_GUARDED_BY(mutex_);
 };
 

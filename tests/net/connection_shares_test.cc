@@ -42,6 +42,20 @@ TEST(ConnectionShares, WhileAnotherWaitsEachHoldsAtMostItsShare) {
   EXPECT_FALSE(shares.ShouldYield(0, kNow));
 }
 
+TEST(ConnectionShares, ConnectionsAlreadyLeavingAreNotYieldedTwice) {
+  // Two connections, both shard 0's; shard 1 waits: one goes back. Until it is released,
+  // the other one's transaction end must not give it back too.
+  ConnectionShares shares(2);
+  shares.Add(0);
+  shares.Add(0);
+  shares.Wait(1, kNow);
+  EXPECT_TRUE(shares.ShouldYield(0, kNow, /*leaving=*/0));
+  EXPECT_FALSE(shares.ShouldYield(0, kNow, /*leaving=*/1));
+  EXPECT_FALSE(shares.ShouldYield(0, kNow, /*leaving=*/5));  // more than held: none left
+  shares.Remove(0);  // the first one is released
+  EXPECT_FALSE(shares.ShouldYield(0, kNow, /*leaving=*/0));
+}
+
 TEST(ConnectionShares, SharesRoundUpOverEveryShardThatWants) {
   ConnectionShares shares(20);
   shares.Add(0);

@@ -297,6 +297,12 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   }
   config.shaping = std::make_unique<queue::ShapingState>(
       std::move(shaping_policy), ShapingStateFile(config.spool_dir), shaping_base);
+  if (config.pools != nullptr) {
+    // A shard refused while a site's first attempts run on another is told when one ends.
+    config.shaping->site_health().SetWake([wakeups = &config.pools->wakeups()](uint32_t shard) {
+      wakeups->Tell(shard, net::PoolWakeups::Reason::kSlotMayBeFree);
+    });
+  }
   config.egress = std::make_unique<delivery::EgressConfigSlot>(*std::move(egress));
   return config;
 }
