@@ -123,7 +123,7 @@ ABSL_FLAG(uint32_t, max_messages_per_connection, 1000,
 ABSL_FLAG(bool, pipeline_transactions, true,
           "pipeline the next message's MAIL, RCPT and DATA/BDAT behind the previous one's end "
           "of data when the next hop offers PIPELINING (RFC 2920); false: one at a time");
-ABSL_FLAG(uint32_t, pipeline_depth, 2,
+ABSL_FLAG(uint32_t, pipeline_depth, 8,
           "with --pipeline_transactions: transactions in flight on one connection at most "
           "(2..16; with BDAT all of them go in one round trip, with DATA two)");
 ABSL_FLAG(absl::Duration, connection_idle_timeout, absl::Seconds(30),
