@@ -906,18 +906,21 @@ void DeliveryAgent::FreeForSharedLimit(OutboundConnection* connection) {
 bool DeliveryAgent::ShouldYield(const Lane& lane, OutboundConnection* connection,
                                 bool has_job) const {
   const uint32_t shard = pool_wake_.shard();
-  // The site's shaping limit, all shards together.
+  // The site's shaping limit, all shards together. Over its share, this shard's connections
+  // already leaving are counted out (looked up only then: nobody waits, most of the time).
   net::SlotWaitBoard& board = pools_->slot_board();
-  if (has_job ? board.ShouldYield(lane.site_scope, shard, YieldedBesides(lane, connection, nullptr))
-              : board.OthersWait(lane.site_scope, shard)) {
+  if (has_job
+          ? board.ShouldYield(lane.site_scope, shard) &&
+                board.ShouldYield(lane.site_scope, shard, YieldedBesides(lane, connection, nullptr))
+          : board.OthersWait(lane.site_scope, shard)) {
     return true;
   }
   // The address's own limit (--max_connections_per_destination).
   const std::shared_ptr<net::Destination>& destination = connection->destination();
   if (destination == nullptr) return false;
-  return has_job
-             ? destination->ShouldYield(shard, YieldedBesides(lane, connection, destination.get()))
-             : destination->OthersWait(shard);
+  if (!has_job) return destination->OthersWait(shard);
+  return destination->ShouldYield(shard) &&
+         destination->ShouldYield(shard, YieldedBesides(lane, connection, destination.get()));
 }
 
 uint32_t DeliveryAgent::YieldedBesides(const Lane& lane, OutboundConnection* connection,
