@@ -25,7 +25,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "spool/record_codec.h"
+#include "spool/record_format.h"
 #include "spool/segment_files.h"
 #include "spool/shard_spool.h"
 #include "spool/testing/fault_injecting_storage.h"
@@ -442,6 +445,12 @@ TEST(PowerCutTest, CrashPointMatrixScramblingUnsyncedPages) {
 // Bit rot inside the acknowledged region (not a power cut: the medium changed bytes that
 // an fdatasync had covered): each damaged record is quarantined and reported, never
 // silently dropped, and every other acknowledged message is still queued.
+// "Inside" is what recovery can tell apart from a torn write: a damaged record with a valid
+// record after it in its segment is a corrupt range (.bad, corrupt_ranges_quarantined). A
+// damaged record that is its segment's last is indistinguishable from a torn tail
+// (spool/recovery.h): it is quarantined as .torn and counted as a truncated tail. Which
+// messages end their segment depends on how the batches fell, so the damaged records are
+// chosen from the layout on disk, and the tail case is checked whenever the layout has one.
 TEST(PowerCutTest, CorruptionInsideTheAcknowledgedRegionIsQuarantinedAndReported) {
   TempDir dir;
   const std::string root = dir.path() + "/spool";
@@ -464,34 +473,85 @@ TEST(PowerCutTest, CorruptionInsideTheAcknowledgedRegionIsQuarantinedAndReported
     return true;
   }));
   spool.reset();
-  // Damage three live messages, one payload byte each, in different segments if possible.
-  std::vector<uint64_t> live;
-  for (const auto& [id, where] : located) live.push_back(id);
-  ASSERT_GT(live.size(), 30u);
-  std::set<uint64_t> damaged;
-  for (size_t i : {live.size() / 5, live.size() / 2, live.size() * 4 / 5}) {
-    const RecordLocation& where = located[live[i]];
-    const std::string path = SegmentPath(ShardDirectory(root, kShard), where.segment);
-    std::string bytes = ReadFile(path);
+  const std::string shard_dir = ShardDirectory(root, kShard);
+  std::map<uint64_t, std::string> segments;  // as the spool left them
+  for (const auto& [id, where] : located) {
+    if (!segments.contains(where.segment)) {
+      segments[where.segment] = ReadFile(SegmentPath(shard_dir, where.segment));
+    }
+  }
+  // Live messages followed by a valid record in their segment, and the ones that end theirs.
+  std::vector<uint64_t> inside, last_in_segment;
+  for (const auto& [id, where] : located) {
+    const std::string& bytes = segments[where.segment];
+    ASSERT_LE(where.offset + where.record_bytes, bytes.size()) << id;
+    RecordView next;
+    const bool followed =
+        DecodeRecord(absl::string_view(bytes).substr(where.offset + where.record_bytes), &next) ==
+        DecodeResult::kOk;
+    (followed ? inside : last_in_segment).push_back(id);
+  }
+  ASSERT_GT(inside.size(), 30u);
+  // Two damaged records back to back would make one bad range: never pick a neighbour.
+  std::vector<uint64_t> damaged;
+  auto adjacent = [&](uint64_t id) {
+    const RecordLocation& a = located[id];
+    for (uint64_t other : damaged) {
+      const RecordLocation& b = located[other];
+      if (a.segment == b.segment &&
+          (a.offset + a.record_bytes == b.offset || b.offset + b.record_bytes == a.offset)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  // Three inside (one payload byte each), spread over the queue.
+  for (size_t i : {inside.size() / 5, inside.size() / 2, inside.size() * 4 / 5}) {
+    while (i < inside.size() && adjacent(inside[i])) ++i;
+    ASSERT_LT(i, inside.size());
+    damaged.push_back(inside[i]);
+  }
+  const size_t corrupt_expected = damaged.size();
+  // And one at a segment's end, if a live message ends one.
+  for (uint64_t id : last_in_segment) {
+    if (adjacent(id)) continue;
+    damaged.push_back(id);
+    break;
+  }
+  const size_t torn_expected = damaged.size() - corrupt_expected;
+  std::map<uint64_t, std::string> damaged_records;  // by id, as damaged on disk
+  for (uint64_t id : damaged) {
+    const RecordLocation& where = located[id];
+    std::string& bytes = segments[where.segment];
     bytes[where.offset + where.record_bytes / 2] ^= 0x5a;
-    WriteFile(path, bytes);
-    damaged.insert(live[i]);
+    damaged_records[id] = bytes.substr(where.offset, where.record_bytes);
   }
+  for (const auto& [segment, bytes] : segments) WriteFile(SegmentPath(shard_dir, segment), bytes);
   RecoveryStats stats;
-  const Recovered recovered = Recover(ShardDirectory(root, kShard), bodies, &stats);
-  EXPECT_EQ(stats.corrupt_ranges_quarantined, damaged.size()) << stats.ToString();
-  for (uint64_t id : live) {
-    EXPECT_EQ(recovered.states.contains(id), !damaged.contains(id)) << id;
+  const Recovered recovered = Recover(shard_dir, bodies, &stats);
+  EXPECT_EQ(stats.corrupt_ranges_quarantined, corrupt_expected) << stats.ToString();
+  EXPECT_EQ(stats.torn_tails_truncated, torn_expected) << stats.ToString();
+  for (const auto& [id, where] : located) {
+    EXPECT_EQ(recovered.states.contains(id), !damaged_records.contains(id)) << id;
   }
-  // The quarantined ranges hold the damaged records' bytes, for an operator to look at.
-  uint64_t quarantined_bytes = 0;
-  for (const auto& file :
-       std::filesystem::directory_iterator(QuarantineDirectory(ShardDirectory(root, kShard)))) {
-    quarantined_bytes += file.file_size();
+  // Each damaged record's bytes are in quarantine, under its segment and offset, for an
+  // operator to look at: a bad range runs to the next valid record (the damaged record's own
+  // length is intact), a torn tail to the segment's last non-zero byte.
+  for (size_t i = 0; i < damaged.size(); ++i) {
+    const RecordLocation& where = located[damaged[i]];
+    const bool bad = i < corrupt_expected;
+    std::string expected = damaged_records[damaged[i]];
+    if (!bad) {
+      expected = segments[where.segment].substr(where.offset);
+      while (!expected.empty() && expected.back() == '\0') expected.pop_back();
+    }
+    const std::string path =
+        absl::StrFormat("%s/%0*d-%d%s", QuarantineDirectory(shard_dir), kSegmentNumberDigits,
+                        where.segment, where.offset, bad ? ".bad" : ".torn");
+    EXPECT_EQ(ReadFile(path), expected) << path;
   }
-  uint64_t damaged_bytes = 0;
-  for (uint64_t id : damaged) damaged_bytes += located[id].record_bytes;
-  EXPECT_GE(quarantined_bytes, damaged_bytes);
+  std::printf("damaged %zu records inside the acknowledged region, %zu at a segment's end\n",
+              corrupt_expected, torn_expected);
 }
 
 // A result whose write failed (its fdatasync said EIO, but the bytes reached the file, as
