@@ -25,7 +25,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "spool/record_codec.h"
+#include "spool/record_format.h"
 #include "spool/segment_files.h"
 #include "spool/shard_spool.h"
 #include "spool/testing/fault_injecting_storage.h"
@@ -441,7 +444,19 @@ TEST(PowerCutTest, CrashPointMatrixScramblingUnsyncedPages) {
 
 // Bit rot inside the acknowledged region (not a power cut: the medium changed bytes that
 // an fdatasync had covered): each damaged record is quarantined and reported, never
-// silently dropped, and every other acknowledged message is still queued.
+// silently dropped, and every other acknowledged message is still queued as it was.
+// What recovery makes of a damaged record depends on where it lies (spool/recovery.h), and
+// that depends on how the batches fell, so the records to damage are chosen from the layout
+// on disk and the outcome expected for each is derived from it:
+//   - a valid record after it in its segment: a corrupt range (.bad,
+//     corrupt_ranges_quarantined);
+//   - the last record of its segment: indistinguishable from a torn write, so a torn tail
+//     (.torn, torn_tails_truncated);
+//   - the latest copy of a message that garbage collection copied forward, whose older copy
+//     is still on disk: quarantined as above, and the message comes back from the older copy
+//     (with its state records folded in) instead of being lost.
+// Three messages with one copy that a valid record follows are always damaged; one that ends
+// its segment and one with an older copy are damaged too whenever the layout has them.
 TEST(PowerCutTest, CorruptionInsideTheAcknowledgedRegionIsQuarantinedAndReported) {
   TempDir dir;
   const std::string root = dir.path() + "/spool";
@@ -453,45 +468,133 @@ TEST(PowerCutTest, CorruptionInsideTheAcknowledgedRegionIsQuarantinedAndReported
   std::map<uint64_t, std::string> bodies;
   std::unique_ptr<ShardSpool> spool;
   std::unique_ptr<Workload> workload;
-  std::map<uint64_t, RecordLocation> located;
+  std::map<uint64_t, RecordLocation> located;  // latest copy of each queued message
+  Recovered queued;                            // the queue as the spool left it
   ASSERT_TRUE(RunSpool(root, &storage, loop.get(), &spool, [&] {
     if (!workload)
       workload = std::make_unique<Workload>(spool.get(), &random, &told, &bodies, 1000);
     // Stop long before the drain: most messages still queued.
     if (told.acked.size() < 120) return workload->Step();
-    if (workload->results_in_flight() > 0) return false;  // no new work; let results land
-    for (const auto& [id, entry] : spool->index()) located[id] = entry.location();
-    return true;
+    return workload->results_in_flight() == 0;  // no new work; let results land
   }));
+  // Shut down: every record handed over has landed, and the index says where.
+  for (const auto& [id, entry] : spool->index()) {
+    located[id] = entry.location();
+    for (uint32_t r = 0; r < entry.recipient_count(); ++r) {
+      queued.states[id].push_back(entry.recipient_state(r));
+    }
+    queued.held[id] = entry.held();
+  }
   spool.reset();
-  // Damage three live messages, one payload byte each, in different segments if possible.
-  std::vector<uint64_t> live;
-  for (const auto& [id, where] : located) live.push_back(id);
-  ASSERT_GT(live.size(), 30u);
-  std::set<uint64_t> damaged;
-  for (size_t i : {live.size() / 5, live.size() / 2, live.size() * 4 / 5}) {
-    const RecordLocation& where = located[live[i]];
-    const std::string path = SegmentPath(ShardDirectory(root, kShard), where.segment);
-    std::string bytes = ReadFile(path);
+  const std::string shard_dir = ShardDirectory(root, kShard);
+  // Every valid record on disk: where each starts, and how many MESSAGE copies each id has.
+  std::map<uint64_t, std::string> segments;
+  std::set<std::pair<uint64_t, uint64_t>> record_starts;  // (segment, offset)
+  std::map<uint64_t, int> copies;
+  auto listed = ListSegments(shard_dir);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (uint64_t segment : *listed) {
+    const std::string& bytes = segments[segment] = ReadFile(SegmentPath(shard_dir, segment));
+    RecordView record;
+    for (size_t offset = 0;
+         DecodeRecord(absl::string_view(bytes).substr(offset), &record) == DecodeResult::kOk;
+         offset += record.record_bytes) {
+      record_starts.emplace(segment, offset);
+      if (record.type == RecordType::kMessage) ++copies[record.queue_id];
+    }
+  }
+  auto followed = [&](uint64_t id) {
+    const RecordLocation& at = located[id];
+    return record_starts.contains({at.segment, at.offset + at.record_bytes});
+  };
+  std::vector<uint64_t> inside, last_in_segment, copied_forward;
+  for (const auto& [id, where] : located) {
+    ASSERT_TRUE(record_starts.contains({where.segment, where.offset})) << id;
+    if (copies[id] > 1) {
+      copied_forward.push_back(id);
+    } else {
+      (followed(id) ? inside : last_in_segment).push_back(id);
+    }
+  }
+  ASSERT_GT(inside.size(), 30u);
+  // Two damaged records back to back would make one bad range: never pick a neighbour.
+  std::vector<uint64_t> damaged;
+  auto adjacent = [&](uint64_t id) {
+    const RecordLocation& a = located[id];
+    for (uint64_t other : damaged) {
+      const RecordLocation& b = located[other];
+      if (a.segment == b.segment &&
+          (a.offset + a.record_bytes == b.offset || b.offset + b.record_bytes == a.offset)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (size_t i : {inside.size() / 5, inside.size() / 2, inside.size() * 4 / 5}) {
+    while (i < inside.size() && adjacent(inside[i])) ++i;
+    ASSERT_LT(i, inside.size());
+    damaged.push_back(inside[i]);
+  }
+  for (const std::vector<uint64_t>* more : {&last_in_segment, &copied_forward}) {
+    for (uint64_t id : *more) {
+      if (adjacent(id)) continue;
+      damaged.push_back(id);
+      break;
+    }
+  }
+  // One payload byte each.
+  std::map<uint64_t, std::string> damaged_records;  // by id, as damaged on disk
+  size_t corrupt_expected = 0, torn_expected = 0, restored_expected = 0;
+  for (uint64_t id : damaged) {
+    const RecordLocation& where = located[id];
+    std::string& bytes = segments[where.segment];
     bytes[where.offset + where.record_bytes / 2] ^= 0x5a;
-    WriteFile(path, bytes);
-    damaged.insert(live[i]);
+    damaged_records[id] = bytes.substr(where.offset, where.record_bytes);
+    ++(followed(id) ? corrupt_expected : torn_expected);
+    restored_expected += copies[id] > 1 ? 1 : 0;
   }
+  for (const auto& [segment, bytes] : segments) WriteFile(SegmentPath(shard_dir, segment), bytes);
   RecoveryStats stats;
-  const Recovered recovered = Recover(ShardDirectory(root, kShard), bodies, &stats);
-  EXPECT_EQ(stats.corrupt_ranges_quarantined, damaged.size()) << stats.ToString();
-  for (uint64_t id : live) {
-    EXPECT_EQ(recovered.states.contains(id), !damaged.contains(id)) << id;
+  const Recovered recovered = Recover(shard_dir, bodies, &stats);
+  EXPECT_EQ(stats.corrupt_ranges_quarantined, corrupt_expected) << stats.ToString();
+  EXPECT_EQ(stats.torn_tails_truncated, torn_expected) << stats.ToString();
+  size_t lost = 0;
+  for (const auto& [id, states] : queued.states) {
+    const bool gone = damaged_records.contains(id) && copies[id] == 1;
+    lost += gone ? 1 : 0;
+    auto found = recovered.states.find(id);
+    if (gone) {
+      EXPECT_EQ(found, recovered.states.end()) << id << ": its only copy was damaged";
+      continue;
+    }
+    if (found == recovered.states.end()) {
+      ADD_FAILURE() << id << " lost" << (damaged_records.contains(id) ? " (older copy)" : "");
+      continue;
+    }
+    EXPECT_EQ(found->second, states) << id << ": recipient states changed";
+    EXPECT_EQ(recovered.held.at(id), queued.held.at(id)) << id << ": held flag changed";
   }
-  // The quarantined ranges hold the damaged records' bytes, for an operator to look at.
-  uint64_t quarantined_bytes = 0;
-  for (const auto& file :
-       std::filesystem::directory_iterator(QuarantineDirectory(ShardDirectory(root, kShard)))) {
-    quarantined_bytes += file.file_size();
+  EXPECT_EQ(recovered.states.size(), queued.states.size() - lost);
+  // Each damaged record's bytes are in quarantine, under its segment and offset, for an
+  // operator to look at: a bad range runs to the next valid record (the damaged record's own
+  // length is intact), a torn tail to the segment's last non-zero byte.
+  for (uint64_t id : damaged) {
+    const RecordLocation& where = located[id];
+    const bool bad = followed(id);
+    std::string expected = damaged_records[id];
+    if (!bad) {
+      expected = segments[where.segment].substr(where.offset);
+      while (!expected.empty() && expected.back() == '\0') expected.pop_back();
+    }
+    const std::string path =
+        absl::StrFormat("%s/%0*d-%d%s", QuarantineDirectory(shard_dir), kSegmentNumberDigits,
+                        where.segment, where.offset, bad ? ".bad" : ".torn");
+    EXPECT_EQ(ReadFile(path), expected) << path;
   }
-  uint64_t damaged_bytes = 0;
-  for (uint64_t id : damaged) damaged_bytes += located[id].record_bytes;
-  EXPECT_GE(quarantined_bytes, damaged_bytes);
+  std::printf(
+      "damaged %zu records: %zu corrupt ranges, %zu torn tails, %zu messages restored from an "
+      "older copy\n",
+      damaged.size(), corrupt_expected, torn_expected, restored_expected);
 }
 
 // A result whose write failed (its fdatasync said EIO, but the bytes reached the file, as
