@@ -52,7 +52,7 @@ TEST(ConnectionShares, ConnectionsAlreadyLeavingAreNotYieldedTwice) {
   EXPECT_TRUE(shares.ShouldYield(0, kNow, /*leaving=*/0));
   EXPECT_FALSE(shares.ShouldYield(0, kNow, /*leaving=*/1));
   EXPECT_FALSE(shares.ShouldYield(0, kNow, /*leaving=*/5));  // more than held: none left
-  shares.Remove(0);  // the first one is released
+  shares.Remove(0);                                          // the first one is released
   EXPECT_FALSE(shares.ShouldYield(0, kNow, /*leaving=*/0));
 }
 

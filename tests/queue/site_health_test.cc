@@ -110,21 +110,32 @@ TEST(SiteHealth, AProbeNeverReportedIsGivenUp) {
   SiteHealth health("mx:example.com:25");
   ASSERT_EQ(health.Admit(kStart, kShard).verdict, Verdict::kOpen);
   health.NoteAttemptEnded(kStart, false, Options(), "refused");
-  ASSERT_EQ(health.Admit(kStart, kShard).verdict,
-            Verdict::kOpen);  // its shard stops, never reports
+  // Its shard stops and never reports.
+  ASSERT_EQ(health.Admit(kStart, kShard).verdict, Verdict::kOpen);
   EXPECT_EQ(health.Admit(kStart + absl::Minutes(1), kShard).verdict, Verdict::kWait);
   EXPECT_EQ(health.Admit(kStart + SiteHealth::kProbeTimeout + absl::Seconds(1), kShard).verdict,
             Verdict::kOpen);
 }
 
-TEST(SiteHealthTable, ShardsRefusedWhileUntestedAreToldOnceWhenAnAttemptEnds) {
-  SiteHealthTable table;
-  std::vector<uint32_t> told;
-  table.SetWake([&told](uint32_t shard) { told.push_back(shard); });
-  std::shared_ptr<SiteHealth> site = table.Get("mx:example.com:25");
-  for (uint32_t i = 0; i < SiteHealth::kUntestedAttemptsMax; ++i) {
-    ASSERT_EQ(site->Admit(kStart, /*shard=*/0).verdict, Verdict::kOpen);
+// A site whose untested attempts all run on shard 0; the shards told are recorded.
+class UntestedSiteWaiters : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    table_.SetWake([this](uint32_t shard) { told_.push_back(shard); });
+    site_ = table_.Get("mx:example.com:25");
+    for (uint32_t i = 0; i < SiteHealth::kUntestedAttemptsMax; ++i) {
+      ASSERT_EQ(site_->Admit(kStart, /*shard=*/0).verdict, Verdict::kOpen);
+    }
   }
+
+  SiteHealthTable table_;
+  std::vector<uint32_t> told_;
+  std::shared_ptr<SiteHealth> site_;
+};
+
+TEST_F(UntestedSiteWaiters, ShardsRefusedAreToldOnceWhenAnAttemptEnds) {
+  std::shared_ptr<SiteHealth>& site = site_;
+  std::vector<uint32_t>& told = told_;
   EXPECT_EQ(site->Admit(kStart, /*shard=*/1).verdict, Verdict::kWait);
   EXPECT_EQ(site->Admit(kStart, /*shard=*/1).verdict, Verdict::kWait);  // asked again
   EXPECT_EQ(site->Admit(kStart, /*shard=*/2).verdict, Verdict::kWait);
@@ -136,14 +147,9 @@ TEST(SiteHealthTable, ShardsRefusedWhileUntestedAreToldOnceWhenAnAttemptEnds) {
   EXPECT_EQ(site->Admit(kStart, /*shard=*/1).verdict, Verdict::kOpen);
 }
 
-TEST(SiteHealthTable, AnAbandonedOrFailedAttemptAlsoTellsTheWaiters) {
-  SiteHealthTable table;
-  std::vector<uint32_t> told;
-  table.SetWake([&told](uint32_t shard) { told.push_back(shard); });
-  std::shared_ptr<SiteHealth> site = table.Get("mx:example.com:25");
-  for (uint32_t i = 0; i < SiteHealth::kUntestedAttemptsMax; ++i) {
-    ASSERT_EQ(site->Admit(kStart, /*shard=*/0).verdict, Verdict::kOpen);
-  }
+TEST_F(UntestedSiteWaiters, AnAbandonedOrFailedAttemptAlsoTellsThem) {
+  std::shared_ptr<SiteHealth>& site = site_;
+  std::vector<uint32_t>& told = told_;
   ASSERT_EQ(site->Admit(kStart, /*shard=*/1).verdict, Verdict::kWait);
   site->NoteAttemptAbandoned();  // its slot is free: shard 1 may take it
   EXPECT_EQ(told, (std::vector<uint32_t>{1}));
