@@ -25,13 +25,14 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
+#include "core/shard_count.h"
 
 namespace tern::net {
 
 class ConnectionShares {
  public:
   // Shards are numbered from 0; a number this large or more is refused (CHECK).
-  static constexpr uint32_t kShardsMax = 4096;
+  static constexpr uint32_t kShardsMax = core::kShardsMax;
   // A wait not renewed for this long is over.
   static constexpr absl::Duration kWaitFresh = absl::Seconds(3);
 

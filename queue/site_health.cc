@@ -15,7 +15,7 @@ constexpr size_t kFailureTextBytesMax = 300;
 }  // namespace
 
 SiteHealth::Admission SiteHealth::Admit(absl::Time now, uint32_t shard) {
-  CHECK(shard < kShardsMax);
+  CHECK(shard < core::kShardsMax);
   absl::MutexLock lock(&mutex_);
   if (attempts_running_ > 0 && now - oldest_running_ > kProbeTimeout) {
     attempts_running_ = 0;  // their shards never said how they ended
@@ -30,7 +30,7 @@ SiteHealth::Admission SiteHealth::Admit(absl::Time now, uint32_t shard) {
       if (std::find(waiters_.begin(), waiters_.end(), shard) == waiters_.end()) {
         waiters_.push_back(shard);
       }
-      DCHECK(waiters_.size() <= kShardsMax);
+      DCHECK(waiters_.size() <= core::kShardsMax);
       return {.verdict = Verdict::kWait, .until = absl::InfiniteFuture()};
     }
   }

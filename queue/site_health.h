@@ -39,6 +39,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/shard_count.h"
 #include "queue/shaping_options.h"
 
 namespace tern::queue {
@@ -60,9 +61,6 @@ class SiteHealth {
 
   // Tells a shard that an attempt of the site ended (it may be admitted now).
   using Wake = std::function<void(uint32_t shard)>;
-  // Shards are numbered below this (as net::ConnectionShares); the waiters stay bounded.
-  static constexpr uint32_t kShardsMax = 4096;
-
   // `wake` may be null (nobody is told; the shards look again at their own pace).
   explicit SiteHealth(std::string key, std::shared_ptr<const Wake> wake = nullptr)
       : key_(std::move(key)), wake_(std::move(wake)) {}
