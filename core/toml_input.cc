@@ -1,7 +1,12 @@
 // Implementation of core/toml_input.h.
 #include "core/toml_input.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace tern::core {
 
@@ -86,6 +91,47 @@ TomlForbiddenByte FirstForbiddenTomlByte(absl::string_view text) {
     }
   }
   return {};
+}
+
+absl::StatusOr<toml::table> ParseTomlText(absl::string_view text, absl::string_view file_name,
+                                          size_t bytes_max) {
+  if (text.size() > bytes_max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ": larger than ", bytes_max, " bytes"));
+  }
+  if (const TomlForbiddenByte bad = FirstForbiddenTomlByte(text); bad.line != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ":", bad.line, ":", bad.column, ": syntax error: ", bad.why));
+  }
+  const std::string source(file_name);
+  toml::parse_result parsed =
+      toml::parse(std::string_view(text.data(), text.size()), std::string_view(source));
+  if (!parsed) {
+    const toml::parse_error& error = parsed.error();
+    const std::string_view description = error.description();
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ":", error.source().begin.line, ":", error.source().begin.column,
+                     ": syntax error: ",
+                     OneLineTomlText(absl::string_view(description.data(), description.size()))));
+  }
+  return std::move(parsed).table();
+}
+
+void TomlProblems::Add(uint32_t line, std::string message) {
+  if (problems_.size() >= reported_max_) {
+    ++dropped_;
+    return;
+  }
+  problems_.emplace_back(line, std::move(message));
+}
+
+absl::Status TomlProblems::ToStatus() {
+  std::stable_sort(problems_.begin(), problems_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> lines;
+  for (auto& [line, message] : problems_) lines.push_back(std::move(message));
+  if (dropped_ > 0) lines.push_back(absl::StrCat("... and ", dropped_, " more problems"));
+  return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
 }
 
 }  // namespace tern::core

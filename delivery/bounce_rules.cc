@@ -45,41 +45,16 @@ class RulesReader {
   explicit RulesReader(absl::string_view origin) : origin_(origin) {}
 
   absl::StatusOr<BounceRuleSet> Read(absl::string_view text) {
-    if (text.size() > kBounceRulesFileBytesMax) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin_, ": larger than ", kBounceRulesFileBytesMax, " bytes"));
-    }
-    if (const core::TomlForbiddenByte bad = core::FirstForbiddenTomlByte(text); bad.line != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin_, ":", bad.line, ":", bad.column, ": syntax error: ", bad.why));
-    }
-    toml::parse_result parsed =
-        toml::parse(std::string_view(text.data(), text.size()), std::string_view(origin_));
-    if (!parsed) {
-      const toml::parse_error& error = parsed.error();
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin_, ":", error.source().begin.line, ":", error.source().begin.column,
-                       ": syntax error: ", core::OneLineTomlText(View(error.description()))));
-    }
-    ReadTop(parsed.table());
+    absl::StatusOr<toml::table> top = core::ParseTomlText(text, origin_, kBounceRulesFileBytesMax);
+    if (!top.ok()) return top.status();
+    ReadTop(*top);
     if (problems_.empty()) return std::move(rules_);
-    std::stable_sort(problems_.begin(), problems_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> lines;
-    for (auto& [line, message] : problems_) lines.push_back(std::move(message));
-    if (problems_dropped_ > 0) {
-      lines.push_back(absl::StrCat("... and ", problems_dropped_, " more problems"));
-    }
-    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+    return problems_.ToStatus();
   }
 
  private:
   void Problem(uint32_t line, absl::string_view key, absl::string_view what) {
-    if (problems_.size() >= kBounceRuleProblemsMax) {
-      ++problems_dropped_;
-      return;
-    }
-    problems_.emplace_back(line, absl::StrCat(origin_, ":", line, ": ", key, ": ", what));
+    problems_.Add(line, absl::StrCat(origin_, ":", line, ": ", key, ": ", what));
   }
 
   void ReadTop(const toml::table& top) {
@@ -188,8 +163,7 @@ class RulesReader {
   std::string origin_;
   BounceRuleSet rules_;
   size_t rules_seen_ = 0;
-  std::vector<std::pair<uint32_t, std::string>> problems_;
-  size_t problems_dropped_ = 0;
+  core::TomlProblems problems_{kBounceRuleProblemsMax};
 };
 
 }  // namespace

@@ -80,45 +80,16 @@ class PolicyReader {
   explicit PolicyReader(absl::string_view file_name) : file_name_(file_name) {}
 
   absl::StatusOr<ShapingPolicy> Read(absl::string_view text) {
-    if (text.size() > kShapingPolicyBytesMax) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file_name_, ": larger than ", kShapingPolicyBytesMax, " bytes"));
-    }
-    if (const core::TomlForbiddenByte forbidden = core::FirstForbiddenTomlByte(text);
-        forbidden.line != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(file_name_, ":", forbidden.line, ":",
-                                                     forbidden.column,
-                                                     ": syntax error: ", forbidden.why));
-    }
-    toml::parse_result parsed =
-        toml::parse(std::string_view(text.data(), text.size()), std::string_view(file_name_));
-    if (!parsed) {
-      const toml::parse_error& error = parsed.error();
-      const std::string_view description = error.description();
-      return absl::InvalidArgumentError(absl::StrCat(
-          file_name_, ":", error.source().begin.line, ":", error.source().begin.column,
-          ": syntax error: ",
-          core::OneLineTomlText(absl::string_view(description.data(), description.size()))));
-    }
-    ReadTop(parsed.table());
+    absl::StatusOr<toml::table> top = core::ParseTomlText(text, file_name_, kShapingPolicyBytesMax);
+    if (!top.ok()) return top.status();
+    ReadTop(*top);
     if (problems_.empty()) return std::move(policy_);
-    std::stable_sort(problems_.begin(), problems_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> lines;
-    for (auto& [line, message] : problems_) lines.push_back(std::move(message));
-    if (problems_dropped_ > 0) {
-      lines.push_back(absl::StrCat("... and ", problems_dropped_, " more problems"));
-    }
-    return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
+    return problems_.ToStatus();
   }
 
  private:
   void Problem(uint32_t line, absl::string_view key_path, absl::string_view what) {
-    if (problems_.size() >= kProblemsReportedMax) {
-      ++problems_dropped_;
-      return;
-    }
-    problems_.emplace_back(line, absl::StrCat(file_name_, ":", line, ": ", key_path, ": ", what));
+    problems_.Add(line, absl::StrCat(file_name_, ":", line, ": ", key_path, ": ", what));
   }
   PolicyOrigin Origin(uint32_t line) const { return absl::StrCat(file_name_, ":", line); }
 
@@ -479,7 +450,7 @@ class PolicyReader {
 
   bool ReadRule(const toml::table& table, uint32_t line, const std::string& path,
                 AutomationRuleSpec& rule) {
-    const size_t problems_before = problems_.size() + problems_dropped_;
+    const size_t problems_before = problems_.count();
     bool has_regex = false;
     bool has_action = false;
     for (auto&& [field, value] : table) {
@@ -509,7 +480,7 @@ class PolicyReader {
     }
     if (!has_regex) Problem(line, path, "a rule needs regex = [...]");
     if (!has_action) Problem(line, path, "a rule needs action = [...]");
-    return problems_.size() + problems_dropped_ == problems_before;
+    return problems_.count() == problems_before;
   }
 
   void ReadRegexes(uint32_t line, const std::string& path, const toml::node& value,
@@ -673,8 +644,7 @@ class PolicyReader {
 
   std::string file_name_;
   ShapingPolicy policy_;
-  std::vector<std::pair<uint32_t, std::string>> problems_;
-  size_t problems_dropped_ = 0;
+  core::TomlProblems problems_{kProblemsReportedMax};
   size_t blocks_ = 0;
 };
 
