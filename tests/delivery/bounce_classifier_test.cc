@@ -340,6 +340,17 @@ TEST(BounceRules, ErrorsNameTheFileAndLine) {
   ExpectError(many, absl::StrCat("ops.toml:", 3 * kBounceRulesMax + 1, ": rule: more than 10000"));
 }
 
+TEST(BounceRules, ReportsAtMostTheProblemLimitInLineOrder) {
+  std::string text;
+  for (size_t i = 0; i < kBounceRuleProblemsMax + 3; ++i) absl::StrAppend(&text, "k", i, " = 1\n");
+  auto rules = ParseBounceRules(text, "ops.toml");
+  ASSERT_FALSE(rules.ok());
+  const std::vector<std::string> lines = absl::StrSplit(rules.status().message(), '\n');
+  ASSERT_EQ(lines.size(), kBounceRuleProblemsMax + 1);
+  EXPECT_TRUE(absl::StartsWith(lines.front(), "ops.toml:1: k0: unknown key")) << lines.front();
+  EXPECT_EQ(lines.back(), "... and 3 more problems");
+}
+
 TEST(BounceRules, ReadsAFileAndNamesItWhenMissing) {
   auto missing = ReadBounceRulesFile("/nonexistent/bounce.toml");
   ASSERT_FALSE(missing.ok());
