@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/check.h"
 #include "core/log.h"
 #include "delivery/bounce_rules_builtin.h"
 #include "delivery/enhanced_code_class.h"
@@ -59,6 +60,16 @@ absl::StatusOr<std::shared_ptr<const BounceClassifier>> BounceClassifier::Create
   }
   classifier->matcher_ = std::move(matcher);
   return std::shared_ptr<const BounceClassifier>(classifier);
+}
+
+std::shared_ptr<const BounceClassifier> BounceClassifier::Builtin() {
+  // Built on first use; the built-in rules always compile (tests/delivery checks them).
+  static const auto* const kBuiltin = [] {
+    absl::StatusOr<std::shared_ptr<const BounceClassifier>> made = Create(nullptr);
+    CHECK(made.ok());
+    return new std::shared_ptr<const BounceClassifier>(*std::move(made));
+  }();
+  return *kBuiltin;
 }
 
 int BounceClassifier::FirstMatchingRule(absl::string_view reply) const {

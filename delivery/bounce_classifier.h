@@ -46,6 +46,8 @@ class BounceClassifier {
   // too large for RE2.
   static absl::StatusOr<std::shared_ptr<const BounceClassifier>> Create(
       const BounceRuleSet* operator_rules);
+  // The built-in rules alone (Create(nullptr)), made once and shared; never null.
+  static std::shared_ptr<const BounceClassifier> Builtin();
 
   ~BounceClassifier();
   BounceClassifier(const BounceClassifier&) = delete;
@@ -63,6 +65,7 @@ class BounceClassifier {
 
   // The rules in the order they are tried.
   const std::vector<BounceRule>& rules() const { return rules_; }
+  size_t rule_count() const { return rules_.size(); }
 
  private:
   BounceClassifier() = default;
