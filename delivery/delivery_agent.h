@@ -126,9 +126,10 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // queue, and its jobs waiting in lanes withdrawn (those in delivery finish).
   void ForgetRetry(uint64_t queue_id);
   // SIGHUP: messages scheduled from now on use these routes and DKIM keys (null: no
-  // signing); jobs already waiting in a lane keep their next hop.
-  void Reconfigure(std::shared_ptr<const RouteTable> routes,
-                   std::shared_ptr<const DkimSigner> dkim);
+  // signing); jobs already waiting in a lane keep their next hop. Results recorded from now
+  // on are classified by `classifier` (null: unchanged).
+  void Reconfigure(std::shared_ptr<const RouteTable> routes, std::shared_ptr<const DkimSigner> dkim,
+                   std::shared_ptr<const BounceClassifier> classifier = nullptr);
   // SIGHUP: messages scheduled from now on take their pool and source from `egress` (never
   // null). Jobs already waiting in a lane keep their lane's source: a lane whose source is
   // the same in `egress` (name, address, EHLO name) goes on with it; any other lane is
@@ -136,6 +137,8 @@ class DeliveryAgent : public OutboundConnectionOwner,
   // has from its old source and goes when unused. A lane holds the configuration its source
   // belongs to, so the old one lives as long as such a lane.
   void ReconfigureEgress(std::shared_ptr<const EgressConfig> egress);
+  // Classes failures (replaced by Reconfigure()).
+  const BounceClassifier& bounce_classifier() const { return recorder_.classifier(); }
 
   // What `ternctl stats` shows per destination (a next hop: the recipient domain's MX, a
   // route's or the smarthost's host), since start, with what each lane holds now.

@@ -99,10 +99,12 @@ void DeliveryAgent::ForgetRetry(uint64_t queue_id) {
 }
 
 void DeliveryAgent::Reconfigure(std::shared_ptr<const RouteTable> routes,
-                                std::shared_ptr<const DkimSigner> dkim) {
+                                std::shared_ptr<const DkimSigner> dkim,
+                                std::shared_ptr<const BounceClassifier> classifier) {
   CHECK(routes != nullptr);
   routes_ = std::move(routes);
   reads_.set_dkim(std::move(dkim));
+  if (classifier != nullptr) recorder_.set_classifier(std::move(classifier));
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "delivery/bounce_classifier.h"
 #include "delivery/dkim_signer.h"
 #include "delivery/egress_config.h"
 #include "delivery/route_table.h"
@@ -35,6 +36,8 @@ struct DeliveryConfig {
   absl::Duration maintenance_interval = absl::Seconds(1);
   // Egress sources and pools (--egress_source, --egress_pool, ...); null: none configured.
   std::shared_ptr<const EgressConfig> egress;
+  // Classes every failure (--bounce_rules, then the built-in rules); null: built-in only.
+  std::shared_ptr<const BounceClassifier> bounce_classifier;
 };
 
 }  // namespace tern::delivery

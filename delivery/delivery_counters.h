@@ -7,7 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "delivery/bounce_class.h"
+
 namespace tern::delivery {
+
+// The results that carry a bounce class (tern_delivery_recipients_total{result,class}).
+enum class FailedResult : uint8_t { kDeferred, kBounced, kExpired };
+inline constexpr size_t kFailedResultCount = 3;
 
 // Seconds from a message's arrival to a recipient's delivery: bucket i counts delays of at
 // most kDeliveryDelayBoundsSeconds[i]; the last bucket (+Inf) everything longer.
@@ -55,10 +61,21 @@ struct DeliveryCounters {
   // Delivered recipients by delay since the message arrived (kDeliveryDelayBoundsSeconds).
   std::array<std::atomic<uint64_t>, kDeliveryDelayBuckets> delivery_delay_histogram{};
   std::atomic<uint64_t> delivery_delay_sum_ms{0};
+  // Failed recipients by result and bounce class (the sum over classes of a result is its
+  // recipients_* counter above).
+  std::array<std::array<std::atomic<uint64_t>, kBounceClassCount>, kFailedResultCount>
+      failures_by_class{};
   // Gauges (stored, not added).
   std::atomic<uint64_t> active_connections{0};
   std::atomic<uint64_t> active_messages{0};  // messages with a delivery in progress
   std::atomic<uint64_t> waiting_retry{0};    // messages waiting for their next attempt
+
+  std::atomic<uint64_t>& FailuresOf(FailedResult result, BounceClass bounce_class) {
+    return failures_by_class[static_cast<size_t>(result)][static_cast<size_t>(bounce_class)];
+  }
+  const std::atomic<uint64_t>& FailuresOf(FailedResult result, BounceClass bounce_class) const {
+    return failures_by_class[static_cast<size_t>(result)][static_cast<size_t>(bounce_class)];
+  }
 
   static void Add(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     counter.fetch_add(n, std::memory_order_relaxed);

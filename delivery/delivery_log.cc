@@ -48,6 +48,10 @@ std::string FormatDeliveryEvent(const DeliveryEvent& e) {
     json.Key("reply");
     json.String(e.reply);
   }
+  if (!e.bounce_class.empty()) {
+    json.Key("class");
+    json.String(e.bounce_class);
+  }
   for (const auto& [key, value] : {std::pair<const char*, absl::string_view>{"source", e.source},
                                    {"pool", e.pool},
                                    {"site", e.site},

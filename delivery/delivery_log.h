@@ -27,12 +27,13 @@ struct DeliveryEvent {
   uint64_t queue_id = 0;
   absl::string_view message_id;  // the Message-ID header, or empty
   absl::string_view sender;
-  absl::string_view recipient;    // empty for message-level events ("received")
-  int recipients = 0;             // for "received": how many
-  uint64_t size = 0;              // message bytes
-  absl::string_view client;       // for "received": the client address
-  absl::string_view destination;  // the MX host (or route) tried
-  absl::string_view reply;        // the remote reply, or our own reason
+  absl::string_view recipient;     // empty for message-level events ("received")
+  int recipients = 0;              // for "received": how many
+  uint64_t size = 0;               // message bytes
+  absl::string_view client;        // for "received": the client address
+  absl::string_view destination;   // the MX host (or route) tried
+  absl::string_view reply;         // the remote reply, or our own reason
+  absl::string_view bounce_class;  // of a failure: "bad-mailbox" (delivery/bounce_class.h)
   // Shaping (results only; empty when none): the egress source and pool, the site scope
   // ("site:mx1,mx2", "domain:D", "route:H:P"), the provider block, and how long the job
   // waited for its throttles.

@@ -154,6 +154,10 @@ std::string BuildDsn(const DsnRequest& request) {
       absl::StrAppend(&line, ": ", SanitizeFieldText(r.diagnostic, kDsnFieldBytesMax));
     }
     AppendStuffedLine(&out, line);
+    if (!r.bounce_class.empty()) {
+      AppendStuffedLine(&out,
+                        absl::StrCat("    Bounce class: ", SanitizeFieldText(r.bounce_class, 64)));
+    }
   }
   absl::StrAppend(&out, "\r\n");
 
@@ -188,6 +192,10 @@ std::string BuildDsn(const DsnRequest& request) {
     if (!r.diagnostic.empty()) {
       absl::StrAppend(&out, "Diagnostic-Code: smtp; ",
                       SanitizeFieldText(r.diagnostic, kDsnFieldBytesMax), "\r\n");
+    }
+    // RFC 3464 §3: an extension field (X- prefix) for what has no field of its own.
+    if (!r.bounce_class.empty()) {
+      absl::StrAppend(&out, "X-Tern-Bounce-Class: ", SanitizeFieldText(r.bounce_class, 64), "\r\n");
     }
     if (r.last_attempt != absl::InfinitePast()) {
       absl::StrAppend(&out, "Last-Attempt-Date: ", Rfc5322Date(r.last_attempt), "\r\n");

@@ -29,9 +29,10 @@ struct DsnRecipient {
   absl::string_view final_recipient;     // the address as delivered to ("local@domain")
   absl::string_view original_recipient;  // RFC 3461 ORCPT as given ("rfc822;a@b"), or empty
   DsnAction action = DsnAction::kFailed;
-  absl::string_view status;      // enhanced status "5.1.1"; empty: derived from the action
-  absl::string_view remote_mta;  // the MX host that answered, or empty
-  absl::string_view diagnostic;  // the remote reply "550 5.1.1 no such user", or empty
+  absl::string_view status;        // enhanced status "5.1.1"; empty: derived from the action
+  absl::string_view remote_mta;    // the MX host that answered, or empty
+  absl::string_view diagnostic;    // the remote reply "550 5.1.1 no such user", or empty
+  absl::string_view bounce_class;  // of a failure, "bad-mailbox" (delivery/bounce_class.h)
   absl::Time last_attempt = absl::InfinitePast();
 };
 

@@ -25,6 +25,8 @@ struct ResultRecorder::Completion {
   std::vector<int64_t> next_attempt_us;
   std::vector<std::string> addresses;
   std::vector<bool> wants_dsn;
+  // The bounce class of each failure (deferred, bounced, expired); unused when delivered.
+  std::vector<BounceClass> classes;
   bool dsn_needed = false;
 };
 
@@ -47,9 +49,17 @@ ResultRecorder::ResultRecorder(const ResultRecorderDeps& deps)
       counters_(deps.counters),
       stats_(deps.stats),
       listener_(deps.listener),
-      bounces_(deps.spool, deps.config->reporting_mta) {
+      bounces_(deps.spool, deps.config->reporting_mta),
+      classifier_(deps.config->bounce_classifier != nullptr ? deps.config->bounce_classifier
+                                                            : BounceClassifier::Builtin()) {
   CHECK(loop_ != nullptr && spool_ != nullptr && counters_ != nullptr);
   CHECK(stats_ != nullptr && listener_ != nullptr);
+  CHECK(classifier_ != nullptr);
+}
+
+void ResultRecorder::set_classifier(std::shared_ptr<const BounceClassifier> classifier) {
+  CHECK(classifier != nullptr);
+  classifier_ = std::move(classifier);
 }
 
 void ResultRecorder::Fail(DeliveryJob job, net::smtp::DeliveryOutcome outcome, int code,
@@ -107,6 +117,11 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
                          (notify & spool::kNotifySuccess) != 0;
     const bool dsn = !c->sender.empty() && ((failed && NotifyOnFailure(notify)) || relayed);
     c->states.push_back(state);
+    // An expiry is classed as such, whatever its last temporary reply said.
+    c->classes.push_back(state == spool::RecipientState::kExpired ? BounceClass::kMessageExpired
+                         : state == spool::RecipientState::kDelivered
+                             ? BounceClass::kOther
+                             : classifier_->Classify(o.code, o.enhanced, o.reply));
     c->next_attempt_us.push_back(state == spool::RecipientState::kDeferred ? next_us : 0);
     c->addresses.emplace_back(entry->recipient(o.recipient));
     c->wants_dsn.push_back(dsn);
@@ -161,13 +176,15 @@ void ResultRecorder::Continue(std::unique_ptr<Completion> c) {
     // (RFC 3463 X.4.7: delivery time expired).
     const bool expired = c->states[i] == spool::RecipientState::kExpired;
     const bool delivered = c->states[i] == spool::RecipientState::kDelivered;
-    recipients.push_back({.final_recipient = c->addresses[i],
-                          .original_recipient = orcpts[i],
-                          .action = delivered ? DsnAction::kRelayed : DsnAction::kFailed,
-                          .status = expired ? absl::string_view("5.4.7") : o.enhanced,
-                          .remote_mta = c->destination,
-                          .diagnostic = o.reply,
-                          .last_attempt = c->now});
+    recipients.push_back(
+        {.final_recipient = c->addresses[i],
+         .original_recipient = orcpts[i],
+         .action = delivered ? DsnAction::kRelayed : DsnAction::kFailed,
+         .status = expired ? absl::string_view("5.4.7") : o.enhanced,
+         .remote_mta = c->destination,
+         .diagnostic = o.reply,
+         .bounce_class = delivered ? absl::string_view() : BounceClassName(c->classes[i]),
+         .last_attempt = c->now});
   }
   auto holder = std::make_shared<std::unique_ptr<Completion>>(std::move(c));
   auto on_spooled = [this, holder](absl::StatusOr<uint64_t> dsn_id) {
@@ -249,21 +266,25 @@ void ResultRecorder::Log(const Completion& c) {
       }
       case spool::RecipientState::kDeferred:
         DeliveryCounters::Add(counters_->recipients_deferred);
+        DeliveryCounters::Add(counters_->FailuresOf(FailedResult::kDeferred, c.classes[i]));
         break;
       case spool::RecipientState::kBounced:
         DeliveryCounters::Add(counters_->recipients_bounced);
+        DeliveryCounters::Add(counters_->FailuresOf(FailedResult::kBounced, c.classes[i]));
         break;
       case spool::RecipientState::kExpired:
         DeliveryCounters::Add(counters_->recipients_expired);
+        DeliveryCounters::Add(counters_->FailuresOf(FailedResult::kExpired, c.classes[i]));
         break;
       case spool::RecipientState::kDeleted:
       case spool::RecipientState::kPending:
         break;
     }
     const RecipientOutcome& o = c.outcomes[i];
-    if (c.states[i] == spool::RecipientState::kDeferred ||
-        c.states[i] == spool::RecipientState::kBounced ||
-        c.states[i] == spool::RecipientState::kExpired) {
+    const bool failed = c.states[i] == spool::RecipientState::kDeferred ||
+                        c.states[i] == spool::RecipientState::kBounced ||
+                        c.states[i] == spool::RecipientState::kExpired;
+    if (failed) {
       stats_->NoteFailure({.at = c.now,
                            .queue_id = c.job.queue_id,
                            .recipient = c.addresses[i],
@@ -279,6 +300,7 @@ void ResultRecorder::Log(const Completion& c) {
                   .recipient = c.addresses[i],
                   .destination = c.destination,
                   .reply = o.reply,
+                  .bounce_class = failed ? BounceClassName(c.classes[i]) : absl::string_view(),
                   .source = labels != nullptr ? absl::string_view(labels->source) : "",
                   .pool = c.job.pool,
                   .site = labels != nullptr ? absl::string_view(labels->site) : "",

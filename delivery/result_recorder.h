@@ -1,10 +1,11 @@
 // ResultRecorder: what a job's outcome means for each recipient, made durable. DELIVERED,
 // DEFERRED with the next attempt's time, BOUNCED, or EXPIRED once the queue lifetime is
-// over; the DSN to the sender (RFC 3464, spooled from <> before the records that cause it,
-// so a crash never loses a bounce); the spool's state records in one group commit per job;
-// then the counters, the destination stats' recent failures and the delivery log. The
-// listener hears when a DSN was spooled (to schedule it) and when the job's records are
-// written (or failed to be: the recipients keep their state and are tried again).
+// over; each failure's bounce class (delivery/bounce_classifier.h); the DSN to the sender (RFC
+// 3464, spooled from <> before the records that cause it, so a crash never loses a bounce); the
+// spool's state records in one group commit per job; then the counters, the destination stats'
+// recent failures and the delivery log. The listener hears when a DSN was spooled (to schedule it)
+// and when the job's records are written (or failed to be: the recipients keep their state and are
+// tried again).
 //
 //   recorder.Complete(std::move(job), outcomes, "mx.example.com[192.0.2.1:25]", loaded);
 //   recorder.Fail(std::move(job), kTempFailed, 451, "4.4.1", "connection refused", host);
@@ -20,6 +21,7 @@
 
 #include "absl/strings/string_view.h"
 #include "core/loop.h"
+#include "delivery/bounce_classifier.h"
 #include "delivery/bounce_spooler.h"
 #include "delivery/delivery_config.h"
 #include "delivery/delivery_counters.h"
@@ -64,6 +66,10 @@ class ResultRecorder {
   void Complete(DeliveryJob job, std::vector<RecipientOutcome> outcomes, std::string destination,
                 std::optional<spool::LoadedMessage> loaded, bool next_hop_has_dsn = true);
 
+  // SIGHUP: failures recorded from now on are classified by `classifier` (never null).
+  void set_classifier(std::shared_ptr<const BounceClassifier> classifier);
+  const BounceClassifier& classifier() const { return *classifier_; }
+
   // Jobs whose results are being spooled.
   size_t in_flight() const { return in_flight_; }
   uint64_t jobs_recorded() const { return jobs_recorded_; }
@@ -82,6 +88,7 @@ class ResultRecorder {
   DestinationStatsBook* const stats_;
   ResultListener* const listener_;
   BounceSpooler bounces_;
+  std::shared_ptr<const BounceClassifier> classifier_;
   size_t in_flight_ = 0;
   uint64_t jobs_recorded_ = 0;
 };

@@ -41,14 +41,15 @@ TEST(FormatDeliveryEvent, OneJsonObjectPerLineWithEscapes) {
   e.sender = "a@example.com";
   e.recipient = "b@example.net";
   e.reply = "550 5.1.1 \"no\"\r\nsuch user";
+  e.bounce_class = "bad-mailbox";
   e.time = absl::FromUnixSeconds(1'700'000'000);
   e.attempts = 2;
   e.delay = absl::Seconds(3);
-  EXPECT_EQ(
-      FormatDeliveryEvent(e),
-      "{\"time\":\"2023-11-14T22:13:20.000Z\",\"event\":\"bounced\",\"queue_id\":"
-      "\"0100C5E5DC5DADF6\",\"sender\":\"a@example.com\",\"recipient\":\"b@example.net\","
-      "\"reply\":\"550 5.1.1 \\\"no\\\"\\r\\nsuch user\",\"attempts\":2,\"delay_ms\":3000}\n");
+  EXPECT_EQ(FormatDeliveryEvent(e),
+            "{\"time\":\"2023-11-14T22:13:20.000Z\",\"event\":\"bounced\",\"queue_id\":"
+            "\"0100C5E5DC5DADF6\",\"sender\":\"a@example.com\",\"recipient\":\"b@example.net\","
+            "\"reply\":\"550 5.1.1 \\\"no\\\"\\r\\nsuch user\",\"class\":\"bad-mailbox\","
+            "\"attempts\":2,\"delay_ms\":3000}\n");
 }
 
 // Property: whatever bytes a remote server, a client or a message put into an event (reply,

@@ -55,6 +55,27 @@ TEST(BuildDsn, MultipartReportWithOneStatusBlockPerRecipient) {
   EXPECT_TRUE(absl::EndsWith(dsn, "--\r\n"));
 }
 
+TEST(BuildDsn, BounceClassIsAnExtensionFieldAndALineForPeople) {
+  std::vector<DsnRecipient> recipients(2);
+  recipients[0].final_recipient = "x@example.net";
+  recipients[0].status = "5.1.1";
+  recipients[0].diagnostic = "550 5.1.1 no such user";
+  recipients[0].bounce_class = "bad-mailbox";
+  recipients[1].final_recipient = "y@example.net";  // no class: no field
+  const std::string dsn = BuildDsn(Request(recipients));
+  EXPECT_TRUE(absl::StrContains(
+      dsn,
+      "Diagnostic-Code: smtp; 550 5.1.1 no such user\r\nX-Tern-Bounce-Class: bad-mailbox\r\n"));
+  EXPECT_TRUE(absl::StrContains(
+      dsn, "<x@example.net>: failed: 550 5.1.1 no such user\r\n    Bounce class: bad-mailbox\r\n"));
+  size_t fields = 0;
+  for (size_t at = dsn.find("X-Tern-Bounce-Class:"); at != std::string::npos;
+       at = dsn.find("X-Tern-Bounce-Class:", at + 1)) {
+    ++fields;
+  }
+  EXPECT_EQ(fields, 1u) << "one field, for the recipient that has a class";
+}
+
 TEST(BuildDsn, ReturnFullKeepsTheStoredBodyAsIs) {
   std::vector<DsnRecipient> recipients(1);
   recipients[0].final_recipient = "x@example.net";

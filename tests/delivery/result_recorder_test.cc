@@ -13,6 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "delivery/bounce_rules.h"
 #include "gtest/gtest.h"
 #include "spool/shard_spool.h"
 #include "tests/spool/spool_fixture.h"
@@ -209,6 +210,52 @@ TEST_F(ResultRecorderTest, BounceSpoolsItsDsnBeforeTheBouncedRecord) {
   ASSERT_EQ(stats_.recent_failures().size(), 2u);
   EXPECT_EQ(stats_.recent_failures()[1].result, "bounced");
   EXPECT_EQ(stats_.recent_failures()[1].recipient, "bob@example.net");
+}
+
+TEST_F(ResultRecorderTest, FailuresAreCountedByResultAndBounceClass) {
+  CommitThenRun(absl::Now() - absl::Minutes(1), [&](uint64_t id) {
+    recorder_->Complete(DeliveryJob{.queue_id = id, .recipients = {0, 1}, .attempt = 1},
+                        {Outcome(0, net::smtp::DeliveryOutcome::kTempFailed, 452, "4.2.2",
+                                 "452 4.2.2 mailbox full"),
+                         Outcome(1, net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1",
+                                 "550 5.1.1 no such user")},
+                        "mx.example.net[192.0.2.1:25]", std::nullopt);
+  });
+  EXPECT_EQ(counters_.FailuresOf(FailedResult::kDeferred, BounceClass::kQuotaIssues).load(), 1u);
+  EXPECT_EQ(counters_.FailuresOf(FailedResult::kBounced, BounceClass::kBadMailbox).load(), 1u);
+  uint64_t all = 0;
+  for (const auto& result : counters_.failures_by_class) {
+    for (const auto& count : result) all += count.load();
+  }
+  EXPECT_EQ(all, 2u) << "each failure counted once";
+}
+
+TEST_F(ResultRecorderTest, AnExpiryIsClassedMessageExpiredWhateverItsLastReply) {
+  CommitThenRun(absl::Now() - absl::Hours(240), [&](uint64_t id) {
+    recorder_->Complete(DeliveryJob{.queue_id = id, .recipients = {0, 1}, .attempt = 9},
+                        {Outcome(0, net::smtp::DeliveryOutcome::kTempFailed, 452, "4.2.2",
+                                 "452 4.2.2 mailbox full"),
+                         Outcome(1, net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.1",
+                                 "451 4.4.1 connection refused")},
+                        "mx.example.net", std::nullopt);
+  });
+  EXPECT_EQ(counters_.FailuresOf(FailedResult::kExpired, BounceClass::kMessageExpired).load(), 2u);
+}
+
+TEST_F(ResultRecorderTest, OperatorRulesSetLaterClassTheNextResults) {
+  auto rules =
+      ParseBounceRules("[[rule]]\nclass = \"spam-related\"\nmatch = 'no such user'\n", "test.toml");
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  auto classifier = BounceClassifier::Create(&*rules);
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  recorder_->set_classifier(*classifier);
+  CommitThenRun(absl::Now() - absl::Minutes(1), [&](uint64_t id) {
+    recorder_->Fail(DeliveryJob{.queue_id = id, .recipients = {0, 1}},
+                    net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1", "no such user",
+                    "mx.example.net");
+  });
+  EXPECT_EQ(counters_.FailuresOf(FailedResult::kBounced, BounceClass::kSpamRelated).load(), 2u);
+  EXPECT_EQ(counters_.FailuresOf(FailedResult::kBounced, BounceClass::kBadMailbox).load(), 0u);
 }
 
 TEST_F(ResultRecorderTest, DeferralOfAnOldMessageExpires) {
