@@ -9,7 +9,10 @@
 #include "absl/time/clock.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "delivery/bounce_class.h"
+#include "delivery/bounce_classifier.h"
 #include "net/smtp/address.h"
+#include "net/smtp/client_reply_parser.h"
 #include "net/smtp/dot_stuffing.h"
 
 namespace tern::queue {
@@ -62,8 +65,32 @@ QueueRow RowOf(const ShardView& shard, uint64_t id, const spool::QueueEntry& ent
 }
 
 // Each recipient left gets the reply of its last attempt (the history is oldest first).
+// The classifier of the shard's delivery agent (the built-in rules without one).
+const delivery::BounceClassifier& ClassifierOf(const ShardView& shard) {
+  if (shard.agent != nullptr) return shard.agent->bounce_classifier();
+  return *delivery::BounceClassifier::Builtin();
+}
+
+// An attempt's bounce class: "" for a delivery.
+std::string ClassOf(const delivery::BounceClassifier& classifier, const spool::AttemptNote& note) {
+  switch (note.state) {
+    case spool::RecipientState::kDeferred:
+    case spool::RecipientState::kBounced:
+      return std::string(delivery::BounceClassName(
+          classifier.Classify(note.reply_code, note.enhanced_code, note.reply_text)));
+    case spool::RecipientState::kExpired:
+      return std::string(delivery::BounceClassName(delivery::BounceClass::kMessageExpired));
+    case spool::RecipientState::kDelivered:
+    case spool::RecipientState::kDeleted:
+    case spool::RecipientState::kPending:
+      break;
+  }
+  return "";
+}
+
 void AddLastReplies(const ShardView& shard, QueueRow* row) {
   if (row->attempts == 0) return;
+  const delivery::BounceClassifier& classifier = ClassifierOf(shard);
   for (const spool::AttemptNote& note : shard.spool->index().history().Of(row->id)) {
     if (note.recipient >= row->recipients.size()) continue;
     QueueRow::Recipient& r = row->recipients[note.recipient];
@@ -71,6 +98,7 @@ void AddLastReplies(const ShardView& shard, QueueRow* row) {
     r.last_reply = note.destination_host.empty()
                        ? note.reply_text
                        : absl::StrCat(note.destination_host, " said: ", note.reply_text);
+    r.last_class = ClassOf(classifier, note);
   }
 }
 
@@ -162,6 +190,23 @@ void ListQueue(const ShardView& shard, const QueueFilter& filter, size_t limit,
   reply(std::move(listing));
 }
 
+BounceVerdict ClassifyReply(const ShardView& shard, absl::string_view reply) {
+  int code = 0;
+  absl::string_view rest = reply;
+  if (rest.size() >= 3 && absl::ascii_isdigit(rest[0]) && absl::ascii_isdigit(rest[1]) &&
+      absl::ascii_isdigit(rest[2]) && (rest.size() == 3 || rest[3] == ' ' || rest[3] == '-')) {
+    code = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
+    rest.remove_prefix(std::min<size_t>(4, rest.size()));
+  }
+  net::smtp::EnhancedCode enhanced;
+  net::smtp::ParseEnhancedCode(rest, &enhanced);
+  const delivery::BounceClassifier::Verdict verdict =
+      ClassifierOf(shard).Explain(code, enhanced.ToString(), reply);
+  return {.reply = std::string(reply),
+          .bounce_class = std::string(delivery::BounceClassName(verdict.bounce_class)),
+          .reason = verdict.reason};
+}
+
 void ShowMessage(const ShardView& shard, uint64_t queue_id,
                  absl::AnyInvocable<void(MessageDetails)> reply) {
   const spool::QueueEntry* entry = shard.spool->index().Find(queue_id);
@@ -174,6 +219,10 @@ void ShowMessage(const ShardView& shard, uint64_t queue_id,
   details.row = RowOf(shard, queue_id, *entry, StateOf(*entry, InDelivery(shard, queue_id)));
   AddLastReplies(shard, &details.row);
   details.attempts = shard.spool->index().history().Of(queue_id);
+  const delivery::BounceClassifier& classifier = ClassifierOf(shard);
+  for (const spool::AttemptNote& note : details.attempts) {
+    details.attempt_classes.push_back(ClassOf(classifier, note));
+  }
   shard.spool->ReadMessage(queue_id, [details = std::move(details), reply = std::move(reply)](
                                          absl::StatusOr<spool::LoadedMessage> loaded) mutable {
     if (!loaded.ok()) {

@@ -46,6 +46,8 @@ struct QueueRow {
     // A recipient left: its last attempt's reply or error ("HOST said: 450 4.2.0 ..."), from
     // the attempt history; "" when never tried (or its notes were dropped).
     std::string last_reply;
+    // Its bounce class ("policy-related"), when last_reply is set.
+    std::string last_class;
   };
   uint64_t id = 0;
   int shard = 0;
@@ -76,7 +78,18 @@ struct MessageDetails {
   bool headers_truncated = false;
   std::string read_error;  // the message could not be read from the spool
   std::vector<spool::AttemptNote> attempts;
+  // Per attempt: the bounce class of a failure ("bad-mailbox"), "" for a delivery.
+  std::vector<std::string> attempt_classes;
 };
+
+// `ternctl classify`: the bounce class the shard's rules in force give a reply line
+// ("550 5.1.1 text": its code and enhanced code are read from the line), and what decided.
+struct BounceVerdict {
+  std::string reply;
+  std::string bounce_class;  // "bad-mailbox"
+  std::string reason;        // "rule gmail-no-such-user", "enhanced code 5.1.1", ...
+};
+BounceVerdict ClassifyReply(const ShardView& shard, absl::string_view reply);
 
 // `show --body`: the stored message (header and body), dot-stuffing undone, at most
 // kShowMessageBytesMax bytes of it.

@@ -18,6 +18,7 @@
 //   --duration=30m
 //           --reason=TEXT                     no deliveries there until the duration ends
 //   ternctl resume DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]
+//   ternctl classify 'REPLY'                  the bounce class ternd's rules give a reply
 // FILTERS: --domain=D --sender=S --recipient=R --min_age=DURATION --max_age=DURATION
 // --state=queued|deferred|held|active (durations as ternd's: 30s, 5m, 1h30m, 2d). Every
 // command takes --admin=HOST:PORT and --json.
@@ -333,6 +334,7 @@ constexpr const char* kUsage =
     "--duration=30m "
     "--reason=TEXT\n"
     "  resume DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]\n"
+    "  classify 'REPLY'                         the bounce class the rules in force give it\n"
     "FILTERS: --domain=D --sender=S --recipient=R --min_age=2d --max_age=10m "
     "--state=queued|deferred|held|active\n";
 
@@ -403,6 +405,12 @@ int Main(const std::vector<char*>& args) {
     if (!absl::GetFlag(FLAGS_source).empty()) {
       absl::StrAppend(&target, "&source=", net::QueryEscape(absl::GetFlag(FLAGS_source)));
     }
+  } else if (command == "classify") {
+    if (args.size() != 3) {
+      fputs("usage: ternctl classify 'REPLY'   (e.g. '550 5.1.1 user unknown')\n", stderr);
+      return 2;
+    }
+    target = absl::StrCat("/classify?", format, "&reply=", net::QueryEscape(args[2]));
   } else if (command == "suspend" || command == "resume") {
     return SuspendOrResume(admin, command, args);
   } else {

@@ -24,6 +24,8 @@ namespace tern::tools::ternd {
 using queue::ActionOptions;
 using queue::ActionOutcome;
 using queue::ApplyQueueAction;
+using queue::BounceVerdict;
+using queue::ClassifyReply;
 using queue::CollectShardStats;
 using queue::FormatQueueId;
 using queue::kShowMessageBytesMax;
@@ -132,6 +134,7 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   if (path == "/") return {200, "text/html; charset=utf-8", std::string(StatusPageHtml())};
   if (path == "/status.json") return StatusData(params);
   if (path == "/shaping") return Shaping(params);
+  if (path == "/classify") return Classify(params);
   if (path == "/suspend" || path == "/resume") {
     if (method != "POST") return {405, kText, "changes need POST\n"};
     return Suspend(params, path == "/resume");
@@ -223,6 +226,21 @@ net::HttpResponse AdminApi::MessageBody(uint64_t id) const {
     return {200, kText, std::move(message->text)};
   }
   return {404, kText, absl::StrCat(FormatQueueId(id), ": not in the queue\n")};
+}
+
+net::HttpResponse AdminApi::Classify(const net::QueryParams& params) const {
+  const std::string reply(net::QueryValue(params, "reply"));
+  if (reply.empty() || reply.size() > kClassifyReplyBytesMax) {
+    return {400, kText,
+            absl::StrCat("reply: give the reply as one line, \"550 5.1.1 text\" (at most ",
+                         kClassifyReplyBytesMax, " bytes)\n")};
+  }
+  if (shards_->empty()) return Unavailable(0);
+  std::optional<BounceVerdict> verdict = shards_->front()->Ask<BounceVerdict>(
+      [reply](const ShardView& view, auto answer) { answer(ClassifyReply(view, reply)); });
+  if (!verdict.has_value()) return Unavailable(shards_->front()->id());
+  if (Text(params)) return {200, kText, BounceVerdictText(*verdict)};
+  return {200, kJson, BounceVerdictJson(*verdict)};
 }
 
 net::HttpResponse AdminApi::Shape(const net::QueryParams& params) const {

@@ -24,6 +24,8 @@
 //   POST /suspend?domain=D|provider=P|site=S[&source=X]&duration=SECONDS&reason=TEXT
 //   POST /resume?domain=D|provider=P|site=S[&source=X]
 //                                    suspend or resume that scope (cause "ternctl")
+//   GET  /classify?reply=TEXT        the bounce class the rules in force give a reply
+//                                    ("550 5.1.1 text"), and the rule or code that decided
 #pragma once
 
 #include <memory>
@@ -43,6 +45,7 @@ class AdminApi {
  public:
   static constexpr size_t kQueueRowsDefault = 10000;
   static constexpr size_t kShapeRowsDefault = 20;
+  static constexpr size_t kClassifyReplyBytesMax = 4096;
   explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards, ShapingAccess shaping = {})
       : shards_(shards), shaping_(std::move(shaping)) {}
   net::HttpResponse Handle(absl::string_view method, absl::string_view target);
@@ -60,6 +63,7 @@ class AdminApi {
   ThroughputSample Sample() const;
   net::HttpResponse Shaping(const net::QueryParams& params) const;
   net::HttpResponse Suspend(const net::QueryParams& params, bool resume) const;
+  net::HttpResponse Classify(const net::QueryParams& params) const;
 
   const std::vector<std::unique_ptr<Shard>>* shards_;
   ThroughputHistory history_;

@@ -34,6 +34,7 @@
 #include "queue/shaping_policy_file.h"
 #include "spool/spool_lock.h"
 #include "tools/ternd/daemon_config.h"
+#include "tools/ternd/delivery_reload.h"
 #include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
 #include "tools/ternd/shaping_setup.h"
@@ -407,6 +408,14 @@ void CheckShaping(ConfigReport* report) {
   }
 }
 
+void CheckBounceRules(ConfigReport* report) {
+  const std::string path = absl::GetFlag(FLAGS_bounce_rules);
+  if (path.empty()) return;
+  for (std::string& line : ProblemLines(ReadBounceClassifier(path).status())) {
+    report->Problem(Flag("bounce_rules", path), std::move(line));
+  }
+}
+
 void CheckRoutes(ConfigReport* report) {
   if (!absl::GetFlag(FLAGS_deliver)) return;  // routes are read for delivery only
   const std::vector<std::string> routes = absl::GetFlag(FLAGS_route);
@@ -724,6 +733,7 @@ int RunConfigCheck(std::FILE* out, std::FILE* err) {
   CheckRoutes(&report);
   CheckEgress(&report);
   CheckShaping(&report);
+  CheckBounceRules(&report);
   CheckDnsServers(kResolvConf, &report);
   CheckUser(&report);
   CheckSpoolDir(kProcLocks, &report);

@@ -100,18 +100,22 @@ std::vector<std::string>& StartArgs() {
   return args;
 }
 
-// SIGHUP: --route/--smarthost and --dkim_key from the command line and flagfiles again.
+// SIGHUP: --route/--smarthost, --dkim_key and --bounce_rules from the command line and
+// flagfiles again.
 void ReloadDelivery(const DaemonConfig& config, std::vector<std::unique_ptr<Shard>>& shards) {
   if (config.delivery == nullptr) return;
   absl::StatusOr<DeliveryReload> reload = ReadDeliveryReload(StartArgs());
   if (!reload.ok()) {
-    TERN_LOG(kError, "SIGHUP: routes and DKIM keys not reloaded, the current ones stay: %s",
+    TERN_LOG(kError,
+             "SIGHUP: routes, DKIM keys and bounce rules not reloaded, the current ones stay: %s",
              reload.status().message());
     return;
   }
   for (auto& shard : shards) shard->ApplyDeliveryReload(*reload);
   TERN_LOG(kInfo, "SIGHUP: %d routes%s and %d DKIM keys reloaded", reload->routes->size(),
            reload->routes->has_smarthost() ? " (and a smarthost)" : "", reload->dkim_keys);
+  TERN_LOG(kInfo, "SIGHUP: bounce rules reloaded (%d rules in force)",
+           reload->bounce_classifier->rule_count());
 }
 
 // SIGHUP: the egress flags (--egress_source, --egress_pool, --default_pool, --sender_pool,

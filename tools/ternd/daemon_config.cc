@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "net/admin_token.h"
 #include "spool/message_record.h"
+#include "tools/ternd/delivery_reload.h"
 #include "tools/ternd/egress_flags.h"
 #include "tools/ternd/flags.h"
 #include "tools/ternd/shaping_setup.h"
@@ -96,6 +97,9 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
     if (!dkim.ok()) return FlagError("dkim_key", dkim.status().message());
     config.dkim = *std::move(dkim);
   }
+  auto classifier = ReadBounceClassifier(absl::GetFlag(FLAGS_bounce_rules));
+  if (!classifier.ok()) return FlagError("bounce_rules", classifier.status().message());
+  config.bounce_classifier = *std::move(classifier);
   return config;
 }
 

@@ -18,17 +18,6 @@ constexpr CounterField<D> kDeliveryFields[] = {
      "Delivery attempts of a message begun (first tries and retries).", &D::messages_scheduled},
     {"tern_delivery_transactions_total", kCounter, "Outbound SMTP transactions completed.",
      &D::transactions},
-    {"tern_delivery_recipients_total", kCounter,
-     "Recipients by result: delivered, deferred (an attempt failed temporarily), bounced "
-     "(failed permanently), expired (given up after --max_queue_lifetime), deleted (ternctl "
-     "delete) or returned to the sender (ternctl bounce).",
-     &D::recipients_delivered, "result", "delivered"},
-    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_deferred, "result", "deferred"},
-    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_bounced, "result", "bounced"},
-    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_expired, "result", "expired"},
-    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_deleted, "result", "deleted"},
-    {"tern_delivery_recipients_total", kCounter, "", &D::recipients_bounced_by_operator, "result",
-     "returned"},
     {"tern_delivery_dsns_queued_total", kCounter, "Bounces (RFC 3464 DSNs) spooled to senders.",
      &D::dsns_queued},
     {"tern_delivery_connections_total", kCounter,
@@ -76,6 +65,38 @@ constexpr CounterField<D> kDeliveryFields[] = {
      &D::active_messages, "state", "active"},
     {"tern_delivery_messages", kGauge, "", &D::waiting_retry, "state", "waiting_retry"},
 };
+
+// Recipients by result; a failure's series carry its bounce class too.
+void AppendRecipientResults(core::MetricsText* text, const Shards& shards) {
+  text->Family("tern_delivery_recipients_total", kCounter,
+               "Recipients by result: delivered, deferred (an attempt failed temporarily), "
+               "bounced (failed permanently), expired (given up after --max_queue_lifetime), "
+               "deleted (ternctl delete) or returned to the sender (ternctl bounce). Deferred, "
+               "bounced and expired are split by bounce class (class=\"bad-mailbox\", ...).");
+  for (const auto& [result, member] : {std::pair<const char*, const std::atomic<uint64_t> D::*>{
+                                           "delivered", &D::recipients_delivered},
+                                       {"deleted", &D::recipients_deleted},
+                                       {"returned", &D::recipients_bounced_by_operator}}) {
+    for (const auto& shard : shards) {
+      text->Sample({{"shard", ShardLabel(*shard)}, {"result", result}},
+                   Load(shard->delivery_counters().*member));
+    }
+  }
+  for (const auto& [result, name] : {std::pair<delivery::FailedResult, const char*>{
+                                         delivery::FailedResult::kDeferred, "deferred"},
+                                     {delivery::FailedResult::kBounced, "bounced"},
+                                     {delivery::FailedResult::kExpired, "expired"}}) {
+    for (size_t i = 0; i < delivery::kBounceClassCount; ++i) {
+      const auto bounce_class = static_cast<delivery::BounceClass>(i);
+      for (const auto& shard : shards) {
+        text->Sample({{"shard", ShardLabel(*shard)},
+                      {"result", name},
+                      {"class", delivery::BounceClassName(bounce_class)}},
+                     Load(shard->delivery_counters().FailuresOf(result, bounce_class)));
+      }
+    }
+  }
+}
 
 using C = net::smtp::ClientCounters;
 constexpr CounterField<C> kClientFields[] = {
@@ -131,6 +152,7 @@ void AppendDeliveryDelay(core::MetricsText* text, const Shards& shards) {
 }  // namespace
 
 void AppendDeliveryMetrics(core::MetricsText* text, const Shards& shards) {
+  AppendRecipientResults(text, shards);
   AppendFields(text, shards, kDeliveryFields,
                [](const Shard& s) { return &s.delivery_counters(); });
   AppendDeliveryDelay(text, shards);

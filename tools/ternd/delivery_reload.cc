@@ -2,6 +2,7 @@
 #include "tools/ternd/delivery_reload.h"
 
 #include "absl/strings/str_cat.h"
+#include "delivery/bounce_rules.h"
 #include "tools/ternd/command_line.h"
 
 namespace tern::tools::ternd {
@@ -27,7 +28,22 @@ absl::StatusOr<DeliveryReload> ReadDeliveryReload(const std::vector<std::string>
     }
     reload.dkim = *std::move(dkim);
   }
+  absl::StatusOr<std::shared_ptr<const delivery::BounceClassifier>> classifier =
+      ReadBounceClassifier(LastFlagValue(*prepared, "bounce_rules"));
+  if (!classifier.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--bounce_rules: ", classifier.status().message()));
+  }
+  reload.bounce_classifier = *std::move(classifier);
   return reload;
+}
+
+absl::StatusOr<std::shared_ptr<const delivery::BounceClassifier>> ReadBounceClassifier(
+    const std::string& path) {
+  if (path.empty()) return delivery::BounceClassifier::Builtin();
+  absl::StatusOr<delivery::BounceRuleSet> rules = delivery::ReadBounceRulesFile(path);
+  if (!rules.ok()) return rules.status();
+  return delivery::BounceClassifier::Create(&*rules);
 }
 
 }  // namespace tern::tools::ternd

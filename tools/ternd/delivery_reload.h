@@ -1,4 +1,5 @@
-// What SIGHUP reloads of delivery besides TLS: --route / --smarthost and --dkim_key, read
+// What SIGHUP reloads of delivery besides TLS: --route / --smarthost, --dkim_key and
+// --bounce_rules, read
 // again from ternd's command line and its flagfiles (edited by the operator), exactly as
 // at start-up. The result is handed to every shard's delivery agent: messages scheduled
 // from then on use the new routes and keys; connections and deliveries under way go on.
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "delivery/bounce_classifier.h"
 #include "delivery/dkim_signer.h"
 #include "delivery/route_table.h"
 
@@ -22,7 +24,14 @@ struct DeliveryReload {
   std::shared_ptr<const delivery::RouteTable> routes;
   std::shared_ptr<const delivery::DkimSigner> dkim;  // null: no signing
   size_t dkim_keys = 0;
+  std::shared_ptr<const delivery::BounceClassifier> bounce_classifier;  // never null
 };
+
+// The classifier of --bounce_rules=`path` (its rules, then the built-in ones unless it says
+// use_builtin = false); "" gives the built-in rules alone. InvalidArgument names the file
+// and line that is wrong.
+absl::StatusOr<std::shared_ptr<const delivery::BounceClassifier>> ReadBounceClassifier(
+    const std::string& path);
 
 // `args`: the command line as given at start (argv[0] first). InvalidArgument names the
 // flag (or flagfile) that is wrong.

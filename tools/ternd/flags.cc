@@ -140,6 +140,9 @@ ABSL_FLAG(std::vector<std::string>, dkim_key, {},
           "DOMAIN:SELECTOR:KEYFILE, repeatable: sign outgoing mail whose From domain is DOMAIN "
           "(or a subdomain) with this PEM key (RSA >= 1024 bits: rsa-sha256; Ed25519: "
           "ed25519-sha256), relaxed/relaxed");
+ABSL_FLAG(std::string, bounce_rules, "",
+          "TOML file of bounce classification rules, tried in order before the built-in "
+          "ones (README: Bounce classification); read again on SIGHUP");
 ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
           "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
           "after the data)");

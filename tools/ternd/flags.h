@@ -26,6 +26,7 @@ ABSL_DECLARE_FLAG(std::string, outbound_tls);
 ABSL_DECLARE_FLAG(absl::Duration, greet_pause);
 ABSL_DECLARE_FLAG(uint64_t, min_data_rate);
 ABSL_DECLARE_FLAG(std::vector<std::string>, dkim_key);
+ABSL_DECLARE_FLAG(std::string, bounce_rules);
 ABSL_DECLARE_FLAG(std::vector<std::string>, outbound_tls_policy);
 ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(std::string, spool_sync);

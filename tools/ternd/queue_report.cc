@@ -77,6 +77,10 @@ void RowJson(const QueueRow& row, absl::Time now, core::JsonWriter* json) {
       json->Key("last_reply");
       json->String(r.last_reply);
     }
+    if (!r.last_class.empty()) {
+      json->Key("last_class");
+      json->String(r.last_class);
+    }
     json->EndObject();
   }
   json->EndArray();
@@ -94,7 +98,10 @@ void RowText(const QueueRow& row, absl::Time now, std::string* out) {
   for (const QueueRow::Recipient& r : row.recipients) {
     absl::StrAppendFormat(out, "%52s%s (%s)\n", "", r.address, spool::RecipientStateName(r.state));
     // As postqueue -p shows why a recipient is still queued.
-    if (!r.last_reply.empty()) absl::StrAppendFormat(out, "%54s(%s)\n", "", r.last_reply);
+    if (!r.last_reply.empty()) {
+      absl::StrAppendFormat(out, "%54s(%s)%s\n", "", r.last_reply,
+                            r.last_class.empty() ? "" : absl::StrCat(" [", r.last_class, "]"));
+    }
   }
 }
 
@@ -226,7 +233,8 @@ std::string DetailsJson(const MessageDetails& d, absl::Time now) {
   }
   json.Key("attempts");
   json.BeginArray();
-  for (const spool::AttemptNote& a : d.attempts) {
+  for (size_t i = 0; i < d.attempts.size(); ++i) {
+    const spool::AttemptNote& a = d.attempts[i];
     json.BeginObject();
     json.Key("time");
     json.String(a.at_unix_us == 0 ? "" : Iso8601(a.at_unix_us));
@@ -244,6 +252,10 @@ std::string DetailsJson(const MessageDetails& d, absl::Time now) {
     json.String(a.reply_text);
     json.Key("host");
     json.String(a.destination_host);
+    if (i < d.attempt_classes.size() && !d.attempt_classes[i].empty()) {
+      json.Key("class");
+      json.String(d.attempt_classes[i]);
+    }
     json.EndObject();
   }
   json.EndArray();
@@ -280,12 +292,15 @@ std::string DetailsText(const MessageDetails& d, absl::Time now) {
   }
   out += "\nAttempts:\n";
   if (d.attempts.empty()) out += "  (none yet)\n";
-  for (const spool::AttemptNote& a : d.attempts) {
+  for (size_t i = 0; i < d.attempts.size(); ++i) {
+    const spool::AttemptNote& a = d.attempts[i];
+    const bool classed = i < d.attempt_classes.size() && !d.attempt_classes[i].empty();
     absl::StrAppendFormat(
-        &out, "  #%d %s %s %s: %s%s%s\n", a.attempt,
+        &out, "  #%d %s %s %s%s: %s%s%s\n", a.attempt,
         a.at_unix_us == 0 ? std::string("(before restart)") : Iso8601(a.at_unix_us),
         a.recipient < row.recipients.size() ? row.recipients[a.recipient].address : "?",
-        spool::RecipientStateName(a.state), a.reply_text,
+        spool::RecipientStateName(a.state),
+        classed ? absl::StrCat(" [", d.attempt_classes[i], "]") : "", a.reply_text,
         a.destination_host.empty() ? "" : " from ", a.destination_host);
   }
   if (!d.read_error.empty())
@@ -433,6 +448,25 @@ std::string StatsText(const std::vector<ShardStats>& shards, const Rates& rates,
                             d.delivered, d.deferred, d.bounced, last);
     }
   }
+  return out;
+}
+
+std::string BounceVerdictText(const queue::BounceVerdict& verdict) {
+  return absl::StrCat(verdict.bounce_class, " (", verdict.reason, ")\n");
+}
+
+std::string BounceVerdictJson(const queue::BounceVerdict& verdict) {
+  std::string out;
+  core::JsonWriter json(&out);
+  json.BeginObject();
+  json.Key("reply");
+  json.String(verdict.reply);
+  json.Key("class");
+  json.String(verdict.bounce_class);
+  json.Key("reason");
+  json.String(verdict.reason);
+  json.EndObject();
+  out.push_back('\n');
   return out;
 }
 

@@ -40,6 +40,10 @@ std::string QueueText(const std::vector<queue::QueueListing>& shards, size_t lim
 std::string DetailsJson(const queue::MessageDetails& details, absl::Time now);
 std::string DetailsText(const queue::MessageDetails& details, absl::Time now);
 
+// `ternctl classify`: "bad-mailbox (rule gmail-no-such-user)" or {"reply","class","reason"}.
+std::string BounceVerdictText(const queue::BounceVerdict& verdict);
+std::string BounceVerdictJson(const queue::BounceVerdict& verdict);
+
 std::string ActionJson(queue::QueueAction action, const std::vector<queue::ActionOutcome>& shards);
 std::string ActionText(queue::QueueAction action, const std::vector<queue::ActionOutcome>& shards);
 

@@ -119,7 +119,8 @@ void Shard::ReopenDeliveryLog() {
 
 void Shard::ApplyDeliveryReload(const DeliveryReload& reload) {
   thread_.Post([this, reload] {
-    if (agent_ != nullptr) agent_->Reconfigure(reload.routes, reload.dkim);
+    if (agent_ != nullptr)
+      agent_->Reconfigure(reload.routes, reload.dkim, reload.bounce_classifier);
   });
 }
 
