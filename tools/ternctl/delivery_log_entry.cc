@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "delivery/bounce_class.h"
 
 namespace tern::tools::ternctl {
 namespace {
@@ -45,6 +46,10 @@ std::optional<DeliveryLogEntry> ParseDeliveryLogLine(absl::string_view line) {
     entry.recipient = *recipient;
   }
   if (const std::string* reply = StringField(object, "reply")) entry.reply = *reply;
+  // Only a class name Tern writes counts (anything else is a foreign or damaged line's).
+  if (const std::string* name = StringField(object, "class")) {
+    if (delivery::ParseBounceClassName(*name).has_value()) entry.bounce_class = *name;
+  }
   if (auto it = object.find("delay_ms"); it != object.end() && it->is_number_integer()) {
     const int64_t delay_ms = it->get<int64_t>();
     if (delay_ms >= 0) entry.delay_ms = delay_ms;

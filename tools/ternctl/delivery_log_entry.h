@@ -30,6 +30,7 @@ struct DeliveryLogEntry {
   std::string sender;     // "" for bounces (the null sender)
   std::string recipient;  // "" for "received"
   std::string reply;
+  std::string bounce_class;         // "bad-mailbox" of a failure; "" when absent (older lines)
   std::optional<int64_t> delay_ms;  // since the message was received
 };
 

@@ -103,6 +103,8 @@ void DeliveryReport::Count(DomainTable* table, const std::string& domain, LogEve
 }
 
 void DeliveryReport::CountError(const DeliveryLogEntry& entry, const std::string& domain) {
+  ++failure_classes_[entry.bounce_class.empty() ? std::string(kUnclassified) : entry.bounce_class]
+                    [entry.event];
   std::string pattern = delivery::ReplyPattern(entry.reply);
   if (pattern.empty()) pattern = "(no reply)";
   ErrorGroup* group = &other_errors_;
@@ -180,6 +182,16 @@ std::vector<DeliveryReport::ErrorRow> DeliveryReport::TopErrors(size_t top) cons
     other.other_domains = 0;
     rows.push_back(std::move(other));
   }
+  return rows;
+}
+
+std::vector<DeliveryReport::DomainRow> DeliveryReport::FailureClasses() const {
+  std::vector<DomainRow> rows;
+  for (const auto& [name, counts] : failure_classes_) rows.push_back({name, counts});
+  std::sort(rows.begin(), rows.end(), [](const DomainRow& a, const DomainRow& b) {
+    if (a.counts.total() != b.counts.total()) return a.counts.total() > b.counts.total();
+    return a.domain < b.domain;
+  });
   return rows;
 }
 

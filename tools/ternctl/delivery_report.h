@@ -96,6 +96,11 @@ class DeliveryReport {
   };
   std::vector<ErrorRow> TopErrors(size_t top) const;
 
+  // Failures (deferred, bounced, expired) by bounce class, most first; `domain` holds the
+  // class name, "unclassified" for lines without one (written before classes existed).
+  std::vector<DomainRow> FailureClasses() const;
+  static constexpr absl::string_view kUnclassified = "unclassified";
+
   const EventCounts& totals() const { return totals_; }
   uint64_t deferred_messages() const { return deferred_messages_.size(); }
   // True when more messages were deferred than were counted one by one.
@@ -128,6 +133,9 @@ class DeliveryReport {
   DomainTable recipient_domains_;
   DomainTable sender_domains_;
   absl::flat_hash_map<std::string, ErrorGroup> errors_;
+  // By class name; bounded: only names delivery::ParseBounceClassName knows, and
+  // kUnclassified.
+  absl::flat_hash_map<std::string, EventCounts> failure_classes_;
   ErrorGroup other_errors_;
   absl::flat_hash_set<uint64_t> deferred_messages_;
   bool deferred_messages_capped_ = false;

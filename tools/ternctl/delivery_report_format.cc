@@ -48,12 +48,13 @@ void AppendDomainTable(const char* title, const std::vector<DeliveryReport::Doma
 
 template <size_t N>
 void AppendDomainJson(const char* key, const std::vector<DeliveryReport::DomainRow>& rows,
-                      const LogEvent (&columns)[N], core::JsonWriter* json) {
+                      const LogEvent (&columns)[N], core::JsonWriter* json,
+                      const char* name_key = "domain") {
   json->Key(key);
   json->BeginArray();
   for (const auto& row : rows) {
     json->BeginObject();
-    json->Key("domain");
+    json->Key(name_key);
     json->String(row.domain);
     for (LogEvent e : columns) {
       json->Key(LogEventName(e));
@@ -106,6 +107,8 @@ std::string DeliveryReportText(const DeliveryReport& report, const ReportScope& 
   }
   AppendDomainTable("Recipient domains", report.RecipientDomains(top), kRecipientColumns, &out);
   AppendDomainTable("Sender domains", report.SenderDomains(top), kSenderColumns, &out);
+
+  AppendDomainTable("Bounce classes", report.FailureClasses(), kErrorColumns, &out);
 
   absl::StrAppend(&out, "\nTop remote errors\n");
   const std::vector<DeliveryReport::ErrorRow> errors = report.TopErrors(top);
@@ -179,6 +182,8 @@ std::string DeliveryReportJson(const DeliveryReport& report, const ReportScope& 
 
   AppendDomainJson("recipient_domains", report.RecipientDomains(top), kRecipientColumns, &json);
   AppendDomainJson("sender_domains", report.SenderDomains(top), kSenderColumns, &json);
+
+  AppendDomainJson("failure_classes", report.FailureClasses(), kErrorColumns, &json, "class");
 
   json.Key("errors");
   json.BeginArray();
