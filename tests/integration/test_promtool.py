@@ -21,14 +21,19 @@ SHARDS = ("0", "1")
 # Every value of every result-like label, per shard, from the first scrape.
 SERIES_FROM_START = [
     ("tern_smtp_messages_total", "result", ("accepted", "rejected")),
-    ("tern_delivery_recipients_total", "result",
-     ("delivered", "deferred", "bounced", "expired", "deleted", "returned")),
+    ("tern_delivery_recipients_total", "result", ("delivered", "deleted", "returned")),
     ("tern_delivery_connections_total", "result", ("opened", "reused", "failed")),
     ("tern_delivery_messages", "state", ("active", "waiting_retry")),
     ("tern_queue_messages", "state", ("held", "active", "waiting")),
     ("tern_dns_lookup_failures_total", "reason", ("nxdomain", "unavailable")),
     ("tern_smtp_rejects_total", "code", ("421", "451", "452", "500", "503", "550", "554")),
 ]
+# Failures carry their bounce class (delivery/bounce_class.h), every class from the start.
+FAILED_RESULTS = ("deferred", "bounced", "expired")
+BOUNCE_CLASSES = ("bad-mailbox", "inactive-mailbox", "bad-domain", "quota-issues",
+                  "policy-related", "spam-related", "content-related", "routing-errors",
+                  "no-answer-from-host", "relaying-issues", "protocol-errors", "message-expired",
+                  "bad-configuration", "other")
 SPOOL_RESULTS = ("tern_spool_records_total", "tern_spool_commits_total",
                  "tern_spool_message_reads_total")
 PROCESS_FAMILIES = ("process_cpu_seconds_total", "process_resident_memory_bytes",
@@ -70,6 +75,13 @@ class PromtoolTest(h.TerndTestCase):
                     found = [v for labels, v in samples(text, name)
                              if labels.get("shard") == shard and labels.get(label) == value]
                     self.assertEqual(found, ["0"], f"{name}{{shard={shard},{label}={value}}}")
+        for shard in SHARDS:
+            for result in FAILED_RESULTS:
+                found = sorted(labels["class"] for labels, v in
+                               samples(text, "tern_delivery_recipients_total")
+                               if labels.get("shard") == shard and labels.get("result") == result
+                               and v == "0")
+                self.assertEqual(found, sorted(BOUNCE_CLASSES), f"{shard} {result}")
         for shard in SHARDS:
             for direction in ("inbound", "outbound"):
                 for result in ("ok", "failed"):

@@ -76,7 +76,8 @@ class ReloadTest(ternd_harness.TerndTestCase):
 
         # A broken edit: nothing changes, and the log says why.
         write_flags(f"--route={DOMAIN}=[127.0.0.1", f"--dkim_key={DOMAIN}:s1:{key}")
-        reload("SIGHUP: routes and DKIM keys not reloaded, the current ones stay: --route")
+        reload("SIGHUP: routes, DKIM keys and bounce rules not reloaded, the current ones stay: "
+               "--route")
         send("three")
         wait_for(lambda: len(second.messages()) == 2, scaled(30), what="the third message")
         self.assertEqual(second.messages()[1].rcpt_tos, [f"three@{DOMAIN}"])
