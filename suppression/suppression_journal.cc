@@ -129,6 +129,8 @@ absl::StatusOr<std::unique_ptr<SuppressionJournal>> SuppressionJournal::Open(
   auto journal = absl::WrapUnique(
       new SuppressionJournal(std::move(options), fd, static_cast<uint64_t>(st.st_size)));
   RETURN_IF_ERROR(journal->Replay(index));
+  // No reader has seen the index yet: the tables outgrown during the replay can go.
+  index->ReleaseRetiredTables();
   return journal;
 }
 
