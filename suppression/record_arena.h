@@ -3,7 +3,8 @@
 // acquire), never moves and never changes until the arena is destroyed, so a reader that
 // found a reference may read the bytes without a lock.
 //
-// Memory comes in chunks of kChunkBytes, reserved on demand (untouched pages cost no RSS);
+// Memory comes in chunks of kChunkBytes (AllocatePages), reserved on demand (untouched
+// pages cost no RSS);
 // a record never spans two chunks. A reference is the record's chunk and its offset in
 // 4-byte units, packed into kRefBits bits.
 //
@@ -19,6 +20,12 @@
 #include "absl/strings/string_view.h"
 
 namespace tern::suppression {
+
+// Zeroed anonymous memory of `bytes`, in transparent huge pages where the kernel allows
+// (MADV_HUGEPAGE): the index's reads land anywhere in hundreds of MiB, and with 4 KiB pages
+// nearly every one would also miss the TLB. CHECK-fails when out of memory.
+void* AllocatePages(size_t bytes);
+void FreePages(void* pages, size_t bytes);
 
 class RecordArena {
  public:

@@ -3,6 +3,7 @@
 #include "suppression/suppression_index.h"
 
 #include <cstring>
+#include <new>
 
 #include "absl/hash/hash.h"
 #include "core/check.h"
@@ -60,13 +61,19 @@ size_t SlotsFor(size_t entries) {
 
 struct SuppressionIndex::Table {
   explicit Table(size_t slot_count)
-      : mask(slot_count - 1), slots(new std::atomic<uint64_t>[slot_count]) {
+      : mask(slot_count - 1),
+        slots(static_cast<std::atomic<uint64_t>*>(
+            AllocatePages(slot_count * sizeof(std::atomic<uint64_t>)))) {
     CHECK_EQ(slot_count & mask, 0u);
-    for (size_t i = 0; i < slot_count; ++i) slots[i].store(0, std::memory_order_relaxed);
+    static_assert(std::atomic<uint64_t>::is_always_lock_free);
+    for (size_t i = 0; i < slot_count; ++i) new (&slots[i]) std::atomic<uint64_t>(0);
   }
+  ~Table() { FreePages(slots, bytes()); }
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
   size_t bytes() const { return (mask + 1) * sizeof(uint64_t); }
   const uint64_t mask;
-  const std::unique_ptr<std::atomic<uint64_t>[]> slots;
+  std::atomic<uint64_t>* const slots;
 };
 
 Entry EntryView::ToEntry() const {
@@ -132,12 +139,6 @@ std::optional<EntryView> SuppressionIndex::Find(absl::string_view scope,
   return Decode(arena_.At(found.slot & kRefMask));
 }
 
-std::optional<EntryView> SuppressionIndex::Lookup(Key key, int64_t now) const {
-  std::optional<EntryView> view = Find(key.scope, key.target);
-  if (view && view->expired(now)) return std::nullopt;
-  return view;
-}
-
 std::optional<Match> SuppressionIndex::Check(absl::string_view sender,
                                              absl::string_view recipient, int64_t now) const {
   const size_t at = recipient.rfind('@');
@@ -164,18 +165,32 @@ std::optional<Match> SuppressionIndex::Check(absl::string_view sender,
     LowercaseInto(sender, scope_buffer);
     scope = absl::string_view(scope_buffer, sender.size());
   }
-  const struct {
-    absl::string_view scope;
-    absl::string_view target;
+  struct Probe {
+    Key key;
     bool by_domain;
-  } keys[] = {{"", address, false}, {"", domain, true}, {scope, address, false},
-              {scope, domain, true}};
-  for (const auto& key : keys) {
-    if (key.target.empty()) continue;
-    if (&key >= &keys[2] && key.scope.empty()) break;  // no sender scope: global only
-    if (std::optional<EntryView> view = Lookup(Key{key.scope, key.target}, now)) {
-      return Match{*view, key.by_domain};
-    }
+    uint64_t hash;
+  };
+  Probe probes[4];
+  int count = 0;
+  const Probe candidates[4] = {{{"", address}, false, 0},
+                               {{"", domain}, true, 0},
+                               {{scope, address}, false, 0},
+                               {{scope, domain}, true, 0}};
+  // Without a sender scope, the global keys only.
+  for (int i = 0; i < (scope.empty() ? 2 : 4); ++i) {
+    if (!candidates[i].key.target.empty()) probes[count++] = candidates[i];
+  }
+  // The four lookups' first slots are fetched from memory at once, not one after another.
+  const Table& table = *table_.load(std::memory_order_acquire);
+  for (int i = 0; i < count; ++i) {
+    probes[i].hash = HashKey(probes[i].key);
+    __builtin_prefetch(&table.slots[probes[i].hash & table.mask]);
+  }
+  for (int i = 0; i < count; ++i) {
+    const Found found = FindSlot(table, probes[i].key, probes[i].hash);
+    if (found.index < 0) continue;
+    const EntryView view = Decode(arena_.At(found.slot & kRefMask));
+    if (!view.expired(now)) return Match{view, probes[i].by_domain};
   }
   return std::nullopt;
 }

@@ -119,7 +119,6 @@ class SuppressionIndex {
     uint64_t slot = 0;   // the slot's value that was verified to hold `key`
   };
   Found FindSlot(const Table& table, Key key, uint64_t hash) const;
-  std::optional<EntryView> Lookup(Key key, int64_t now) const;
   void Rebuild(size_t slots) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mutex_);
   void CountAdd(Reason reason, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mutex_);
 
