@@ -1,5 +1,6 @@
 // Little-endian loads and stores for on-disk formats (spool segments, the suppression journal).
-// Every multi-byte integer in those files is little-endian, whatever the host; memcpy keeps unaligned access defined.
+// Every multi-byte integer in those files is little-endian, whatever the host; memcpy keeps
+// unaligned access defined.
 //
 //   StoreLE32(header + 8, payload_bytes);
 //   uint64_t id = LoadLE64(header + 16);

@@ -8,8 +8,8 @@
 namespace tern::suppression {
 namespace {
 
-constexpr absl::string_view kReasonNames[kReasonCount] = {"hard-bounce", "complaint",
-                                                          "unsubscribe", "manual"};
+constexpr absl::string_view kReasonNames[kReasonCount] = {"hard-bounce", "complaint", "unsubscribe",
+                                                          "manual"};
 
 bool IsPlainByte(char c) {
   const auto b = static_cast<unsigned char>(c);

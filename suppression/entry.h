@@ -72,9 +72,9 @@ struct Entry {
   std::string target;  // normalised (NormalizeTarget): an address, or a domain (no '@')
   std::string scope;   // "" = global, else the sender domain, normalised
   Reason reason = Reason::kManual;
-  std::string event;     // free text, at most kEventBytesMax bytes
-  int64_t created = 0;   // unix seconds
-  int64_t expires = 0;   // unix seconds, 0 = never
+  std::string event;    // free text, at most kEventBytesMax bytes
+  int64_t created = 0;  // unix seconds
+  int64_t expires = 0;  // unix seconds, 0 = never
 
   bool is_domain() const { return target.find('@') == std::string::npos; }
   friend bool operator==(const Entry&, const Entry&) = default;

@@ -59,8 +59,8 @@ void AppendJsonLine(const EntryView& entry, std::string* out) {
   out->push_back('\n');
 }
 
-absl::Status ExportEntries(const SuppressionIndex& index, const EntryFilter& filter,
-                           int64_t now, ExportFormat format,
+absl::Status ExportEntries(const SuppressionIndex& index, const EntryFilter& filter, int64_t now,
+                           ExportFormat format,
                            absl::FunctionRef<absl::Status(absl::string_view)> sink) {
   std::string chunk;
   chunk.reserve(kExportChunkBytes + 1024);

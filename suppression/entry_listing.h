@@ -46,8 +46,8 @@ enum class ExportFormat { kCsv, kJsonLines };
 inline constexpr size_t kExportChunkBytes = size_t{64} << 10;
 // Streams the matching entries (CSV with its header, or JSON lines) to `sink` in chunks
 // of about kExportChunkBytes; stops at the sink's first error and returns it.
-absl::Status ExportEntries(const SuppressionIndex& index, const EntryFilter& filter,
-                           int64_t now, ExportFormat format,
+absl::Status ExportEntries(const SuppressionIndex& index, const EntryFilter& filter, int64_t now,
+                           ExportFormat format,
                            absl::FunctionRef<absl::Status(absl::string_view)> sink);
 
 }  // namespace tern::suppression

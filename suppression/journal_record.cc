@@ -30,9 +30,9 @@ void AppendJournalRecord(const JournalRecord& record, std::string* out) {
   CHECK(ValidateEntry(e).ok());
   const size_t start = out->size();
   const bool add = record.type == JournalRecordType::kAdd;
-  const size_t payload_bytes = add ? kAddFixedBytes + e.scope.size() + e.target.size() +
-                                         e.event.size()
-                                   : kRemoveFixedBytes + e.scope.size() + e.target.size();
+  const size_t payload_bytes =
+      add ? kAddFixedBytes + e.scope.size() + e.target.size() + e.event.size()
+          : kRemoveFixedBytes + e.scope.size() + e.target.size();
   CHECK_LE(payload_bytes, kJournalPayloadBytesMax);
   out->resize(start + kJournalHeaderBytes + payload_bytes, '\0');
   char* header = out->data() + start;
@@ -57,10 +57,10 @@ void AppendJournalRecord(const JournalRecord& record, std::string* out) {
   bytes = std::copy(e.scope.begin(), e.scope.end(), bytes);
   bytes = std::copy(e.target.begin(), e.target.end(), bytes);
   if (add) std::copy(e.event.begin(), e.event.end(), bytes);
-  StoreLE32(header + kJournalCrcOffset,
-            Crc32(absl::string_view(header + kJournalCrcCoveredOffset,
-                                    kJournalHeaderBytes - kJournalCrcCoveredOffset +
-                                        payload_bytes)));
+  StoreLE32(
+      header + kJournalCrcOffset,
+      Crc32(absl::string_view(header + kJournalCrcCoveredOffset,
+                              kJournalHeaderBytes - kJournalCrcCoveredOffset + payload_bytes)));
 }
 
 DecodeResult DecodeJournalRecord(absl::string_view bytes, JournalRecord* record,
@@ -71,7 +71,7 @@ DecodeResult DecodeJournalRecord(absl::string_view bytes, JournalRecord* record,
     char magic[4];
     StoreLE32(magic, kJournalRecordMagic);
     return bytes.substr(0, n) == absl::string_view(magic, n) ? DecodeResult::kTruncated
-                                                              : DecodeResult::kCorrupt;
+                                                             : DecodeResult::kCorrupt;
   }
   if (LoadLE32(bytes.data()) != kJournalRecordMagic) return DecodeResult::kCorrupt;
   const size_t payload_bytes = LoadLE16(bytes.data() + kJournalLengthOffset);

@@ -33,7 +33,7 @@ class RecordArena {
   static constexpr int kOffsetBits = 22;  // 4-byte units in one chunk
   static constexpr size_t kAlign = 4;
   static constexpr size_t kChunkBytes = (size_t{1} << kOffsetBits) * kAlign;  // 16 MiB
-  static constexpr size_t kChunksMax = 16384;                                  // 256 GiB
+  static constexpr size_t kChunksMax = 16384;                                 // 256 GiB
   static constexpr size_t kRecordBytesMax = 4096;
   static_assert(kChunksMax <= (uint64_t{1} << (kRefBits - kOffsetBits)) - 1,
                 "the all-ones reference stays free for the index's tombstone");

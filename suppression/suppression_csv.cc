@@ -119,8 +119,7 @@ absl::StatusOr<bool> CsvEntryReader::Next(Entry* entry) {
   if (!header_read_) {
     absl::StatusOr<bool> more = ReadRecord(&fields_);
     if (!more.ok()) return more.status();
-    std::vector<std::string> header = {"address", "scope", "reason", "created", "expires",
-                                       "event"};
+    std::vector<std::string> header = {"address", "scope", "reason", "created", "expires", "event"};
     if (!*more || fields_ != header) {
       line_ = std::max(line_, 1);
       return Fail(absl::StrCat("expected the header \"", kCsvHeader, "\""));

@@ -52,8 +52,8 @@ class CsvEntryReader {
   absl::string_view text_;
   size_t offset_ = 0;
   int64_t now_;
-  int line_ = 0;          // physical line where the current record starts
-  int next_line_ = 1;     // physical line at offset_
+  int line_ = 0;       // physical line where the current record starts
+  int next_line_ = 1;  // physical line at offset_
   bool header_read_ = false;
   absl::Status failed_;
   std::vector<std::string> fields_;

@@ -77,8 +77,8 @@ struct SuppressionIndex::Table {
 };
 
 Entry EntryView::ToEntry() const {
-  return Entry{std::string(target), std::string(scope), reason, std::string(event), created,
-               expires};
+  return Entry{
+      std::string(target), std::string(scope), reason, std::string(event), created, expires};
 }
 
 SuppressionIndex::SuppressionIndex() {
@@ -139,8 +139,8 @@ std::optional<EntryView> SuppressionIndex::Find(absl::string_view scope,
   return Decode(arena_.At(found.slot & kRefMask));
 }
 
-std::optional<Match> SuppressionIndex::Check(absl::string_view sender,
-                                             absl::string_view recipient, int64_t now) const {
+std::optional<Match> SuppressionIndex::Check(absl::string_view sender, absl::string_view recipient,
+                                             int64_t now) const {
   const size_t at = recipient.rfind('@');
   if (at == absl::string_view::npos) return std::nullopt;  // "postmaster": no domain
   // Lowercased copies on the stack: no allocation on the RCPT path.

@@ -103,7 +103,7 @@ class SuppressionIndex {
     return reason_counts_[ReasonIndex(reason)].load(std::memory_order_relaxed);
   }
   size_t table_slots() const;
-  size_t memory_bytes() const;   // tables (current and retired) and arena in use
+  size_t memory_bytes() const;  // tables (current and retired) and arena in use
   size_t garbage_bytes() const { return garbage_bytes_.load(std::memory_order_relaxed); }
 
  private:
@@ -126,7 +126,7 @@ class SuppressionIndex {
   std::atomic<Table*> table_;
   absl::Mutex writer_mutex_;
   std::vector<std::unique_ptr<Table>> tables_ ABSL_GUARDED_BY(writer_mutex_);  // last: current
-  size_t used_slots_ ABSL_GUARDED_BY(writer_mutex_) = 0;  // live + tombstones
+  size_t used_slots_ ABSL_GUARDED_BY(writer_mutex_) = 0;                       // live + tombstones
   std::atomic<size_t> live_{0};
   std::atomic<size_t> garbage_bytes_{0};
   std::atomic<size_t> retired_bytes_{0};

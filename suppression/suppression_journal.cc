@@ -208,8 +208,8 @@ absl::Status SuppressionJournal::AppendEncoded(absl::string_view records) {
   file_bytes_ += records.size();
   // The average ADD size, from the records' headers.
   for (size_t at = 0; at < records.size();) {
-    const size_t bytes = kJournalHeaderBytes + core::LoadLE16(records.data() + at +
-                                                              kJournalLengthOffset);
+    const size_t bytes =
+        kJournalHeaderBytes + core::LoadLE16(records.data() + at + kJournalLengthOffset);
     if (records[at + kJournalTypeOffset] == static_cast<char>(JournalRecordType::kAdd)) {
       add_bytes_ += bytes;
       ++add_records_;

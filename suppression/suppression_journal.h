@@ -40,8 +40,8 @@ class SuppressionJournal {
   static constexpr absl::string_view kTempFileName = "suppression.journal.tmp";
 
   // Opens (creating) <directory>/suppression.journal and replays it into `index`, which
-  // must be new: empty, and not yet read by any thread (its outgrown tables are freed). A torn tail is cut
-  // (and logged); a corrupt record followed by valid ones is a DataLoss error naming the
+  // must be new: empty, and not yet read by any thread (its outgrown tables are freed). A torn tail
+  // is cut (and logged); a corrupt record followed by valid ones is a DataLoss error naming the
   // file and the offset. A leftover temp file of an interrupted compaction is deleted.
   static absl::StatusOr<std::unique_ptr<SuppressionJournal>> Open(JournalOptions options,
                                                                   SuppressionIndex* index);

@@ -120,9 +120,9 @@ void SuppressionWriter::Commit(std::vector<Request>& batch) {
       if (record.type == JournalRecordType::kAdd) {
         index_->Put(record.entry);
       } else if (!index_->Remove(record.entry.scope, record.entry.target)) {
-        results[i] = absl::NotFoundError(
-            absl::StrCat("no suppression of ", record.entry.target,
-                         record.entry.scope.empty() ? "" : " for ", record.entry.scope));
+        results[i] = absl::NotFoundError(absl::StrCat("no suppression of ", record.entry.target,
+                                                      record.entry.scope.empty() ? "" : " for ",
+                                                      record.entry.scope));
       }
     }
   }

@@ -57,8 +57,8 @@ TEST(NormalizeScope, Table) {
 }
 
 TEST(Reason, NamesRoundTrip) {
-  for (Reason r : {Reason::kHardBounce, Reason::kComplaint, Reason::kUnsubscribe,
-                   Reason::kManual}) {
+  for (Reason r :
+       {Reason::kHardBounce, Reason::kComplaint, Reason::kUnsubscribe, Reason::kManual}) {
     EXPECT_EQ(ParseReason(ReasonName(r)), r);
   }
   EXPECT_EQ(ReasonName(Reason::kHardBounce), "hard-bounce");

@@ -37,8 +37,8 @@ TEST(SuppressionCsv, ReadsEveryField) {
   ASSERT_EQ(entries.size(), 3u);
   EXPECT_EQ(entries[0], MakeEntry("user@example.com", "", Reason::kHardBounce, 1796680800, 0,
                                   "550 5.1.1 unknown"));
-  EXPECT_EQ(entries[1], MakeEntry("example.net", "news.example", Reason::kComplaint,
-                                  1796680800, 1798761600, "fbl, \"abuse\"\nsecond line"));
+  EXPECT_EQ(entries[1], MakeEntry("example.net", "news.example", Reason::kComplaint, 1796680800,
+                                  1798761600, "fbl, \"abuse\"\nsecond line"));
   EXPECT_EQ(entries[2], MakeEntry("x@y.example", "", Reason::kManual, kNow, 0, ""));
 }
 
@@ -154,8 +154,7 @@ TEST(EntryListing, JsonLinesParseAndExportStreamsInChunks) {
                 size_t start = 0;
                 for (size_t end; (end = chunk.find('\n', start)) != absl::string_view::npos;
                      start = end + 1) {
-                  const nlohmann::json j =
-                      nlohmann::json::parse(chunk.substr(start, end - start));
+                  const nlohmann::json j = nlohmann::json::parse(chunk.substr(start, end - start));
                   ++lines;
                   if (j["address"] == "example.org") {
                     domain_seen = true;

@@ -162,8 +162,8 @@ bool RecordIsWhole(const EntryView& e, absl::string_view target) {
 
 TEST(SuppressionIndex, ReadersNeverSeeATornOrWrongRecord) {
   SuppressionIndex index;
-  constexpr int kStable = 64;       // always present, replaced now and then
-  constexpr int kWindow = 20000;    // rolling keys: added, then removed kWindow later
+  constexpr int kStable = 64;     // always present, replaced now and then
+  constexpr int kWindow = 20000;  // rolling keys: added, then removed kWindow later
   constexpr int kOperations = 1000000;
   auto stable = [](int i) { return absl::StrCat("stable", i, "@example.com"); };
   auto rolling = [](int i) { return absl::StrCat("r", i, "@example.org"); };

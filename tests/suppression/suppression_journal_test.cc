@@ -26,7 +26,8 @@ using testing::WriteFile;
 // The index's entries as a sorted map "scope|target" -> entry, to compare live sets.
 std::map<std::string, Entry> Contents(const SuppressionIndex& index) {
   std::map<std::string, Entry> out;
-  index.ForEach([&](const EntryView& e) { out[absl::StrCat(e.scope, "|", e.target)] = e.ToEntry(); });
+  index.ForEach(
+      [&](const EntryView& e) { out[absl::StrCat(e.scope, "|", e.target)] = e.ToEntry(); });
   return out;
 }
 
@@ -55,8 +56,8 @@ TEST_F(SuppressionJournalTest, EntriesSurviveAReopen) {
     ASSERT_TRUE(journal.ok()) << journal.status();
     ASSERT_TRUE((*journal)
                     ->Append({Add(MakeEntry("a@example.com")),
-                              Add(MakeEntry("example.net", "s.example", Reason::kComplaint, 5,
-                                            99, "fbl, \"quoted\"\nline two")),
+                              Add(MakeEntry("example.net", "s.example", Reason::kComplaint, 5, 99,
+                                            "fbl, \"quoted\"\nline two")),
                               Add(MakeEntry("b@example.com")), Del("", "b@example.com"),
                               Add(MakeEntry("a@example.com", "", Reason::kManual))})
                     .ok());
@@ -81,11 +82,14 @@ TEST_F(SuppressionJournalTest, TornTailAtEveryByteOfTheLastRecordIsCut) {
     SuppressionIndex index;
     auto journal = Open(&index);
     ASSERT_TRUE(journal.ok());
-    ASSERT_TRUE((*journal)->Append({Add(MakeEntry("a@example.com")),
-                                    Add(MakeEntry("b@example.com"))}).ok());
+    ASSERT_TRUE((*journal)
+                    ->Append({Add(MakeEntry("a@example.com")), Add(MakeEntry("b@example.com"))})
+                    .ok());
     last_record_at = (*journal)->file_bytes();
-    ASSERT_TRUE((*journal)->Append({Add(MakeEntry("c@example.com", "", Reason::kComplaint, 7, 0,
-                                                  std::string(200, 'e')))}).ok());
+    ASSERT_TRUE((*journal)
+                    ->Append({Add(MakeEntry("c@example.com", "", Reason::kComplaint, 7, 0,
+                                            std::string(200, 'e')))})
+                    .ok());
     whole = ReadFile(journal_path());
   }
   ASSERT_GT(whole.size(), last_record_at);
@@ -148,8 +152,8 @@ TEST_F(SuppressionJournalTest, NotAJournalIsRefused) {
 
 // Builds a journal with replaced, removed and expired entries; returns the live set
 // expected after a compaction at `now`.
-std::map<std::string, Entry> FillForCompaction(SuppressionJournal* journal,
-                                               SuppressionIndex* index, int64_t now) {
+std::map<std::string, Entry> FillForCompaction(SuppressionJournal* journal, SuppressionIndex* index,
+                                               int64_t now) {
   std::vector<JournalRecord> records;
   std::map<std::string, Entry> live;
   for (int i = 0; i < 300; ++i) {
@@ -202,8 +206,8 @@ TEST_F(SuppressionJournalTest, CompactionKeepsExactlyTheLiveSet) {
 
 TEST_F(SuppressionJournalTest, CompactionSurvivesACrashAtEachStep) {
   constexpr int64_t kNow = 1000;
-  for (CompactionStop stop : {CompactionStop::kAfterWrite, CompactionStop::kAfterSync,
-                              CompactionStop::kAfterRename}) {
+  for (CompactionStop stop :
+       {CompactionStop::kAfterWrite, CompactionStop::kAfterSync, CompactionStop::kAfterRename}) {
     ::unlink(journal_path().c_str());
     std::map<std::string, Entry> live;
     std::map<std::string, Entry> before_compaction;

@@ -43,12 +43,15 @@ TEST_F(SuppressionWriterTest, DoneComesWhenDurableAndVisible) {
   absl::Status result = absl::UnknownError("not called");
   bool visible = false;
   size_t on_disk = 0;
-  ASSERT_TRUE(writer.Add(MakeEntry("u@example.com"), [&](absl::Status s) {
-                      result = s;
-                      visible = index_.Check("", "u@example.com", 2000).has_value();
-                      on_disk = Recovered();
-                      done.Notify();
-                    }).ok());
+  ASSERT_TRUE(writer
+                  .Add(MakeEntry("u@example.com"),
+                       [&](absl::Status s) {
+                         result = s;
+                         visible = index_.Check("", "u@example.com", 2000).has_value();
+                         on_disk = Recovered();
+                         done.Notify();
+                       })
+                  .ok());
   done.WaitForNotification();
   EXPECT_TRUE(result.ok()) << result;
   EXPECT_TRUE(visible);
@@ -63,11 +66,13 @@ TEST_F(SuppressionWriterTest, QueuedRequestsShareAGroupCommit) {
   {
     SuppressionWriter writer(journal_.get(), &index_, options);
     for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE(writer.Add(MakeEntry(absl::StrCat("u", i, "@example.com")),
-                             [&, i](absl::Status s) {
-                               results[i] = s;
-                               if (--left == 0) all.Notify();
-                             }).ok());
+      ASSERT_TRUE(writer
+                      .Add(MakeEntry(absl::StrCat("u", i, "@example.com")),
+                           [&, i](absl::Status s) {
+                             results[i] = s;
+                             if (--left == 0) all.Notify();
+                           })
+                      .ok());
     }
     all.WaitForNotification();
     EXPECT_LT(writer.batches(), 200u) << "at least some adds shared an fdatasync";
@@ -84,10 +89,13 @@ TEST_F(SuppressionWriterTest, AFullQueueRefusesAtOnce) {
   // Block the writer thread inside the first completion, so that the queue fills.
   absl::Notification release;
   absl::Notification blocked;
-  ASSERT_TRUE(writer.Add(MakeEntry("a@example.com"), [&](absl::Status) {
-                      blocked.Notify();
-                      release.WaitForNotification();
-                    }).ok());
+  ASSERT_TRUE(writer
+                  .Add(MakeEntry("a@example.com"),
+                       [&](absl::Status) {
+                         blocked.Notify();
+                         release.WaitForNotification();
+                       })
+                  .ok());
   blocked.WaitForNotification();
   EXPECT_TRUE(writer.Add(MakeEntry("b@example.com"), nullptr).ok());
   EXPECT_TRUE(writer.Add(MakeEntry("c@example.com"), nullptr).ok());
@@ -109,20 +117,25 @@ TEST_F(SuppressionWriterTest, InvalidEntryIsRefusedBeforeQueueing) {
 TEST_F(SuppressionWriterTest, RemoveReportsNotFoundAndSurvivesReopen) {
   SuppressionWriter writer(journal_.get(), &index_, {});
   absl::Notification added;
-  ASSERT_TRUE(writer.AddAll({MakeEntry("a@example.com"), MakeEntry("b@example.com")},
-                            [&](absl::Status s) {
-                              EXPECT_TRUE(s.ok());
-                              added.Notify();
-                            }).ok());
+  ASSERT_TRUE(writer
+                  .AddAll({MakeEntry("a@example.com"), MakeEntry("b@example.com")},
+                          [&](absl::Status s) {
+                            EXPECT_TRUE(s.ok());
+                            added.Notify();
+                          })
+                  .ok());
   added.WaitForNotification();
   absl::Notification removed;
   absl::Status first;
   absl::Status second;
   ASSERT_TRUE(writer.Remove("", "a@example.com", [&](absl::Status s) { first = s; }).ok());
-  ASSERT_TRUE(writer.Remove("", "a@example.com", [&](absl::Status s) {
-                      second = s;
-                      removed.Notify();
-                    }).ok());
+  ASSERT_TRUE(writer
+                  .Remove("", "a@example.com",
+                          [&](absl::Status s) {
+                            second = s;
+                            removed.Notify();
+                          })
+                  .ok());
   removed.WaitForNotification();
   EXPECT_TRUE(first.ok()) << first;
   EXPECT_EQ(second.code(), absl::StatusCode::kNotFound);
@@ -140,10 +153,12 @@ TEST_F(SuppressionWriterTest, CompactsWhenTheJournalOutgrowsTheLiveSet) {
   SuppressionWriter writer(journal->get(), &index, options);
   absl::Notification done;
   for (int i = 0; i < 500; ++i) {
-    ASSERT_TRUE(writer.Add(MakeEntry("same@example.com", "", Reason::kManual, i),
-                           [&, i](absl::Status) {
-                             if (i == 499) done.Notify();
-                           }).ok());
+    ASSERT_TRUE(writer
+                    .Add(MakeEntry("same@example.com", "", Reason::kManual, i),
+                         [&, i](absl::Status) {
+                           if (i == 499) done.Notify();
+                         })
+                    .ok());
   }
   done.WaitForNotification();
   writer.Stop();
