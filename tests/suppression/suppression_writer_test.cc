@@ -1,6 +1,7 @@
 // SuppressionWriter: a completion comes after the entry is durable (in the journal on disk)
 // and visible (Check finds it); many queued requests share one group commit; a full queue
-// refuses at once; removal reports NotFound for an absent entry; an import is one request.
+// refuses at once; removal reports NotFound for an absent entry; an import is one request;
+// SuppressionList opens, adds and recovers across a restart.
 #include "suppression/suppression_writer.h"
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "suppression/suppression_list.h"
 #include "tests/suppression/suppression_test_util.h"
 
 namespace tern::suppression {
@@ -167,6 +169,35 @@ TEST_F(SuppressionWriterTest, CompactsWhenTheJournalOutgrowsTheLiveSet) {
   SuppressionIndex again;
   ASSERT_TRUE(SuppressionJournal::Open(JournalOptions{dir_.path()}, &again).ok());
   EXPECT_EQ(again.Find("", "same@example.com")->created, 499);
+}
+
+}  // namespace
+}  // namespace tern::suppression
+
+namespace tern::suppression {
+namespace {
+
+TEST(SuppressionList, OpensAddsAndRecoversAcrossARestart) {
+  testing::TempDir dir;
+  {
+    auto list = SuppressionList::Open(JournalOptions{dir.path()}, {});
+    ASSERT_TRUE(list.ok()) << list.status();
+    absl::Notification done;
+    ASSERT_TRUE((*list)
+                    ->writer()
+                    .Add(testing::MakeEntry("u@example.com"),
+                         [&](absl::Status s) {
+                           EXPECT_TRUE(s.ok());
+                           done.Notify();
+                         })
+                    .ok());
+    done.WaitForNotification();
+    EXPECT_TRUE((*list)->index().Check("", "U@example.com", 2000));
+  }
+  auto list = SuppressionList::Open(JournalOptions{dir.path()}, {});
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ((*list)->journal().recovered_records(), 1u);
+  EXPECT_TRUE((*list)->index().Check("", "u@example.com", 2000));
 }
 
 }  // namespace
