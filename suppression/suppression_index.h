@@ -16,9 +16,14 @@
 //     pointer. The old table stays alive, since a reader may still be probing it, until the
 //     index is destroyed or ReleaseRetiredTables() is called at a safe point. The table only
 //     doubles, so the retired tables of growth together are smaller than the current one.
-//   - Memory: 8 bytes a slot at a load of at most 0.7 (growth at 0.35 live), and a record of
-//     14 bytes plus its scope, target and event, rounded to 4. 10M addresses of ~25 bytes
-//     with short events take ~700 MiB (bench/suppression/ measures it).
+//   - Memory: 8 bytes a slot, live slots and tombstones at most 0.7 of the table (then a
+//     rebuild: twice the size when more than half are live, else the same size without the
+//     tombstones), and a record of 14 bytes plus its scope, target and event, rounded to 4.
+//     10M addresses of ~26 bytes with 14-byte events take 662 MiB of RSS
+//     (bench/suppression/). Tables and arena are in transparent huge pages (fewer TLB misses).
+//   - Retired tables: growth retires at most the sum of the smaller sizes (< one current
+//     table); tombstone purges retire one table per 0.2 × slots removals. Both are freed by
+//     ReleaseRetiredTables() at a safe point (the journal's Open does it after the replay).
 //   - Records replaced or removed stay in the arena (garbage_bytes()) until the process
 //     restarts: the journal then rebuilds a compact index.
 //

@@ -61,7 +61,8 @@ class SuppressionWriter {
   // Many entries as one request (an import): one write; all are applied, or none if the
   // write fails. A crash during that write may keep a prefix (import again: adds replace).
   absl::Status AddAll(std::vector<Entry> entries, Done done);
-  // Finishes the queued requests and stops the thread (idempotent).
+  // Finishes the queued requests and stops the thread (idempotent). Never from a callback
+  // (it runs on the thread being joined).
   void Stop();
 
   size_t batches() const;  // group commits done (tests, metrics)
