@@ -46,6 +46,11 @@ CASES = [
     ("tern_delivery", "tools/ternd/shard.h", False),
     ("tern_engine_uring", "engine/uring/uring_loop.h", True),
     ("tern_engine_uring", "delivery/lane.h", False),
+    ("tern_suppression", "suppression/suppression_index.h", True),
+    ("tern_suppression", "core/json_writer.h", True),
+    ("tern_suppression", "spool/record_codec.h", False),
+    ("tern_suppression", "net/smtp/session.h", False),
+    ("tern_suppression", "delivery/lane.h", False),
 ]
 
 # Flags of the original command that name its own source, object or dependency file.
