@@ -46,6 +46,11 @@ CASES = [
     ("tern_delivery", "tools/ternd/shard.h", False),
     ("tern_engine_uring", "engine/uring/uring_loop.h", True),
     ("tern_engine_uring", "delivery/lane.h", False),
+    ("tern_events", "events/event_journal.h", True),
+    ("tern_events", "core/json_writer.h", True),
+    ("tern_events", "spool/record_codec.h", False),
+    ("tern_events", "delivery/lane.h", False),
+    ("tern_events", "net/transport.h", False),
 ]
 
 # Flags of the original command that name its own source, object or dependency file.
