@@ -24,7 +24,7 @@ void PutFixed(T value, std::string* out) {
 }
 
 void PutString(absl::string_view text, std::string* out) {
-  CHECK_LE(text.size(), kEventBytesMax);
+  CHECK_LE(text.size(), size_t{UINT32_MAX});  // Append refuses what is above kEventBytesMax
   PutFixed<uint32_t>(static_cast<uint32_t>(text.size()), out);
   out->append(text.data(), text.size());
 }
