@@ -214,7 +214,12 @@ void WebhookSender::Run() {
       batch = *std::move(read);
       batch_last = batch.back().sequence;
     }
-    DropExpired(&batch);
+    if (DropExpired(&batch) > 0 && !batch.empty()) {
+      // The given-up events before the first kept one need not wait for the next post.
+      if (absl::Status acked = journal_->Acknowledge(batch.front().sequence - 1); !acked.ok()) {
+        TERN_LOG(kError, "webhook: %s", acked.ToString());
+      }
+    }
     int http_status = 0;
     absl::Status posted = absl::OkStatus();
     if (!batch.empty()) {
