@@ -58,10 +58,10 @@ constexpr int kStringFields = 10;
 // The string fields in their encoded order (E: Event or const Event).
 template <typename E>
 auto* StringField(E* event, int index) {
-  decltype(&event->sender) fields[kStringFields] = {&event->event_id,    &event->message_id,    &event->sender,
-                           &event->recipient,   &event->bounce_class,  &event->reply,
-                           &event->destination, &event->egress_source, &event->egress_pool,
-                           &event->metadata};
+  decltype(&event->sender) fields[kStringFields] = {
+      &event->event_id,     &event->message_id, &event->sender,      &event->recipient,
+      &event->bounce_class, &event->reply,      &event->destination, &event->egress_source,
+      &event->egress_pool,  &event->metadata};
   return index < kStringFields ? fields[index] : nullptr;
 }
 
@@ -78,13 +78,20 @@ bool IsJsonObject(absl::string_view text) {
 
 absl::string_view EventTypeName(EventType type) {
   switch (type) {
-    case EventType::kReceived: return "received";
-    case EventType::kDelivered: return "delivered";
-    case EventType::kDeferred: return "deferred";
-    case EventType::kBounced: return "bounced";
-    case EventType::kExpired: return "expired";
-    case EventType::kSuppressed: return "suppressed";
-    case EventType::kFeedback: return "feedback";
+    case EventType::kReceived:
+      return "received";
+    case EventType::kDelivered:
+      return "delivered";
+    case EventType::kDeferred:
+      return "deferred";
+    case EventType::kBounced:
+      return "bounced";
+    case EventType::kExpired:
+      return "expired";
+    case EventType::kSuppressed:
+      return "suppressed";
+    case EventType::kFeedback:
+      return "feedback";
   }
   return "unknown";
 }
@@ -126,7 +133,8 @@ absl::StatusOr<Event> DecodeEvent(absl::string_view bytes) {
   event.event_time = absl::FromUnixMicros(event_us);
   event.received_time = absl::FromUnixMicros(received_us);
   for (int i = 0; i < kStringFields; ++i) {
-    if (!reader.String(StringField(&event, i))) return absl::DataLossError("event record: truncated string");
+    if (!reader.String(StringField(&event, i)))
+      return absl::DataLossError("event record: truncated string");
   }
   if (!reader.empty()) return absl::DataLossError("event record: trailing bytes");
   return event;

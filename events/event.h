@@ -50,7 +50,7 @@ inline constexpr size_t kEventBytesMax = size_t{256} << 10;
 
 struct Event {
   EventType type = EventType::kReceived;
-  std::string event_id;  // NewEventId(): 32 lowercase hex digits
+  std::string event_id;   // NewEventId(): 32 lowercase hex digits
   uint64_t queue_id = 0;  // written as 16 hex digits
   std::string message_id;
   std::string sender;

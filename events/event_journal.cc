@@ -223,9 +223,8 @@ void EventJournal::RunWriter() {
     {
       absl::MutexLock lock(&queue_mu_);
       queue_mu_.Await(absl::Condition(
-          +[](EventJournal* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return !self->queue_.empty() || self->stopping_;
-          },
+          +[](EventJournal* self)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return !self->queue_.empty() || self->stopping_; },
           this));
       group.swap(queue_);
       queued_events_ = 0;
@@ -383,7 +382,15 @@ void EventJournal::CloseReadPosition() {
 }
 
 absl::StatusOr<std::vector<JournalEvent>> EventJournal::Read(uint64_t after, size_t events_max) {
+  return ReadEvents(after, events_max, /*advance=*/true);
+}
+
+absl::StatusOr<std::vector<JournalEvent>> EventJournal::ReadEvents(uint64_t after,
+                                                                   size_t events_max,
+                                                                   bool advance) {
   std::vector<JournalEvent> result;
+  // Where the first event returned starts, for a read that must not move the position.
+  std::optional<std::pair<uint64_t, uint64_t>> before_first;
   const uint64_t asked_after = after;
   // Each pass reads one segment; a segment dropped meanwhile is passed over.
   while (result.empty() && events_max > 0) {
@@ -415,9 +422,11 @@ absl::StatusOr<std::vector<JournalEvent>> EventJournal::Read(uint64_t after, siz
     SegmentScanner scanner(read_.fd, read_.offset, segment.bytes);
     SegmentScanner::Step step;
     while (result.size() < events_max && (step = scanner.Next()) == SegmentScanner::Step::kRecord) {
+      std::pair<uint64_t, uint64_t> previous = {scanner.record_offset(), read_.sequence};
       read_.offset = scanner.offset();
       read_.sequence = scanner.sequence();
       if (scanner.sequence() <= after) continue;
+      if (result.empty()) before_first = previous;
       absl::StatusOr<Event> event = DecodeEvent(scanner.payload());
       if (!event.ok()) {
         step = SegmentScanner::Step::kCorrupt;
@@ -427,13 +436,19 @@ absl::StatusOr<std::vector<JournalEvent>> EventJournal::Read(uint64_t after, siz
     }
     if (result.size() < events_max && step != SegmentScanner::Step::kEnd) {
       // Durable data that no longer reads back: the rest of this segment is lost.
-      TERN_LOG(kError, "event journal %s: unreadable at offset %d (%s); skipping to the next segment",
+      TERN_LOG(kError,
+               "event journal %s: unreadable at offset %d (%s); skipping to the next segment",
                SegmentPath(options_.directory, segment.first), read_.offset, scanner.error());
       absl::MutexLock lock(&state_mu_);
       counters_.lost_at_recovery += segment.last - read_.sequence;
     }
     after = std::max(after, segment.last);
     if (!result.empty()) break;
+  }
+  if (!advance && before_first.has_value()) {
+    // The next Read starts at the first event returned here, not after it.
+    read_.offset = before_first->first;
+    read_.sequence = before_first->second;
   }
   if (!result.empty()) {
     absl::MutexLock lock(&state_mu_);
@@ -475,7 +490,8 @@ absl::Status EventJournal::Acknowledge(uint64_t sequence) {
     }
     backlog_left = sequence < last_durable_;
   }
-  if (backlog_left) (void)Read(sequence, 1);  // notes the oldest unacknowledged event's time
+  // Notes the oldest unacknowledged event's time, leaving the read position where it is.
+  if (backlog_left) (void)ReadEvents(sequence, 1, /*advance=*/false);
   return absl::OkStatus();
 }
 
@@ -504,7 +520,8 @@ JournalMetrics EventJournal::metrics() const {
     metrics.backlog_events = last_durable_ > floor ? last_durable_ - floor : 0;
     for (const auto& [first, segment] : segments_) metrics.backlog_bytes += segment.bytes;
     if (oldest_known_ && metrics.backlog_events > 0) {
-      metrics.oldest_unacknowledged_age = std::max(absl::ZeroDuration(), absl::Now() - oldest_time_);
+      metrics.oldest_unacknowledged_age =
+          std::max(absl::ZeroDuration(), absl::Now() - oldest_time_);
     }
   }
   absl::MutexLock lock(&queue_mu_);

@@ -35,8 +35,8 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,8 +70,8 @@ struct JournalEvent {
 };
 
 struct JournalMetrics {
-  uint64_t backlog_events = 0;  // durable and not acknowledged
-  uint64_t backlog_bytes = 0;   // the segment files' size
+  uint64_t backlog_events = 0;                                      // durable and not acknowledged
+  uint64_t backlog_bytes = 0;                                       // the segment files' size
   absl::Duration oldest_unacknowledged_age = absl::ZeroDuration();  // 0: backlog empty
   uint64_t appended = 0;
   uint64_t acknowledged = 0;
@@ -129,12 +129,15 @@ class EventJournal {
   struct ReadPosition {
     uint64_t segment = 0;  // first sequence of the segment `fd` reads; 0: none open
     int fd = -1;
-    uint64_t offset = 0;   // where the record after `sequence` starts
+    uint64_t offset = 0;  // where the record after `sequence` starts
     uint64_t sequence = 0;
   };
 
   explicit EventJournal(const JournalOptions& options);
   absl::Status Recover();
+  // Read; with `advance` false the next read starts at the first event returned.
+  absl::StatusOr<std::vector<JournalEvent>> ReadEvents(uint64_t after, size_t events_max,
+                                                       bool advance);
   void RunWriter();
   // Writes and syncs one group; true when it all became durable.
   bool WriteGroup(std::deque<PendingAppend> group);

@@ -72,9 +72,8 @@ bool HttpResponseParser::OnHeaderLine(absl::string_view line) {
   absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
   if (absl::EqualsIgnoreCase(name, "Content-Length")) {
     uint64_t length = 0;
-    bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-      return absl::ascii_isdigit(c);
-    });
+    bool digits = !value.empty() && std::all_of(value.begin(), value.end(),
+                                                [](char c) { return absl::ascii_isdigit(c); });
     if (!digits || value.size() > 18 || !absl::SimpleAtoi(value, &length)) return false;
     if (saw_content_length_ && length != content_length_) return false;
     saw_content_length_ = true;
@@ -134,7 +133,8 @@ bool HttpResponseParser::OnChunkSizeLine(absl::string_view line) {
 }
 
 void HttpResponseParser::TakeBody(absl::string_view bytes) {
-  size_t keep = std::min(bytes.size(), kBodyKeptBytesMax - std::min(kBodyKeptBytesMax, body_.size()));
+  size_t keep =
+      std::min(bytes.size(), kBodyKeptBytesMax - std::min(kBodyKeptBytesMax, body_.size()));
   body_.append(bytes.data(), keep);
   body_bytes_ += bytes.size();
 }

@@ -62,8 +62,8 @@ void AppendJournalRecord(uint64_t sequence, absl::string_view payload, std::stri
   uint32_t length = static_cast<uint32_t>(payload.size());
   std::memcpy(header + kJournalRecordLengthOffset, &length, sizeof(length));
   std::memcpy(header + kJournalRecordSequenceOffset, &sequence, sizeof(sequence));
-  uint32_t crc = Crc(absl::string_view(header + kJournalRecordSequenceOffset,
-                                       sizeof(sequence) + payload.size()));
+  uint32_t crc = Crc(
+      absl::string_view(header + kJournalRecordSequenceOffset, sizeof(sequence) + payload.size()));
   std::memcpy(header + kJournalRecordCrcOffset, &crc, sizeof(crc));
 }
 
@@ -71,13 +71,14 @@ bool SegmentScanner::Fill(size_t bytes) {
   uint64_t buffer_end = buffer_offset_ + buffer_.size();
   if (offset_ >= buffer_offset_ && offset_ + bytes <= buffer_end) return true;
   // Keep nothing: reread from offset_ a chunk that holds `bytes` (bounded by end_).
-  size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(bytes, kScanChunkBytes), end_ - offset_));
+  size_t want =
+      static_cast<size_t>(std::min<uint64_t>(std::max(bytes, kScanChunkBytes), end_ - offset_));
   buffer_.resize(want);
   buffer_offset_ = offset_;
   size_t have = 0;
   while (have < want) {
-    ssize_t n = ::pread(fd_, buffer_.data() + have, want - have,
-                        static_cast<off_t>(offset_ + have));
+    ssize_t n =
+        ::pread(fd_, buffer_.data() + have, want - have, static_cast<off_t>(offset_ + have));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       error_ = absl::StrCat("pread: ", std::strerror(errno));

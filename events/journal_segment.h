@@ -22,7 +22,8 @@
 //
 //   ASSIGN_OR_RETURN(int fd, OpenForReading(path));
 //   SegmentScanner scanner(fd, 0, file_bytes);
-//   while (scanner.Next() == SegmentScanner::Step::kRecord) Use(scanner.sequence(), scanner.payload());
+//   while (scanner.Next() == SegmentScanner::Step::kRecord) Use(scanner.sequence(),
+//   scanner.payload());
 #pragma once
 
 #include <cstddef>
@@ -82,7 +83,7 @@ class SegmentScanner {
   uint64_t record_offset_ = 0;
   uint64_t sequence_ = 0;
   absl::string_view payload_;
-  std::string buffer_;         // file bytes from buffer_offset_
+  std::string buffer_;  // file bytes from buffer_offset_
   uint64_t buffer_offset_ = 0;
   std::string error_;
 };

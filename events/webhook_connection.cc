@@ -51,8 +51,10 @@ absl::Status WebhookConnection::Wait(short events, absl::Time deadline) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<WebhookConnection>> WebhookConnection::Connect(
-    const WebhookUrl& url, SSL_CTX* tls_context, int wake_fd, absl::Time deadline) {
+absl::StatusOr<std::unique_ptr<WebhookConnection>> WebhookConnection::Connect(const WebhookUrl& url,
+                                                                              SSL_CTX* tls_context,
+                                                                              int wake_fd,
+                                                                              absl::Time deadline) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;

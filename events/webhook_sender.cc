@@ -12,10 +12,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "core/log.h"
 #include "core/status_macros.h"
 #include "events/http_response_parser.h"
@@ -56,9 +58,8 @@ std::string Signature(const std::string& secret, const std::string& body) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &length);
-  return absl::StrCat(
-      "sha256=",
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), length)));
+  return absl::StrCat("sha256=", absl::BytesToHexString(absl::string_view(
+                                     reinterpret_cast<const char*>(mac), length)));
 }
 
 WebhookFailure Classify(const absl::Status& status) {
@@ -72,16 +73,43 @@ WebhookFailure Classify(const absl::Status& status) {
   return WebhookFailure::kOther;
 }
 
+// An upper bound of an event's JSON size: every byte of its text may become a \u00XX escape.
+size_t JsonBytesBound(const Event& event) {
+  size_t text = event.event_id.size() + event.message_id.size() + event.sender.size() +
+                event.recipient.size() + event.bounce_class.size() + event.reply.size() +
+                event.destination.size() + event.egress_source.size() + event.egress_pool.size() +
+                event.metadata.size();
+  return 512 + 6 * text;
+}
+
+// Keeps the events whose JSON surely fits in `bytes_max` (the first one always).
+void TrimToBodyBound(std::vector<JournalEvent>* batch, size_t bytes_max) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < batch->size(); ++i) {
+    bytes += JsonBytesBound((*batch)[i].event);
+    if (i > 0 && bytes > bytes_max) {
+      batch->resize(i);  // the rest is read again for the next post
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 const char* WebhookFailureName(WebhookFailure failure) {
   switch (failure) {
-    case WebhookFailure::kConnect: return "connect";
-    case WebhookFailure::kTls: return "tls";
-    case WebhookFailure::kTimeout: return "timeout";
-    case WebhookFailure::kStatus: return "status";
-    case WebhookFailure::kProtocol: return "protocol";
-    case WebhookFailure::kOther: return "other";
+    case WebhookFailure::kConnect:
+      return "connect";
+    case WebhookFailure::kTls:
+      return "tls";
+    case WebhookFailure::kTimeout:
+      return "timeout";
+    case WebhookFailure::kStatus:
+      return "status";
+    case WebhookFailure::kProtocol:
+      return "protocol";
+    case WebhookFailure::kOther:
+      return "other";
   }
   return "other";
 }
@@ -90,6 +118,9 @@ absl::StatusOr<std::unique_ptr<WebhookSender>> WebhookSender::Start(
     const WebhookSenderOptions& options, EventJournal* journal) {
   if (options.batch == 0 || options.batch > 10'000) {
     return absl::InvalidArgumentError("webhook batch must be 1-10000 events");
+  }
+  if (options.batch_bytes_max < 4096) {
+    return absl::InvalidArgumentError("webhook batch_bytes_max must be at least 4096");
   }
   if (options.backoff_min <= absl::ZeroDuration() || options.backoff_max < options.backoff_min ||
       options.timeout <= absl::ZeroDuration()) {
@@ -212,6 +243,7 @@ void WebhookSender::Run() {
         continue;
       }
       batch = *std::move(read);
+      TrimToBodyBound(&batch, options_.batch_bytes_max);
       batch_last = batch.back().sequence;
     }
     if (DropExpired(&batch) > 0 && !batch.empty()) {
@@ -279,7 +311,8 @@ absl::Status WebhookSender::Post(const std::string& body, int* http_status) {
   std::string request = absl::StrCat("POST ", url_.target, " HTTP/1.1\r\nHost: ", url_.HostHeader(),
                                      "\r\nUser-Agent: tern\r\nContent-Type: application/json\r\n",
                                      "Content-Length: ", body.size(), "\r\n");
-  if (!secret_.empty()) absl::StrAppend(&request, "X-Tern-Signature: ", Signature(secret_, body), "\r\n");
+  if (!secret_.empty())
+    absl::StrAppend(&request, "X-Tern-Signature: ", Signature(secret_, body), "\r\n");
   absl::StrAppend(&request, "\r\n", body);
   // A kept-alive connection may have been closed by the receiver meanwhile: one fresh retry.
   bool reused = connection_ != nullptr;
@@ -322,8 +355,11 @@ absl::Status WebhookSender::Exchange(const std::string& request, int* http_statu
   // Bytes after the response (none were asked for) or no keep-alive: a fresh connection next.
   if (!parser.keep_alive() || parser.consumed() != received_bytes) connection_.reset();
   if (parser.status_code() / 100 != 2) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("webhook: HTTP ", parser.status_code(), " ", parser.body().substr(0, 200)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "webhook: HTTP ", parser.status_code(), " ",
+        // Remote text, escaped for the log line.
+        absl::CHexEscape(
+            absl::StripAsciiWhitespace(absl::string_view(parser.body()).substr(0, 200)))));
   }
   return absl::OkStatus();
 }

@@ -13,7 +13,8 @@
 //   options.secret_file = "/etc/tern/webhook.secret";
 //   ASSIGN_OR_RETURN(auto sender, events::WebhookSender::Start(options, journal.get()));
 //   sender->metrics().posted_events;  // for /metrics
-//   sender->Stop();                   // prompt, even mid-backoff or mid-connect; before the journal goes
+//   sender->Stop();                   // prompt, even mid-backoff or mid-connect; before the
+//   journal goes
 #pragma once
 
 #include <openssl/ssl.h>
@@ -38,10 +39,13 @@
 namespace tern::events {
 
 struct WebhookSenderOptions {
-  std::string url;          // http://host[:port]/path or https://...
-  std::string secret_file;  // empty: unsigned; else the secret is the file without its final newline
-  std::string ca_file;      // empty: the system's CAs
-  size_t batch = 100;       // events per POST
+  std::string url;  // http://host[:port]/path or https://...
+  std::string
+      secret_file;      // empty: unsigned; else the secret is the file without its final newline
+  std::string ca_file;  // empty: the system's CAs
+  size_t batch = 100;   // events per POST
+  // A POST's body stays below this (beyond it the batch is cut; one event is always sent).
+  size_t batch_bytes_max = size_t{4} << 20;
   absl::Duration timeout = absl::Seconds(10);  // connect, handshake, and each request
   absl::Duration backoff_min = absl::Seconds(1);
   absl::Duration backoff_max = absl::Minutes(5);

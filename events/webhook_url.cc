@@ -43,7 +43,8 @@ std::string WebhookUrl::HostHeader() const {
 }
 
 absl::StatusOr<WebhookUrl> ParseWebhookUrl(absl::string_view text) {
-  if (text.size() > kWebhookUrlBytesMax) return Invalid("longer than 2048 bytes", text.substr(0, 64));
+  if (text.size() > kWebhookUrlBytesMax)
+    return Invalid("longer than 2048 bytes", text.substr(0, 64));
   WebhookUrl url;
   absl::string_view rest = text;
   if (absl::ConsumePrefix(&rest, "https://")) {

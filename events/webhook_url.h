@@ -18,7 +18,7 @@ inline constexpr size_t kWebhookUrlBytesMax = 2048;
 
 struct WebhookUrl {
   bool tls = false;
-  std::string host;    // a name, an IPv4 literal, or an IPv6 literal without brackets
+  std::string host;  // a name, an IPv4 literal, or an IPv6 literal without brackets
   bool host_is_ipv6_literal = false;
   uint16_t port = 0;   // 80 or 443 unless given
   std::string target;  // path and query, "/" at least

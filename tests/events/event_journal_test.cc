@@ -68,16 +68,20 @@ TEST(EventJournal, GroupCommitsManyAppendsWithOneSync) {
   auto journal = OpenJournal(Options(dir));
   absl::Notification release;
   std::atomic<int> durable{0};
-  ASSERT_TRUE(journal->Append({TestEvent(0)}, [&](absl::Status s) {
-    release.WaitForNotification();
-    durable += s.ok();
-  }).ok());
+  ASSERT_TRUE(journal
+                  ->Append({TestEvent(0)},
+                           [&](absl::Status s) {
+                             release.WaitForNotification();
+                             durable += s.ok();
+                           })
+                  .ok());
   std::vector<std::thread> threads;
   for (int t = 0; t < 5; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
-        ASSERT_TRUE(journal->Append({TestEvent(t * 100 + i)}, [&](absl::Status s) { durable += s.ok(); })
-                        .ok());
+        ASSERT_TRUE(
+            journal->Append({TestEvent(t * 100 + i)}, [&](absl::Status s) { durable += s.ok(); })
+                .ok());
       }
     });
   }
@@ -95,10 +99,13 @@ TEST(EventJournal, FullQueueRefusesAtOnce) {
   options.queue_events_max = 10;
   auto journal = OpenJournal(options);
   absl::Notification release, first_done;
-  ASSERT_TRUE(journal->Append({TestEvent(0)}, [&](absl::Status) {
-    release.WaitForNotification();
-    first_done.Notify();
-  }).ok());
+  ASSERT_TRUE(journal
+                  ->Append({TestEvent(0)},
+                           [&](absl::Status) {
+                             release.WaitForNotification();
+                             first_done.Notify();
+                           })
+                  .ok());
   absl::SleepFor(absl::Milliseconds(50));  // the writer takes the first group
   std::vector<Event> ten;
   for (int i = 0; i < 10; ++i) ten.push_back(TestEvent(i));
@@ -174,7 +181,8 @@ TEST(EventJournal, TornTailAtEveryByteOfTheLastRecord) {
   ASSERT_GT(whole.size(), before_last);
   for (size_t cut = before_last; cut < whole.size(); ++cut) {
     std::string case_dir = ScratchDirectory();
-    std::string path = absl::StrCat(case_dir, "/", std::filesystem::path(files[0]).filename().string());
+    std::string path =
+        absl::StrCat(case_dir, "/", std::filesystem::path(files[0]).filename().string());
     {
       FILE* f = std::fopen(path.c_str(), "wb");
       std::fwrite(whole.data(), 1, cut, f);
@@ -212,7 +220,8 @@ TEST(EventJournal, CorruptRecordInAnOlderSegmentLosesOnlyTheRestOfIt) {
   options.max_backlog_bytes = 100 * options.segment_bytes_max;
   {
     auto journal = OpenJournal(options);
-    for (int i = 0; i < 60; ++i) ASSERT_TRUE(AppendAndWait(journal.get(), {TestEvent(i, 10'000)}).ok());
+    for (int i = 0; i < 60; ++i)
+      ASSERT_TRUE(AppendAndWait(journal.get(), {TestEvent(i, 10'000)}).ok());
   }
   std::vector<std::string> files = SegmentFiles(dir);
   ASSERT_GE(files.size(), 3u);

@@ -40,7 +40,8 @@ inline Event TestEvent(int n, size_t metadata_bytes = 0) {
   // Whole microseconds: the journal keeps times at that precision.
   event.event_time = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
   event.received_time = event.event_time - absl::Seconds(3);
-  if (metadata_bytes > 0) event.metadata = absl::StrCat("{\"pad\":\"", std::string(metadata_bytes, 'x'), "\"}");
+  if (metadata_bytes > 0)
+    event.metadata = absl::StrCat("{\"pad\":\"", std::string(metadata_bytes, 'x'), "\"}");
   return event;
 }
 

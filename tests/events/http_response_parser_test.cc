@@ -33,8 +33,10 @@ TEST(HttpResponseParser, FramingsAtEverySplit) {
   } cases[] = {
       {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n", false, 200, true, "ok\n"},
       {"HTTP/1.1 204 No Content\r\n\r\n", false, 204, true, ""},
-      {"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false, 503, false, ""},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nab\r\n1\r\nc\r\n0\r\nT: v\r\n\r\n",
+      {"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false, 503, false,
+       ""},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nab\r\n1\r\nc\r\n0\r\nT: "
+       "v\r\n\r\n",
        false, 200, true, "abc"},
       {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx", false,
        201, true, "x"},

@@ -26,8 +26,8 @@ class WebhookReceiverProcess {
   bool Start(int port = 0) {
     int out[2];
     if (::pipe(out) != 0) return false;
-    std::vector<std::string> args = {"/usr/bin/python3", TERN_WEBHOOK_RECEIVER, "--record",
-                                     record_, "--port", std::to_string(port)};
+    std::vector<std::string> args = {"/usr/bin/python3", TERN_WEBHOOK_RECEIVER, "--record", record_,
+                                     "--port",           std::to_string(port)};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = ::fork();
     if (pid_ == 0) {

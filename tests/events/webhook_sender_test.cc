@@ -30,7 +30,8 @@ std::string Hmac(const std::string& body) {
   unsigned int length = 0;
   HMAC(EVP_sha256(), kSecret, sizeof(kSecret) - 1,
        reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &length);
-  return "sha256=" + absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), length));
+  return "sha256=" +
+         absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), length));
 }
 
 struct Received {
@@ -102,7 +103,8 @@ class WebhookSenderTest : public ::testing::Test {
     return options;
   }
   void StartSender(const WebhookSenderOptions& options) {
-    absl::StatusOr<std::unique_ptr<WebhookSender>> sender = WebhookSender::Start(options, journal_.get());
+    absl::StatusOr<std::unique_ptr<WebhookSender>> sender =
+        WebhookSender::Start(options, journal_.get());
     ASSERT_TRUE(sender.ok()) << sender.status();
     sender_ = *std::move(sender);
   }
@@ -116,9 +118,7 @@ class WebhookSenderTest : public ::testing::Test {
     }
     return events;
   }
-  bool AllAcknowledged() {
-    return journal_->acknowledged() == journal_->last_durable_sequence();
-  }
+  bool AllAcknowledged() { return journal_->acknowledged() == journal_->last_durable_sequence(); }
   // A port nothing listens on: a receiver's, after it stopped.
   int DeadPort() {
     WebhookReceiverProcess receiver(record_, {});
@@ -156,6 +156,34 @@ TEST_F(WebhookSenderTest, EveryEventArrivesSignedDespiteFailures) {
   EXPECT_EQ(journal_->metrics().backlog_events, 0u);
 }
 
+TEST_F(WebhookSenderTest, BatchBodyStaysBelowItsBound) {
+  WebhookReceiverProcess receiver(record_, {});
+  ASSERT_TRUE(receiver.Start());
+  WebhookSenderOptions options =
+      SenderOptions(absl::StrCat("http://127.0.0.1:", receiver.port(), "/"));
+  options.batch = 100;
+  options.batch_bytes_max = 70'000;
+  std::vector<Event> events;
+  for (int i = 0; i < 12; ++i) {
+    events.push_back(TestEvent(i, 5000));
+    ASSERT_TRUE(AppendAndWait(journal_.get(), {events.back()}).ok());
+  }
+  StartSender(options);
+  ASSERT_TRUE(WaitFor([&] { return AllAcknowledged(); }, absl::Seconds(30)));
+  std::ifstream in(record_);
+  std::string line;
+  int posts = 0;
+  while (std::getline(in, line)) {
+    std::string body = nlohmann::json::parse(line)["body"];
+    EXPECT_LE(body.size(), options.batch_bytes_max);
+    EXPECT_LE(nlohmann::json::parse(body).size(), 2u);
+    ++posts;
+  }
+  EXPECT_GE(posts, 6);
+  Received received = ReadRecord(record_);
+  for (const Event& event : events) EXPECT_GE(received.acknowledged_ids[event.event_id], 1);
+}
+
 TEST_F(WebhookSenderTest, ReceiverDownThenBack) {
   int port = DeadPort();
   StartSender(SenderOptions(absl::StrCat("http://127.0.0.1:", port, "/")));
@@ -177,8 +205,8 @@ TEST_F(WebhookSenderTest, ReceiverDownThenBack) {
 TEST_F(WebhookSenderTest, EventsOlderThanMaxAgeAreDropped) {
   WebhookSenderOptions options = SenderOptions(absl::StrCat("http://127.0.0.1:", DeadPort(), "/"));
   options.max_age = absl::Hours(1);
-  AppendEvents(20, absl::Hours(2));   // too old: given up, never posted
-  AppendEvents(5);                    // fresh: retried while the receiver is down
+  AppendEvents(20, absl::Hours(2));  // too old: given up, never posted
+  AppendEvents(5);                   // fresh: retried while the receiver is down
   StartSender(options);
   ASSERT_TRUE(WaitFor([&] { return journal_->acknowledged() == 20; }, absl::Seconds(20)));
   EXPECT_EQ(journal_->metrics().dropped_by_age, 20u);
@@ -195,7 +223,8 @@ TEST_F(WebhookSenderTest, StopsPromptlyWhileTheReceiverIsDown) {
   options.backoff_max = absl::Minutes(5);
   StartSender(options);
   AppendEvents(3);
-  ASSERT_TRUE(WaitFor([&] { return sender_->metrics().consecutive_failures >= 1; }, absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return sender_->metrics().consecutive_failures >= 1; }, absl::Seconds(20)));
   absl::Time start = absl::Now();
   sender_->Stop();
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
@@ -270,6 +299,21 @@ TEST_F(WebhookSenderTlsTest, VerifiedHttpsDelivers) {
   Received received = ReadRecord(record_);
   for (const Event& event : events) EXPECT_GE(received.acknowledged_ids[event.event_id], 1);
   EXPECT_EQ(received.bad_signatures, 0);
+}
+
+// A host name (SNI and SSL_set1_host) rather than an address.
+TEST_F(WebhookSenderTlsTest, VerifiedHttpsByName) {
+  ASSERT_TRUE(MakeCertificates());
+  WebhookReceiverProcess receiver(
+      record_, {"--tls_cert", dir_ + "/good.pem", "--tls_key", dir_ + "/good.key"});
+  ASSERT_TRUE(receiver.Start());
+  WebhookSenderOptions options =
+      SenderOptions(absl::StrCat("https://localhost:", receiver.port(), "/tls"));
+  options.ca_file = dir_ + "/ca.pem";
+  StartSender(options);
+  AppendEvents(5);
+  ASSERT_TRUE(WaitFor([&] { return AllAcknowledged(); }, absl::Seconds(30)));
+  EXPECT_EQ(sender_->metrics().failures[static_cast<int>(WebhookFailure::kTls)], 0u);
 }
 
 TEST_F(WebhookSenderTlsTest, WrongHostNameIsRefused) {

@@ -15,7 +15,8 @@ TEST(WebhookUrl, AcceptedForms) {
     const char* target;
     const char* host_header;
   } cases[] = {
-      {"http://hooks.example.com/tern", false, "hooks.example.com", 80, "/tern", "hooks.example.com"},
+      {"http://hooks.example.com/tern", false, "hooks.example.com", 80, "/tern",
+       "hooks.example.com"},
       {"https://hooks.example.com", true, "hooks.example.com", 443, "/", "hooks.example.com"},
       {"http://127.0.0.1:8080/a/b?x=1", false, "127.0.0.1", 8080, "/a/b?x=1", "127.0.0.1:8080"},
       {"https://[2001:db8::1]:8443/hook", true, "2001:db8::1", 8443, "/hook", "[2001:db8::1]:8443"},
