@@ -251,7 +251,7 @@ bool EventJournal::WriteGroup(std::deque<PendingAppend> group) {
       uint64_t record_bytes = kJournalRecordHeaderBytes + payload.size();
       if (write_fd_ >= 0 && write_offset_ + records.size() > 0 &&
           write_offset_ + records.size() + record_bytes > options_.segment_bytes_max) {
-        status = WriteRecords(records, sequence - 1);
+        if (!records.empty()) status = WriteRecords(records, sequence - 1);
         records.clear();
         if (!status.ok()) break;
         ::close(write_fd_);

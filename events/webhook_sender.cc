@@ -67,7 +67,11 @@ WebhookFailure Classify(const absl::Status& status) {
   if (absl::IsUnauthenticated(status)) return WebhookFailure::kTls;
   if (absl::IsFailedPrecondition(status)) return WebhookFailure::kStatus;
   if (absl::IsDataLoss(status)) return WebhookFailure::kProtocol;
-  if (absl::IsUnavailable(status) && absl::StrContains(status.message(), "connect")) {
+  // WebhookConnection::Connect's own failures (resolving, socket, connect).
+  if (absl::IsUnavailable(status) && (absl::StartsWith(status.message(), "webhook: connect ") ||
+                                      absl::StartsWith(status.message(), "webhook: resolving ") ||
+                                      absl::StartsWith(status.message(), "webhook: socket") ||
+                                      absl::StartsWith(status.message(), "webhook: no address"))) {
     return WebhookFailure::kConnect;
   }
   return WebhookFailure::kOther;

@@ -41,7 +41,8 @@ std::vector<JournalEvent> ReadAll(EventJournal* journal, uint64_t after) {
 }
 
 TEST(EventJournal, ReadsInAppendOrder) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   auto journal = OpenJournal(Options(dir));
   std::vector<Event> appended;
   for (int group = 0; group < 5; ++group) {
@@ -64,7 +65,8 @@ TEST(EventJournal, ReadsInAppendOrder) {
 // The first group's callback holds the writer; every append made meanwhile waits in the
 // queue and goes out with the next fdatasync: 1 + 1 syncs for 1 + 500 appends.
 TEST(EventJournal, GroupCommitsManyAppendsWithOneSync) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   auto journal = OpenJournal(Options(dir));
   absl::Notification release;
   std::atomic<int> durable{0};
@@ -94,7 +96,8 @@ TEST(EventJournal, GroupCommitsManyAppendsWithOneSync) {
 }
 
 TEST(EventJournal, FullQueueRefusesAtOnce) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   JournalOptions options = Options(dir);
   options.queue_events_max = 10;
   auto journal = OpenJournal(options);
@@ -118,7 +121,8 @@ TEST(EventJournal, FullQueueRefusesAtOnce) {
 }
 
 TEST(EventJournal, CursorPersistsAcrossReopen) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   std::vector<Event> events;
   for (int i = 0; i < 10; ++i) events.push_back(TestEvent(i));
   {
@@ -140,7 +144,8 @@ TEST(EventJournal, CursorPersistsAcrossReopen) {
 }
 
 TEST(EventJournal, CursorBeyondTheDataMeansAllAcknowledged) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   {
     auto journal = OpenJournal(Options(dir));
     ASSERT_TRUE(AppendAndWait(journal.get(), {TestEvent(1), TestEvent(2)}).ok());
@@ -159,7 +164,8 @@ TEST(EventJournal, CursorBeyondTheDataMeansAllAcknowledged) {
 // A crash while the last record was written leaves any prefix of it: recovery cuts it, keeps
 // the records before it, and appends after them.
 TEST(EventJournal, TornTailAtEveryByteOfTheLastRecord) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   std::vector<Event> events = {TestEvent(1), TestEvent(2), TestEvent(3)};
   uint64_t before_last = 0;
   {
@@ -214,7 +220,8 @@ TEST(EventJournal, TornTailAtEveryByteOfTheLastRecord) {
 }
 
 TEST(EventJournal, CorruptRecordInAnOlderSegmentLosesOnlyTheRestOfIt) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   JournalOptions options = Options(dir);
   options.segment_bytes_max = kJournalRecordBytesMax;
   options.max_backlog_bytes = 100 * options.segment_bytes_max;
@@ -244,7 +251,8 @@ TEST(EventJournal, CorruptRecordInAnOlderSegmentLosesOnlyTheRestOfIt) {
 }
 
 TEST(EventJournal, BoundedBacklogDropsTheOldestSegment) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   JournalOptions options = Options(dir);
   options.segment_bytes_max = kJournalRecordBytesMax;
   options.max_backlog_bytes = 3 * options.segment_bytes_max;
@@ -265,7 +273,8 @@ TEST(EventJournal, BoundedBacklogDropsTheOldestSegment) {
 }
 
 TEST(EventJournal, AcknowledgedSegmentsAreDeleted) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   JournalOptions options = Options(dir);
   options.segment_bytes_max = kJournalRecordBytesMax;
   auto journal = OpenJournal(options);
@@ -291,7 +300,8 @@ TEST(EventJournal, AcknowledgedSegmentsAreDeleted) {
 }
 
 TEST(EventJournal, RefusesAnOversizedEvent) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   auto journal = OpenJournal(Options(dir));
   absl::Status refused = journal->Append({TestEvent(1, kEventBytesMax)}, nullptr);
   EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;

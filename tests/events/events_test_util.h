@@ -24,6 +24,17 @@ inline std::string ScratchDirectory() {
   return pattern;
 }
 
+// A scratch directory removed with everything in it at the end of the scope.
+class ScratchDir {
+ public:
+  ScratchDir() : path_(ScratchDirectory()) {}
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 inline Event TestEvent(int n, size_t metadata_bytes = 0) {
   Event event;
   event.type = static_cast<EventType>(1 + n % kEventTypeMax);

@@ -348,7 +348,8 @@ TEST_F(WebhookSenderTlsTest, UnknownCaIsRefused) {
 }
 
 TEST(WebhookSenderStart, RefusesBadOptions) {
-  std::string dir = ScratchDirectory();
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
   JournalOptions journal_options;
   journal_options.directory = dir + "/journal";
   auto journal = EventJournal::Open(journal_options);
