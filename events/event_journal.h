@@ -74,7 +74,7 @@ struct JournalMetrics {
   uint64_t backlog_bytes = 0;                                       // the segment files' size
   absl::Duration oldest_unacknowledged_age = absl::ZeroDuration();  // 0: backlog empty
   uint64_t appended = 0;
-  uint64_t acknowledged = 0;
+  uint64_t acknowledged = 0;  // events the cursor passed: posted, or given up for their age
   uint64_t dropped_by_size = 0;
   uint64_t dropped_by_age = 0;  // counted by the sender (CountDroppedByAge)
   uint64_t lost_at_recovery = 0;
