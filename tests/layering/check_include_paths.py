@@ -51,6 +51,11 @@ CASES = [
     ("tern_suppression", "spool/record_codec.h", False),
     ("tern_suppression", "net/smtp/session.h", False),
     ("tern_suppression", "delivery/lane.h", False),
+    ("tern_events", "events/event_journal.h", True),
+    ("tern_events", "core/json_writer.h", True),
+    ("tern_events", "spool/record_codec.h", False),
+    ("tern_events", "delivery/lane.h", False),
+    ("tern_events", "net/transport.h", False),
 ]
 
 # Flags of the original command that name its own source, object or dependency file.

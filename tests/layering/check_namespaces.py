@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-FOLDERS = ("bench", "core", "delivery", "engine", "net", "queue", "spool", "suppression", "tests",
+FOLDERS = ("bench", "core", "delivery", "engine", "net", "queue", "spool", "suppression", "events", "tests",
            "tools")
 # bench/<name>/ measures this folder of the tree.
 BENCH_LAYERS = {"smtp": "net/smtp"}
