@@ -101,8 +101,8 @@ class BoundedDomBuilder {
 
 absl::StatusOr<nlohmann::json> ParseBoundedJson(absl::string_view text, const JsonBounds& bounds) {
   BoundedDomBuilder builder(bounds);
-  const bool ok = Json::sax_parse(text.begin(), text.end(), &builder,
-                                  Json::input_format_t::json, /*strict=*/true);
+  const bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
+                                  /*strict=*/true);
   if (!ok) {
     return absl::InvalidArgumentError(builder.error().empty() ? "invalid JSON" : builder.error());
   }

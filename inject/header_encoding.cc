@@ -23,16 +23,10 @@ bool IsPrintableAscii(absl::string_view s) {
   return true;
 }
 
-size_t NonAsciiBytes(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += c >= 0x80;
-  return n;
-}
-
 // RFC 2047 §5 (3): the characters a Q word may carry as they are, in a phrase too.
 bool IsQLiteral(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' ||
+         c == '*' || c == '+' || c == '-' || c == '/';
 }
 
 void AppendQ(absl::string_view character, std::string* out) {
@@ -59,6 +53,13 @@ size_t QBytes(absl::string_view character) {
 size_t CharacterBytes(absl::string_view text, size_t at) {
   const size_t n = core::Utf8SequenceBytes(text, at);
   return n == 0 ? 1 : n;
+}
+
+// Q for text that stays readable (Q at most half as long again as B), B for the rest.
+WordEncoding ChooseWordEncoding(absl::string_view text) {
+  const size_t q = QBytes(text);
+  const size_t b = (text.size() + 2) / 3 * 4;
+  return q * 2 <= b * 3 ? WordEncoding::kQ : WordEncoding::kBase64;
 }
 
 }  // namespace
@@ -113,9 +114,7 @@ std::string UnstructuredField(absl::string_view name, absl::string_view value) {
   if (IsPrintableAscii(value) && used + value.size() <= kLineBytesMax) {
     return absl::StrCat(name, ": ", value, "\r\n");
   }
-  const WordEncoding encoding =
-      NonAsciiBytes(value) * 3 > value.size() ? WordEncoding::kBase64 : WordEncoding::kQ;
-  return absl::StrCat(name, ": ", EncodedWords(value, encoding, used), "\r\n");
+  return absl::StrCat(name, ": ", EncodedWords(value, ChooseWordEncoding(value), used), "\r\n");
 }
 
 std::string MailboxField(absl::string_view name, const Mailbox& mailbox) {
@@ -132,11 +131,9 @@ std::string MailboxField(absl::string_view name, const Mailbox& mailbox) {
       return absl::StrCat(name, ": ", quoted, " <", mailbox.email, ">\r\n");
     }
   }
-  const WordEncoding encoding = NonAsciiBytes(mailbox.name) * 3 > mailbox.name.size()
-                                    ? WordEncoding::kBase64
-                                    : WordEncoding::kQ;
   // The address on a line of its own: an encoded line stays within 76 characters.
-  return absl::StrCat(name, ": ", EncodedWords(mailbox.name, encoding, used), "\r\n <",
+  return absl::StrCat(name, ": ",
+                      EncodedWords(mailbox.name, ChooseWordEncoding(mailbox.name), used), "\r\n <",
                       mailbox.email, ">\r\n");
 }
 
@@ -153,9 +150,9 @@ std::string FileNameParameter(absl::string_view file_name) {
   // RFC 2231 §7 attribute-char: token characters except '*', '\'' and '%'.
   std::string out = "filename*=UTF-8''";
   for (unsigned char c : file_name) {
-    const bool literal = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                         (c >= '0' && c <= '9') || absl::string_view("!#$&+-.^_`|~").find(
-                                                       static_cast<char>(c)) != absl::string_view::npos;
+    const bool literal =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        absl::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != absl::string_view::npos;
     if (literal) {
       out.push_back(static_cast<char>(c));
     } else {

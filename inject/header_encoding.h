@@ -34,7 +34,7 @@ enum class WordEncoding { kQ, kBase64 };
 std::string EncodedWords(absl::string_view text, WordEncoding encoding, size_t first_line_used);
 
 // "Name: value\r\n": the value as it is when it is printable ASCII and the line fits in
-// 998 octets, else encoded-words (Q, or B when most of it is not ASCII).
+// 998 octets, else encoded-words (Q, or B when Q would be more than 1.5 times as long).
 std::string UnstructuredField(absl::string_view name, absl::string_view value);
 
 // "Name: \"Display\" <a@b>\r\n", "Name: a@b\r\n" without a display name, encoded-words for

@@ -173,8 +173,8 @@ class RequestReader {
     }
     Members(value, path, [&](const std::string& key, const Json& v, const std::string& p) {
       if (key.empty() || key.size() > limits_.substitution_key_bytes_max) {
-        Error(p, absl::StrCat("a key must have 1 to ", limits_.substitution_key_bytes_max,
-                              " bytes"));
+        Error(p,
+              absl::StrCat("a key must have 1 to ", limits_.substitution_key_bytes_max, " bytes"));
         return;
       }
       std::optional<std::string> s =
@@ -276,8 +276,8 @@ class RequestReader {
       out->data = std::move(*data);
     }
     if (out->data.size() > limits_.attachment_bytes_max) {
-      Exhausted(path + ".data", absl::StrCat("longer than ", limits_.attachment_bytes_max,
-                                             " bytes decoded"));
+      Exhausted(path + ".data",
+                absl::StrCat("longer than ", limits_.attachment_bytes_max, " bytes decoded"));
     }
   }
 
@@ -340,8 +340,8 @@ class RequestReader {
       total += out->back().data.size();
     }
     if (total > limits_.attachments_total_bytes_max) {
-      Exhausted(path, absl::StrCat("more than ", limits_.attachments_total_bytes_max,
-                                   " bytes in all"));
+      Exhausted(path,
+                absl::StrCat("more than ", limits_.attachments_total_bytes_max, " bytes in all"));
     }
   }
 
@@ -450,9 +450,8 @@ absl::StatusOr<InjectRequest> ParseInjectRequest(absl::string_view body,
     return absl::ResourceExhaustedError(
         absl::StrCat("request: body longer than ", limits.body_bytes_max, " bytes"));
   }
-  absl::StatusOr<nlohmann::json> document =
-      ParseBoundedJson(body, {.depth_max = limits.json_depth_max,
-                              .values_max = limits.json_values_max});
+  absl::StatusOr<nlohmann::json> document = ParseBoundedJson(
+      body, {.depth_max = limits.json_depth_max, .values_max = limits.json_values_max});
   if (!document.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("request: ", document.status().message()));
   }

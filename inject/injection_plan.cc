@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/check.h"
 #include "core/status_macros.h"
-#include "inject/mime_builder.h"
 #include "inject/message_stamp.h"
+#include "inject/mime_builder.h"
 #include "inject/raw_message.h"
 #include "inject/substitution.h"
 

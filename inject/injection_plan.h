@@ -56,7 +56,8 @@ class InjectionPlan {
   InjectionPlan(InjectRequest request, PlanOptions options)
       : request_(std::move(request)), options_(std::move(options)) {}
 
-  absl::StatusOr<std::string> BuildStructured(const InjectRecipient& recipient, absl::Time now) const;
+  absl::StatusOr<std::string> BuildStructured(const InjectRecipient& recipient,
+                                              absl::Time now) const;
 
   InjectRequest request_;
   PlanOptions options_;

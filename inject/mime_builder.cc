@@ -20,17 +20,17 @@ constexpr int kBoundaryTries = 8;
 std::string TextPart(absl::string_view text, absl::string_view subtype) {
   const std::string crlf = NormalizeLineEndings(text);
   const TransferEncoding encoding = ChooseTextEncoding(crlf);
-  std::string part = absl::StrCat("Content-Type: text/", subtype, "; charset=utf-8\r\n",
-                                  "Content-Transfer-Encoding: ", TransferEncodingName(encoding),
-                                  "\r\n\r\n");
+  std::string part =
+      absl::StrCat("Content-Type: text/", subtype, "; charset=utf-8\r\n",
+                   "Content-Transfer-Encoding: ", TransferEncodingName(encoding), "\r\n\r\n");
   AppendEncoded(crlf, encoding, &part);
   return part;
 }
 
 std::string AttachmentPart(const InjectAttachment& attachment) {
-  std::string part = absl::StrCat("Content-Type: ", attachment.content_type, "\r\n",
-                                  "Content-Transfer-Encoding: base64\r\n",
-                                  "Content-Disposition: attachment");
+  std::string part =
+      absl::StrCat("Content-Type: ", attachment.content_type, "\r\n",
+                   "Content-Transfer-Encoding: base64\r\n", "Content-Disposition: attachment");
   if (!attachment.file_name.empty()) {
     absl::StrAppend(&part, ";\r\n ", FileNameParameter(attachment.file_name));
   }
@@ -57,8 +57,8 @@ absl::StatusOr<std::string> Multipart(absl::string_view subtype,
     if (!Contains(parts, candidate)) boundary = std::move(candidate);
   }
   if (boundary.empty()) return absl::InternalError("no MIME boundary outside the content");
-  std::string out = absl::StrCat("Content-Type: multipart/", subtype, ";\r\n boundary=\"",
-                                 boundary, "\"\r\n\r\n");
+  std::string out = absl::StrCat("Content-Type: multipart/", subtype, ";\r\n boundary=\"", boundary,
+                                 "\"\r\n\r\n");
   for (const std::string& part : parts) {
     absl::StrAppend(&out, "--", boundary, "\r\n", part, "\r\n");
   }

@@ -28,12 +28,12 @@ struct MessageSpec {
   Mailbox from;
   Mailbox to;
   std::optional<Mailbox> reply_to;
-  std::string subject;  // no CR/LF; UTF-8
-  StringPairs headers;  // names valid and not reserved, values without CR/LF
+  std::string subject;                   // no CR/LF; UTF-8
+  StringPairs headers;                   // names valid and not reserved, values without CR/LF
   std::optional<std::string> text_body;  // any line endings; at least one of the two bodies
   std::optional<std::string> html_body;
-  std::string message_id;  // "<...@...>"
-  std::string date;        // RFC 5322 date-time
+  std::string message_id;                                      // "<...@...>"
+  std::string date;                                            // RFC 5322 date-time
   const std::vector<InjectAttachment>* attachments = nullptr;  // may be null
 };
 

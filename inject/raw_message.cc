@@ -56,6 +56,8 @@ absl::StatusOr<std::string> BuildRawMessage(absl::string_view text_template,
   if (!has_message_id) absl::StrAppend(&message, "Message-ID: ", message_id, "\r\n");
   if (!has_date) absl::StrAppend(&message, "Date: ", date, "\r\n");
   absl::StrAppend(&message, header, "\r\n\r\n", NormalizeLineEndings(body));
+  // A message ends with a line break (SMTP DATA, the spool's framing).
+  if (!absl::EndsWith(message, "\r\n")) message += "\r\n";
   if (message.size() > bytes_max) {
     return absl::ResourceExhaustedError(
         absl::StrCat("content: message longer than ", bytes_max, " bytes"));

@@ -2,7 +2,8 @@
 // applied (values in the header section cannot add a line: their CR and LF become spaces),
 // LF or CR alone turned into CRLF, a blank line between header and body required, every
 // header line a field or its continuation, every line within 998 octets. A Message-ID and
-// a Date field are added at the top when the text has none (RFC 5322 §3.6 requires a Date).
+// a Date field are added at the top when the text has none (RFC 5322 §3.6 requires a Date),
+// and a last CRLF when the text does not end with one.
 //
 //   ASSIGN_OR_RETURN(std::string message,
 //       BuildRawMessage(request.raw_content, values, limits.message_bytes_max,
