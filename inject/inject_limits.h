@@ -39,7 +39,8 @@ struct InjectLimits {
   // Metadata: members, and all keys and values together.
   size_t metadata_max = 32;
   size_t metadata_bytes_max = 4096;
-  // One built message: substitution stops with an error past this size.
+  // One built message, encoded: substitution stops with an error past this size, and so
+  // does a message that encoding made larger.
   size_t message_bytes_max = size_t{25} << 20;
   // One header value after substitution (before RFC 2047 encoding).
   size_t header_value_expanded_bytes_max = 4096;

@@ -80,7 +80,13 @@ absl::StatusOr<std::string> InjectionPlan::BuildStructured(const InjectRecipient
   spec.message_id = NewMessageId(options_.host_name);
   spec.date = DateField(now);
   spec.attachments = &content.attachments;
-  return BuildMimeMessage(spec);
+  ASSIGN_OR_RETURN(std::string message, BuildMimeMessage(spec));
+  // The budget above bounds the text; encoding (quoted-printable up to 3x) can grow it.
+  if (message.size() > limits.message_bytes_max) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("message longer than ", limits.message_bytes_max, " bytes once encoded"));
+  }
+  return message;
 }
 
 }  // namespace tern::inject

@@ -3,4 +3,4 @@
 # keeps the same list for its default run.
 set(TERN_FUZZERS smtp_session smtp_client_reply address sasl dkim_canonicalization
   spool_record http_request_head
-  delivery_log_report json_writer dns_answer shaping_state shaping_policy)
+  delivery_log_report json_writer dns_answer shaping_state shaping_policy inject_request)

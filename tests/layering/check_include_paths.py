@@ -46,6 +46,11 @@ CASES = [
     ("tern_delivery", "tools/ternd/shard.h", False),
     ("tern_engine_uring", "engine/uring/uring_loop.h", True),
     ("tern_engine_uring", "delivery/lane.h", False),
+    ("tern_inject", "inject/injection_plan.h", True),
+    ("tern_inject", "net/smtp/address.h", True),
+    ("tern_inject", "net/listen_socket.h", False),
+    ("tern_inject", "spool/shard_spool.h", False),
+    ("tern_inject", "queue/scheduled_queue.h", False),
 ]
 
 # Flags of the original command that name its own source, object or dependency file.

@@ -21,7 +21,8 @@ import os
 import re
 import sys
 
-FOLDERS = ("bench", "core", "delivery", "engine", "net", "queue", "spool", "tests", "tools")
+FOLDERS = ("bench", "core", "delivery", "engine", "inject", "net", "queue", "spool", "tests",
+           "tools")
 # bench/<name>/ measures this folder of the tree.
 BENCH_LAYERS = {"smtp": "net/smtp"}
 THIRD_PARTY = {"re2"}
