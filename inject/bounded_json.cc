@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "inject/echoed_text.h"
 
 namespace tern::inject {
 namespace {
@@ -32,7 +33,8 @@ class BoundedDomBuilder {
   bool end_object() { return Close(); }
   bool end_array() { return Close(); }
   bool key(Json::string_t& name) {
-    if (open_.back()->contains(name)) return Fail(absl::StrCat("duplicate key \"", name, "\""));
+    if (open_.back()->contains(name))
+      return Fail(absl::StrCat("duplicate key \"", EchoedText(name), "\""));
     key_ = std::move(name);
     return true;
   }
@@ -41,7 +43,8 @@ class BoundedDomBuilder {
     std::string what = e.what();
     const size_t bracket = what.find("] ");
     if (bracket != std::string::npos) what.erase(0, bracket + 2);
-    error_ = absl::StrCat("invalid JSON at byte ", offset, ": ", what);
+    // Its "last read" token is client text of any length: bounded.
+    error_ = absl::StrCat("invalid JSON at byte ", offset, ": ", EchoedText(what, 200));
     return false;
   }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "inject/bounded_json.h"
+#include "inject/echoed_text.h"
 #include "net/smtp/address.h"
 
 namespace tern::inject {
@@ -86,7 +87,9 @@ class RequestReader {
       return false;
     }
     for (const auto& [key, value] : object.items()) {
-      const std::string child = path.empty() ? key : absl::StrCat(path, ".", key);
+      // Keys are client text of any length: the path quotes a bounded prefix.
+      const std::string child =
+          path.empty() ? EchoedText(key) : absl::StrCat(path, ".", EchoedText(key));
       if (absl::StrContains(key, '\0')) {
         Error(path, "NUL byte in a key");
         continue;
@@ -211,10 +214,8 @@ class RequestReader {
     if (!has_email) return Missing(path + ".email");
     if (!email_problem.empty()) {
       // Only a bounded prefix of a hostile address is echoed back.
-      if (email_text.size() > limits_.address_bytes_max) {
-        email_text.resize(limits_.address_bytes_max);
-      }
-      request->failed_recipients.push_back({index, std::move(email_text), email_problem});
+      request->failed_recipients.push_back(
+          {index, EchoedText(email_text, limits_.address_bytes_max), email_problem});
       return;
     }
     if (!recipient.mailbox.email.empty()) request->recipients.push_back(std::move(recipient));

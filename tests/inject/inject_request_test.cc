@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "core/utf8.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -253,6 +254,31 @@ TEST(InjectRequest, InvalidUtf8IsAStatus) {
   const std::string body =
       std::string(R"({"envelope_sender": "a@b.c", "pool": ")") + "\xC3\x28" + "\"}";
   ExpectRefused(ParseInjectRequest(body, {}), "invalid JSON at byte");
+}
+
+TEST(InjectRequest, ErrorsQuoteOnlyABoundedPrefixOfClientText) {
+  // A long invalid string: the parser's "last read" token is cut, and stays UTF-8.
+  const std::string body = "{\"pool\": \"" + std::string(100'000, 'a') + "\xFF\"}";
+  absl::StatusOr<InjectRequest> r = ParseInjectRequest(body, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(r.status().message().size(), 400u) << r.status().message().size();
+  EXPECT_TRUE(core::IsValidUtf8(r.status().message()));
+  // A long unknown key, a long duplicate key, a long invalid recipient address.
+  Json j = ValidStructured();
+  j[std::string(100'000, 'k')] = 1;
+  r = Parse(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(r.status().message().size(), 200u);
+  r = ParseInjectRequest(
+      "{\"" + std::string(100'000, 'd') + "\":1,\"" + std::string(100'000, 'd') + "\":1}", {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(r.status().message().size(), 200u);
+  j = ValidStructured();
+  j["recipients"][0]["email"] = std::string(100'000, 'e') + "é";
+  r = Parse(j);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->failed_recipients.size(), 1u);
+  EXPECT_LE(r->failed_recipients[0].email.size(), 257u);
 }
 
 TEST(InjectRequest, TruncatedJsonIsAStatus) {
