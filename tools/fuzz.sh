@@ -25,7 +25,7 @@ targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
   targets=(smtp_session smtp_client_reply address sasl dkim_canonicalization spool_record
     http_request_head delivery_log_report json_writer dns_answer shaping_state shaping_policy
-    bounce_rules suppression_csv suppression_journal http_response)
+    bounce_rules suppression_csv suppression_journal http_response inject_request)
 fi
 if [[ $build -eq 1 ]]; then
   # -O1: libFuzzer's usual level, and a quicker build than -O2.

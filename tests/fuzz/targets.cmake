@@ -4,4 +4,4 @@
 set(TERN_FUZZERS smtp_session smtp_client_reply address sasl dkim_canonicalization
   spool_record http_request_head
   delivery_log_report json_writer dns_answer shaping_state shaping_policy bounce_rules
-  suppression_csv suppression_journal http_response)
+  suppression_csv suppression_journal http_response inject_request)

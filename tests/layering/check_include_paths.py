@@ -56,6 +56,11 @@ CASES = [
     ("tern_events", "spool/record_codec.h", False),
     ("tern_events", "delivery/lane.h", False),
     ("tern_events", "net/transport.h", False),
+    ("tern_inject", "inject/injection_plan.h", True),
+    ("tern_inject", "net/smtp/address.h", True),
+    ("tern_inject", "net/listen_socket.h", False),
+    ("tern_inject", "spool/shard_spool.h", False),
+    ("tern_inject", "queue/scheduled_queue.h", False),
 ]
 
 # Flags of the original command that name its own source, object or dependency file.

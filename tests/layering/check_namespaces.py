@@ -21,8 +21,8 @@ import os
 import re
 import sys
 
-FOLDERS = ("bench", "core", "delivery", "engine", "net", "queue", "spool", "suppression", "events", "tests",
-           "tools")
+FOLDERS = ("bench", "core", "delivery", "engine", "events", "inject", "net", "queue", "spool",
+           "suppression", "tests", "tools")
 # bench/<name>/ measures this folder of the tree.
 BENCH_LAYERS = {"smtp": "net/smtp"}
 THIRD_PARTY = {"re2"}
