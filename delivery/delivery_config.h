@@ -15,6 +15,7 @@
 #include "net/smtp/client_session.h"
 #include "net/tls/tls_context.h"
 #include "queue/retry_schedule.h"
+#include "suppression/suppression_list.h"
 
 namespace tern::delivery {
 
@@ -38,6 +39,12 @@ struct DeliveryConfig {
   std::shared_ptr<const EgressConfig> egress;
   // Classes every failure (--bounce_rules, then the built-in rules); null: built-in only.
   std::shared_ptr<const BounceClassifier> bounce_classifier;
+  // The suppression list (null: none): checked before each delivery, fed by hard bounces
+  // (after suppress_after of them to one address; 0: never). suppressed_drop: a suppressed
+  // recipient is dropped (DELETED, no DSN) rather than bounced.
+  suppression::SuppressionList* suppression = nullptr;
+  int suppress_after = 1;
+  bool suppressed_drop = false;
 };
 
 }  // namespace tern::delivery

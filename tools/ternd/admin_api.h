@@ -35,6 +35,7 @@
 #include "absl/strings/string_view.h"
 #include "net/admin_server.h"
 #include "net/http_query.h"
+#include "suppression/suppression_list.h"
 #include "tools/ternd/shaping_report.h"
 #include "tools/ternd/shard.h"
 #include "tools/ternd/throughput_history.h"
@@ -46,8 +47,10 @@ class AdminApi {
   static constexpr size_t kQueueRowsDefault = 10000;
   static constexpr size_t kShapeRowsDefault = 20;
   static constexpr size_t kClassifyReplyBytesMax = 4096;
-  explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards, ShapingAccess shaping = {})
-      : shards_(shards), shaping_(std::move(shaping)) {}
+  // `suppression`: the list ternctl suppress reads and changes (null: none).
+  explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards, ShapingAccess shaping = {},
+                    suppression::SuppressionList* suppression = nullptr)
+      : shards_(shards), shaping_(std::move(shaping)), suppression_(suppression) {}
   net::HttpResponse Handle(absl::string_view method, absl::string_view target);
   // Called by the admin server's thread every ~200 ms: samples the throughput history.
   void Tick();
@@ -68,6 +71,7 @@ class AdminApi {
   const std::vector<std::unique_ptr<Shard>>* shards_;
   ThroughputHistory history_;
   ShapingAccess shaping_;
+  suppression::SuppressionList* suppression_;
 };
 
 }  // namespace tern::tools::ternd

@@ -303,6 +303,13 @@ int RunDaemon(const DaemonHooks& hooks) {
              config->shaping->overrides().size());
   }
 
+  // The suppression list, replayed from its journal before any RCPT is answered.
+  if (absl::Status opened = config->OpenSuppressionList(); !opened.ok()) {
+    TERN_LOG(kError, "suppression list: %s", opened.message());
+    return 1;
+  }
+  TERN_LOG(kInfo, "suppression list: %d entries", config->suppression->index().size());
+
   // The I/O engine of every shard (auto: io_uring unless the kernel refuses it, then epoll
   // with one log line).
   absl::StatusOr<engine::IoEngine> io_engine = engine::ResolveIoEngine(config->io_engine);
@@ -353,9 +360,11 @@ int RunDaemon(const DaemonHooks& hooks) {
   }
   TERN_LOG(kInfo, "I/O engine %s", shards[0]->features());
 
-  AdminApi api(&shards, {.state = config->shaping.get(),
-                         .policy_file = config->shaping_file,
-                         .egress = config->egress.get()});
+  AdminApi api(&shards,
+               {.state = config->shaping.get(),
+                .policy_file = config->shaping_file,
+                .egress = config->egress.get()},
+               config->suppression.get());
   std::unique_ptr<net::AdminServer> admin;
   std::string admin_bound;
   if (config->admin.has_value()) {

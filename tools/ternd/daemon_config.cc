@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
@@ -97,6 +98,8 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
     if (!dkim.ok()) return FlagError("dkim_key", dkim.status().message());
     config.dkim = *std::move(dkim);
   }
+  config.suppress_after = absl::GetFlag(FLAGS_suppress_after);
+  if (config.suppress_after < 0) return FlagError("suppress_after", "must be >= 0");
   auto classifier = ReadBounceClassifier(absl::GetFlag(FLAGS_bounce_rules));
   if (!classifier.ok()) return FlagError("bounce_rules", classifier.status().message());
   config.bounce_classifier = *std::move(classifier);
@@ -125,6 +128,11 @@ absl::Status LoadAdminAccess(DaemonConfig* config) {
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
   DaemonConfig config;
+  const std::string suppressed_action = absl::GetFlag(FLAGS_suppressed_action);
+  if (suppressed_action != "reject" && suppressed_action != "drop") {
+    return FlagError("suppressed_action", "reject or drop");
+  }
+  config.suppressed_drop = suppressed_action == "drop";
   const struct {
     const char* flag;
     std::vector<std::string> addresses;
@@ -338,7 +346,22 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.tls_handshake_timeout = tls_handshake_timeout;
   shard.greet_pause = greet_pause;
   shard.min_data_rate = min_data_rate;
+  shard.suppression = suppression.get();
+  shard.suppressed_drop = suppressed_drop;
   return shard;
+}
+
+absl::Status DaemonConfig::OpenSuppressionList() {
+  const std::string directory = (std::filesystem::path(spool_dir) / "suppression").string();
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) return absl::InternalError(absl::StrCat(directory, ": ", error.message()));
+  absl::StatusOr<std::unique_ptr<suppression::SuppressionList>> list =
+      suppression::SuppressionList::Open({.directory = directory}, {});
+  if (!list.ok()) return list.status();
+  suppression = *std::move(list);
+  if (delivery != nullptr) delivery->suppression = suppression.get();
+  return absl::OkStatus();
 }
 
 absl::string_view ListenerName(net::ListenerKind kind) {

@@ -61,6 +61,10 @@ struct DaemonConfig {
   // Egress sources and pools in force (never null; without pools when none are
   // configured); SIGHUP replaces the configuration in it.
   std::unique_ptr<delivery::EgressConfigSlot> egress;
+  // The suppression list (SPOOL_DIR/suppression/), opened once the spool is locked and ternd
+  // runs as --user (OpenSuppressionList); --suppressed_action=drop sets suppressed_drop.
+  std::unique_ptr<suppression::SuppressionList> suppression;
+  bool suppressed_drop = false;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;
@@ -71,6 +75,8 @@ struct DaemonConfig {
   uint64_t min_data_rate = 0;
 
   ShardConfig MakeShardConfig(int shard_id) const;
+  // Opens (recovering) the suppression list and hands it to delivery.
+  absl::Status OpenSuppressionList();
 };
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig();

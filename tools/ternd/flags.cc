@@ -143,6 +143,12 @@ ABSL_FLAG(std::vector<std::string>, dkim_key, {},
 ABSL_FLAG(std::string, bounce_rules, "",
           "TOML file of bounce classification rules, tried in order before the built-in "
           "ones (README: Bounce classification); read again on SIGHUP");
+ABSL_FLAG(int32_t, suppress_after, 1,
+          "hard bounces (classes bad-mailbox, inactive-mailbox, bad-domain) of one address "
+          "that put it on the suppression list (README: Suppression list); 0: bounces never do");
+ABSL_FLAG(std::string, suppressed_action, "reject",
+          "a recipient on the suppression list: reject (RCPT gets 550 5.1.1) or drop (RCPT "
+          "is accepted, the recipient dropped at delivery with a 'suppressed' event)");
 ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
           "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
           "after the data)");

@@ -27,6 +27,8 @@ ABSL_DECLARE_FLAG(absl::Duration, greet_pause);
 ABSL_DECLARE_FLAG(uint64_t, min_data_rate);
 ABSL_DECLARE_FLAG(std::vector<std::string>, dkim_key);
 ABSL_DECLARE_FLAG(std::string, bounce_rules);
+ABSL_DECLARE_FLAG(int32_t, suppress_after);
+ABSL_DECLARE_FLAG(std::string, suppressed_action);
 ABSL_DECLARE_FLAG(std::vector<std::string>, outbound_tls_policy);
 ABSL_DECLARE_FLAG(std::string, spool_dir);
 ABSL_DECLARE_FLAG(std::string, spool_sync);

@@ -41,6 +41,7 @@
 #include "queue/queue_operations.h"
 #include "spool/shard_spool.h"
 #include "spool/storage.h"
+#include "suppression/suppression_list.h"
 #include "tools/ternd/delivery_reload.h"
 
 namespace tern::tools::ternd {
@@ -75,6 +76,10 @@ struct ShardConfig {
   std::vector<std::string> dns_servers;
   // Egress sources and pools (null or without pools: messages get no pool).
   std::shared_ptr<const delivery::EgressConfig> egress;
+  // The suppression list every shard reads at RCPT (null: none); with suppressed_drop a
+  // suppressed recipient is accepted (and dropped at delivery) instead of refused.
+  suppression::SuppressionList* suppression = nullptr;
+  bool suppressed_drop = false;
   // Tests only (tools/ternd/daemon.h): the spool's storage backend. Empty: the ring backend.
   std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;
 };
