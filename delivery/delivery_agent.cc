@@ -14,6 +14,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "delivery/message_headers.h"
+#include "delivery/suppressed_recipients.h"
 #include "net/smtp/address.h"
 
 namespace tern::delivery {
@@ -99,10 +100,27 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
   for (uint32_t i = 0; i < entry->recipient_count(); ++i) {
     if (!spool::IsFinalRecipientState(entry->recipient_state(i))) left.push_back(i);
   }
+  // Recipients on the suppression list (since the message was queued, or accepted under
+  // --suppressed_action=drop): recorded at once, never sent.
+  std::vector<RecipientOutcome> suppressed;
+  if (config_.suppression != nullptr) {
+    suppressed = TakeSuppressedRecipients(config_.suppression->index(), *entry,
+                                          absl::ToUnixSeconds(loop_->now()), &left);
+  }
+  const uint32_t suppressed_jobs = suppressed.empty() ? 0 : 1;
+  if (!suppressed.empty()) {
+    std::vector<uint32_t> ids;
+    for (const RecipientOutcome& o : suppressed) ids.push_back(o.recipient);
+    active.jobs_left = 1;  // at least; set again below before any job can be recorded
+    recorder_.Complete(
+        DeliveryJob{.queue_id = queue_id, .recipients = std::move(ids), .attempt = active.attempt},
+        std::move(suppressed), "", std::nullopt);
+    if (left.empty()) return;
+  }
   const absl::Time received = absl::FromUnixMicros(entry->received_unix_us());
   if (config_.retry.Expired(received, loop_->now())) {
     // Temporary failures of an expired message become EXPIRED (with a DSN).
-    active.jobs_left = 1;
+    active.jobs_left = 1 + suppressed_jobs;
     recorder_.Fail(
         DeliveryJob{.queue_id = queue_id, .recipients = std::move(left), .attempt = active.attempt},
         net::smtp::DeliveryOutcome::kTempFailed, 451, "4.4.7",
@@ -149,7 +167,8 @@ void DeliveryAgent::ScheduleMessage(uint64_t queue_id) {
     }
     same->second.recipients.push_back(i);
   }
-  active.jobs_left = static_cast<uint32_t>(jobs.size()) + (no_domain.empty() ? 0 : 1);
+  active.jobs_left =
+      static_cast<uint32_t>(jobs.size()) + (no_domain.empty() ? 0 : 1) + suppressed_jobs;
   if (!no_domain.empty()) {
     recorder_.Fail(
         DeliveryJob{

@@ -15,6 +15,7 @@
 #include "net/smtp/client_session.h"
 #include "net/tls/tls_context.h"
 #include "queue/retry_schedule.h"
+#include "suppression/bounce_tally.h"
 #include "suppression/suppression_list.h"
 
 namespace tern::delivery {
@@ -43,6 +44,7 @@ struct DeliveryConfig {
   // (after suppress_after of them to one address; 0: never). suppressed_drop: a suppressed
   // recipient is dropped (DELETED, no DSN) rather than bounced.
   suppression::SuppressionList* suppression = nullptr;
+  suppression::BounceTally* bounce_tally = nullptr;  // with suppress_after > 1
   int suppress_after = 1;
   bool suppressed_drop = false;
 };

@@ -38,8 +38,13 @@ struct DeliveryCounters {
   std::atomic<uint64_t> recipients_deleted{0};              // by the operator (ternctl delete)
   std::atomic<uint64_t> recipients_bounced_by_operator{0};  // ternctl bounce
   std::atomic<uint64_t> dsns_queued{0};                     // bounces spooled to senders
-  std::atomic<uint64_t> connections_opened{0};              // TCP connections that reached EHLO
-  std::atomic<uint64_t> connections_reused{0};              // parked connections continued here
+  // Recipients on the suppression list, not sent (bounced, or dropped in drop mode).
+  std::atomic<uint64_t> recipients_suppressed{0};
+  // Hard bounces put on the suppression list, and those that could not be (logged).
+  std::atomic<uint64_t> suppressions_added{0};
+  std::atomic<uint64_t> suppression_feed_failures{0};
+  std::atomic<uint64_t> connections_opened{0};  // TCP connections that reached EHLO
+  std::atomic<uint64_t> connections_reused{0};  // parked connections continued here
   // Idle connections passed between lanes of domains sharing a site (MX rollup).
   std::atomic<uint64_t> connections_lent{0};
   // Connections parked for another shard waiting for the destination (its fair share).

@@ -51,6 +51,9 @@ struct RecipientOutcome {
   int code = 0;
   std::string enhanced;  // "4.4.1"
   std::string reply;     // the remote reply or our reason
+  // On the suppression list (delivery/suppressed_recipients.h): never sent; BOUNCED, or
+  // DELETED when suppressed recipients are dropped; logged as "suppressed".
+  bool suppressed = false;
 };
 
 }  // namespace tern::delivery

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 namespace tern::delivery {
 
@@ -27,6 +28,8 @@ struct ResultRecorder::Completion {
   std::vector<bool> wants_dsn;
   // The bounce class of each failure (deferred, bounced, expired); unused when delivered.
   std::vector<BounceClass> classes;
+  // Hard bounces to put on the suppression list before the results are recorded.
+  std::vector<suppression::Entry> to_suppress;
   bool dsn_needed = false;
 };
 
@@ -105,7 +108,9 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
     if (o.outcome == net::smtp::DeliveryOutcome::kDelivered) {
       state = spool::RecipientState::kDelivered;
     } else if (o.outcome == net::smtp::DeliveryOutcome::kPermFailed) {
-      state = spool::RecipientState::kBounced;
+      // A suppressed recipient dropped (--suppressed_action=drop) ends as if deleted.
+      state = o.suppressed && config_.suppressed_drop ? spool::RecipientState::kDeleted
+                                                      : spool::RecipientState::kBounced;
     } else if (expired) {
       state = spool::RecipientState::kExpired;
     }
@@ -122,6 +127,10 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
                          : state == spool::RecipientState::kDelivered
                              ? BounceClass::kOther
                              : classifier_->Classify(o.code, o.enhanced, o.reply));
+    if (state == spool::RecipientState::kBounced && !o.suppressed &&
+        IsHardBounceClass(c->classes.back())) {
+      NoteHardBounce(entry->recipient(o.recipient), o.reply, destination, c.get());
+    }
     c->next_attempt_us.push_back(state == spool::RecipientState::kDeferred ? next_us : 0);
     c->addresses.emplace_back(entry->recipient(o.recipient));
     c->wants_dsn.push_back(dsn);
@@ -150,7 +159,7 @@ void ResultRecorder::Complete(DeliveryJob job, std::vector<RecipientOutcome> out
 
 void ResultRecorder::Continue(std::unique_ptr<Completion> c) {
   if (!c->dsn_needed) {
-    Record(std::move(c));
+    FeedSuppression(std::move(c));
     return;
   }
   // The recipients' ORCPT values, from the stored envelope.
@@ -215,11 +224,66 @@ void ResultRecorder::Continue(std::unique_ptr<Completion> c) {
         done->next_attempt_us[i] = retry_us;
       }
     }
-    Record(std::move(done));
+    FeedSuppression(std::move(done));
   };
   Completion* raw = holder->get();
   absl::Status spooled = bounces_.Spool(message, recipients, raw->now, on_spooled);
   if (!spooled.ok()) on_spooled(spooled);
+}
+
+void ResultRecorder::NoteHardBounce(absl::string_view address, absl::string_view reply,
+                                    absl::string_view destination, Completion* c) {
+  if (config_.suppression == nullptr || config_.suppress_after <= 0) return;
+  absl::StatusOr<suppression::Target> target = suppression::NormalizeTarget(address);
+  if (!target.ok() || target->is_domain) return;  // nothing the list can hold
+  if (config_.suppress_after > 1 &&
+      (config_.bounce_tally == nullptr ||
+       !config_.bounce_tally->CountReaches(target->text,
+                                           static_cast<uint32_t>(config_.suppress_after)))) {
+    return;
+  }
+  std::string event =
+      destination.empty() ? std::string(reply) : absl::StrCat(reply, " (from ", destination, ")");
+  event = std::string(core::Utf8Prefix(event, suppression::kEventBytesMax));
+  for (char& ch : event) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = ' ';
+  }
+  c->to_suppress.push_back({.target = std::move(target->text),
+                            .reason = suppression::Reason::kHardBounce,
+                            .event = std::move(event),
+                            .created = absl::ToUnixSeconds(c->now)});
+}
+
+void ResultRecorder::FeedSuppression(std::unique_ptr<Completion> c) {
+  if (c->to_suppress.empty()) {
+    Record(std::move(c));
+    return;
+  }
+  // Durable on the list before the BOUNCED records: a crash in between bounces the
+  // recipient again at the next attempt, and the list gets it then.
+  std::vector<suppression::Entry> entries = std::move(c->to_suppress);
+  const size_t count = entries.size();
+  auto holder = std::make_shared<std::unique_ptr<Completion>>(std::move(c));
+  std::shared_ptr<core::Mailbox> mailbox = loop_->mailbox();
+  absl::Status queued = config_.suppression->writer().AddAll(
+      std::move(entries), [this, holder, mailbox, count](absl::Status durable) {
+        mailbox->Post([this, holder, durable, count] {
+          if (durable.ok()) {
+            DeliveryCounters::Add(counters_->suppressions_added, count);
+          } else {
+            DeliveryCounters::Add(counters_->suppression_feed_failures, count);
+            TERN_LOG(kError, "suppression: %d hard bounces of %016X not added: %s", count,
+                     (*holder)->job.queue_id, durable.ToString());
+          }
+          Record(std::move(*holder));
+        });
+      });
+  if (!queued.ok()) {
+    DeliveryCounters::Add(counters_->suppression_feed_failures, count);
+    TERN_LOG(kError, "suppression: %d hard bounces of %016X not added: %s", count,
+             (*holder)->job.queue_id, queued.ToString());
+    Record(std::move(*holder));
+  }
 }
 
 void ResultRecorder::Record(std::unique_ptr<Completion> c) {
@@ -255,7 +319,9 @@ void ResultRecorder::Record(std::unique_ptr<Completion> c) {
 void ResultRecorder::Log(const Completion& c) {
   const LaneLabels* labels = c.job.labels.get();
   for (size_t i = 0; i < c.outcomes.size(); ++i) {
-    switch (c.states[i]) {
+    const bool suppressed = c.outcomes[i].suppressed;
+    if (suppressed) DeliveryCounters::Add(counters_->recipients_suppressed);
+    switch (suppressed ? spool::RecipientState::kPending : c.states[i]) {
       case spool::RecipientState::kDelivered: {
         DeliveryCounters::Add(counters_->recipients_delivered);
         const double delay_s = absl::ToDoubleSeconds(c.now - c.received);
@@ -281,9 +347,9 @@ void ResultRecorder::Log(const Completion& c) {
         break;
     }
     const RecipientOutcome& o = c.outcomes[i];
-    const bool failed = c.states[i] == spool::RecipientState::kDeferred ||
-                        c.states[i] == spool::RecipientState::kBounced ||
-                        c.states[i] == spool::RecipientState::kExpired;
+    const bool failed = !suppressed && (c.states[i] == spool::RecipientState::kDeferred ||
+                                        c.states[i] == spool::RecipientState::kBounced ||
+                                        c.states[i] == spool::RecipientState::kExpired);
     if (failed) {
       stats_->NoteFailure({.at = c.now,
                            .queue_id = c.job.queue_id,
@@ -293,7 +359,8 @@ void ResultRecorder::Log(const Completion& c) {
                            .destination = c.destination});
     }
     if (log_ == nullptr) continue;
-    log_->Append({.event = spool::RecipientStateName(c.states[i]),
+    log_->Append({.event = suppressed ? absl::string_view("suppressed")
+                                      : spool::RecipientStateName(c.states[i]),
                   .queue_id = c.job.queue_id,
                   .message_id = c.job.message_id,
                   .sender = c.sender,

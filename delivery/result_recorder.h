@@ -77,6 +77,11 @@ class ResultRecorder {
  private:
   struct Completion;
   void Continue(std::unique_ptr<Completion> completion);
+  // A hard bounce of `address`: onto completion->to_suppress once --suppress_after says so.
+  void NoteHardBounce(absl::string_view address, absl::string_view reply,
+                      absl::string_view destination, Completion* completion);
+  // Puts completion->to_suppress on the suppression list, then Record()s.
+  void FeedSuppression(std::unique_ptr<Completion> completion);
   void Record(std::unique_ptr<Completion> completion);
   void Log(const Completion& completion);
 

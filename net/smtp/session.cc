@@ -700,6 +700,13 @@ void SmtpSession::OnRcpt(absl::string_view arg) {
     TERN_LOG(kInfo, "smtp client=%s: relay denied for <%s>", client_.address, path.address);
     return Reply(kRelayDenied);
   }
+  if (config_.recipient_screen != nullptr &&
+      config_.recipient_screen->Refuses(ArenaView(sender_), path.address, &screen_reply_)) {
+    SmtpCounters::Add(counters_->recipients_screened_out, 1);
+    TERN_LOG(kInfo, "smtp client=%s: <%s> refused: %s", client_.address, path.address,
+             absl::StripAsciiWhitespace(screen_reply_));
+    return Reply(screen_reply_);
+  }
   // Both are parts of this command line: the arena grows by at most a line per recipient.
   CHECK_LE(path.address.size() + args.orcpt.size(), kCommandLineBytesMax);
   RecipientSpans recipient;

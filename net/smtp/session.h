@@ -75,6 +75,7 @@
 #include "net/smtp/body_reader.h"
 #include "net/smtp/command_line_reader.h"
 #include "net/smtp/message_sink.h"
+#include "net/smtp/recipient_screen.h"
 #include "net/smtp/relay_policy.h"
 #include "net/smtp/reply_queue.h"
 #include "net/smtp/smtp_counters.h"
@@ -90,6 +91,8 @@ struct SessionConfig {
   uint64_t max_message_size = 35ull << 20;  // bytes; 0 = unlimited
   size_t max_recipients = 1000;
   const RelayPolicy* relay_policy = nullptr;  // null: no relay domains
+  // Asked last at every RCPT (the suppression list); null: none.
+  const RecipientScreen* recipient_screen = nullptr;
   absl::Duration idle_timeout = absl::Seconds(300);
   absl::Duration data_timeout = absl::Seconds(600);  // while reading a DATA/BDAT body
   absl::Time (*clock)() = &absl::Now;                // the Received: date (tests fix it)
@@ -235,6 +238,7 @@ class SmtpSession {
 
   const SessionConfig& config_;
   const ClientInfo client_;
+  std::string screen_reply_;  // a RecipientScreen's refusal, reused
   MessageSink* const sink_;
   SmtpCounters* const counters_;
 

@@ -27,6 +27,8 @@ struct SmtpCounters {
   std::atomic<uint64_t> bytes_accepted{0};     // body bytes of those messages
   std::atomic<uint64_t> messages_rejected{0};  // messages whose data was refused or not stored
   std::array<std::atomic<uint64_t>, kReplyCodes> rejects_by_code{};
+  // Recipients the RecipientScreen refused (the suppression list).
+  std::atomic<uint64_t> recipients_screened_out{0};
   std::atomic<uint64_t> tls_handshakes{0};          // completed (implicit TLS or STARTTLS)
   std::atomic<uint64_t> tls_handshake_failures{0};  // failed, or the client left mid-way
   // From the end of a message's data to its 250 (its group commit and the wait for it).

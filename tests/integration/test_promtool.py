@@ -21,7 +21,8 @@ SHARDS = ("0", "1")
 # Every value of every result-like label, per shard, from the first scrape.
 SERIES_FROM_START = [
     ("tern_smtp_messages_total", "result", ("accepted", "rejected")),
-    ("tern_delivery_recipients_total", "result", ("delivered", "deleted", "returned")),
+    ("tern_delivery_recipients_total", "result",
+     ("delivered", "deleted", "returned", "suppressed")),
     ("tern_delivery_connections_total", "result", ("opened", "reused", "failed")),
     ("tern_delivery_messages", "state", ("active", "waiting_retry")),
     ("tern_queue_messages", "state", ("held", "active", "waiting")),

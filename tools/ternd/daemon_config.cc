@@ -360,7 +360,11 @@ absl::Status DaemonConfig::OpenSuppressionList() {
       suppression::SuppressionList::Open({.directory = directory}, {});
   if (!list.ok()) return list.status();
   suppression = *std::move(list);
-  if (delivery != nullptr) delivery->suppression = suppression.get();
+  if (delivery != nullptr) {
+    delivery->suppression = suppression.get();
+    delivery->bounce_tally = bounce_tally.get();
+    delivery->suppressed_drop = suppressed_drop;
+  }
   return absl::OkStatus();
 }
 

@@ -64,6 +64,9 @@ struct DaemonConfig {
   // The suppression list (SPOOL_DIR/suppression/), opened once the spool is locked and ternd
   // runs as --user (OpenSuppressionList); --suppressed_action=drop sets suppressed_drop.
   std::unique_ptr<suppression::SuppressionList> suppression;
+  // Hard bounces per address for --suppress_after above 1.
+  std::unique_ptr<suppression::BounceTally> bounce_tally =
+      std::make_unique<suppression::BounceTally>();
   bool suppressed_drop = false;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;

@@ -20,6 +20,12 @@ constexpr CounterField<D> kDeliveryFields[] = {
      &D::transactions},
     {"tern_delivery_dsns_queued_total", kCounter, "Bounces (RFC 3464 DSNs) spooled to senders.",
      &D::dsns_queued},
+    {"tern_suppression_added_total", kCounter,
+     "Hard bounces put on the suppression list (--suppress_after), by result: added, or "
+     "failed (the list could not take them; logged).",
+     &D::suppressions_added, "result", "added"},
+    {"tern_suppression_added_total", kCounter, "", &D::suppression_feed_failures, "result",
+     "failed"},
     {"tern_delivery_connections_total", kCounter,
      "Outbound connections taken into use: opened (through greeting and EHLO), reused (a "
      "parked idle connection continued, by this shard or another) or failed (before EHLO "
@@ -71,12 +77,14 @@ void AppendRecipientResults(core::MetricsText* text, const Shards& shards) {
   text->Family("tern_delivery_recipients_total", kCounter,
                "Recipients by result: delivered, deferred (an attempt failed temporarily), "
                "bounced (failed permanently), expired (given up after --max_queue_lifetime), "
-               "deleted (ternctl delete) or returned to the sender (ternctl bounce). Deferred, "
+               "deleted (ternctl delete), returned to the sender (ternctl bounce) or suppressed "
+               "(on the suppression list: not sent). Deferred, "
                "bounced and expired are split by bounce class (class=\"bad-mailbox\", ...).");
   for (const auto& [result, member] : {std::pair<const char*, const std::atomic<uint64_t> D::*>{
                                            "delivered", &D::recipients_delivered},
                                        {"deleted", &D::recipients_deleted},
-                                       {"returned", &D::recipients_bounced_by_operator}}) {
+                                       {"returned", &D::recipients_bounced_by_operator},
+                                       {"suppressed", &D::recipients_suppressed}}) {
     for (const auto& shard : shards) {
       text->Sample({{"shard", ShardLabel(*shard)}, {"result", result}},
                    Load(shard->delivery_counters().*member));

@@ -239,6 +239,9 @@ void AppendSmtpMetrics(core::MetricsText* text, const Shards& shards) {
       {"tern_smtp_messages_total", kCounter, "", &C::messages_rejected, "result", "rejected"},
       {"tern_smtp_accepted_bytes_total", kCounter, "Body bytes of the messages accepted.",
        &C::bytes_accepted},
+      {"tern_smtp_recipients_suppressed_total", kCounter,
+       "RCPTs refused (550 5.1.1) because the recipient is on the suppression list.",
+       &C::recipients_screened_out},
   };
   AppendFields(text, shards, kFields, [](const Shard& s) { return &s.smtp_counters(); });
   AppendSmtpRejects(text, shards);

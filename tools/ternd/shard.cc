@@ -224,6 +224,10 @@ absl::Status Shard::Setup(core::Loop* loop) {
     auth_backend_ = std::make_unique<net::smtp::LoopAuthBackend>(config_.auth, loop_);
     smtp_context_.session_config.auth = auth_backend_.get();
   }
+  if (config_.suppression != nullptr && !config_.suppressed_drop) {
+    suppression_screen_ = std::make_unique<SuppressionScreen>(&config_.suppression->index());
+    smtp_context_.session_config.recipient_screen = suppression_screen_.get();
+  }
   smtp_context_.relay_policy = config_.relay_policy;
   smtp_context_.counters = &smtp_counters_;
   smtp_context_.limiter = config_.limiter;

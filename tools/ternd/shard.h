@@ -43,6 +43,7 @@
 #include "spool/storage.h"
 #include "suppression/suppression_list.h"
 #include "tools/ternd/delivery_reload.h"
+#include "tools/ternd/suppression_screen.h"
 
 namespace tern::tools::ternd {
 
@@ -179,6 +180,8 @@ class Shard {
   bool agent_aborted_ = false;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;  // one per listener kind in use
   std::unique_ptr<net::smtp::LoopAuthBackend> auth_backend_;
+  // The suppression list as every session's RecipientScreen (null: none, or drop mode).
+  std::unique_ptr<SuppressionScreen> suppression_screen_;
   // The sinks' resolver in force (never null; SIGHUP replaces it, each message holds the
   // one it started with). Outlives every sink: the connections go before the shard.
   std::shared_ptr<const delivery::MessagePoolResolver> message_pools_;
