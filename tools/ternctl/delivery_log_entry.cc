@@ -11,8 +11,8 @@
 namespace tern::tools::ternctl {
 namespace {
 
-constexpr absl::string_view kEventNames[kLogEvents] = {"received", "delivered", "deferred",
-                                                       "bounced",  "expired",   "deleted"};
+constexpr absl::string_view kEventNames[kLogEvents] = {
+    "received", "delivered", "deferred", "bounced", "expired", "deleted", "suppressed"};
 
 const std::string* StringField(const nlohmann::json& object, const char* key) {
   auto it = object.find(key);

@@ -17,8 +17,8 @@
 
 namespace tern::tools::ternctl {
 
-enum class LogEvent { kReceived, kDelivered, kDeferred, kBounced, kExpired, kDeleted };
-inline constexpr int kLogEvents = 6;
+enum class LogEvent { kReceived, kDelivered, kDeferred, kBounced, kExpired, kDeleted, kSuppressed };
+inline constexpr int kLogEvents = 7;
 
 // "received", "delivered", ... (the log's own words).
 absl::string_view LogEventName(LogEvent event);

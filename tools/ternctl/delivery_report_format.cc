@@ -95,7 +95,8 @@ std::string DeliveryReportText(const DeliveryReport& report, const ReportScope& 
   absl::StrAppend(&out, absl::StrFormat("  %-10s %10d events, %d%s distinct messages\n", "deferred",
                                         t[LogEvent::kDeferred], report.deferred_messages(),
                                         report.deferred_messages_capped() ? "+" : ""));
-  for (LogEvent e : {LogEvent::kBounced, LogEvent::kExpired, LogEvent::kDeleted}) {
+  for (LogEvent e :
+       {LogEvent::kBounced, LogEvent::kExpired, LogEvent::kDeleted, LogEvent::kSuppressed}) {
     absl::StrAppend(&out, absl::StrFormat("  %-10s %10d recipients\n", LogEventName(e), t[e]));
   }
   const DelayHistogram& d = report.delays();

@@ -5,11 +5,12 @@
 //
 // JSON: {"since":..,"until":..,"files":[..],"lines":N,"lines_in_window":N,"skipped_lines":N,
 //   "totals":{"received":N,"delivered":N,"deferred":N,"deferred_messages":N,"bounced":N,
-//             "expired":N,"deleted":N},
+//             "expired":N,"deleted":N,"suppressed":N},
 //   "delay_ms":{"count":N,"p50":N,"p90":N,"p99":N,"max":N},
 //   "recipient_domains":[{"domain":..,"delivered":N,"deferred":N,"bounced":N,"expired":N,
 //                         "deleted":N}],
 //   "sender_domains":[{"domain":..,"received":N,"delivered":N,..}],
+//   "failure_classes":[{"class":..,"deferred":N,"bounced":N,"expired":N}],
 //   "errors":[{"pattern":..,"example":..,"count":N,"deferred":N,"bounced":N,"expired":N,
 //              "domains":[{"domain":..,"count":N}],"other_domains":N}],
 //   "warnings":[..]}

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -408,6 +409,41 @@ TEST_F(SessionTest, RcptSyntaxRelayAndLimits) {
       sink_.committed[0].record,
       "ENVELOPE helo=client.test client=192.0.2.9 from=<a@b.test> "
       "to=Postmaster,b@EXAMPLE.com,c@example.com,d@example.com,e@example.com body=0"))
+      << sink_.committed[0].record;
+}
+
+// Refuses one address for one sender; records what it was asked.
+class OneAddressScreen final : public RecipientScreen {
+ public:
+  bool Refuses(absl::string_view sender, absl::string_view recipient,
+               std::string* reply) const override {
+    asked.emplace_back(absl::StrCat(sender, " -> ", recipient));
+    if (recipient != "gone@example.com") return false;
+    *reply = "550 5.1.1 <gone@example.com>: recipient suppressed (hard-bounce, 2026-12-06)\r\n";
+    return true;
+  }
+  mutable std::vector<std::string> asked;
+};
+
+TEST_F(SessionTest, ScreenedRecipientIsRefusedAndTheTransactionGoesOn) {
+  OneAddressScreen screen;
+  config_.recipient_screen = &screen;
+  Hello();
+  Send("MAIL FROM:<a@b.test>\r\n");
+  EXPECT_EQ(Send("RCPT TO:<gone@example.com>\r\n"),
+            "550 5.1.1 <gone@example.com>: recipient suppressed (hard-bounce, 2026-12-06)\r\n");
+  EXPECT_EQ(Send("RCPT TO:<ok@example.com>\r\n"), "250 2.1.5 Ok\r\n");
+  // Asked after the relay checks only: a relay refusal never reaches the screen.
+  EXPECT_EQ(Send("RCPT TO:<x@other.test>\r\n"), "554 5.7.1 Relay access denied\r\n");
+  EXPECT_EQ(screen.asked, (std::vector<std::string>{"a@b.test -> gone@example.com",
+                                                    "a@b.test -> ok@example.com"}));
+  EXPECT_EQ(counters_.recipients_screened_out.load(), 1u);
+  EXPECT_EQ(Rejects(550), 1u);
+  EXPECT_EQ(Send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  Send("x\r\n.\r\n");
+  sink_.CompleteAll();
+  ASSERT_EQ(sink_.committed.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(sink_.committed[0].record, "to=ok@example.com body=0"))
       << sink_.committed[0].record;
 }
 
