@@ -144,7 +144,7 @@ class SuppressionIndex {
   absl::Mutex writer_mutex_;
   std::vector<std::unique_ptr<Table>> tables_ ABSL_GUARDED_BY(writer_mutex_);  // last: current
   size_t used_slots_ ABSL_GUARDED_BY(writer_mutex_) = 0;
-  uint64_t generations_ ABSL_GUARDED_BY(writer_mutex_) = 0;  // tables built                       // live + tombstones
+  uint64_t generations_ ABSL_GUARDED_BY(writer_mutex_) = 0;  // tables built // live + tombstones
   std::atomic<size_t> live_{0};
   std::atomic<size_t> garbage_bytes_{0};
   std::atomic<size_t> retired_bytes_{0};
