@@ -95,6 +95,8 @@ ABSL_FLAG(std::string, event, "", "suppress add: why, as free text (default \"te
 ABSL_FLAG(bool, exact, false, "suppress list: TEXT is the whole address or domain");
 ABSL_FLAG(uint64_t, page_entries, 100000,
           "suppress export: entries per request to ternd (the export is paged)");
+ABSL_FLAG(uint64_t, import_chunk_bytes, 512 * 1024,
+          "suppress import: bytes of CSV per request to ternd (4 KiB to 768 KiB)");
 ABSL_FLAG(std::string, destination, "",
           "shaping: also show what the policy gives this recipient domain (no MX lookup)");
 ABSL_FLAG(std::string, provider, "", "suspend / resume: a provider block of the shaping policy");
@@ -342,8 +344,8 @@ int SuspendOrResume(const std::string& admin, const std::string& command,
 }
 
 // suppress import: the whole file is checked here first (a bad line changes nothing), then
-// sent in chunks of whole records of at most kImportChunkBytes, each with the header line.
-constexpr size_t kImportChunkBytes = 512 * 1024;
+// sent in chunks of whole records of about --import_chunk_bytes (a record longer than that
+// goes alone), each with the header line; ternd takes a body of at most 1 MiB.
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {
   FILE* file = path == "-" ? stdin : fopen(path.c_str(), "rb");
@@ -387,6 +389,7 @@ int SuppressImport(const std::string& admin, const std::string& path) {
   const std::string header = csv.substr(0, header_end + 1);
   size_t chunk_start = header_end + 1;
   size_t sent = 0;
+  size_t requests = 0;
   auto send = [&](size_t end) -> bool {
     if (end <= chunk_start) return true;
     std::string chunk = header;
@@ -400,20 +403,23 @@ int SuppressImport(const std::string& admin, const std::string& path) {
     }
     sent = end;
     chunk_start = end;
+    ++requests;
     return true;
   };
+  const size_t chunk_bytes =
+      std::clamp<uint64_t>(absl::GetFlag(FLAGS_import_chunk_bytes), 4096, 768 * 1024);
   bool quoted = false;
   size_t last_record_end = chunk_start;
   for (size_t i = chunk_start; i < csv.size(); ++i) {
     if (csv[i] == '"') quoted = !quoted;
     if (csv[i] != '\n' || quoted) continue;
-    if (i + 1 - chunk_start > kImportChunkBytes && last_record_end > chunk_start) {
+    if (i + 1 - chunk_start > chunk_bytes && last_record_end > chunk_start) {
       if (!send(last_record_end)) return 1;
     }
     last_record_end = i + 1;
   }
   if (!send(csv.size())) return 1;
-  fprintf(stderr, "ternctl: imported %zu entries\n", entries);
+  fprintf(stderr, "ternctl: imported %zu entries (%zu requests)\n", entries, requests);
   return 0;
 }
 

@@ -1,11 +1,12 @@
 """ternctl suppress against a real ternd: add / list / remove with scopes and reasons, text
 and --json; import of a CSV with quoted fields (commas, quotes), and of one with a bad line
 3 (nothing imported, the message names line 3); export round trip (CSV and --json) and an
-export of ~2,500 entries in several pages; and durability: an add acknowledged, then
+import and export of ~2,500 entries in several chunks and pages; and durability: an add acknowledged, then
 kill -9 and a restart, and the entry is still there.
 """
 
 import csv
+import http.client
 import io
 import json
 import os
@@ -117,13 +118,39 @@ class SuppressionCtlTest(ternd_harness.TerndTestCase):
         lines = [json.loads(x) for x in d.ternctl("suppress", "export", "--json").stdout.splitlines()]
         self.assertEqual(sorted(lines, key=key), sorted(self.listed(d)["entries"], key=key))
 
+    def test_server_checks_an_import_again(self):
+        """ternd parses what it is sent (not only ternctl): a bad body changes nothing."""
+        d = self.start_ternd()
+        host, port = d.admin().rsplit(":", 1)
+
+        def post(body):
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.request("POST", "/suppressions/import", body=body.encode(),
+                         headers={"X-Tern-Request": "1"})
+            answer = conn.getresponse()
+            return answer.status, answer.read().decode()
+
+        status, text = post(HEADER + "\nok@example.com,,manual,,,\nbad@,,manual,,,\n")
+        self.assertEqual(status, 400, text)
+        self.assertIn("line 3", text)
+        self.assertEqual(self.listed(d)["total"], 0)
+        status, text = post(HEADER + "\nok@example.com,,manual,,,\n")
+        self.assertEqual((status, text), (200, "imported 1 entries\n"))
+        self.assertEqual(self.listed(d)["total"], 1)
+
     def test_export_in_pages(self):
         d = self.start_ternd()
         n = 2500
         text = HEADER + "\n" + "".join(f"user{i}@bulk.example,,hard-bounce,,,bounce {i}\n"
                                        for i in range(n))
-        d.ternctl("suppress", "import", self.write(d, "bulk.csv", text))
+        out = d.ternctl("suppress", "import", "--import_chunk_bytes=8192",
+                        self.write(d, "bulk.csv", text)).stderr
+        self.assertIn(f"imported {n} entries", out)
+        requests = int(out.split("(")[1].split()[0])
+        self.assertGreaterEqual(requests, len(text) // 8192)  # sent in chunks
         self.assertEqual(self.listed(d)["total"], n)
+        self.assertEqual(self.listed(d, "user2499@bulk.example", "--exact")["entries"][0]["event"],
+                         "bounce 2499")
         exported = d.ternctl("suppress", "export", "--page_entries=300").stdout
         rows = list(csv.reader(io.StringIO(exported)))
         self.assertEqual(",".join(rows[0]), HEADER)
