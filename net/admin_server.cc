@@ -22,8 +22,9 @@ struct AdminServer::Connection {
   std::string peer;  // "127.0.0.1:40000", for the log
   Clock::time_point accepted;
   Clock::time_point deadline;
-  std::string received;  // at most kRequestBytesMax bytes
-  std::string answer;    // the whole response, once the request is complete
+  std::string received;      // at most kRequestBytesMax bytes, then request_bytes
+  size_t request_bytes = 0;  // head and body, once the head is parsed
+  std::string answer;        // the whole response, once the request is complete
   size_t sent_bytes = 0;
   bool head_complete = false;  // and the body not yet
   bool answering = false;
@@ -46,6 +47,12 @@ std::string FrameResponse(const HttpResponse& response) {
 }  // namespace
 
 AdminServer::AdminServer(Handler handler, std::function<void()> tick, AdminAccessOptions access)
+    : AdminServer(BodyHandler([handler = std::move(handler)](
+                                  absl::string_view method, absl::string_view target,
+                                  absl::string_view) { return handler(method, target); }),
+                  std::move(tick), std::move(access)) {}
+
+AdminServer::AdminServer(BodyHandler handler, std::function<void()> tick, AdminAccessOptions access)
     : handler_(std::move(handler)), tick_(std::move(tick)), access_options_(std::move(access)) {}
 
 AdminServer::~AdminServer() { Stop(); }
@@ -162,9 +169,11 @@ void AdminServer::Accept(Clock::time_point now) {
 void AdminServer::Receive(Connection& connection, Clock::time_point now) {
   char chunk[4096];
   bool line_end = false;
-  // Bounded by kRequestBytesMax: each round adds bytes or returns.
-  while (connection.received.size() <= kRequestBytesMax) {
-    const size_t room = kRequestBytesMax + 1 - connection.received.size();
+  // Bounded by kRequestBytesMax (+ 1, to see a head too long), then by the head and its
+  // body: each round adds bytes or returns.
+  const size_t limit = connection.head_complete ? connection.request_bytes : kRequestBytesMax + 1;
+  while (connection.received.size() < limit) {
+    const size_t room = limit - connection.received.size();
     const ssize_t n = ::recv(connection.fd, chunk, std::min(room, sizeof(chunk)), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -189,12 +198,14 @@ void AdminServer::Receive(Connection& connection, Clock::time_point now) {
     Answer(connection, {head.error_status, kText, absl::StrCat(head.error, "\n")}, now);
     return;
   }
-  if (head.content_length > kRequestBytesMax - head.head_bytes) {
+  if (head.content_length > kBodyBytesMax) {
     Answer(connection,
-           {413, kText, absl::StrCat("a request is at most ", kRequestBytesMax, " bytes\n")}, now);
+           {413, kText, absl::StrCat("a request's body is at most ", kBodyBytesMax, " bytes\n")},
+           now);
     return;
   }
-  if (connection.received.size() < head.head_bytes + head.content_length) {
+  connection.request_bytes = head.head_bytes + head.content_length;
+  if (connection.received.size() < connection.request_bytes) {
     connection.head_complete = true;  // the body is still coming
     return;
   }
@@ -206,7 +217,9 @@ void AdminServer::Receive(Connection& connection, Clock::time_point now) {
     Answer(connection, refusal->response, now);
     return;
   }
-  Answer(connection, handler_(head.method, head.target), Clock::now());
+  const absl::string_view body =
+      absl::string_view(connection.received).substr(head.head_bytes, head.content_length);
+  Answer(connection, handler_(head.method, head.target, body), Clock::now());
 }
 
 void AdminServer::Answer(Connection& connection, const HttpResponse& response,

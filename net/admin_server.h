@@ -6,10 +6,12 @@
 //     kResponseTimeout of being ready (then close);
 //   - at most kConnectionsMax connections: a new one beyond that closes the oldest still
 //     sending its request (none: the new one is closed);
-//   - a request is at most kRequestBytesMax bytes, head and body (431 / 413 beyond).
+//   - a request's head is at most kRequestBytesMax bytes (431 beyond), its body at most
+//     kBodyBytesMax (413 beyond).
 // A complete request goes through AdminAccess (net/admin_access.h: methods, Host, token,
 // cross-origin changes), then to the handler the daemon provides; GET and POST, the
-// parameters in the query string (a body is read and ignored). One answer per connection,
+// parameters in the query string, and the body (at most kBodyBytesMax: an import's chunk)
+// for a handler that takes it. One answer per connection,
 // as HTTP/1.0 with Connection: close. Refusals are logged, at most one line every
 // kRefusalLogInterval (with the count of those left out). `tick` (optional) runs on the same
 // thread about every kTickInterval.
@@ -43,8 +45,12 @@ class AdminServer {
  public:
   // `method` is "GET" or "POST"; `target` the request target, e.g. "/queue?format=text".
   using Handler = std::function<HttpResponse(absl::string_view method, absl::string_view target)>;
+  // The same with the request's body ("" when none).
+  using BodyHandler = std::function<HttpResponse(absl::string_view method, absl::string_view target,
+                                                 absl::string_view body)>;
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kRequestBytesMax = 8192;
+  static constexpr size_t kBodyBytesMax = size_t{1} << 20;
   static constexpr size_t kConnectionsMax = 64;
   static constexpr std::chrono::milliseconds kRequestTimeout{5000};
   static constexpr std::chrono::milliseconds kResponseTimeout{30000};
@@ -52,6 +58,8 @@ class AdminServer {
   static constexpr std::chrono::milliseconds kRefusalLogInterval{10000};
 
   explicit AdminServer(Handler handler, std::function<void()> tick = nullptr,
+                       AdminAccessOptions access = {});
+  explicit AdminServer(BodyHandler handler, std::function<void()> tick = nullptr,
                        AdminAccessOptions access = {});
   ~AdminServer();
   absl::Status Start(const SocketAddress& address);
@@ -71,7 +79,7 @@ class AdminServer {
   // Logs a line, unless one was logged within kRefusalLogInterval (then counts it).
   void LogRefusal(const std::string& line, Clock::time_point now);
 
-  Handler handler_;
+  BodyHandler handler_;
   std::function<void()> tick_;
   AdminAccessOptions access_options_;
   std::unique_ptr<AdminAccess> access_;  // made by Start, which knows the address

@@ -83,4 +83,20 @@ absl::Status ExportEntries(const SuppressionIndex& index, const EntryFilter& fil
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<SuppressionIndex::ScanPosition>> ExportPage(
+    const SuppressionIndex& index, const EntryFilter& filter, int64_t now, ExportFormat format,
+    SuppressionIndex::ScanPosition from, size_t limit, std::string* out) {
+  if (format == ExportFormat::kCsv && from.slot == 0) AppendCsvHeader(out);
+  size_t count = 0;
+  return index.ForEachFrom(from, [&](const EntryView& entry) {
+    if (!Matches(filter, entry, now)) return true;
+    if (format == ExportFormat::kCsv) {
+      AppendCsvLine(entry, out);
+    } else {
+      AppendJsonLine(entry, out);
+    }
+    return ++count < limit;
+  });
+}
+
 }  // namespace tern::suppression

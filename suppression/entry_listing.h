@@ -15,6 +15,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "suppression/entry.h"
 #include "suppression/suppression_index.h"
@@ -49,5 +50,13 @@ inline constexpr size_t kExportChunkBytes = size_t{64} << 10;
 absl::Status ExportEntries(const SuppressionIndex& index, const EntryFilter& filter, int64_t now,
                            ExportFormat format,
                            absl::FunctionRef<absl::Status(absl::string_view)> sink);
+
+// One page of an export (the admin endpoint's GET /suppressions/export): appends at most
+// `limit` matching entries from `from` on to *out (CSV with its header when from is the
+// start, JSON lines) and returns where the next page starts (nullopt: this was the last).
+// FailedPrecondition when the index was rebuilt since `from` (SuppressionIndex::ForEachFrom).
+absl::StatusOr<std::optional<SuppressionIndex::ScanPosition>> ExportPage(
+    const SuppressionIndex& index, const EntryFilter& filter, int64_t now, ExportFormat format,
+    SuppressionIndex::ScanPosition from, size_t limit, std::string* out);
 
 }  // namespace tern::suppression

@@ -72,6 +72,7 @@ struct SuppressionIndex::Table {
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
   size_t bytes() const { return (mask + 1) * sizeof(uint64_t); }
+  uint64_t generation = 0;  // set before the table is published
   const uint64_t mask;
   std::atomic<uint64_t>* const slots;
 };
@@ -204,6 +205,24 @@ void SuppressionIndex::ForEach(absl::FunctionRef<void(const EntryView&)> fn) con
   }
 }
 
+absl::StatusOr<std::optional<SuppressionIndex::ScanPosition>> SuppressionIndex::ForEachFrom(
+    ScanPosition from, absl::FunctionRef<bool(const EntryView&)> fn) const {
+  const Table& table = *table_.load(std::memory_order_acquire);
+  if (from.slot != 0 && from.generation != table.generation) {
+    return absl::FailedPreconditionError(
+        "the suppression list was reorganised since this page: start the export again");
+  }
+  for (uint64_t i = from.slot; i <= table.mask; ++i) {
+    const uint64_t slot = table.slots[i].load(std::memory_order_acquire);
+    if (slot == 0 || slot == kTombstone) continue;
+    if (!fn(Decode(arena_.At(slot & kRefMask)))) {
+      if (i == table.mask) return std::nullopt;
+      return ScanPosition{.generation = table.generation, .slot = i + 1};
+    }
+  }
+  return std::nullopt;
+}
+
 void SuppressionIndex::CountAdd(Reason reason, int delta) {
   std::atomic<size_t>& count = reason_counts_[ReasonIndex(reason)];
   count.store(count.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
@@ -293,6 +312,7 @@ void SuppressionIndex::Reserve(size_t entries) {
 void SuppressionIndex::Rebuild(size_t slot_count) {
   const Table& old = *table_.load(std::memory_order_relaxed);
   auto table = std::make_unique<Table>(slot_count);
+  table->generation = ++generations_;
   size_t live = 0;
   for (uint64_t i = 0; i <= old.mask; ++i) {
     const uint64_t slot = old.slots[i].load(std::memory_order_relaxed);

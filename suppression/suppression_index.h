@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "suppression/entry.h"
@@ -89,6 +90,17 @@ class SuppressionIndex {
   // Calls `fn` for every entry of the current table (expired ones included), in no order.
   // Any thread, no lock: entries added or removed meanwhile may or may not be seen.
   void ForEach(absl::FunctionRef<void(const EntryView&)> fn) const;
+  // Pages through the current table (an export in pages): visits the slots from `from` on,
+  // calling `fn` for each entry until it returns false (after that entry) or the table
+  // ends. Returns where the next page starts, or nullopt at the end. A position is valid
+  // only for the table it came from: once the table was rebuilt (growth, purge) a later
+  // page is FailedPrecondition (start again). Any thread, no lock, as ForEach.
+  struct ScanPosition {
+    uint64_t generation = 0;  // which table
+    uint64_t slot = 0;        // 0 with any generation: the start
+  };
+  absl::StatusOr<std::optional<ScanPosition>> ForEachFrom(
+      ScanPosition from, absl::FunctionRef<bool(const EntryView&)> fn) const;
 
   // Writers (any thread; they serialise on the index's writer mutex). `entry` must pass
   // ValidateEntry (CHECKed). Put replaces the entry of the same (scope, target).
@@ -131,7 +143,8 @@ class SuppressionIndex {
   std::atomic<Table*> table_;
   absl::Mutex writer_mutex_;
   std::vector<std::unique_ptr<Table>> tables_ ABSL_GUARDED_BY(writer_mutex_);  // last: current
-  size_t used_slots_ ABSL_GUARDED_BY(writer_mutex_) = 0;                       // live + tombstones
+  size_t used_slots_ ABSL_GUARDED_BY(writer_mutex_) = 0;
+  uint64_t generations_ ABSL_GUARDED_BY(writer_mutex_) = 0;  // tables built // live + tombstones
   std::atomic<size_t> live_{0};
   std::atomic<size_t> garbage_bytes_{0};
   std::atomic<size_t> retired_bytes_{0};

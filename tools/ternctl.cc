@@ -19,6 +19,13 @@
 //           --reason=TEXT                     no deliveries there until the duration ends
 //   ternctl resume DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]
 //   ternctl classify 'REPLY'                  the bounce class ternd's rules give a reply
+//   ternctl suppress list [TEXT] [--exact] [--scope=S] [--reason=R] [--limit=N]
+//   ternctl suppress add ADDRESS|DOMAIN [--scope=S] [--reason=R] [--expires=30d|RFC3339]
+//           [--event=TEXT]                    written durably before the answer
+//   ternctl suppress remove ADDRESS|DOMAIN [--scope=S]
+//   ternctl suppress import FILE|-            CSV (address,scope,reason,created,expires,
+//                                             event), checked whole first: all or nothing
+//   ternctl suppress export [--json]          CSV (--json: JSON lines) to standard output
 // FILTERS: --domain=D --sender=S --recipient=R --min_age=DURATION --max_age=DURATION
 // --state=queued|deferred|held|active (durations as ternd's: 30s, 5m, 1h30m, 2d). Every
 // command takes --admin=HOST:PORT and --json.
@@ -47,6 +54,8 @@
 #include "net/admin_token.h"
 #include "net/http_query.h"
 #include "net/listen_socket.h"
+#include "suppression/entry.h"
+#include "suppression/suppression_csv.h"
 #include "tools/program_usage.h"
 #include "tools/ternctl/report_command.h"
 #include "tools/ternctl_ids.h"
@@ -73,10 +82,21 @@ ABSL_DECLARE_FLAG(int, top);
 ABSL_FLAG(std::string, duration, "",
           "hold: released automatically after this long (e.g. 2h, 1d; kept across restarts)");
 ABSL_FLAG(std::string, reason, "",
-          "bounce: the DSN's diagnostic text (one line of printable ASCII, up to 200 bytes)");
+          "bounce: the DSN's diagnostic text (one line of printable ASCII, up to 200 bytes); "
+          "suppress: hard-bounce, complaint, unsubscribe or manual");
 ABSL_FLAG(std::string, state, "", "queued (never tried), deferred, held or active");
 ABSL_FLAG(bool, all, false,
           "delete / bounce: every message (without it a filter or ids are needed)");
+ABSL_FLAG(std::string, scope, "",
+          "suppress: the sender domain an entry applies to (default: global, every sender)");
+ABSL_FLAG(std::string, expires, "",
+          "suppress add: the entry ends after this long (30d, 12h) or at this RFC 3339 time");
+ABSL_FLAG(std::string, event, "", "suppress add: why, as free text (default \"ternctl\")");
+ABSL_FLAG(bool, exact, false, "suppress list: TEXT is the whole address or domain");
+ABSL_FLAG(uint64_t, page_entries, 100000,
+          "suppress export: entries per request to ternd (the export is paged)");
+ABSL_FLAG(uint64_t, import_chunk_bytes, 512 * 1024,
+          "suppress import: bytes of CSV per request to ternd (4 KiB to 768 KiB)");
 ABSL_FLAG(std::string, destination, "",
           "shaping: also show what the policy gives this recipient domain (no MX lookup)");
 ABSL_FLAG(std::string, provider, "", "suspend / resume: a provider block of the shaping policy");
@@ -98,8 +118,10 @@ namespace {
 // One HTTP/1.0 request; returns the body of a 200 answer. Every request says it comes from a
 // tool (X-Tern-Request: 1, which ternd wants for changes) and carries the bearer token of
 // --admin_token_file (or $TERN_ADMIN_TOKEN_FILE) when one is given.
+// `body` is sent as the request's body; `headers`, when given, receives the answer's head.
 absl::StatusOr<std::string> HttpRequest(const std::string& admin, absl::string_view method,
-                                        const std::string& target) {
+                                        const std::string& target, absl::string_view body = "",
+                                        std::string* headers = nullptr) {
   auto address = net::ParseSocketAddress(admin);
   if (!address.ok()) return address.status();
   std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
@@ -128,11 +150,15 @@ absl::StatusOr<std::string> HttpRequest(const std::string& admin, absl::string_v
   }
   std::string request =
       absl::StrCat(method, " ", target, " HTTP/1.0\r\nHost: ", admin, "\r\nX-Tern-Request: 1\r\n",
-                   authorization, "Content-Length: 0\r\n\r\n");
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return absl::UnavailableError("send failed");
+                   authorization, "Content-Length: ", body.size(), "\r\n\r\n", body);
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      return absl::UnavailableError("send failed");
+    }
+    sent += static_cast<size_t>(n);
   }
   std::string response;
   char chunk[65536];
@@ -151,6 +177,7 @@ absl::StatusOr<std::string> HttpRequest(const std::string& admin, absl::string_v
   if (header_end == std::string::npos || response.compare(0, 9, "HTTP/1.0 ") != 0) {
     return absl::DataLossError("malformed answer from ternd");
   }
+  if (headers != nullptr) *headers = response.substr(0, header_end + 2);
   if (response.compare(9, 3, "200") != 0) {
     return absl::FailedPreconditionError(absl::StrCat("ternd answered ",
                                                       response.substr(9, response.find('\r') - 9),
@@ -316,6 +343,176 @@ int SuspendOrResume(const std::string& admin, const std::string& command,
   return Print(HttpRequest(admin, "POST", absl::StrCat("/", command, "?", *query))) ? 0 : 1;
 }
 
+// suppress import: the whole file is checked here first (a bad line changes nothing), then
+// sent in chunks of whole records of about --import_chunk_bytes (a record longer than that
+// goes alone), each with the header line; ternd takes a body of at most 1 MiB.
+
+absl::StatusOr<std::string> ReadInput(const std::string& path) {
+  FILE* file = path == "-" ? stdin : fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return absl::NotFoundError(absl::StrCat(path, ": ", strerror(errno)));
+  }
+  std::string text;
+  char buffer[65536];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
+  const bool failed = ferror(file) != 0;
+  if (file != stdin) fclose(file);
+  if (failed) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return text;
+}
+
+int SuppressImport(const std::string& admin, const std::string& path) {
+  absl::StatusOr<std::string> text = ReadInput(path);
+  if (!text.ok()) return Fail(text.status(), 1);
+  // Validate all of it, and note where each record starts (chunks end on records).
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  suppression::CsvEntryReader reader(*text, now);
+  size_t entries = 0;
+  {
+    suppression::Entry entry;
+    while (true) {
+      absl::StatusOr<bool> more = reader.Next(&entry);
+      if (!more.ok()) {
+        return Fail(absl::InvalidArgumentError(
+                        absl::StrCat(path, ": ", more.status().message(), " (nothing imported)")),
+                    1);
+      }
+      if (!*more) break;
+      ++entries;
+    }
+  }
+  // Split on line ends outside quotes (CSV fields may hold LF inside quotes).
+  const std::string& csv = *text;
+  size_t header_end = csv.find('\n');
+  if (header_end == std::string::npos) header_end = csv.size() - 1;
+  const std::string header = csv.substr(0, header_end + 1);
+  size_t chunk_start = header_end + 1;
+  size_t sent = 0;
+  size_t requests = 0;
+  auto send = [&](size_t end) -> bool {
+    if (end <= chunk_start) return true;
+    std::string chunk = header;
+    if (!chunk.empty() && chunk.back() != '\n') chunk += '\n';
+    chunk.append(csv, chunk_start, end - chunk_start);
+    absl::StatusOr<std::string> answer = HttpRequest(admin, "POST", "/suppressions/import", chunk);
+    if (!answer.ok()) {
+      fprintf(stderr, "ternctl: %s (%zu bytes of the file imported before)\n",
+              std::string(answer.status().message()).c_str(), sent);
+      return false;
+    }
+    sent = end;
+    chunk_start = end;
+    ++requests;
+    return true;
+  };
+  const size_t chunk_bytes =
+      std::clamp<uint64_t>(absl::GetFlag(FLAGS_import_chunk_bytes), 4096, 768 * 1024);
+  bool quoted = false;
+  size_t last_record_end = chunk_start;
+  for (size_t i = chunk_start; i < csv.size(); ++i) {
+    if (csv[i] == '"') quoted = !quoted;
+    if (csv[i] != '\n' || quoted) continue;
+    if (i + 1 - chunk_start > chunk_bytes && last_record_end > chunk_start) {
+      if (!send(last_record_end)) return 1;
+    }
+    last_record_end = i + 1;
+  }
+  if (!send(csv.size())) return 1;
+  fprintf(stderr, "ternctl: imported %zu entries (%zu requests)\n", entries, requests);
+  return 0;
+}
+
+// suppress export: pages of --page_entries, following X-Tern-Next, to standard output.
+int SuppressExport(const std::string& admin, const std::string& filter) {
+  const bool json = absl::GetFlag(FLAGS_json) || absl::GetFlag(FLAGS_jsonl);
+  std::string cursor;
+  while (true) {
+    std::string target = absl::StrCat("/suppressions/export?format=", json ? "jsonl" : "csv",
+                                      "&limit=", absl::GetFlag(FLAGS_page_entries), filter);
+    if (!cursor.empty()) absl::StrAppend(&target, "&after=", net::QueryEscape(cursor));
+    std::string headers;
+    absl::StatusOr<std::string> page = HttpRequest(admin, "GET", target, "", &headers);
+    if (!page.ok()) return Fail(page.status(), 1);
+    fwrite(page->data(), 1, page->size(), stdout);  // the CSV header: on the first page only
+    cursor.clear();
+    constexpr char kNext[] = "\r\nX-Tern-Next: ";
+    if (const size_t at = headers.find(kNext); at != std::string::npos) {
+      const size_t start = at + sizeof(kNext) - 1;
+      cursor = headers.substr(start, headers.find('\r', start) - start);
+    }
+    if (cursor.empty()) break;
+  }
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
+// suppress list|add|remove|import|export.
+int Suppress(const std::string& admin, const std::vector<char*>& args) {
+  constexpr const char* kSuppressUsage =
+      "usage: ternctl suppress list [TEXT] [--exact] [--scope=S] [--reason=R] [--limit=N] "
+      "[--json]\n"
+      "       ternctl suppress add ADDRESS|DOMAIN [--scope=S] [--reason=R] [--expires=30d] "
+      "[--event=TEXT]\n"
+      "       ternctl suppress remove ADDRESS|DOMAIN [--scope=S]\n"
+      "       ternctl suppress import FILE|-\n"
+      "       ternctl suppress export [--json]\n";
+  if (args.size() < 3) {
+    fputs(kSuppressUsage, stderr);
+    return 2;
+  }
+  const std::string sub = args[2];
+  std::string query;
+  if (!absl::GetFlag(FLAGS_scope).empty()) {
+    absl::StrAppend(&query, "&scope=", net::QueryEscape(absl::GetFlag(FLAGS_scope)));
+  }
+  if (!absl::GetFlag(FLAGS_reason).empty()) {
+    absl::StrAppend(&query, "&reason=", net::QueryEscape(absl::GetFlag(FLAGS_reason)));
+  }
+  if (sub == "list" && args.size() <= 4) {
+    const std::string format = absl::GetFlag(FLAGS_jsonl)  ? "jsonl"
+                               : absl::GetFlag(FLAGS_json) ? "json"
+                                                           : "text";
+    if (args.size() == 4) absl::StrAppend(&query, "&text=", net::QueryEscape(args[3]));
+    if (absl::GetFlag(FLAGS_exact)) absl::StrAppend(&query, "&exact=1");
+    const uint64_t limit = std::min<uint64_t>(absl::GetFlag(FLAGS_limit), 100000);
+    return Print(
+               HttpRequest(admin, "GET",
+                           absl::StrCat("/suppressions?format=", format, "&limit=", limit, query)))
+               ? 0
+               : 1;
+  }
+  if ((sub == "add" || sub == "remove") && args.size() == 4) {
+    absl::StrAppend(&query, "&address=", net::QueryEscape(args[3]));
+    if (sub == "remove") {
+      if (!absl::GetFlag(FLAGS_reason).empty() || !absl::GetFlag(FLAGS_expires).empty()) {
+        fputs("ternctl: suppress remove takes only ADDRESS and --scope\n", stderr);
+        return 2;
+      }
+      return Print(HttpRequest(admin, "POST", absl::StrCat("/unsuppress?", query.substr(1)))) ? 0
+                                                                                              : 1;
+    }
+    if (const std::string expires = absl::GetFlag(FLAGS_expires); !expires.empty()) {
+      std::string value = expires;
+      if (absl::StatusOr<absl::Duration> duration = core::ParsePositiveDuration(expires);
+          duration.ok()) {
+        value = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(*duration)));
+      } else if (!suppression::ParseRfc3339(expires).ok()) {
+        fputs("ternctl: --expires: a duration (30d, 12h) or an RFC 3339 time\n", stderr);
+        return 2;
+      }
+      absl::StrAppend(&query, "&expires=", net::QueryEscape(value));
+    }
+    if (!absl::GetFlag(FLAGS_event).empty()) {
+      absl::StrAppend(&query, "&event=", net::QueryEscape(absl::GetFlag(FLAGS_event)));
+    }
+    return Print(HttpRequest(admin, "POST", absl::StrCat("/suppress?", query.substr(1)))) ? 0 : 1;
+  }
+  if (sub == "import" && args.size() == 4) return SuppressImport(admin, args[3]);
+  if (sub == "export" && args.size() == 3) return SuppressExport(admin, query);
+  fputs(kSuppressUsage, stderr);
+  return 2;
+}
+
 constexpr const char* kUsage =
     "usage: ternctl [--admin=HOST:PORT] [--json] COMMAND\n"
     "  queue [FILTERS] [--limit=N] [--jsonl]\n"
@@ -335,6 +532,11 @@ constexpr const char* kUsage =
     "--reason=TEXT\n"
     "  resume DOMAIN | --provider=NAME | --site=MX1,MX2 | --route=HOST:PORT [--source=NAME]\n"
     "  classify 'REPLY'                         the bounce class the rules in force give it\n"
+    "  suppress list [TEXT] [--exact] [--scope=S] [--reason=R] [--limit=N]\n"
+    "  suppress add ADDRESS|DOMAIN [--scope=S] [--reason=R] [--expires=30d] [--event=TEXT]\n"
+    "  suppress remove ADDRESS|DOMAIN [--scope=S]\n"
+    "  suppress import FILE|-                   CSV: address,scope,reason,created,expires,event\n"
+    "  suppress export [--json]                 CSV (or JSON lines) to standard output\n"
     "FILTERS: --domain=D --sender=S --recipient=R --min_age=2d --max_age=10m "
     "--state=queued|deferred|held|active\n";
 
@@ -413,6 +615,8 @@ int Main(const std::vector<char*>& args) {
     target = absl::StrCat("/classify?", format, "&reply=", net::QueryEscape(args[2]));
   } else if (command == "suspend" || command == "resume") {
     return SuspendOrResume(admin, command, args);
+  } else if (command == "suppress") {
+    return Suppress(admin, args);
   } else {
     fprintf(stderr, "ternctl: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;

@@ -129,8 +129,32 @@ TEST_F(AdminServerTest, ABodyIsReadBeforeTheAnswer) {
       "\r\nall=1");
   EXPECT_TRUE(absl::EndsWith(answer, "POST /flush")) << answer;
   EXPECT_TRUE(absl::StartsWith(
-      Exchange("POST /flush HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 9000\r\n\r\n"),
+      Exchange(absl::StrCat("POST /flush HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ",
+                            AdminServer::kBodyBytesMax + 1, "\r\n\r\n")),
       "HTTP/1.0 413"));
+}
+
+TEST_F(AdminServerTest, ABodyHandlerGetsTheWholeBody) {
+  size_t body_bytes = 0;
+  char last = 0;
+  server_ = std::make_unique<AdminServer>(
+      AdminServer::BodyHandler([&](absl::string_view, absl::string_view, absl::string_view body) {
+        body_bytes = body.size();
+        last = body.empty() ? 0 : body.back();
+        return HttpResponse{200, "text/plain", "ok"};
+      }));
+  auto address = ParseSocketAddress("127.0.0.1:0");
+  ASSERT_TRUE(address.ok());
+  ASSERT_TRUE(server_->Start(*address).ok());
+  std::string body(300000, 'x');
+  body.back() = 'z';
+  const std::string answer =
+      Exchange(absl::StrCat("POST /suppressions/import HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            "X-Tern-Request: 1\r\nContent-Length: ",
+                            body.size(), "\r\n\r\n", body));
+  EXPECT_TRUE(absl::StartsWith(answer, "HTTP/1.0 200")) << answer.substr(0, 200);
+  EXPECT_EQ(body_bytes, body.size());
+  EXPECT_EQ(last, 'z');
 }
 
 TEST_F(AdminServerTest, ABodyInALaterPacketCompletesTheRequest) {

@@ -99,7 +99,8 @@ net::HttpResponse Unavailable(int shard) {
 
 }  // namespace
 
-net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view target) {
+net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view target,
+                                   absl::string_view body) {
   absl::string_view path = target;
   absl::string_view query;
   if (size_t q = target.find('?'); q != absl::string_view::npos) {
@@ -135,6 +136,10 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
   if (path == "/status.json") return StatusData(params);
   if (path == "/shaping") return Shaping(params);
   if (path == "/classify") return Classify(params);
+  if (std::optional<net::HttpResponse> answer =
+          suppression_api_.Handle(method, path, params, body)) {
+    return *std::move(answer);
+  }
   if (path == "/suspend" || path == "/resume") {
     if (method != "POST") return {405, kText, "changes need POST\n"};
     return Suspend(params, path == "/resume");

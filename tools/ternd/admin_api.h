@@ -26,6 +26,8 @@
 //                                    suspend or resume that scope (cause "ternctl")
 //   GET  /classify?reply=TEXT        the bounce class the rules in force give a reply
 //                                    ("550 5.1.1 text"), and the rule or code that decided
+//   GET  /suppressions, /suppressions/export, POST /suppress, /unsuppress,
+//   /suppressions/import             the suppression list (tools/ternd/suppression_api.h)
 #pragma once
 
 #include <memory>
@@ -38,6 +40,7 @@
 #include "suppression/suppression_list.h"
 #include "tools/ternd/shaping_report.h"
 #include "tools/ternd/shard.h"
+#include "tools/ternd/suppression_api.h"
 #include "tools/ternd/throughput_history.h"
 
 namespace tern::tools::ternd {
@@ -50,8 +53,13 @@ class AdminApi {
   // `suppression`: the list ternctl suppress reads and changes (null: none).
   explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards, ShapingAccess shaping = {},
                     suppression::SuppressionList* suppression = nullptr)
-      : shards_(shards), shaping_(std::move(shaping)), suppression_(suppression) {}
-  net::HttpResponse Handle(absl::string_view method, absl::string_view target);
+      : shards_(shards),
+        shaping_(std::move(shaping)),
+        suppression_(suppression),
+        suppression_api_(suppression) {}
+  // `body`: the request's (an import's CSV; "" for most).
+  net::HttpResponse Handle(absl::string_view method, absl::string_view target,
+                           absl::string_view body = "");
   // Called by the admin server's thread every ~200 ms: samples the throughput history.
   void Tick();
 
@@ -72,6 +80,7 @@ class AdminApi {
   ThroughputHistory history_;
   ShapingAccess shaping_;
   suppression::SuppressionList* suppression_;
+  SuppressionApi suppression_api_;
 };
 
 }  // namespace tern::tools::ternd

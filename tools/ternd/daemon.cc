@@ -369,9 +369,10 @@ int RunDaemon(const DaemonHooks& hooks) {
   std::string admin_bound;
   if (config->admin.has_value()) {
     admin = std::make_unique<net::AdminServer>(
-        [&api](absl::string_view method, absl::string_view target) {
-          return api.Handle(method, target);
-        },
+        net::AdminServer::BodyHandler(
+            [&api](absl::string_view method, absl::string_view target, absl::string_view body) {
+              return api.Handle(method, target, body);
+            }),
         [&api] { api.Tick(); }, config->admin_access);
     absl::Status started = admin->Start(*config->admin);
     if (!started.ok()) {
