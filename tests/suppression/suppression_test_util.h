@@ -14,6 +14,7 @@
 #include "core/check.h"
 #include "gtest/gtest.h"
 #include "suppression/entry.h"
+#include "tests/core/temp_files.h"
 
 namespace tern::suppression {
 
@@ -27,38 +28,13 @@ inline void PrintTo(const Entry& e, std::ostream* os) {
 
 namespace tern::suppression::testing {
 
-// A directory removed when the test ends.
-class TempDir {
+// A directory removed when the test ends, named for these tests.
+class TempDir : public tern::testing::TempDir {
  public:
-  TempDir() {
-    std::string pattern = ::testing::TempDir() + "suppression_test.XXXXXX";
-    CHECK(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : tern::testing::TempDir("suppression_test") {}
 };
-
-inline std::string ReadFile(const std::string& path) {
-  std::string out;
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-
-inline void WriteFile(const std::string& path, absl::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0640);
-  CHECK(fd >= 0);
-  CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-  ::close(fd);
-}
+using tern::testing::ReadFile;
+using tern::testing::WriteFile;
 
 inline Entry MakeEntry(std::string target, std::string scope = "",
                        Reason reason = Reason::kHardBounce, int64_t created = 1000,
