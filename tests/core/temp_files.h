@@ -1,9 +1,9 @@
 // Test helpers shared by the tests that work on real files: a temporary directory removed
 // when the test ends, and whole-file reads and writes.
 //
-//   tern::testing::TempDir dir("spool_test");
-//   tern::testing::WriteFile(dir.path() + "/x", "bytes");
-//   EXPECT_EQ(tern::testing::ReadFile(dir.path() + "/x"), "bytes");
+//   tern::core::testing::TempDir dir("spool_test");
+//   tern::core::testing::WriteFile(dir.path() + "/x", "bytes");
+//   EXPECT_EQ(tern::core::testing::ReadFile(dir.path() + "/x"), "bytes");
 #pragma once
 
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "core/check.h"
 #include "gtest/gtest.h"
 
-namespace tern::testing {
+namespace tern::core::testing {
 
 // A directory removed when the test ends; `prefix` names it in /tmp.
 class TempDir {
@@ -56,4 +56,4 @@ inline void WriteFile(const std::string& path, absl::string_view bytes) {
   ::close(fd);
 }
 
-}  // namespace tern::testing
+}  // namespace tern::core::testing

@@ -26,12 +26,12 @@
 namespace tern::spool::testing {
 
 // A directory removed when the test ends, named for these tests.
-class TempDir : public tern::testing::TempDir {
+class TempDir : public tern::core::testing::TempDir {
  public:
-  TempDir() : tern::testing::TempDir("spool_test") {}
+  TempDir() : tern::core::testing::TempDir("spool_test") {}
 };
-using tern::testing::ReadFile;
-using tern::testing::WriteFile;
+using tern::core::testing::ReadFile;
+using tern::core::testing::WriteFile;
 
 inline uint64_t FileSize(const std::string& path) {
   struct stat st;

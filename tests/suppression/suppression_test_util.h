@@ -29,12 +29,12 @@ inline void PrintTo(const Entry& e, std::ostream* os) {
 namespace tern::suppression::testing {
 
 // A directory removed when the test ends, named for these tests.
-class TempDir : public tern::testing::TempDir {
+class TempDir : public tern::core::testing::TempDir {
  public:
-  TempDir() : tern::testing::TempDir("suppression_test") {}
+  TempDir() : tern::core::testing::TempDir("suppression_test") {}
 };
-using tern::testing::ReadFile;
-using tern::testing::WriteFile;
+using tern::core::testing::ReadFile;
+using tern::core::testing::WriteFile;
 
 inline Entry MakeEntry(std::string target, std::string scope = "",
                        Reason reason = Reason::kHardBounce, int64_t created = 1000,
