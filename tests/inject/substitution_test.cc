@@ -58,7 +58,9 @@ TEST(Substitution, OutputIsBounded) {
   // 1 KiB of template with many placeholders of 1 KiB values: stops at the bound.
   std::string text;
   while (text.size() < 1024) text += "{{v}}";
-  const SubstitutionValues values({{"v", std::string(1024, 'x')}}, {});
+  // The values are views: the pairs must outlive them.
+  const StringPairs request = {{"v", std::string(1024, 'x')}};
+  const SubstitutionValues values(request, {});
   std::string out;
   const absl::Status status = ExpandTemplate(text, values, Placement::kBody, 64 * 1024, &out);
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
