@@ -58,6 +58,7 @@
 #include "delivery/result_recorder.h"
 #include "delivery/site_rollup.h"
 #include "delivery/source_selector.h"
+#include "events/event_publisher.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
 #include "net/smtp/client_counters.h"
@@ -79,6 +80,7 @@ struct DeliveryAgentDeps {
   const DeliveryConfig* config = nullptr;
   // Traffic shaping shared by all shards (null: this agent keeps its own, no policy).
   queue::ShapingState* shaping = nullptr;
+  events::EventPublisher* events = nullptr;  // the webhook's events (null: none)
 };
 
 class DeliveryAgent : public OutboundConnectionOwner,

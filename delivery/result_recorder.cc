@@ -31,6 +31,7 @@ struct ResultRecorder::Completion {
   // Hard bounces to put on the suppression list before the results are recorded.
   std::vector<suppression::Entry> to_suppress;
   bool dsn_needed = false;
+  uint64_t dsn_queue_id = 0;  // the DSN spooled for these results (0: none)
 };
 
 namespace {
@@ -52,6 +53,7 @@ ResultRecorder::ResultRecorder(const ResultRecorderDeps& deps)
       counters_(deps.counters),
       stats_(deps.stats),
       listener_(deps.listener),
+      events_(deps.events != nullptr && deps.events->enabled() ? deps.events : nullptr),
       bounces_(deps.spool, deps.config->reporting_mta),
       classifier_(deps.config->bounce_classifier != nullptr ? deps.config->bounce_classifier
                                                             : BounceClassifier::Builtin()) {
@@ -199,6 +201,7 @@ void ResultRecorder::Continue(std::unique_ptr<Completion> c) {
   auto on_spooled = [this, holder](absl::StatusOr<uint64_t> dsn_id) {
     std::unique_ptr<Completion> done = std::move(*holder);
     if (dsn_id.ok()) {
+      done->dsn_queue_id = *dsn_id;
       DeliveryCounters::Add(counters_->dsns_queued);
       if (log_ != nullptr) {
         const std::string client = absl::StrFormat("bounce of %016X", done->job.queue_id);
@@ -256,7 +259,7 @@ void ResultRecorder::NoteHardBounce(absl::string_view address, absl::string_view
 
 void ResultRecorder::FeedSuppression(std::unique_ptr<Completion> c) {
   if (c->to_suppress.empty()) {
-    Record(std::move(c));
+    PublishEvents(std::move(c));
     return;
   }
   // Durable on the list before the BOUNCED records: a crash in between bounces the
@@ -275,15 +278,72 @@ void ResultRecorder::FeedSuppression(std::unique_ptr<Completion> c) {
             TERN_LOG(kError, "suppression: %d hard bounces of %016X not added: %s", count,
                      (*holder)->job.queue_id, durable.ToString());
           }
-          Record(std::move(*holder));
+          PublishEvents(std::move(*holder));
         });
       });
   if (!queued.ok()) {
     DeliveryCounters::Add(counters_->suppression_feed_failures, count);
     TERN_LOG(kError, "suppression: %d hard bounces of %016X not added: %s", count,
              (*holder)->job.queue_id, queued.ToString());
-    Record(std::move(*holder));
+    PublishEvents(std::move(*holder));
   }
+}
+
+void ResultRecorder::PublishEvents(std::unique_ptr<Completion> c) {
+  if (events_ == nullptr) {
+    Record(std::move(c));
+    return;
+  }
+  std::vector<events::Event> batch = Events(*c);
+  auto holder = std::make_shared<std::unique_ptr<Completion>>(std::move(c));
+  events_->Publish(std::move(batch), [this, holder] { Record(std::move(*holder)); });
+}
+
+std::vector<events::Event> ResultRecorder::Events(const Completion& c) const {
+  std::vector<events::Event> batch;
+  batch.reserve(c.outcomes.size() + 1);
+  const LaneLabels* labels = c.job.labels.get();
+  for (size_t i = 0; i < c.outcomes.size(); ++i) {
+    const RecipientOutcome& o = c.outcomes[i];
+    events::EventType type = events::EventType::kDeferred;
+    if (o.suppressed) {
+      type = events::EventType::kSuppressed;
+    } else if (c.states[i] == spool::RecipientState::kDelivered) {
+      type = events::EventType::kDelivered;
+    } else if (c.states[i] == spool::RecipientState::kBounced) {
+      type = events::EventType::kBounced;
+    } else if (c.states[i] == spool::RecipientState::kExpired) {
+      type = events::EventType::kExpired;
+    }
+    events::Event& event = batch.emplace_back();
+    event.type = type;
+    event.event_id = events::NewEventId();
+    event.queue_id = c.job.queue_id;
+    event.message_id = c.job.message_id;
+    event.sender = c.sender;
+    event.recipient = c.addresses[i];
+    if (type != events::EventType::kDelivered && type != events::EventType::kSuppressed) {
+      event.bounce_class = std::string(BounceClassName(c.classes[i]));
+    }
+    event.reply = o.reply;
+    event.destination = c.destination;
+    if (labels != nullptr) event.egress_source = labels->source;
+    event.egress_pool = c.job.pool;
+    event.attempts = c.attempt;
+    event.event_time = c.now;
+    event.received_time = c.received;
+  }
+  if (c.dsn_queue_id != 0) {
+    // The DSN is a message of its own: received now, to the original sender.
+    events::Event& event = batch.emplace_back();
+    event.type = events::EventType::kReceived;
+    event.event_id = events::NewEventId();
+    event.queue_id = c.dsn_queue_id;
+    event.recipient = c.sender;
+    event.event_time = c.now;
+    event.received_time = c.now;
+  }
+  return batch;
 }
 
 void ResultRecorder::Record(std::unique_ptr<Completion> c) {

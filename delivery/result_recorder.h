@@ -3,7 +3,10 @@
 // over; each failure's bounce class (delivery/bounce_classifier.h); the DSN to the sender (RFC
 // 3464, spooled from <> before the records that cause it, so a crash never loses a bounce); the
 // spool's state records in one group commit per job; then the counters, the destination stats'
-// recent failures and the delivery log. The listener hears when a DSN was spooled (to schedule it)
+// recent failures and the delivery log. With a webhook, each recipient's event (delivered,
+// deferred, bounced, expired, suppressed; and the DSN's received) is made durable in the event
+// journal before the spool's records, so a crash repeats an event but never loses one. The
+// listener hears when a DSN was spooled (to schedule it)
 // and when the job's records are written (or failed to be: the recipients keep their state and are
 // tried again).
 //
@@ -28,6 +31,7 @@
 #include "delivery/delivery_job.h"
 #include "delivery/delivery_log.h"
 #include "delivery/destination_stats.h"
+#include "events/event_publisher.h"
 #include "spool/loaded_message.h"
 #include "spool/shard_spool.h"
 
@@ -50,6 +54,7 @@ struct ResultRecorderDeps {
   DeliveryCounters* counters = nullptr;
   DestinationStatsBook* stats = nullptr;
   ResultListener* listener = nullptr;
+  events::EventPublisher* events = nullptr;  // may be null (no webhook)
 };
 
 class ResultRecorder {
@@ -80,8 +85,11 @@ class ResultRecorder {
   // A hard bounce of `address`: onto completion->to_suppress once --suppress_after says so.
   void NoteHardBounce(absl::string_view address, absl::string_view reply,
                       absl::string_view destination, Completion* completion);
-  // Puts completion->to_suppress on the suppression list, then Record()s.
+  // Puts completion->to_suppress on the suppression list, then PublishEvents().
   void FeedSuppression(std::unique_ptr<Completion> completion);
+  // Makes the completion's events durable (with a webhook), then Record()s.
+  void PublishEvents(std::unique_ptr<Completion> completion);
+  std::vector<events::Event> Events(const Completion& completion) const;
   void Record(std::unique_ptr<Completion> completion);
   void Log(const Completion& completion);
 
@@ -92,6 +100,7 @@ class ResultRecorder {
   DeliveryCounters* const counters_;
   DestinationStatsBook* const stats_;
   ResultListener* const listener_;
+  events::EventPublisher* const events_;  // null: no webhook
   BounceSpooler bounces_;
   std::shared_ptr<const BounceClassifier> classifier_;
   size_t in_flight_ = 0;

@@ -27,7 +27,9 @@ namespace {
 
 constexpr size_t kSecretBytesMax = 4096;
 
-absl::StatusOr<std::string> ReadSecret(const std::string& path) {
+}  // namespace
+
+absl::StatusOr<std::string> ReadWebhookSecret(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return absl::InvalidArgumentError(
@@ -52,6 +54,8 @@ absl::StatusOr<std::string> ReadSecret(const std::string& path) {
   }
   return secret;
 }
+
+namespace {
 
 std::string Signature(const std::string& secret, const std::string& body) {
   unsigned char mac[EVP_MAX_MD_SIZE];
@@ -133,7 +137,7 @@ absl::StatusOr<std::unique_ptr<WebhookSender>> WebhookSender::Start(
   std::unique_ptr<WebhookSender> sender(new WebhookSender(options, journal));
   ASSIGN_OR_RETURN(sender->url_, ParseWebhookUrl(options.url));
   if (!options.secret_file.empty()) {
-    ASSIGN_OR_RETURN(sender->secret_, ReadSecret(options.secret_file));
+    ASSIGN_OR_RETURN(sender->secret_, ReadWebhookSecret(options.secret_file));
   }
   if (sender->url_.tls) {
     SSL_CTX* context = SSL_CTX_new(TLS_client_method());

@@ -53,6 +53,10 @@ struct WebhookSenderOptions {
   absl::Duration idle_poll = absl::Seconds(1);  // a check for new events without a wake-up
 };
 
+// The secret of a --webhook_secret_file: the file without its final newline; refused when
+// unreadable, empty or over 4 KiB.
+absl::StatusOr<std::string> ReadWebhookSecret(const std::string& path);
+
 enum class WebhookFailure : int { kConnect = 0, kTls, kTimeout, kStatus, kProtocol, kOther };
 inline constexpr int kWebhookFailureKinds = 6;
 // "connect", "tls", "timeout", "status", "protocol", "other" (a metric label).

@@ -2,6 +2,8 @@
 #include "queue/spool_sink.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "core/check.h"
@@ -36,8 +38,15 @@ absl::StatusOr<uint64_t> SpoolSink::BeginMessage(const net::smtp::EnvelopeView& 
     recipient.orcpt = r.orcpt;    // xtext, as received: the client sends it on verbatim
     recipients_.push_back(recipient);
   }
+  if (events_ != nullptr) {
+    recipient_addresses_.clear();
+    for (const net::smtp::EnvelopeRecipient& r : envelope.recipients) {
+      recipient_addresses_.emplace_back(r.address);
+    }
+  }
   spool::MessageEnvelope stored;
   stored.received_unix_us = absl::ToUnixMicros(absl::Now());
+  received_unix_us_ = stored.received_unix_us;
   stored.client_address = envelope.client_address;
   stored.helo = envelope.helo;
   stored.sender = envelope.sender;
@@ -74,16 +83,65 @@ absl::Status SpoolSink::OnHeaderSection(core::ByteBuffer* record, size_t body_be
   return absl::OkStatus();
 }
 
+std::vector<events::Event> SpoolSink::ReceivedEvents(uint64_t queue_id,
+                                                     absl::string_view message_id) const {
+  std::vector<events::Event> received;
+  if (events_ == nullptr) return received;
+  received.reserve(recipient_addresses_.size());
+  const absl::Time now = absl::Now();
+  for (const std::string& address : recipient_addresses_) {
+    events::Event& event = received.emplace_back();
+    event.type = events::EventType::kReceived;
+    event.event_id = events::NewEventId();
+    event.queue_id = queue_id;
+    event.message_id = std::string(message_id);
+    event.sender = sender_;
+    event.recipient = address;
+    event.egress_pool = pool_;
+    event.event_time = now;
+    event.received_time = absl::FromUnixMicros(received_unix_us_);
+  }
+  return received;
+}
+
+namespace {
+
+// The spool's commit and the journal's, under way at once: the reply waits for both, and
+// the spool's status decides it (an event the journal could not keep is counted there).
+class CommitJoin {
+ public:
+  explicit CommitJoin(absl::AnyInvocable<void(absl::Status)> done) : done_(std::move(done)) {}
+  void SpoolDone(absl::Status status) {
+    spool_status_ = std::move(status);
+    Arrive();
+  }
+  void EventsDone() { Arrive(); }
+
+ private:
+  void Arrive() {
+    DCHECK(waiting_ > 0);
+    if (--waiting_ == 0) done_(std::move(spool_status_));
+  }
+
+  absl::AnyInvocable<void(absl::Status)> done_;
+  absl::Status spool_status_;
+  int waiting_ = 2;
+};
+
+}  // namespace
+
 void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,
                               net::smtp::CommitWaiter* waiter) {
   net::CommitListener* listener = listener_;
   std::string received_line;
+  const absl::string_view body = record.view().substr(std::min(body_offset_, record.size()));
+  const absl::string_view message_id =
+      log_ != nullptr || events_ != nullptr ? delivery::FindMessageId(body) : absl::string_view();
   if (log_ != nullptr) {
-    const absl::string_view body = record.view().substr(std::min(body_offset_, record.size()));
     delivery::DeliveryEvent event;
     event.event = "received";
     event.queue_id = queue_id;
-    event.message_id = delivery::FindMessageId(body);
+    event.message_id = message_id;
     event.sender = sender_.empty() ? "<>" : absl::string_view(sender_);
     event.recipients = recipient_count_;
     event.size = body.size();
@@ -91,15 +149,25 @@ void SpoolSink::CommitMessage(uint64_t queue_id, core::ByteBuffer record,
     event.pool = pool_;
     received_line = delivery::FormatDeliveryEvent(event);
   }
+  std::vector<events::Event> received = ReceivedEvents(queue_id, message_id);
   delivery::DeliveryLog* log = log_;
-  spool_->CommitMessage(
-      queue_id, std::move(record),
-      [waiter, listener, log, line = std::move(received_line)](absl::Status status) {
-        // Logged only once durable: the log never shows a message the spool may not have.
-        if (status.ok() && log != nullptr) log->AppendLine(line);
-        waiter->OnCommitted(std::move(status));
-        listener->OnMessageCommitted();  // may free the connection, this sink and the waiter
-      });
+  auto committed = [waiter, listener, log, line = std::move(received_line)](absl::Status status) {
+    // Logged only once durable: the log never shows a message the spool may not have.
+    if (status.ok() && log != nullptr) log->AppendLine(line);
+    waiter->OnCommitted(std::move(status));
+    listener->OnMessageCommitted();  // may free the connection, this sink and the waiter
+  };
+  if (received.empty()) {
+    spool_->CommitMessage(queue_id, std::move(record), std::move(committed));
+    return;
+  }
+  // The journal's group commit beside the spool's: a 250 means both the message and its
+  // events are durable. (Should the spool fail, the 451 follows events of a message that is
+  // not kept: at least once means an extra event may come, never a missing one.)
+  auto join = std::make_shared<CommitJoin>(std::move(committed));
+  events_->Publish(std::move(received), [join] { join->EventsDone(); });
+  spool_->CommitMessage(queue_id, std::move(record),
+                        [join](absl::Status status) { join->SpoolDone(std::move(status)); });
 }
 
 }  // namespace tern::queue

@@ -1,7 +1,8 @@
 // ResultRecorder on a real spool (real ring, real files): each outcome becomes the right
 // recipient state in the queue index, a bounce's DSN is durable before the BOUNCED record,
 // an old message's deferral becomes EXPIRED, and the counters (jobs in flight and recorded,
-// the delivery counters, the destination stats' recent failures) follow.
+// the delivery counters, the destination stats' recent failures) follow; with a webhook, the
+// events are durable in a real event journal before the records they describe.
 #include "delivery/result_recorder.h"
 
 #include <functional>
@@ -14,8 +15,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "delivery/bounce_rules.h"
+#include "events/event_journal.h"
+#include "events/event_publisher.h"
 #include "gtest/gtest.h"
 #include "spool/shard_spool.h"
+#include "tests/core/temp_files.h"
 #include "tests/spool/spool_fixture.h"
 
 namespace tern::delivery {
@@ -228,6 +232,74 @@ TEST_F(ResultRecorderTest, FailuresAreCountedByResultAndBounceClass) {
     for (const auto& count : result) all += count.load();
   }
   EXPECT_EQ(all, 2u) << "each failure counted once";
+}
+
+TEST_F(ResultRecorderTest, EventsAreDurableBeforeTheRecordsTheyDescribe) {
+  core::testing::TempDir events_dir("recorder-events");
+  auto journal = events::EventJournal::Open({.directory = events_dir.path()});
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  events::EventPublisher publisher(loop_.get(), journal->get());
+  recorder_ = std::make_unique<ResultRecorder>(ResultRecorderDeps{.loop = loop_.get(),
+                                                                  .spool = spool_.get(),
+                                                                  .log = nullptr,
+                                                                  .config = &config_,
+                                                                  .counters = &counters_,
+                                                                  .stats = &stats_,
+                                                                  .listener = &listener_,
+                                                                  .events = &publisher});
+  bool recorded_before_its_events = false;
+  Run(loop_.get(), spool_.get(),
+      {[&] {
+         id_ = CommitReceived(absl::Now() - absl::Minutes(1));
+         return true;
+       },
+       [&] { return Committed(id_); },
+       [&] {
+         recorder_->Complete(
+             DeliveryJob{.queue_id = id_, .recipients = {0, 1}, .attempt = 2, .pool = "bulk"},
+             {Outcome(0, net::smtp::DeliveryOutcome::kDelivered, 250, "2.0.0", "250 2.0.0 ok"),
+              Outcome(1, net::smtp::DeliveryOutcome::kPermFailed, 550, "5.1.1",
+                      "550 5.1.1 no such user")},
+             "mx.example.net[192.0.2.1:25]", std::nullopt);
+         return true;
+       },
+       [&] {
+         // Checked after every iteration: once the records are written (the message is
+         // finished), its three events must already be durable.
+         if (Entry(id_) == nullptr && (*journal)->last_durable_sequence() < 3) {
+           recorded_before_its_events = true;
+         }
+         return !listener_.recorded.empty();
+       }});
+  EXPECT_FALSE(recorded_before_its_events);
+  EXPECT_EQ(Entry(id_), nullptr) << "delivered and bounced: finished";
+  EXPECT_EQ(publisher.published(), 3u);
+  absl::StatusOr<std::vector<events::JournalEvent>> read = (*journal)->Read(0, 10);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  const events::Event& delivered = (*read)[0].event;
+  const events::Event& bounced = (*read)[1].event;
+  const events::Event& dsn = (*read)[2].event;
+  EXPECT_EQ(delivered.type, events::EventType::kDelivered);
+  EXPECT_EQ(delivered.recipient, "alice@example.org");
+  EXPECT_EQ(delivered.reply, "250 2.0.0 ok");
+  EXPECT_EQ(delivered.bounce_class, "");
+  EXPECT_EQ(delivered.egress_pool, "bulk");
+  EXPECT_EQ(bounced.type, events::EventType::kBounced);
+  EXPECT_EQ(bounced.recipient, "bob@example.net");
+  EXPECT_EQ(bounced.bounce_class, "bad-mailbox");
+  EXPECT_EQ(bounced.destination, "mx.example.net[192.0.2.1:25]");
+  for (const events::Event* e : {&delivered, &bounced}) {
+    EXPECT_EQ(e->queue_id, id_);
+    EXPECT_EQ(e->sender, "sender@example.com");
+    EXPECT_EQ(e->attempts, 2u);
+    EXPECT_LT(e->received_time, e->event_time);
+  }
+  ASSERT_EQ(listener_.dsns.size(), 1u);
+  EXPECT_EQ(dsn.type, events::EventType::kReceived) << "the bounce's DSN, a message of its own";
+  EXPECT_EQ(dsn.queue_id, listener_.dsns[0]);
+  EXPECT_EQ(dsn.recipient, "sender@example.com");
+  EXPECT_EQ(dsn.sender, "");
 }
 
 TEST_F(ResultRecorderTest, AnExpiryIsClassedMessageExpiredWhateverItsLastReply) {

@@ -16,7 +16,7 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # Families of the whole process, without a shard label (the shaping state is shared by all
 # shards).
 PROCESS_WIDE = ("process_", "tern_build_info", "tern_log_lines_dropped_total", "tern_shaping_",
-                "tern_site_delayed")
+                "tern_site_delayed", "tern_suppression_entries", "tern_events_", "tern_webhook_")
 
 
 class MetricsTest(h.TerndTestCase):

@@ -12,8 +12,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ternd_harness as h  # noqa: E402
+import ternd_harness as h
 from recording_sink import RecordingSink  # noqa: E402
+from webhook_receiver import WebhookReceiver  # noqa: E402
 
 PROMTOOL = shutil.which("promtool")
 DOMAIN = "relay.test"
@@ -115,8 +116,10 @@ class PromtoolTest(h.TerndTestCase):
         self.addCleanup(sink.stop)
         sink.reply_to_rcpt("550 5.1.1 no such user", recipients=[f"nobody@{DOMAIN}"])
         sink.reply_to_rcpt("452 4.2.2 mailbox full", recipients=[f"full@{DOMAIN}"])
+        receiver = WebhookReceiver().start()  # the tern_events_* and tern_webhook_* families
+        self.addCleanup(receiver.stop)
         d = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}", "--retry_schedule=1h",
-                             deliver=True)
+                             f"--webhook=http://127.0.0.1:{receiver.port}/hook", deliver=True)
         with smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=h.scaled(30)) as s:
             s.sendmail(f"sender@{DOMAIN}", [f"ok@{DOMAIN}", f"nobody@{DOMAIN}",
                                             f"full@{DOMAIN}"], h.make_body("promtool"))
@@ -140,6 +143,7 @@ class PromtoolTest(h.TerndTestCase):
         self.assertEqual(m.total("tern_smtp_messages_total", result="accepted"), 1)
         self.assertEqual(m.total("tern_smtp_rejects_total", code="500"), 1)
         self.assertEqual(m.total("tern_queue_messages", state="waiting"), 1)  # full@, for 1h
+        self.assertGreaterEqual(m.total("tern_events_journaled_total"), 7)  # 4 received, 3 results
         # Exact sums: seconds with all 6 (micros) or 3 (millis) decimals, never %g's 6 digits.
         for family, decimals in (("tern_smtp_accept_duration_seconds", 6),
                                  ("tern_spool_commit_duration_seconds", 6),

@@ -1,5 +1,7 @@
 // Tests of queue/spool_sink.h on a real ShardSpool: the envelope the SMTP session hands
-// over is the one stored, RFC 3461 parameters included, and the one read back for delivery.
+// over is the one stored, RFC 3461 parameters included, and the one read back for delivery;
+// with a webhook, each recipient's "received" event is durable in a real event journal before
+// the reply, and a journal that refuses them does not hold the reply up.
 #include "queue/spool_sink.h"
 
 #include <memory>
@@ -7,8 +9,11 @@
 
 #include "absl/status/status.h"
 #include "core/check.h"
+#include "events/event_journal.h"
+#include "events/event_publisher.h"
 #include "gtest/gtest.h"
 #include "net/smtp/client_commands.h"
+#include "tests/core/temp_files.h"
 #include "tests/spool/spool_fixture.h"
 
 namespace tern::queue {
@@ -238,6 +243,102 @@ TEST_F(SpoolSinkTest, EachMessageTakesTheResolverInForceAtItsStart) {
   ASSERT_TRUE(sink.BeginMessage(envelope, &next).ok());
   EXPECT_FALSE(sink.WantsHeaderSection()) << "the next message has the new one (no pools)";
   Run(loop.get(), spool.get(), {});  // the messages are dropped with their buffers
+}
+
+class SpoolSinkEventsTest : public SpoolSinkTest {
+ protected:
+  // Commits a two-recipient message through a sink publishing to `journal`; returns the
+  // reply's status and its queue id.
+  std::pair<absl::Status, uint64_t> CommitWithEvents(core::Loop* loop, spool::ShardSpool* spool,
+                                                     events::EventPublisher* publisher,
+                                                     const std::function<void()>& on_reply) {
+    CountingListener listener;
+    SpoolSink sink(spool, /*log=*/nullptr, &listener, /*pools=*/nullptr, publisher);
+    const net::smtp::EnvelopeRecipient recipients[] = {{.address = "x@example.com"},
+                                                       {.address = "y@example.com"}};
+    net::smtp::EnvelopeView envelope;
+    envelope.sender = "a@b.test";
+    envelope.recipients = recipients;
+    core::ByteBuffer record;
+    absl::StatusOr<uint64_t> id = sink.BeginMessage(envelope, &record);
+    CHECK(id.ok());
+    record.Append("Message-ID: <m1@b.test>\r\nSubject: events\r\n\r\nbody\r\n");
+    class Waiter : public net::smtp::CommitWaiter {
+     public:
+      explicit Waiter(const std::function<void()>& on_reply) : on_reply_(on_reply) {}
+      void OnCommitted(absl::Status s) override {
+        status = std::move(s);
+        on_reply_();
+      }
+      std::optional<absl::Status> status;
+
+     private:
+      const std::function<void()>& on_reply_;
+    } waiter(on_reply);
+    sink.CommitMessage(*id, std::move(record), &waiter);
+    Run(loop, spool, {[&] { return waiter.status.has_value(); }});
+    CHECK(waiter.status.has_value());
+    EXPECT_EQ(listener.committed, 1);
+    return {*waiter.status, *id};
+  }
+};
+
+TEST_F(SpoolSinkEventsTest, WithAWebhookEachRecipientsReceivedEventIsDurableBeforeTheReply) {
+  core::testing::TempDir events_dir("sink-events");
+  auto journal = events::EventJournal::Open({.directory = events_dir.path()});
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  events::EventPublisher publisher(loop.get(), journal->get());
+  uint64_t durable_at_reply = 0;
+  auto [status, id] = CommitWithEvents(loop.get(), spool.get(), &publisher, [&] {
+    durable_at_reply = (*journal)->last_durable_sequence();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(durable_at_reply, 2u) << "both events were durable when the reply went out";
+  EXPECT_EQ(publisher.published(), 2u);
+  EXPECT_EQ(publisher.lost(), 0u);
+  EXPECT_EQ(publisher.pending(), 0u);
+  absl::StatusOr<std::vector<events::JournalEvent>> read = (*journal)->Read(0, 10);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 2u);
+  const char* expected[] = {"x@example.com", "y@example.com"};
+  for (size_t i = 0; i < 2; ++i) {
+    const events::Event& e = (*read)[i].event;
+    EXPECT_EQ(e.type, events::EventType::kReceived);
+    EXPECT_EQ(e.queue_id, id);
+    EXPECT_EQ(e.recipient, expected[i]);
+    EXPECT_EQ(e.sender, "a@b.test");
+    EXPECT_EQ(e.message_id, "<m1@b.test>");
+    EXPECT_EQ(e.event_id.size(), 32u);
+    EXPECT_GE(e.event_time, e.received_time);
+  }
+  EXPECT_NE((*read)[0].event.event_id, (*read)[1].event.event_id);
+}
+
+TEST_F(SpoolSinkEventsTest, AJournalThatRefusesTheEventsDoesNotHoldTheReplyUp) {
+  core::testing::TempDir events_dir("sink-events-full");
+  // One event at most in the writer's queue: the message's two are refused at once.
+  auto journal =
+      events::EventJournal::Open({.directory = events_dir.path(), .queue_events_max = 1});
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  events::EventPublisher publisher(loop.get(), journal->get());
+  auto [status, id] = CommitWithEvents(loop.get(), spool.get(), &publisher, [] {});
+  EXPECT_TRUE(status.ok()) << "the message is stored and acknowledged: " << status;
+  EXPECT_EQ(publisher.lost(), 2u);
+  EXPECT_EQ(publisher.published(), 0u);
+  EXPECT_EQ((*journal)->last_durable_sequence(), 0u);
+}
+
+TEST_F(SpoolSinkEventsTest, WithoutAWebhookNoEventIsMade) {
+  auto loop = NewLoop();
+  auto spool = Open(loop.get(), Options());
+  events::EventPublisher disabled(loop.get(), /*journal=*/nullptr);
+  auto [status, id] = CommitWithEvents(loop.get(), spool.get(), &disabled, [] {});
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(disabled.published() + disabled.lost(), 0u);
 }
 
 }  // namespace

@@ -119,7 +119,11 @@ net::HttpResponse AdminApi::Handle(absl::string_view method, absl::string_view t
     return Action(action, params);
   }
   if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", MetricsPage(*shards_, shaping_.state)};
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            MetricsPage(*shards_, {.shaping = shaping_.state,
+                                   .suppression = suppression_,
+                                   .events = event_journal_,
+                                   .webhook = webhook_sender_})};
   }
   if (path == "/queue") return Queue(params);
   if (path == "/message") return Message(params);

@@ -35,6 +35,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "events/event_journal.h"
+#include "events/webhook_sender.h"
 #include "net/admin_server.h"
 #include "net/http_query.h"
 #include "suppression/suppression_list.h"
@@ -62,6 +64,11 @@ class AdminApi {
                            absl::string_view body = "");
   // Called by the admin server's thread every ~200 ms: samples the throughput history.
   void Tick();
+  // The webhook's backlog and sender for /metrics (before the server starts; null: none).
+  void set_webhook(const events::EventJournal* journal, const events::WebhookSender* sender) {
+    event_journal_ = journal;
+    webhook_sender_ = sender;
+  }
 
  private:
   net::HttpResponse Queue(const net::QueryParams& params) const;
@@ -77,6 +84,8 @@ class AdminApi {
   net::HttpResponse Classify(const net::QueryParams& params) const;
 
   const std::vector<std::unique_ptr<Shard>>* shards_;
+  const events::EventJournal* event_journal_ = nullptr;
+  const events::WebhookSender* webhook_sender_ = nullptr;
   ThroughputHistory history_;
   ShapingAccess shaping_;
   suppression::SuppressionList* suppression_;

@@ -27,6 +27,7 @@
 #include "delivery/dkim_signer.h"
 #include "delivery/route_table.h"
 #include "delivery/source_bind_check.h"
+#include "events/webhook_sender.h"
 #include "net/admin_access.h"
 #include "net/admin_token.h"
 #include "net/smtp/auth_users.h"
@@ -416,6 +417,26 @@ void CheckBounceRules(ConfigReport* report) {
   }
 }
 
+void CheckWebhook(ConfigReport* report) {
+  if (absl::GetFlag(FLAGS_webhook).empty()) return;
+  const std::string secret_file = absl::GetFlag(FLAGS_webhook_secret_file);
+  if (!secret_file.empty()) {
+    if (absl::StatusOr<std::string> secret = events::ReadWebhookSecret(secret_file); !secret.ok()) {
+      report->Problem(Flag("webhook_secret_file", secret_file),
+                      std::string(secret.status().message()));
+    }
+  }
+  const std::string ca_file = absl::GetFlag(FLAGS_webhook_ca_file);
+  if (!ca_file.empty()) {
+    SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+    if (context != nullptr &&
+        SSL_CTX_load_verify_locations(context, ca_file.c_str(), nullptr) != 1) {
+      report->Problem(Flag("webhook_ca_file", ca_file), "no PEM certificate could be loaded");
+    }
+    SSL_CTX_free(context);
+  }
+}
+
 void CheckRoutes(ConfigReport* report) {
   if (!absl::GetFlag(FLAGS_deliver)) return;  // routes are read for delivery only
   const std::vector<std::string> routes = absl::GetFlag(FLAGS_route);
@@ -734,6 +755,7 @@ int RunConfigCheck(std::FILE* out, std::FILE* err) {
   CheckEgress(&report);
   CheckShaping(&report);
   CheckBounceRules(&report);
+  CheckWebhook(&report);
   CheckDnsServers(kResolvConf, &report);
   CheckUser(&report);
   CheckSpoolDir(kProcLocks, &report);

@@ -104,6 +104,9 @@ void CheckDeliveryLog(ConfigReport* report);
 // --shaping: the policy file reads, and every source it names is an --egress_source; each
 // problem is its own finding ("--shaping=FILE", "FILE:LINE: KEY: what").
 void CheckShaping(ConfigReport* report);
+// --webhook_secret_file readable and not empty, --webhook_ca_file holds certificates (the
+// URL and the numbers are checked by BuildDaemonConfig).
+void CheckWebhook(ConfigReport* report);
 // --shards beyond the CPUs ternd may run on (warning).
 void CheckShards(int allowed_cpus, ConfigReport* report);
 // What BuildDaemonConfig refused, unless already reported for the flag its error names.

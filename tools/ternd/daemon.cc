@@ -310,6 +310,17 @@ int RunDaemon(const DaemonHooks& hooks) {
   }
   TERN_LOG(kInfo, "suppression list: %d entries", config->suppression->index().size());
 
+  // The webhook's backlog, recovered before any event is added, and its sender.
+  if (absl::Status started = config->StartWebhook(); !started.ok()) {
+    TERN_LOG(kError, "--webhook: %s", started.message());
+    return 1;
+  }
+  if (config->event_journal != nullptr) {
+    const events::JournalMetrics backlog = config->event_journal->metrics();
+    TERN_LOG(kInfo, "webhook %s: %d events in the backlog", config->webhook.url,
+             backlog.backlog_events);
+  }
+
   // The I/O engine of every shard (auto: io_uring unless the kernel refuses it, then epoll
   // with one log line).
   absl::StatusOr<engine::IoEngine> io_engine = engine::ResolveIoEngine(config->io_engine);
@@ -365,6 +376,7 @@ int RunDaemon(const DaemonHooks& hooks) {
                 .policy_file = config->shaping_file,
                 .egress = config->egress.get()},
                config->suppression.get());
+  api.set_webhook(config->event_journal.get(), config->webhook_sender.get());
   std::unique_ptr<net::AdminServer> admin;
   std::string admin_bound;
   if (config->admin.has_value()) {

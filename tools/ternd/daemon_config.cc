@@ -106,6 +106,35 @@ absl::StatusOr<delivery::DeliveryConfig> BuildDeliveryConfig(const std::string& 
   return config;
 }
 
+// --webhook and its companions into config->webhook (checked here; the secret and CA files
+// are read when the sender starts, as --user).
+absl::Status ReadWebhookFlags(DaemonConfig* config) {
+  const std::string url = absl::GetFlag(FLAGS_webhook);
+  const int32_t batch = absl::GetFlag(FLAGS_webhook_batch);
+  if (batch < 1 || batch > 10'000) return FlagError("webhook_batch", "must be 1-10000");
+  const absl::Duration max_age = absl::GetFlag(FLAGS_webhook_max_age);
+  if (max_age <= absl::ZeroDuration()) return FlagError("webhook_max_age", "must be positive");
+  const absl::Duration timeout = absl::GetFlag(FLAGS_webhook_timeout);
+  if (timeout <= absl::ZeroDuration()) return FlagError("webhook_timeout", "must be positive");
+  const uint64_t backlog = absl::GetFlag(FLAGS_webhook_backlog_max_bytes);
+  // Two segments at least (the journal's granularity: events/event_journal.h).
+  if (backlog < (uint64_t{16} << 20)) {
+    return FlagError("webhook_backlog_max_bytes", "must be at least 16 MiB");
+  }
+  if (url.empty()) return absl::OkStatus();
+  if (absl::StatusOr<events::WebhookUrl> parsed = events::ParseWebhookUrl(url); !parsed.ok()) {
+    return FlagError("webhook", parsed.status().message());
+  }
+  config->webhook.url = url;
+  config->webhook.secret_file = absl::GetFlag(FLAGS_webhook_secret_file);
+  config->webhook.ca_file = absl::GetFlag(FLAGS_webhook_ca_file);
+  config->webhook.batch = static_cast<size_t>(batch);
+  config->webhook.max_age = max_age;
+  config->webhook.timeout = timeout;
+  config->webhook_backlog_max_bytes = backlog;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status LoadAdminAccess(DaemonConfig* config) {
@@ -133,6 +162,7 @@ absl::StatusOr<DaemonConfig> BuildDaemonConfig() {
     return FlagError("suppressed_action", "reject or drop");
   }
   config.suppressed_drop = suppressed_action == "drop";
+  if (absl::Status webhook = ReadWebhookFlags(&config); !webhook.ok()) return webhook;
   const struct {
     const char* flag;
     std::vector<std::string> addresses;
@@ -348,6 +378,7 @@ ShardConfig DaemonConfig::MakeShardConfig(int shard_id) const {
   shard.min_data_rate = min_data_rate;
   shard.suppression = suppression.get();
   shard.suppressed_drop = suppressed_drop;
+  shard.events = event_journal.get();
   return shard;
 }
 
@@ -365,6 +396,23 @@ absl::Status DaemonConfig::OpenSuppressionList() {
     delivery->bounce_tally = bounce_tally.get();
     delivery->suppressed_drop = suppressed_drop;
   }
+  return absl::OkStatus();
+}
+
+absl::Status DaemonConfig::StartWebhook() {
+  if (webhook.url.empty()) return absl::OkStatus();
+  events::JournalOptions options;
+  options.directory = (std::filesystem::path(spool_dir) / "events").string();
+  options.max_backlog_bytes = webhook_backlog_max_bytes;
+  options.sync = !spool_sync_none;
+  absl::StatusOr<std::unique_ptr<events::EventJournal>> journal =
+      events::EventJournal::Open(options);
+  if (!journal.ok()) return journal.status();
+  event_journal = *std::move(journal);
+  absl::StatusOr<std::unique_ptr<events::WebhookSender>> sender =
+      events::WebhookSender::Start(webhook, event_journal.get());
+  if (!sender.ok()) return sender.status();
+  webhook_sender = *std::move(sender);
   return absl::OkStatus();
 }
 

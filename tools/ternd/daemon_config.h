@@ -10,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "delivery/delivery_config.h"
 #include "delivery/egress_config_slot.h"
+#include "events/event_journal.h"
+#include "events/webhook_sender.h"
 #include "net/admin_access.h"
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
@@ -68,6 +70,14 @@ struct DaemonConfig {
   std::unique_ptr<suppression::BounceTally> bounce_tally =
       std::make_unique<suppression::BounceTally>();
   bool suppressed_drop = false;
+  // Delivery events on the webhook (--webhook; url empty: none). The journal
+  // (SPOOL_DIR/events/) and the sender thread are started by StartWebhook once the spool
+  // is locked and ternd runs as --user; the sender is declared after the journal, so it
+  // stops first.
+  events::WebhookSenderOptions webhook;
+  uint64_t webhook_backlog_max_bytes = 0;
+  std::unique_ptr<events::EventJournal> event_journal;
+  std::unique_ptr<events::WebhookSender> webhook_sender;
   // TLS (null when --tls_cert is not set): the files, reloaded on SIGHUP into the slot.
   net::tls::TlsServerOptions tls_files;
   std::unique_ptr<net::tls::TlsContextSlot> tls;
@@ -80,6 +90,8 @@ struct DaemonConfig {
   ShardConfig MakeShardConfig(int shard_id) const;
   // Opens (recovering) the suppression list and hands it to delivery.
   absl::Status OpenSuppressionList();
+  // With --webhook: opens (recovering) the event journal and starts the sender.
+  absl::Status StartWebhook();
 };
 
 absl::StatusOr<DaemonConfig> BuildDaemonConfig();

@@ -149,6 +149,28 @@ ABSL_FLAG(int32_t, suppress_after, 1,
 ABSL_FLAG(std::string, suppressed_action, "reject",
           "a recipient on the suppression list: reject (RCPT gets 550 5.1.1) or drop (RCPT "
           "is accepted, the recipient dropped at delivery with a 'suppressed' event)");
+
+// Delivery events on a webhook.
+ABSL_FLAG(std::string, webhook, "",
+          "http:// or https:// URL that receives every delivery event (received, delivered, "
+          "deferred, bounced, expired, suppressed) as POSTed JSON arrays, at least once, from a "
+          "durable backlog in SPOOL_DIR/events/ (README: Delivery events on a webhook); https "
+          "is verified");
+ABSL_FLAG(std::string, webhook_secret_file, "",
+          "file holding the secret that signs each POST: X-Tern-Signature: sha256=HEX "
+          "(HMAC-SHA256 of the body); empty: unsigned");
+ABSL_FLAG(std::string, webhook_ca_file, "",
+          "PEM CAs that verify an https --webhook (default: the system's)");
+ABSL_FLAG(int32_t, webhook_batch, 100, "events per webhook POST, at most (1-10000)");
+ABSL_FLAG(absl::Duration, webhook_max_age, absl::Hours(72),
+          "an event the webhook has not acknowledged by this age is given up (counted in "
+          "tern_events_dropped_total{reason=\"age\"})");
+ABSL_FLAG(uint64_t, webhook_backlog_max_bytes, uint64_t{1} << 30,
+          "bound of the webhook's backlog on disk; beyond it the oldest events are dropped "
+          "(counted in tern_events_dropped_total{reason=\"size\"}) and mail goes on");
+ABSL_FLAG(absl::Duration, webhook_timeout, absl::Seconds(10),
+          "a webhook connection, handshake or request that takes longer fails (and is retried)");
+
 ABSL_FLAG(absl::Duration, outbound_reply_timeout, absl::ZeroDuration(),
           "bound on every wait for a remote server's reply; 0: RFC 5321's (5 min, 10 min "
           "after the data)");

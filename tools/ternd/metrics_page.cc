@@ -15,8 +15,10 @@
 #include "core/process_stats.h"
 #include "tools/ternd/build_info_metric.h"
 #include "tools/ternd/delivery_metrics.h"
+#include "tools/ternd/event_metrics.h"
 #include "tools/ternd/shaping_metrics.h"
 #include "tools/ternd/shard_metrics.h"
+#include "tools/ternd/suppression_metrics.h"
 
 namespace tern::tools::ternd {
 
@@ -317,7 +319,7 @@ void AppendProcessMetrics(core::MetricsText* text) {
 
 }  // namespace
 
-std::string MetricsPage(const Shards& shards, queue::ShapingState* shaping) {
+std::string MetricsPage(const Shards& shards, const MetricsSources& sources) {
   std::string out;
   core::MetricsText text(&out);
   AppendSmtpMetrics(&text, shards);
@@ -326,7 +328,9 @@ std::string MetricsPage(const Shards& shards, queue::ShapingState* shaping) {
   AppendDestinationMetrics(&text, shards);
   AppendSpoolMetrics(&text, shards);
   AppendDeliveryMetrics(&text, shards);
-  if (shaping != nullptr) AppendShapingMetrics(&text, *shaping, absl::Now());
+  if (sources.shaping != nullptr) AppendShapingMetrics(&text, *sources.shaping, absl::Now());
+  AppendSuppressionMetrics(&text, sources.suppression);
+  AppendEventMetrics(&text, shards, sources.events, sources.webhook);
   AppendProcessMetrics(&text);
   text.Family("tern_log_lines_dropped_total", kCounter,
               "Diagnostic log lines dropped because stderr's reader fell behind.");

@@ -174,6 +174,7 @@ void Shard::TearDown() {
   resolver_.reset();
   transport_.reset();
   delivery_log_.reset();
+  events_.reset();
   spool_.reset();
   storage_.reset();
   loop_ = nullptr;
@@ -193,6 +194,7 @@ absl::Status Shard::Setup(core::Loop* loop) {
     if (!log.ok()) return log.status();
     delivery_log_ = *std::move(log);
   }
+  events_ = std::make_unique<events::EventPublisher>(loop_, config_.events);
   auto transport = engine::CreateTransport(loop_, config_.transport);
   if (!transport.ok()) return transport.status();
   transport_ = *std::move(transport);
@@ -210,7 +212,8 @@ absl::Status Shard::Setup(core::Loop* loop) {
                                      .shard = static_cast<uint32_t>(config_.id),
                                      .log = delivery_log_.get(),
                                      .config = config_.delivery,
-                                     .shaping = config_.shaping};
+                                     .shaping = config_.shaping,
+                                     .events = events_.get()};
     agent_ =
         std::make_unique<delivery::DeliveryAgent>(deps, &delivery_counters_, &client_counters_);
     delivery::DeliveryAgent* agent = agent_.get();
@@ -233,10 +236,12 @@ absl::Status Shard::Setup(core::Loop* loop) {
   smtp_context_.limiter = config_.limiter;
   spool::ShardSpool* spool_ptr = spool_.get();
   delivery::DeliveryLog* log_ptr = delivery_log_.get();
+  events::EventPublisher* events_ptr = events_.get();
   message_pools_ = std::make_shared<const delivery::MessagePoolResolver>(config_.egress);
   const std::shared_ptr<const delivery::MessagePoolResolver>* pools_in_force = &message_pools_;
-  smtp_context_.make_sink = [spool_ptr, log_ptr, pools_in_force](net::CommitListener* listener) {
-    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener, pools_in_force);
+  smtp_context_.make_sink = [spool_ptr, log_ptr, pools_in_force,
+                             events_ptr](net::CommitListener* listener) {
+    return std::make_unique<SpoolSink>(spool_ptr, log_ptr, listener, pools_in_force, events_ptr);
   };
   smtp_context_.tls = config_.tls;
   smtp_context_.tls_handshake_timeout = config_.tls_handshake_timeout;
@@ -285,6 +290,8 @@ void Shard::OnIteration() {
   queue_bytes_.store(spool_->index().message_bytes(), std::memory_order_relaxed);
   queue_held_.store(spool_->index().held_count(), std::memory_order_relaxed);
   open_connections_.store(smtp_context_.connections.size(), std::memory_order_relaxed);
+  events_published_.store(events_->published(), std::memory_order_relaxed);
+  events_lost_.store(events_->lost(), std::memory_order_relaxed);
   PublishInboundLoad();
   if (!shutting_down_) return;
   if (!smtp_context_.connections.empty() && absl::Now() < shutdown_deadline_) return;
@@ -303,7 +310,9 @@ void Shard::OnIteration() {
     spool_closing_ = true;
     spool_->Shutdown([this] { spool_closed_ = true; });
   }
-  if (spool_closed_ && (delivery_log_ == nullptr || delivery_log_->idle())) {
+  // Journal appends still unanswered would call back into a loop that is gone.
+  if (spool_closed_ && (delivery_log_ == nullptr || delivery_log_->idle()) &&
+      events_->pending() == 0) {
     loop_->timers().Cancel(&shutdown_ticker_);
     loop_->Stop();
   }

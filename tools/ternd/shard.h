@@ -28,6 +28,8 @@
 #include "delivery/egress_config.h"
 #include "delivery/message_pool_resolver.h"
 #include "engine/io_engine.h"
+#include "events/event_journal.h"
+#include "events/event_publisher.h"
 #include "net/connection_limiter.h"
 #include "net/destination_pool.h"
 #include "net/dns/resolver.h"
@@ -81,6 +83,8 @@ struct ShardConfig {
   // suppressed recipient is accepted (and dropped at delivery) instead of refused.
   suppression::SuppressionList* suppression = nullptr;
   bool suppressed_drop = false;
+  // The webhook's event journal, shared by every shard (null: no --webhook).
+  events::EventJournal* events = nullptr;
   // Tests only (tools/ternd/daemon.h): the spool's storage backend. Empty: the ring backend.
   std::function<std::unique_ptr<spool::StorageBackend>(core::Loop*)> storage_factory;
 };
@@ -131,6 +135,9 @@ class Shard {
   uint64_t queue_bytes() const { return queue_bytes_.load(std::memory_order_relaxed); }
   uint64_t queue_held() const { return queue_held_.load(std::memory_order_relaxed); }
   uint64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  // Events this shard made durable for the webhook, and lost (the journal refused them).
+  uint64_t events_published() const { return events_published_.load(std::memory_order_relaxed); }
+  uint64_t events_lost() const { return events_lost_.load(std::memory_order_relaxed); }
   uint64_t connections_total() const { return connections_total_.load(std::memory_order_relaxed); }
   // Connections this shard accepted and handed to a less loaded shard.
   uint64_t connections_handed_off() const {
@@ -174,6 +181,7 @@ class Shard {
   std::unique_ptr<spool::StorageBackend> storage_;  // the engine's, or the storage_factory's
   std::unique_ptr<spool::ShardSpool> spool_;
   std::unique_ptr<delivery::DeliveryLog> delivery_log_;
+  std::unique_ptr<events::EventPublisher> events_;  // disabled without a journal
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<net::dns::Resolver> resolver_;
   std::unique_ptr<delivery::DeliveryAgent> agent_;
@@ -197,6 +205,8 @@ class Shard {
   delivery::DeliveryCounters delivery_counters_;
   net::smtp::ClientCounters client_counters_;
   std::atomic<uint64_t> queue_messages_{0};
+  std::atomic<uint64_t> events_published_{0};  // copied from events_ each iteration
+  std::atomic<uint64_t> events_lost_{0};
   std::atomic<uint64_t> queue_bytes_{0};
   std::atomic<uint64_t> queue_held_{0};
   std::atomic<uint64_t> open_connections_{0};
