@@ -71,6 +71,12 @@ EventJournal::~EventJournal() {
   if (writer_.joinable()) writer_.join();
   if (write_fd_ >= 0) ::close(write_fd_);
   CloseReadPosition();
+  if (absl::Status synced = SyncCursor(); !synced.ok()) {
+    TERN_LOG(kError,
+             "event journal: the last acknowledgements are not stored (they will be "
+             "sent again): %s",
+             synced.ToString());
+  }
 }
 
 absl::Status EventJournal::Recover() {
@@ -93,6 +99,7 @@ absl::Status EventJournal::Recover() {
   ::closedir(dir);
   std::sort(firsts.begin(), firsts.end());
 
+  durable_cursor_ = acknowledged;
   absl::MutexLock lock(&state_mu_);
   acknowledged_ = acknowledged;
   for (size_t i = 0; i < firsts.size(); ++i) {
@@ -226,6 +233,18 @@ void EventJournal::RunWriter() {
           +[](EventJournal* self)
                ABSL_NO_THREAD_SAFETY_ANALYSIS { return !self->queue_.empty() || self->stopping_; },
           this));
+      // A short linger gathers more appends into the group: fewer fdatasyncs beside the
+      // spool's, for at most group_linger more latency.
+      if (options_.group_linger > absl::ZeroDuration()) {
+        queue_mu_.AwaitWithTimeout(absl::Condition(
+                                       +[](EventJournal* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                         return self->queued_events_ >=
+                                                    self->options_.group_events_target ||
+                                                self->stopping_;
+                                       },
+                                       this),
+                                   options_.group_linger);
+      }
       group.swap(queue_);
       queued_events_ = 0;
       stop = stopping_;
@@ -461,7 +480,6 @@ absl::StatusOr<std::vector<JournalEvent>> EventJournal::ReadEvents(uint64_t afte
 }
 
 absl::Status EventJournal::Acknowledge(uint64_t sequence) {
-  uint64_t before;
   {
     absl::MutexLock lock(&state_mu_);
     if (sequence <= acknowledged_) return absl::OkStatus();
@@ -469,29 +487,36 @@ absl::Status EventJournal::Acknowledge(uint64_t sequence) {
       return absl::InvalidArgumentError(absl::StrCat("event journal: acknowledging ", sequence,
                                                      " beyond the last event ", last_durable_));
     }
-    before = acknowledged_;
-  }
-  RETURN_IF_ERROR(StoreJournalCursor(options_.directory, sequence));
-  bool backlog_left;
-  {
-    absl::MutexLock lock(&state_mu_);
-    uint64_t from = before;
+    uint64_t from = acknowledged_;
     if (!segments_.empty()) from = std::max(from, segments_.begin()->first - 1);
     counters_.acknowledged += sequence > from ? sequence - from : 0;
     acknowledged_ = sequence;
+    // The next Read (the sender's, right after) notes the new oldest event's time.
     oldest_known_ = false;
-    // Segments wholly acknowledged go, never the newest (the writer's).
-    while (segments_.size() > 1 && segments_.begin()->second.last <= sequence) {
-      std::string path = SegmentPath(options_.directory, segments_.begin()->first);
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        TERN_LOG(kError, "event journal: unlink %s: %s", path, std::strerror(errno));
-      }
-      segments_.erase(segments_.begin());
-    }
-    backlog_left = sequence < last_durable_;
   }
-  // Notes the oldest unacknowledged event's time, leaving the read position where it is.
-  if (backlog_left) (void)ReadEvents(sequence, 1, /*advance=*/false);
+  if (absl::Now() - cursor_stored_at_ < options_.cursor_sync_interval) return absl::OkStatus();
+  return SyncCursor();
+}
+
+absl::Status EventJournal::SyncCursor() {
+  uint64_t sequence;
+  {
+    absl::MutexLock lock(&state_mu_);
+    sequence = acknowledged_;
+  }
+  if (sequence <= durable_cursor_) return absl::OkStatus();
+  RETURN_IF_ERROR(StoreJournalCursor(options_.directory, sequence));
+  durable_cursor_ = sequence;
+  cursor_stored_at_ = absl::Now();
+  absl::MutexLock lock(&state_mu_);
+  // Segments wholly behind the durable cursor go, never the newest (the writer's).
+  while (segments_.size() > 1 && segments_.begin()->second.last <= sequence) {
+    std::string path = SegmentPath(options_.directory, segments_.begin()->first);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      TERN_LOG(kError, "event journal: unlink %s: %s", path, std::strerror(errno));
+    }
+    segments_.erase(segments_.begin());
+  }
   return absl::OkStatus();
 }
 

@@ -19,8 +19,8 @@
 //   journal.reset();  // writes what was queued, then stops the writer thread
 //
 // Threads: Append from any thread; the on_durable callbacks and the durable listener run on
-// the writer thread (keep them short: hand over to the caller's loop). Read, Acknowledge and
-// CountDroppedByAge from one reader thread at a time. metrics() from anywhere.
+// the writer thread (keep them short: hand over to the caller's loop). Read, Acknowledge,
+// SyncCursor and CountDroppedByAge from one reader thread at a time. metrics() from anywhere.
 //
 // Recovery at Open: a torn last record of the newest segment is cut (logged); a corrupt
 // record elsewhere loses the rest of its segment, logged with the number of events lost (the
@@ -59,6 +59,13 @@ struct JournalOptions {
   uint64_t max_backlog_bytes = uint64_t{1} << 30;
   // Events queued for the writer and not yet written; beyond it Append refuses at once.
   size_t queue_events_max = 100'000;
+  // Once woken by an append, the writer waits up to group_linger for group_events_target
+  // events before it writes: fewer, larger group commits (0: write at once).
+  absl::Duration group_linger = absl::Milliseconds(1);
+  size_t group_events_target = 512;
+  // The durable cursor is written at most this often (each write is a file replaced and two
+  // fsyncs): acknowledgements in between are resent after a crash. 0: at every one.
+  absl::Duration cursor_sync_interval = absl::Milliseconds(200);
   // Test hook: false skips fdatasync (syncs are still counted).
   bool sync = true;
 };
@@ -105,9 +112,13 @@ class EventJournal {
   // Up to `events_max` durable events with a sequence above `after`, in order (fewer at a
   // segment's end; none when there is nothing new). Events of dropped segments are skipped.
   absl::StatusOr<std::vector<JournalEvent>> Read(uint64_t after, size_t events_max);
-  // Makes the cursor `sequence` durably (everything up to it was delivered or given up),
-  // then deletes the segments wholly at or below it. `sequence` at most the last durable one.
+  // Moves the cursor to `sequence` (everything up to it was delivered or given up; at most
+  // the last durable one). The cursor file is written (SyncCursor) at most once per
+  // cursor_sync_interval: a crash sends again what was acknowledged since (at least once).
   absl::Status Acknowledge(uint64_t sequence);
+  // Makes the cursor durable if it moved, then deletes the segments wholly at or below it
+  // (the sender calls it when it has nothing to post; the destructor does too).
+  absl::Status SyncCursor();
   // The sender gave up `events` events for their age (they are acknowledged with the rest).
   void CountDroppedByAge(uint64_t events);
 
@@ -175,6 +186,8 @@ class EventJournal {
 
   // The reader's own.
   ReadPosition read_;
+  uint64_t durable_cursor_ = 0;  // what the cursor file says
+  absl::Time cursor_stored_at_ = absl::InfinitePast();
 
   std::thread writer_;
 };

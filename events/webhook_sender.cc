@@ -247,6 +247,10 @@ void WebhookSender::Run() {
         continue;
       }
       if (read->empty()) {
+        // Idle: the acknowledgements so far become durable before the wait.
+        if (absl::Status synced = journal_->SyncCursor(); !synced.ok()) {
+          TERN_LOG(kError, "webhook: %s", synced.ToString());
+        }
         WaitUntil(absl::Now() + options_.idle_poll, true);
         continue;
       }

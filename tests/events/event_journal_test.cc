@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "events/journal_cursor.h"
 #include "events/journal_segment.h"
 #include "events_test_util.h"
 #include "gtest/gtest.h"
@@ -294,11 +295,41 @@ TEST(EventJournal, AcknowledgedSegmentsAreDeleted) {
   EXPECT_GE(half, 2u);
   EXPECT_EQ(ReadAll(journal.get(), journal->acknowledged()).front().sequence, 51u);
   ASSERT_TRUE(journal->Acknowledge(100).ok());
+  ASSERT_TRUE(journal->SyncCursor().ok());  // within cursor_sync_interval: written now
   EXPECT_EQ(SegmentFiles(dir).size(), 1u);  // the writer's own
   JournalMetrics metrics = journal->metrics();
   EXPECT_EQ(metrics.backlog_events, 0u);
   EXPECT_EQ(metrics.acknowledged, 100u);
   EXPECT_EQ(metrics.oldest_unacknowledged_age, absl::ZeroDuration());
+}
+
+// The cursor file is written at most once per cursor_sync_interval, when idle (SyncCursor),
+// and at the end; segments go only once the cursor past them is durable.
+TEST(EventJournal, TheCursorIsWrittenAtMostOncePerSyncInterval) {
+  ScratchDir scratch;
+  const std::string& dir = scratch.path();
+  JournalOptions options = Options(dir);
+  options.segment_bytes_max = kJournalRecordBytesMax;
+  options.cursor_sync_interval = absl::Hours(1);
+  auto journal = OpenJournal(options);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(AppendAndWait(journal.get(), {TestEvent(i, 10'000)}).ok());
+  }
+  const size_t segments = SegmentFiles(dir).size();
+  ASSERT_GE(segments, 3u);
+  ASSERT_TRUE(journal->Acknowledge(10).ok());
+  EXPECT_EQ(*LoadJournalCursor(dir), 10u) << "the first acknowledgement is written";
+  ASSERT_TRUE(journal->Acknowledge(99).ok());
+  EXPECT_EQ(*LoadJournalCursor(dir), 10u) << "the next waits for the interval";
+  EXPECT_EQ(journal->acknowledged(), 99u);
+  EXPECT_EQ(journal->metrics().backlog_events, 1u);
+  const size_t kept = SegmentFiles(dir).size();
+  ASSERT_TRUE(journal->SyncCursor().ok());
+  EXPECT_EQ(*LoadJournalCursor(dir), 99u);
+  EXPECT_LT(SegmentFiles(dir).size(), kept) << "segments behind the durable cursor go";
+  ASSERT_TRUE(journal->Acknowledge(100).ok());
+  journal.reset();
+  EXPECT_EQ(*LoadJournalCursor(dir), 100u) << "closing writes the last acknowledgement";
 }
 
 // kill -9 while appending: every event whose on_durable said OK is there after reopening.
