@@ -32,9 +32,6 @@ struct DeliveryCounters {
   std::atomic<uint64_t> messages_scheduled{0};  // a delivery attempt of a message began
   std::atomic<uint64_t> transactions{0};        // SMTP transactions completed (any result)
   std::atomic<uint64_t> recipients_delivered{0};
-  std::atomic<uint64_t> recipients_deferred{0};
-  std::atomic<uint64_t> recipients_bounced{0};
-  std::atomic<uint64_t> recipients_expired{0};
   std::atomic<uint64_t> recipients_deleted{0};              // by the operator (ternctl delete)
   std::atomic<uint64_t> recipients_bounced_by_operator{0};  // ternctl bounce
   std::atomic<uint64_t> dsns_queued{0};                     // bounces spooled to senders
@@ -66,8 +63,8 @@ struct DeliveryCounters {
   // Delivered recipients by delay since the message arrived (kDeliveryDelayBoundsSeconds).
   std::array<std::atomic<uint64_t>, kDeliveryDelayBuckets> delivery_delay_histogram{};
   std::atomic<uint64_t> delivery_delay_sum_ms{0};
-  // Failed recipients by result and bounce class (the sum over classes of a result is its
-  // recipients_* counter above).
+  // Failed recipients (deferred, bounced, expired) by result and bounce class; Failures()
+  // sums a result's classes.
   std::array<std::array<std::atomic<uint64_t>, kBounceClassCount>, kFailedResultCount>
       failures_by_class{};
   // Gauges (stored, not added).
@@ -77,6 +74,14 @@ struct DeliveryCounters {
 
   std::atomic<uint64_t>& FailuresOf(FailedResult result, BounceClass bounce_class) {
     return failures_by_class[static_cast<size_t>(result)][static_cast<size_t>(bounce_class)];
+  }
+  // Recipients deferred, bounced or expired (every class; relaxed loads).
+  uint64_t Failures(FailedResult result) const {
+    uint64_t sum = 0;
+    for (const auto& count : failures_by_class[static_cast<size_t>(result)]) {
+      sum += count.load(std::memory_order_relaxed);
+    }
+    return sum;
   }
   const std::atomic<uint64_t>& FailuresOf(FailedResult result, BounceClass bounce_class) const {
     return failures_by_class[static_cast<size_t>(result)][static_cast<size_t>(bounce_class)];

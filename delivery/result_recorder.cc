@@ -391,15 +391,12 @@ void ResultRecorder::Log(const Completion& c) {
         break;
       }
       case spool::RecipientState::kDeferred:
-        DeliveryCounters::Add(counters_->recipients_deferred);
         DeliveryCounters::Add(counters_->FailuresOf(FailedResult::kDeferred, c.classes[i]));
         break;
       case spool::RecipientState::kBounced:
-        DeliveryCounters::Add(counters_->recipients_bounced);
         DeliveryCounters::Add(counters_->FailuresOf(FailedResult::kBounced, c.classes[i]));
         break;
       case spool::RecipientState::kExpired:
-        DeliveryCounters::Add(counters_->recipients_expired);
         DeliveryCounters::Add(counters_->FailuresOf(FailedResult::kExpired, c.classes[i]));
         break;
       case spool::RecipientState::kDeleted:

@@ -149,8 +149,8 @@ TEST_F(ResultRecorderTest, DeliveredAndDeferredRecipients) {
   EXPECT_LE(next, absl::Now() + absl::Minutes(1) + absl::Seconds(5));
 
   EXPECT_EQ(counters_.recipients_delivered.load(), 1u);
-  EXPECT_EQ(counters_.recipients_deferred.load(), 1u);
-  EXPECT_EQ(counters_.recipients_bounced.load(), 0u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kDeferred), 1u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kBounced), 0u);
   EXPECT_EQ(counters_.dsns_queued.load(), 0u);
   ASSERT_EQ(stats_.recent_failures().size(), 1u) << "the deferral, not the delivery";
   EXPECT_EQ(stats_.recent_failures()[0].recipient, "bob@example.net");
@@ -207,8 +207,8 @@ TEST_F(ResultRecorderTest, BounceSpoolsItsDsnBeforeTheBouncedRecord) {
   EXPECT_EQ(entry->recipient_state(1), RecipientState::kBounced);
   EXPECT_EQ(entry->attempts(), 2u) << "the job's attempt number is recorded";
   EXPECT_EQ(counters_.dsns_queued.load(), 1u);
-  EXPECT_EQ(counters_.recipients_bounced.load(), 1u);
-  EXPECT_EQ(counters_.recipients_deferred.load(), 1u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kBounced), 1u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kDeferred), 1u);
   EXPECT_EQ(recorder_->in_flight(), 0u);
   EXPECT_EQ(recorder_->jobs_recorded(), 1u);
   ASSERT_EQ(stats_.recent_failures().size(), 2u);
@@ -343,8 +343,8 @@ TEST_F(ResultRecorderTest, DeferralOfAnOldMessageExpires) {
   ASSERT_EQ(finished_.count(id_), 1u);
   EXPECT_EQ(finished_[id_],
             (std::vector<RecipientState>{RecipientState::kExpired, RecipientState::kExpired}));
-  EXPECT_EQ(counters_.recipients_expired.load(), 2u);
-  EXPECT_EQ(counters_.recipients_deferred.load(), 0u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kExpired), 2u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kDeferred), 0u);
   // Both asked for failure notices (NOTIFY=FAILURE,DELAY and no NOTIFY): one DSN for both.
   EXPECT_EQ(listener_.dsns.size(), 1u);
   EXPECT_EQ(counters_.dsns_queued.load(), 1u);
@@ -363,7 +363,7 @@ TEST_F(ResultRecorderTest, FailGivesEveryRecipientTheSameOutcome) {
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->recipient_state(0), RecipientState::kDeferred);
   EXPECT_EQ(entry->recipient_state(1), RecipientState::kDeferred);
-  EXPECT_EQ(counters_.recipients_deferred.load(), 2u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kDeferred), 2u);
   EXPECT_TRUE(listener_.dsns.empty());
   ASSERT_EQ(stats_.recent_failures().size(), 2u);
   for (const RecentFailure& f : stats_.recent_failures()) {
@@ -388,7 +388,7 @@ TEST_F(ResultRecorderTest, PermanentFailBouncesEveryRecipient) {
   EXPECT_EQ(finished_[id_],
             (std::vector<RecipientState>{RecipientState::kBounced, RecipientState::kBounced}));
   EXPECT_EQ(listener_.dsns.size(), 1u);
-  EXPECT_EQ(counters_.recipients_bounced.load(), 2u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kBounced), 2u);
 }
 
 TEST_F(ResultRecorderTest, JobOfADeletedMessageOnlySaysRecorded) {
@@ -406,7 +406,7 @@ TEST_F(ResultRecorderTest, JobOfADeletedMessageOnlySaysRecorded) {
   EXPECT_TRUE(listener_.dsns.empty());
   EXPECT_EQ(recorder_->in_flight(), 0u);
   EXPECT_EQ(recorder_->jobs_recorded(), 0u) << "nothing was recorded";
-  EXPECT_EQ(counters_.recipients_bounced.load(), 0u);
+  EXPECT_EQ(counters_.Failures(FailedResult::kBounced), 0u);
   EXPECT_TRUE(stats_.recent_failures().empty());
 }
 

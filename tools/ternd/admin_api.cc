@@ -161,8 +161,9 @@ ThroughputSample AdminApi::Sample() const {
     sample.accepted += Load(shard->smtp_counters().messages_accepted);
     const delivery::DeliveryCounters& d = shard->delivery_counters();
     sample.delivered += Load(d.recipients_delivered);
-    sample.deferred += Load(d.recipients_deferred);
-    sample.bounced += Load(d.recipients_bounced) + Load(d.recipients_expired);
+    sample.deferred += d.Failures(delivery::FailedResult::kDeferred);
+    sample.bounced +=
+        d.Failures(delivery::FailedResult::kBounced) + d.Failures(delivery::FailedResult::kExpired);
     sample.queue_messages += shard->queue_messages();
     sample.queue_bytes += shard->queue_bytes();
     sample.smtp_connections += shard->open_connections();
