@@ -132,7 +132,7 @@ absl::Status EventJournal::Recover() {
       ::close(fd);
       return absl::DataLossError(absl::StrCat("event journal ", path, ": ", scanner.error()));
     }
-    if (good < size) {
+    if (good < size && step != SegmentScanner::Step::kEnd) {  // kEnd: a prefilled tail
       if (newest && step == SegmentScanner::Step::kTorn) {
         TERN_LOG(kWarning, "event journal %s: torn tail, cutting %d bytes at offset %d", path,
                  size - good, good);
@@ -339,6 +339,29 @@ absl::Status EventJournal::StartSegment(uint64_t first) {
   std::string path = SegmentPath(options_.directory, first);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return JournalErrnoStatus("open", path, errno);
+  if (options_.prefill) {
+    // Zeros to the full size, made durable once: the group commits' fdatasyncs then write
+    // data blocks only. Without the room, the segment grows as it is written instead.
+    const std::string zeros(size_t{1} << 20, '\0');
+    absl::Status filled;
+    for (uint64_t offset = 0; filled.ok() && offset < options_.segment_bytes_max;
+         offset += zeros.size()) {
+      const size_t bytes = static_cast<size_t>(
+          std::min<uint64_t>(zeros.size(), options_.segment_bytes_max - offset));
+      filled = WriteAll(fd, absl::string_view(zeros).substr(0, bytes), offset, path);
+    }
+    if (filled.ok() && options_.sync && ::fdatasync(fd) != 0) {
+      filled = JournalErrnoStatus("fdatasync", path, errno);
+    }
+    if (!filled.ok()) {
+      TERN_LOG(kWarning, "event journal: %s; the segment is not prefilled", filled.ToString());
+      if (::ftruncate(fd, 0) != 0) {
+        int err = errno;
+        ::close(fd);
+        return JournalErrnoStatus("ftruncate", path, err);
+      }
+    }
+  }
   if (absl::Status synced = SyncDirectory(options_.directory); !synced.ok()) {
     ::close(fd);
     ::unlink(path.c_str());

@@ -66,6 +66,8 @@ struct JournalOptions {
   // The durable cursor is written at most this often (each write is a file replaced and two
   // fsyncs): acknowledgements in between are resent after a crash. 0: at every one.
   absl::Duration cursor_sync_interval = absl::Milliseconds(200);
+  // Zero-fill each new segment to segment_bytes_max before its first record (journal_segment.h).
+  bool prefill = true;
   // Test hook: false skips fdatasync (syncs are still counted).
   bool sync = true;
 };

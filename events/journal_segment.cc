@@ -98,6 +98,10 @@ SegmentScanner::Step SegmentScanner::Next() {
   if (!Fill(kJournalRecordHeaderBytes)) return Step::kIoError;
   if (buffer_offset_ + buffer_.size() < offset_ + kJournalRecordHeaderBytes) return Step::kTorn;
   const char* header = buffer_.data() + (offset_ - buffer_offset_);
+  // A zero header is where a prefilled segment's data ends (no record has length 0).
+  if (std::all_of(header, header + kJournalRecordHeaderBytes, [](char c) { return c == 0; })) {
+    return Step::kEnd;
+  }
   uint32_t length = Load<uint32_t>(header + kJournalRecordLengthOffset);
   if (length > kEventBytesMax) return Step::kCorrupt;  // no writer ever wrote it
   uint64_t record_bytes = kJournalRecordHeaderBytes + length;

@@ -17,8 +17,10 @@
 //   Little-endian. crc32 is zlib's CRC-32 of bytes [8, 16 + length): the sequence and the
 //   payload. Sequences start at 1 and grow by one per event across segments; a gap only
 //   where a segment was dropped or corruption skipped. Records are written back to back
-//   from offset 0 and never rewritten; the file ends after the last record (no
-//   preallocation), so a crash leaves at most a torn last record, which recovery cuts.
+//   from offset 0 and never rewritten. A new segment is zero-filled to its full size first
+//   (JournalOptions::prefill), so that a group commit's fdatasync writes the data alone,
+//   not the inode of a growing file; the data ends at the first all-zero header (no record
+//   has length 0). A crash leaves at most a torn last write, which recovery cuts.
 //
 //   ASSIGN_OR_RETURN(int fd, OpenForReading(path));
 //   SegmentScanner scanner(fd, 0, file_bytes);
@@ -57,7 +59,7 @@ class SegmentScanner {
  public:
   enum class Step {
     kRecord,   // sequence(), payload() and record_offset() describe the next record
-    kEnd,      // the data ends exactly at `end`
+    kEnd,      // the data ends exactly at `end`, or at an all-zero header (offset() there)
     kTorn,     // an incomplete record runs into `end` (a torn write)
     kCorrupt,  // a complete record fails its checksum or its length is impossible
     kIoError,  // pread failed (error() says how)

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -66,11 +67,14 @@ TEST(EventJournal, ReadsInAppendOrder) {
 }
 
 // The first group's callback holds the writer; every append made meanwhile waits in the
-// queue and goes out with the next fdatasync: 1 + 1 syncs for 1 + 500 appends.
+// queue and goes out with the next fdatasync: 1 + 1 syncs for 1 + 500 appends (without the
+// linger, which could also take some of them into the first group).
 TEST(EventJournal, GroupCommitsManyAppendsWithOneSync) {
   ScratchDir scratch;
   const std::string& dir = scratch.path();
-  auto journal = OpenJournal(Options(dir));
+  JournalOptions options = Options(dir);
+  options.group_linger = absl::ZeroDuration();
+  auto journal = OpenJournal(options);
   absl::Notification release;
   std::atomic<int> durable{0};
   ASSERT_TRUE(journal
@@ -171,11 +175,13 @@ TEST(EventJournal, TornTailAtEveryByteOfTheLastRecord) {
   const std::string& dir = scratch.path();
   std::vector<Event> events = {TestEvent(1), TestEvent(2), TestEvent(3)};
   uint64_t before_last = 0;
+  uint64_t after_last = 0;  // where the data ends: the zeros of the prefilled segment follow
   {
     auto journal = OpenJournal(Options(dir));
     ASSERT_TRUE(AppendAndWait(journal.get(), {events[0], events[1]}).ok());
     before_last = journal->metrics().backlog_bytes;
     ASSERT_TRUE(AppendAndWait(journal.get(), {events[2]}).ok());
+    after_last = journal->metrics().backlog_bytes;
   }
   std::vector<std::string> files = SegmentFiles(dir);
   ASSERT_EQ(files.size(), 1u);
@@ -187,14 +193,29 @@ TEST(EventJournal, TornTailAtEveryByteOfTheLastRecord) {
     while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) whole.append(buffer, n);
     std::fclose(f);
   }
-  ASSERT_GT(whole.size(), before_last);
-  for (size_t cut = before_last; cut < whole.size(); ++cut) {
+  ASSERT_GT(after_last, before_last);
+  ASSERT_EQ(whole.size(), JournalOptions().segment_bytes_max) << "prefilled";
+  // Each cut twice: the file ending there, and zeros after it (a torn write into the
+  // prefilled segment).
+  for (size_t variant = 0; variant < 2 * (after_last - before_last); ++variant) {
+    const size_t cut = before_last + variant / 2;
+    const bool zero_tail = variant % 2 == 1;
+    // Zeros where the record's own last bytes are zeros rebuild it whole: not torn.
+    if (zero_tail && std::all_of(whole.begin() + static_cast<ptrdiff_t>(cut),
+                                 whole.begin() + static_cast<ptrdiff_t>(after_last),
+                                 [](char c) { return c == 0; })) {
+      continue;
+    }
     std::string case_dir = ScratchDirectory();
     std::string path =
         absl::StrCat(case_dir, "/", std::filesystem::path(files[0]).filename().string());
     {
       FILE* f = std::fopen(path.c_str(), "wb");
       std::fwrite(whole.data(), 1, cut, f);
+      if (zero_tail) {
+        const std::string zeros(whole.size() - cut, '\0');
+        std::fwrite(zeros.data(), 1, zeros.size(), f);
+      }
       std::fclose(f);
     }
     {
@@ -212,7 +233,7 @@ TEST(EventJournal, TornTailAtEveryByteOfTheLastRecord) {
     std::filesystem::remove_all(case_dir);
   }
   // A flipped byte in the last record is a torn tail too.
-  whole[whole.size() - 3] ^= 0x40;
+  whole[after_last - 3] ^= 0x40;
   {
     FILE* f = std::fopen(files[0].c_str(), "wb");
     std::fwrite(whole.data(), 1, whole.size(), f);
