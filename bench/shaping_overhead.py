@@ -160,24 +160,29 @@ def one_run(args, label, policy_path, domains):
             sink.cleanup()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_relay_arguments(parser):
+    """The flags of an A/B relay benchmark built on one_run (also bench/webhook_overhead.py)."""
     parser.add_argument("--rounds", type=int, default=5, help="A/B pairs")
     parser.add_argument("--messages", type=int, default=50000, help="messages per run")
     parser.add_argument("--connections", type=int, default=40,
                         help="generator connections per run (split over the domains)")
     parser.add_argument("--size", default="4k", help="message size (tern-bench --size)")
     parser.add_argument("--domains", type=int, default=4, help="recipient domains sent to")
-    parser.add_argument("--domain_blocks", type=int, default=10000)
-    parser.add_argument("--providers", type=int, default=100)
-    parser.add_argument("--policy", default="",
-                        help="use this policy file for B instead of the generated one")
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--ternd", default=os.path.join(REPO, "build", "bin", "ternd"))
     parser.add_argument("--tern_bench",
                         default=os.path.join(REPO, "build", "bin", "tern-bench"))
     parser.add_argument("--ternd_flags", default="", help="extra ternd flags (one string)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_relay_arguments(parser)
+    parser.add_argument("--domain_blocks", type=int, default=10000)
+    parser.add_argument("--providers", type=int, default=100)
+    parser.add_argument("--policy", default="",
+                        help="use this policy file for B instead of the generated one")
     args = parser.parse_args()
     if args.rounds <= 0 or args.messages <= 0 or args.domains <= 0:
         parser.error("--rounds, --messages and --domains must be positive")

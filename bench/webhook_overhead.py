@@ -96,18 +96,8 @@ class CheapReceiver:
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5, help="A/B pairs")
-    parser.add_argument("--messages", type=int, default=50000, help="messages per run")
-    parser.add_argument("--connections", type=int, default=40,
-                        help="generator connections per run (split over the domains)")
-    parser.add_argument("--size", default="4k", help="message size (tern-bench --size)")
-    parser.add_argument("--domains", type=int, default=4, help="recipient domains sent to")
+    shaping_overhead.add_relay_arguments(parser)
     parser.add_argument("--batch", type=int, default=100, help="--webhook_batch")
-    parser.add_argument("--shards", type=int, default=2)
-    parser.add_argument("--ternd", default=os.path.join(REPO, "build", "bin", "ternd"))
-    parser.add_argument("--tern_bench",
-                        default=os.path.join(REPO, "build", "bin", "tern-bench"))
-    parser.add_argument("--ternd_flags", default="", help="extra ternd flags (one string)")
     args = parser.parse_args()
     if args.rounds <= 0 or args.messages < args.domains or args.connections < args.domains:
         parser.error("--rounds positive; --messages and --connections at least --domains")
@@ -121,7 +111,6 @@ def main():
     with_hook.ternd_flags = (f"{args.ternd_flags} --webhook=http://127.0.0.1:{receiver.port}/hook"
                              f" --webhook_batch={args.batch}")
     rates = {"A": [], "B": []}
-    posts = []
     try:
         for round_index in range(args.rounds):
             for side, side_args in (("A", args), ("B", with_hook)):

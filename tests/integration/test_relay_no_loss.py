@@ -81,6 +81,22 @@ class Sender(threading.Thread):
         self.left = pending
 
 
+def start_senders(port, messages, stop):
+    """CLIENTS senders sharing messages 0..messages-1 between them, started."""
+    senders = [Sender(port, range(i, messages, CLIENTS), stop) for i in range(CLIENTS)]
+    for s in senders:
+        s.start()
+    return senders
+
+
+def acknowledged_by(senders):
+    """{message-id: body} of every message the senders got 250 for."""
+    acknowledged = {}
+    for s in senders:
+        acknowledged.update(s.acked)
+    return acknowledged
+
+
 class NoLossTest(ternd_harness.TerndTestCase):
     def test_kill9_under_load_loses_nothing(self):
         sink = RecordingSink().start()
@@ -89,9 +105,7 @@ class NoLossTest(ternd_harness.TerndTestCase):
         d = self.start_ternd(f"--route={DOMAIN}=[127.0.0.1]:{sink.port}", "--retry_schedule=1s",
                              listen=(f"127.0.0.1:{port}",), deliver=True)
         stop = threading.Event()
-        senders = [Sender(port, range(i, MESSAGES, CLIENTS), stop) for i in range(CLIENTS)]
-        for s in senders:
-            s.start()
+        senders = start_senders(port, MESSAGES, stop)
 
         def acked():
             return sum(len(s.acked) for s in senders)
@@ -109,9 +123,7 @@ class NoLossTest(ternd_harness.TerndTestCase):
         for s in senders:
             self.assertFalse(s.is_alive(), "a sender did not finish")
             self.assertEqual(s.left, [], "a sender could not send everything")
-        acknowledged = {}
-        for s in senders:
-            acknowledged.update(s.acked)
+        acknowledged = acknowledged_by(senders)
         self.assertEqual(len(acknowledged), MESSAGES)
 
         def arrived():
