@@ -1,5 +1,5 @@
-# The libFuzzer targets, <name>_fuzz.cc each: built by tests/fuzz/CMakeLists.txt (TERN_FUZZ=ON)
-# and registered in the sanitizer pass as fuzz.<name> (tests/CMakeLists.txt). tools/fuzz.sh
+# The libFuzzer targets, <name>_fuzz.cc each: built by tests/fuzz/CMakeLists.txt in a clang
+# sanitizer tree and registered there as fuzz.<name> (tests/CMakeLists.txt). tools/fuzz.sh
 # keeps the same list for its default run.
 set(TERN_FUZZERS smtp_session smtp_client_reply address sasl dkim_canonicalization
   spool_record http_request_head

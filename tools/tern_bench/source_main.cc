@@ -146,7 +146,8 @@ int RunSource() {
   for (auto& worker : run.workers) {
     if (absl::Status ready = worker->WaitReady(); !ready.ok()) {
       for (auto& other : run.workers) other->RequestStop();
-      for (auto& other : run.workers) other->Join();
+      // The failure to start is the one reported; the stopped workers' own results add nothing.
+      for (auto& other : run.workers) other->Join().IgnoreError();
       return fail(ready);
     }
   }
