@@ -55,7 +55,10 @@ class AdminApi {
   // `suppression`: the list ternctl suppress reads and changes (null: none).
   explicit AdminApi(const std::vector<std::unique_ptr<Shard>>* shards, ShapingAccess shaping = {},
                     suppression::SuppressionList* suppression = nullptr)
-      : shards_(shards), shaping_(std::move(shaping)), suppression_api_(suppression) {}
+      : shards_(shards),
+        shaping_(std::move(shaping)),
+        suppression_(suppression),
+        suppression_api_(suppression) {}
   // `body`: the request's (an import's CSV; "" for most).
   net::HttpResponse Handle(absl::string_view method, absl::string_view target,
                            absl::string_view body = "");
@@ -85,6 +88,7 @@ class AdminApi {
   const events::WebhookSender* webhook_sender_ = nullptr;
   ThroughputHistory history_;
   ShapingAccess shaping_;
+  const suppression::SuppressionList* suppression_;  // for /metrics (tern_suppression_entries)
   SuppressionApi suppression_api_;
 };
 
