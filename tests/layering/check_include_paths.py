@@ -7,8 +7,8 @@ compiled with the exact command line of one of the library's own sources (taken 
 compile_commands.json, so with that library's include paths and flags):
   - an allowed header (the library's own, or a lower layer's) must compile, so that the
     check cannot pass because the command line is broken;
-  - a higher layer's header must fail with "HEADER: No such file or directory", and nothing
-    else.
+  - a higher layer's header must fail with "HEADER: No such file or directory" (gcc) or
+    "'HEADER' file not found" (clang), and nothing else.
 
 Usage: check_include_paths.py BUILD_DIR
 """
@@ -108,7 +108,9 @@ def main():
                 source.write(f'#include "{header}"\n')
             done = subprocess.run(command + ["-fsyntax-only", probe], cwd=directory,
                                   capture_output=True, text=True, timeout=120)
-            missing = f"{header}: No such file or directory" in done.stderr
+            # gcc's wording, then clang's (build-asan/ is built by clang).
+            missing = (f"{header}: No such file or directory" in done.stderr or
+                       f"'{header}' file not found" in done.stderr)
             if allowed and done.returncode == 0:
                 print(f"ok   {library} may include {header}")
             elif not allowed and done.returncode != 0 and missing:

@@ -96,9 +96,11 @@ absl::StatusOr<std::string> CreatableIn(const std::filesystem::path& path) {
             absl::StrCat("cannot be created: ", text, " is not a directory"));
       }
       if (::faccessat(AT_FDCWD, text.c_str(), W_OK | X_OK, AT_EACCESS) != 0) {
+        // Read before EffectiveUser(), whose getpwuid_r may change errno.
+        const int error = errno;
         return absl::PermissionDeniedError(absl::StrCat("cannot be created: ", text,
                                                         " is not writable by ", EffectiveUser(),
-                                                        " (", strerror(errno), ")"));
+                                                        " (", strerror(error), ")"));
       }
       return text;
     }
