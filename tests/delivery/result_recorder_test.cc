@@ -57,13 +57,19 @@ class ResultRecorderTest : public spool::testing::SpoolFixture {
       }
       finished_[id] = states;
     });
+    MakeRecorder(/*events=*/nullptr);
+  }
+
+  // The recorder under test, publishing its events to `events` (null: no webhook).
+  void MakeRecorder(events::EventPublisher* events) {
     recorder_ = std::make_unique<ResultRecorder>(ResultRecorderDeps{.loop = loop_.get(),
                                                                     .spool = spool_.get(),
                                                                     .log = nullptr,
                                                                     .config = &config_,
                                                                     .counters = &counters_,
                                                                     .stats = &stats_,
-                                                                    .listener = &listener_});
+                                                                    .listener = &listener_,
+                                                                    .events = events});
   }
 
   // Commits a message with the test envelope's two recipients, received at `received`.
@@ -239,14 +245,7 @@ TEST_F(ResultRecorderTest, EventsAreDurableBeforeTheRecordsTheyDescribe) {
   auto journal = events::EventJournal::Open({.directory = events_dir.path()});
   ASSERT_TRUE(journal.ok()) << journal.status();
   events::EventPublisher publisher(loop_.get(), journal->get());
-  recorder_ = std::make_unique<ResultRecorder>(ResultRecorderDeps{.loop = loop_.get(),
-                                                                  .spool = spool_.get(),
-                                                                  .log = nullptr,
-                                                                  .config = &config_,
-                                                                  .counters = &counters_,
-                                                                  .stats = &stats_,
-                                                                  .listener = &listener_,
-                                                                  .events = &publisher});
+  MakeRecorder(&publisher);
   bool recorded_before_its_events = false;
   Run(loop_.get(), spool_.get(),
       {[&] {
