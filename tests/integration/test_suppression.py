@@ -47,6 +47,8 @@ class SuppressionTest(RelayTestCase):
         m = d.metrics()
         self.assertEqual(m.total("tern_suppression_added_total", result="added"), 1)
         self.assertEqual(m.total("tern_smtp_recipients_suppressed_total"), 1)
+        self.assertEqual(m.total("tern_suppression_entries", reason="hard-bounce"), 1)
+        self.assertEqual(m.total("tern_suppression_entries", reason="manual"), 0)
 
         d.kill9()
         d.start()
